@@ -1,0 +1,116 @@
+/*
+ * mc_x509.h — the CA that issues mobile certificates, and the checks every
+ * presented certificate must pass.
+ *
+ * Design:
+ *  - The CA key is P-256 by default (a P-256 CA issuing SM2 leaves avoids
+ *    OpenSSL 3.0's SM2-ID trouble in chain verification); an SM2 CA is
+ *    possible (MC_ALG_SM2) and sets the distinguishing ID when it signs and
+ *    when its signatures are verified.
+ *  - Leaves carry in the subject: CN (holder name), O (organisation name),
+ *    organizationIdentifier (2.5.4.97) = 统一社会信用代码 (USCC, 18 chars,
+ *    [0-9A-HJ-NPQRTUWXY], check digit verified). Extensions: basicConstraints
+ *    CA:FALSE (critical), keyUsage digitalSignature+nonRepudiation (critical),
+ *    extendedKeyUsage clientAuth, SKI, AKI. Serial: 16 random bytes, positive.
+ *  - Issuance requires proof of possession: the CSR's self-signature must
+ *    verify (for an SM2 CSR, with MC_SM2_ID).
+ *  - Presented chains are DER certificates, leaf first; intermediates are
+ *    optional. A chain is accepted only if it verifies to a trust anchor of
+ *    the mc_trust store at the given time, the leaf key is SM2 or P-256, the
+ *    leaf has keyUsage with digitalSignature, and the leaf names a USCC.
+ *    Revocation/supersession is the store's job (our records), not this
+ *    module's.
+ *
+ * Non-goals: CRL/OCSP fetching, name constraints, policy checks.
+ *
+ * Files written by mc_ca_save: <dir>/ca.key (PKCS#8 PEM, mode 0600),
+ * <dir>/ca.crt (PEM).
+ *
+ * Ownership: every returned pointer is owned by the caller and freed with
+ * the matching *_free (which accepts NULL) or the OpenSSL free function named.
+ */
+#ifndef MC_X509_H
+#define MC_X509_H
+
+#include <openssl/x509.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "mc_buf.h"
+#include "mc_crypto.h"
+#include "mc_err.h"
+
+#define MC_USCC_LEN 18
+#define MC_CHAIN_MAX 4        /* leaf + up to 3 intermediates */
+#define MC_CERT_DER_MAX 4096  /* larger certificates are refused */
+
+typedef struct mc_ca mc_ca;
+typedef struct mc_trust mc_trust;
+
+/* What the checks extracted from an accepted leaf. */
+typedef struct mc_cert_info {
+    uint8_t fp[32];            /* SHA-256 of the leaf DER */
+    char fp_hex[65];
+    char serial_hex[41];       /* upper-case hex, no leading zero octets */
+    char uscc[MC_USCC_LEN + 1];/* organizationIdentifier */
+    char org_name[129];        /* O, UTF-8, may be empty */
+    char cn[129];              /* CN, UTF-8 */
+    char issuer_cn[129];
+    int64_t not_before;        /* unix seconds */
+    int64_t not_after;
+    mc_alg alg;                /* leaf key algorithm */
+} mc_cert_info;
+
+/* 1 if s (length n) is a well-formed USCC with a correct check digit. */
+int mc_uscc_valid(const char *s, size_t n);
+
+/* --- CA --- */
+mc_ca *mc_ca_create(mc_alg alg, const char *cn, int days, mc_err *err);
+int mc_ca_save(const mc_ca *ca, const char *dir, mc_err *err);
+mc_ca *mc_ca_load(const char *dir, mc_err *err);
+void mc_ca_free(mc_ca *ca);
+X509 *mc_ca_cert(const mc_ca *ca); /* borrowed, valid while ca lives */
+
+/* Issue a leaf from a CSR (PEM or DER, auto-detected). Checks proof of
+ * possession, key algorithm (SM2 or P-256, else "unsupported_key"), a CN
+ * and a valid USCC in the CSR subject ("bad_csr"). The leaf is valid from
+ * now-60s for `days` days. Returns the certificate (caller frees with
+ * X509_free) or NULL with err set. */
+X509 *mc_ca_issue(mc_ca *ca, const uint8_t *csr, size_t csrlen, int days,
+                  mc_err *err);
+/* Same but with explicit validity (unix seconds) and key usage bits; for
+ * tests that need expired or wrong-usage certificates. ku is an OpenSSL
+ * KU_* bit mask (e.g. KU_DIGITAL_SIGNATURE|KU_NON_REPUDIATION). */
+X509 *mc_ca_issue_ex(mc_ca *ca, const uint8_t *csr, size_t csrlen,
+                     int64_t not_before, int64_t not_after, unsigned ku,
+                     mc_err *err);
+
+/* --- trust store --- */
+/* Load every *.crt / *.pem under dir (or a single file) as trust anchors. */
+mc_trust *mc_trust_load(const char *path, mc_err *err);
+mc_trust *mc_trust_new(void);
+int mc_trust_add(mc_trust *t, X509 *anchor); /* takes its own reference */
+void mc_trust_free(mc_trust *t);
+
+/* Verify a presented chain (DER, leaf first, n <= MC_CHAIN_MAX) at time
+ * `now`. On success returns 0, fills *info, and if leaf_pub is non-NULL
+ * stores the leaf public key there (caller frees). Errors (err->code):
+ *   bad_cert (400)        garbage DER, trailing bytes, too large, n==0/too many
+ *   unsupported_key (400) leaf key neither SM2 nor P-256 (e.g. P-384, RSA)
+ *   cert_untrusted (403)  does not chain to an anchor / bad signature
+ *   cert_expired (403)    now > notAfter;  cert_not_yet_valid (403)
+ *   cert_key_usage (403)  no keyUsage or no digitalSignature bit
+ *   cert_no_org (403)     no (valid) organizationIdentifier in the subject
+ */
+int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
+                         int64_t now, mc_cert_info *info, EVP_PKEY **leaf_pub,
+                         mc_err *err);
+
+/* Fill info from a certificate without any trust checks (e.g. mcertctl
+ * printing what it issued). 0 / -1. */
+int mc_cert_info_of(X509 *x, mc_cert_info *info, mc_err *err);
+
+/* DER encode into an owned buffer. 0 / -1. */
+int mc_x509_der(X509 *x, mc_buf *out);
+
+#endif
