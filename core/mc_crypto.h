@@ -91,6 +91,9 @@ void mc_base32(const uint8_t *p, size_t n, char *out);
 /* scrypt password hashing (OpenSSL EVP_KDF "SCRYPT").
  * Encoded form: "scrypt$N$r$p$<salt b64url>$<hash b64url>", N=2^15 r=8 p=1,
  * 16-byte salt, 32-byte output. out must hold MC_PWHASH_MAX.
+ * The N field holds log2(N), so new hashes read "scrypt$15$8$1$...$...";
+ * salt and hash are unpadded base64url. Verification accepts log2(N) 1..20,
+ * r 1..32, p 1..16 but refuses parameters needing more than 64 MiB.
  * mc_password_verify compares in constant time; 0 = match, -1 = no match
  * or malformed. Cost: ~32 MiB and tens of ms per call. */
 #define MC_PWHASH_MAX 160

@@ -30,6 +30,7 @@
 
 #define MC_PROTO_VERSION 1
 #define MC_PHONE_BODY_MAX 16384
+#define MC_MP_DEPTH_MAX 8 /* deepest container nesting mc_mp_check accepts */
 
 /* The to-be-signed fields. Strings are borrowed, NUL-terminated. */
 typedef struct mc_tbs {

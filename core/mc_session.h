@@ -17,6 +17,7 @@
 #ifndef MC_SESSION_H
 #define MC_SESSION_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mc_err.h"

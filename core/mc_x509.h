@@ -43,6 +43,7 @@
 #define MC_USCC_LEN 18
 #define MC_CHAIN_MAX 4        /* leaf + up to 3 intermediates */
 #define MC_CERT_DER_MAX 4096  /* larger certificates are refused */
+#define MC_CSR_MAX 16384      /* larger CSRs are refused ("bad_csr") */
 
 typedef struct mc_ca mc_ca;
 typedef struct mc_trust mc_trust;
@@ -52,10 +53,12 @@ typedef struct mc_cert_info {
     uint8_t fp[32];            /* SHA-256 of the leaf DER */
     char fp_hex[65];
     char serial_hex[41];       /* upper-case hex, no leading zero octets */
-    char uscc[MC_USCC_LEN + 1];/* organizationIdentifier */
+    char uscc[MC_USCC_LEN + 1];/* organizationIdentifier; "" if absent,
+                                  duplicated or not a valid USCC */
     char org_name[129];        /* O, UTF-8, may be empty */
     char cn[129];              /* CN, UTF-8 */
-    char issuer_cn[129];
+    char issuer_cn[129];       /* (longer names are cut at a UTF-8
+                                  character boundary) */
     int64_t not_before;        /* unix seconds */
     int64_t not_after;
     mc_alg alg;                /* leaf key algorithm */
@@ -65,6 +68,11 @@ typedef struct mc_cert_info {
 int mc_uscc_valid(const char *s, size_t n);
 
 /* --- CA --- */
+/* mc_ca_create: new key + self-signed CA certificate (CN = cn, 1..64 bytes,
+ * valid from now-60s for `days` days, basicConstraints CA:TRUE critical,
+ * keyUsage keyCertSign+cRLSign critical, SKI). mc_ca_save / mc_ca_load:
+ * the two files below; load checks that ca.crt is a CA certificate for
+ * ca.key and refuses encrypted keys (err code "ca_io", 500). */
 mc_ca *mc_ca_create(mc_alg alg, const char *cn, int days, mc_err *err);
 int mc_ca_save(const mc_ca *ca, const char *dir, mc_err *err);
 mc_ca *mc_ca_load(const char *dir, mc_err *err);
@@ -80,16 +88,25 @@ X509 *mc_ca_issue(mc_ca *ca, const uint8_t *csr, size_t csrlen, int days,
                   mc_err *err);
 /* Same but with explicit validity (unix seconds) and key usage bits; for
  * tests that need expired or wrong-usage certificates. ku is an OpenSSL
- * KU_* bit mask (e.g. KU_DIGITAL_SIGNATURE|KU_NON_REPUDIATION). */
+ * KU_* bit mask (e.g. KU_DIGITAL_SIGNATURE|KU_NON_REPUDIATION), non-zero.
+ * Issuance errors: "bad_csr" / "unsupported_key" (400) as above,
+ * "bad_request" (400) for bad days/validity/ku, "internal" (500).
+ * CSR extensions and attributes are ignored; the subject is rebuilt from the
+ * CSR's CN, O and organizationIdentifier entries only. */
 X509 *mc_ca_issue_ex(mc_ca *ca, const uint8_t *csr, size_t csrlen,
                      int64_t not_before, int64_t not_after, unsigned ku,
                      mc_err *err);
 
 /* --- trust store --- */
-/* Load every *.crt / *.pem under dir (or a single file) as trust anchors. */
+/* Load every *.crt / *.pem under dir (or a single file) as trust anchors.
+ * Every certificate in the store is an anchor (X509_V_FLAG_PARTIAL_CHAIN):
+ * an intermediate may be trusted directly. Fails (err "config", 500) if a
+ * file has no usable CA certificate or nothing was loaded. */
 mc_trust *mc_trust_load(const char *path, mc_err *err);
 mc_trust *mc_trust_new(void);
-int mc_trust_add(mc_trust *t, X509 *anchor); /* takes its own reference */
+/* Takes its own reference. Refuses (-1) certificates that are not CAs.
+ * An SM2-signed anchor gets MC_SM2_ID attached if it has no ID. */
+int mc_trust_add(mc_trust *t, X509 *anchor);
 void mc_trust_free(mc_trust *t);
 
 /* Verify a presented chain (DER, leaf first, n <= MC_CHAIN_MAX) at time
@@ -110,7 +127,7 @@ int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
  * printing what it issued). 0 / -1. */
 int mc_cert_info_of(X509 *x, mc_cert_info *info, mc_err *err);
 
-/* DER encode into an owned buffer. 0 / -1. */
+/* DER encode, appended to the owned buffer out (usually empty). 0 / -1. */
 int mc_x509_der(X509 *x, mc_buf *out);
 
 #endif

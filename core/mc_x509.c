@@ -1,0 +1,1040 @@
+/*
+ * mc_x509.c — the CA that issues mobile certificates, the trust store, and
+ * the checks every presented certificate chain must pass (see mc_x509.h).
+ *
+ * Why: issuance and acceptance are the two places where a certificate's
+ * meaning is decided (whose key, which organisation, for what use), so both
+ * live here, next to each other, with one definition of "valid USCC" and one
+ * rule for the SM2 distinguishing ID.
+ *
+ * Design:
+ *  - OpenSSL does the ASN.1 and the path validation (X509_verify_cert); this
+ *    file adds what OpenSSL does not know: strict DER (exact length, DER
+ *    re-encoding must match), size and count limits, the key-algorithm
+ *    allow-list, keyUsage digitalSignature, and the USCC in the subject.
+ *  - SM2-signed certificates and CSRs: OpenSSL 3.0 verifies them with the
+ *    ID stored on the object (empty by default), so the ID is attached
+ *    (X509_set0_distinguishing_id / X509_REQ_set0_distinguishing_id) to
+ *    every SM2-signed object before its signature is checked, and SM2
+ *    signing goes through X509_sign_ctx with the ID set on the context.
+ *  - The leaf subject is rebuilt from the CSR: only CN, O and
+ *    organizationIdentifier are copied (entries unchanged, in CSR order);
+ *    CSR extensions and attributes are ignored, the CA decides them all.
+ *  - The trust store sets X509_V_FLAG_PARTIAL_CHAIN: every certificate in it
+ *    is a trust anchor (RFC 5280), so an intermediate can be the anchor. To
+ *    keep that from trusting a leaf directly, mc_trust_add accepts only CA
+ *    certificates.
+ *  - Secrets: the CA key is serialised into secure-heap BIOs (cleared on
+ *    free) and read through an mc_buf that is wiped.
+ *
+ * Non-goals: CRL/OCSP, name constraints, policies, RSA, encrypted CA keys,
+ * CSR extensions (e.g. requested SANs) — all ignored or refused.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* timegm */
+#endif
+#include "mc_x509.h"
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/buffer.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CA_FILE_MAX 65536   /* ca.key / ca.crt / trust files larger are refused */
+#define NAME_MAX_BYTES 128  /* CN and O in a CSR, UTF-8 bytes */
+#define LEAF_DAYS_MAX 3650
+#define CA_DAYS_MAX 36500
+
+struct mc_ca {
+    EVP_PKEY *key;  /* CA private key, owned */
+    X509 *cert;     /* CA certificate, owned; SM2 ID attached if SM2-signed */
+    mc_alg alg;
+};
+
+struct mc_trust {
+    X509_STORE *store; /* owned; anchors only, no untrusted certificates */
+};
+
+/* ------------------------------------------------------------------ */
+/* USCC                                                                */
+
+/* GB 32100-2015: 18 chars; char 18 is the check character over the first
+ * 17 with these weights (3^i mod 31). */
+static const char uscc_alpha[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+static const int uscc_weight[17] = {1,  3,  9,  27, 19, 26, 16, 17, 20,
+                                    29, 25, 13, 8,  24, 10, 30, 28};
+
+static int uscc_index(char c)
+{
+    const char *p;
+    if (c == '\0')
+        return -1;
+    p = strchr(uscc_alpha, c);
+    return p == NULL ? -1 : (int)(p - uscc_alpha);
+}
+
+int mc_uscc_valid(const char *s, size_t n)
+{
+    int sum = 0, check, last;
+
+    if (s == NULL || n != MC_USCC_LEN)
+        return 0;
+    for (size_t i = 0; i < 17; i++) {
+        int v = uscc_index(s[i]);
+        if (v < 0)
+            return 0;
+        sum += v * uscc_weight[i];
+    }
+    check = 31 - sum % 31;
+    if (check == 31)
+        check = 0;
+    last = uscc_index(s[17]);
+    return last >= 0 && last == check;
+}
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                       */
+
+/* The PEM password callback: never prompt (the default one reads the
+ * terminal), never decrypt. */
+static int no_password_cb(char *buf, int size, int rwflag, void *u)
+{
+    return -1;
+}
+
+static int is_sm2_signed(const X509 *x)
+{
+    return X509_get_signature_nid(x) == NID_SM2_with_SM3;
+}
+
+static ASN1_OCTET_STRING *sm2_id_new(void)
+{
+    ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new();
+    if (id != NULL &&
+        ASN1_OCTET_STRING_set(id, (const unsigned char *)MC_SM2_ID,
+                              MC_SM2_ID_LEN) != 1) {
+        ASN1_OCTET_STRING_free(id);
+        id = NULL;
+    }
+    return id;
+}
+
+/* Attach MC_SM2_ID to x if its signature is SM2 and it has none yet, so
+ * that X509_verify / X509_verify_cert check it with the standard ID.
+ * 1 / 0. */
+static int x509_attach_sm2_id(X509 *x)
+{
+    ASN1_OCTET_STRING *id;
+    if (!is_sm2_signed(x) || X509_get0_distinguishing_id(x) != NULL)
+        return 1;
+    if ((id = sm2_id_new()) == NULL)
+        return 0;
+    X509_set0_distinguishing_id(x, id);
+    return 1;
+}
+
+/* Sign x with key (algorithm alg): SM3 + MC_SM2_ID for SM2, SHA-256 for
+ * P-256. 1 / 0. */
+static int x509_sign(X509 *x, EVP_PKEY *key, mc_alg alg)
+{
+    int ok = 0;
+    EVP_MD_CTX *md = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+
+    if (alg == MC_ALG_P256)
+        return X509_sign(x, key, EVP_sha256()) > 0;
+    if (alg != MC_ALG_SM2)
+        return 0;
+    if ((md = EVP_MD_CTX_new()) == NULL ||
+        EVP_DigestSignInit(md, &pctx, EVP_sm3(), NULL, key) != 1 ||
+        EVP_PKEY_CTX_set1_id(pctx, MC_SM2_ID, MC_SM2_ID_LEN) != 1 ||
+        X509_sign_ctx(x, md) <= 0)
+        goto done;
+    ok = x509_attach_sm2_id(x);
+done:
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
+/* Serial: 16 random bytes, top bit cleared (positive) and next bit set (so
+ * it is always exactly 16 octets). 1 / 0. */
+static int x509_set_random_serial(X509 *x)
+{
+    uint8_t b[16];
+    BIGNUM *bn = NULL;
+    int ok = 0;
+
+    mc_random(b, sizeof(b));
+    b[0] = (uint8_t)((b[0] & 0x7f) | 0x40);
+    if ((bn = BN_bin2bn(b, sizeof(b), NULL)) != NULL &&
+        BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL)
+        ok = 1;
+    BN_free(bn);
+    return ok;
+}
+
+static int x509_set_validity(X509 *x, int64_t nb, int64_t na)
+{
+    return ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) != NULL &&
+           ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) != NULL;
+}
+
+/* Add one extension in openssl.cnf syntax; issuer may equal x. 1 / 0. */
+static int x509_add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509_EXTENSION *ex;
+    int ok;
+
+    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+    if ((ex = X509V3_EXT_nconf_nid(NULL, &ctx, nid, value)) == NULL)
+        return 0;
+    ok = X509_add_ext(x, ex, -1);
+    X509_EXTENSION_free(ex);
+    return ok;
+}
+
+/* "critical,digitalSignature,..." for a KU_* mask; 0 if an unknown bit is
+ * set or ku is empty. */
+static int ku_string(unsigned ku, char *out, size_t cap)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {
+        {KU_DIGITAL_SIGNATURE, "digitalSignature"},
+        {KU_NON_REPUDIATION, "nonRepudiation"},
+        {KU_KEY_ENCIPHERMENT, "keyEncipherment"},
+        {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
+        {KU_KEY_AGREEMENT, "keyAgreement"},
+        {KU_KEY_CERT_SIGN, "keyCertSign"},
+        {KU_CRL_SIGN, "cRLSign"},
+        {KU_ENCIPHER_ONLY, "encipherOnly"},
+        {KU_DECIPHER_ONLY, "decipherOnly"},
+    };
+    unsigned known = 0;
+    size_t len;
+
+    snprintf(out, cap, "critical");
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        known |= names[i].bit;
+        if (ku & names[i].bit) {
+            len = strlen(out);
+            snprintf(out + len, cap - len, ",%s", names[i].name);
+        }
+    }
+    return ku != 0 && (ku & ~known) == 0;
+}
+
+/* Read a regular file of at most max bytes into out (appended). 0 / -1. */
+static int read_small_file(const char *path, size_t max, mc_buf *out)
+{
+    int fd, rc = -1;
+    struct stat st;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+        (uint64_t)st.st_size > max)
+        goto done;
+    mc_buf_reserve(out, (size_t)st.st_size + 1);
+    for (;;) {
+        ssize_t r;
+        if (out->len >= max + 1)
+            goto done; /* grew while we read */
+        r = read(fd, out->ptr + out->len, out->cap - out->len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            goto done;
+        if (r == 0)
+            break;
+        out->len += (size_t)r;
+        if (out->len == out->cap)
+            mc_buf_reserve(out, 1024);
+    }
+    rc = out->len <= max ? 0 : -1;
+done:
+    close(fd);
+    return rc;
+}
+
+/* Write p[0..n) to path atomically (path.tmp, fsync, rename) with the
+ * given mode, also when the file existed with another mode. 0 / -1. */
+static int write_file_atomic(const char *path, const void *p, size_t n,
+                             mode_t mode)
+{
+    char tmp[PATH_MAX];
+    const uint8_t *q = p;
+    int fd, rc = -1;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+        return -1;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return -1;
+    if (fchmod(fd, mode) != 0)
+        goto done;
+    while (n > 0) {
+        ssize_t w = write(fd, q, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            goto done;
+        q += w;
+        n -= (size_t)w;
+    }
+    if (fsync(fd) != 0)
+        goto done;
+    rc = 0;
+done:
+    if (close(fd) != 0)
+        rc = -1;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    if (rc != 0)
+        unlink(tmp);
+    return rc;
+}
+
+/* The UTF-8 value of the only entry nid in name: 1 found (*out owned,
+ * OPENSSL_free), 0 absent, -1 duplicated / unconvertible / contains NUL. */
+static int name_get_utf8(const X509_NAME *name, int nid, unsigned char **out,
+                         size_t *outlen)
+{
+    int idx = X509_NAME_get_index_by_NID(name, nid, -1);
+    int len;
+
+    *out = NULL;
+    *outlen = 0;
+    if (idx < 0)
+        return 0;
+    if (X509_NAME_get_index_by_NID(name, nid, idx) >= 0)
+        return -1;
+    len = ASN1_STRING_to_UTF8(
+        out, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
+    if (len < 0) {
+        *out = NULL;
+        return -1;
+    }
+    if (memchr(*out, '\0', (size_t)len) != NULL) {
+        OPENSSL_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    *outlen = (size_t)len;
+    return 1;
+}
+
+/* Copy UTF-8 s into out (cap bytes incl. NUL), truncating at a character
+ * boundary. */
+static void copy_utf8(char *out, size_t cap, const unsigned char *s, size_t n)
+{
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && (s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+/* Fill a text field from name; absent -> "". 0 / -1 (duplicate, bad). */
+static int name_field(const X509_NAME *name, int nid, char *out, size_t cap)
+{
+    unsigned char *v;
+    size_t n;
+    int r = name_get_utf8(name, nid, &v, &n);
+
+    out[0] = '\0';
+    if (r < 0)
+        return -1;
+    if (r > 0)
+        copy_utf8(out, cap, v, n);
+    OPENSSL_free(v);
+    return 0;
+}
+
+static int asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+{
+    struct tm tm;
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        return 0;
+    *out = (int64_t)timegm(&tm);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* CA                                                                  */
+
+static mc_ca *ca_wrap(EVP_PKEY *key, X509 *cert, mc_alg alg)
+{
+    mc_ca *ca = calloc(1, sizeof(*ca));
+    if (ca == NULL)
+        return NULL;
+    ca->key = key;
+    ca->cert = cert;
+    ca->alg = alg;
+    return ca;
+}
+
+mc_ca *mc_ca_create(mc_alg alg, const char *cn, int days, mc_err *err)
+{
+    EVP_PKEY *key = NULL;
+    X509 *x = NULL;
+    X509_NAME *name = NULL;
+    mc_ca *ca = NULL;
+    int64_t now = (int64_t)time(NULL);
+
+    if (alg != MC_ALG_SM2 && alg != MC_ALG_P256) {
+        mc_err_set(err, 400, "unsupported_key", "CA key must be SM2 or P-256");
+        return NULL;
+    }
+    if (cn == NULL || cn[0] == '\0' || strlen(cn) > 64 || days < 1 ||
+        days > CA_DAYS_MAX) {
+        mc_err_set(err, 400, "bad_request",
+                   "CA needs a CN of 1..64 bytes and 1..%d days", CA_DAYS_MAX);
+        return NULL;
+    }
+    if ((key = mc_keygen(alg, err)) == NULL)
+        return NULL;
+    if ((x = X509_new()) == NULL || (name = X509_NAME_new()) == NULL ||
+        !X509_set_version(x, X509_VERSION_3) || !x509_set_random_serial(x) ||
+        !X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+                                    (const unsigned char *)cn, -1, -1, 0) ||
+        !X509_set_subject_name(x, name) || !X509_set_issuer_name(x, name) ||
+        !x509_set_validity(x, now - 60, now + (int64_t)days * 86400) ||
+        !X509_set_pubkey(x, key) ||
+        !x509_add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") ||
+        !x509_add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+        !x509_add_ext(x, x, NID_subject_key_identifier, "hash") ||
+        !x509_sign(x, key, alg)) {
+        mc_err_set(err, 500, "internal", "CA certificate creation failed");
+        goto err;
+    }
+    if ((ca = ca_wrap(key, x, alg)) == NULL) {
+        mc_err_set(err, 500, "internal", "out of memory");
+        goto err;
+    }
+    X509_NAME_free(name);
+    return ca;
+err:
+    ERR_clear_error();
+    X509_NAME_free(name);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return NULL;
+}
+
+void mc_ca_free(mc_ca *ca)
+{
+    if (ca == NULL)
+        return;
+    EVP_PKEY_free(ca->key);
+    X509_free(ca->cert);
+    free(ca);
+}
+
+X509 *mc_ca_cert(const mc_ca *ca)
+{
+    return ca == NULL ? NULL : ca->cert;
+}
+
+static int ca_path(char *out, size_t cap, const char *dir, const char *file)
+{
+    return (size_t)snprintf(out, cap, "%s/%s", dir, file) < cap;
+}
+
+int mc_ca_save(const mc_ca *ca, const char *dir, mc_err *err)
+{
+    char kpath[PATH_MAX], cpath[PATH_MAX];
+    BIO *kb = NULL, *cb = NULL;
+    BUF_MEM *kmem = NULL, *cmem = NULL;
+    int rc = -1;
+
+    if (ca == NULL || dir == NULL || !ca_path(kpath, sizeof(kpath), dir, "ca.key") ||
+        !ca_path(cpath, sizeof(cpath), dir, "ca.crt"))
+        return mc_err_set(err, 400, "bad_request", "bad CA directory");
+    /* secmem: the BIO's buffers are cleared when freed or grown. */
+    if ((kb = BIO_new(BIO_s_secmem())) == NULL ||
+        (cb = BIO_new(BIO_s_mem())) == NULL ||
+        !PEM_write_bio_PKCS8PrivateKey(kb, ca->key, NULL, NULL, 0, NULL, NULL) ||
+        !PEM_write_bio_X509(cb, ca->cert) || BIO_get_mem_ptr(kb, &kmem) <= 0 ||
+        BIO_get_mem_ptr(cb, &cmem) <= 0) {
+        mc_err_set(err, 500, "internal", "CA serialisation failed");
+        goto done;
+    }
+    if (write_file_atomic(kpath, kmem->data, kmem->length, 0600) != 0 ||
+        write_file_atomic(cpath, cmem->data, cmem->length, 0644) != 0) {
+        mc_err_set(err, 500, "ca_io", "cannot write CA files in %s: %s", dir,
+                   strerror(errno));
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rc != 0)
+        ERR_clear_error();
+    BIO_free(kb);
+    BIO_free(cb);
+    return rc;
+}
+
+mc_ca *mc_ca_load(const char *dir, mc_err *err)
+{
+    char kpath[PATH_MAX], cpath[PATH_MAX];
+    mc_buf kbuf = {0}, cbuf = {0};
+    BIO *bio = NULL;
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    mc_ca *ca = NULL;
+    mc_alg alg;
+
+    if (dir == NULL || !ca_path(kpath, sizeof(kpath), dir, "ca.key") ||
+        !ca_path(cpath, sizeof(cpath), dir, "ca.crt")) {
+        mc_err_set(err, 400, "bad_request", "bad CA directory");
+        return NULL;
+    }
+    if (read_small_file(kpath, CA_FILE_MAX, &kbuf) != 0 ||
+        read_small_file(cpath, CA_FILE_MAX, &cbuf) != 0 || kbuf.len > INT_MAX ||
+        cbuf.len > INT_MAX) {
+        mc_err_set(err, 500, "ca_io", "cannot read %s/ca.key and ca.crt", dir);
+        goto done;
+    }
+    if ((bio = BIO_new_mem_buf(kbuf.ptr, (int)kbuf.len)) == NULL ||
+        (key = PEM_read_bio_PrivateKey(bio, NULL, no_password_cb, NULL)) == NULL) {
+        mc_err_set(err, 500, "ca_io", "%s: not an unencrypted PEM private key",
+                   kpath);
+        goto done;
+    }
+    BIO_free(bio);
+    if ((bio = BIO_new_mem_buf(cbuf.ptr, (int)cbuf.len)) == NULL ||
+        (cert = PEM_read_bio_X509(bio, NULL, no_password_cb, NULL)) == NULL) {
+        mc_err_set(err, 500, "ca_io", "%s: not a PEM certificate", cpath);
+        goto done;
+    }
+    if ((alg = mc_pkey_alg(key)) == MC_ALG_NONE) {
+        mc_err_set(err, 500, "unsupported_key", "CA key is neither SM2 nor P-256");
+        goto done;
+    }
+    if (EVP_PKEY_eq(X509_get0_pubkey(cert), key) != 1 ||
+        X509_check_ca(cert) == 0) {
+        mc_err_set(err, 500, "ca_io",
+                   "ca.crt is not a CA certificate for ca.key");
+        goto done;
+    }
+    if (!x509_attach_sm2_id(cert) || (ca = ca_wrap(key, cert, alg)) == NULL) {
+        mc_err_set(err, 500, "internal", "out of memory");
+        goto done;
+    }
+    key = NULL;
+    cert = NULL;
+done:
+    if (ca == NULL)
+        ERR_clear_error();
+    BIO_free(bio);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    mc_buf_free_secure(&kbuf);
+    mc_buf_free(&cbuf);
+    return ca;
+}
+
+/* ------------------------------------------------------------------ */
+/* issuance                                                            */
+
+/* PEM if the first non-blank bytes are "-----BEGIN", else DER that must
+ * span exactly n bytes. NULL if neither parses. */
+static X509_REQ *csr_parse(const uint8_t *p, size_t n)
+{
+    static const char pem_begin[] = "-----BEGIN";
+    size_t i = 0;
+    X509_REQ *req = NULL;
+
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    if (n - i >= sizeof(pem_begin) - 1 &&
+        memcmp(p + i, pem_begin, sizeof(pem_begin) - 1) == 0) {
+        BIO *bio = BIO_new_mem_buf(p, (int)n);
+        if (bio != NULL)
+            req = PEM_read_bio_X509_REQ(bio, NULL, no_password_cb, NULL);
+        BIO_free(bio);
+        return req;
+    }
+    const unsigned char *q = p;
+    req = d2i_X509_REQ(NULL, &q, (long)n);
+    if (req != NULL && q != p + n) {
+        X509_REQ_free(req);
+        req = NULL;
+    }
+    return req;
+}
+
+/* Check the CSR subject and build the leaf subject from its CN, O and
+ * organizationIdentifier entries (copied unchanged, in order). NULL with
+ * err set ("bad_csr") if CN or the USCC is missing, duplicated or bad. */
+static X509_NAME *csr_subject(const X509_NAME *in, mc_err *err)
+{
+    X509_NAME *out = NULL;
+    unsigned char *v = NULL;
+    size_t n;
+    int r;
+
+    r = name_get_utf8(in, NID_commonName, &v, &n);
+    OPENSSL_free(v);
+    if (r != 1 || n == 0 || n > NAME_MAX_BYTES) {
+        mc_err_set(err, 400, "bad_csr",
+                   "CSR subject needs exactly one CN of 1..%d bytes",
+                   NAME_MAX_BYTES);
+        return NULL;
+    }
+    r = name_get_utf8(in, NID_organizationName, &v, &n);
+    OPENSSL_free(v);
+    if (r < 0 || n > NAME_MAX_BYTES) {
+        mc_err_set(err, 400, "bad_csr", "CSR subject O is duplicated or bad");
+        return NULL;
+    }
+    r = name_get_utf8(in, NID_organizationIdentifier, &v, &n);
+    if (r != 1 || !mc_uscc_valid((const char *)v, n)) {
+        OPENSSL_free(v);
+        mc_err_set(err, 400, "bad_csr",
+                   "CSR subject needs one organizationIdentifier that is a "
+                   "valid USCC");
+        return NULL;
+    }
+    OPENSSL_free(v);
+
+    if ((out = X509_NAME_new()) == NULL)
+        goto oom;
+    for (int i = 0; i < X509_NAME_entry_count(in); i++) {
+        const X509_NAME_ENTRY *e = X509_NAME_get_entry(in, i);
+        int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+        if ((nid == NID_commonName || nid == NID_organizationName ||
+             nid == NID_organizationIdentifier) &&
+            !X509_NAME_add_entry(out, e, -1, 0))
+            goto oom;
+    }
+    return out;
+oom:
+    X509_NAME_free(out);
+    mc_err_set(err, 500, "internal", "out of memory");
+    return NULL;
+}
+
+X509 *mc_ca_issue_ex(mc_ca *ca, const uint8_t *csr, size_t csrlen,
+                     int64_t not_before, int64_t not_after, unsigned ku,
+                     mc_err *err)
+{
+    X509_REQ *req = NULL;
+    X509_NAME *subj = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *pub;
+    char kustr[200];
+    mc_alg alg;
+
+    if (ca == NULL) {
+        mc_err_set(err, 500, "internal", "no CA");
+        return NULL;
+    }
+    if (not_after <= not_before || !ku_string(ku, kustr, sizeof(kustr))) {
+        mc_err_set(err, 400, "bad_request", "bad validity or key usage");
+        return NULL;
+    }
+    if (csr == NULL || csrlen == 0 || csrlen > MC_CSR_MAX ||
+        (req = csr_parse(csr, csrlen)) == NULL) {
+        mc_err_set(err, 400, "bad_csr", "CSR is not PEM or DER (max %d bytes)",
+                   MC_CSR_MAX);
+        goto err;
+    }
+    if ((pub = X509_REQ_get0_pubkey(req)) == NULL) {
+        mc_err_set(err, 400, "bad_csr", "CSR public key unreadable");
+        goto err;
+    }
+    if ((alg = mc_pkey_alg(pub)) == MC_ALG_NONE) {
+        mc_err_set(err, 400, "unsupported_key",
+                   "CSR key is neither SM2 nor P-256");
+        goto err;
+    }
+    /* Proof of possession. OpenSSL 3.0 verifies an SM2 CSR with the ID
+     * attached to the request object, empty unless set here. */
+    if (alg == MC_ALG_SM2) {
+        ASN1_OCTET_STRING *id = sm2_id_new();
+        if (id == NULL) {
+            mc_err_set(err, 500, "internal", "out of memory");
+            goto err;
+        }
+        X509_REQ_set0_distinguishing_id(req, id);
+    }
+    if (X509_REQ_verify(req, pub) != 1) {
+        mc_err_set(err, 400, "bad_csr",
+                   "CSR signature does not verify (proof of possession)");
+        goto err;
+    }
+    if ((subj = csr_subject(X509_REQ_get_subject_name(req), err)) == NULL)
+        goto err;
+    if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
+        !x509_set_random_serial(x) ||
+        !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
+        !X509_set_subject_name(x, subj) ||
+        !x509_set_validity(x, not_before, not_after) ||
+        !X509_set_pubkey(x, pub) ||
+        !x509_add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE") ||
+        !x509_add_ext(x, ca->cert, NID_key_usage, kustr) ||
+        !x509_add_ext(x, ca->cert, NID_ext_key_usage, "clientAuth") ||
+        !x509_add_ext(x, ca->cert, NID_subject_key_identifier, "hash") ||
+        !x509_add_ext(x, ca->cert, NID_authority_key_identifier,
+                      "keyid:always") ||
+        !x509_sign(x, ca->key, ca->alg)) {
+        mc_err_set(err, 500, "internal", "certificate construction failed");
+        goto err;
+    }
+    X509_NAME_free(subj);
+    X509_REQ_free(req);
+    return x;
+err:
+    ERR_clear_error();
+    X509_free(x);
+    X509_NAME_free(subj);
+    X509_REQ_free(req);
+    return NULL;
+}
+
+X509 *mc_ca_issue(mc_ca *ca, const uint8_t *csr, size_t csrlen, int days,
+                  mc_err *err)
+{
+    int64_t now = (int64_t)time(NULL);
+
+    if (days < 1 || days > LEAF_DAYS_MAX) {
+        mc_err_set(err, 400, "bad_request", "validity must be 1..%d days",
+                   LEAF_DAYS_MAX);
+        return NULL;
+    }
+    return mc_ca_issue_ex(ca, csr, csrlen, now - 60,
+                          now + (int64_t)days * 86400,
+                          KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* trust store                                                         */
+
+mc_trust *mc_trust_new(void)
+{
+    mc_trust *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    if ((t->store = X509_STORE_new()) == NULL) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void mc_trust_free(mc_trust *t)
+{
+    if (t == NULL)
+        return;
+    X509_STORE_free(t->store);
+    free(t);
+}
+
+int mc_trust_add(mc_trust *t, X509 *anchor)
+{
+    if (t == NULL || anchor == NULL || X509_check_ca(anchor) == 0)
+        return -1;
+    if (!x509_attach_sm2_id(anchor) || X509_STORE_add_cert(t->store, anchor) != 1) {
+        ERR_clear_error();
+        return -1;
+    }
+    return 0;
+}
+
+/* Add every certificate of one PEM file; returns how many, -1 on error. */
+static int trust_load_file(mc_trust *t, const char *path)
+{
+    mc_buf b = {0};
+    BIO *bio = NULL;
+    STACK_OF(X509_INFO) *infos = NULL;
+    int count = -1, n = 0;
+
+    if (read_small_file(path, CA_FILE_MAX, &b) != 0 || b.len > INT_MAX ||
+        (bio = BIO_new_mem_buf(b.ptr, (int)b.len)) == NULL ||
+        (infos = PEM_X509_INFO_read_bio(bio, NULL, no_password_cb, NULL)) == NULL)
+        goto done;
+    for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
+        X509_INFO *xi = sk_X509_INFO_value(infos, i);
+        if (xi->x509 == NULL)
+            continue;
+        if (mc_trust_add(t, xi->x509) != 0)
+            goto done;
+        n++;
+    }
+    count = n;
+done:
+    sk_X509_INFO_pop_free(infos, X509_INFO_free);
+    BIO_free(bio);
+    mc_buf_free_secure(&b); /* a stray key file must not linger in memory */
+    return count;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n > m && strcmp(s + n - m, suf) == 0;
+}
+
+mc_trust *mc_trust_load(const char *path, mc_err *err)
+{
+    mc_trust *t = NULL;
+    DIR *d = NULL;
+    struct stat st;
+    int total = 0, n;
+
+    if (path == NULL || stat(path, &st) != 0) {
+        mc_err_set(err, 500, "config", "trust path %s: %s",
+                   path ? path : "(null)", strerror(errno));
+        return NULL;
+    }
+    if ((t = mc_trust_new()) == NULL) {
+        mc_err_set(err, 500, "internal", "out of memory");
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        struct dirent *de;
+        if ((d = opendir(path)) == NULL) {
+            mc_err_set(err, 500, "config", "trust dir %s: %s", path,
+                       strerror(errno));
+            goto err;
+        }
+        while ((de = readdir(d)) != NULL) {
+            char fpath[PATH_MAX];
+            if (!has_suffix(de->d_name, ".crt") && !has_suffix(de->d_name, ".pem"))
+                continue;
+            if ((size_t)snprintf(fpath, sizeof(fpath), "%s/%s", path,
+                                 de->d_name) >= sizeof(fpath) ||
+                (n = trust_load_file(t, fpath)) <= 0) {
+                mc_err_set(err, 500, "config",
+                           "trust file %s/%s: no usable CA certificate", path,
+                           de->d_name);
+                goto err;
+            }
+            total += n;
+        }
+    } else if ((n = trust_load_file(t, path)) > 0) {
+        total = n;
+    }
+    if (total == 0) {
+        mc_err_set(err, 500, "config", "no CA certificate found in %s", path);
+        goto err;
+    }
+    if (d != NULL)
+        closedir(d);
+    return t;
+err:
+    ERR_clear_error();
+    if (d != NULL)
+        closedir(d);
+    mc_trust_free(t);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* presented chains                                                    */
+
+/* Parse one DER certificate strictly: size limits, the encoding spans the
+ * slice exactly, and re-encoding gives the same bytes (no BER). */
+static X509 *der_parse_strict(mc_slice s)
+{
+    uint8_t re[MC_CERT_DER_MAX];
+    unsigned char *rp = re;
+    const unsigned char *p = s.ptr;
+    X509 *x;
+
+    if (s.ptr == NULL || s.len == 0 || s.len > MC_CERT_DER_MAX)
+        return NULL;
+    if ((x = d2i_X509(NULL, &p, (long)s.len)) == NULL)
+        return NULL;
+    if (p != s.ptr + s.len || i2d_X509(x, NULL) != (int)s.len ||
+        i2d_X509(x, &rp) != (int)s.len || memcmp(re, s.ptr, s.len) != 0) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static int fill_info(X509 *x, mc_cert_info *info, mc_err *err)
+{
+    unsigned char *der = NULL;
+    int derlen;
+    const ASN1_INTEGER *sn;
+    const unsigned char *sp;
+    int sl;
+    char uscc[64];
+
+    memset(info, 0, sizeof(*info));
+    if ((derlen = i2d_X509(x, &der)) <= 0)
+        return mc_err_set(err, 400, "bad_cert", "certificate does not encode");
+    mc_sha256(der, (size_t)derlen, info->fp);
+    OPENSSL_free(der);
+    mc_hex(info->fp, sizeof(info->fp), info->fp_hex);
+
+    sn = X509_get0_serialNumber(x);
+    sp = ASN1_STRING_get0_data(sn);
+    sl = ASN1_STRING_length(sn);
+    while (sl > 1 && sp[0] == 0) {
+        sp++;
+        sl--;
+    }
+    if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER || sl < 1 || sl > 20)
+        return mc_err_set(err, 400, "bad_cert", "serial number out of range");
+    for (int i = 0; i < sl; i++)
+        snprintf(info->serial_hex + 2 * i, 3, "%02X", sp[i]);
+
+    if (name_field(X509_get_subject_name(x), NID_commonName, info->cn,
+                   sizeof(info->cn)) != 0 ||
+        name_field(X509_get_subject_name(x), NID_organizationName,
+                   info->org_name, sizeof(info->org_name)) != 0 ||
+        name_field(X509_get_issuer_name(x), NID_commonName, info->issuer_cn,
+                   sizeof(info->issuer_cn)) != 0 ||
+        name_field(X509_get_subject_name(x), NID_organizationIdentifier, uscc,
+                   sizeof(uscc)) != 0)
+        return mc_err_set(err, 400, "bad_cert",
+                          "duplicate or unreadable name attribute");
+    if (mc_uscc_valid(uscc, strlen(uscc)))
+        memcpy(info->uscc, uscc, MC_USCC_LEN + 1);
+    if (!asn1_time_unix(X509_get0_notBefore(x), &info->not_before) ||
+        !asn1_time_unix(X509_get0_notAfter(x), &info->not_after))
+        return mc_err_set(err, 400, "bad_cert", "bad validity time");
+    info->alg = mc_pkey_alg(X509_get0_pubkey(x));
+    return 0;
+}
+
+int mc_cert_info_of(X509 *x, mc_cert_info *info, mc_err *err)
+{
+    int rc;
+    if (x == NULL || info == NULL)
+        return mc_err_set(err, 400, "bad_cert", "no certificate");
+    rc = fill_info(x, info, err);
+    ERR_clear_error();
+    return rc;
+}
+
+int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
+                         int64_t now, mc_cert_info *info, EVP_PKEY **leaf_pub,
+                         mc_err *err)
+{
+    X509 *certs[MC_CHAIN_MAX] = {0};
+    STACK_OF(X509) *untrusted = NULL;
+    X509_STORE_CTX *sctx = NULL;
+    X509_VERIFY_PARAM *vp;
+    mc_cert_info li;
+    EVP_PKEY *pub;
+    int rc = -1;
+
+    if (leaf_pub != NULL)
+        *leaf_pub = NULL;
+    if (t == NULL)
+        return mc_err_set(err, 500, "internal", "no trust store");
+    if (chain == NULL || n == 0 || n > MC_CHAIN_MAX)
+        return mc_err_set(err, 400, "bad_cert",
+                          "chain must hold 1..%d certificates", MC_CHAIN_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if ((certs[i] = der_parse_strict(chain[i])) == NULL) {
+            mc_err_set(err, 400, "bad_cert",
+                       "certificate %zu is not DER of at most %d bytes", i,
+                       MC_CERT_DER_MAX);
+            goto done;
+        }
+        if (!x509_attach_sm2_id(certs[i])) {
+            mc_err_set(err, 500, "internal", "out of memory");
+            goto done;
+        }
+    }
+    if ((untrusted = sk_X509_new_null()) == NULL)
+        goto oom;
+    for (size_t i = 1; i < n; i++)
+        if (!sk_X509_push(untrusted, certs[i])) /* borrowed by the stack */
+            goto oom;
+    if ((sctx = X509_STORE_CTX_new()) == NULL ||
+        !X509_STORE_CTX_init(sctx, t->store, certs[0], untrusted))
+        goto oom;
+    vp = X509_STORE_CTX_get0_param(sctx);
+    X509_VERIFY_PARAM_set_time(vp, (time_t)now);
+    X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_PARTIAL_CHAIN);
+    if (X509_verify_cert(sctx) != 1) {
+        int e = X509_STORE_CTX_get_error(sctx);
+        if (e == X509_V_ERR_CERT_HAS_EXPIRED)
+            mc_err_set(err, 403, "cert_expired", "certificate has expired");
+        else if (e == X509_V_ERR_CERT_NOT_YET_VALID)
+            mc_err_set(err, 403, "cert_not_yet_valid",
+                       "certificate is not yet valid");
+        else
+            mc_err_set(err, 403, "cert_untrusted", "certificate untrusted: %s",
+                       X509_verify_cert_error_string(e));
+        goto done;
+    }
+    pub = X509_get0_pubkey(certs[0]);
+    if (mc_pkey_alg(pub) == MC_ALG_NONE) {
+        mc_err_set(err, 400, "unsupported_key",
+                   "certificate key is neither SM2 nor P-256");
+        goto done;
+    }
+    if (!(X509_get_extension_flags(certs[0]) & EXFLAG_KUSAGE) ||
+        !(X509_get_key_usage(certs[0]) & KU_DIGITAL_SIGNATURE)) {
+        mc_err_set(err, 403, "cert_key_usage",
+                   "certificate lacks keyUsage digitalSignature");
+        goto done;
+    }
+    if (fill_info(certs[0], &li, err) != 0)
+        goto done;
+    if (li.uscc[0] == '\0') {
+        mc_err_set(err, 403, "cert_no_org",
+                   "certificate names no valid organizationIdentifier");
+        goto done;
+    }
+    if (info != NULL)
+        *info = li;
+    if (leaf_pub != NULL) {
+        if (!EVP_PKEY_up_ref(pub))
+            goto oom;
+        *leaf_pub = pub;
+    }
+    rc = 0;
+    goto done;
+oom:
+    mc_err_set(err, 500, "internal", "out of memory");
+done:
+    if (rc != 0)
+        ERR_clear_error();
+    X509_STORE_CTX_free(sctx);
+    sk_X509_free(untrusted);
+    for (size_t i = 0; i < MC_CHAIN_MAX; i++)
+        X509_free(certs[i]);
+    return rc;
+}
+
+int mc_x509_der(X509 *x, mc_buf *out)
+{
+    int len;
+    unsigned char *p;
+
+    if (x == NULL || out == NULL || (len = i2d_X509(x, NULL)) <= 0)
+        return -1;
+    mc_buf_reserve(out, (size_t)len);
+    p = out->ptr + out->len;
+    if (i2d_X509(x, &p) != len)
+        return -1;
+    out->len += (size_t)len;
+    return 0;
+}

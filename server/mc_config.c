@@ -1,0 +1,158 @@
+/*
+ * mc_config.c — see mc_config.h. getopt_long over a fixed table.
+ */
+#include "mc_config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *mc_config_usage(void)
+{
+    return "usage: mcertd [options]\n"
+           "  --listen HOST:PORT     address to serve on (default 127.0.0.1:8080)\n"
+           "  --redis HOST:PORT      Redis server (default 127.0.0.1:6379)\n"
+           "  --data DIR             data directory with trust/ (default ./var)\n"
+           "  --trust PATH           trust anchors, file or dir (default DATA/trust)\n"
+           "  --web DIR              static pages (default: the source tree's server/web)\n"
+           "  --public-base URL      base URL phones reach (default http://LISTEN)\n"
+           "  --origin URL           allowed web origin, repeatable (default: public base)\n"
+           "  --session-ttl SECONDS  QR session lifetime (default 120)\n"
+           "  --web-ttl SECONDS      web session lifetime (default 28800)\n"
+           "  --threads N            event loops (default: number of cores)\n"
+           "  --quiet                no request log\n";
+}
+
+static int parse_hostport(const char *s, char *host, size_t hostsz, int *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || (size_t)(colon - s) >= hostsz || colon == s)
+        return -1;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || p < 0 || p > 65535)
+        return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->listen_host, sizeof(c->listen_host), "127.0.0.1");
+    c->listen_port = 8080;
+    snprintf(c->redis_host, sizeof(c->redis_host), "127.0.0.1");
+    c->redis_port = 6379;
+    snprintf(c->data_dir, sizeof(c->data_dir), "%s",
+             getenv("MCERT_DATA") ? getenv("MCERT_DATA") : "./var");
+    snprintf(c->web_dir, sizeof(c->web_dir), "%s", MCERT_WEB_DIR);
+    c->session_ttl = 120;
+    c->web_ttl = 8 * 3600;
+    c->poll_wait_max = 30;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    c->threads = ncpu > 0 && ncpu < 64 ? (int)ncpu : 1;
+    *help = 0;
+
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"redis", required_argument, NULL, 'r'},
+        {"data", required_argument, NULL, 'd'},
+        {"trust", required_argument, NULL, 't'},
+        {"web", required_argument, NULL, 'w'},
+        {"public-base", required_argument, NULL, 'b'},
+        {"origin", required_argument, NULL, 'o'},
+        {"session-ttl", required_argument, NULL, 's'},
+        {"web-ttl", required_argument, NULL, 'W'},
+        {"threads", required_argument, NULL, 'n'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'l':
+            if (parse_hostport(optarg, c->listen_host, sizeof(c->listen_host),
+                               &c->listen_port) != 0)
+                return mc_err_set(err, 2, "usage", "--listen wants HOST:PORT");
+            break;
+        case 'r':
+            if (parse_hostport(optarg, c->redis_host, sizeof(c->redis_host), &c->redis_port) != 0)
+                return mc_err_set(err, 2, "usage", "--redis wants HOST:PORT");
+            break;
+        case 'd':
+            snprintf(c->data_dir, sizeof(c->data_dir), "%s", optarg);
+            break;
+        case 't':
+            snprintf(c->trust_path, sizeof(c->trust_path), "%s", optarg);
+            break;
+        case 'w':
+            snprintf(c->web_dir, sizeof(c->web_dir), "%s", optarg);
+            break;
+        case 'b':
+            snprintf(c->public_base, sizeof(c->public_base), "%s", optarg);
+            break;
+        case 'o':
+            if (c->norigins == MC_ORIGINS_MAX)
+                return mc_err_set(err, 2, "usage", "too many --origin");
+            snprintf(c->origins[c->norigins++], sizeof(c->origins[0]), "%s", optarg);
+            break;
+        case 's':
+            if (parse_int(optarg, 1, 3600, &c->session_ttl) != 0)
+                return mc_err_set(err, 2, "usage", "--session-ttl wants 1..3600");
+            break;
+        case 'W':
+            if (parse_int(optarg, 60, 30 * 86400, &c->web_ttl) != 0)
+                return mc_err_set(err, 2, "usage", "--web-ttl wants 60..2592000");
+            break;
+        case 'n':
+            if (parse_int(optarg, 1, 64, &c->threads) != 0)
+                return mc_err_set(err, 2, "usage", "--threads wants 1..64");
+            break;
+        case 'q':
+            c->quiet = 1;
+            break;
+        case 'h':
+            *help = 1;
+            return 0;
+        default:
+            return mc_err_set(err, 2, "usage", "unknown option");
+        }
+    }
+    if (optind != argc)
+        return mc_err_set(err, 2, "usage", "unexpected argument: %s", argv[optind]);
+    if (c->trust_path[0] == '\0')
+        snprintf(c->trust_path, sizeof(c->trust_path), "%s/trust", c->data_dir);
+    if (c->public_base[0] == '\0')
+        snprintf(c->public_base, sizeof(c->public_base), "http://%s:%d", c->listen_host,
+                 c->listen_port);
+    size_t bl = strlen(c->public_base);
+    if (bl > 0 && c->public_base[bl - 1] == '/')
+        c->public_base[bl - 1] = '\0';
+    if (c->norigins == 0)
+        snprintf(c->origins[c->norigins++], sizeof(c->origins[0]), "%s", c->public_base);
+    return 0;
+}
+
+int mc_config_origin_allowed(const mc_config *c, const char *origin, size_t n)
+{
+    for (int i = 0; i < c->norigins; i++)
+        if (strlen(c->origins[i]) == n && memcmp(c->origins[i], origin, n) == 0)
+            return 1;
+    return 0;
+}

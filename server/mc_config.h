@@ -1,0 +1,43 @@
+/*
+ * mc_config.h — mcertd's configuration, parsed once from argv (and a few
+ * MCERT_* environment variables) into a read-only struct that is passed
+ * down. Defaults make `mcertd` work with no configuration at all on one
+ * machine: listen 127.0.0.1:8080, Redis 127.0.0.1:6379, data ./var.
+ *
+ * Non-goals: no config file, no reload.
+ */
+#ifndef MC_CONFIG_H
+#define MC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mc_err.h"
+
+#define MC_ORIGINS_MAX 8
+
+typedef struct mc_config {
+    char listen_host[64];
+    int listen_port;
+    char redis_host[64];
+    int redis_port;
+    char data_dir[512];          /* holds trust/ (anchors) */
+    char trust_path[600];        /* default <data_dir>/trust */
+    char web_dir[512];           /* static pages */
+    char public_base[128];       /* base URL the phone reaches, "http://host:port" */
+    char origins[MC_ORIGINS_MAX][128]; /* allowed web origins; [0] is the default */
+    int norigins;
+    int session_ttl;             /* seconds, default 120 */
+    int web_ttl;                 /* web session lifetime, seconds, default 8 h */
+    int poll_wait_max;           /* long-poll cap, seconds, default 30 */
+    int threads;                 /* event loops (SO_REUSEPORT), default = cores */
+    int quiet;                   /* no request log */
+} mc_config;
+
+/* Parse argv. 0 / -1 (err holds a usage message). --help sets *help. */
+int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err);
+const char *mc_config_usage(void);
+/* 1 if origin (len n) is one of the allowed ones. */
+int mc_config_origin_allowed(const mc_config *c, const char *origin, size_t n);
+
+#endif

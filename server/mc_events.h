@@ -1,0 +1,52 @@
+/*
+ * mc_events.h — wake-ups for long polls, driven by Redis pub/sub.
+ *
+ * Why: a browser waits for its session to change state while the phone's
+ * answer may reach any node. Every state change is published (by the same
+ * Lua script that makes it) on MC_EVENTS_CHANNEL as "<sid> <state>"; each
+ * event loop holds one asynchronous subscription (hiredis async + libevent
+ * adapter) and a table of local waiters keyed by sid, so a wake-up costs one
+ * hash lookup — no polling, no sleep loops.
+ *
+ * If the subscription drops, it is re-established (every 500 ms until it
+ * works) and then every waiter is woken with MC_WAKE_RESYNC so that it
+ * re-reads its session: no event lost during the gap goes unnoticed.
+ *
+ * Ownership: a waiter belongs to mc_events from mc_events_wait until its
+ * callback runs (then it is freed, after the callback) or until
+ * mc_waiter_cancel (freed at once). The callback must not cancel its own
+ * waiter.
+ */
+#ifndef MC_EVENTS_H
+#define MC_EVENTS_H
+
+#include <event2/event.h>
+
+#include "mc_err.h"
+
+typedef struct mc_events mc_events;
+typedef struct mc_waiter mc_waiter;
+
+typedef enum mc_wake {
+    MC_WAKE_EVENT,    /* a state change was published for the sid */
+    MC_WAKE_TIMEOUT,  /* the wait's deadline passed */
+    MC_WAKE_RESYNC,   /* the subscription was re-established; re-check */
+} mc_wake;
+
+/* Called on the event loop thread. `state` is the published state for
+ * MC_WAKE_EVENT (valid only during the call), else NULL. */
+typedef void (*mc_wake_cb)(void *privdata, mc_wake why, const char *state);
+
+mc_events *mc_events_new(struct event_base *base, const char *redis_host, int redis_port,
+                         mc_err *err);
+void mc_events_free(mc_events *ev); /* wakes nobody; frees all waiters */
+
+/* Wait for an event on sid for at most timeout_ms. NULL only on OOM. */
+mc_waiter *mc_events_wait(mc_events *ev, const char *sid, int timeout_ms, mc_wake_cb cb,
+                          void *privdata);
+void mc_waiter_cancel(mc_waiter *w);
+
+size_t mc_events_nwaiters(const mc_events *ev);
+int mc_events_connected(const mc_events *ev);
+
+#endif

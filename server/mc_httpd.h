@@ -1,0 +1,124 @@
+/*
+ * mc_httpd.h — mcertd's HTTP layer: the node (one event loop and what it
+ * owns), the request context, the route table and the reply helpers.
+ *
+ * Design: routes are data (mc_routes[] in mc_routes.c). One dispatcher
+ * (mc_http_dispatch) matches the path, then checks method, body size,
+ * content type, JSON well-formedness and authentication before any handler
+ * runs. A handler sends exactly one reply, or hands the request to the event
+ * waiter (long poll), which then sends exactly one reply.
+ *
+ * Ownership: mc_req lives on the dispatcher's stack: valid only during the
+ * handler call. req->json is owned by the dispatcher (freed after the
+ * handler returns); a handler that keeps something must copy it.
+ */
+#ifndef MC_HTTP_H
+#define MC_HTTP_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "mc_buf.h"
+#include "mc_config.h"
+#include "mc_err.h"
+#include "mc_store.h"
+#include "mc_x509.h"
+
+typedef struct mc_events mc_events;
+
+/* One event loop with its connections. Never shared between threads. */
+typedef struct mc_node {
+    const mc_config *cfg;        /* borrowed, read-only */
+    const mc_trust *trust;       /* borrowed, read-only (thread-safe lookups) */
+    struct event_base *base;     /* owned */
+    struct evhttp *http;         /* owned */
+    mc_store *store;             /* owned: blocking Redis commands */
+    mc_events *events;           /* owned: pub/sub subscription + waiters */
+    int id;
+    /* scrypt hash of a random password: checked when a login names an
+     * unknown account, so that both paths cost the same */
+    char dummy_pw[MC_PWHASH_MAX];
+} mc_node;
+
+typedef enum mc_api {
+    MC_API_WEB,     /* JSON in and out */
+    MC_API_PHONE,   /* msgpack in and out */
+    MC_API_PAGE,    /* HTML/static; errors as JSON */
+} mc_api;
+
+typedef enum mc_auth {
+    MC_AUTH_NONE,      /* no token looked at */
+    MC_AUTH_OPTIONAL,  /* token used if present and valid, else anonymous */
+    MC_AUTH_REQUIRED,  /* 401 without a valid token */
+} mc_auth;
+
+#define MC_WEB_BODY_MAX 8192
+#define MC_PARAM_MAX 96
+
+typedef struct mc_req {
+    struct evhttp_request *req;  /* libevent's; freed by libevent after the reply */
+    mc_node *node;
+    const struct mc_route *route;
+    char param[MC_PARAM_MAX + 1];/* the path's one ':param' segment, if any */
+    const uint8_t *body;         /* request body, body_len bytes (not NUL-terminated) */
+    size_t body_len;
+    json_t *json;                /* parsed body of web routes with a body; borrowed */
+    struct evkeyvalq query;      /* parsed query string */
+    char ip[MC_IP_MAX + 1];      /* peer address */
+    char origin[MC_ORIGIN_MAX + 1]; /* effective web origin (allowed) */
+    int authed;
+    mc_account me;               /* valid if authed */
+    mc_websess web;              /* valid if authed */
+    char tok_hash[65];           /* valid if authed */
+    int64_t now;                 /* unix seconds at dispatch */
+} mc_req;
+
+typedef void (*mc_handler)(mc_req *r);
+
+typedef struct mc_route {
+    /* EVHTTP_REQ_GET, _POST or _DELETE */
+    enum evhttp_cmd_type method;
+    /* Path pattern; one segment may be ":param" (copied to mc_req.param,
+     * at most MC_PARAM_MAX bytes of [A-Za-z0-9._-]). */
+    const char *path;
+    /* Error and body format. */
+    mc_api api;
+    /* Largest body accepted, bytes; 0 = no body. Checked before parsing. */
+    size_t body_max;
+    /* Whether a Bearer token is required. */
+    mc_auth auth;
+    mc_handler handler;
+} mc_route;
+
+extern const mc_route mc_routes[];
+extern const size_t mc_nroutes;
+
+/* Entry point given to evhttp_set_gencb; arg is the mc_node. */
+void mc_http_dispatch(struct evhttp_request *req, void *arg);
+
+/* Replies (each sends exactly one response). */
+void mc_reply_json(mc_req *r, int status, json_t *obj);          /* steals obj */
+void mc_reply_msgpack(mc_req *r, int status, const mc_buf *body);
+void mc_reply_err(mc_req *r, const mc_err *e);                   /* JSON or msgpack by route */
+void mc_reply_errf(mc_req *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void mc_reply_raw(struct evhttp_request *req, int status, const char *ctype,
+                  const void *body, size_t len);
+/* JSON reply for a request no longer on the dispatcher's stack (long poll). */
+void mc_reply_json_req(struct evhttp_request *req, int status, json_t *obj);
+
+/* --- JSON body helpers (web) --- */
+/* Required/optional string field of at most max bytes, no NUL; *out borrowed
+ * from the json object. Returns 0, or -1 with err bad_field (400). If
+ * optional and missing, *out = NULL and *len = 0. */
+int mc_json_str(json_t *obj, const char *name, size_t max, int required, const char **out,
+                size_t *len, mc_err *err);
+/* Reject keys other than those in `allowed` (NULL-terminated). */
+int mc_json_only(json_t *obj, const char *const *allowed, mc_err *err);
+
+/* Query parameter as integer in [lo, hi], default if missing; -1 if malformed. */
+int mc_query_int(mc_req *r, const char *name, int lo, int hi, int def, int *out);
+
+#endif

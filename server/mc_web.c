@@ -1,0 +1,496 @@
+/*
+ * mc_web.c — the JSON API for the web pages and the platform: password
+ * login, QR sessions (open, long-poll), bindings (list, unbind).
+ *
+ * Rules kept here: the poll secret (never in the QR) is the only way to read
+ * a session's outcome, and the login token is minted once, at the first
+ * successful read by the poll-secret holder (mc_store_login_claim), and
+ * stored only hashed. Staff may bind only themselves; an admin any account of
+ * its own organisation. Unbinding is the same rule.
+ *
+ * Non-goals: rate limiting of password attempts (future issue), cookies
+ * (tokens travel as Bearer headers, so there is no CSRF surface).
+ */
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mc_crypto.h"
+#include "mc_events.h"
+#include "mc_httpd.h"
+#include "mc_qr.h"
+#include "mc_session.h"
+#include "mc_web.h"
+
+#define TOKEN_BYTES 32
+#define POLL_BYTES 32
+
+static void new_token(char *tok, size_t toksz, char tok_hash[65])
+{
+    uint8_t raw[TOKEN_BYTES], d[32];
+    char b[4 * ((TOKEN_BYTES + 2) / 3) + 1];
+    mc_random(raw, sizeof(raw));
+    mc_base64url(raw, sizeof(raw), b);
+    snprintf(tok, toksz, "%s", b);
+    mc_sha256(tok, strlen(tok), d);
+    mc_hex(d, 32, tok_hash);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    OPENSSL_cleanse(b, sizeof(b));
+}
+
+static json_t *cert_json(mc_store *st, const char *fp)
+{
+    if (fp == NULL || fp[0] == '\0')
+        return json_null();
+    mc_cert_rec c;
+    int found = 0;
+    if (mc_store_cert_get(st, fp, &c, &found, NULL) != 0 || !found)
+        return json_pack("{s:s}", "fp", fp);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "fp", c.fp, "serial",
+                     c.serial, "cn", c.cn, "org_name", c.org_name, "issuer", c.issuer, "alg",
+                     c.alg, "not_before", (json_int_t)c.not_before, "not_after",
+                     (json_int_t)c.not_after, "status", c.status);
+}
+
+static json_t *account_json(mc_store *st, const mc_account *a)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s}", "account", a->login, "name",
+                     a->name, "role", a->role, "org", a->org, "cert", cert_json(st, a->cert),
+                     "bound_at", (json_int_t)a->bound_at, "bound_by", a->bound_by);
+}
+
+/* POST /api/v1/login {account, password} */
+void mc_web_login(mc_req *r)
+{
+    static const char *const allowed[] = {"account", "password", NULL};
+    mc_err err;
+    mc_err_clear(&err);
+    const char *login, *pw;
+    size_t loginlen, pwlen;
+    if (mc_json_only(r->json, allowed, &err) != 0 ||
+        mc_json_str(r->json, "account", MC_ACCOUNT_MAX, 1, &login, &loginlen, &err) != 0 ||
+        mc_json_str(r->json, "password", 256, 1, &pw, &pwlen, &err) != 0) {
+        mc_reply_err(r, &err);
+        return;
+    }
+    mc_account acc;
+    int have = mc_account_name_valid(login, loginlen) &&
+               mc_store_account_get(r->node->store, login, &acc, &err) == 0;
+    if (!have && err.status >= 500) {
+        mc_reply_err(r, &err);
+        return;
+    }
+    int ok = mc_password_verify(pw, pwlen, have ? acc.pw : r->node->dummy_pw) == 0;
+    if (!have || !ok) {
+        mc_reply_errf(r, 401, "bad_credentials", "wrong account or password");
+        goto done;
+    }
+    char tok[64], tok_hash[65];
+    new_token(tok, sizeof(tok), tok_hash);
+    mc_websess w;
+    memset(&w, 0, sizeof(w));
+    snprintf(w.account, sizeof(w.account), "%s", acc.login);
+    snprintf(w.ip, sizeof(w.ip), "%s", r->ip);
+    w.created = r->now;
+    w.expires = r->now + r->node->cfg->web_ttl;
+    mc_actor actor = {acc.login, r->ip};
+    if (mc_store_web_create(r->node->store, tok_hash, &w, &actor, r->now, &err) != 0) {
+        mc_reply_err(r, &err);
+        goto done;
+    }
+    mc_reply_json(r, 200, json_pack("{s:s, s:s, s:I}", "token", tok, "account", acc.login,
+                                    "expires", (json_int_t)w.expires));
+    OPENSSL_cleanse(tok, sizeof(tok));
+done:
+    OPENSSL_cleanse(&acc, sizeof(acc));
+}
+
+/* POST /api/v1/logout */
+void mc_web_logout(mc_req *r)
+{
+    mc_err err;
+    if (mc_store_web_delete(r->node->store, r->tok_hash, &err) != 0) {
+        mc_reply_err(r, &err);
+        return;
+    }
+    mc_reply_json(r, 200, json_object());
+}
+
+/* GET /api/v1/me */
+void mc_web_me(mc_req *r)
+{
+    mc_org org;
+    mc_err err;
+    json_t *o = account_json(r->node->store, &r->me);
+    if (mc_store_org_get(r->node->store, r->me.org, &org, &err) == 0)
+        json_object_set_new(o, "org_name", json_string(org.name));
+    json_object_set_new(o, "via", json_string(r->web.cert[0] ? "certificate" : "password"));
+    json_object_set_new(o, "session_expires", json_integer(r->web.expires));
+    mc_reply_json(r, 200, o);
+}
+
+/* Whether `me` may bind or unbind `target` (same org; self or admin). */
+static int may_manage(const mc_account *me, const mc_account *target)
+{
+    if (strcmp(me->org, target->org) != 0)
+        return 0;
+    return strcmp(me->login, target->login) == 0 || strcmp(me->role, "admin") == 0;
+}
+
+/* POST /api/v1/sessions {purpose, account?} */
+void mc_web_session_open(mc_req *r)
+{
+    static const char *const allowed[] = {"purpose", "account", NULL};
+    mc_err err;
+    mc_err_clear(&err);
+    const char *ps, *target;
+    size_t pslen, targetlen;
+    if (mc_json_only(r->json, allowed, &err) != 0 ||
+        mc_json_str(r->json, "purpose", 16, 1, &ps, &pslen, &err) != 0 ||
+        mc_json_str(r->json, "account", MC_ACCOUNT_MAX, 0, &target, &targetlen, &err) != 0) {
+        mc_reply_err(r, &err);
+        return;
+    }
+    mc_purpose purpose = mc_purpose_parse(ps, pslen);
+    if (purpose == MC_PURPOSE_NONE) {
+        mc_reply_errf(r, 400, "bad_field", "purpose must be \"bind\" or \"login\"");
+        return;
+    }
+    mc_session s;
+    mc_session_init(&s, purpose, r->now, r->node->cfg->session_ttl);
+    if (purpose == MC_PURPOSE_BIND) {
+        if (!r->authed) {
+            mc_reply_errf(r, 401, "unauthorized", "log in to bind a certificate");
+            return;
+        }
+        mc_account acc;
+        if (target == NULL) {
+            acc = r->me;
+        } else if (!mc_account_name_valid(target, targetlen)) {
+            mc_reply_errf(r, 400, "bad_field", "account is not a valid account name");
+            return;
+        } else if (mc_store_account_get(r->node->store, target, &acc, &err) != 0) {
+            if (err.status == 404)
+                mc_err_set(&err, 404, "not_found", "no such account");
+            mc_reply_err(r, &err);
+            return;
+        }
+        if (!may_manage(&r->me, &acc)) {
+            mc_reply_errf(r, 403, "not_permitted",
+                          "only an organisation admin may bind another account");
+            return;
+        }
+        if (acc.cert[0] != '\0') {
+            mc_reply_errf(r, 409, "account_bound", "the account already has a certificate");
+            return;
+        }
+        snprintf(s.account, sizeof(s.account), "%s", acc.login);
+        snprintf(s.requester, sizeof(s.requester), "%s", r->me.login);
+    } else if (target != NULL) {
+        mc_reply_errf(r, 400, "bad_field", "a login session names no account");
+        return;
+    }
+    snprintf(s.origin, sizeof(s.origin), "%s", r->origin);
+    snprintf(s.ip, sizeof(s.ip), "%s", r->ip);
+    const char *ua = evhttp_find_header(evhttp_request_get_input_headers(r->req), "User-Agent");
+    if (ua)
+        mc_copy_printable(s.ua, sizeof(s.ua), ua, strnlen(ua, 1024));
+
+    uint8_t poll_raw[POLL_BYTES], poll_hash[32];
+    char poll[4 * ((POLL_BYTES + 2) / 3) + 1];
+    mc_random(poll_raw, sizeof(poll_raw));
+    mc_base64url(poll_raw, sizeof(poll_raw), poll);
+    mc_sha256(poll, strlen(poll), poll_hash);
+
+    char payload[MC_QR_PAYLOAD_MAX + 1];
+    mc_qr *q = NULL;
+    mc_buf svg = {0}, png = {0}, text = {0};
+    char *png64 = NULL;
+    if (mc_qr_payload(r->node->cfg->public_base, s.sid, payload, &err) != 0 ||
+        (q = mc_qr_encode(payload, &err)) == NULL || mc_qr_svg(q, &svg) != 0 ||
+        mc_qr_png(q, 6, &png, &err) != 0 || mc_qr_text(q, &text) != 0) {
+        if (err.status == 0)
+            mc_err_set(&err, 500, "internal", "QR rendering failed");
+        mc_reply_err(r, &err);
+        goto done;
+    }
+    if (mc_store_session_create(r->node->store, &s, poll_hash, &err) != 0) {
+        mc_reply_err(r, &err);
+        goto done;
+    }
+    png64 = mc_base64(png.ptr, png.len);
+    json_t *qr = json_pack("{s:s, s:i, s:i, s:s%, s:s, s:s%}", "payload", payload, "version",
+                           mc_qr_version(q), "modules", mc_qr_width(q), "svg",
+                           (const char *)svg.ptr, svg.len, "png", png64, "text",
+                           (const char *)text.ptr, text.len);
+    mc_reply_json(r, 201,
+                  json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:o}", "sid", s.sid, "purpose",
+                            mc_purpose_name(purpose), "account", s.account, "poll_secret", poll,
+                            "match", (int)s.match, "expires", (json_int_t)s.expires, "ttl",
+                            r->node->cfg->session_ttl, "qr", qr));
+done:
+    OPENSSL_cleanse(poll, sizeof(poll));
+    OPENSSL_cleanse(poll_raw, sizeof(poll_raw));
+    free(png64);
+    mc_buf_free(&svg);
+    mc_buf_free(&png);
+    mc_buf_free(&text);
+    mc_qr_free(q);
+}
+
+/* ---- long poll ---- */
+
+typedef struct poll_ctx {
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    mc_node *node;
+    mc_waiter *waiter;
+    char sid[MC_SID_LEN + 1];
+    char known[12];
+    char ip[MC_IP_MAX + 1];
+    int64_t deadline_ms;
+} poll_ctx;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The JSON answer to a poll; for an approved login, mints the token once.
+ * Returns the HTTP status; *out receives the body. */
+static int session_result(mc_node *node, const char *sid, const char *ip, json_t **out)
+{
+    mc_session s;
+    mc_sess_extra x;
+    mc_err err;
+    mc_err_clear(&err);
+    int64_t now = (int64_t)time(NULL);
+    if (mc_store_session_get(node->store, sid, now, &s, &x, &err) != 0) {
+        *out = json_pack("{s:s, s:s}", "code", err.code ? err.code : "internal", "message",
+                         err.msg);
+        return err.status ? err.status : 500;
+    }
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "sid", s.sid, "purpose",
+                          mc_purpose_name(s.purpose), "state", s.state, "expires",
+                          (json_int_t)s.expires);
+    if (strcmp(s.state, "approved") == 0) {
+        json_object_set_new(o, "account", json_string(s.account));
+        json_object_set_new(o, "cert", json_string(x.cert));
+        if (s.purpose == MC_PURPOSE_LOGIN) {
+            char tok[64], tok_hash[65];
+            new_token(tok, sizeof(tok), tok_hash);
+            mc_websess w;
+            memset(&w, 0, sizeof(w));
+            snprintf(w.account, sizeof(w.account), "%s", s.account);
+            snprintf(w.cert, sizeof(w.cert), "%s", x.cert);
+            snprintf(w.ip, sizeof(w.ip), "%s", ip);
+            w.created = now;
+            w.expires = now + node->cfg->web_ttl;
+            mc_actor actor = {s.account, ip};
+            if (mc_store_login_claim(node->store, sid, tok_hash, &w, &actor, now, &err) == 0) {
+                json_object_set_new(o, "token", json_string(tok));
+                json_object_set_new(o, "token_expires", json_integer(w.expires));
+            } else if (err.code && strcmp(err.code, "session_done") == 0) {
+                json_object_set_new(o, "claimed", json_true());
+            } else {
+                json_decref(o);
+                OPENSSL_cleanse(tok, sizeof(tok));
+                *out = json_pack("{s:s, s:s}", "code", err.code ? err.code : "internal",
+                                 "message", err.msg);
+                return err.status ? err.status : 500;
+            }
+            OPENSSL_cleanse(tok, sizeof(tok));
+        }
+    }
+    *out = o;
+    return 200;
+}
+
+static void poll_closed(struct evhttp_connection *conn, void *arg);
+
+static void poll_finish(poll_ctx *p)
+{
+    json_t *o = NULL;
+    int status = session_result(p->node, p->sid, p->ip, &o);
+    evhttp_connection_set_closecb(p->conn, NULL, NULL);
+    mc_reply_json_req(p->req, status, o);
+    free(p);
+}
+
+static void poll_wake(void *privdata, mc_wake why, const char *state)
+{
+    poll_ctx *p = privdata;
+    p->waiter = NULL;
+    if (why == MC_WAKE_EVENT && state != NULL && strcmp(state, p->known) != 0) {
+        poll_finish(p);
+        return;
+    }
+    if (why == MC_WAKE_TIMEOUT) {
+        poll_finish(p);
+        return;
+    }
+    /* resync or same state: re-read and maybe keep waiting */
+    mc_session s;
+    mc_err err;
+    int64_t now = (int64_t)time(NULL);
+    int64_t left = p->deadline_ms - now_ms();
+    if (left <= 0 || mc_store_session_get(p->node->store, p->sid, now, &s, NULL, &err) != 0 ||
+        strcmp(s.state, p->known) != 0) {
+        poll_finish(p);
+        return;
+    }
+    p->waiter = mc_events_wait(p->node->events, p->sid, (int)left, poll_wake, p);
+    if (p->waiter == NULL)
+        poll_finish(p);
+}
+
+static void poll_closed(struct evhttp_connection *conn, void *arg)
+{
+    poll_ctx *p = arg;
+    mc_waiter_cancel(p->waiter);
+    free(p);
+}
+
+/* GET /api/v1/sessions/:sid?state=<known>&wait=<seconds>, X-Poll-Secret */
+void mc_web_session_poll(mc_req *r)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    if (!mc_sid_valid(r->param, strlen(r->param))) {
+        mc_reply_errf(r, 404, "unknown_session", "no such session");
+        return;
+    }
+    const char *secret =
+        evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Poll-Secret");
+    if (secret == NULL) {
+        mc_reply_errf(r, 401, "bad_poll_secret", "the X-Poll-Secret header is required");
+        return;
+    }
+    int wait;
+    if (mc_query_int(r, "wait", 0, r->node->cfg->poll_wait_max, 0, &wait) != 0) {
+        mc_reply_errf(r, 400, "bad_query", "wait must be 0..%d", r->node->cfg->poll_wait_max);
+        return;
+    }
+    const char *known = evhttp_find_header(&r->query, "state");
+    if (known != NULL && strlen(known) >= sizeof(((poll_ctx *)0)->known)) {
+        mc_reply_errf(r, 400, "bad_query", "unknown state");
+        return;
+    }
+    mc_session s;
+    mc_sess_extra x;
+    if (mc_store_session_get(r->node->store, r->param, r->now, &s, &x, &err) != 0) {
+        mc_reply_err(r, &err);
+        return;
+    }
+    uint8_t h[32];
+    mc_sha256(secret, strnlen(secret, 256), h);
+    if (!mc_ct_eq(h, x.poll_hash, 32)) {
+        mc_reply_errf(r, 403, "bad_poll_secret", "wrong poll secret");
+        return;
+    }
+    int waiting = wait > 0 && known != NULL && strcmp(known, s.state) == 0 &&
+                  (strcmp(s.state, "pending") == 0 || strcmp(s.state, "scanned") == 0);
+    if (!waiting) {
+        json_t *o = NULL;
+        int status = session_result(r->node, r->param, r->ip, &o);
+        mc_reply_json(r, status, o);
+        return;
+    }
+    poll_ctx *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        mc_reply_errf(r, 503, "internal", "out of memory");
+        return;
+    }
+    p->req = r->req;
+    p->conn = evhttp_request_get_connection(r->req);
+    p->node = r->node;
+    snprintf(p->sid, sizeof(p->sid), "%.20s", r->param);
+    snprintf(p->known, sizeof(p->known), "%s", known);
+    snprintf(p->ip, sizeof(p->ip), "%s", r->ip);
+    /* never wait past the session's expiry (+ a little, so that "expired" is seen) */
+    int64_t until = s.expires * 1000 + 100;
+    p->deadline_ms = now_ms() + (int64_t)wait * 1000;
+    if (p->deadline_ms > until)
+        p->deadline_ms = until;
+    int64_t left = p->deadline_ms - now_ms();
+    p->waiter = mc_events_wait(r->node->events, p->sid, left > 0 ? (int)left : 0, poll_wake, p);
+    if (p->waiter == NULL) {
+        free(p);
+        mc_reply_errf(r, 503, "internal", "out of memory");
+        return;
+    }
+    evhttp_connection_set_closecb(p->conn, poll_closed, p);
+}
+
+/* GET /api/v1/bindings */
+void mc_web_bindings(mc_req *r)
+{
+    mc_err err;
+    json_t *list = json_array();
+    if (strcmp(r->me.role, "admin") == 0) {
+        size_t cap = 1024, n = 0;
+        char(*l)[MC_ACCOUNT_MAX + 1] = calloc(cap, sizeof(*l));
+        if (l == NULL || mc_store_org_accounts(r->node->store, r->me.org, l, cap, &n, &err) != 0) {
+            free(l);
+            json_decref(list);
+            mc_reply_errf(r, 503, "store_unavailable", "cannot list accounts");
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            mc_account a;
+            if (mc_store_account_get(r->node->store, l[i], &a, &err) == 0)
+                json_array_append_new(list, account_json(r->node->store, &a));
+        }
+        free(l);
+    } else {
+        json_array_append_new(list, account_json(r->node->store, &r->me));
+    }
+    mc_reply_json(r, 200, json_pack("{s:o}", "bindings", list));
+}
+
+/* DELETE /api/v1/bindings/:account */
+void mc_web_unbind(mc_req *r)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    mc_account target;
+    if (!mc_account_name_valid(r->param, strlen(r->param)) ||
+        mc_store_account_get(r->node->store, r->param, &target, &err) != 0) {
+        if (err.status >= 500)
+            mc_reply_err(r, &err);
+        else
+            mc_reply_errf(r, 404, "not_found", "no such account");
+        return;
+    }
+    if (!may_manage(&r->me, &target)) {
+        mc_reply_errf(r, 403, "not_permitted",
+                      "only an organisation admin may unbind another account");
+        return;
+    }
+    if (target.cert[0] == '\0') {
+        mc_reply_errf(r, 404, "not_bound", "the account has no certificate bound");
+        return;
+    }
+    mc_actor actor = {r->me.login, r->ip};
+    if (mc_store_unbind(r->node->store, target.login, target.cert, &actor, r->now, &err) != 0) {
+        mc_reply_err(r, &err);
+        return;
+    }
+    mc_reply_json(r, 200, json_pack("{s:s, s:s}", "account", target.login, "cert", target.cert));
+}
+
+/* GET /healthz */
+void mc_web_health(mc_req *r)
+{
+    mc_err err;
+    int ok = mc_store_ping(r->node->store, &err) == 0;
+    mc_reply_json(r, ok ? 200 : 503,
+                  json_pack("{s:b, s:b, s:i}", "store", ok, "events",
+                            mc_events_connected(r->node->events), "waiters",
+                            (int)mc_events_nwaiters(r->node->events)));
+}

@@ -1,0 +1,105 @@
+/*
+ * fuzz_proto.c — libFuzzer target for the untrusted-msgpack decoders of
+ * core/mc_proto.c.
+ *
+ * Why: every byte a phone sends reaches mc_response_decode; the pre-check
+ * (mc_mp_check) is what keeps msgpack-c from reserving gigabytes or
+ * recursing deep. A fuzzer finds the frames unit tests do not think of.
+ *
+ * Design: one input is fed to mc_mp_check and all four decoders. Besides
+ * "no crash / no sanitizer report", it checks three properties and aborts
+ * if one breaks:
+ *   1. if mc_mp_check accepts, msgpack_unpack_next parses the same bytes to
+ *      SUCCESS with offset == size (the pre-check is never looser than the
+ *      parser);
+ *   2. no decoder succeeds on bytes mc_mp_check rejects;
+ *   3. a decoded response or view re-encodes to bytes that decode to the
+ *      same fields (encode/decode agree).
+ *
+ * Non-goals: not built by CMake (needs clang's -fsanitize=fuzzer). Build and
+ * run from the source root:
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Icore tests/fuzz/fuzz_proto.c core/mc_proto.c core/mc_session.c core/mc_buf.c core/mc_err.c core/mc_crypto.c -lmsgpackc -lcrypto -o fuzz_proto && ./fuzz_proto -max_total_time=60 -max_len=20000
+ */
+#include <msgpack.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mc_proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_CHECK(cond)                                                  \
+    do {                                                                  \
+        if (!(cond)) {                                                    \
+            fprintf(stderr, "fuzz_proto: property failed: %s (line %d)\n", \
+                    #cond, __LINE__);                                     \
+            abort();                                                      \
+        }                                                                 \
+    } while (0)
+
+static void check_response_round_trip(const mc_response *r)
+{
+    mc_buf b = {0};
+    mc_response d;
+    mc_err err;
+    mc_response_encode(r, &b);
+    FUZZ_CHECK(mc_response_decode(b.ptr, b.len, &d, &err) == 0);
+    FUZZ_CHECK(d.v == r->v && d.number == r->number && d.nchain == r->nchain);
+    FUZZ_CHECK(strcmp(d.sid, r->sid) == 0 && strcmp(d.purpose, r->purpose) == 0);
+    FUZZ_CHECK(strcmp(d.origin, r->origin) == 0);
+    FUZZ_CHECK(strcmp(d.decision, r->decision) == 0);
+    for (size_t i = 0; i < r->nchain; i++)
+        FUZZ_CHECK(d.chain[i].len == r->chain[i].len &&
+                   memcmp(d.chain[i].ptr, r->chain[i].ptr, r->chain[i].len) == 0);
+    FUZZ_CHECK(d.sig.len == r->sig.len &&
+               memcmp(d.sig.ptr, r->sig.ptr, r->sig.len) == 0);
+    mc_buf_free(&b);
+}
+
+static void check_view_round_trip(const mc_session_view *v)
+{
+    mc_buf b = {0};
+    mc_session_view d;
+    mc_err err;
+    mc_view_encode(v, &b);
+    FUZZ_CHECK(mc_view_decode(b.ptr, b.len, &d, &err) == 0);
+    FUZZ_CHECK(memcmp(&d, v, sizeof(d)) == 0); /* both zeroed, then filled */
+    mc_buf_free(&b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    mc_err err;
+    int ok = mc_mp_check(data, size, MC_PHONE_BODY_MAX, &err) == 0;
+
+    if (ok) {
+        msgpack_unpacked u;
+        size_t off = 0;
+        msgpack_unpacked_init(&u);
+        msgpack_unpack_return rc =
+            msgpack_unpack_next(&u, (const char *)data, size, &off);
+        FUZZ_CHECK(rc == MSGPACK_UNPACK_SUCCESS && off == size);
+        msgpack_unpacked_destroy(&u);
+    }
+
+    mc_response r;
+    if (mc_response_decode(data, size, &r, &err) == 0) {
+        FUZZ_CHECK(ok);
+        check_response_round_trip(&r);
+    }
+
+    mc_session_view v;
+    if (mc_view_decode(data, size, &v, &err) == 0) {
+        FUZZ_CHECK(ok);
+        check_view_round_trip(&v);
+    }
+
+    char a[160], b[160];
+    if (mc_error_decode(data, size, a, sizeof(a), b, sizeof(b)) == 0)
+        FUZZ_CHECK(ok);
+    if (mc_result_decode(data, size, a, sizeof(a), b, sizeof(b), &err) == 0)
+        FUZZ_CHECK(ok);
+    return 0;
+}

@@ -1,0 +1,273 @@
+/*
+ * mc_phone_proto.c — the phone side of a session: fetch the details, build
+ * and sign the response, post it, read the outcome.
+ *
+ * Why here and not in core: core/mc_proto.c encodes and decodes the
+ * messages and has no I/O; this file is the thin client around it that the
+ * real app would contain, plus the hooks (mc_phone_overrides) that let tests
+ * play a hostile phone.
+ *
+ * Design: what is signed is rebuilt from the server's view, never typed in:
+ * purpose, sid, nonce, origin, account and expiry come from the session view,
+ * cert_fp from the leaf actually sent, number and decision from the user.
+ * Every override is applied at exactly one of three places (TBS, message,
+ * transport) so that each test lie changes one thing only.
+ *
+ * Non-goals: retries (a response is single-use; the server decides), the
+ * enroll/renew/sign purposes, cosign.
+ */
+#include "mc_phone_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mc_http.h"
+
+#define MSGPACK_TYPE "application/x-msgpack"
+
+/* "<base>/m/v1/sessions/<sid><suffix>", tolerating a trailing '/' in base. */
+static int session_url(char *out, size_t size, const char *base, const char *sid,
+                       const char *suffix, mc_phone_err *err)
+{
+    if (base == NULL || sid == NULL)
+        return mc_phone_fail(err, 400, "bad_url", "no base URL or sid");
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    int n = snprintf(out, size, "%.*s/m/v1/sessions/%s%s", (int)blen, base, sid, suffix);
+    if (n < 0 || (size_t)n >= size)
+        return mc_phone_fail(err, 400, "bad_url", "URL too long");
+    return 0;
+}
+
+/* A non-200 reply: the server's {code, message}, or http_error if its body
+ * is not one. */
+static int remote_error(const mc_http_reply *r, mc_phone_err *err)
+{
+    if (err == NULL)
+        return -1;
+    err->status = r->status;
+    err->remote = 1;
+    if (mc_error_decode(r->body.ptr, r->body.len, err->code, sizeof(err->code),
+                        err->msg, sizeof(err->msg)) != 0 ||
+        err->code[0] == '\0') {
+        snprintf(err->code, sizeof(err->code), "http_error");
+        char shown[64];
+        mc_copy_printable(shown, sizeof(shown), (const char *)r->body.ptr,
+                          r->body.len < 48 ? r->body.len : 48);
+        snprintf(err->msg, sizeof(err->msg), "HTTP %d, undecodable body: %s",
+                 r->status, shown);
+    }
+    return -1;
+}
+
+int mc_phone_fetch(const char *base, const char *sid, mc_session_view *out,
+                   mc_phone_err *err)
+{
+    static const char *const headers[] = {"Accept: " MSGPACK_TYPE, NULL};
+    char url[MC_PHONE_URL_MAX];
+    mc_http_reply reply = {0};
+    mc_err e = {0};
+    int rc = -1;
+
+    mc_phone_err_clear(err);
+    memset(out, 0, sizeof(*out));
+    if (sid == NULL || !mc_sid_valid(sid, strlen(sid)))
+        return mc_phone_fail(err, 400, "bad_sid", "not a session id");
+    if (session_url(url, sizeof(url), base, sid, "", err) != 0)
+        return -1;
+    if (mc_http_request("GET", url, headers, NULL, 0, MC_PHONE_TIMEOUT_S, &reply,
+                        &e) != 0) {
+        mc_phone_err_from(err, &e);
+        goto done;
+    }
+    if (reply.status != 200) {
+        remote_error(&reply, err);
+        goto done;
+    }
+    if (mc_view_decode(reply.body.ptr, reply.body.len, out, &e) != 0) {
+        mc_phone_fail(err, 502, "bad_reply", "session view: %s", e.msg);
+        goto done;
+    }
+    if (strcmp(out->s.sid, sid) != 0) {
+        mc_phone_fail(err, 502, "bad_reply", "the server sent another session");
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rc != 0)
+        memset(out, 0, sizeof(*out));
+    mc_http_reply_free(&reply);
+    return rc;
+}
+
+int mc_phone_number_ok(const mc_session_view *v, uint32_t number)
+{
+    for (size_t i = 0; v != NULL && i < 3; i++) {
+        if (v->s.choices[i] == number)
+            return 1;
+    }
+    return 0;
+}
+
+/* Copy an override into a fixed message field; -1 if it does not fit. */
+static int set_field(char *dst, size_t size, const char *src, const char *what,
+                     mc_phone_err *err)
+{
+    size_t n = strlen(src);
+    if (n >= size)
+        return mc_phone_fail(err, 400, "bad_override",
+                             "%s longer than the message field allows (%zu)", what,
+                             size - 1);
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+int mc_phone_build(const mc_phone *p, const mc_session_view *v,
+                   mc_phone_decision decision, uint32_t number,
+                   const mc_phone_overrides *ov, mc_buf *tbs_out, mc_buf *body,
+                   mc_phone_err *err)
+{
+    static const mc_phone_overrides none;
+    mc_slice chain[MC_CHAIN_MAX];
+    size_t nchain;
+    mc_buf tbs = {0};
+    uint8_t fp[32], sig[MC_SIG_MAX];
+    size_t siglen = 0;
+    mc_response r;
+    mc_err e = {0};
+    int rc = -1;
+
+    mc_phone_err_clear(err);
+    if (ov == NULL)
+        ov = &none;
+    const char *dec = decision == MC_PHONE_APPROVE ? "approve"
+                      : decision == MC_PHONE_REJECT ? "reject" : NULL;
+    if (dec == NULL || v == NULL)
+        return mc_phone_fail(err, 400, "bad_request", "no view or no decision");
+    if (ov->chain != NULL) {
+        if (ov->nchain == 0 || ov->nchain > MC_CHAIN_MAX)
+            return mc_phone_fail(err, 400, "bad_override", "chain of 1..%d certificates",
+                                 MC_CHAIN_MAX);
+        nchain = ov->nchain;
+        memcpy(chain, ov->chain, nchain * sizeof(chain[0]));
+    } else {
+        nchain = mc_phone_chain(p, chain, MC_CHAIN_MAX);
+    }
+    if (nchain == 0)
+        return mc_phone_fail(err, 400, "no_certificate",
+                             "no certificate imported into this phone");
+    EVP_PKEY *key = ov->sign_key ? ov->sign_key : mc_phone_key(p);
+    if (key == NULL)
+        return mc_phone_fail(err, 400, "bad_request", "no key to sign with");
+
+    /* What is signed: the view's data, the sent leaf, the user's choice. */
+    mc_sha256(chain[0].ptr, chain[0].len, fp);
+    mc_tbs t = {
+        .purpose = ov->tbs_purpose ? ov->tbs_purpose : mc_purpose_name(v->s.purpose),
+        .sid = ov->tbs_sid ? ov->tbs_sid : v->s.sid,
+        .nonce = ov->tbs_nonce ? ov->tbs_nonce : v->s.nonce,
+        .origin = ov->tbs_origin ? ov->tbs_origin : v->s.origin,
+        .account = ov->tbs_account ? ov->tbs_account : v->s.account,
+        .expires = ov->set_tbs_expires ? ov->tbs_expires : v->s.expires,
+        .cert_fp = ov->tbs_cert_fp ? ov->tbs_cert_fp : fp,
+        .number = ov->set_tbs_number ? ov->tbs_number : number,
+        .decision = ov->tbs_decision ? ov->tbs_decision : dec,
+    };
+    mc_tbs_encode(&t, &tbs);
+    if (mc_sign(key, tbs.ptr, tbs.len, sig, &siglen, &e) != 0) {
+        mc_phone_err_from(err, &e);
+        goto done;
+    }
+    if (ov->sig != NULL) {
+        if (ov->sig->len > sizeof(sig)) {
+            mc_phone_fail(err, 400, "bad_override", "signature over %d bytes", MC_SIG_MAX);
+            goto done;
+        }
+        memcpy(sig, ov->sig->ptr, ov->sig->len);
+        siglen = ov->sig->len;
+    }
+    if (ov->corrupt_sig && siglen > 0)
+        sig[siglen - 1] ^= 1;
+
+    /* What is sent: the true values unless a msg_* lie says otherwise. */
+    memset(&r, 0, sizeof(r));
+    r.v = ov->set_msg_version ? ov->msg_version : MC_PROTO_VERSION;
+    if (set_field(r.sid, sizeof(r.sid), ov->msg_sid ? ov->msg_sid : v->s.sid, "sid",
+                  err) != 0 ||
+        set_field(r.purpose, sizeof(r.purpose),
+                  ov->msg_purpose ? ov->msg_purpose : mc_purpose_name(v->s.purpose),
+                  "purpose", err) != 0 ||
+        set_field(r.origin, sizeof(r.origin), ov->msg_origin ? ov->msg_origin : v->s.origin,
+                  "origin", err) != 0 ||
+        set_field(r.decision, sizeof(r.decision), ov->msg_decision ? ov->msg_decision : dec,
+                  "decision", err) != 0)
+        goto done;
+    r.number = ov->set_msg_number ? ov->msg_number : number;
+    memcpy(r.chain, chain, nchain * sizeof(chain[0]));
+    r.nchain = nchain;
+    r.sig = (mc_slice){sig, siglen};
+    mc_response_encode(&r, body);
+    if (tbs_out != NULL)
+        mc_buf_append(tbs_out, tbs.ptr, tbs.len);
+    rc = 0;
+done:
+    mc_buf_free(&tbs);
+    return rc;
+}
+
+int mc_phone_respond(const mc_phone *p, const char *base,
+                     const mc_session_view *v, mc_phone_decision decision,
+                     uint32_t number, const mc_phone_overrides *ov,
+                     mc_phone_result *result, mc_phone_err *err)
+{
+    char url[MC_PHONE_URL_MAX], ctype[160];
+    mc_buf body = {0};
+    mc_http_reply reply = {0};
+    mc_phone_result res;
+    mc_err e = {0};
+    const void *send;
+    size_t sendlen;
+    int rc = -1;
+
+    mc_phone_err_clear(err);
+    memset(&res, 0, sizeof(res));
+    if (result != NULL)
+        memset(result, 0, sizeof(*result));
+    const char *sid = ov && ov->url_sid ? ov->url_sid : v ? v->s.sid : NULL;
+    if (session_url(url, sizeof(url), base, sid, "/response", err) != 0)
+        return -1;
+    if (ov != NULL && ov->raw_body != NULL) {
+        send = ov->raw_body;
+        sendlen = ov->raw_len;
+    } else {
+        if (mc_phone_build(p, v, decision, number, ov, NULL, &body, err) != 0)
+            goto done;
+        send = body.ptr;
+        sendlen = body.len;
+    }
+    snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+             ov && ov->content_type ? ov->content_type : MSGPACK_TYPE);
+    const char *const headers[] = {ctype, "Accept: " MSGPACK_TYPE, NULL};
+    if (mc_http_request("POST", url, headers, send, sendlen, MC_PHONE_TIMEOUT_S, &reply,
+                        &e) != 0) {
+        mc_phone_err_from(err, &e);
+        goto done;
+    }
+    if (reply.status != 200) {
+        remote_error(&reply, err);
+        goto done;
+    }
+    if (mc_result_decode(reply.body.ptr, reply.body.len, res.state, sizeof(res.state),
+                         res.account, sizeof(res.account), &e) != 0) {
+        mc_phone_fail(err, 502, "bad_reply", "result: %s", e.msg);
+        goto done;
+    }
+    if (result != NULL)
+        *result = res;
+    rc = 0;
+done:
+    mc_http_reply_free(&reply);
+    mc_buf_free(&body);
+    return rc;
+}

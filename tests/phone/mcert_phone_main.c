@@ -1,0 +1,399 @@
+/*
+ * mcert_phone_main.c — `mcert-phone`, a command line that plays the phone
+ * app: create a device key and CSR, import the issued certificate, show it,
+ * and scan a session QR code (payload text or PNG) to approve or reject it.
+ *
+ * Why: the README demo, shell-driven tests and a human trying the server all
+ * need a phone; this is the smallest honest one. It prints what a phone
+ * screen must show against QR-login phishing (origin, the requesting
+ * browser's address and User-Agent, who asks, the expiry, the three numbers)
+ * and refuses locally a number that is not one of the choices.
+ *
+ * Design: argv is parsed once into a read-only `struct options`; every
+ * command is one function over it and the mc_phone library. The PIN is
+ * copied out of argv and the argv copy wiped at once; it is never printed.
+ * Exit status: 0 success (including a rejection the server accepted),
+ * 1 the server refused, or a runtime failure (network, wrong PIN, store),
+ * 2 usage errors (bad arguments, a number that is not among the choices).
+ *
+ * Non-goals: interactive prompts, a real camera, https.
+ */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mc_phone.h"
+#include "mc_qr.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+
+struct options {
+    const char *store;
+    const char *cmd;
+    /* init */
+    mc_alg alg;
+    const char *cn, *org_name, *uscc;
+    char pin[MC_PHONE_PIN_MAX + 2];
+    int have_pin;
+    /* import */
+    const char *cert;
+    /* scan */
+    const char *payload, *png;
+    int approve, reject, have_number;
+    uint32_t number;
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: mcert-phone [--store DIR] COMMAND ...\n"
+          "  init   --alg sm2|p256 --pin PIN --cn NAME --org-name NAME --uscc USCC\n"
+          "         create the device key and CSR; prints the CSR's path\n"
+          "  import CERT.pem       store the issued certificate (chain, leaf first)\n"
+          "  show                  algorithm, subject, fingerprint, validity\n"
+          "  scan   (--payload TEXT | --png FILE) --pin PIN\n"
+          "         (--approve --number NN | --reject)\n"
+          "         show a session and answer it\n"
+          "The store defaults to $MCERT_PHONE_STORE, else ~/.mcert-phone.\n"
+          "Exit status: 0 ok, 1 refused by the server or failed, 2 usage error.\n",
+          f);
+}
+
+static int usage_error(const char *what)
+{
+    fprintf(stderr, "mcert-phone: %s\n", what);
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
+static void print_err(const char *what, const mc_phone_err *e)
+{
+    if (e->remote)
+        printf("refused by the server: %s (HTTP %d): %s\n", e->code, e->status, e->msg);
+    else
+        fprintf(stderr, "mcert-phone: %s: %s: %s\n", what, e->code, e->msg);
+}
+
+/* "--name value" or "--name=value"; advances *i past the value. */
+static int opt_value(int argc, char **argv, int *i, const char *name, char **value)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return 0;
+    if (argv[*i][n] == '=') {
+        *value = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        *value = NULL;
+        return 1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+/* Parse argv into o. 0, or an exit status (usage error) after a message. */
+static int parse_args(int argc, char **argv, struct options *o, char *store_buf,
+                      size_t store_size)
+{
+    int i = 1;
+    char *v = NULL;
+    memset(o, 0, sizeof(*o));
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (!opt_value(argc, argv, &i, "--store", &v) || v == NULL || v[0] == '\0')
+            return usage_error("unknown option before the command");
+        o->store = v;
+    }
+    if (i >= argc)
+        return usage_error("no command");
+    o->cmd = argv[i++];
+    for (; i < argc; i++) {
+        char *a = argv[i];
+        if (strcmp(a, "--approve") == 0) {
+            o->approve = 1;
+        } else if (strcmp(a, "--reject") == 0) {
+            o->reject = 1;
+        } else if (opt_value(argc, argv, &i, "--pin", &v)) {
+            if (v == NULL)
+                return usage_error("--pin needs a value");
+            int n = snprintf(o->pin, sizeof(o->pin), "%s", v);
+            OPENSSL_cleanse(v, strlen(v)); /* keep it out of ps and core dumps */
+            if (n < 0 || (size_t)n >= sizeof(o->pin))
+                return usage_error("the PIN must be 6 to 64 digits");
+            o->have_pin = 1;
+        } else if (opt_value(argc, argv, &i, "--alg", &v)) {
+            if (v == NULL || (o->alg = mc_alg_parse(v)) == MC_ALG_NONE)
+                return usage_error("--alg must be sm2 or p256");
+        } else if (opt_value(argc, argv, &i, "--cn", &v)) {
+            o->cn = v;
+        } else if (opt_value(argc, argv, &i, "--org-name", &v)) {
+            o->org_name = v;
+        } else if (opt_value(argc, argv, &i, "--uscc", &v)) {
+            o->uscc = v;
+        } else if (opt_value(argc, argv, &i, "--payload", &v)) {
+            o->payload = v;
+        } else if (opt_value(argc, argv, &i, "--png", &v)) {
+            o->png = v;
+        } else if (opt_value(argc, argv, &i, "--number", &v)) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long n = v ? strtoul(v, &end, 10) : 0;
+            if (v == NULL || v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 ||
+                n > 999999)
+                return usage_error("--number needs a number");
+            o->number = (uint32_t)n;
+            o->have_number = 1;
+        } else if (a[0] != '-' && strcmp(o->cmd, "import") == 0 && o->cert == NULL) {
+            o->cert = a;
+        } else {
+            fprintf(stderr, "mcert-phone: unexpected argument '%s'\n", a);
+            return usage_error("bad arguments");
+        }
+        if (v == NULL && a[0] == '-' && strcmp(a, "--approve") != 0 &&
+            strcmp(a, "--reject") != 0)
+            return usage_error("option needs a value");
+        v = NULL;
+    }
+    if (o->store == NULL) {
+        const char *env = getenv("MCERT_PHONE_STORE");
+        const char *home = getenv("HOME");
+        if (env != NULL && env[0] != '\0')
+            o->store = env;
+        else if (home != NULL && home[0] != '\0' &&
+                 snprintf(store_buf, store_size, "%s/.mcert-phone", home) < (int)store_size)
+            o->store = store_buf;
+        else
+            return usage_error("no --store, $MCERT_PHONE_STORE or $HOME");
+    }
+    return 0;
+}
+
+static int cmd_init(const struct options *o)
+{
+    mc_phone_err e;
+    if (o->alg == MC_ALG_NONE || !o->have_pin || o->cn == NULL || o->org_name == NULL ||
+        o->uscc == NULL)
+        return usage_error("init needs --alg, --pin, --cn, --org-name and --uscc");
+    if (mc_phone_init(o->store, o->alg, o->pin, o->cn, o->org_name, o->uscc, &e) != 0) {
+        print_err("init", &e);
+        /* Bad arguments are usage errors; an existing key or I/O is not. */
+        return e.status == 400 && strcmp(e.code, "bad_store") != 0 ? EXIT_USAGE
+                                                                   : EXIT_REFUSED;
+    }
+    printf("%s/%s\n", o->store, MC_PHONE_CSR_FILE);
+    return 0;
+}
+
+static int cmd_import(const struct options *o)
+{
+    mc_phone_err e;
+    mc_buf data = {0};
+    int rc = EXIT_REFUSED;
+    if (o->cert == NULL)
+        return usage_error("import needs a certificate file");
+    FILE *f = fopen(o->cert, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "mcert-phone: %s: %s\n", o->cert, strerror(errno));
+        return EXIT_USAGE;
+    }
+    uint8_t tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0 && data.len <= MC_PHONE_IMPORT_MAX)
+        mc_buf_append(&data, tmp, n);
+    fclose(f);
+    if (mc_phone_import(o->store, data.ptr, data.len, &e) != 0) {
+        print_err("import", &e);
+        goto done;
+    }
+    mc_phone_status st;
+    if (mc_phone_describe(o->store, &st, &e) != 0) {
+        print_err("import", &e);
+        goto done;
+    }
+    printf("imported: %s, %s (%s), fingerprint %s\n", st.leaf.cn, st.leaf.org_name,
+           st.leaf.uscc, st.leaf.fp_hex);
+    rc = 0;
+done:
+    mc_buf_free(&data);
+    return rc;
+}
+
+static void print_time(const char *label, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char buf[32] = "?";
+    if (gmtime_r(&tt, &tm) != NULL)
+        strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    printf("%-13s %s\n", label, buf);
+}
+
+static int cmd_show(const struct options *o)
+{
+    mc_phone_status st;
+    mc_phone_err e;
+    if (mc_phone_describe(o->store, &st, &e) != 0) {
+        print_err("show", &e);
+        return EXIT_REFUSED;
+    }
+    printf("%-13s %s\n", "store:", o->store);
+    printf("%-13s %s\n", "algorithm:", mc_alg_name(st.alg));
+    printf("%-13s CN=%s, O=%s, organizationIdentifier=%s\n", "subject:", st.leaf.cn,
+           st.leaf.org_name, st.leaf.uscc);
+    if (!st.has_cert) {
+        printf("%-13s none yet: have %s/%s issued, then run import\n", "certificate:",
+               o->store, MC_PHONE_CSR_FILE);
+        return 0;
+    }
+    printf("%-13s %s\n", "issuer:", st.leaf.issuer_cn);
+    printf("%-13s %s\n", "serial:", st.leaf.serial_hex);
+    printf("%-13s %s\n", "fingerprint:", st.leaf.fp_hex);
+    print_time("valid from:", st.leaf.not_before);
+    print_time("valid until:", st.leaf.not_after);
+    printf("%-13s %zu certificate%s\n", "chain:", st.nchain, st.nchain == 1 ? "" : "s");
+    return 0;
+}
+
+/* The phone screen: everything the user needs to spot a phishing attempt. */
+static void print_view(const char *base, const mc_session_view *v)
+{
+    char origin[MC_ORIGIN_MAX + 1], account[MC_ACCOUNT_MAX + 1], who[129],
+        requester[MC_ACCOUNT_MAX + 1], org[129], ip[MC_IP_MAX + 1], ua[MC_UA_MAX + 1];
+    const mc_session *s = &v->s;
+    mc_copy_printable(origin, sizeof(origin), s->origin, strlen(s->origin));
+    mc_copy_printable(account, sizeof(account), s->account, strlen(s->account));
+    mc_copy_printable(who, sizeof(who), v->requester_name, strlen(v->requester_name));
+    mc_copy_printable(requester, sizeof(requester), s->requester, strlen(s->requester));
+    mc_copy_printable(org, sizeof(org), v->org_name, strlen(v->org_name));
+    mc_copy_printable(ip, sizeof(ip), s->ip, strlen(s->ip));
+    mc_copy_printable(ua, sizeof(ua), s->ua, strlen(s->ua));
+
+    printf("Session %s from %s\n", s->sid, base);
+    switch (s->purpose) {
+    case MC_PURPOSE_BIND:
+        printf("  %-12s Bind this certificate to the account \"%s\"\n", "Request:", account);
+        break;
+    case MC_PURPOSE_LOGIN:
+        printf("  %-12s Log in to the web site with this certificate\n", "Request:");
+        break;
+    default:
+        printf("  %-12s Unknown request\n", "Request:");
+        break;
+    }
+    printf("  %-12s %s\n", "Web site:", origin);
+    if (who[0] != '\0' && requester[0] != '\0')
+        printf("  %-12s %s (%s)\n", "Asked by:", who, requester);
+    else if (who[0] != '\0' || requester[0] != '\0')
+        printf("  %-12s %s\n", "Asked by:", who[0] ? who : requester);
+    if (org[0] != '\0')
+        printf("  %-12s %s\n", "Organisation:", org);
+    printf("  %-12s %s, %s\n", "Browser:", ip[0] ? ip : "(unknown address)",
+           ua[0] ? ua : "(no User-Agent)");
+    int64_t left = s->expires - (int64_t)time(NULL);
+    if (left > 0)
+        printf("  %-12s %lld s\n", "Expires in:", (long long)left);
+    else
+        printf("  %-12s expired\n", "Expires in:");
+    printf("  %-12s %u   %u   %u   (pick the one shown on the web page)\n", "Numbers:",
+           s->choices[0], s->choices[1], s->choices[2]);
+}
+
+static int cmd_scan(const struct options *o)
+{
+    mc_phone *phone = NULL;
+    mc_phone_err e;
+    mc_err qe = {0};
+    mc_session_view view;
+    mc_phone_result res;
+    char payload[MC_QR_PAYLOAD_MAX + 1], base[128], sid[MC_SID_LEN + 1];
+    int rc = EXIT_REFUSED;
+
+    if ((o->payload == NULL) == (o->png == NULL))
+        return usage_error("scan needs exactly one of --payload and --png");
+    if (!o->have_pin)
+        return usage_error("scan needs --pin");
+    if (o->approve == o->reject)
+        return usage_error("scan needs exactly one of --approve and --reject");
+    if (o->approve && !o->have_number)
+        return usage_error("--approve needs --number (the number shown on the web page)");
+
+    /* Unlock first: a wrong PIN should not cost a round trip. */
+    phone = mc_phone_open(o->store, o->pin, &e);
+    if (phone == NULL) {
+        print_err("open store", &e);
+        goto done;
+    }
+    if (o->png != NULL) {
+        if (mc_phone_scan_png(o->png, payload, sizeof(payload), &e) != 0) {
+            print_err("scan", &e);
+            goto done;
+        }
+    } else if (snprintf(payload, sizeof(payload), "%s", o->payload) >= (int)sizeof(payload)) {
+        rc = usage_error("the payload is too long for a session QR code");
+        goto done;
+    }
+    if (mc_qr_parse(payload, strlen(payload), base, sizeof(base), sid, &qe) != 0) {
+        fprintf(stderr, "mcert-phone: not a session QR code: %s\n", qe.msg);
+        rc = o->png ? EXIT_REFUSED : EXIT_USAGE;
+        goto done;
+    }
+    if (mc_phone_fetch(base, sid, &view, &e) != 0) {
+        print_err("fetch", &e);
+        goto done;
+    }
+    print_view(base, &view);
+    if (o->have_number && !mc_phone_number_ok(&view, o->number)) {
+        printf("%u is not one of the numbers shown: nothing was sent.\n", o->number);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    uint32_t number = o->have_number ? o->number : 0;
+    printf("Your answer:  %s%s", o->approve ? "approve" : "reject",
+           o->have_number ? " with " : "\n");
+    if (o->have_number)
+        printf("%u\n", number);
+    if (mc_phone_respond(phone, base, &view, o->approve ? MC_PHONE_APPROVE : MC_PHONE_REJECT,
+                         number, NULL, &res, &e) != 0) {
+        print_err("respond", &e);
+        goto done;
+    }
+    char account[MC_ACCOUNT_MAX + 1];
+    mc_copy_printable(account, sizeof(account), res.account, strlen(res.account));
+    printf("Result:       %s%s%s\n", res.state, account[0] ? ", account " : "", account);
+    rc = 0;
+done:
+    mc_phone_free(phone);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    char store_buf[4096];
+    int rc = parse_args(argc, argv, &o, store_buf, sizeof(store_buf));
+    if (rc != 0)
+        goto done;
+    if (strcmp(o.cmd, "init") == 0)
+        rc = cmd_init(&o);
+    else if (strcmp(o.cmd, "import") == 0)
+        rc = cmd_import(&o);
+    else if (strcmp(o.cmd, "show") == 0)
+        rc = cmd_show(&o);
+    else if (strcmp(o.cmd, "scan") == 0)
+        rc = cmd_scan(&o);
+    else
+        rc = usage_error("unknown command");
+done:
+    OPENSSL_cleanse(o.pin, sizeof(o.pin));
+    fflush(stdout);
+    return rc;
+}

@@ -1,0 +1,1169 @@
+/*
+ * test_proto.c — tests of core/mc_proto.c: the signed bytes and the phone
+ * messages.
+ *
+ * Why: the TBS bytes are a cross-implementation contract (a phone app in
+ * another language must produce them bit for bit), so they are pinned to a
+ * hex string derived by hand from the msgpack spec, not from msgpack-c's
+ * output. The decoders face hostile phones, so each one gets the same
+ * battery of malformed frames beside its round trip.
+ *
+ * Design: messages for the hostile cases are built from a small table of
+ * (key, value-kind) entries packed with msgpack-c, so each test changes one
+ * thing of an otherwise valid message. Non-goals: no network, no crypto.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "mc_proto.h"
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+static void hex_of(const uint8_t *p, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[p[i] >> 4];
+        out[2 * i + 1] = d[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Strip spaces from a hand-written hex string. */
+static void hex_compact(const char *in, char *out)
+{
+    for (; *in; in++)
+        if (*in != ' ' && *in != '\n')
+            *out++ = *in;
+    *out = '\0';
+}
+
+static void assert_buf_hex(const mc_buf *b, const char *spaced_hex)
+{
+    char *want = malloc(strlen(spaced_hex) + 1);
+    char *got = malloc(2 * b->len + 1);
+    assert_non_null(want);
+    assert_non_null(got);
+    hex_compact(spaced_hex, want);
+    hex_of(b->ptr, b->len, got);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+}
+
+static int pk_write(void *data, const char *buf, size_t len)
+{
+    mc_buf_append((mc_buf *)data, buf, len);
+    return 0;
+}
+
+typedef enum vkind {
+    V_STR,      /* s, slen */
+    V_UINT,     /* u */
+    V_NEGINT,   /* i */
+    V_BIN,      /* binlen bytes */
+    V_NIL,
+    V_ARR_UINT, /* count elements u, u+1, ... */
+    V_ARR_BIN,  /* count elements of binlen bytes */
+    V_ARR_STR,  /* count elements "x" */
+} vkind;
+
+typedef struct entry {
+    const char *key;
+    vkind kind;
+    const char *s;
+    size_t slen;
+    uint64_t u;
+    int64_t i;
+    size_t binlen;
+    size_t count;
+} entry;
+
+#define E_STR(k, str) {(k), V_STR, (str), sizeof(str) - 1, 0, 0, 0, 0}
+#define E_UINT(k, v) {(k), V_UINT, NULL, 0, (v), 0, 0, 0}
+#define E_BIN(k, n) {(k), V_BIN, NULL, 0, 0, 0, (n), 0}
+
+static void pack_value(msgpack_packer *pk, const entry *e)
+{
+    static const uint8_t bytes[MC_CERT_DER_MAX + 16];
+    switch (e->kind) {
+    case V_STR:
+        msgpack_pack_str(pk, e->slen);
+        msgpack_pack_str_body(pk, e->s, e->slen);
+        break;
+    case V_UINT:
+        msgpack_pack_uint64(pk, e->u);
+        break;
+    case V_NEGINT:
+        msgpack_pack_int64(pk, e->i);
+        break;
+    case V_BIN:
+        msgpack_pack_bin(pk, e->binlen);
+        msgpack_pack_bin_body(pk, bytes, e->binlen);
+        break;
+    case V_NIL:
+        msgpack_pack_nil(pk);
+        break;
+    case V_ARR_UINT:
+        msgpack_pack_array(pk, e->count);
+        for (size_t j = 0; j < e->count; j++)
+            msgpack_pack_uint64(pk, e->u + j);
+        break;
+    case V_ARR_BIN:
+        msgpack_pack_array(pk, e->count);
+        for (size_t j = 0; j < e->count; j++) {
+            msgpack_pack_bin(pk, e->binlen);
+            msgpack_pack_bin_body(pk, bytes, e->binlen);
+        }
+        break;
+    case V_ARR_STR:
+        msgpack_pack_array(pk, e->count);
+        for (size_t j = 0; j < e->count; j++) {
+            msgpack_pack_str(pk, 1);
+            msgpack_pack_str_body(pk, "x", 1);
+        }
+        break;
+    }
+}
+
+static void pack_entries(mc_buf *out, const entry *e, size_t n)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, pk_write);
+    msgpack_pack_map(&pk, n);
+    for (size_t i = 0; i < n; i++) {
+        msgpack_pack_str(&pk, strlen(e[i].key));
+        msgpack_pack_str_body(&pk, e[i].key, strlen(e[i].key));
+        pack_value(&pk, &e[i]);
+    }
+}
+
+static entry *find_entry(entry *e, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].key, key) == 0)
+            return &e[i];
+    fail_msg("no entry %s", key);
+    return NULL;
+}
+
+/* A valid response as entries (8). */
+#define RESP_N 8
+static void resp_entries(entry e[RESP_N])
+{
+    const entry base[RESP_N] = {
+        E_UINT("v", 1),
+        E_STR("sid", "ABCDEFGHJKMNPQRSTVWX"),
+        E_STR("purpose", "bind"),
+        E_STR("origin", "https://ca.example"),
+        E_STR("decision", "approve"),
+        E_UINT("number", 42),
+        {"chain", V_ARR_BIN, NULL, 0, 0, 0, 300, 2},
+        E_BIN("sig", 71),
+    };
+    memcpy(e, base, sizeof(base));
+}
+
+#define VIEW_N 15
+static void view_entries(entry e[VIEW_N])
+{
+    const entry base[VIEW_N] = {
+        E_UINT("v", 1),
+        E_STR("sid", "ABCDEFGHJKMNPQRSTVWX"),
+        E_STR("purpose", "login"),
+        E_STR("state", "pending"),
+        E_BIN("nonce", 32),
+        E_STR("origin", "https://ca.example"),
+        E_STR("account", ""),
+        E_STR("requester", ""),
+        E_STR("requester_name", ""),
+        E_STR("org_name", ""),
+        E_STR("ip", "192.0.2.1"),
+        E_STR("ua", "Mozilla/5.0"),
+        E_UINT("created", 1700000000),
+        E_UINT("expires", 1700000120),
+        {"choices", V_ARR_UINT, NULL, 0, 10, 0, 0, 3},
+    };
+    memcpy(e, base, sizeof(base));
+}
+
+static const uint8_t fixed_nonce[32] = {
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
+    0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15,
+    0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+};
+static const uint8_t fixed_fp[32] = {
+    0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea,
+    0xeb, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5,
+    0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff,
+};
+
+/* ------------------------------------------------------------------ */
+/* TBS                                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The fixed example, derived by hand from the msgpack spec
+ * (https://github.com/msgpack/msgpack/blob/master/spec.md):
+ *
+ *   9b                      fixarray, 11 elements (0x90 | 11)
+ *   a9 6d6365 72742d 746273 fixstr len 9 (0xa0 | 9) "mcert-tbs"
+ *   01                      positive fixint 1 (version)
+ *   a4 62696e64             fixstr len 4 "bind"
+ *   b4 4142434445464748 4a4b4d4e50515253 5456 5758
+ *                           fixstr len 20 (0xa0 | 0x14) "ABCDEFGHJKMNPQRSTVWX"
+ *   c4 20 00..1f            bin8 len 32: the nonce 00 01 .. 1f
+ *   b2 68747470733a2f2f 63612e6578616d706c65
+ *                           fixstr len 18 (0xa0 | 0x12) "https://ca.example"
+ *   a5 616c696365           fixstr len 5 "alice"
+ *   cd 03e8                 uint16 1000 (expires; > 0x7f and > 0xff so
+ *                           neither fixint nor uint8)
+ *   c4 20 e0..ff            bin8 len 32: cert_fp e0 e1 .. ff
+ *   2a                      positive fixint 42 (number)
+ *   a7 617070726f7665       fixstr len 7 "approve"
+ * Total 1+10+1+5+21+34+19+6+3+34+1+8 = 143 bytes.
+ */
+#define TBS_FIXED_HEX                                                       \
+    "9b"                                                                    \
+    "a9 6d 63 65 72 74 2d 74 62 73"                                         \
+    "01"                                                                    \
+    "a4 62 69 6e 64"                                                        \
+    "b4 41 42 43 44 45 46 47 48 4a 4b 4d 4e 50 51 52 53 54 56 57 58"        \
+    "c4 20 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f"                 \
+    "      10 11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f"                 \
+    "b2 68 74 74 70 73 3a 2f 2f 63 61 2e 65 78 61 6d 70 6c 65"              \
+    "a5 61 6c 69 63 65"                                                     \
+    "cd 03 e8"                                                              \
+    "c4 20 e0 e1 e2 e3 e4 e5 e6 e7 e8 e9 ea eb ec ed ee ef"                 \
+    "      f0 f1 f2 f3 f4 f5 f6 f7 f8 f9 fa fb fc fd fe ff"                 \
+    "2a"                                                                    \
+    "a7 61 70 70 72 6f 76 65"
+
+static mc_tbs fixed_tbs(void)
+{
+    mc_tbs t = {
+        .purpose = "bind",
+        .sid = "ABCDEFGHJKMNPQRSTVWX",
+        .nonce = fixed_nonce,
+        .origin = "https://ca.example",
+        .account = "alice",
+        .expires = 1000,
+        .cert_fp = fixed_fp,
+        .number = 42,
+        .decision = "approve",
+    };
+    return t;
+}
+
+static void tbs_fixed_example_matches_hand_derived_hex(void **state)
+{
+    (void)state;
+    mc_tbs t = fixed_tbs();
+    mc_buf b = {0};
+    mc_tbs_encode(&t, &b);
+    assert_int_equal(b.len, 143);
+    assert_buf_hex(&b, TBS_FIXED_HEX);
+    mc_buf_free(&b);
+}
+
+/*
+ * Second example: expires 1700000000 = 0x6553f100 needs uint32
+ * (ce 65 53 f1 00); origin "https://" + 32 x 'a' is 40 bytes, past fixstr's
+ * 31-byte limit, so str8: d9 28 (0x28 = 40); number 200 > 127 is uint8
+ * (cc c8); account "" is fixstr a0; decision "reject" is a6 72656a656374.
+ */
+static void tbs_uint32_expires_and_str8_origin(void **state)
+{
+    (void)state;
+    mc_tbs t = fixed_tbs();
+    t.origin = "https://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    assert_int_equal(strlen(t.origin), 40);
+    t.account = "";
+    t.expires = 1700000000;
+    t.number = 200;
+    t.decision = "reject";
+    mc_buf b = {0};
+    mc_tbs_encode(&t, &b);
+    assert_buf_hex(&b,
+        "9b"
+        "a9 6d 63 65 72 74 2d 74 62 73"
+        "01"
+        "a4 62 69 6e 64"
+        "b4 41 42 43 44 45 46 47 48 4a 4b 4d 4e 50 51 52 53 54 56 57 58"
+        "c4 20 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f"
+        "      10 11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f"
+        "d9 28 68 74 74 70 73 3a 2f 2f"
+        "      61 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61"
+        "      61 61 61 61 61 61 61 61 61 61 61 61 61 61 61 61"
+        "a0"
+        "ce 65 53 f1 00"
+        "c4 20 e0 e1 e2 e3 e4 e5 e6 e7 e8 e9 ea eb ec ed ee ef"
+        "      f0 f1 f2 f3 f4 f5 f6 f7 f8 f9 fa fb fc fd fe ff"
+        "cc c8"
+        "a6 72 65 6a 65 63 74");
+    mc_buf_free(&b);
+}
+
+/* The origin header sits at offset 1+10+1+5+21+34 = 72. */
+static void tbs_origin_fixstr_str8_boundary_at_31_32(void **state)
+{
+    (void)state;
+    char origin[40];
+    mc_tbs t = fixed_tbs();
+    t.origin = origin;
+
+    memset(origin, 'o', 31);
+    origin[31] = '\0';
+    mc_buf b = {0};
+    mc_tbs_encode(&t, &b);
+    assert_int_equal(b.ptr[72], 0xbf);     /* fixstr 31 */
+    assert_int_equal(b.ptr[73], 'o');
+    assert_int_equal(b.len, 143 - 18 + 31);
+    mc_buf_free(&b);
+
+    memset(origin, 'o', 32);
+    origin[32] = '\0';
+    mc_tbs_encode(&t, &b);
+    assert_int_equal(b.ptr[72], 0xd9);     /* str8 */
+    assert_int_equal(b.ptr[73], 0x20);     /* 32 */
+    assert_int_equal(b.ptr[74], 'o');
+    assert_int_equal(b.len, 143 - 18 + 1 + 32);
+    mc_buf_free(&b);
+}
+
+/* Shortest int forms for expires at the width boundaries (offset 72+19+6). */
+static void tbs_expires_uses_shortest_int_forms(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t v;
+        const char *hex;
+    } cases[] = {
+        {0, "00"},           {127, "7f"},
+        {128, "cc80"},       {255, "ccff"},
+        {256, "cd0100"},     {65535, "cdffff"},
+        {65536, "ce00010000"},
+        {4294967295LL, "ceffffffff"},
+        {4294967296LL, "cf0000000100000000"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mc_tbs t = fixed_tbs();
+        t.expires = cases[i].v;
+        mc_buf b = {0};
+        mc_tbs_encode(&t, &b);
+        size_t hl = strlen(cases[i].hex) / 2;
+        char got[32];
+        assert_true(b.len >= 97 + hl);
+        hex_of(b.ptr + 97, hl, got);
+        assert_string_equal(got, cases[i].hex);
+        assert_int_equal(b.ptr[97 + hl], 0xc4); /* cert_fp follows */
+        mc_buf_free(&b);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* round trips                                                         */
+/* ------------------------------------------------------------------ */
+
+static void response_encode_decode_round_trip(void **state)
+{
+    (void)state;
+    uint8_t c0[500], c1[1200], sig[71];
+    for (size_t i = 0; i < sizeof(c0); i++)
+        c0[i] = (uint8_t)i;
+    for (size_t i = 0; i < sizeof(c1); i++)
+        c1[i] = (uint8_t)(i * 7);
+    for (size_t i = 0; i < sizeof(sig); i++)
+        sig[i] = (uint8_t)(0x30 + i);
+
+    mc_response r;
+    memset(&r, 0, sizeof(r));
+    r.v = MC_PROTO_VERSION;
+    strcpy(r.sid, "0123456789ABCDEFGHJK");
+    strcpy(r.purpose, "login");
+    strcpy(r.origin, "https://ca.example:8443");
+    strcpy(r.decision, "approve");
+    r.number = 57;
+    r.chain[0] = (mc_slice){c0, sizeof(c0)};
+    r.chain[1] = (mc_slice){c1, sizeof(c1)};
+    r.nchain = 2;
+    r.sig = (mc_slice){sig, sizeof(sig)};
+
+    mc_buf b = {0};
+    mc_response_encode(&r, &b);
+
+    mc_response d;
+    mc_err err;
+    mc_err_clear(&err);
+    assert_int_equal(mc_response_decode(b.ptr, b.len, &d, &err), 0);
+    assert_int_equal(d.v, 1);
+    assert_string_equal(d.sid, r.sid);
+    assert_string_equal(d.purpose, "login");
+    assert_string_equal(d.origin, r.origin);
+    assert_string_equal(d.decision, "approve");
+    assert_int_equal(d.number, 57);
+    assert_int_equal(d.nchain, 2);
+    assert_int_equal(d.chain[0].len, sizeof(c0));
+    assert_memory_equal(d.chain[0].ptr, c0, sizeof(c0));
+    assert_int_equal(d.chain[1].len, sizeof(c1));
+    assert_memory_equal(d.chain[1].ptr, c1, sizeof(c1));
+    assert_int_equal(d.sig.len, sizeof(sig));
+    assert_memory_equal(d.sig.ptr, sig, sizeof(sig));
+    /* slices point into the input buffer */
+    assert_true(d.chain[0].ptr > b.ptr && d.chain[0].ptr < b.ptr + b.len);
+    assert_true(d.sig.ptr > b.ptr && d.sig.ptr + d.sig.len == b.ptr + b.len);
+
+    /* reject with number 0 and 4 certs of max size round-trips too */
+    static uint8_t big[MC_CERT_DER_MAX];
+    strcpy(r.decision, "reject");
+    r.number = 0;
+    for (int i = 0; i < 3; i++)
+        r.chain[i] = (mc_slice){big, 1000};
+    r.chain[3] = (mc_slice){big, 100};
+    r.nchain = 4;
+    b.len = 0;
+    mc_response_encode(&r, &b);
+    assert_int_equal(mc_response_decode(b.ptr, b.len, &d, &err), 0);
+    assert_string_equal(d.decision, "reject");
+    assert_int_equal(d.number, 0);
+    assert_int_equal(d.nchain, 4);
+    mc_buf_free(&b);
+}
+
+static void fill_view(mc_session_view *v)
+{
+    memset(v, 0, sizeof(*v));
+    strcpy(v->s.sid, "MNPQRSTVWXYZ01234567");
+    v->s.purpose = MC_PURPOSE_BIND;
+    strcpy(v->s.state, "scanned");
+    for (int i = 0; i < MC_NONCE_LEN; i++)
+        v->s.nonce[i] = (uint8_t)(0xa5 ^ i);
+    strcpy(v->s.origin, "https://ca.example");
+    strcpy(v->s.account, "bob.smith");
+    strcpy(v->s.requester, "alice");
+    strcpy(v->s.ip, "2001:db8::1");
+    strcpy(v->s.ua, "Mozilla/5.0 (X11; Linux x86_64)");
+    v->s.created = 1700000000;
+    v->s.expires = 1700000120;
+    v->s.match = 42;
+    v->s.choices[0] = 17;
+    v->s.choices[1] = 42;
+    v->s.choices[2] = 99;
+    strcpy(v->requester_name, "\xe5\xbc\xa0\xe4\xb8\x89"); /* 张三 */
+    strcpy(v->org_name, "\xe6\x9f\x90\xe7\xa7\x91\xe6\x8a\x80\xe6\x9c\x89"
+                        "\xe9\x99\x90\xe5\x85\xac\xe5\x8f\xb8"); /* 某科技有限公司 */
+}
+
+static void view_encode_decode_round_trip_without_match(void **state)
+{
+    (void)state;
+    mc_session_view v, d;
+    fill_view(&v);
+    mc_buf b = {0};
+    mc_view_encode(&v, &b);
+    mc_err err;
+    mc_err_clear(&err);
+    assert_int_equal(mc_view_decode(b.ptr, b.len, &d, &err), 0);
+    assert_string_equal(d.s.sid, v.s.sid);
+    assert_int_equal(d.s.purpose, MC_PURPOSE_BIND);
+    assert_string_equal(d.s.state, "scanned");
+    assert_memory_equal(d.s.nonce, v.s.nonce, MC_NONCE_LEN);
+    assert_string_equal(d.s.origin, v.s.origin);
+    assert_string_equal(d.s.account, v.s.account);
+    assert_string_equal(d.s.requester, v.s.requester);
+    assert_string_equal(d.s.ip, v.s.ip);
+    assert_string_equal(d.s.ua, v.s.ua);
+    assert_int_equal(d.s.created, v.s.created);
+    assert_int_equal(d.s.expires, v.s.expires);
+    assert_int_equal(d.s.match, 0); /* never sent */
+    assert_memory_equal(d.s.choices, v.s.choices, sizeof(v.s.choices));
+    assert_string_equal(d.requester_name, v.requester_name);
+    assert_string_equal(d.org_name, v.org_name);
+    /* the match value is not in the bytes as a "match" key */
+    assert_null(memmem(b.ptr, b.len, "match", 5));
+
+    /* negative and large times survive */
+    v.s.created = -5;
+    v.s.expires = INT64_MAX;
+    b.len = 0;
+    mc_view_encode(&v, &b);
+    assert_int_equal(mc_view_decode(b.ptr, b.len, &d, &err), 0);
+    assert_int_equal(d.s.created, -5);
+    assert_int_equal(d.s.expires, INT64_MAX);
+    mc_buf_free(&b);
+}
+
+static void error_and_result_round_trip(void **state)
+{
+    (void)state;
+    mc_err e;
+    mc_err_set(&e, 403, "cert_untrusted", "certificate does not chain: %d", 7);
+    mc_buf b = {0};
+    mc_error_encode(&e, &b);
+    char code[32], msg[160];
+    assert_int_equal(mc_error_decode(b.ptr, b.len, code, sizeof(code), msg,
+                                     sizeof(msg)), 0);
+    assert_string_equal(code, "cert_untrusted");
+    assert_string_equal(msg, "certificate does not chain: 7");
+    /* code does not fit the caller's buffer: rejected, not truncated */
+    assert_int_equal(mc_error_decode(b.ptr, b.len, code, 5, msg, sizeof(msg)),
+                     -1);
+    assert_string_equal(code, "");
+
+    b.len = 0;
+    mc_result_encode("approved", "alice", &b);
+    char st[12], acct[MC_ACCOUNT_MAX + 1];
+    mc_err err;
+    assert_int_equal(mc_result_decode(b.ptr, b.len, st, sizeof(st), acct,
+                                      sizeof(acct), &err), 0);
+    assert_string_equal(st, "approved");
+    assert_string_equal(acct, "alice");
+    b.len = 0;
+    mc_result_encode("rejected", "", &b);
+    assert_int_equal(mc_result_decode(b.ptr, b.len, st, sizeof(st), acct,
+                                      sizeof(acct), &err), 0);
+    assert_string_equal(st, "rejected");
+    assert_string_equal(acct, "");
+    mc_buf_free(&b);
+}
+
+/* ------------------------------------------------------------------ */
+/* mc_mp_check                                                         */
+/* ------------------------------------------------------------------ */
+
+static int mp_ok(const uint8_t *p, size_t n)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    int rc = mc_mp_check(p, n, MC_PHONE_BODY_MAX, &err);
+    if (rc != 0) {
+        assert_non_null(err.code);
+        assert_true(strcmp(err.code, "bad_msgpack") == 0 ||
+                    strcmp(err.code, "too_large") == 0);
+    }
+    return rc;
+}
+
+static double now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void mp_check_accepts_well_formed_objects(void **state)
+{
+    (void)state;
+    static const uint8_t ok1[] = {0x01};
+    static const uint8_t ok2[] = {0x90};
+    static const uint8_t ok3[] = {0x80};
+    static const uint8_t ok4[] = {0x92, 0xa1, 'x', 0x81, 0xc0, 0xc3};
+    static const uint8_t ok5[] = {0xdd, 0, 0, 0, 3, 1, 2, 3}; /* array32 */
+    static const uint8_t ok6[] = {0xde, 0, 1, 0xc2, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t ok7[] = {0xd4, 1, 2};               /* fixext1 */
+    static const uint8_t ok8[] = {0xc7, 2, 5, 'a', 'b'};     /* ext8 */
+    static const uint8_t ok9[] = {0xc6, 0, 0, 0, 1, 0xff};   /* bin32 */
+    static const uint8_t ok10[] = {0xff};                    /* -1 */
+    assert_int_equal(mp_ok(ok1, sizeof(ok1)), 0);
+    assert_int_equal(mp_ok(ok2, sizeof(ok2)), 0);
+    assert_int_equal(mp_ok(ok3, sizeof(ok3)), 0);
+    assert_int_equal(mp_ok(ok4, sizeof(ok4)), 0);
+    assert_int_equal(mp_ok(ok5, sizeof(ok5)), 0);
+    assert_int_equal(mp_ok(ok6, sizeof(ok6)), 0);
+    assert_int_equal(mp_ok(ok7, sizeof(ok7)), 0);
+    assert_int_equal(mp_ok(ok8, sizeof(ok8)), 0);
+    assert_int_equal(mp_ok(ok9, sizeof(ok9)), 0);
+    assert_int_equal(mp_ok(ok10, sizeof(ok10)), 0);
+}
+
+static void mp_check_rejects_malformed_structure(void **state)
+{
+    (void)state;
+    static const uint8_t c1[] = {0xc1};
+    static const uint8_t arr_c1[] = {0x91, 0xc1};
+    static const uint8_t str_long[] = {0xa5, 'a', 'b'};
+    static const uint8_t str8_hdr[] = {0xd9};
+    static const uint8_t bin16_long[] = {0xc5, 0xff, 0xff, 0};
+    static const uint8_t ext32_long[] = {0xc9, 0x7f, 0xff, 0xff, 0xff, 1, 0};
+    static const uint8_t u64_short[] = {0xcf, 0, 0, 0};
+    static const uint8_t two_objs[] = {0x01, 0x02};
+    static const uint8_t arr_short[] = {0x93, 0x01, 0x02};
+    assert_int_equal(mp_ok(NULL, 0), -1);
+    assert_int_equal(mp_ok(c1, sizeof(c1)), -1);
+    assert_int_equal(mp_ok(arr_c1, sizeof(arr_c1)), -1);
+    assert_int_equal(mp_ok(str_long, sizeof(str_long)), -1);
+    assert_int_equal(mp_ok(str8_hdr, sizeof(str8_hdr)), -1);
+    assert_int_equal(mp_ok(bin16_long, sizeof(bin16_long)), -1);
+    assert_int_equal(mp_ok(ext32_long, sizeof(ext32_long)), -1);
+    assert_int_equal(mp_ok(u64_short, sizeof(u64_short)), -1);
+    assert_int_equal(mp_ok(two_objs, sizeof(two_objs)), -1);
+    assert_int_equal(mp_ok(arr_short, sizeof(arr_short)), -1);
+}
+
+static void mp_check_rejects_over_max_with_too_large(void **state)
+{
+    (void)state;
+    static const uint8_t small[] = {0x92, 0x01, 0x02};
+    mc_err err;
+    assert_int_equal(mc_mp_check(small, sizeof(small), 2, &err), -1);
+    assert_string_equal(err.code, "too_large");
+    assert_int_equal(err.status, 413);
+    assert_int_equal(mc_mp_check(small, sizeof(small), 3, &err), 0);
+}
+
+/* A 5-byte header claiming 2^32-1 elements must be refused by the
+ * pre-check, quickly, with nothing allocated by msgpack-c. */
+static void mp_check_rejects_array32_claiming_4g_elements_fast(void **state)
+{
+    (void)state;
+    uint8_t *p = calloc(1, MC_PHONE_BODY_MAX);
+    assert_non_null(p);
+    p[0] = 0xdd;
+    p[1] = p[2] = p[3] = p[4] = 0xff;
+    mc_err err;
+    mc_response r;
+    mc_session_view v;
+    char a[64], b[64];
+
+    double t0 = now_sec();
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(mc_mp_check(p, 5, MC_PHONE_BODY_MAX, &err), -1);
+        assert_int_equal(mc_mp_check(p, MC_PHONE_BODY_MAX, MC_PHONE_BODY_MAX,
+                                     &err), -1);
+        assert_string_equal(err.code, "bad_msgpack");
+    }
+    double t1 = now_sec();
+    assert_true(t1 - t0 < 0.5); /* 2000 checks; each is O(1) here */
+
+    t0 = now_sec();
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(mc_response_decode(p, MC_PHONE_BODY_MAX, &r, &err), -1);
+        assert_string_equal(err.code, "bad_msgpack");
+        assert_int_equal(mc_view_decode(p, MC_PHONE_BODY_MAX, &v, &err), -1);
+        assert_int_equal(mc_result_decode(p, 9, a, sizeof(a), b, sizeof(b),
+                                          &err), -1);
+        assert_int_equal(mc_error_decode(p, 9, a, sizeof(a), b, sizeof(b)), -1);
+    }
+    t1 = now_sec();
+    assert_true(t1 - t0 < 0.5);
+
+    /* The same for map32 inside a map. */
+    static const uint8_t m32[] = {0x81, 0xa1, 'k', 0xdf, 0xff, 0xff, 0xff, 0xff};
+    assert_int_equal(mc_mp_check(m32, sizeof(m32), MC_PHONE_BODY_MAX, &err), -1);
+    free(p);
+}
+
+static void mp_check_rejects_map16_claiming_more_entries_than_bytes(void **state)
+{
+    (void)state;
+    /* map16 of 16 entries needs >= 32 bytes; give 31 */
+    uint8_t p[3 + 31];
+    memset(p, 0x01, sizeof(p));
+    p[0] = 0xde;
+    p[1] = 0x00;
+    p[2] = 0x10;
+    mc_err err;
+    assert_int_equal(mc_mp_check(p, sizeof(p), MC_PHONE_BODY_MAX, &err), -1);
+    assert_string_equal(err.code, "bad_msgpack");
+    assert_non_null(strstr(err.msg, "claims"));
+    /* 32 bytes of fixints: a complete map of 16 int->int entries */
+    uint8_t q[3 + 32];
+    memset(q, 0x01, sizeof(q));
+    q[0] = 0xde;
+    q[1] = 0x00;
+    q[2] = 0x10;
+    assert_int_equal(mc_mp_check(q, sizeof(q), MC_PHONE_BODY_MAX, &err), 0);
+    /* map16 0xffff */
+    static const uint8_t big[] = {0xde, 0xff, 0xff, 0x01, 0x01};
+    assert_int_equal(mc_mp_check(big, sizeof(big), MC_PHONE_BODY_MAX, &err), -1);
+}
+
+static void mp_check_depth_8_ok_depth_9_rejected(void **state)
+{
+    (void)state;
+    uint8_t p[16];
+    mc_err err;
+    for (int d = 1; d <= 10; d++) {
+        for (int i = 0; i < d - 1; i++)
+            p[i] = 0x91;
+        p[d - 1] = 0x90; /* innermost empty array */
+        int rc = mc_mp_check(p, (size_t)d, MC_PHONE_BODY_MAX, &err);
+        if (d <= MC_MP_DEPTH_MAX) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_string_equal(err.code, "bad_msgpack");
+        }
+    }
+    /* 8 levels with a scalar inside the deepest one is fine */
+    for (int i = 0; i < 8; i++)
+        p[i] = 0x91;
+    p[8] = 0x07;
+    assert_int_equal(mc_mp_check(p, 9, MC_PHONE_BODY_MAX, &err), 0);
+    /* maps count too: 4 arrays + 5 maps */
+    static const uint8_t mix[] = {0x91, 0x91, 0x91, 0x91, 0x81, 0x00, 0x81, 0x00,
+                                  0x81, 0x00, 0x81, 0x00, 0x81, 0x00, 0x00};
+    assert_int_equal(mc_mp_check(mix, sizeof(mix), MC_PHONE_BODY_MAX, &err), -1);
+}
+
+/* ------------------------------------------------------------------ */
+/* hostile input battery, shared by all four decoders                  */
+/* ------------------------------------------------------------------ */
+
+typedef int (*decode_fn)(const uint8_t *p, size_t n, mc_err *err);
+
+static int dec_response(const uint8_t *p, size_t n, mc_err *err)
+{
+    mc_response r;
+    return mc_response_decode(p, n, &r, err);
+}
+
+static int dec_view(const uint8_t *p, size_t n, mc_err *err)
+{
+    mc_session_view v;
+    return mc_view_decode(p, n, &v, err);
+}
+
+/* mc_error_decode has no mc_err; report a placeholder code. */
+static int dec_error(const uint8_t *p, size_t n, mc_err *err)
+{
+    char code[64], msg[160];
+    int rc = mc_error_decode(p, n, code, sizeof(code), msg, sizeof(msg));
+    mc_err_clear(err);
+    if (rc != 0)
+        mc_err_set(err, 0, NULL, "-");
+    return rc;
+}
+
+static int dec_result(const uint8_t *p, size_t n, mc_err *err)
+{
+    char st[12], acct[MC_ACCOUNT_MAX + 1];
+    return mc_result_decode(p, n, st, sizeof(st), acct, sizeof(acct), err);
+}
+
+static void expect_fail(decode_fn fn, const uint8_t *p, size_t n,
+                        const char *code)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    assert_int_equal(fn(p, n, &err), -1);
+    if (code != NULL && err.code != NULL)
+        assert_string_equal(err.code, code);
+}
+
+static void hostile_battery(decode_fn fn, const mc_buf *valid)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    assert_int_equal(fn(valid->ptr, valid->len, &err), 0);
+
+    /* empty */
+    static const uint8_t none[1] = {0};
+    expect_fail(fn, none, 0, "bad_msgpack");
+
+    /* truncated at every byte position (exact-size heap copies, so ASan
+     * sees any read past the end) */
+    for (size_t k = 0; k < valid->len; k++) {
+        uint8_t *c = malloc(k ? k : 1);
+        assert_non_null(c);
+        memcpy(c, valid->ptr, k);
+        expect_fail(fn, c, k, "bad_msgpack");
+        free(c);
+    }
+
+    /* one trailing byte */
+    mc_buf t = {0};
+    mc_buf_append(&t, valid->ptr, valid->len);
+    mc_buf_append(&t, "\x00", 1);
+    expect_fail(fn, t.ptr, t.len, "bad_msgpack");
+    mc_buf_free(&t);
+
+    /* oversized body: a valid message followed by padding up to max+1 */
+    uint8_t *big = calloc(1, MC_PHONE_BODY_MAX + 1);
+    assert_non_null(big);
+    memcpy(big, valid->ptr, valid->len);
+    mc_err_clear(&err);
+    assert_int_equal(fn(big, MC_PHONE_BODY_MAX + 1, &err), -1);
+    if (err.code != NULL) {
+        assert_string_equal(err.code, "too_large");
+        assert_int_equal(err.status, 413);
+    }
+    free(big);
+
+    /* oversized but well-formed: a map with one huge string value */
+    mc_buf h = {0};
+    entry e = {"x", V_STR, NULL, MC_PHONE_BODY_MAX, 0, 0, 0, 0};
+    char *s = malloc(MC_PHONE_BODY_MAX);
+    assert_non_null(s);
+    memset(s, 'a', MC_PHONE_BODY_MAX);
+    e.s = s;
+    pack_entries(&h, &e, 1);
+    expect_fail(fn, h.ptr, h.len, "too_large");
+    free(s);
+    mc_buf_free(&h);
+
+    /* array32 claiming 2^32-1 elements */
+    static const uint8_t a32[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01};
+    expect_fail(fn, a32, sizeof(a32), "bad_msgpack");
+    /* map16 claiming more entries than bytes */
+    static const uint8_t m16[] = {0xde, 0x00, 0x10, 0xa1, 'v', 0x01};
+    expect_fail(fn, m16, sizeof(m16), "bad_msgpack");
+    /* nesting depth 9 under a map key */
+    static const uint8_t deep[] = {0x81, 0xa1, 'v', 0x91, 0x91, 0x91, 0x91,
+                                   0x91, 0x91, 0x91, 0x90};
+    expect_fail(fn, deep, sizeof(deep), "bad_msgpack");
+    /* never-used byte */
+    static const uint8_t c1[] = {0x81, 0xa1, 'v', 0xc1};
+    expect_fail(fn, c1, sizeof(c1), "bad_msgpack");
+    /* wrong top-level types */
+    static const uint8_t arr[] = {0x92, 0xa1, 'v', 0x01};
+    expect_fail(fn, arr, sizeof(arr), "bad_field");
+    static const uint8_t str[] = {0xa3, 'a', 'b', 'c'};
+    expect_fail(fn, str, sizeof(str), "bad_field");
+    static const uint8_t nil[] = {0xc0};
+    expect_fail(fn, nil, sizeof(nil), "bad_field");
+    /* empty map: required keys missing */
+    static const uint8_t empty_map[] = {0x80};
+    expect_fail(fn, empty_map, sizeof(empty_map), "bad_field");
+    /* non-string key */
+    static const uint8_t intkey[] = {0x81, 0x01, 0x01};
+    expect_fail(fn, intkey, sizeof(intkey), "bad_field");
+}
+
+static void mutate_and_expect(decode_fn fn, const entry *base, size_t n,
+                              const char *key, entry repl, const char *code,
+                              const char *msg_part)
+{
+    entry *e = malloc(n * sizeof(*e));
+    assert_non_null(e);
+    memcpy(e, base, n * sizeof(*e));
+    *find_entry(e, n, key) = repl;
+    mc_buf b = {0};
+    pack_entries(&b, e, n);
+    mc_err err;
+    mc_err_clear(&err);
+    assert_int_equal(fn(b.ptr, b.len, &err), -1);
+    if (code != NULL) {
+        assert_string_equal(err.code, code);
+        assert_int_equal(err.status, 400);
+    }
+    if (msg_part != NULL && strstr(err.msg, msg_part) == NULL)
+        fail_msg("message \"%s\" does not name \"%s\"", err.msg, msg_part);
+    mc_buf_free(&b);
+    free(e);
+}
+
+/* Unknown key, duplicate key, each key missing, each key with a wrong type. */
+static void key_rules(decode_fn fn, const entry *base, size_t n, int has_err)
+{
+    const char *bf = has_err ? "bad_field" : NULL;
+    entry *e = calloc(n + 1, sizeof(*e));
+    assert_non_null(e);
+    mc_buf b = {0};
+    mc_err err;
+
+    /* valid as given */
+    memcpy(e, base, n * sizeof(*e));
+    pack_entries(&b, e, n);
+    assert_int_equal(fn(b.ptr, b.len, &err), 0);
+
+    /* unknown key added */
+    e[n] = (entry)E_STR("zzz", "1");
+    b.len = 0;
+    pack_entries(&b, e, n + 1);
+    mc_err_clear(&err);
+    assert_int_equal(fn(b.ptr, b.len, &err), -1);
+    if (has_err) {
+        assert_string_equal(err.code, bf);
+        assert_non_null(strstr(err.msg, "\"zzz\""));
+    }
+
+    for (size_t k = 0; k < n; k++) {
+        char name[64];
+        snprintf(name, sizeof(name), "\"%s\"", base[k].key);
+
+        /* duplicate of key k (same valid value) */
+        memcpy(e, base, n * sizeof(*e));
+        e[n] = base[k];
+        b.len = 0;
+        pack_entries(&b, e, n + 1);
+        mc_err_clear(&err);
+        assert_int_equal(fn(b.ptr, b.len, &err), -1);
+        if (has_err) {
+            assert_string_equal(err.code, "bad_field");
+            assert_non_null(strstr(err.msg, name));
+        }
+
+        /* key k missing */
+        size_t m = 0;
+        for (size_t j = 0; j < n; j++)
+            if (j != k)
+                e[m++] = base[j];
+        b.len = 0;
+        pack_entries(&b, e, m);
+        mc_err_clear(&err);
+        assert_int_equal(fn(b.ptr, b.len, &err), -1);
+        if (has_err) {
+            assert_string_equal(err.code, "bad_field");
+            assert_non_null(strstr(err.msg, name));
+        }
+
+        /* wrong types: nil always; str->uint, everything else->str */
+        entry wrong[2];
+        wrong[0] = (entry){base[k].key, V_NIL, NULL, 0, 0, 0, 0, 0};
+        if (base[k].kind == V_STR)
+            wrong[1] = (entry){base[k].key, V_UINT, NULL, 0, 7, 0, 0, 0};
+        else
+            wrong[1] = (entry){base[k].key, V_STR, "7", 1, 0, 0, 0, 0};
+        for (int w = 0; w < 2; w++) {
+            memcpy(e, base, n * sizeof(*e));
+            e[k] = wrong[w];
+            b.len = 0;
+            pack_entries(&b, e, n);
+            mc_err_clear(&err);
+            assert_int_equal(fn(b.ptr, b.len, &err), -1);
+            if (has_err) {
+                assert_string_equal(err.code, "bad_field");
+                assert_non_null(strstr(err.msg, name));
+            }
+        }
+    }
+    mc_buf_free(&b);
+    free(e);
+}
+
+static void response_decode_rejects_hostile_frames(void **state)
+{
+    (void)state;
+    entry e[RESP_N];
+    resp_entries(e);
+    mc_buf b = {0};
+    pack_entries(&b, e, RESP_N);
+    hostile_battery(dec_response, &b);
+    mc_buf_free(&b);
+}
+
+static void response_decode_enforces_key_rules(void **state)
+{
+    (void)state;
+    entry e[RESP_N];
+    resp_entries(e);
+    key_rules(dec_response, e, RESP_N, 1);
+}
+
+static void response_decode_rejects_bad_field_values(void **state)
+{
+    (void)state;
+    entry e[RESP_N];
+    resp_entries(e);
+    decode_fn f = dec_response;
+    char longorigin[MC_ORIGIN_MAX + 1];
+    memset(longorigin, 'o', sizeof(longorigin));
+
+    /* chain with 0 and 5 certificates; one cert too large; empty cert */
+    mutate_and_expect(f, e, RESP_N, "chain",
+                      (entry){"chain", V_ARR_BIN, NULL, 0, 0, 0, 300, 0},
+                      "bad_field", "chain");
+    mutate_and_expect(f, e, RESP_N, "chain",
+                      (entry){"chain", V_ARR_BIN, NULL, 0, 0, 0, 300, 5},
+                      "bad_field", "chain");
+    mutate_and_expect(f, e, RESP_N, "chain",
+                      (entry){"chain", V_ARR_BIN, NULL, 0, 0, 0,
+                              MC_CERT_DER_MAX + 1, 1},
+                      "bad_field", "chain");
+    mutate_and_expect(f, e, RESP_N, "chain",
+                      (entry){"chain", V_ARR_BIN, NULL, 0, 0, 0, 0, 1},
+                      "bad_field", "chain");
+    mutate_and_expect(f, e, RESP_N, "chain",
+                      (entry){"chain", V_ARR_STR, NULL, 0, 0, 0, 0, 1},
+                      "bad_field", "chain");
+    /* sig too long, empty */
+    mutate_and_expect(f, e, RESP_N, "sig", (entry)E_BIN("sig", MC_SIG_MAX + 1),
+                      "bad_field", "sig");
+    mutate_and_expect(f, e, RESP_N, "sig", (entry)E_BIN("sig", 0), "bad_field",
+                      "sig");
+    /* embedded NUL */
+    mutate_and_expect(f, e, RESP_N, "origin",
+                      (entry)E_STR("origin", "https://a\0.example"),
+                      "bad_field", "origin");
+    /* string too long for its field */
+    mutate_and_expect(f, e, RESP_N, "origin",
+                      (entry){"origin", V_STR, longorigin, sizeof(longorigin),
+                              0, 0, 0, 0},
+                      "bad_field", "origin");
+    /* v = 2, v = 0, v = -1 */
+    mutate_and_expect(f, e, RESP_N, "v", (entry)E_UINT("v", 2), "bad_version",
+                      NULL);
+    mutate_and_expect(f, e, RESP_N, "v", (entry)E_UINT("v", 0), "bad_version",
+                      NULL);
+    mutate_and_expect(f, e, RESP_N, "v",
+                      (entry){"v", V_NEGINT, NULL, 0, 0, -1, 0, 0},
+                      "bad_version", NULL);
+    /* decision / purpose / sid values */
+    mutate_and_expect(f, e, RESP_N, "decision",
+                      (entry)E_STR("decision", "maybe"), "bad_field",
+                      "decision");
+    mutate_and_expect(f, e, RESP_N, "decision",
+                      (entry)E_STR("decision", "approved"), "bad_field",
+                      "decision");
+    mutate_and_expect(f, e, RESP_N, "purpose",
+                      (entry)E_STR("purpose", "admin"), "bad_field",
+                      "purpose");
+    mutate_and_expect(f, e, RESP_N, "sid",
+                      (entry)E_STR("sid", "abcdefghjkmnpqrstvwx"), "bad_field",
+                      "sid");
+    mutate_and_expect(f, e, RESP_N, "sid", (entry)E_STR("sid", "ABC"),
+                      "bad_field", "sid");
+    /* number out of uint32 range or negative */
+    mutate_and_expect(f, e, RESP_N, "number",
+                      (entry)E_UINT("number", UINT64_C(0x100000000)),
+                      "bad_field", "number");
+    mutate_and_expect(f, e, RESP_N, "number",
+                      (entry){"number", V_NEGINT, NULL, 0, 0, -3, 0, 0},
+                      "bad_field", "number");
+
+    /* boundaries that are fine: 4 certs, sig of MC_SIG_MAX, origin 200 */
+    entry ok[RESP_N];
+    memcpy(ok, e, sizeof(ok));
+    *find_entry(ok, RESP_N, "chain") =
+        (entry){"chain", V_ARR_BIN, NULL, 0, 0, 0, 1000, 4};
+    *find_entry(ok, RESP_N, "sig") = (entry)E_BIN("sig", MC_SIG_MAX);
+    *find_entry(ok, RESP_N, "origin") =
+        (entry){"origin", V_STR, longorigin, MC_ORIGIN_MAX, 0, 0, 0, 0};
+    mc_buf b = {0};
+    pack_entries(&b, ok, RESP_N);
+    mc_response r;
+    mc_err err;
+    assert_int_equal(mc_response_decode(b.ptr, b.len, &r, &err), 0);
+    assert_int_equal(r.nchain, 4);
+    assert_int_equal(r.sig.len, MC_SIG_MAX);
+    assert_int_equal(strlen(r.origin), MC_ORIGIN_MAX);
+    mc_buf_free(&b);
+}
+
+static void response_decode_unknown_key_is_named(void **state)
+{
+    (void)state;
+    entry e[RESP_N + 1];
+    resp_entries(e);
+    e[RESP_N] = (entry)E_STR("nonce\x01x", "1");
+    mc_buf b = {0};
+    pack_entries(&b, e, RESP_N + 1);
+    mc_response r;
+    mc_err err;
+    assert_int_equal(mc_response_decode(b.ptr, b.len, &r, &err), -1);
+    assert_string_equal(err.code, "bad_field");
+    assert_non_null(strstr(err.msg, "unknown field \"nonce?x\""));
+    mc_buf_free(&b);
+}
+
+static void view_decode_rejects_hostile_frames(void **state)
+{
+    (void)state;
+    mc_session_view v;
+    fill_view(&v);
+    mc_buf b = {0};
+    mc_view_encode(&v, &b);
+    hostile_battery(dec_view, &b);
+    mc_buf_free(&b);
+}
+
+static void view_decode_enforces_key_rules_and_values(void **state)
+{
+    (void)state;
+    entry e[VIEW_N];
+    view_entries(e);
+    key_rules(dec_view, e, VIEW_N, 1);
+    decode_fn f = dec_view;
+    mutate_and_expect(f, e, VIEW_N, "v", (entry)E_UINT("v", 2), "bad_version",
+                      NULL);
+    mutate_and_expect(f, e, VIEW_N, "nonce", (entry)E_BIN("nonce", 31),
+                      "bad_field", "nonce");
+    mutate_and_expect(f, e, VIEW_N, "nonce", (entry)E_BIN("nonce", 33),
+                      "bad_field", "nonce");
+    mutate_and_expect(f, e, VIEW_N, "choices",
+                      (entry){"choices", V_ARR_UINT, NULL, 0, 10, 0, 0, 2},
+                      "bad_field", "choices");
+    mutate_and_expect(f, e, VIEW_N, "choices",
+                      (entry){"choices", V_ARR_STR, NULL, 0, 0, 0, 0, 3},
+                      "bad_field", "choices");
+    mutate_and_expect(f, e, VIEW_N, "purpose", (entry)E_STR("purpose", "x"),
+                      "bad_field", "purpose");
+    mutate_and_expect(f, e, VIEW_N, "state",
+                      (entry)E_STR("state", "pending-long!"), "bad_field",
+                      "state");
+    mutate_and_expect(f, e, VIEW_N, "ua", (entry)E_STR("ua", "a\0b"),
+                      "bad_field", "ua");
+    mutate_and_expect(f, e, VIEW_N, "created",
+                      (entry)E_UINT("created", UINT64_MAX), "bad_field",
+                      "created");
+    mutate_and_expect(f, e, VIEW_N, "sid",
+                      (entry)E_STR("sid", "ABCDEFGHJKMNPQRSTVWI"), "bad_field",
+                      "sid");
+}
+
+static void error_decode_rejects_hostile_frames(void **state)
+{
+    (void)state;
+    mc_err e;
+    mc_err_set(&e, 400, "bad_field", "field \"sid\" is missing");
+    mc_buf b = {0};
+    mc_error_encode(&e, &b);
+    hostile_battery(dec_error, &b);
+    mc_buf_free(&b);
+    entry base[2] = {E_STR("code", "x"), E_STR("message", "y")};
+    key_rules(dec_error, base, 2, 0);
+}
+
+static void result_decode_rejects_hostile_frames(void **state)
+{
+    (void)state;
+    mc_buf b = {0};
+    mc_result_encode("approved", "alice", &b);
+    hostile_battery(dec_result, &b);
+    mc_buf_free(&b);
+    entry base[2] = {E_STR("state", "approved"), E_STR("account", "bob")};
+    key_rules(dec_result, base, 2, 1);
+    mutate_and_expect(dec_result, base, 2, "state",
+                      (entry)E_STR("state", "approved-but-longer"),
+                      "bad_field", "state");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tbs_fixed_example_matches_hand_derived_hex),
+        cmocka_unit_test(tbs_uint32_expires_and_str8_origin),
+        cmocka_unit_test(tbs_origin_fixstr_str8_boundary_at_31_32),
+        cmocka_unit_test(tbs_expires_uses_shortest_int_forms),
+        cmocka_unit_test(response_encode_decode_round_trip),
+        cmocka_unit_test(view_encode_decode_round_trip_without_match),
+        cmocka_unit_test(error_and_result_round_trip),
+        cmocka_unit_test(mp_check_accepts_well_formed_objects),
+        cmocka_unit_test(mp_check_rejects_malformed_structure),
+        cmocka_unit_test(mp_check_rejects_over_max_with_too_large),
+        cmocka_unit_test(mp_check_rejects_array32_claiming_4g_elements_fast),
+        cmocka_unit_test(mp_check_rejects_map16_claiming_more_entries_than_bytes),
+        cmocka_unit_test(mp_check_depth_8_ok_depth_9_rejected),
+        cmocka_unit_test(response_decode_rejects_hostile_frames),
+        cmocka_unit_test(response_decode_enforces_key_rules),
+        cmocka_unit_test(response_decode_rejects_bad_field_values),
+        cmocka_unit_test(response_decode_unknown_key_is_named),
+        cmocka_unit_test(view_decode_rejects_hostile_frames),
+        cmocka_unit_test(view_decode_enforces_key_rules_and_values),
+        cmocka_unit_test(error_decode_rejects_hostile_frames),
+        cmocka_unit_test(result_decode_rejects_hostile_frames),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
