@@ -158,7 +158,7 @@ void mc_error_encode(const mc_err *e, mc_buf *out)
     msgpack_packer_init(&pk, out, mp_write_buf);
     msgpack_pack_map(&pk, 2);
     mp_str(&pk, "code");
-    mp_str(&pk, e->code != NULL ? e->code : "internal");
+    mp_str(&pk, e->code != NULL ? e->code : "internal"); /* no code: say so */
     mp_str(&pk, "message");
     MP_FIELD(&pk, e->msg);
 }

@@ -95,10 +95,11 @@ static const char lua_bind_approve[] =
     "    'not_before', ARGV[11], 'not_after', ARGV[12], 'status', 'valid', 'recorded_at', now)\n"
     "end\n"
     "redis.call('HSET', KEYS[3], 'account', ARGV[4], 'bound_at', now)\n"
-    "redis.call('HSET', KEYS[2], 'cert', ARGV[3], 'bound_at', now, 'bound_by', ARGV[13])\n"
+    "local by = redis.call('HGET', KEYS[1], 'requester')\n"
+    "redis.call('HSET', KEYS[2], 'cert', ARGV[3], 'bound_at', now, 'bound_by', by)\n"
     "redis.call('HSET', KEYS[1], 'state', 'approved', 'cert', ARGV[3], 'answered_at', now)\n"
     "redis.call('XADD', KEYS[4], '*', 'at', now, 'who', ARGV[13], 'from', ARGV[14],\n"
-    "  'what', 'bind', 'account', ARGV[4], 'cert', ARGV[3], 'sid', ARGV[2])\n"
+    "  'what', 'bind', 'account', ARGV[4], 'cert', ARGV[3], 'sid', ARGV[2], 'by', by)\n"
     "redis.call('PUBLISH', ARGV[15], ARGV[2] .. ' approved')\n"
     "return 'ok'\n";
 
@@ -307,10 +308,17 @@ static redisReply *store_script(mc_store *st, int id, cmd *c, mc_err *err)
     if (r == NULL)
         return NULL;
     if (r->type == REDIS_REPLY_ERROR) {
+        /* Redis 7 prefixes a script's error_reply text with "ERR " */
+        const char *text = r->str;
+        size_t tlen = r->len;
+        if (tlen > 4 && strncmp(text, "ERR ", 4) == 0) {
+            text += 4;
+            tlen -= 4;
+        }
         for (size_t i = 0; i < sizeof(script_errors) / sizeof(script_errors[0]); i++) {
             size_t n = strlen(script_errors[i].code);
-            if (r->len >= n && strncmp(r->str, script_errors[i].code, n) == 0 &&
-                (r->str[n] == '\0' || r->str[n] == ' ')) {
+            if (tlen >= n && strncmp(text, script_errors[i].code, n) == 0 &&
+                (text[n] == '\0' || text[n] == ' ')) {
                 mc_err_set(err, script_errors[i].status, script_errors[i].code, "%s",
                            script_errors[i].code);
                 freeReplyObject(r);

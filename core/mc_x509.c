@@ -879,8 +879,9 @@ static int fill_info(X509 *x, mc_cert_info *info, mc_err *err)
     int derlen;
     const ASN1_INTEGER *sn;
     const unsigned char *sp;
+    unsigned char *uscc = NULL;
+    size_t ulen;
     int sl;
-    char uscc[64];
 
     memset(info, 0, sizeof(*info));
     if ((derlen = i2d_X509(x, &der)) <= 0)
@@ -906,13 +907,15 @@ static int fill_info(X509 *x, mc_cert_info *info, mc_err *err)
         name_field(X509_get_subject_name(x), NID_organizationName,
                    info->org_name, sizeof(info->org_name)) != 0 ||
         name_field(X509_get_issuer_name(x), NID_commonName, info->issuer_cn,
-                   sizeof(info->issuer_cn)) != 0 ||
-        name_field(X509_get_subject_name(x), NID_organizationIdentifier, uscc,
-                   sizeof(uscc)) != 0)
+                   sizeof(info->issuer_cn)) != 0)
         return mc_err_set(err, 400, "bad_cert",
-                          "duplicate or unreadable name attribute");
-    if (mc_uscc_valid(uscc, strlen(uscc)))
-        memcpy(info->uscc, uscc, MC_USCC_LEN + 1);
+                          "duplicate or unreadable CN or O");
+    /* Absent, duplicated or invalid: no organisation (uscc stays ""). */
+    if (name_get_utf8(X509_get_subject_name(x), NID_organizationIdentifier,
+                      &uscc, &ulen) == 1 &&
+        mc_uscc_valid((const char *)uscc, ulen))
+        memcpy(info->uscc, uscc, MC_USCC_LEN);
+    OPENSSL_free(uscc);
     if (!asn1_time_unix(X509_get0_notBefore(x), &info->not_before) ||
         !asn1_time_unix(X509_get0_notAfter(x), &info->not_after))
         return mc_err_set(err, 400, "bad_cert", "bad validity time");

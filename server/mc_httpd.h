@@ -12,8 +12,8 @@
  * handler call. req->json is owned by the dispatcher (freed after the
  * handler returns); a handler that keeps something must copy it.
  */
-#ifndef MC_HTTP_H
-#define MC_HTTP_H
+#ifndef MC_HTTPD_H
+#define MC_HTTPD_H
 
 #include <event2/event.h>
 #include <event2/http.h>

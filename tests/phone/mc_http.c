@@ -242,6 +242,9 @@ static int run(const http_url *u, enum evhttp_cmd_type type, const char *method,
     }
     evhttp_connection_set_timeout(conn, timeout_s + 1);
     evhttp_connection_set_retries(conn, 0);
+    /* A server that refuses a large body answers (413) and closes while we
+     * are still sending: read its reply instead of failing on EPIPE. */
+    evhttp_connection_set_flags(conn, EVHTTP_CON_READ_ON_WRITE_ERROR);
     evhttp_connection_set_max_body_size(conn, (ev_ssize_t)MC_HTTP_BODY_MAX);
 
     struct evhttp_request *req = evhttp_request_new(on_done, c);

@@ -280,30 +280,30 @@ static void print_view(const char *base, const mc_session_view *v)
     printf("Session %s from %s\n", s->sid, base);
     switch (s->purpose) {
     case MC_PURPOSE_BIND:
-        printf("  %-12s Bind this certificate to the account \"%s\"\n", "Request:", account);
+        printf("  %-13s Bind this certificate to the account \"%s\"\n", "Request:", account);
         break;
     case MC_PURPOSE_LOGIN:
-        printf("  %-12s Log in to the web site with this certificate\n", "Request:");
+        printf("  %-13s Log in to the web site with this certificate\n", "Request:");
         break;
     default:
-        printf("  %-12s Unknown request\n", "Request:");
+        printf("  %-13s Unknown request\n", "Request:");
         break;
     }
-    printf("  %-12s %s\n", "Web site:", origin);
+    printf("  %-13s %s\n", "Web site:", origin);
     if (who[0] != '\0' && requester[0] != '\0')
-        printf("  %-12s %s (%s)\n", "Asked by:", who, requester);
+        printf("  %-13s %s (%s)\n", "Asked by:", who, requester);
     else if (who[0] != '\0' || requester[0] != '\0')
-        printf("  %-12s %s\n", "Asked by:", who[0] ? who : requester);
+        printf("  %-13s %s\n", "Asked by:", who[0] ? who : requester);
     if (org[0] != '\0')
-        printf("  %-12s %s\n", "Organisation:", org);
-    printf("  %-12s %s, %s\n", "Browser:", ip[0] ? ip : "(unknown address)",
+        printf("  %-13s %s\n", "Organisation:", org);
+    printf("  %-13s %s, %s\n", "Browser:", ip[0] ? ip : "(unknown address)",
            ua[0] ? ua : "(no User-Agent)");
     int64_t left = s->expires - (int64_t)time(NULL);
     if (left > 0)
-        printf("  %-12s %lld s\n", "Expires in:", (long long)left);
+        printf("  %-13s %lld s\n", "Expires in:", (long long)left);
     else
-        printf("  %-12s expired\n", "Expires in:");
-    printf("  %-12s %u   %u   %u   (pick the one shown on the web page)\n", "Numbers:",
+        printf("  %-13s expired\n", "Expires in:");
+    printf("  %-13s %u   %u   %u   (pick the one shown on the web page)\n", "Numbers:",
            s->choices[0], s->choices[1], s->choices[2]);
 }
 

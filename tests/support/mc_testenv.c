@@ -1,0 +1,346 @@
+/*
+ * mc_testenv.c — see mc_testenv.h.
+ */
+#include "mc_testenv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+
+#include "mc_http.h"
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        fail_msg("cannot find a free port: %s", strerror(errno));
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int mc_testenv_sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+int mc_testenv_ctl(mc_testenv *env, const char *fmt, ...)
+{
+    char args[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    return mc_testenv_sh("%s/mcertctl --data %s/var --redis 127.0.0.1:%d %s", MCERT_BIN_DIR,
+                         env->dir, env->redis_port, args);
+}
+
+static pid_t spawn(char *const argv[], const char *logpath)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        fail_msg("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void start_redis(mc_testenv *env)
+{
+    char port[16], dir[300], log[320];
+    snprintf(port, sizeof(port), "%d", env->redis_port);
+    snprintf(dir, sizeof(dir), "%s/redis", env->dir);
+    snprintf(log, sizeof(log), "%s/redis.log", env->dir);
+    char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", dir,
+                    "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                    "--enable-debug-command", "yes", NULL};
+    env->redis_pid = spawn(argv, log);
+    for (int i = 0; i < 200; i++) {
+        redisContext *c = redisConnect("127.0.0.1", env->redis_port);
+        if (c && !c->err) {
+            redisReply *r = redisCommand(c, "PING");
+            int ok = r && r->type == REDIS_REPLY_STATUS;
+            if (r)
+                freeReplyObject(r);
+            redisFree(c);
+            if (ok)
+                return;
+        } else if (c) {
+            redisFree(c);
+        }
+        int st;
+        if (waitpid(env->redis_pid, &st, WNOHANG) == env->redis_pid)
+            fail_msg("redis-server exited at start (is it installed? see %s)", log);
+        sleep_ms(25);
+    }
+    fail_msg("redis-server did not answer on port %d", env->redis_port);
+}
+
+static void start_mcertd(mc_testenv *env)
+{
+    char listen[64], redis[64], data[300], log[320], ttl[16], web[300];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", env->port);
+    snprintf(redis, sizeof(redis), "127.0.0.1:%d", env->redis_port);
+    snprintf(data, sizeof(data), "%s/var", env->dir);
+    snprintf(log, sizeof(log), "%s/mcertd.log", env->dir);
+    snprintf(ttl, sizeof(ttl), "%d", env->session_ttl ? env->session_ttl : 120);
+    snprintf(web, sizeof(web), "%s/server/web", MCERT_SRC_DIR);
+    char bin[300];
+    snprintf(bin, sizeof(bin), "%s/mcertd", MCERT_BIN_DIR);
+    char *argv[] = {bin, "--listen", listen, "--redis", redis, "--data", data,
+                    "--session-ttl", ttl, "--threads", "2", "--web", web, "--quiet", NULL};
+    env->mcertd_pid = spawn(argv, log);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/healthz", env->base);
+    for (int i = 0; i < 300; i++) {
+        mc_http_reply rep;
+        memset(&rep, 0, sizeof(rep));
+        mc_err err;
+        int rc = mc_http_request("GET", url, NULL, NULL, 0, 2, &rep, &err);
+        int st = rep.status;
+        mc_http_reply_free(&rep);
+        if (rc == 0 && st == 200)
+            return;
+        int ws;
+        if (waitpid(env->mcertd_pid, &ws, WNOHANG) == env->mcertd_pid)
+            fail_msg("mcertd exited at start; see %s", log);
+        sleep_ms(20);
+    }
+    fail_msg("mcertd did not become healthy; see %s", log);
+}
+
+mc_testenv *mc_testenv_start(int session_ttl)
+{
+    signal(SIGPIPE, SIG_IGN);
+    mc_testenv *env = calloc(1, sizeof(*env));
+    assert_non_null(env);
+    snprintf(env->dir, sizeof(env->dir), "/tmp/mcert-test-XXXXXX");
+    if (mkdtemp(env->dir) == NULL)
+        fail_msg("mkdtemp: %s", strerror(errno));
+    mc_testenv_sh("mkdir -p %s/redis %s/var", env->dir, env->dir);
+    env->session_ttl = session_ttl;
+    env->redis_port = free_port();
+    env->port = free_port();
+    snprintf(env->base, sizeof(env->base), "http://127.0.0.1:%d", env->port);
+    start_redis(env);
+    mc_err err;
+    env->store = mc_store_connect("127.0.0.1", env->redis_port, &err);
+    if (env->store == NULL)
+        fail_msg("store: %s", err.msg);
+    if (mc_testenv_ctl(env, "ca init >/dev/null") != 0)
+        fail_msg("mcertctl ca init failed");
+    mc_testenv_org(env, MC_TEST_ORG, "演示供应商有限公司");
+    start_mcertd(env);
+    return env;
+}
+
+void mc_testenv_crash_redis(mc_testenv *env)
+{
+    kill(env->redis_pid, SIGKILL);
+    waitpid(env->redis_pid, NULL, 0);
+    start_redis(env);
+}
+
+void mc_testenv_stop(mc_testenv *env)
+{
+    if (env == NULL)
+        return;
+    int st = 0;
+    if (env->mcertd_pid > 0) {
+        kill(env->mcertd_pid, SIGTERM);
+        waitpid(env->mcertd_pid, &st, 0);
+    }
+    mc_store_free(env->store);
+    if (env->redis_pid > 0) {
+        kill(env->redis_pid, SIGTERM);
+        waitpid(env->redis_pid, NULL, 0);
+    }
+    int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (!clean) {
+        mc_testenv_sh("tail -50 %s/mcertd.log >&2", env->dir);
+        fail_msg("mcertd did not exit cleanly (status %d): sanitizer report or crash", st);
+    }
+    mc_testenv_sh("rm -rf %s", env->dir);
+    free(env);
+}
+
+void mc_testenv_org(mc_testenv *env, const char *uscc, const char *name)
+{
+    if (mc_testenv_ctl(env, "org add --uscc %s --name '%s' >/dev/null", uscc, name) != 0)
+        fail_msg("mcertctl org add %s failed", uscc);
+}
+
+void mc_testenv_account(mc_testenv *env, const char *login, const char *org, const char *role)
+{
+    int rc = mc_testenv_sh("echo 'pw-%s-secret' | %s/mcertctl --data %s/var --redis 127.0.0.1:%d "
+                           "account add --login %s --name 'User %s' --org %s --role %s "
+                           "--password-stdin >/dev/null",
+                           login, MCERT_BIN_DIR, env->dir, env->redis_port, login, login, org,
+                           role);
+    if (rc != 0)
+        fail_msg("mcertctl account add %s failed", login);
+}
+
+mc_phone *mc_testenv_phone(mc_testenv *env, const char *name, mc_alg alg, const char *uscc)
+{
+    char dir[400];
+    snprintf(dir, sizeof(dir), "%s/%s", env->dir, name);
+    mc_phone_err pe;
+    memset(&pe, 0, sizeof(pe));
+    if (mc_phone_init(dir, alg, MC_TEST_PIN, name, "Holder Org", uscc, &pe) != 0)
+        fail_msg("phone init %s: %s", name, pe.msg);
+    if (mc_testenv_ctl(env, "issue --csr %s/device.csr --out %s/cert.pem 2>/dev/null", dir, dir) != 0)
+        fail_msg("mcertctl issue for %s failed", name);
+    char path[500];
+    snprintf(path, sizeof(path), "%s/cert.pem", dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t buf[16384];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    if (mc_phone_import(dir, buf, n, &pe) != 0)
+        fail_msg("phone import %s: %s", name, pe.msg);
+    mc_phone *p = mc_phone_open(dir, MC_TEST_PIN, &pe);
+    if (p == NULL)
+        fail_msg("phone open %s: %s", name, pe.msg);
+    return p;
+}
+
+json_t *mc_testenv_api_h(mc_testenv *env, const char *method, const char *path,
+                         const char *const *headers, json_t *body, int *status)
+{
+    char url[512];
+    snprintf(url, sizeof(url), "%s%s", env->base, path);
+    char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    const char *h[16];
+    size_t nh = 0;
+    if (b)
+        h[nh++] = "Content-Type: application/json";
+    for (size_t i = 0; headers && headers[i] && nh < 15; i++)
+        h[nh++] = headers[i];
+    h[nh] = NULL;
+    mc_http_reply rep;
+    memset(&rep, 0, sizeof(rep));
+    mc_err err;
+    if (mc_http_request(method, url, h, b, b ? strlen(b) : 0, 40, &rep, &err) != 0)
+        fail_msg("%s %s: %s", method, path, err.msg);
+    free(b);
+    *status = rep.status;
+    json_error_t je;
+    json_t *out = json_loadb((const char *)rep.body.ptr, rep.body.len, JSON_DECODE_ANY, &je);
+    if (out == NULL)
+        out = json_pack("{s:s%}", "_raw", rep.body.ptr ? (const char *)rep.body.ptr : "",
+                        rep.body.len);
+    mc_http_reply_free(&rep);
+    return out;
+}
+
+json_t *mc_testenv_api(mc_testenv *env, const char *method, const char *path, const char *token,
+                       json_t *body, int *status)
+{
+    char auth[200];
+    const char *h[2] = {NULL, NULL};
+    if (token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        h[0] = auth;
+    }
+    return mc_testenv_api_h(env, method, path, h, body, status);
+}
+
+char *mc_testenv_login(mc_testenv *env, const char *login)
+{
+    char pw[128];
+    snprintf(pw, sizeof(pw), "pw-%s-secret", login);
+    int st;
+    json_t *r = mc_testenv_api(env, "POST", "/api/v1/login", NULL,
+                               json_pack("{s:s, s:s}", "account", login, "password", pw), &st);
+    if (st != 200)
+        fail_msg("login %s: status %d", login, st);
+    char *tok = strdup(json_string_value(json_object_get(r, "token")));
+    json_decref(r);
+    return tok;
+}
+
+void mc_testenv_digest(mc_testenv *env, char out[41])
+{
+    redisContext *c = redisConnect("127.0.0.1", env->redis_port);
+    assert_true(c && !c->err);
+    redisReply *r = redisCommand(c, "DEBUG DIGEST");
+    if (r == NULL || r->type != REDIS_REPLY_STATUS || r->len != 40)
+        fail_msg("DEBUG DIGEST failed");
+    memcpy(out, r->str, 40);
+    out[40] = '\0';
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+int mc_testenv_open(mc_testenv *env, const char *token, const char *purpose, const char *account,
+                    char sid[MC_SID_LEN + 1], char poll[64], int *match, json_t **reply)
+{
+    json_t *body = json_pack("{s:s}", "purpose", purpose);
+    if (account)
+        json_object_set_new(body, "account", json_string(account));
+    int st;
+    json_t *r = mc_testenv_api(env, "POST", "/api/v1/sessions", token, body, &st);
+    if (st == 201) {
+        snprintf(sid, MC_SID_LEN + 1, "%s", json_string_value(json_object_get(r, "sid")));
+        snprintf(poll, 64, "%s", json_string_value(json_object_get(r, "poll_secret")));
+        *match = (int)json_integer_value(json_object_get(r, "match"));
+    }
+    if (reply)
+        *reply = r;
+    else
+        json_decref(r);
+    return st;
+}
+
+json_t *mc_testenv_poll(mc_testenv *env, const char *sid, const char *poll, const char *known,
+                        int wait, int *status)
+{
+    char path[160], hdr[128];
+    snprintf(path, sizeof(path), "/api/v1/sessions/%s?wait=%d%s%s", sid, wait,
+             known ? "&state=" : "", known ? known : "");
+    snprintf(hdr, sizeof(hdr), "X-Poll-Secret: %s", poll);
+    const char *h[] = {hdr, NULL};
+    return mc_testenv_api_h(env, "GET", path, h, NULL, status);
+}

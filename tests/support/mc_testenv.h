@@ -1,0 +1,83 @@
+/*
+ * mc_testenv.h — a real mcert installation for integration tests: a
+ * redis-server on a free loopback port with its own directory (AOF on,
+ * appendfsync always, DEBUG enabled for DEBUG DIGEST), a CA made by the real
+ * `mcertctl`, and the real `mcertd` (two event loops, so that the phone and
+ * the browser may be served by different loops). Everything is started by
+ * the test and the test FAILS if anything cannot start: nothing is skipped.
+ *
+ * Helpers assert with cmocka (fail_msg); they are for tests only.
+ * Ownership: the env owns its processes and temp dir; mc_testenv_stop
+ * kills them (checking that mcertd exits 0, i.e. no sanitizer report) and
+ * removes the directory.
+ */
+#ifndef MC_TESTENV_H
+#define MC_TESTENV_H
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "mc_phone.h"
+#include "mc_store.h"
+
+#define MC_TEST_ORG "91330100MA2DEM001H"
+#define MC_TEST_ORG2 "91110000MA0THER01E"
+#define MC_TEST_PIN "123456"
+
+typedef struct mc_testenv {
+    char dir[256];
+    int redis_port;
+    pid_t redis_pid;
+    int port;
+    pid_t mcertd_pid;
+    char base[64];              /* http://127.0.0.1:port */
+    mc_store *store;            /* direct connection, for checks */
+    int session_ttl;
+} mc_testenv;
+
+/* Start redis + CA + mcertd; session_ttl 0 = default. */
+mc_testenv *mc_testenv_start(int session_ttl);
+void mc_testenv_stop(mc_testenv *env);
+
+/* Restart redis-server (SIGKILL, then start on the same dir and port). */
+void mc_testenv_crash_redis(mc_testenv *env);
+
+/* Run a shell command (through /bin/sh); returns its exit status. */
+int mc_testenv_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* `mcertctl --data D --redis R <args>`; returns the exit status. */
+int mc_testenv_ctl(mc_testenv *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void mc_testenv_org(mc_testenv *env, const char *uscc, const char *name);
+/* Account with password "pw-<login>-secret". */
+void mc_testenv_account(mc_testenv *env, const char *login, const char *org, const char *role);
+
+/* A phone store under env->dir/<name> with a certificate issued by the
+ * env's CA through `mcertctl issue`; returns it opened with MC_TEST_PIN. */
+mc_phone *mc_testenv_phone(mc_testenv *env, const char *name, mc_alg alg, const char *uscc);
+
+/* JSON API call. body is stolen (may be NULL); token may be NULL. Returns
+ * the parsed reply (a JSON value; an object with "_raw" if unparsable) and
+ * the status in *status. Caller json_decref()s. */
+json_t *mc_testenv_api(mc_testenv *env, const char *method, const char *path,
+                       const char *token, json_t *body, int *status);
+/* Same with extra headers ("Name: value", NULL-terminated). */
+json_t *mc_testenv_api_h(mc_testenv *env, const char *method, const char *path,
+                         const char *const *headers, json_t *body, int *status);
+
+/* Password login; returns a malloc'd token. */
+char *mc_testenv_login(mc_testenv *env, const char *login);
+
+/* Redis DEBUG DIGEST of the whole data set (40 hex chars). */
+void mc_testenv_digest(mc_testenv *env, char out[41]);
+
+/* Open a session (purpose "bind" or "login"); fills sid, poll secret and
+ * match. account may be NULL. Returns the HTTP status; the reply in *reply
+ * if reply != NULL (else freed). */
+int mc_testenv_open(mc_testenv *env, const char *token, const char *purpose, const char *account,
+                    char sid[MC_SID_LEN + 1], char poll[64], int *match, json_t **reply);
+
+/* Poll a session once (wait seconds, known state). Returns the reply. */
+json_t *mc_testenv_poll(mc_testenv *env, const char *sid, const char *poll, const char *known,
+                        int wait, int *status);
+
+#endif

@@ -1,0 +1,308 @@
+/*
+ * test_flows.c — end-to-end: bind, QR login and unbind against a real
+ * redis-server and the real mcertd, with the reference phone library, for
+ * SM2 and P-256 device keys. The browser side uses the JSON API exactly as
+ * the web page does, including the long poll that a Redis pub/sub message
+ * must wake.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mc_qr.h"
+#include "mc_testenv.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+/* In a child process: wait `delay_ms`, fetch and answer the session. */
+static pid_t answer_later(mc_testenv *env, mc_phone *ph, const char *sid, int number,
+                          int delay_ms)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        usleep((useconds_t)delay_ms * 1000);
+        mc_session_view v;
+        mc_phone_err pe;
+        mc_phone_result res;
+        if (mc_phone_fetch(env->base, sid, &v, &pe) != 0)
+            _exit(10);
+        if (mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)number, NULL, &res,
+                             &pe) != 0)
+            _exit(11);
+        _exit(strcmp(res.state, "approved") == 0 ? 0 : 12);
+    }
+    return pid;
+}
+
+static void run_flow(mc_alg alg)
+{
+    mc_testenv *env = mc_testenv_start(0);
+    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
+    mc_phone *ph = mc_testenv_phone(env, "phone", alg, MC_TEST_ORG);
+    char *tok = mc_testenv_login(env, "admin");
+
+    /* --- bind --- */
+    char sid[MC_SID_LEN + 1], poll[64];
+    int match, st;
+    json_t *open = NULL;
+    assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, &open), 201);
+    assert_true(match >= 10 && match <= 99);
+    json_t *qr = json_object_get(open, "qr");
+    assert_true(json_integer_value(json_object_get(qr, "version")) <= 5);
+    assert_non_null(strstr(jstr(qr, "svg"), "<svg"));
+    assert_true(strlen(jstr(qr, "png")) > 100);
+    /* the QR payload says where and which session, nothing more */
+    char payload[200], base[128], qsid[MC_SID_LEN + 1];
+    snprintf(payload, sizeof(payload), "%s", jstr(qr, "payload"));
+    assert_null(strstr(payload, poll));
+    mc_err err;
+    assert_int_equal(mc_qr_parse(payload, strlen(payload), base, sizeof(base), qsid, &err), 0);
+    assert_string_equal(qsid, sid);
+    assert_string_equal(base, env->base);
+    json_decref(open);
+
+    /* the phone sees the details it must show */
+    mc_session_view v;
+    mc_phone_err pe;
+    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
+    assert_string_equal(v.s.sid, sid);
+    assert_int_equal(v.s.purpose, MC_PURPOSE_BIND);
+    assert_string_equal(v.s.origin, env->base);
+    assert_string_equal(v.s.account, "admin");
+    assert_string_equal(v.s.requester, "admin");
+    assert_string_equal(v.requester_name, "User admin");
+    assert_string_equal(v.s.ip, "127.0.0.1");
+    assert_string_equal(v.s.state, "scanned");
+    assert_int_equal(v.s.match, 0); /* never sent to the phone */
+    assert_true(mc_phone_number_ok(&v, (uint32_t)match));
+
+    /* the browser sees "scanned" at once */
+    json_t *p = mc_testenv_poll(env, sid, poll, "pending", 5, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(jstr(p, "state"), "scanned");
+    json_decref(p);
+
+    /* the long poll is woken by the phone's answer, not by its timeout */
+    pid_t child = answer_later(env, ph, sid, match, 300);
+    double t0 = now_s();
+    p = mc_testenv_poll(env, sid, poll, "scanned", 25, &st);
+    double waited = now_s() - t0;
+    int ws;
+    waitpid(child, &ws, 0);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    assert_int_equal(st, 200);
+    assert_string_equal(jstr(p, "state"), "approved");
+    assert_string_equal(jstr(p, "account"), "admin");
+    assert_null(json_object_get(p, "token")); /* a bind mints no token */
+    assert_true(waited < 20.0);
+    json_decref(p);
+
+    json_t *me = mc_testenv_api(env, "GET", "/api/v1/me", tok, NULL, &st);
+    assert_int_equal(st, 200);
+    json_t *cert = json_object_get(me, "cert");
+    assert_true(json_is_object(cert));
+    assert_string_equal(jstr(cert, "alg"), alg == MC_ALG_SM2 ? "sm2" : "p256");
+    assert_string_equal(jstr(me, "bound_by"), "admin");
+    char fp[65];
+    snprintf(fp, sizeof(fp), "%s", jstr(cert, "fp"));
+    json_decref(me);
+    mc_account acc;
+    assert_int_equal(mc_store_account_get(env->store, "admin", &acc, &err), 0);
+    assert_string_equal(acc.cert, fp);
+
+    /* --- QR login, no account on the login page --- */
+    assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
+    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
+    assert_string_equal(v.s.account, "");
+    child = answer_later(env, ph, sid, match, 200);
+    p = mc_testenv_poll(env, sid, poll, "scanned", 25, &st);
+    waitpid(child, &ws, 0);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    assert_string_equal(jstr(p, "state"), "approved");
+    assert_string_equal(jstr(p, "account"), "admin");
+    char *ctok = strdup(jstr(p, "token"));
+    assert_true(strlen(ctok) >= 40);
+    json_decref(p);
+    /* the token is handed out once */
+    p = mc_testenv_poll(env, sid, poll, NULL, 0, &st);
+    assert_int_equal(st, 200);
+    assert_null(json_object_get(p, "token"));
+    assert_true(json_is_true(json_object_get(p, "claimed")));
+    json_decref(p);
+    /* only to the holder of the poll secret */
+    p = mc_testenv_poll(env, sid, "not-the-secret-not-the-secret", NULL, 0, &st);
+    assert_int_equal(st, 403);
+    json_decref(p);
+
+    me = mc_testenv_api(env, "GET", "/api/v1/me", ctok, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(jstr(me, "account"), "admin");
+    assert_string_equal(jstr(me, "via"), "certificate");
+    json_decref(me);
+
+    /* --- unbind: frees both sides, ends the certificate's web sessions --- */
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/bindings/admin");
+    json_t *u = mc_testenv_api(env, "DELETE", path, tok, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(jstr(u, "cert"), fp);
+    json_decref(u);
+    me = mc_testenv_api(env, "GET", "/api/v1/me", ctok, NULL, &st);
+    assert_int_equal(st, 401);
+    json_decref(me);
+    me = mc_testenv_api(env, "GET", "/api/v1/me", tok, NULL, &st); /* password session lives */
+    assert_int_equal(st, 200);
+    assert_true(json_is_null(json_object_get(me, "cert")));
+    json_decref(me);
+    mc_cert_rec rec;
+    int found;
+    assert_int_equal(mc_store_cert_get(env->store, fp, &rec, &found, &err), 0);
+    assert_true(found);
+    assert_string_equal(rec.account, "");
+    assert_string_equal(rec.status, "valid");
+    /* unbinding again: nothing bound */
+    u = mc_testenv_api(env, "DELETE", path, tok, NULL, &st);
+    assert_int_equal(st, 404);
+    assert_string_equal(jstr(u, "code"), "not_bound");
+    json_decref(u);
+    /* the freed certificate can log in no more, but can be bound again */
+    assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
+    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
+    mc_phone_result res;
+    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
+                                      &res, &pe), -1);
+    assert_int_equal(pe.status, 404);
+    assert_string_equal(pe.code, "not_bound");
+    assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, NULL), 201);
+    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
+    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
+                                      &res, &pe), 0);
+    assert_string_equal(res.state, "approved");
+
+    /* the audit stream saw every change */
+    long long n = 0;
+    assert_int_equal(mc_store_audit_len(env->store, &n, &err), 0);
+    assert_true(n >= 8);
+
+    free(ctok);
+    free(tok);
+    mc_phone_free(ph);
+    mc_testenv_stop(env);
+}
+
+static void bind_login_unbind_with_p256_device_key(void **state)
+{
+    run_flow(MC_ALG_P256);
+}
+
+static void bind_login_unbind_with_sm2_device_key(void **state)
+{
+    run_flow(MC_ALG_SM2);
+}
+
+/* A rejected login: the browser learns "rejected", no token, no change to bindings. */
+static void phone_rejection_reaches_the_browser(void **state)
+{
+    mc_testenv *env = mc_testenv_start(0);
+    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
+    mc_phone *ph = mc_testenv_phone(env, "phone", MC_ALG_P256, MC_TEST_ORG);
+    char sid[MC_SID_LEN + 1], poll[64];
+    int match, st;
+    assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
+    mc_session_view v;
+    mc_phone_err pe;
+    mc_phone_result res;
+    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
+    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_REJECT, 0, NULL, &res, &pe), 0);
+    assert_string_equal(res.state, "rejected");
+    json_t *p = mc_testenv_poll(env, sid, poll, "scanned", 5, &st);
+    assert_string_equal(jstr(p, "state"), "rejected");
+    assert_null(json_object_get(p, "token"));
+    json_decref(p);
+    /* and a later approval cannot overturn it */
+    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
+                                      &res, &pe), -1);
+    assert_int_equal(pe.status, 409);
+    assert_string_equal(pe.code, "session_done");
+    mc_phone_free(ph);
+    mc_testenv_stop(env);
+}
+
+/* Bindings survive a crash of redis-server (AOF, appendfsync always). */
+static void binding_survives_a_redis_crash(void **state)
+{
+    mc_testenv *env = mc_testenv_start(0);
+    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
+    mc_phone *ph = mc_testenv_phone(env, "phone", MC_ALG_SM2, MC_TEST_ORG);
+    char *tok = mc_testenv_login(env, "admin");
+    char sid[MC_SID_LEN + 1], poll[64];
+    int match, st;
+    assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, NULL), 201);
+    mc_session_view v;
+    mc_phone_err pe;
+    mc_phone_result res;
+    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
+    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
+                                      &res, &pe), 0);
+    mc_testenv_crash_redis(env);
+    /* mcertd reconnects by itself; the binding and the web session are there */
+    json_t *me = NULL;
+    for (int i = 0; i < 50; i++) {
+        me = mc_testenv_api(env, "GET", "/api/v1/me", tok, NULL, &st);
+        if (st == 200)
+            break;
+        json_decref(me);
+        me = NULL;
+        usleep(100000);
+    }
+    assert_int_equal(st, 200);
+    assert_true(json_is_object(json_object_get(me, "cert")));
+    json_decref(me);
+    /* and the pub/sub subscription came back: a new login wakes the poll */
+    assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
+    pid_t child = answer_later(env, ph, sid, match, 300);
+    json_t *p = mc_testenv_poll(env, sid, poll, "pending", 25, &st);
+    if (strcmp(jstr(p, "state"), "scanned") == 0) {
+        json_decref(p);
+        p = mc_testenv_poll(env, sid, poll, "scanned", 25, &st);
+    }
+    int ws;
+    waitpid(child, &ws, 0);
+    assert_string_equal(jstr(p, "state"), "approved");
+    json_decref(p);
+    free(tok);
+    mc_phone_free(ph);
+    mc_testenv_stop(env);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bind_login_unbind_with_p256_device_key),
+        cmocka_unit_test(bind_login_unbind_with_sm2_device_key),
+        cmocka_unit_test(phone_rejection_reaches_the_browser),
+        cmocka_unit_test(binding_survives_a_redis_crash),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1041 @@
+/*
+ * test_phone.c — the reference phone (tests/phone/) without mcertd.
+ *
+ * What is proved here: the key store (SM2 and P-256 CSRs verify, the key is
+ * encrypted under the PIN, a wrong PIN is "bad_pin", import refuses a
+ * certificate for another key), that what the phone signs is exactly the
+ * TBS rebuilt from the session view and verifies with the leaf key, that each
+ * override lies in one place only, the HTTP client (status, body, headers,
+ * methods, binary bodies, a deadline against a server that never answers,
+ * connection refused, bad input), and the protocol round trip against a tiny
+ * in-test evhttp server that speaks the phone API. A QR PNG drawn by
+ * mc_qr is read back with the real decoder (zbarimg).
+ *
+ * The in-test server runs its own event_base in a thread; it is stopped by
+ * an atomic flag polled by a 20 ms timer (no libevent_pthreads needed).
+ */
+#define _GNU_SOURCE /* nftw */
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mc_http.h"
+#include "mc_phone.h"
+#include "mc_qr.h"
+
+#define PIN "246810"
+#define USCC "91350100M000100Y43"
+#define OTHER_USCC "91110000600037341L"
+#define ORIGIN "http://127.0.0.1:8080"
+
+/* ------------------------------------------------------------------ */
+/* fixture: a temporary directory and a P-256 CA                       */
+
+typedef struct fx {
+    char root[64];
+    mc_ca *ca;
+} fx;
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    mc_err e = {0};
+    assert_non_null(f);
+    snprintf(f->root, sizeof(f->root), "/tmp/test_phone.XXXXXX");
+    assert_non_null(mkdtemp(f->root));
+    f->ca = mc_ca_create(MC_ALG_P256, "Test Mobile CA", 30, &e);
+    assert_non_null(f->ca);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+    nftw(f->root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    mc_ca_free(f->ca);
+    free(f);
+    return 0;
+}
+
+static void store_dir(const fx *f, const char *name, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s", f->root, name);
+}
+
+static void read_all(const char *path, mc_buf *out)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    uint8_t tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0)
+        mc_buf_append(out, tmp, n);
+    fclose(fp);
+}
+
+static X509_REQ *read_csr(const char *dir)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, MC_PHONE_CSR_FILE);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    X509_REQ *req = PEM_read_X509_REQ(fp, NULL, NULL, NULL);
+    fclose(fp);
+    assert_non_null(req);
+    return req;
+}
+
+/* Issue a leaf for the store's CSR; returns it as PEM in out. */
+static X509 *issue_for(fx *f, const char *dir, mc_buf *pem_out)
+{
+    char path[256];
+    mc_buf csr = {0};
+    mc_err e = {0};
+    snprintf(path, sizeof(path), "%s/%s", dir, MC_PHONE_CSR_FILE);
+    read_all(path, &csr);
+    X509 *x = mc_ca_issue(f->ca, csr.ptr, csr.len, 30, &e);
+    if (x == NULL)
+        fail_msg("mc_ca_issue: %s: %s", e.code, e.msg);
+    mc_buf_free(&csr);
+    if (pem_out != NULL) {
+        BIO *b = BIO_new(BIO_s_mem());
+        assert_int_equal(PEM_write_bio_X509(b, x), 1);
+        char *p;
+        long n = BIO_get_mem_data(b, &p);
+        mc_buf_append(pem_out, p, (size_t)n);
+        BIO_free(b);
+    }
+    return x;
+}
+
+/* A ready phone: store initialised, certificate issued and imported. */
+static mc_phone *make_phone(fx *f, const char *name, mc_alg alg, X509 **leaf)
+{
+    char dir[128];
+    mc_phone_err pe;
+    mc_buf pem = {0};
+    store_dir(f, name, dir, sizeof(dir));
+    assert_int_equal(mc_phone_init(dir, alg, PIN, "Zhang San", "Example Co.", USCC, &pe), 0);
+    X509 *x = issue_for(f, dir, &pem);
+    if (mc_phone_import(dir, pem.ptr, pem.len, &pe) != 0)
+        fail_msg("import: %s: %s", pe.code, pe.msg);
+    mc_buf_free(&pem);
+    mc_phone *p = mc_phone_open(dir, PIN, &pe);
+    if (p == NULL)
+        fail_msg("open: %s: %s", pe.code, pe.msg);
+    if (leaf != NULL)
+        *leaf = x;
+    else
+        X509_free(x);
+    return p;
+}
+
+static void make_view(mc_session_view *v, mc_purpose purpose)
+{
+    memset(v, 0, sizeof(*v));
+    mc_session_init(&v->s, purpose, (int64_t)time(NULL), 120);
+    snprintf(v->s.origin, sizeof(v->s.origin), "%s", ORIGIN);
+    snprintf(v->s.account, sizeof(v->s.account), "%s",
+             purpose == MC_PURPOSE_BIND ? "alice" : "");
+    snprintf(v->s.requester, sizeof(v->s.requester), "admin");
+    snprintf(v->s.ip, sizeof(v->s.ip), "127.0.0.1");
+    snprintf(v->s.ua, sizeof(v->s.ua), "TestBrowser/1.0");
+    snprintf(v->requester_name, sizeof(v->requester_name), "Li Si");
+    snprintf(v->org_name, sizeof(v->org_name), "Example Co.");
+}
+
+/* The TBS as the server would rebuild it from its session and the sent leaf. */
+static void expected_tbs(const mc_session_view *v, const mc_slice *leaf, uint32_t number,
+                         const char *decision, mc_buf *out)
+{
+    uint8_t fp[32];
+    mc_sha256(leaf->ptr, leaf->len, fp);
+    mc_tbs t = {
+        .purpose = mc_purpose_name(v->s.purpose), .sid = v->s.sid, .nonce = v->s.nonce,
+        .origin = v->s.origin, .account = v->s.account, .expires = v->s.expires,
+        .cert_fp = fp, .number = number, .decision = decision,
+    };
+    mc_tbs_encode(&t, out);
+}
+
+/* Verify r's signature over tbs with the key of r's leaf. 0 / -1. */
+static int verify_response(const mc_response *r, const mc_buf *tbs)
+{
+    const unsigned char *p = r->chain[0].ptr;
+    X509 *x = d2i_X509(NULL, &p, (long)r->chain[0].len);
+    assert_non_null(x);
+    mc_err e = {0};
+    int rc = mc_verify(X509_get0_pubkey(x), tbs->ptr, tbs->len, r->sig.ptr, r->sig.len, &e);
+    X509_free(x);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* store                                                               */
+
+static void check_init_csr_verifies(fx *f, mc_alg alg, const char *name)
+{
+    char dir[128], path[256];
+    mc_phone_err pe;
+    struct stat st;
+    store_dir(f, name, dir, sizeof(dir));
+    assert_int_equal(mc_phone_init(dir, alg, PIN, "Zhang San", "Example Co.", USCC, &pe), 0);
+
+    X509_REQ *req = read_csr(dir);
+    EVP_PKEY *pub = X509_REQ_get0_pubkey(req);
+    assert_int_equal(mc_pkey_alg(pub), alg);
+    if (alg == MC_ALG_SM2) {
+        /* Without the ID the signature must not verify (it was made with it). */
+        assert_int_not_equal(X509_REQ_verify(req, pub), 1);
+        ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new();
+        ASN1_OCTET_STRING_set(id, (const unsigned char *)MC_SM2_ID, MC_SM2_ID_LEN);
+        X509_REQ_set0_distinguishing_id(req, id);
+    }
+    assert_int_equal(X509_REQ_verify(req, pub), 1);
+
+    X509_NAME *nm = X509_REQ_get_subject_name(req);
+    char buf[64];
+    assert_true(X509_NAME_get_text_by_NID(nm, NID_commonName, buf, sizeof(buf)) > 0);
+    assert_string_equal(buf, "Zhang San");
+    assert_true(X509_NAME_get_text_by_NID(nm, NID_organizationName, buf, sizeof(buf)) > 0);
+    assert_string_equal(buf, "Example Co.");
+    assert_true(X509_NAME_get_text_by_NID(nm, NID_organizationIdentifier, buf, sizeof(buf)) > 0);
+    assert_string_equal(buf, USCC);
+    X509_REQ_free(req);
+
+    /* The key file is private and encrypted; the CA accepts the CSR. */
+    snprintf(path, sizeof(path), "%s/%s", dir, MC_PHONE_KEY_FILE);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    mc_buf key = {0};
+    read_all(path, &key);
+    assert_true(key.len > 40);
+    assert_memory_equal(key.ptr, "-----BEGIN ENCRYPTED PRIVATE KEY-----", 37);
+    mc_buf_free(&key);
+    X509_free(issue_for(f, dir, NULL));
+
+    mc_phone_status ps;
+    assert_int_equal(mc_phone_describe(dir, &ps, &pe), 0);
+    assert_int_equal(ps.alg, alg);
+    assert_false(ps.has_cert);
+    assert_string_equal(ps.leaf.uscc, USCC);
+}
+
+static void test_init_sm2_csr_verifies_with_the_distinguishing_id(void **state)
+{
+    check_init_csr_verifies(*state, MC_ALG_SM2, "sm2");
+}
+
+static void test_init_p256_csr_verifies(void **state)
+{
+    check_init_csr_verifies(*state, MC_ALG_P256, "p256");
+}
+
+static void test_init_refuses_bad_input_and_an_existing_store(void **state)
+{
+    fx *f = *state;
+    char dir[128];
+    mc_phone_err pe;
+    store_dir(f, "s", dir, sizeof(dir));
+    assert_int_equal(mc_phone_init(dir, MC_ALG_SM2, "12345", "A", "B", USCC, &pe), -1);
+    assert_string_equal(pe.code, "bad_pin");
+    assert_int_equal(mc_phone_init(dir, MC_ALG_SM2, "12345a", "A", "B", USCC, &pe), -1);
+    assert_string_equal(pe.code, "bad_pin");
+    assert_int_equal(mc_phone_init(dir, MC_ALG_NONE, PIN, "A", "B", USCC, &pe), -1);
+    assert_string_equal(pe.code, "bad_alg");
+    assert_int_equal(mc_phone_init(dir, MC_ALG_SM2, PIN, "", "B", USCC, &pe), -1);
+    assert_string_equal(pe.code, "bad_subject");
+    assert_int_equal(mc_phone_init(dir, MC_ALG_SM2, PIN, "A", "B", "91350100M000100Y44", &pe), -1);
+    assert_string_equal(pe.code, "bad_uscc");
+    assert_int_equal(mc_phone_init(dir, MC_ALG_SM2, PIN, "A", "B", USCC, &pe), 0);
+    assert_int_equal(mc_phone_init(dir, MC_ALG_P256, PIN, "A", "B", USCC, &pe), -1);
+    assert_string_equal(pe.code, "store_exists");
+    assert_int_equal(pe.remote, 0);
+}
+
+static void test_open_with_the_right_pin_and_not_with_a_wrong_one(void **state)
+{
+    fx *f = *state;
+    char dir[128];
+    mc_phone_err pe;
+    store_dir(f, "s", dir, sizeof(dir));
+    assert_int_equal(mc_phone_init(dir, MC_ALG_SM2, PIN, "A", "B", USCC, &pe), 0);
+
+    mc_phone *p = mc_phone_open(dir, PIN, &pe);
+    assert_non_null(p);
+    assert_int_equal(mc_phone_alg(p), MC_ALG_SM2);
+    assert_non_null(mc_phone_key(p));
+    mc_slice chain[MC_CHAIN_MAX];
+    assert_int_equal(mc_phone_chain(p, chain, MC_CHAIN_MAX), 0); /* not imported yet */
+    mc_phone_free(p);
+
+    const char *wrong[] = {"246811", "000000", "2468100", "24681", "", "abcdef"};
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        assert_null(mc_phone_open(dir, wrong[i], &pe));
+        assert_string_equal(pe.code, "bad_pin");
+    }
+    store_dir(f, "missing", dir, sizeof(dir));
+    assert_null(mc_phone_open(dir, PIN, &pe));
+    assert_string_equal(pe.code, "bad_store");
+    mc_phone_free(NULL);
+}
+
+static void test_import_refuses_a_certificate_for_another_key(void **state)
+{
+    fx *f = *state;
+    char a[128], b[128];
+    mc_phone_err pe;
+    mc_buf pem_b = {0}, pem_a = {0};
+    store_dir(f, "a", a, sizeof(a));
+    store_dir(f, "b", b, sizeof(b));
+    assert_int_equal(mc_phone_init(a, MC_ALG_P256, PIN, "A", "B", USCC, &pe), 0);
+    assert_int_equal(mc_phone_init(b, MC_ALG_P256, PIN, "A", "B", USCC, &pe), 0);
+    X509_free(issue_for(f, b, &pem_b));
+    X509_free(issue_for(f, a, &pem_a));
+
+    assert_int_equal(mc_phone_import(a, pem_b.ptr, pem_b.len, &pe), -1);
+    assert_string_equal(pe.code, "key_mismatch");
+    assert_int_equal(mc_phone_import(a, (const uint8_t *)"garbage", 7, &pe), -1);
+    assert_string_equal(pe.code, "bad_cert");
+    assert_int_equal(mc_phone_import(a, pem_a.ptr, pem_a.len / 2, &pe), -1);
+    assert_string_equal(pe.code, "bad_cert");
+    mc_phone_status ps;
+    assert_int_equal(mc_phone_describe(a, &ps, &pe), 0);
+    assert_false(ps.has_cert);
+
+    /* The right one is stored, and a DER certificate is accepted too. */
+    assert_int_equal(mc_phone_import(a, pem_a.ptr, pem_a.len, &pe), 0);
+    assert_int_equal(mc_phone_describe(a, &ps, &pe), 0);
+    assert_true(ps.has_cert);
+    assert_int_equal(ps.nchain, 1);
+    assert_string_equal(ps.leaf.cn, "A");
+    assert_string_equal(ps.leaf.uscc, USCC);
+    assert_int_equal(strlen(ps.leaf.fp_hex), 64);
+    mc_phone *p = mc_phone_open(a, PIN, &pe);
+    assert_non_null(p);
+    mc_slice chain[MC_CHAIN_MAX];
+    assert_int_equal(mc_phone_chain(p, chain, MC_CHAIN_MAX), 1);
+    assert_int_equal(mc_phone_import(a, chain[0].ptr, chain[0].len, &pe), 0);
+    mc_phone_free(p);
+    mc_buf_free(&pem_a);
+    mc_buf_free(&pem_b);
+}
+
+/* ------------------------------------------------------------------ */
+/* what the phone signs                                                */
+
+static void check_signed_tbs(fx *f, mc_alg alg)
+{
+    mc_phone *p = make_phone(f, alg == MC_ALG_SM2 ? "sm2" : "p256", alg, NULL);
+    mc_session_view v;
+    make_view(&v, MC_PURPOSE_BIND);
+    uint32_t number = v.s.choices[2];
+    mc_buf tbs = {0}, body = {0}, expect = {0};
+    mc_phone_err pe;
+    mc_err e = {0};
+    mc_response r;
+
+    assert_int_equal(mc_phone_build(p, &v, MC_PHONE_APPROVE, number, NULL, &tbs, &body, &pe), 0);
+    assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &e), 0);
+    assert_int_equal(r.v, MC_PROTO_VERSION);
+    assert_string_equal(r.sid, v.s.sid);
+    assert_string_equal(r.purpose, "bind");
+    assert_string_equal(r.origin, ORIGIN);
+    assert_string_equal(r.decision, "approve");
+    assert_int_equal(r.number, number);
+    assert_int_equal(r.nchain, 1);
+
+    /* The TBS is exactly what the server rebuilds from its own data. */
+    expected_tbs(&v, &r.chain[0], number, "approve", &expect);
+    assert_int_equal(tbs.len, expect.len);
+    assert_memory_equal(tbs.ptr, expect.ptr, expect.len);
+    assert_int_equal(verify_response(&r, &expect), 0);
+
+    /* And the chain passes the server's checks against the CA. */
+    mc_trust *t = mc_trust_new();
+    assert_int_equal(mc_trust_add(t, mc_ca_cert(f->ca)), 0);
+    mc_cert_info info;
+    EVP_PKEY *pub = NULL;
+    if (mc_cert_verify_chain(t, r.chain, r.nchain, (int64_t)time(NULL), &info, &pub, &e) != 0)
+        fail_msg("chain: %s: %s", e.code, e.msg);
+    assert_int_equal(info.alg, alg);
+    assert_int_equal(mc_verify(pub, expect.ptr, expect.len, r.sig.ptr, r.sig.len, &e), 0);
+    EVP_PKEY_free(pub);
+    mc_trust_free(t);
+
+    /* A rejection for login signs "reject" and the empty account. */
+    mc_buf_free(&tbs);
+    mc_buf_free(&body);
+    mc_buf_free(&expect);
+    make_view(&v, MC_PURPOSE_LOGIN);
+    assert_int_equal(mc_phone_build(p, &v, MC_PHONE_REJECT, 0, NULL, NULL, &body, &pe), 0);
+    assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &e), 0);
+    assert_string_equal(r.decision, "reject");
+    assert_string_equal(r.purpose, "login");
+    expected_tbs(&v, &r.chain[0], 0, "reject", &expect);
+    assert_int_equal(verify_response(&r, &expect), 0);
+
+    mc_buf_free(&body);
+    mc_buf_free(&expect);
+    mc_phone_free(p);
+}
+
+static void test_sm2_signature_over_the_tbs_verifies_with_the_leaf_key(void **state)
+{
+    check_signed_tbs(*state, MC_ALG_SM2);
+}
+
+static void test_p256_signature_over_the_tbs_verifies_with_the_leaf_key(void **state)
+{
+    check_signed_tbs(*state, MC_ALG_P256);
+}
+
+/* Build with ov, decode; *verifies = whether the signature covers the
+ * true TBS (from the view and the sent leaf). */
+static void build_with(mc_phone *p, const mc_session_view *v, const mc_phone_overrides *ov,
+                       mc_buf *body, mc_response *r, int *verifies)
+{
+    mc_phone_err pe;
+    mc_err e = {0};
+    mc_buf expect = {0};
+    body->len = 0;
+    if (mc_phone_build(p, v, MC_PHONE_APPROVE, v->s.choices[0], ov, NULL, body, &pe) != 0)
+        fail_msg("build: %s: %s", pe.code, pe.msg);
+    if (mc_response_decode(body->ptr, body->len, r, &e) != 0)
+        fail_msg("decode: %s: %s", e.code, e.msg);
+    expected_tbs(v, &r->chain[0], v->s.choices[0], "approve", &expect);
+    *verifies = verify_response(r, &expect) == 0;
+    mc_buf_free(&expect);
+}
+
+static void test_each_override_lies_in_one_place_only(void **state)
+{
+    fx *f = *state;
+    X509 *other_leaf = NULL;
+    mc_phone *p = make_phone(f, "p", MC_ALG_P256, NULL);
+    mc_phone *q = make_phone(f, "q", MC_ALG_SM2, &other_leaf);
+    mc_session_view v;
+    make_view(&v, MC_PURPOSE_BIND);
+    mc_buf body = {0};
+    mc_response r;
+    int ok;
+
+    build_with(p, &v, NULL, &body, &r, &ok);
+    assert_true(ok);
+
+    /* TBS lies: the message is true, the signature is not over it. */
+    uint8_t nonce[MC_NONCE_LEN] = {1};
+    const mc_phone_overrides tbs_lies[] = {
+        {.tbs_sid = "ZZZZZZZZZZZZZZZZZZZZ"}, {.tbs_purpose = "login"},
+        {.tbs_origin = "http://evil.example"}, {.tbs_account = "mallory"},
+        {.tbs_nonce = nonce}, {.set_tbs_expires = 1, .tbs_expires = 1},
+        {.tbs_cert_fp = nonce}, {.set_tbs_number = 1, .tbs_number = 7},
+        {.tbs_decision = "reject"},
+    };
+    for (size_t i = 0; i < sizeof(tbs_lies) / sizeof(tbs_lies[0]); i++) {
+        build_with(p, &v, &tbs_lies[i], &body, &r, &ok);
+        assert_false(ok);
+        assert_string_equal(r.sid, v.s.sid);
+        assert_string_equal(r.origin, ORIGIN);
+        assert_string_equal(r.purpose, "bind");
+    }
+
+    /* Message lies: the signature still covers the truth. */
+    mc_phone_overrides ov = {.msg_sid = "ZZZZZZZZZZZZZZZZZZZZ"};
+    build_with(p, &v, &ov, &body, &r, &ok);
+    assert_true(ok);
+    assert_string_equal(r.sid, "ZZZZZZZZZZZZZZZZZZZZ");
+    ov = (mc_phone_overrides){.msg_origin = "http://evil.example", .msg_purpose = "login"};
+    build_with(p, &v, &ov, &body, &r, &ok);
+    assert_true(ok);
+    assert_string_equal(r.origin, "http://evil.example");
+    assert_string_equal(r.purpose, "login");
+    ov = (mc_phone_overrides){.set_msg_number = 1, .msg_number = 5};
+    build_with(p, &v, &ov, &body, &r, &ok);
+    assert_true(ok);
+    assert_int_equal(r.number, 5);
+    ov = (mc_phone_overrides){.msg_sid = "this sid is far too long for the field"};
+    mc_phone_err pe;
+    assert_int_equal(mc_phone_build(p, &v, MC_PHONE_APPROVE, 1, &ov, NULL, &body, &pe), -1);
+    assert_string_equal(pe.code, "bad_override");
+
+    /* A corrupted signature does not verify. */
+    ov = (mc_phone_overrides){.corrupt_sig = 1};
+    build_with(p, &v, &ov, &body, &r, &ok);
+    assert_false(ok);
+
+    /* Another phone's chain, signed by its key: consistent, other leaf. */
+    mc_slice qchain[MC_CHAIN_MAX];
+    size_t nq = mc_phone_chain(q, qchain, MC_CHAIN_MAX);
+    ov = (mc_phone_overrides){.chain = qchain, .nchain = nq, .sign_key = mc_phone_key(q)};
+    build_with(p, &v, &ov, &body, &r, &ok);
+    assert_true(ok);
+    assert_int_equal(r.chain[0].len, qchain[0].len);
+    assert_memory_equal(r.chain[0].ptr, qchain[0].ptr, qchain[0].len);
+    /* ... the same chain signed by the wrong key does not verify. */
+    ov.sign_key = NULL;
+    build_with(p, &v, &ov, &body, &r, &ok);
+    assert_false(ok);
+
+    /* No certificate imported and no chain override: refused locally. */
+    char dir[128];
+    store_dir(f, "bare", dir, sizeof(dir));
+    assert_int_equal(mc_phone_init(dir, MC_ALG_P256, PIN, "A", "B", USCC, &pe), 0);
+    mc_phone *bare = mc_phone_open(dir, PIN, &pe);
+    assert_non_null(bare);
+    assert_int_equal(mc_phone_build(bare, &v, MC_PHONE_APPROVE, 1, NULL, NULL, &body, &pe), -1);
+    assert_string_equal(pe.code, "no_certificate");
+    mc_phone_free(bare);
+
+    X509_free(other_leaf);
+    mc_buf_free(&body);
+    mc_phone_free(p);
+    mc_phone_free(q);
+}
+
+/* ------------------------------------------------------------------ */
+/* an in-test HTTP server                                              */
+
+typedef struct test_server {
+    struct event_base *base;
+    struct evhttp *http;
+    struct event *tick;
+    pthread_t thread;
+    atomic_int stop;
+    int port;
+    char url[64];
+    mc_session_view view;         /* served at /m/v1/sessions/<sid> */
+    pthread_mutex_t lock;
+    mc_buf last_response;         /* last POSTed response body (under lock) */
+} test_server;
+
+static void reply_msgpack(struct evhttp_request *req, int status, const mc_buf *b)
+{
+    struct evbuffer *out = evbuffer_new();
+    evbuffer_add(out, b->ptr, b->len);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/x-msgpack");
+    evhttp_send_reply(req, status, "X", out);
+    evbuffer_free(out);
+}
+
+static void reply_error(struct evhttp_request *req, int status, const char *code,
+                        const char *msg)
+{
+    mc_err e = {0};
+    mc_buf b = {0};
+    mc_err_set(&e, status, code, "%s", msg);
+    mc_error_encode(&e, &b);
+    reply_msgpack(req, status, &b);
+    mc_buf_free(&b);
+}
+
+static void server_cb(struct evhttp_request *req, void *arg)
+{
+    test_server *s = arg;
+    const char *uri = evhttp_request_get_uri(req);
+    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t inlen = evbuffer_get_length(in);
+    static const char prefix[] = "/m/v1/sessions/";
+
+    if (strcmp(uri, "/hang") == 0)
+        return; /* never answer */
+    if (strcmp(uri, "/status/418") == 0) {
+        struct evbuffer *out = evbuffer_new();
+        evbuffer_add(out, "teapot", 6);
+        evhttp_add_header(oh, "X-Test-Reply", "short and stout");
+        evhttp_send_reply(req, 418, "I'm a teapot", out);
+        evbuffer_free(out);
+        return;
+    }
+    if (strncmp(uri, "/echo", 5) == 0) {
+        static const char *const names[] = {"GET", "POST", "HEAD", "PUT", "DELETE",
+                                            "OPTIONS", "TRACE", "CONNECT", "PATCH"};
+        enum evhttp_cmd_type t = evhttp_request_get_command(req);
+        const char *m = "?";
+        for (unsigned i = 0; i < 9; i++)
+            if (t == (enum evhttp_cmd_type)(1u << i))
+                m = names[i];
+        const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Test");
+        evhttp_add_header(oh, "X-Method", m);
+        evhttp_add_header(oh, "X-Uri", uri);
+        evhttp_add_header(oh, "X-Got-Header", h ? h : "(none)");
+        evhttp_add_header(oh, "Content-Type", "application/octet-stream");
+        struct evbuffer *out = evbuffer_new();
+        evbuffer_add_buffer(out, in);
+        evhttp_send_reply(req, 200, "OK", out);
+        evbuffer_free(out);
+        return;
+    }
+    if (strncmp(uri, prefix, sizeof(prefix) - 1) == 0) {
+        const char *rest = uri + sizeof(prefix) - 1;
+        size_t sidlen = strcspn(rest, "/");
+        if (sidlen != strlen(s->view.s.sid) || memcmp(rest, s->view.s.sid, sidlen) != 0)
+        {
+            reply_error(req, 404, "unknown_session", "no such session");
+            return;
+        }
+        mc_buf b = {0};
+        if (rest[sidlen] == '\0' && evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+            mc_view_encode(&s->view, &b);
+            reply_msgpack(req, 200, &b);
+        } else if (strcmp(rest + sidlen, "/response") == 0 &&
+                   evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+            uint8_t *body = malloc(inlen + 1);
+            evbuffer_copyout(in, body, inlen);
+            pthread_mutex_lock(&s->lock);
+            s->last_response.len = 0;
+            mc_buf_append(&s->last_response, body, inlen);
+            pthread_mutex_unlock(&s->lock);
+            mc_response r;
+            mc_err e = {0};
+            if (mc_response_decode(body, inlen, &r, &e) != 0) {
+                reply_error(req, e.status, e.code, e.msg);
+            } else if (strcmp(r.decision, "approve") == 0) {
+                mc_result_encode("approved", s->view.s.account, &b);
+                reply_msgpack(req, 200, &b);
+            } else {
+                mc_result_encode("rejected", s->view.s.account, &b);
+                reply_msgpack(req, 200, &b);
+            }
+            free(body);
+        } else {
+            reply_error(req, 405, "bad_method", "method not allowed");
+        }
+        mc_buf_free(&b);
+        return;
+    }
+    evhttp_send_error(req, 404, NULL);
+}
+
+static void server_tick(evutil_socket_t fd, short what, void *arg)
+{
+    test_server *s = arg;
+    if (atomic_load(&s->stop))
+        event_base_loopbreak(s->base);
+}
+
+static void *server_main(void *arg)
+{
+    test_server *s = arg;
+    event_base_dispatch(s->base);
+    return NULL;
+}
+
+/* max_body: 0 = no limit; else evhttp answers 413 above it. lingering: the
+ * server drains a refused body before closing (EVHTTP_SERVER_LINGERING_CLOSE). */
+static test_server *server_start_ex(size_t max_body, int lingering)
+{
+    test_server *s = calloc(1, sizeof(*s));
+    assert_non_null(s);
+    pthread_mutex_init(&s->lock, NULL);
+    make_view(&s->view, MC_PURPOSE_BIND);
+    s->base = event_base_new();
+    s->http = evhttp_new(s->base);
+    assert_non_null(s->http);
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+    evhttp_set_gencb(s->http, server_cb, s);
+    if (max_body > 0)
+        evhttp_set_max_body_size(s->http, (ev_ssize_t)max_body);
+    if (lingering)
+        evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);
+    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(s->http, "127.0.0.1", 0);
+    assert_non_null(bs);
+    struct sockaddr_in sin;
+    socklen_t slen = sizeof(sin);
+    assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin,
+                                 &slen), 0);
+    s->port = ntohs(sin.sin_port);
+    snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d", s->port);
+    s->tick = event_new(s->base, -1, EV_PERSIST, server_tick, s);
+    struct timeval tv = {0, 20000};
+    event_add(s->tick, &tv);
+    assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+    return s;
+}
+
+static test_server *server_start(void)
+{
+    return server_start_ex(0, 0);
+}
+
+static void server_stop(test_server *s)
+{
+    atomic_store(&s->stop, 1);
+    pthread_join(s->thread, NULL);
+    event_free(s->tick);
+    evhttp_free(s->http);
+    event_base_free(s->base);
+    mc_buf_free(&s->last_response);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+/* A loopback port nothing listens on (bound, read, closed). */
+static int closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t slen = sizeof(sin);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
+    close(fd);
+    return ntohs(sin.sin_port);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------------ */
+/* HTTP client                                                         */
+
+static void test_http_status_body_and_reply_header(void **state)
+{
+    test_server *s = server_start();
+    char url[128];
+    mc_http_reply r;
+    mc_err e = {0};
+    snprintf(url, sizeof(url), "%s/status/418", s->url);
+    assert_int_equal(mc_http_request("GET", url, NULL, NULL, 0, 5, &r, &e), 0);
+    assert_int_equal(r.status, 418);
+    assert_int_equal(r.body.len, 6);
+    assert_memory_equal(r.body.ptr, "teapot", 6);
+    assert_string_equal(mc_http_reply_header(&r, "x-test-reply"), "short and stout");
+    assert_string_equal(mc_http_reply_header(&r, "Content-Length"), "6");
+    assert_null(mc_http_reply_header(&r, "X-Absent"));
+    mc_http_reply_free(&r);
+    mc_http_reply_free(&r); /* twice is fine */
+
+    snprintf(url, sizeof(url), "%s/nowhere", s->url);
+    assert_int_equal(mc_http_request("GET", url, NULL, NULL, 0, 5, &r, &e), 0);
+    assert_int_equal(r.status, 404);
+    mc_http_reply_free(&r);
+    server_stop(s);
+}
+
+static void test_http_sends_binary_bodies_methods_and_headers(void **state)
+{
+    test_server *s = server_start();
+    char url[160];
+    mc_http_reply r;
+    mc_err e = {0};
+    uint8_t body[3000];
+    for (size_t i = 0; i < sizeof(body); i++)
+        body[i] = (uint8_t)(i * 7); /* includes NUL bytes */
+    const char *const hdrs[] = {"X-Test:   hello world", "Content-Type: application/x-msgpack",
+                                NULL};
+    snprintf(url, sizeof(url), "%s/echo?a=1&b=%%00", s->url);
+    assert_int_equal(mc_http_request("POST", url, hdrs, body, sizeof(body), 5, &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, sizeof(body));
+    assert_memory_equal(r.body.ptr, body, sizeof(body));
+    assert_string_equal(mc_http_reply_header(&r, "X-Method"), "POST");
+    assert_string_equal(mc_http_reply_header(&r, "X-Uri"), "/echo?a=1&b=%00");
+    assert_string_equal(mc_http_reply_header(&r, "X-Got-Header"), "hello world");
+    assert_string_equal(mc_http_reply_header(&r, "content-type"), "application/octet-stream");
+    mc_http_reply_free(&r);
+
+    const char *methods[] = {"PUT", "DELETE", "PATCH", "GET"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(mc_http_request(methods[i], url, NULL, "x", 1, 5, &r, &e), 0);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(mc_http_reply_header(&r, "X-Method"), methods[i]);
+        assert_string_equal(mc_http_reply_header(&r, "X-Got-Header"), "(none)");
+        mc_http_reply_free(&r);
+    }
+    /* An empty POST. */
+    assert_int_equal(mc_http_request("POST", url, NULL, NULL, 0, 5, &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, 0);
+    mc_http_reply_free(&r);
+    server_stop(s);
+}
+
+static void check_large_body_refused(int lingering, size_t len)
+{
+    test_server *s = server_start_ex(16384, lingering);
+    char url[128];
+    mc_http_reply r;
+    mc_err e = {0};
+    uint8_t *big = calloc(1, len);
+    assert_non_null(big);
+    snprintf(url, sizeof(url), "%s/echo", s->url);
+    if (mc_http_request("POST", url, NULL, big, len, 5, &r, &e) != 0)
+        fail_msg("lingering=%d len=%zu: %s: %s", lingering, len, e.code, e.msg);
+    assert_int_equal(r.status, 413);
+    mc_http_reply_free(&r);
+    free(big);
+    server_stop(s);
+}
+
+static void test_http_reads_the_413_of_a_server_that_refuses_a_large_body(void **state)
+{
+    for (int i = 0; i < 5; i++) {
+        check_large_body_refused(1, 16385);
+        check_large_body_refused(1, 8u << 20);
+        check_large_body_refused(0, 16385);
+        check_large_body_refused(0, 8u << 20);
+    }
+}
+
+static void test_http_times_out_on_a_server_that_never_answers(void **state)
+{
+    test_server *s = server_start();
+    char url[128];
+    mc_http_reply r;
+    mc_err e = {0};
+    snprintf(url, sizeof(url), "%s/hang", s->url);
+    double t0 = now_s();
+    assert_int_equal(mc_http_request("GET", url, NULL, NULL, 0, 1, &r, &e), -1);
+    double dt = now_s() - t0;
+    assert_string_equal(e.code, "http_timeout");
+    assert_int_equal(e.status, 504);
+    assert_true(dt >= 0.9 && dt < 3.0);
+    assert_null(r.body.ptr);
+    server_stop(s);
+}
+
+static void test_http_reports_connection_refused(void **state)
+{
+    char url[64];
+    mc_http_reply r;
+    mc_err e = {0};
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", closed_port());
+    double t0 = now_s();
+    assert_int_equal(mc_http_request("GET", url, NULL, NULL, 0, 5, &r, &e), -1);
+    assert_string_equal(e.code, "http_connect");
+    assert_true(now_s() - t0 < 2.0);
+}
+
+static void test_http_refuses_bad_urls_methods_and_headers(void **state)
+{
+    mc_http_reply r;
+    mc_err e = {0};
+    const char *bad_urls[] = {"https://127.0.0.1/", "ftp://x/", "http://", "http://:80/",
+                              "http://127.0.0.1:0/", "http://127.0.0.1:99999/",
+                              "http://127.0.0.1:8x/", "http://[::1/", "http://127.0.0.1/a b",
+                              "http://u@127.0.0.1/", NULL};
+    for (size_t i = 0; bad_urls[i] != NULL; i++) {
+        assert_int_equal(mc_http_request("GET", bad_urls[i], NULL, NULL, 0, 1, &r, &e), -1);
+        assert_string_equal(e.code, "bad_url");
+    }
+    assert_int_equal(mc_http_request(NULL, "http://127.0.0.1/", NULL, NULL, 0, 1, &r, &e), -1);
+    assert_string_equal(e.code, "bad_method");
+    assert_int_equal(mc_http_request("BREW", "http://127.0.0.1/", NULL, NULL, 0, 1, &r, &e), -1);
+    assert_string_equal(e.code, "bad_method");
+    const char *const inject[] = {"X-A: b\r\nX-Evil: 1", NULL};
+    assert_int_equal(mc_http_request("GET", "http://127.0.0.1:1/", inject, NULL, 0, 1, &r, &e),
+                     -1);
+    assert_string_equal(e.code, "bad_header");
+    const char *const noname[] = {": v", NULL};
+    assert_int_equal(mc_http_request("GET", "http://127.0.0.1:1/", noname, NULL, 0, 1, &r, &e),
+                     -1);
+    assert_string_equal(e.code, "bad_header");
+}
+
+/* ------------------------------------------------------------------ */
+/* protocol round trip against the in-test server                      */
+
+static void test_fetch_and_respond_round_trip(void **state)
+{
+    fx *f = *state;
+    test_server *s = server_start();
+    mc_phone *p = make_phone(f, "p", MC_ALG_SM2, NULL);
+    mc_session_view v;
+    mc_phone_err pe;
+    mc_phone_result res;
+
+    assert_int_equal(mc_phone_fetch(s->url, s->view.s.sid, &v, &pe), 0);
+    assert_string_equal(v.s.sid, s->view.s.sid);
+    assert_memory_equal(v.s.nonce, s->view.s.nonce, MC_NONCE_LEN);
+    assert_string_equal(v.s.origin, ORIGIN);
+    assert_string_equal(v.s.account, "alice");
+    assert_int_equal(v.s.expires, s->view.s.expires);
+    assert_int_equal(v.s.match, 0); /* never sent */
+    assert_true(mc_phone_number_ok(&v, s->view.s.choices[1]));
+    assert_false(mc_phone_number_ok(&v, 100));
+
+    /* A trailing slash on the base is fine. */
+    char base_slash[80];
+    snprintf(base_slash, sizeof(base_slash), "%s/", s->url);
+    mc_session_view v2;
+    assert_int_equal(mc_phone_fetch(base_slash, s->view.s.sid, &v2, &pe), 0);
+
+    uint32_t number = v.s.choices[1];
+    assert_int_equal(mc_phone_respond(p, s->url, &v, MC_PHONE_APPROVE, number, NULL, &res, &pe),
+                     0);
+    assert_string_equal(res.state, "approved");
+    assert_string_equal(res.account, "alice");
+
+    /* What reached the server verifies against the session's own data. */
+    pthread_mutex_lock(&s->lock);
+    mc_buf got = {0};
+    mc_buf_append(&got, s->last_response.ptr, s->last_response.len);
+    pthread_mutex_unlock(&s->lock);
+    mc_response r;
+    mc_err e = {0};
+    mc_buf expect = {0};
+    assert_int_equal(mc_response_decode(got.ptr, got.len, &r, &e), 0);
+    expected_tbs(&s->view, &r.chain[0], number, "approve", &expect);
+    assert_int_equal(verify_response(&r, &expect), 0);
+    mc_buf_free(&expect);
+    mc_buf_free(&got);
+
+    assert_int_equal(mc_phone_respond(p, s->url, &v, MC_PHONE_REJECT, 0, NULL, &res, &pe), 0);
+    assert_string_equal(res.state, "rejected");
+
+    /* Server errors come back with the server's own code and status. */
+    assert_int_equal(mc_phone_fetch(s->url, "ABCDEFGHJKMNPQRSTVWX", &v2, &pe), -1);
+    assert_int_equal(pe.remote, 1);
+    assert_int_equal(pe.status, 404);
+    assert_string_equal(pe.code, "unknown_session");
+    assert_string_equal(pe.msg, "no such session");
+
+    const uint8_t junk[] = {0xc1, 0x00, 0xff};
+    mc_phone_overrides ov = {.raw_body = junk, .raw_len = sizeof(junk)};
+    assert_int_equal(mc_phone_respond(NULL, s->url, &v, MC_PHONE_APPROVE, 0, &ov, &res, &pe),
+                     -1);
+    assert_int_equal(pe.remote, 1);
+    assert_int_equal(pe.status, 400);
+    assert_string_equal(pe.code, "bad_msgpack");
+
+    ov = (mc_phone_overrides){.url_sid = "ABCDEFGHJKMNPQRSTVWX"};
+    assert_int_equal(mc_phone_respond(p, s->url, &v, MC_PHONE_APPROVE, number, &ov, &res, &pe),
+                     -1);
+    assert_string_equal(pe.code, "unknown_session");
+
+    /* A malformed sid is refused before any request. */
+    assert_int_equal(mc_phone_fetch(s->url, "ABCDEFGHJKMNPQRSTVW", &v2, &pe), -1);
+    assert_string_equal(pe.code, "bad_sid");
+    assert_int_equal(pe.remote, 0);
+
+    mc_phone_free(p);
+    server_stop(s);
+}
+
+static void test_fetch_reports_network_errors_locally(void **state)
+{
+    char base[64];
+    mc_session_view v;
+    mc_phone_err pe;
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", closed_port());
+    assert_int_equal(mc_phone_fetch(base, "ABCDEFGHJKMNPQRSTVWX", &v, &pe), -1);
+    assert_int_equal(pe.remote, 0);
+    assert_string_equal(pe.code, "http_connect");
+
+    test_server *s = server_start();
+    char url[96];
+    snprintf(url, sizeof(url), "%s/status/418", s->url); /* base whose paths 404 in HTML */
+    assert_int_equal(mc_phone_fetch(s->url, "ABCDEFGHJKMNPQRSTVWX", &v, &pe), -1);
+    assert_string_equal(pe.code, "unknown_session");
+    assert_int_equal(mc_phone_fetch(url, "ABCDEFGHJKMNPQRSTVWX", &v, &pe), -1);
+    assert_int_equal(pe.remote, 1);
+    assert_int_equal(pe.status, 404);
+    assert_string_equal(pe.code, "http_error");
+    server_stop(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* QR PNG through the real decoder                                     */
+
+static void test_scan_png_reads_what_mc_qr_draws(void **state)
+{
+    fx *f = *state;
+    char payload[MC_QR_PAYLOAD_MAX + 1], got[MC_QR_PAYLOAD_MAX + 1], path[128];
+    char base[128], sid[MC_SID_LEN + 1];
+    mc_err e = {0};
+    mc_phone_err pe;
+    mc_buf png = {0};
+
+    assert_int_equal(mc_qr_payload("http://127.0.0.1:8080", "0123456789ABCDEFGHJK", payload, &e),
+                     0);
+    mc_qr *q = mc_qr_encode(payload, &e);
+    assert_non_null(q);
+    assert_int_equal(mc_qr_png(q, 6, &png, &e), 0);
+    mc_qr_free(q);
+    snprintf(path, sizeof(path), "%s/qr.png", f->root);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(png.ptr, 1, png.len, fp), png.len);
+    fclose(fp);
+    mc_buf_free(&png);
+
+    if (mc_phone_scan_png(path, got, sizeof(got), &pe) != 0)
+        fail_msg("scan: %s: %s", pe.code, pe.msg);
+    assert_string_equal(got, payload);
+    assert_int_equal(mc_qr_parse(got, strlen(got), base, sizeof(base), sid, &e), 0);
+    assert_string_equal(base, "http://127.0.0.1:8080");
+    assert_string_equal(sid, "0123456789ABCDEFGHJK");
+
+    char tiny[8];
+    assert_int_equal(mc_phone_scan_png(path, tiny, sizeof(tiny), &pe), -1);
+    assert_string_equal(pe.code, "qr_too_long");
+
+    snprintf(path, sizeof(path), "%s/not.png", f->root);
+    fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fputs("this is not an image", fp);
+    fclose(fp);
+    assert_int_equal(mc_phone_scan_png(path, got, sizeof(got), &pe), -1);
+    assert_string_equal(pe.code, "qr_unreadable");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+        T(test_init_sm2_csr_verifies_with_the_distinguishing_id),
+        T(test_init_p256_csr_verifies),
+        T(test_init_refuses_bad_input_and_an_existing_store),
+        T(test_open_with_the_right_pin_and_not_with_a_wrong_one),
+        T(test_import_refuses_a_certificate_for_another_key),
+        T(test_sm2_signature_over_the_tbs_verifies_with_the_leaf_key),
+        T(test_p256_signature_over_the_tbs_verifies_with_the_leaf_key),
+        T(test_each_override_lies_in_one_place_only),
+        cmocka_unit_test(test_http_status_body_and_reply_header),
+        cmocka_unit_test(test_http_sends_binary_bodies_methods_and_headers),
+        cmocka_unit_test(test_http_reads_the_413_of_a_server_that_refuses_a_large_body),
+        cmocka_unit_test(test_http_times_out_on_a_server_that_never_answers),
+        cmocka_unit_test(test_http_reports_connection_refused),
+        cmocka_unit_test(test_http_refuses_bad_urls_methods_and_headers),
+        T(test_fetch_and_respond_round_trip),
+        cmocka_unit_test(test_fetch_reports_network_errors_locally),
+        T(test_scan_png_reads_what_mc_qr_draws),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
