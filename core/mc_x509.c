@@ -617,17 +617,17 @@ static X509_NAME *csr_subject(const X509_NAME *in, mc_err *err)
     OPENSSL_free(v);
 
     if ((out = X509_NAME_new()) == NULL)
-        goto oom;
+        goto err;
     for (int i = 0; i < X509_NAME_entry_count(in); i++) {
         const X509_NAME_ENTRY *e = X509_NAME_get_entry(in, i);
         int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
         if ((nid == NID_commonName || nid == NID_organizationName ||
              nid == NID_organizationIdentifier) &&
             !X509_NAME_add_entry(out, e, -1, 0))
-            goto oom;
+            goto err;
     }
     return out;
-oom:
+err:
     X509_NAME_free(out);
     mc_err_set(err, 500, "internal", "out of memory");
     return NULL;
@@ -964,14 +964,17 @@ int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
             goto done;
         }
     }
-    if ((untrusted = sk_X509_new_null()) == NULL)
-        goto oom;
+    if ((untrusted = sk_X509_new_reserve(NULL, (int)n)) == NULL ||
+        (sctx = X509_STORE_CTX_new()) == NULL) {
+        mc_err_set(err, 500, "internal", "out of memory");
+        goto done;
+    }
     for (size_t i = 1; i < n; i++)
-        if (!sk_X509_push(untrusted, certs[i])) /* borrowed by the stack */
-            goto oom;
-    if ((sctx = X509_STORE_CTX_new()) == NULL ||
-        !X509_STORE_CTX_init(sctx, t->store, certs[0], untrusted))
-        goto oom;
+        sk_X509_push(untrusted, certs[i]); /* borrowed; cannot fail (reserved) */
+    if (!X509_STORE_CTX_init(sctx, t->store, certs[0], untrusted)) {
+        mc_err_set(err, 500, "internal", "verify context setup failed");
+        goto done;
+    }
     vp = X509_STORE_CTX_get0_param(sctx);
     X509_VERIFY_PARAM_set_time(vp, (time_t)now);
     X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_PARTIAL_CHAIN);
@@ -1009,14 +1012,13 @@ int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
     if (info != NULL)
         *info = li;
     if (leaf_pub != NULL) {
-        if (!EVP_PKEY_up_ref(pub))
-            goto oom;
+        if (!EVP_PKEY_up_ref(pub)) {
+            mc_err_set(err, 500, "internal", "EVP_PKEY_up_ref failed");
+            goto done;
+        }
         *leaf_pub = pub;
     }
     rc = 0;
-    goto done;
-oom:
-    mc_err_set(err, 500, "internal", "out of memory");
 done:
     if (rc != 0)
         ERR_clear_error();

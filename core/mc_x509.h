@@ -84,6 +84,7 @@ X509 *mc_ca_cert(const mc_ca *ca); /* borrowed, valid while ca lives */
  * and a valid USCC in the CSR subject ("bad_csr"). The leaf is valid from
  * now-60s for `days` days. Returns the certificate (caller frees with
  * X509_free) or NULL with err set. */
+/* days: 1..3650. */
 X509 *mc_ca_issue(mc_ca *ca, const uint8_t *csr, size_t csrlen, int days,
                   mc_err *err);
 /* Same but with explicit validity (unix seconds) and key usage bits; for
@@ -118,6 +119,9 @@ void mc_trust_free(mc_trust *t);
  *   cert_expired (403)    now > notAfter;  cert_not_yet_valid (403)
  *   cert_key_usage (403)  no keyUsage or no digitalSignature bit
  *   cert_no_org (403)     no (valid) organizationIdentifier in the subject
+ * The checks run in that order after parsing: trust and time first, then
+ * key, usage, organisation. info may be NULL; *leaf_pub is NULL on failure.
+ * Cost: one signature verification per certificate in the path.
  */
 int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
                          int64_t now, mc_cert_info *info, EVP_PKEY **leaf_pub,

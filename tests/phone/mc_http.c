@@ -280,7 +280,8 @@ static int run(const http_url *u, enum evhttp_cmd_type type, const char *method,
         mc_err_set(err, 500, "internal", "cannot arm the deadline");
         goto done;
     }
-    /* From here on the connection owns req (freed on failure too). */
+    /* From here on the connection owns req. (libevent 2.1 leaks it in one
+     * path: when the connect cannot even be started, e.g. socket() fails.) */
     if (evhttp_make_request(conn, req, type, u->uri) != 0) {
         mc_err_set(err, 502, "http_connect", "%s %s: request failed to start",
                    method, u->host_header);
