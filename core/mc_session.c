@@ -88,6 +88,7 @@ void mc_session_init(mc_session *s, mc_purpose p, int64_t now, int ttl)
     uint8_t raw[13];
     char b32[(sizeof(raw) * 8 + 4) / 5 + 1];
 
+    memset(s, 0, sizeof(*s)); /* every field the caller does not set is "" / 0 */
     mc_random(raw, sizeof(raw));
     mc_base32(raw, sizeof(raw), b32);
     memcpy(s->sid, b32, MC_SID_LEN);

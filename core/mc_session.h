@@ -60,8 +60,9 @@ int mc_account_name_valid(const char *s, size_t n);
 /* 1 if s is exactly MC_SID_LEN chars of the base32 alphabet. */
 int mc_sid_valid(const char *s, size_t n);
 
-/* Fill sid, nonce, match and choices from the CSPRNG; created = now,
- * expires = now + ttl, state "pending". Other fields are the caller's. */
+/* Zero *s, then fill sid, nonce, match and choices from the CSPRNG;
+ * created = now, expires = now + ttl, state "pending". Other fields are
+ * left "" / 0 for the caller to set. */
 void mc_session_init(mc_session *s, mc_purpose p, int64_t now, int ttl);
 
 /* Copy a peer-supplied string into a fixed field, replacing control and

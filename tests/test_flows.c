@@ -132,7 +132,11 @@ static void run_flow(mc_alg alg)
     assert_string_equal(acc.cert, fp);
 
     /* --- QR login, no account on the login page --- */
-    assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
+    json_t *lr = NULL;
+    st = mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, &lr);
+    if (st != 201)
+        fail_msg("open login: %d %s", st, json_dumps(lr, 0));
+    json_decref(lr);
     assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
     assert_string_equal(v.s.account, "");
     child = answer_later(env, ph, sid, match, 200);
