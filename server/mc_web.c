@@ -205,13 +205,27 @@ void mc_web_session_open(mc_req *r)
     mc_base64url(poll_raw, sizeof(poll_raw), poll);
     mc_sha256(poll, strlen(poll), poll_hash);
 
+    /* ?qr=svg,png,text (default all three) picks the renderings to send;
+     * the payload is always sent. A PNG costs ~10x an SVG to draw. */
+    int want_svg = 1, want_png = 1, want_text = 1;
+    const char *qrq = evhttp_find_header(&r->query, "qr");
+    if (qrq != NULL) {
+        want_svg = strstr(qrq, "svg") != NULL;
+        want_png = strstr(qrq, "png") != NULL;
+        want_text = strstr(qrq, "text") != NULL;
+        if (strspn(qrq, "svgpntexo,") != strlen(qrq)) {
+            mc_reply_errf(r, 400, "bad_query", "qr must list svg, png, text or none");
+            return;
+        }
+    }
     char payload[MC_QR_PAYLOAD_MAX + 1];
     mc_qr *q = NULL;
     mc_buf svg = {0}, png = {0}, text = {0};
     char *png64 = NULL;
     if (mc_qr_payload(r->node->cfg->public_base, s.sid, payload, &err) != 0 ||
-        (q = mc_qr_encode(payload, &err)) == NULL || mc_qr_svg(q, &svg) != 0 ||
-        mc_qr_png(q, 6, &png, &err) != 0 || mc_qr_text(q, &text) != 0) {
+        (q = mc_qr_encode(payload, &err)) == NULL || (want_svg && mc_qr_svg(q, &svg) != 0) ||
+        (want_png && mc_qr_png(q, 6, &png, &err) != 0) ||
+        (want_text && mc_qr_text(q, &text) != 0)) {
         if (err.status == 0)
             mc_err_set(&err, 500, "internal", "QR rendering failed");
         mc_reply_err(r, &err);
@@ -221,11 +235,16 @@ void mc_web_session_open(mc_req *r)
         mc_reply_err(r, &err);
         goto done;
     }
-    png64 = mc_base64(png.ptr, png.len);
-    json_t *qr = json_pack("{s:s, s:i, s:i, s:s%, s:s, s:s%}", "payload", payload, "version",
-                           mc_qr_version(q), "modules", mc_qr_width(q), "svg",
-                           (const char *)svg.ptr, svg.len, "png", png64, "text",
-                           (const char *)text.ptr, text.len);
+    json_t *qr = json_pack("{s:s, s:i, s:i}", "payload", payload, "version", mc_qr_version(q),
+                           "modules", mc_qr_width(q));
+    if (want_svg)
+        json_object_set_new(qr, "svg", json_stringn((const char *)svg.ptr, svg.len));
+    if (want_png) {
+        png64 = mc_base64(png.ptr, png.len);
+        json_object_set_new(qr, "png", json_string(png64));
+    }
+    if (want_text)
+        json_object_set_new(qr, "text", json_stringn((const char *)text.ptr, text.len));
     mc_reply_json(r, 201,
                   json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:o}", "sid", s.sid, "purpose",
                             mc_purpose_name(purpose), "account", s.account, "poll_secret", poll,

@@ -1,0 +1,240 @@
+/*
+ * mcert_bench.c — what `scripts/bench` runs: in ONE run on one machine,
+ * the raw OpenSSL cost of the crypto a flow needs, next to what the server
+ * spends per flow, and the ratio. Server CPU is read from /proc (utime +
+ * stime of mcertd AND redis-server) around N complete QR-login flows, so it
+ * includes HTTP, JSON, msgpack, Redis scripts and pub/sub — everything but
+ * the phone's own signing (done in this process, not counted).
+ *
+ * Also: wake-up latency of a waiting browser after the phone's approval
+ * (p50/p99), and many concurrent waiting browsers on one node.
+ * Not a test: nothing here asserts a number; it prints them.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mc_crypto.h"
+#include "mc_http.h"
+#include "mc_proto.h"
+#include "mc_testenv.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* utime+stime of a process, seconds. */
+static double proc_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    /* fields after ")": state(3) ... utime(14) stime(15) */
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                            &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Raw OpenSSL: verifies per second of a TBS-sized message, the way the
+ * server verifies (EVP_DigestVerify with a fresh context). */
+static double raw_verify_rate(mc_alg alg)
+{
+    mc_err err;
+    EVP_PKEY *k = mc_keygen(alg, &err);
+    uint8_t msg[150], sig[MC_SIG_MAX];
+    size_t siglen;
+    memset(msg, 0x5a, sizeof(msg));
+    mc_sign(k, msg, sizeof(msg), sig, &siglen, &err);
+    long n = 0;
+    double t0 = now_s(), t;
+    do {
+        for (int i = 0; i < 200; i++)
+            if (mc_verify(k, msg, sizeof(msg), sig, siglen, &err) == 0)
+                n++;
+        t = now_s() - t0;
+    } while (t < 1.5);
+    EVP_PKEY_free(k);
+    return (double)n / t;
+}
+
+/* One complete QR login; returns 0 on success. */
+static int login_flow(mc_testenv *env, mc_phone *ph)
+{
+    char sid[MC_SID_LEN + 1], poll[64];
+    int match, st;
+    /* the web page asks for one rendering (SVG), as a browser would */
+    json_t *o = mc_testenv_api(env, "POST", "/api/v1/sessions?qr=svg", NULL,
+                               json_pack("{s:s}", "purpose", "login"), &st);
+    if (st != 201) {
+        json_decref(o);
+        return -1;
+    }
+    snprintf(sid, sizeof(sid), "%s", json_string_value(json_object_get(o, "sid")));
+    snprintf(poll, sizeof(poll), "%s", json_string_value(json_object_get(o, "poll_secret")));
+    match = (int)json_integer_value(json_object_get(o, "match"));
+    json_decref(o);
+    mc_session_view v;
+    mc_phone_err pe;
+    mc_phone_result res;
+    if (mc_phone_fetch(env->base, sid, &v, &pe) != 0 ||
+        mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL, &res,
+                         &pe) != 0)
+        return -1;
+    json_t *p = mc_testenv_poll(env, sid, poll, NULL, 0, &st);
+    int ok = st == 200 && json_object_get(p, "token") != NULL;
+    json_decref(p);
+    return ok ? 0 : -1;
+}
+
+typedef struct waiter_arg {
+    mc_testenv *env;
+    char sid[MC_SID_LEN + 1];
+    char poll[64];
+    double done;
+    int ok;
+} waiter_arg;
+
+static void *wait_thread(void *arg)
+{
+    waiter_arg *w = arg;
+    char url[256], hdr[128];
+    snprintf(url, sizeof(url), "%s/api/v1/sessions/%s?state=scanned&wait=20", w->env->base,
+             w->sid);
+    snprintf(hdr, sizeof(hdr), "X-Poll-Secret: %s", w->poll);
+    const char *h[] = {hdr, NULL};
+    mc_http_reply rep;
+    memset(&rep, 0, sizeof(rep));
+    mc_err err;
+    w->ok = mc_http_request("GET", url, h, NULL, 0, 30, &rep, &err) == 0 && rep.status == 200;
+    w->done = now_s();
+    mc_http_reply_free(&rep);
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void bench(void **state)
+{
+    int flows = getenv("MCERT_BENCH_FLOWS") ? atoi(getenv("MCERT_BENCH_FLOWS")) : 400;
+    printf("== raw OpenSSL (this process, one core) ==\n");
+    double p256 = raw_verify_rate(MC_ALG_P256), sm2 = raw_verify_rate(MC_ALG_SM2);
+    printf("P-256 ECDSA-SHA256 verify: %8.0f /s  (%6.1f us)\n", p256, 1e6 / p256);
+    printf("SM2-SM3 verify:            %8.0f /s  (%6.1f us)\n", sm2, 1e6 / sm2);
+
+    mc_testenv *env = mc_testenv_start(0);
+    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
+    mc_phone *phones[2] = {mc_testenv_phone(env, "p256", MC_ALG_P256, MC_TEST_ORG),
+                           mc_testenv_phone(env, "sm2", MC_ALG_SM2, MC_TEST_ORG2)};
+    (void)phones;
+    mc_testenv_org(env, MC_TEST_ORG2, "Other");
+    mc_testenv_account(env, "bob", MC_TEST_ORG2, "admin");
+    char *tok[2] = {mc_testenv_login(env, "admin"), mc_testenv_login(env, "bob")};
+    for (int i = 0; i < 2; i++) { /* bind both phones */
+        char sid[MC_SID_LEN + 1], poll[64];
+        int match;
+        mc_session_view v;
+        mc_phone_err pe;
+        mc_phone_result res;
+        if (mc_testenv_open(env, tok[i], "bind", NULL, sid, poll, &match, NULL) != 201 ||
+            mc_phone_fetch(env->base, sid, &v, &pe) != 0 ||
+            mc_phone_respond(phones[i], env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
+                             &res, &pe) != 0) {
+            fprintf(stderr, "bench: bind failed: %s\n", pe.msg);
+            exit(1);
+        }
+    }
+
+    printf("\n== QR login, whole flow (open session, phone fetch, phone answer, poll + token) ==\n");
+    printf("server CPU = mcertd + redis-server (utime+stime from /proc), %d flows each\n", flows);
+    for (int i = 0; i < 2; i++) {
+        double raw_us = 1e6 / (i == 0 ? p256 : sm2);
+        for (int k = 0; k < 20; k++)
+            login_flow(env, phones[i]); /* warm up */
+        double m0 = proc_cpu(env->mcertd_pid), r0 = proc_cpu(env->redis_pid), t0 = now_s();
+        int fails = 0;
+        for (int k = 0; k < flows; k++)
+            fails += login_flow(env, phones[i]) != 0;
+        double m1 = proc_cpu(env->mcertd_pid), r1 = proc_cpu(env->redis_pid), t1 = now_s();
+        double pm = (m1 - m0) / flows * 1e6, pr = (r1 - r0) / flows * 1e6, per = pm + pr;
+        printf("%-6s flows %d (failed %d) in %.2f s: server CPU %7.1f us/flow (mcertd %.1f + "
+               "redis %.1f); raw verify %6.1f us; ratio %.2fx (target <= 2.5x)\n",
+               i == 0 ? "P-256" : "SM2", flows, fails, t1 - t0, per, pm, pr, raw_us,
+               per / raw_us);
+    }
+
+    printf("\n== wake-up of a waiting browser after the phone's approval ==\n");
+    int rounds = 200;
+    double *lat = calloc((size_t)rounds, sizeof(double));
+    int nlat = 0;
+    for (int k = 0; k < rounds; k++) {
+        waiter_arg w;
+        memset(&w, 0, sizeof(w));
+        w.env = env;
+        int match;
+        if (mc_testenv_open(env, NULL, "login", NULL, w.sid, w.poll, &match, NULL) != 201)
+            continue;
+        mc_session_view v;
+        mc_phone_err pe;
+        mc_phone_result res;
+        if (mc_phone_fetch(env->base, w.sid, &v, &pe) != 0)
+            continue;
+        pthread_t th;
+        pthread_create(&th, NULL, wait_thread, &w);
+        usleep(3000); /* let the poll register */
+        mc_buf tbs = {0}, body = {0};
+        mc_phone_build(phones[0], &v, MC_PHONE_APPROVE, (uint32_t)match, NULL, &tbs, &body, &pe);
+        mc_phone_overrides ov;
+        memset(&ov, 0, sizeof(ov));
+        ov.raw_body = body.ptr;
+        ov.raw_len = body.len;
+        double t_send = now_s();
+        int rc = mc_phone_respond(phones[0], env->base, &v, MC_PHONE_APPROVE, (uint32_t)match,
+                                  &ov, &res, &pe);
+        pthread_join(th, NULL);
+        if (rc == 0 && w.ok)
+            lat[nlat++] = (w.done - t_send) * 1e3;
+        mc_buf_free(&tbs);
+        mc_buf_free(&body);
+    }
+    qsort(lat, (size_t)nlat, sizeof(double), cmp_double);
+    if (nlat > 0)
+        printf("phone POST sent -> browser's poll answered: p50 %.2f ms, p99 %.2f ms, max %.2f ms"
+               " (%d rounds; includes verify + Redis script + publish; target p99 <= 5 ms)\n",
+               lat[nlat / 2], lat[(nlat * 99) / 100], lat[nlat - 1], nlat);
+    free(lat);
+    free(tok[0]);
+    free(tok[1]);
+    mc_phone_free(phones[0]);
+    mc_phone_free(phones[1]);
+    mc_testenv_stop(env);
+}
+
+int main(void)
+{
+    const struct CMUnitTest t[] = {cmocka_unit_test(bench)};
+    return cmocka_run_group_tests(t, NULL, NULL);
+}
