@@ -69,10 +69,14 @@ void mc_reply_raw(struct evhttp_request *req, int status, const char *ctype, con
 
 void mc_reply_json_req(struct evhttp_request *req, int status, json_t *obj)
 {
-    char *s = json_dumps(obj, JSON_COMPACT);
+    /* obj is NULL when json_pack refused its input (e.g. a stored string
+     * that is not UTF-8): still answer in the API's format */
+    char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
     if (s == NULL) {
-        evhttp_send_error(req, 500, NULL);
+        static const char body[] =
+            "{\"code\":\"internal\",\"message\":\"reply could not be encoded\"}";
+        mc_reply_raw(req, 500, "application/json; charset=utf-8", body, sizeof(body) - 1);
         return;
     }
     mc_reply_raw(req, status, "application/json; charset=utf-8", s, strlen(s));
@@ -346,11 +350,20 @@ void mc_http_dispatch(struct evhttp_request *req, void *arg)
     if (found->auth != MC_AUTH_NONE) {
         const char *h =
             evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-        if (found->auth == MC_AUTH_REQUIRED || h != NULL) {
+        if (found->auth == MC_AUTH_REQUIRED) {
             if (authenticate(&r, &err) != 0) {
                 mc_reply_err(&r, &err);
                 goto done;
             }
+        } else if (h != NULL && authenticate(&r, &err) != 0) {
+            /* optional: a stale token makes the caller anonymous (a handler
+             * that needs an account says 401 itself), but a store failure
+             * is still a failure */
+            if (err.status >= 500) {
+                mc_reply_err(&r, &err);
+                goto done;
+            }
+            r.authed = 0;
         }
     }
 
