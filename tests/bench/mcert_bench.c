@@ -22,6 +22,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sys/resource.h>
 
 #include "mc_crypto.h"
 #include "mc_http.h"
@@ -137,6 +141,118 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* ---- many concurrent waiting browsers ---- */
+
+#define CROWD_SESSIONS 100
+
+typedef struct crowd {
+    struct event_base *base;
+    int total, done, ok, failed;
+    double t_answered;     /* when the phones finished answering */
+    double t_last;         /* when the last poll completed */
+} crowd;
+
+typedef struct crowd_req {
+    crowd *c;
+    struct evhttp_connection *conn;
+} crowd_req;
+
+static void crowd_done(struct evhttp_request *req, void *arg)
+{
+    crowd_req *cr = arg;
+    crowd *c = cr->c;
+    int st = req ? evhttp_request_get_response_code(req) : 0;
+    if (st == 200)
+        c->ok++;
+    else
+        c->failed++;
+    c->done++;
+    c->t_last = now_s();
+    if (c->done == c->total)
+        event_base_loopbreak(c->base);
+}
+
+typedef struct answerer {
+    mc_testenv *env;
+    mc_phone *ph;
+    char (*sids)[MC_SID_LEN + 1];
+    int *matches;
+    int n;
+    double *t_answered;
+    int failures;
+} answerer;
+
+static void *answer_all(void *arg)
+{
+    answerer *a = arg;
+    sleep(4); /* let every poll connect and register */
+    for (int i = 0; i < a->n; i++) {
+        mc_session_view v;
+        mc_phone_err pe;
+        mc_phone_result res;
+        if (mc_phone_fetch(a->env->base, a->sids[i], &v, &pe) != 0 ||
+            mc_phone_respond(a->ph, a->env->base, &v, MC_PHONE_REJECT, 0, NULL, &res, &pe) != 0)
+            a->failures++;
+    }
+    *a->t_answered = now_s();
+    return NULL;
+}
+
+/* N browsers long-poll CROWD_SESSIONS sessions (N/CROWD_SESSIONS each) on
+ * one mcertd; the phones then answer every session; every poll must come
+ * back 200 (woken, not timed out). */
+static void crowd_bench(mc_testenv *env, mc_phone *ph, int n)
+{
+    struct rlimit rl = {20000, 20000};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    static char sids[CROWD_SESSIONS][MC_SID_LEN + 1];
+    static char polls[CROWD_SESSIONS][64];
+    int matches[CROWD_SESSIONS];
+    for (int i = 0; i < CROWD_SESSIONS; i++)
+        if (mc_testenv_open(env, NULL, "login", NULL, sids[i], polls[i], &matches[i], NULL) != 201) {
+            printf("crowd: cannot open sessions\n");
+            return;
+        }
+    crowd c;
+    memset(&c, 0, sizeof(c));
+    c.base = event_base_new();
+    c.total = n;
+    crowd_req *reqs = calloc((size_t)n, sizeof(*reqs));
+    int port = env->port;
+    for (int i = 0; i < n; i++) {
+        int s = i % CROWD_SESSIONS;
+        reqs[i].c = &c;
+        reqs[i].conn = evhttp_connection_base_new(c.base, NULL, "127.0.0.1", (ev_uint16_t)port);
+        evhttp_connection_set_timeout(reqs[i].conn, 60);
+        struct evhttp_request *req = evhttp_request_new(crowd_done, &reqs[i]);
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        evhttp_add_header(h, "Host", "127.0.0.1");
+        evhttp_add_header(h, "X-Poll-Secret", polls[s]);
+        char path[128];
+        snprintf(path, sizeof(path), "/api/v1/sessions/%s?state=pending&wait=30", sids[s]);
+        evhttp_make_request(reqs[i].conn, req, EVHTTP_REQ_GET, path);
+    }
+    double t_ans = 0;
+    answerer a = {env, ph, sids, matches, CROWD_SESSIONS, &t_ans, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, answer_all, &a);
+    struct timeval limit = {50, 0};
+    event_base_loopexit(c.base, &limit);
+    event_base_dispatch(c.base);
+    pthread_join(th, NULL);
+    printf("%d concurrent waiting browsers (%d sessions): %d answered 200, %d failed or "
+           "timed out, phone answers failed %d; last poll answered %.0f ms after the last "
+           "phone answer\n",
+           n, CROWD_SESSIONS, c.ok, c.total - c.ok, a.failures,
+           (c.t_last - t_ans) * 1e3);
+    for (int i = 0; i < n; i++)
+        evhttp_connection_free(reqs[i].conn);
+    free(reqs);
+    event_base_free(c.base);
+}
+
 static void bench(void **state)
 {
     int flows = getenv("MCERT_BENCH_FLOWS") ? atoi(getenv("MCERT_BENCH_FLOWS")) : 400;
@@ -226,6 +342,10 @@ static void bench(void **state)
                " (%d rounds; includes verify + Redis script + publish; target p99 <= 5 ms)\n",
                lat[nlat / 2], lat[(nlat * 99) / 100], lat[nlat - 1], nlat);
     free(lat);
+
+    printf("\n== many concurrent waiting browsers on one node ==\n");
+    int crowd_n = getenv("MCERT_BENCH_WAITERS") ? atoi(getenv("MCERT_BENCH_WAITERS")) : 10000;
+    crowd_bench(env, phones[0], crowd_n);
     free(tok[0]);
     free(tok[1]);
     mc_phone_free(phones[0]);
