@@ -67,6 +67,17 @@ static int has_flag(int argc, char **argv, int from, const char *name)
     return 0;
 }
 
+/* 1 if s is printable UTF-8 (what the web and the phone can display). */
+static int printable(const char *s)
+{
+    char tmp[512];
+    size_t n = strlen(s);
+    if (n >= sizeof(tmp))
+        return 0;
+    mc_copy_printable(tmp, sizeof(tmp), s, n);
+    return strcmp(tmp, s) == 0;
+}
+
 static int fail(const mc_err *e)
 {
     fprintf(stderr, "mcertctl: %s (%s)\n", e->msg, e->code ? e->code : "error");
@@ -152,6 +163,10 @@ static int cmd_org_add(const ctl *c, int argc, char **argv, int i)
         fprintf(stderr, "mcertctl: %s is not a valid 统一社会信用代码\n", uscc);
         return 1;
     }
+    if (!printable(name) || strlen(name) > 128) {
+        fprintf(stderr, "mcertctl: the name must be printable UTF-8, at most 128 bytes\n");
+        return 1;
+    }
     mc_store *st = connect_store(c);
     if (st == NULL)
         return 1;
@@ -181,6 +196,10 @@ static int cmd_account_add(const ctl *c, int argc, char **argv, int i)
     }
     if (strcmp(role, "admin") != 0 && strcmp(role, "staff") != 0)
         return usage();
+    if (!printable(name) || strlen(name) > 128) {
+        fprintf(stderr, "mcertctl: the name must be printable UTF-8, at most 128 bytes\n");
+        return 1;
+    }
     char pw[257] = "";
     int generated = 0;
     if (has_flag(argc, argv, i, "--password-stdin")) {
