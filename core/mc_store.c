@@ -332,6 +332,16 @@ static redisReply *store_script(mc_store *st, int id, cmd *c, mc_err *err)
     return r;
 }
 
+/* Run a script whose reply only says "done". 0 / -1. */
+static int store_exec(mc_store *st, int id, cmd *c, mc_err *err)
+{
+    redisReply *r = store_script(st, id, c, err);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
 /* Prepare a script call: slots 0,1 reserved, then nkeys. */
 static void cmd_script(cmd *c, int nkeys)
 {
@@ -457,11 +467,7 @@ int mc_store_org_create(mc_store *st, const mc_org *o, const mc_actor *a, mc_err
     cmd_addi(&c, o->created);
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
-    redisReply *r = store_script(st, S_ORG_CREATE, &c, err);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return store_exec(st, S_ORG_CREATE, &c, err);
 }
 
 int mc_store_org_get(mc_store *st, const char *uscc, mc_org *o, mc_err *err)
@@ -503,11 +509,7 @@ int mc_store_account_create(mc_store *st, const mc_account *acc, const mc_actor 
     cmd_addi(&c, acc->created);
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
-    redisReply *r = store_script(st, S_ACCT_CREATE, &c, err);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return store_exec(st, S_ACCT_CREATE, &c, err);
 }
 
 int mc_store_account_get(mc_store *st, const char *login, mc_account *acc, mc_err *err)
@@ -584,11 +586,7 @@ int mc_store_cert_put(mc_store *st, const mc_cert_rec *cr, const mc_actor *a, mc
     cmd_addi(&c, (long long)time(NULL));
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
-    redisReply *r = store_script(st, S_CERT_PUT, &c, err);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return store_exec(st, S_CERT_PUT, &c, err);
 }
 
 int mc_store_cert_get(mc_store *st, const char *fp, mc_cert_rec *cr, int *found, mc_err *err)
@@ -642,11 +640,7 @@ int mc_store_cert_revoke(mc_store *st, const char *fp, const mc_actor *a, int64_
     cmd_addi(&c, now);
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
-    redisReply *r = store_script(st, S_REVOKE, &c, err);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return store_exec(st, S_REVOKE, &c, err);
 }
 
 /* ---- sessions ---- */
@@ -680,11 +674,7 @@ int mc_store_session_create(mc_store *st, const mc_session *s, const uint8_t pol
     cmd_add(&c, "poll");       cmd_add(&c, poll);
     cmd_add(&c, "cert");       cmd_add(&c, "");
     cmd_add(&c, "claimed");    cmd_add(&c, "0");
-    redisReply *r = store_script(st, S_SESSION_CREATE, &c, err);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return store_exec(st, S_SESSION_CREATE, &c, err);
 }
 
 /* Parse a session hash reply (flat field/value array). */
@@ -804,11 +794,7 @@ int mc_store_bind_approve(mc_store *st, const char *sid, const mc_account *acc,
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
     cmd_add(&c, MC_EVENTS_CHANNEL);
-    redisReply *r = store_script(st, S_BIND_APPROVE, &c, err);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return store_exec(st, S_BIND_APPROVE, &c, err);
 }
 
 int mc_store_login_approve(mc_store *st, const char *sid, const char *login, const char *fp,
@@ -831,11 +817,7 @@ int mc_store_login_approve(mc_store *st, const char *sid, const char *login, con
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
     cmd_add(&c, MC_EVENTS_CHANNEL);
-    redisReply *r = store_script(st, S_LOGIN_APPROVE, &c, err);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return store_exec(st, S_LOGIN_APPROVE, &c, err);
 }
 
 int mc_store_session_reject(mc_store *st, const char *sid, const char *fp, int64_t now,
@@ -850,11 +832,7 @@ int mc_store_session_reject(mc_store *st, const char *sid, const char *fp, int64
     cmd_add(&c, sid);
     cmd_add(&c, fp);
     cmd_add(&c, MC_EVENTS_CHANNEL);
-    redisReply *r = store_script(st, S_REJECT, &c, err);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return store_exec(st, S_REJECT, &c, err);
 }
 
 int mc_store_login_claim(mc_store *st, const char *sid, const char *tok_hash,
@@ -879,11 +857,7 @@ int mc_store_login_claim(mc_store *st, const char *sid, const char *tok_hash,
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
     cmd_add(&c, sid);
-    redisReply *r = store_script(st, S_CLAIM, &c, err);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return store_exec(st, S_CLAIM, &c, err);
 }
 
 /* ---- web sessions ---- */
@@ -904,11 +878,7 @@ int mc_store_web_create(mc_store *st, const char *tok_hash, const mc_websess *w,
     cmd_addi(&c, w->expires);
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
-    redisReply *r = store_script(st, S_WEB_CREATE, &c, err);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return store_exec(st, S_WEB_CREATE, &c, err);
 }
 
 int mc_store_web_get(mc_store *st, const char *tok_hash, int64_t now, mc_websess *w,
@@ -973,11 +943,7 @@ int mc_store_unbind(mc_store *st, const char *login, const char *fp, const mc_ac
     cmd_addi(&c, now);
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
-    redisReply *r = store_script(st, S_UNBIND, &c, err);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    return store_exec(st, S_UNBIND, &c, err);
 }
 
 int mc_store_audit_len(mc_store *st, long long *n, mc_err *err)

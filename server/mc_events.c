@@ -84,6 +84,17 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
     fire(arg, MC_WAKE_TIMEOUT, NULL);
 }
 
+/* Call and free every waiter of a detached list (linked by `next`). */
+static void call_list(mc_waiter *list, mc_wake why, const char *state)
+{
+    while (list != NULL) {
+        mc_waiter *w = list;
+        list = w->next;
+        w->cb(w->privdata, why, state);
+        free_waiter(w);
+    }
+}
+
 /* Detach all waiters, then call each (callbacks may re-wait: those new
  * waiters are not woken again by this call). O(buckets + waiters). */
 static void wake_all(mc_events *ev, mc_wake why)
@@ -97,12 +108,7 @@ static void wake_all(mc_events *ev, mc_wake why)
             all = w;
         }
     }
-    while (all != NULL) {
-        mc_waiter *w = all;
-        all = w->next;
-        w->cb(w->privdata, why, NULL);
-        free_waiter(w);
-    }
+    call_list(all, why, NULL);
 }
 
 static void connect_sub(mc_events *ev);
@@ -160,12 +166,7 @@ static void on_message(redisAsyncContext *ac, void *r, void *privdata)
             hit = w;
         }
     }
-    while (hit != NULL) {
-        mc_waiter *w = hit;
-        hit = w->next;
-        w->cb(w->privdata, MC_WAKE_EVENT, state);
-        free_waiter(w);
-    }
+    call_list(hit, MC_WAKE_EVENT, state);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
