@@ -78,7 +78,13 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, int id, const 
     evhttp_set_max_body_size(n->http, HTTP_BODY_CAP);
     evhttp_set_max_headers_size(n->http, HTTP_HEADERS_CAP);
     evhttp_set_timeout(n->http, HTTP_IDLE_TIMEOUT);
-    evhttp_set_allowed_methods(n->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+    /* Every method evhttp can parse reaches the dispatcher, which answers
+     * 405 {code, message} for the ones a route does not take (evhttp itself
+     * would send a 501 HTML page: a 5xx for bad input). */
+    evhttp_set_allowed_methods(n->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(n->http, mc_http_dispatch, n);
     int fd = listen_socket(cfg->listen_host, cfg->listen_port, err);
     if (fd < 0)
