@@ -36,6 +36,7 @@ typedef struct mc_node {
     struct evhttp *http;         /* owned */
     mc_store *store;             /* owned: blocking Redis commands */
     mc_events *events;           /* owned: pub/sub subscription + waiters */
+    struct mc_certcache *certs;  /* owned: chains that verified before */
     int id;
     /* scrypt hash of a random password: checked when a login names an
      * unknown account, so that both paths cost the same */

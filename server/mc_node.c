@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mc_certcache.h"
 #include "mc_events.h"
 
 #define HTTP_BODY_CAP (64 * 1024)   /* absolute cap; routes have smaller ones */
@@ -67,6 +68,11 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, int id, const 
     n->store = mc_store_connect(cfg->redis_host, cfg->redis_port, err);
     if (n->store == NULL)
         goto fail;
+    n->certs = mc_certcache_new(4096);
+    if (n->certs == NULL) {
+        mc_err_set(err, 500, "internal", "out of memory");
+        goto fail;
+    }
     n->events = mc_events_new(n->base, cfg->redis_host, cfg->redis_port, err);
     if (n->events == NULL)
         goto fail;
@@ -107,6 +113,7 @@ void mc_node_free(mc_node *n)
     if (n->http)
         evhttp_free(n->http);
     mc_events_free(n->events);
+    mc_certcache_free(n->certs);
     mc_store_free(n->store);
     if (n->base)
         event_base_free(n->base);

@@ -17,6 +17,7 @@
  */
 #include <string.h>
 
+#include "mc_certcache.h"
 #include "mc_crypto.h"
 #include "mc_proto.h"
 #include "mc_web.h"
@@ -116,6 +117,10 @@ void mc_phone_session_respond(mc_req *r)
     mc_response m;
     EVP_PKEY *pub = NULL;
     mc_buf tbs = {0};
+    if (!mc_sid_valid(r->param, strlen(r->param))) {
+        mc_err_set(&err, 404, "unknown_session", "no such session");
+        goto fail;
+    }
     if (mc_response_decode(r->body, r->body_len, &m, &err) != 0)
         goto fail;
     if (strcmp(m.sid, r->param) != 0) {
@@ -143,7 +148,8 @@ void mc_phone_session_respond(mc_req *r)
         goto fail;
     }
     mc_cert_info ci;
-    if (mc_cert_verify_chain(r->node->trust, m.chain, m.nchain, r->now, &ci, &pub, &err) != 0)
+    if (mc_certcache_verify(r->node->certs, r->node->trust, m.chain, m.nchain, r->now, &ci, &pub,
+                            &err) != 0)
         goto fail;
     mc_tbs t = {
         .purpose = mc_purpose_name(s.purpose),
