@@ -51,6 +51,7 @@ enum {
     S_ORG_CREATE,
     S_ACCT_CREATE,
     S_CERT_PUT,
+    S_PWFAIL,
     S_COUNT
 };
 
@@ -219,6 +220,12 @@ static const char lua_cert_put[] =
     "  'what', 'cert_issue', 'cert', ARGV[1], 'org', ARGV[3], 'serial', ARGV[2])\n"
     "return 'ok'\n";
 
+/* KEYS: pwfail; ARGV: window seconds */
+static const char lua_pwfail[] =
+    "local n = redis.call('INCR', KEYS[1])\n"
+    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+    "return n\n";
+
 static const char *const lua_src[S_COUNT] = {
     [S_SESSION_CREATE] = lua_session_create, [S_SESSION_SCAN] = lua_session_scan,
     [S_BIND_APPROVE] = lua_bind_approve,     [S_LOGIN_APPROVE] = lua_login_approve,
@@ -226,6 +233,7 @@ static const char *const lua_src[S_COUNT] = {
     [S_WEB_CREATE] = lua_web_create,         [S_UNBIND] = lua_unbind,
     [S_REVOKE] = lua_revoke,                 [S_ORG_CREATE] = lua_org_create,
     [S_ACCT_CREATE] = lua_acct_create,       [S_CERT_PUT] = lua_cert_put,
+    [S_PWFAIL] = lua_pwfail,
 };
 
 struct mc_store {
@@ -944,6 +952,46 @@ int mc_store_unbind(mc_store *st, const char *login, const char *fp, const mc_ac
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
     return store_exec(st, S_UNBIND, &c, err);
+}
+
+int mc_store_pwfail_count(mc_store *st, const char *login, long long *n, mc_err *err)
+{
+    char key[96];
+    snprintf(key, sizeof(key), K "pwfail:%s", login);
+    cmd c = {0};
+    cmd_add(&c, "GET");
+    cmd_add(&c, key);
+    redisReply *r = store_run(st, &c, err);
+    if (r == NULL)
+        return -1;
+    *n = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+    freeReplyObject(r);
+    return 0;
+}
+
+int mc_store_pwfail_add(mc_store *st, const char *login, int window, mc_err *err)
+{
+    char key[96];
+    snprintf(key, sizeof(key), K "pwfail:%s", login);
+    cmd c;
+    cmd_script(&c, 1);
+    cmd_add(&c, key);
+    cmd_addi(&c, window);
+    return store_exec(st, S_PWFAIL, &c, err);
+}
+
+int mc_store_pwfail_clear(mc_store *st, const char *login, mc_err *err)
+{
+    char key[96];
+    snprintf(key, sizeof(key), K "pwfail:%s", login);
+    cmd c = {0};
+    cmd_add(&c, "DEL");
+    cmd_add(&c, key);
+    redisReply *r = store_run(st, &c, err);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
 }
 
 int mc_store_audit_len(mc_store *st, long long *n, mc_err *err)

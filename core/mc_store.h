@@ -16,6 +16,7 @@
  *   {mc}:web:<sha256(tok)> hash   web session (token stored hashed)
  *   {mc}:certweb:<fp>      set    web sessions created by that certificate
  *   {mc}:audit             stream who/what/when/from, one entry per change
+ *   {mc}:pwfail:<login>    string failed password logins, expires with its window
  *   {mc}:events            pub/sub channel: "<sid> <state>" on every change
  *
  * Transport: a blocking hiredis context (loopback, one round trip per call);
@@ -160,6 +161,13 @@ int mc_store_web_delete(mc_store *st, const char *tok_hash, mc_err *err);
  * that came from that certificate. not_bound (404) if not bound to fp. */
 int mc_store_unbind(mc_store *st, const char *login, const char *fp, const mc_actor *a,
                     int64_t now, mc_err *err);
+
+/* --- password throttle --- */
+/* Failed password logins of an account name in the current window. */
+int mc_store_pwfail_count(mc_store *st, const char *login, long long *n, mc_err *err);
+/* Count one failure; the window (seconds) starts at the first failure. */
+int mc_store_pwfail_add(mc_store *st, const char *login, int window, mc_err *err);
+int mc_store_pwfail_clear(mc_store *st, const char *login, mc_err *err);
 
 /* Number of entries in the audit stream (tests). */
 int mc_store_audit_len(mc_store *st, long long *n, mc_err *err);

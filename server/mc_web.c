@@ -8,7 +8,10 @@
  * stored only hashed. Staff may bind only themselves; an admin any account of
  * its own organisation. Unbinding is the same rule.
  *
- * Non-goals: rate limiting of password attempts (future issue), cookies
+ * Password guessing is throttled per account name (PW_FAIL_MAX failures per
+ * PW_FAIL_WINDOW, then 429 without a password check).
+ *
+ * Non-goals: per-address rate limits (belongs in front of mcertd), cookies
  * (tokens travel as Bearer headers, so there is no CSRF surface).
  */
 #include <event2/buffer.h>
@@ -27,6 +30,8 @@
 
 #define TOKEN_BYTES 32
 #define POLL_BYTES 32
+#define PW_FAIL_MAX 10       /* failed password logins per account name ... */
+#define PW_FAIL_WINDOW 900   /* ... per 15 minutes */
 
 static void new_token(char *tok, size_t toksz, char tok_hash[65])
 {
@@ -76,8 +81,21 @@ void mc_web_login(mc_req *r)
         mc_reply_err(r, &err);
         return;
     }
+    /* Throttle guessing: after PW_FAIL_MAX failures for an account name,
+     * refuse without checking the password until the window ends. */
+    long long fails = 0;
+    int valid_name = mc_account_name_valid(login, loginlen);
+    if (valid_name && mc_store_pwfail_count(r->node->store, login, &fails, &err) != 0) {
+        mc_reply_err(r, &err);
+        return;
+    }
+    if (fails >= PW_FAIL_MAX) {
+        mc_reply_errf(r, 429, "too_many_attempts",
+                      "too many failed logins for this account; try again later");
+        return;
+    }
     mc_account acc;
-    int have = mc_account_name_valid(login, loginlen) &&
+    int have = valid_name &&
                mc_store_account_get(r->node->store, login, &acc, &err) == 0;
     if (!have && err.status >= 500) {
         mc_reply_err(r, &err);
@@ -85,9 +103,13 @@ void mc_web_login(mc_req *r)
     }
     int ok = mc_password_verify(pw, pwlen, have ? acc.pw : r->node->dummy_pw) == 0;
     if (!have || !ok) {
+        if (valid_name)
+            mc_store_pwfail_add(r->node->store, login, PW_FAIL_WINDOW, NULL);
         mc_reply_errf(r, 401, "bad_credentials", "wrong account or password");
         goto done;
     }
+    if (fails > 0)
+        mc_store_pwfail_clear(r->node->store, login, NULL);
     char tok[64], tok_hash[65];
     new_token(tok, sizeof(tok), tok_hash);
     mc_websess w;

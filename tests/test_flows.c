@@ -300,6 +300,41 @@ static void binding_survives_a_redis_crash(void **state)
     mc_testenv_stop(env);
 }
 
+/* Password guessing is throttled per account; a success resets the count. */
+static void password_guessing_is_throttled(void **state)
+{
+    mc_testenv *env = mc_testenv_start(0);
+    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
+    mc_testenv_account(env, "alice", MC_TEST_ORG, "staff");
+    int st;
+    json_t *r;
+    /* a success clears earlier failures */
+    for (int i = 0; i < 5; i++) {
+        r = mc_testenv_api(env, "POST", "/api/v1/login", NULL,
+                           json_pack("{s:s, s:s}", "account", "admin", "password", "guess"), &st);
+        assert_int_equal(st, 401);
+        json_decref(r);
+    }
+    free(mc_testenv_login(env, "admin"));
+    for (int i = 0; i < 10; i++) {
+        r = mc_testenv_api(env, "POST", "/api/v1/login", NULL,
+                           json_pack("{s:s, s:s}", "account", "admin", "password", "guess"), &st);
+        assert_int_equal(st, 401);
+        assert_string_equal(jstr(r, "code"), "bad_credentials");
+        json_decref(r);
+    }
+    /* now even the right password is refused, without being checked */
+    r = mc_testenv_api(env, "POST", "/api/v1/login", NULL,
+                       json_pack("{s:s, s:s}", "account", "admin", "password",
+                                 "pw-admin-secret"), &st);
+    assert_int_equal(st, 429);
+    assert_string_equal(jstr(r, "code"), "too_many_attempts");
+    json_decref(r);
+    /* other accounts are not affected */
+    free(mc_testenv_login(env, "alice"));
+    mc_testenv_stop(env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +342,7 @@ int main(void)
         cmocka_unit_test(bind_login_unbind_with_sm2_device_key),
         cmocka_unit_test(phone_rejection_reaches_the_browser),
         cmocka_unit_test(binding_survives_a_redis_crash),
+        cmocka_unit_test(password_guessing_is_throttled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
