@@ -220,25 +220,15 @@ done:
     event_base_loopbreak(c->base);
 }
 
-/* Run the exchange on a fresh base; fills c. 0 / -1 (setup failed). */
-static int run(const http_url *u, enum evhttp_cmd_type type, const char *method,
-               const char *const *headers, const void *body, size_t len,
-               int timeout_s, http_call *c, mc_err *err)
+static struct evhttp_connection *new_conn(struct event_base *base, const http_url *u,
+                                          int timeout_s, mc_err *err)
 {
-    int rc = -1;
-    struct evhttp_connection *conn = NULL;
-    struct event *deadline = NULL;
-
-    c->base = event_base_new();
-    if (c->base == NULL) {
-        mc_err_set(err, 500, "internal", "event_base_new failed");
-        goto done;
-    }
-    conn = evhttp_connection_base_new(c->base, NULL, u->host, (unsigned short)u->port);
+    struct evhttp_connection *conn =
+        evhttp_connection_base_new(base, NULL, u->host, (unsigned short)u->port);
     if (conn == NULL) {
         mc_err_set(err, 502, "http_connect", "cannot create a connection to %s",
                    u->host_header);
-        goto done;
+        return NULL;
     }
     evhttp_connection_set_timeout(conn, timeout_s + 1);
     evhttp_connection_set_retries(conn, 0);
@@ -246,7 +236,17 @@ static int run(const http_url *u, enum evhttp_cmd_type type, const char *method,
      * are still sending: read its reply instead of failing on EPIPE. */
     evhttp_connection_set_flags(conn, EVHTTP_CON_READ_ON_WRITE_ERROR);
     evhttp_connection_set_max_body_size(conn, (ev_ssize_t)MC_HTTP_BODY_MAX);
+    return conn;
+}
 
+/* Run one exchange on conn (which lives on c->base); fills c. 0 / -1. */
+static int exchange(struct evhttp_connection *conn, const http_url *u,
+                    enum evhttp_cmd_type type, const char *method,
+                    const char *const *headers, const void *body, size_t len,
+                    int timeout_s, http_call *c, mc_err *err)
+{
+    int rc = -1;
+    struct event *deadline = NULL;
     struct evhttp_request *req = evhttp_request_new(on_done, c);
     if (req == NULL) {
         mc_err_set(err, 500, "internal", "evhttp_request_new failed");
@@ -290,15 +290,54 @@ static int run(const http_url *u, enum evhttp_cmd_type type, const char *method,
     event_base_dispatch(c->base);
     rc = 0;
 done:
+    if (deadline != NULL)
+        event_free(deadline);
+    return rc;
+}
+
+/* Run the exchange on a fresh base and connection; fills c. 0 / -1. */
+static int run(const http_url *u, enum evhttp_cmd_type type, const char *method,
+               const char *const *headers, const void *body, size_t len,
+               int timeout_s, http_call *c, mc_err *err)
+{
+    int rc = -1;
+    struct evhttp_connection *conn = NULL;
+    c->base = event_base_new();
+    if (c->base == NULL) {
+        mc_err_set(err, 500, "internal", "event_base_new failed");
+        goto done;
+    }
+    if ((conn = new_conn(c->base, u, timeout_s, err)) == NULL)
+        goto done;
+    rc = exchange(conn, u, type, method, headers, body, len, timeout_s, c, err);
+done:
     /* Frees a still pending request without calling its callback. */
     if (conn != NULL)
         evhttp_connection_free(conn);
-    if (deadline != NULL)
-        event_free(deadline);
     if (c->base != NULL)
         event_base_free(c->base);
     c->base = NULL;
     return rc;
+}
+
+/* Map how an exchange ended to 0 or an error. */
+static int outcome(const http_call *c, const http_url *u, const char *method, int timeout_s,
+                   mc_err *err)
+{
+    if (c->got_reply)
+        return 0;
+    if (c->timed_out || (c->have_error && c->error == EVREQ_HTTP_TIMEOUT))
+        return mc_err_set(err, 504, "http_timeout", "%s %s%s: no reply within %d s", method,
+                          u->host_header, u->uri, timeout_s);
+    if (c->have_error && c->error == EVREQ_HTTP_DATA_TOO_LONG)
+        return mc_err_set(err, 502, "http_too_large", "%s %s%s: reply larger than %u bytes",
+                          method, u->host_header, u->uri, MC_HTTP_BODY_MAX);
+    if (c->have_error && c->error == EVREQ_HTTP_INVALID_HEADER)
+        return mc_err_set(err, 502, "http_bad_reply", "%s %s%s: malformed reply", method,
+                          u->host_header, u->uri);
+    return mc_err_set(err, 502, "http_connect",
+                      "%s %s%s: connection refused or closed without a reply", method,
+                      u->host_header, u->uri);
 }
 
 int mc_http_request(const char *method, const char *url,
@@ -336,22 +375,7 @@ int mc_http_request(const char *method, const char *url,
     c.out = out;
     if (run(&u, type, method, headers, body, len, timeout_s, &c, err) != 0)
         goto done;
-    if (c.got_reply) {
-        rc = 0;
-    } else if (c.timed_out || (c.have_error && c.error == EVREQ_HTTP_TIMEOUT)) {
-        mc_err_set(err, 504, "http_timeout", "%s %s%s: no reply within %d s",
-                   method, u.host_header, u.uri, timeout_s);
-    } else if (c.have_error && c.error == EVREQ_HTTP_DATA_TOO_LONG) {
-        mc_err_set(err, 502, "http_too_large", "%s %s%s: reply larger than %u bytes",
-                   method, u.host_header, u.uri, MC_HTTP_BODY_MAX);
-    } else if (c.have_error && c.error == EVREQ_HTTP_INVALID_HEADER) {
-        mc_err_set(err, 502, "http_bad_reply", "%s %s%s: malformed reply",
-                   method, u.host_header, u.uri);
-    } else {
-        mc_err_set(err, 502, "http_connect",
-                   "%s %s%s: connection refused or closed without a reply",
-                   method, u.host_header, u.uri);
-    }
+    rc = outcome(&c, &u, method, timeout_s, err);
 done:
     if (masked) {
         if (!was_pending && sigpending(&pending) == 0 &&
@@ -389,4 +413,70 @@ void mc_http_reply_free(mc_http_reply *r)
     mc_buf_free(&r->body);
     mc_buf_free(&r->headers);
     r->status = 0;
+}
+
+/* ---- persistent connections ---- */
+
+struct mc_http_client {
+    http_url u;                      /* uri unused */
+    struct event_base *base;
+    struct evhttp_connection *conn;  /* reconnects by itself after a close */
+};
+
+mc_http_client *mc_http_client_new(const char *base_url, mc_err *err)
+{
+    mc_http_client *cl = calloc(1, sizeof(*cl));
+    if (cl == NULL) {
+        mc_err_set(err, 500, "internal", "out of memory");
+        return NULL;
+    }
+    if (parse_url(base_url, &cl->u, err) != 0)
+        goto fail;
+    if ((cl->base = event_base_new()) == NULL) {
+        mc_err_set(err, 500, "internal", "event_base_new failed");
+        goto fail;
+    }
+    if ((cl->conn = new_conn(cl->base, &cl->u, 30, err)) == NULL)
+        goto fail;
+    return cl;
+fail:
+    mc_http_client_free(cl);
+    return NULL;
+}
+
+void mc_http_client_free(mc_http_client *cl)
+{
+    if (cl == NULL)
+        return;
+    if (cl->conn)
+        evhttp_connection_free(cl->conn);
+    if (cl->base)
+        event_base_free(cl->base);
+    free(cl->u.uri);
+    free(cl);
+}
+
+int mc_http_client_request(mc_http_client *cl, const char *method, const char *path,
+                           const char *const *headers, const void *body, size_t len,
+                           int timeout_s, mc_http_reply *out, mc_err *err)
+{
+    enum evhttp_cmd_type type;
+    memset(out, 0, sizeof(*out));
+    if (parse_method(method, &type) != 0)
+        return mc_err_set(err, 400, "bad_method", "unsupported method");
+    if (path == NULL || path[0] != '/')
+        return mc_err_set(err, 400, "bad_url", "path must start with /");
+    if (timeout_s < 1)
+        timeout_s = 1;
+    http_call c = {0};
+    c.base = cl->base;
+    c.out = out;
+    http_url u = cl->u;
+    u.uri = (char *)path; /* borrowed for the call; exchange only reads it */
+    int rc = exchange(cl->conn, &u, type, method, headers, body, len, timeout_s, &c, err);
+    if (rc == 0)
+        rc = outcome(&c, &u, method, timeout_s, err);
+    if (rc != 0)
+        mc_http_reply_free(out);
+    return rc;
 }

@@ -68,4 +68,16 @@ const char *mc_http_reply_header(const mc_http_reply *r, const char *name);
 /* Release body and headers; accepts NULL and an already freed reply. */
 void mc_http_reply_free(mc_http_reply *r);
 
+/* A persistent (keep-alive) connection to one server, as a browser or an
+ * app keeps one: requests on it are sequential, from one thread; it
+ * reconnects by itself if the server closed it. base_url is
+ * "http://host:port". Used by the benchmark. */
+typedef struct mc_http_client mc_http_client;
+mc_http_client *mc_http_client_new(const char *base_url, mc_err *err);
+void mc_http_client_free(mc_http_client *cl); /* NULL-safe */
+/* Like mc_http_request, with a path ("/api/...") instead of a URL. */
+int mc_http_client_request(mc_http_client *cl, const char *method, const char *path,
+                           const char *const *headers, const void *body, size_t len,
+                           int timeout_s, mc_http_reply *out, mc_err *err);
+
 #endif

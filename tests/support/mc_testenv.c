@@ -93,8 +93,12 @@ static void start_redis(mc_testenv *env)
     snprintf(port, sizeof(port), "%d", env->redis_port);
     snprintf(dir, sizeof(dir), "%s/redis", env->dir);
     snprintf(log, sizeof(log), "%s/redis.log", env->dir);
+    /* MCERT_REDIS_APPENDFSYNC lets the benchmark show what fsync costs;
+     * tests always run with "always", as production does */
+    char *fsync_mode = getenv("MCERT_REDIS_APPENDFSYNC") ? getenv("MCERT_REDIS_APPENDFSYNC")
+                                                         : "always";
     char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", dir,
-                    "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                    "--appendonly", "yes", "--appendfsync", fsync_mode, "--save", "",
                     "--enable-debug-command", "yes", NULL};
     env->redis_pid = spawn(argv, log);
     for (int i = 0; i < 200; i++) {
