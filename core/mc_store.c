@@ -44,7 +44,6 @@ enum {
     S_BIND_APPROVE,
     S_LOGIN_APPROVE,
     S_REJECT,
-    S_CLAIM,
     S_WEB_CREATE,
     S_UNBIND,
     S_REVOKE,
@@ -52,6 +51,7 @@ enum {
     S_ACCT_CREATE,
     S_CERT_PUT,
     S_PWFAIL,
+    S_POLL,
     S_COUNT
 };
 
@@ -71,7 +71,19 @@ static const char lua_session_scan[] =
     "  redis.call('HSET', KEYS[1], 'state', 'scanned')\n"
     "  redis.call('PUBLISH', ARGV[3], ARGV[2] .. ' scanned')\n"
     "end\n"
-    "return redis.call('HGETALL', KEYS[1])\n";
+    "local h = redis.call('HGETALL', KEYS[1])\n"
+    "local rq = redis.call('HGET', KEYS[1], 'requester')\n"
+    "local acc = redis.call('HGET', KEYS[1], 'account')\n"
+    "if rq and rq ~= '' then\n"
+    "  table.insert(h, 'requester_name')\n"
+    "  table.insert(h, redis.call('HGET', '{mc}:acct:' .. rq, 'name') or '')\n"
+    "end\n"
+    "if acc and acc ~= '' then\n"
+    "  local org = redis.call('HGET', '{mc}:acct:' .. acc, 'org') or ''\n"
+    "  table.insert(h, 'org_name')\n"
+    "  table.insert(h, redis.call('HGET', '{mc}:org:' .. org, 'name') or '')\n"
+    "end\n"
+    "return h\n";
 
 /* KEYS: sess, acct, cert, audit
  * ARGV: now, sid, fp, login, serial, uscc, cn, org_name, issuer, alg, nb, na,
@@ -82,14 +94,22 @@ static const char lua_bind_approve[] =
     "local e = sess_open(KEYS[1], now) if e then return fail(e) end\n"
     "if redis.call('HGET', KEYS[1], 'purpose') ~= 'bind' then return fail('purpose_mismatch') end\n"
     "if redis.call('HGET', KEYS[1], 'account') ~= ARGV[4] then return fail('account_mismatch') end\n"
-    "if redis.call('EXISTS', KEYS[2]) == 0 then return fail('not_found') end\n"
     "local cst = redis.call('HGET', KEYS[3], 'status')\n"
     "if cst and cst ~= 'valid' then return fail('cert_revoked') end\n"
+    "if redis.call('EXISTS', KEYS[2]) == 0 then return fail('not_found') end\n"
+    "local org = redis.call('HGET', KEYS[2], 'org')\n"
+    "if org ~= ARGV[6] then return fail('org_mismatch') end\n"
+    /* the opener's right may have changed since the session was opened */
+    "local rq = redis.call('HGET', KEYS[1], 'requester')\n"
+    "if rq ~= ARGV[4] then\n"
+    "  local rk = '{mc}:acct:' .. rq\n"
+    "  if redis.call('HGET', rk, 'role') ~= 'admin' or redis.call('HGET', rk, 'org') ~= org then\n"
+    "    return fail('not_permitted') end\n"
+    "end\n"
     "local cacc = redis.call('HGET', KEYS[3], 'account')\n"
     "if cacc and cacc ~= '' then return fail('cert_bound') end\n"
     "local acert = redis.call('HGET', KEYS[2], 'cert')\n"
     "if acert and acert ~= '' then return fail('account_bound') end\n"
-    "if redis.call('HGET', KEYS[2], 'org') ~= ARGV[6] then return fail('org_mismatch') end\n"
     "if not cst then\n"
     "  redis.call('HSET', KEYS[3], 'fp', ARGV[3], 'serial', ARGV[5], 'uscc', ARGV[6],\n"
     "    'cn', ARGV[7], 'org_name', ARGV[8], 'issuer', ARGV[9], 'alg', ARGV[10],\n"
@@ -104,22 +124,26 @@ static const char lua_bind_approve[] =
     "redis.call('PUBLISH', ARGV[15], ARGV[2] .. ' approved')\n"
     "return 'ok'\n";
 
-/* KEYS: sess, acct, cert, audit; ARGV: now, sid, fp, login, who, from, channel */
+/* KEYS: sess, cert, audit; ARGV: now, sid, fp, uscc, who, from, channel.
+ * Finds the account bound to the certificate; returns its login. */
 static const char lua_login_approve[] =
     LUA_PRELUDE
     "local now = tonumber(ARGV[1])\n"
     "local e = sess_open(KEYS[1], now) if e then return fail(e) end\n"
     "if redis.call('HGET', KEYS[1], 'purpose') ~= 'login' then return fail('purpose_mismatch') end\n"
-    "local cst = redis.call('HGET', KEYS[3], 'status')\n"
+    "local cst = redis.call('HGET', KEYS[2], 'status')\n"
     "if cst and cst ~= 'valid' then return fail('cert_revoked') end\n"
-    "if redis.call('HGET', KEYS[3], 'account') ~= ARGV[4] then return fail('not_bound') end\n"
-    "if redis.call('HGET', KEYS[2], 'cert') ~= ARGV[3] then return fail('not_bound') end\n"
-    "redis.call('HSET', KEYS[1], 'state', 'approved', 'cert', ARGV[3], 'account', ARGV[4],\n"
+    "local acc = redis.call('HGET', KEYS[2], 'account')\n"
+    "if not acc or acc == '' then return fail('not_bound') end\n"
+    "local ak = '{mc}:acct:' .. acc\n"
+    "if redis.call('HGET', ak, 'cert') ~= ARGV[3] then return fail('not_bound') end\n"
+    "if redis.call('HGET', ak, 'org') ~= ARGV[4] then return fail('org_mismatch') end\n"
+    "redis.call('HSET', KEYS[1], 'state', 'approved', 'cert', ARGV[3], 'account', acc,\n"
     "  'answered_at', now)\n"
-    "redis.call('XADD', KEYS[4], '*', 'at', now, 'who', ARGV[5], 'from', ARGV[6],\n"
-    "  'what', 'login_approve', 'account', ARGV[4], 'cert', ARGV[3], 'sid', ARGV[2])\n"
+    "redis.call('XADD', KEYS[3], '*', 'at', now, 'who', ARGV[5], 'from', ARGV[6],\n"
+    "  'what', 'login_approve', 'account', acc, 'cert', ARGV[3], 'sid', ARGV[2])\n"
     "redis.call('PUBLISH', ARGV[7], ARGV[2] .. ' approved')\n"
-    "return 'ok'\n";
+    "return acc\n";
 
 /* KEYS: sess; ARGV: now, sid, fp, channel */
 static const char lua_reject[] =
@@ -130,22 +154,32 @@ static const char lua_reject[] =
     "redis.call('PUBLISH', ARGV[4], ARGV[2] .. ' rejected')\n"
     "return 'ok'\n";
 
-/* KEYS: sess, web, certweb, audit
- * ARGV: now, tokhash, account, cert, ip, expires, who, from, sid */
-static const char lua_claim[] =
+/* KEYS: sess, web, audit; ARGV: now, poll hash hex, tokhash, ip, web expires, from.
+ * Checks the poll secret's hash (a Lua string compare: it can leak timing
+ * about SHA-256(secret) only, which reveals nothing of the secret), and for
+ * an approved, unclaimed login creates the web session. Returns
+ * {claimed_now, flat session hash}. */
+static const char lua_poll[] =
     LUA_PRELUDE
     "if redis.call('EXISTS', KEYS[1]) == 0 then return fail('unknown_session') end\n"
-    "if redis.call('HGET', KEYS[1], 'purpose') ~= 'login' then return fail('purpose_mismatch') end\n"
-    "if redis.call('HGET', KEYS[1], 'state') ~= 'approved' then return fail('not_approved') end\n"
-    "if redis.call('HGET', KEYS[1], 'claimed') == '1' then return fail('session_done') end\n"
-    "redis.call('HSET', KEYS[1], 'claimed', '1')\n"
-    "redis.call('HSET', KEYS[2], 'account', ARGV[3], 'cert', ARGV[4], 'ip', ARGV[5],\n"
-    "  'created', ARGV[1], 'expires', ARGV[6])\n"
-    "redis.call('EXPIREAT', KEYS[2], ARGV[6])\n"
-    "redis.call('SADD', KEYS[3], ARGV[2])\n"
-    "redis.call('XADD', KEYS[4], '*', 'at', ARGV[1], 'who', ARGV[7], 'from', ARGV[8],\n"
-    "  'what', 'web_login', 'account', ARGV[3], 'cert', ARGV[4], 'sid', ARGV[9])\n"
-    "return 'ok'\n";
+    "if redis.call('HGET', KEYS[1], 'poll') ~= ARGV[2] then return fail('bad_poll_secret') end\n"
+    "local claimed = 0\n"
+    "if redis.call('HGET', KEYS[1], 'purpose') == 'login' and\n"
+    "   redis.call('HGET', KEYS[1], 'state') == 'approved' and\n"
+    "   redis.call('HGET', KEYS[1], 'claimed') ~= '1' then\n"
+    "  local acc = redis.call('HGET', KEYS[1], 'account')\n"
+    "  local cert = redis.call('HGET', KEYS[1], 'cert')\n"
+    "  redis.call('HSET', KEYS[1], 'claimed', '1')\n"
+    "  redis.call('HSET', KEYS[2], 'account', acc, 'cert', cert, 'ip', ARGV[4],\n"
+    "    'created', ARGV[1], 'expires', ARGV[5])\n"
+    "  redis.call('EXPIREAT', KEYS[2], ARGV[5])\n"
+    "  redis.call('SADD', '{mc}:certweb:' .. cert, ARGV[3])\n"
+    "  redis.call('XADD', KEYS[3], '*', 'at', ARGV[1], 'who', acc, 'from', ARGV[6],\n"
+    "    'what', 'web_login', 'account', acc, 'cert', cert,\n"
+    "    'sid', redis.call('HGET', KEYS[1], 'sid'))\n"
+    "  claimed = 1\n"
+    "end\n"
+    "return {claimed, redis.call('HGETALL', KEYS[1])}\n";
 
 /* KEYS: web, audit; ARGV: now, account, cert, ip, expires, who, from */
 static const char lua_web_create[] =
@@ -229,11 +263,11 @@ static const char lua_pwfail[] =
 static const char *const lua_src[S_COUNT] = {
     [S_SESSION_CREATE] = lua_session_create, [S_SESSION_SCAN] = lua_session_scan,
     [S_BIND_APPROVE] = lua_bind_approve,     [S_LOGIN_APPROVE] = lua_login_approve,
-    [S_REJECT] = lua_reject,                 [S_CLAIM] = lua_claim,
+    [S_REJECT] = lua_reject,                 
     [S_WEB_CREATE] = lua_web_create,         [S_UNBIND] = lua_unbind,
     [S_REVOKE] = lua_revoke,                 [S_ORG_CREATE] = lua_org_create,
     [S_ACCT_CREATE] = lua_acct_create,       [S_CERT_PUT] = lua_cert_put,
-    [S_PWFAIL] = lua_pwfail,
+    [S_PWFAIL] = lua_pwfail,                 [S_POLL] = lua_poll,
 };
 
 struct mc_store {
@@ -251,7 +285,7 @@ static const struct {
     {"cert_revoked", 403},    {"cert_bound", 409},      {"account_bound", 409},
     {"org_mismatch", 403},    {"not_bound", 404},       {"not_approved", 409},
     {"org_exists", 409},      {"account_exists", 409},  {"cert_exists", 409},
-    {"sid_collision", 503},
+    {"sid_collision", 503},   {"bad_poll_secret", 403},
 };
 
 /* An argv under construction; numbers are formatted into `nums`. */
@@ -714,6 +748,10 @@ static int parse_session(const redisReply *r, int64_t now, mc_session *s, mc_ses
         FIELD_STR(k, v, "cert", cert);
         FIELD_STR(k, v, "claimed", claimed);
         FIELD_INT(k, v, "answered_at", answered);
+        if (x) {
+            FIELD_STR(k, v, "requester_name", x->requester_name);
+            FIELD_STR(k, v, "org_name", x->org_name);
+        }
     }
     s->purpose = mc_purpose_parse(purpose, strlen(purpose));
     s->match = (uint32_t)match;
@@ -805,27 +843,68 @@ int mc_store_bind_approve(mc_store *st, const char *sid, const mc_account *acc,
     return store_exec(st, S_BIND_APPROVE, &c, err);
 }
 
-int mc_store_login_approve(mc_store *st, const char *sid, const char *login, const char *fp,
-                           const mc_actor *a, int64_t now, mc_err *err)
+int mc_store_login_approve(mc_store *st, const char *sid, const char *fp, const char *uscc,
+                           const mc_actor *a, int64_t now, char login[MC_ACCOUNT_MAX + 1],
+                           mc_err *err)
 {
-    char ks[64], ka[96], kc[96];
+    char ks[64], kc[96];
     snprintf(ks, sizeof(ks), K "sess:%s", sid);
-    snprintf(ka, sizeof(ka), K "acct:%s", login);
     snprintf(kc, sizeof(kc), K "cert:%s", fp);
     cmd c;
-    cmd_script(&c, 4);
+    cmd_script(&c, 3);
     cmd_add(&c, ks);
-    cmd_add(&c, ka);
     cmd_add(&c, kc);
     cmd_add(&c, K "audit");
     cmd_addi(&c, now);
     cmd_add(&c, sid);
     cmd_add(&c, fp);
-    cmd_add(&c, login);
+    cmd_add(&c, uscc);
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
     cmd_add(&c, MC_EVENTS_CHANNEL);
-    return store_exec(st, S_LOGIN_APPROVE, &c, err);
+    redisReply *r = store_script(st, S_LOGIN_APPROVE, &c, err);
+    if (r == NULL)
+        return -1;
+    int ok = r->type == REDIS_REPLY_STRING;
+    if (ok)
+        copy_field(login, MC_ACCOUNT_MAX + 1, r);
+    freeReplyObject(r);
+    return ok ? 0 : store_unavailable(st, err);
+}
+
+int mc_store_session_poll(mc_store *st, const char *sid, const uint8_t poll_hash[32],
+                          const char *tok_hash, const mc_websess *w, const char *from,
+                          int64_t now, mc_session *s, mc_sess_extra *x, int *claimed,
+                          mc_err *err)
+{
+    char ks[64], kw[96], poll[65];
+    snprintf(ks, sizeof(ks), K "sess:%s", sid);
+    snprintf(kw, sizeof(kw), K "web:%s", tok_hash);
+    mc_hex(poll_hash, 32, poll);
+    cmd c;
+    cmd_script(&c, 3);
+    cmd_add(&c, ks);
+    cmd_add(&c, kw);
+    cmd_add(&c, K "audit");
+    cmd_addi(&c, now);
+    cmd_add(&c, poll);
+    cmd_add(&c, tok_hash);
+    cmd_add(&c, w->ip);
+    cmd_addi(&c, w->expires);
+    cmd_add(&c, from);
+    redisReply *r = store_script(st, S_POLL, &c, err);
+    if (r == NULL)
+        return -1;
+    int rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_ARRAY) {
+        rc = store_unavailable(st, err);
+    } else {
+        *claimed = r->element[0]->integer == 1;
+        rc = parse_session(r->element[1], now, s, x, err);
+    }
+    freeReplyObject(r);
+    return rc;
 }
 
 int mc_store_session_reject(mc_store *st, const char *sid, const char *fp, int64_t now,
@@ -841,31 +920,6 @@ int mc_store_session_reject(mc_store *st, const char *sid, const char *fp, int64
     cmd_add(&c, fp);
     cmd_add(&c, MC_EVENTS_CHANNEL);
     return store_exec(st, S_REJECT, &c, err);
-}
-
-int mc_store_login_claim(mc_store *st, const char *sid, const char *tok_hash,
-                         const mc_websess *w, const mc_actor *a, int64_t now, mc_err *err)
-{
-    char ks[64], kw[96], kcw[96];
-    snprintf(ks, sizeof(ks), K "sess:%s", sid);
-    snprintf(kw, sizeof(kw), K "web:%s", tok_hash);
-    snprintf(kcw, sizeof(kcw), K "certweb:%s", w->cert);
-    cmd c;
-    cmd_script(&c, 4);
-    cmd_add(&c, ks);
-    cmd_add(&c, kw);
-    cmd_add(&c, kcw);
-    cmd_add(&c, K "audit");
-    cmd_addi(&c, now);
-    cmd_add(&c, tok_hash);
-    cmd_add(&c, w->account);
-    cmd_add(&c, w->cert);
-    cmd_add(&c, w->ip);
-    cmd_addi(&c, w->expires);
-    cmd_add(&c, a->who);
-    cmd_add(&c, a->from);
-    cmd_add(&c, sid);
-    return store_exec(st, S_CLAIM, &c, err);
 }
 
 /* ---- web sessions ---- */

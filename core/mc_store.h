@@ -80,6 +80,8 @@ typedef struct mc_sess_extra {
     char cert[65];                /* fp of the answering certificate, once answered */
     int claimed;                  /* login: token already handed out */
     int64_t answered_at;
+    char requester_name[129];     /* filled by mc_store_session_scan only */
+    char org_name[129];           /* (bind: the target account's organisation) */
 } mc_sess_extra;
 
 typedef struct mc_websess {
@@ -131,23 +133,31 @@ int mc_store_session_get(mc_store *st, const char *sid, int64_t now, mc_session 
 int mc_store_session_scan(mc_store *st, const char *sid, int64_t now, mc_session *s,
                           mc_sess_extra *x, mc_err *err);
 /* Approve a bind atomically: the session is pending/scanned and unexpired,
- * the certificate is not revoked/superseded and not bound, the account is
- * not bound; then binds both, records the cert if new, answers the session,
- * audits, publishes. Errors: session_done, session_expired, cert_revoked,
- * cert_bound, account_bound, not_found. */
+ * the certificate is not revoked/superseded and not bound, the account
+ * exists, is of the certificate's organisation (c->uscc) and is not bound,
+ * and the session's requester is that account or an admin of its
+ * organisation; then binds both, records the cert if new, answers the
+ * session, audits, publishes. Errors (in this order of checks):
+ * session_*, purpose_mismatch, account_mismatch, cert_revoked, not_found,
+ * org_mismatch, not_permitted, cert_bound, account_bound. */
 int mc_store_bind_approve(mc_store *st, const char *sid, const mc_account *acc,
                           const mc_cert_rec *c, const mc_actor *a, int64_t now, mc_err *err);
-/* Approve a login: the certificate is still bound to `login` and valid. */
-int mc_store_login_approve(mc_store *st, const char *sid, const char *login,
-                           const char *fp, const mc_actor *a, int64_t now, mc_err *err);
+/* Approve a login: the certificate is valid in our records and bound to an
+ * account of organisation `uscc`, which is returned in `login`. Errors:
+ * session_*, purpose_mismatch, cert_revoked, not_bound, org_mismatch. */
+int mc_store_login_approve(mc_store *st, const char *sid, const char *fp, const char *uscc,
+                           const mc_actor *a, int64_t now, char login[MC_ACCOUNT_MAX + 1],
+                           mc_err *err);
+/* What the browser's poll reads, in one step: checks the poll secret's
+ * SHA-256 (bad_poll_secret 403), reads the session, and if it is an approved
+ * login whose token was not handed out yet, creates the web session
+ * `tok_hash` from w (ip, expires) and sets *claimed = 1. */
+int mc_store_session_poll(mc_store *st, const char *sid, const uint8_t poll_hash[32],
+                          const char *tok_hash, const mc_websess *w, const char *from,
+                          int64_t now, mc_session *s, mc_sess_extra *x, int *claimed,
+                          mc_err *err);
 int mc_store_session_reject(mc_store *st, const char *sid, const char *fp, int64_t now,
                             mc_err *err);
-/* Login result collection: approved + not yet claimed -> creates the web
- * session for tok_hash (hex) and marks the session claimed. session_done (409)
- * if it was claimed before; not_approved (409) otherwise. */
-int mc_store_login_claim(mc_store *st, const char *sid, const char *tok_hash,
-                         const mc_websess *w, const mc_actor *a, int64_t now, mc_err *err);
-
 /* --- web sessions --- */
 int mc_store_web_create(mc_store *st, const char *tok_hash, const mc_websess *w,
                         const mc_actor *a, int64_t now, mc_err *err);

@@ -10,10 +10,10 @@
  * and origin equal the session's -> certificate chain trusted, valid,
  * digitalSignature, SM2 or P-256 -> signature over the TBS that the SERVER
  * builds from its own session record (never from the message) -> the picked
- * number is the session's -> certificate not revoked in our records ->
- * organisation and binding rules. The final state change re-checks all
- * record conditions atomically in Redis (mc_store_*_approve), so a racing
- * second answer loses with session_done.
+ * number is the session's -> then ONE atomic step in Redis
+ * (mc_store_*_approve) checks every record condition (not revoked,
+ * organisation, the requester's right, bindings) and answers the session,
+ * so a racing second answer loses with session_done.
  */
 #include <string.h>
 
@@ -33,19 +33,13 @@ void mc_phone_session_get(mc_req *r)
     }
     mc_session_view v;
     memset(&v, 0, sizeof(v));
-    if (mc_store_session_scan(r->node->store, r->param, r->now, &v.s, NULL, &err) != 0) {
+    mc_sess_extra x;
+    if (mc_store_session_scan(r->node->store, r->param, r->now, &v.s, &x, &err) != 0) {
         mc_reply_err(r, &err);
         return;
     }
-    if (v.s.purpose == MC_PURPOSE_BIND) {
-        mc_account req, target;
-        mc_org org;
-        if (mc_store_account_get(r->node->store, v.s.requester, &req, NULL) == 0)
-            snprintf(v.requester_name, sizeof(v.requester_name), "%s", req.name);
-        if (mc_store_account_get(r->node->store, v.s.account, &target, NULL) == 0 &&
-            mc_store_org_get(r->node->store, target.org, &org, NULL) == 0)
-            snprintf(v.org_name, sizeof(v.org_name), "%s", org.name);
-    }
+    snprintf(v.requester_name, sizeof(v.requester_name), "%s", x.requester_name);
+    snprintf(v.org_name, sizeof(v.org_name), "%s", x.org_name);
     v.s.match = 0; /* never sent: the user must read it off the web page */
     mc_buf b = {0};
     mc_view_encode(&v, &b);
@@ -66,47 +60,6 @@ static void cert_rec_from_info(const mc_cert_info *ci, mc_cert_rec *c)
     snprintf(c->status, sizeof(c->status), "valid");
     c->not_before = ci->not_before;
     c->not_after = ci->not_after;
-}
-
-/* Bind: the session's account gets this certificate. */
-static int approve_bind(mc_req *r, const mc_session *s, const mc_cert_info *ci,
-                        const mc_actor *actor, mc_err *err)
-{
-    mc_account acc, req;
-    if (mc_store_account_get(r->node->store, s->account, &acc, err) != 0)
-        return -1;
-    if (strcmp(acc.org, ci->uscc) != 0)
-        return mc_err_set(err, 403, "org_mismatch",
-                          "the certificate's organisation is not the account's");
-    /* the opener's right may have changed since the session was opened */
-    if (mc_store_account_get(r->node->store, s->requester, &req, err) != 0 ||
-        strcmp(req.org, acc.org) != 0 ||
-        (strcmp(req.login, acc.login) != 0 && strcmp(req.role, "admin") != 0))
-        return mc_err_set(err, 403, "not_permitted", "the requester may not bind this account");
-    mc_cert_rec c;
-    cert_rec_from_info(ci, &c);
-    return mc_store_bind_approve(r->node->store, s->sid, &acc, &c, actor, r->now, err);
-}
-
-/* Login: the account bound to this certificate logs in. */
-static int approve_login(mc_req *r, const mc_session *s, const mc_cert_info *ci,
-                         const mc_actor *actor, char *login_out, mc_err *err)
-{
-    mc_cert_rec c;
-    int found = 0;
-    if (mc_store_cert_get(r->node->store, ci->fp_hex, &c, &found, err) != 0)
-        return -1;
-    if (!found || c.account[0] == '\0')
-        return mc_err_set(err, 404, "not_bound", "the certificate is not bound to an account");
-    mc_account acc;
-    if (mc_store_account_get(r->node->store, c.account, &acc, err) != 0)
-        return -1;
-    if (strcmp(acc.org, ci->uscc) != 0)
-        return mc_err_set(err, 403, "org_mismatch",
-                          "the certificate's organisation is not the account's");
-    snprintf(login_out, MC_ACCOUNT_MAX + 1, "%s", acc.login);
-    return mc_store_login_approve(r->node->store, s->sid, acc.login, ci->fp_hex, actor, r->now,
-                                  err);
 }
 
 /* POST /m/v1/sessions/:sid/response */
@@ -180,22 +133,22 @@ void mc_phone_session_respond(mc_req *r)
                    "the number picked is not the one on the web page");
         goto fail;
     }
-    mc_cert_rec rec;
-    int found = 0;
-    if (mc_store_cert_get(r->node->store, ci.fp_hex, &rec, &found, &err) != 0)
-        goto fail;
-    if (found && strcmp(rec.status, "valid") != 0) {
-        mc_err_set(&err, 403, "cert_revoked", "the certificate is %s", rec.status);
-        goto fail;
-    }
     char who[80], login[MC_ACCOUNT_MAX + 1] = "";
     snprintf(who, sizeof(who), "phone:%.16s", ci.fp_hex);
     mc_actor actor = {who, r->ip};
+    /* every record condition (revocation, organisation, rights, bindings)
+     * is checked inside the one atomic step that answers the session */
     if (s.purpose == MC_PURPOSE_BIND) {
-        if (approve_bind(r, &s, &ci, &actor, &err) != 0)
+        mc_cert_rec c;
+        cert_rec_from_info(&ci, &c);
+        mc_account acc;
+        memset(&acc, 0, sizeof(acc));
+        snprintf(acc.login, sizeof(acc.login), "%s", s.account);
+        if (mc_store_bind_approve(r->node->store, s.sid, &acc, &c, &actor, r->now, &err) != 0)
             goto fail;
         snprintf(login, sizeof(login), "%s", s.account);
-    } else if (approve_login(r, &s, &ci, &actor, login, &err) != 0) {
+    } else if (mc_store_login_approve(r->node->store, s.sid, ci.fp_hex, ci.uscc, &actor, r->now,
+                                      login, &err) != 0) {
         goto fail;
     }
     mc_result_encode("approved", login, &out);

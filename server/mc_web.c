@@ -4,7 +4,7 @@
  *
  * Rules kept here: the poll secret (never in the QR) is the only way to read
  * a session's outcome, and the login token is minted once, at the first
- * successful read by the poll-secret holder (mc_store_login_claim), and
+ * successful read by the poll-secret holder (mc_store_session_poll), and
  * stored only hashed. Staff may bind only themselves; an admin any account of
  * its own organisation. Unbinding is the same rule.
  *
@@ -284,6 +284,54 @@ done:
 
 /* ---- long poll ---- */
 
+/* One read of a session by the holder of its poll secret (one Redis step,
+ * mc_store_session_poll): for an approved login this mints the web token,
+ * once. Returns the HTTP status; *out receives the body and state (if not
+ * NULL, >= 12 bytes) the session's state ("" on error). */
+static int session_result(mc_node *node, const char *sid, const uint8_t poll_hash[32],
+                          const char *ip, json_t **out, char *state)
+{
+    mc_session s;
+    mc_sess_extra x;
+    mc_err err;
+    mc_err_clear(&err);
+    int64_t now = (int64_t)time(NULL);
+    char tok[64], tok_hash[65];
+    new_token(tok, sizeof(tok), tok_hash);
+    mc_websess w;
+    memset(&w, 0, sizeof(w));
+    snprintf(w.ip, sizeof(w.ip), "%s", ip);
+    w.expires = now + node->cfg->web_ttl;
+    int claimed = 0;
+    if (state)
+        state[0] = '\0';
+    if (mc_store_session_poll(node->store, sid, poll_hash, tok_hash, &w, ip, now, &s, &x,
+                              &claimed, &err) != 0) {
+        OPENSSL_cleanse(tok, sizeof(tok));
+        *out = json_pack("{s:s, s:s}", "code", err.code ? err.code : "internal", "message",
+                         err.msg);
+        return err.status ? err.status : 500;
+    }
+    if (state)
+        snprintf(state, 12, "%s", s.state);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "sid", s.sid, "purpose",
+                          mc_purpose_name(s.purpose), "state", s.state, "expires",
+                          (json_int_t)s.expires);
+    if (strcmp(s.state, "approved") == 0) {
+        json_object_set_new(o, "account", json_string(s.account));
+        json_object_set_new(o, "cert", json_string(x.cert));
+        if (claimed) {
+            json_object_set_new(o, "token", json_string(tok));
+            json_object_set_new(o, "token_expires", json_integer(w.expires));
+        } else if (s.purpose == MC_PURPOSE_LOGIN) {
+            json_object_set_new(o, "claimed", json_true());
+        }
+    }
+    OPENSSL_cleanse(tok, sizeof(tok));
+    *out = o;
+    return 200;
+}
+
 typedef struct poll_ctx {
     struct evhttp_request *req;
     struct evhttp_connection *conn;
@@ -291,6 +339,7 @@ typedef struct poll_ctx {
     mc_waiter *waiter;
     char sid[MC_SID_LEN + 1];
     char known[12];
+    uint8_t poll_hash[32];
     char ip[MC_IP_MAX + 1];
     int64_t deadline_ms;
 } poll_ctx;
@@ -302,64 +351,13 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The JSON answer to a poll; for an approved login, mints the token once.
- * Returns the HTTP status; *out receives the body. */
-static int session_result(mc_node *node, const char *sid, const char *ip, json_t **out)
-{
-    mc_session s;
-    mc_sess_extra x;
-    mc_err err;
-    mc_err_clear(&err);
-    int64_t now = (int64_t)time(NULL);
-    if (mc_store_session_get(node->store, sid, now, &s, &x, &err) != 0) {
-        *out = json_pack("{s:s, s:s}", "code", err.code ? err.code : "internal", "message",
-                         err.msg);
-        return err.status ? err.status : 500;
-    }
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "sid", s.sid, "purpose",
-                          mc_purpose_name(s.purpose), "state", s.state, "expires",
-                          (json_int_t)s.expires);
-    if (strcmp(s.state, "approved") == 0) {
-        json_object_set_new(o, "account", json_string(s.account));
-        json_object_set_new(o, "cert", json_string(x.cert));
-        if (s.purpose == MC_PURPOSE_LOGIN) {
-            char tok[64], tok_hash[65];
-            new_token(tok, sizeof(tok), tok_hash);
-            mc_websess w;
-            memset(&w, 0, sizeof(w));
-            snprintf(w.account, sizeof(w.account), "%s", s.account);
-            snprintf(w.cert, sizeof(w.cert), "%s", x.cert);
-            snprintf(w.ip, sizeof(w.ip), "%s", ip);
-            w.created = now;
-            w.expires = now + node->cfg->web_ttl;
-            mc_actor actor = {s.account, ip};
-            if (mc_store_login_claim(node->store, sid, tok_hash, &w, &actor, now, &err) == 0) {
-                json_object_set_new(o, "token", json_string(tok));
-                json_object_set_new(o, "token_expires", json_integer(w.expires));
-            } else if (err.code && strcmp(err.code, "session_done") == 0) {
-                json_object_set_new(o, "claimed", json_true());
-            } else {
-                json_decref(o);
-                OPENSSL_cleanse(tok, sizeof(tok));
-                *out = json_pack("{s:s, s:s}", "code", err.code ? err.code : "internal",
-                                 "message", err.msg);
-                return err.status ? err.status : 500;
-            }
-            OPENSSL_cleanse(tok, sizeof(tok));
-        }
-    }
-    *out = o;
-    return 200;
-}
-
 static void poll_closed(struct evhttp_connection *conn, void *arg);
 
-static void poll_finish(poll_ctx *p)
+static void poll_reply(poll_ctx *p, int status, json_t *o)
 {
-    json_t *o = NULL;
-    int status = session_result(p->node, p->sid, p->ip, &o);
     evhttp_connection_set_closecb(p->conn, NULL, NULL);
     mc_reply_json_req(p->req, status, o);
+    OPENSSL_cleanse(p->poll_hash, sizeof(p->poll_hash));
     free(p);
 }
 
@@ -367,41 +365,33 @@ static void poll_wake(void *privdata, mc_wake why, const char *state)
 {
     poll_ctx *p = privdata;
     p->waiter = NULL;
-    if (why == MC_WAKE_EVENT && state != NULL && strcmp(state, p->known) != 0) {
-        poll_finish(p);
-        return;
-    }
-    if (why == MC_WAKE_TIMEOUT) {
-        poll_finish(p);
-        return;
-    }
-    /* resync or same state: re-read and maybe keep waiting */
-    mc_session s;
-    mc_err err;
-    int64_t now = (int64_t)time(NULL);
+    json_t *o = NULL;
+    char now_state[12];
+    int status = session_result(p->node, p->sid, p->poll_hash, p->ip, &o, now_state);
     int64_t left = p->deadline_ms - now_ms();
-    if (left <= 0 || mc_store_session_get(p->node->store, p->sid, now, &s, NULL, &err) != 0 ||
-        strcmp(s.state, p->known) != 0) {
-        poll_finish(p);
-        return;
+    /* an event for an unchanged state, or a resync: keep waiting */
+    if (status == 200 && why != MC_WAKE_TIMEOUT && left > 0 &&
+        strcmp(now_state, p->known) == 0) {
+        json_decref(o);
+        p->waiter = mc_events_wait(p->node->events, p->sid, (int)left, poll_wake, p);
+        if (p->waiter != NULL)
+            return;
+        status = session_result(p->node, p->sid, p->poll_hash, p->ip, &o, now_state);
     }
-    p->waiter = mc_events_wait(p->node->events, p->sid, (int)left, poll_wake, p);
-    if (p->waiter == NULL)
-        poll_finish(p);
+    poll_reply(p, status, o);
 }
 
 static void poll_closed(struct evhttp_connection *conn, void *arg)
 {
     poll_ctx *p = arg;
     mc_waiter_cancel(p->waiter);
+    OPENSSL_cleanse(p->poll_hash, sizeof(p->poll_hash));
     free(p);
 }
 
 /* GET /api/v1/sessions/:sid?state=<known>&wait=<seconds>, X-Poll-Secret */
 void mc_web_session_poll(mc_req *r)
 {
-    mc_err err;
-    mc_err_clear(&err);
     if (!mc_sid_valid(r->param, strlen(r->param))) {
         mc_reply_errf(r, 404, "unknown_session", "no such session");
         return;
@@ -422,26 +412,19 @@ void mc_web_session_poll(mc_req *r)
         mc_reply_errf(r, 400, "bad_query", "unknown state");
         return;
     }
-    mc_session s;
-    mc_sess_extra x;
-    if (mc_store_session_get(r->node->store, r->param, r->now, &s, &x, &err) != 0) {
-        mc_reply_err(r, &err);
-        return;
-    }
     uint8_t h[32];
     mc_sha256(secret, strnlen(secret, 256), h);
-    if (!mc_ct_eq(h, x.poll_hash, 32)) {
-        mc_reply_errf(r, 403, "bad_poll_secret", "wrong poll secret");
-        return;
-    }
-    int waiting = wait > 0 && known != NULL && strcmp(known, s.state) == 0 &&
-                  (strcmp(s.state, "pending") == 0 || strcmp(s.state, "scanned") == 0);
+    json_t *o = NULL;
+    char state[12];
+    int status = session_result(r->node, r->param, h, r->ip, &o, state);
+    int waiting = status == 200 && wait > 0 && known != NULL && strcmp(known, state) == 0 &&
+                  (strcmp(state, "pending") == 0 || strcmp(state, "scanned") == 0);
     if (!waiting) {
-        json_t *o = NULL;
-        int status = session_result(r->node, r->param, r->ip, &o);
         mc_reply_json(r, status, o);
         return;
     }
+    int64_t expires = json_integer_value(json_object_get(o, "expires"));
+    json_decref(o);
     poll_ctx *p = calloc(1, sizeof(*p));
     if (p == NULL) {
         mc_reply_errf(r, 503, "internal", "out of memory");
@@ -452,9 +435,10 @@ void mc_web_session_poll(mc_req *r)
     p->node = r->node;
     snprintf(p->sid, sizeof(p->sid), "%.20s", r->param);
     snprintf(p->known, sizeof(p->known), "%s", known);
+    memcpy(p->poll_hash, h, sizeof(h));
     snprintf(p->ip, sizeof(p->ip), "%s", r->ip);
     /* never wait past the session's expiry (+ a little, so that "expired" is seen) */
-    int64_t until = s.expires * 1000 + 100;
+    int64_t until = expires * 1000 + 100;
     p->deadline_ms = now_ms() + (int64_t)wait * 1000;
     if (p->deadline_ms > until)
         p->deadline_ms = until;
