@@ -331,7 +331,7 @@
     });
 
     const box = qrBox($('login-qr'),
-      () => api('POST', '/api/v1/sessions', { purpose: 'login' }, false),
+      () => api('POST', '/api/v1/sessions?qr=png', { purpose: 'login' }, false),
       (state, d, b) => {
         if (state !== 'approved') return;
         if (typeof d.token === 'string' && d.token) {
@@ -476,7 +476,7 @@
     const bindErr = $('bind-error');
     let bindTarget = null;
     const box = qrBox($('bind-qr'),
-      () => api('POST', '/api/v1/sessions',
+      () => api('POST', '/api/v1/sessions?qr=png',
         bindTarget === me.account ? { purpose: 'bind' } : { purpose: 'bind', account: bindTarget }),
       async (state, d, b) => {
         if (state !== 'approved') return;
