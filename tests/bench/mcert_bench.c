@@ -172,6 +172,25 @@ static int login_flow_ka(mc_testenv *env, mc_phone *ph, ka *k)
     return ok ? 0 : -1;
 }
 
+/* K browser+phone pairs running flows at the same time, as under load. */
+typedef struct par_arg {
+    mc_testenv *env;
+    mc_phone *ph;
+    int flows, fails;
+} par_arg;
+
+static void *par_thread(void *arg)
+{
+    par_arg *a = arg;
+    mc_err err;
+    ka k = {mc_http_client_new(a->env->base, &err), mc_http_client_new(a->env->base, &err)};
+    for (int i = 0; i < a->flows; i++)
+        a->fails += login_flow_ka(a->env, a->ph, &k) != 0;
+    mc_http_client_free(k.browser);
+    mc_http_client_free(k.phone);
+    return NULL;
+}
+
 typedef struct waiter_arg {
     mc_testenv *env;
     char sid[MC_SID_LEN + 1];
@@ -385,6 +404,33 @@ static void bench(void **state)
                per / raw_us);
         mc_http_client_free(k.browser);
         mc_http_client_free(k.phone);
+
+        enum { PAR = 8 };
+        par_arg pa[PAR];
+        pthread_t pt[PAR];
+        m0 = proc_cpu(env->mcertd_pid);
+        r0 = proc_cpu(env->redis_pid);
+        t0 = now_s();
+        for (int w = 0; w < PAR; w++) {
+            pa[w] = (par_arg){env, phones[i], flows / PAR, 0};
+            pthread_create(&pt[w], NULL, par_thread, &pa[w]);
+        }
+        fails = 0;
+        for (int w = 0; w < PAR; w++) {
+            pthread_join(pt[w], NULL);
+            fails += pa[w].fails;
+        }
+        m1 = proc_cpu(env->mcertd_pid);
+        r1 = proc_cpu(env->redis_pid);
+        t1 = now_s();
+        int done = (flows / PAR) * PAR;
+        pm = (m1 - m0) / done * 1e6;
+        pr = (r1 - r0) / done * 1e6;
+        per = pm + pr;
+        printf("%-6s keep-alive, %d clients at once: %d flows (failed %d) in %.2f s = %.0f "
+               "flows/s: server CPU %7.1f us/flow (mcertd %.1f + redis %.1f); ratio %.2fx\n",
+               i == 0 ? "P-256" : "SM2", PAR, done, fails, t1 - t0, done / (t1 - t0), per, pm,
+               pr, per / raw_us);
     }
 
     printf("\n== wake-up of a waiting browser after the phone's approval ==\n");
