@@ -21,18 +21,6 @@
 #include "mc_qr.h"
 #include "mc_testenv.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
 
 /* In a child process: wait `delay_ms`, fetch and answer the session. */
 static pid_t answer_later(mc_testenv *env, mc_phone *ph, const char *sid, int number,
@@ -70,11 +58,11 @@ static void run_flow(mc_alg alg)
     assert_true(match >= 10 && match <= 99);
     json_t *qr = json_object_get(open, "qr");
     assert_true(json_integer_value(json_object_get(qr, "version")) <= 5);
-    assert_non_null(strstr(jstr(qr, "svg"), "<svg"));
-    assert_true(strlen(jstr(qr, "png")) > 100);
+    assert_non_null(strstr(mc_testenv_jstr(qr, "svg"), "<svg"));
+    assert_true(strlen(mc_testenv_jstr(qr, "png")) > 100);
     /* the QR payload says where and which session, nothing more */
     char payload[200], base[128], qsid[MC_SID_LEN + 1];
-    snprintf(payload, sizeof(payload), "%s", jstr(qr, "payload"));
+    snprintf(payload, sizeof(payload), "%s", mc_testenv_jstr(qr, "payload"));
     assert_null(strstr(payload, poll));
     mc_err err;
     assert_int_equal(mc_qr_parse(payload, strlen(payload), base, sizeof(base), qsid, &err), 0);
@@ -100,20 +88,20 @@ static void run_flow(mc_alg alg)
     /* the browser sees "scanned" at once */
     json_t *p = mc_testenv_poll(env, sid, poll, "pending", 5, &st);
     assert_int_equal(st, 200);
-    assert_string_equal(jstr(p, "state"), "scanned");
+    assert_string_equal(mc_testenv_jstr(p, "state"), "scanned");
     json_decref(p);
 
     /* the long poll is woken by the phone's answer, not by its timeout */
     pid_t child = answer_later(env, ph, sid, match, 300);
-    double t0 = now_s();
+    double t0 = mc_testenv_now();
     p = mc_testenv_poll(env, sid, poll, "scanned", 25, &st);
-    double waited = now_s() - t0;
+    double waited = mc_testenv_now() - t0;
     int ws;
     waitpid(child, &ws, 0);
     assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
     assert_int_equal(st, 200);
-    assert_string_equal(jstr(p, "state"), "approved");
-    assert_string_equal(jstr(p, "account"), "admin");
+    assert_string_equal(mc_testenv_jstr(p, "state"), "approved");
+    assert_string_equal(mc_testenv_jstr(p, "account"), "admin");
     assert_null(json_object_get(p, "token")); /* a bind mints no token */
     assert_true(waited < 20.0);
     json_decref(p);
@@ -122,10 +110,10 @@ static void run_flow(mc_alg alg)
     assert_int_equal(st, 200);
     json_t *cert = json_object_get(me, "cert");
     assert_true(json_is_object(cert));
-    assert_string_equal(jstr(cert, "alg"), alg == MC_ALG_SM2 ? "sm2" : "p256");
-    assert_string_equal(jstr(me, "bound_by"), "admin");
+    assert_string_equal(mc_testenv_jstr(cert, "alg"), alg == MC_ALG_SM2 ? "sm2" : "p256");
+    assert_string_equal(mc_testenv_jstr(me, "bound_by"), "admin");
     char fp[65];
-    snprintf(fp, sizeof(fp), "%s", jstr(cert, "fp"));
+    snprintf(fp, sizeof(fp), "%s", mc_testenv_jstr(cert, "fp"));
     json_decref(me);
     mc_account acc;
     assert_int_equal(mc_store_account_get(env->store, "admin", &acc, &err), 0);
@@ -143,9 +131,9 @@ static void run_flow(mc_alg alg)
     p = mc_testenv_poll(env, sid, poll, "scanned", 25, &st);
     waitpid(child, &ws, 0);
     assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
-    assert_string_equal(jstr(p, "state"), "approved");
-    assert_string_equal(jstr(p, "account"), "admin");
-    char *ctok = strdup(jstr(p, "token"));
+    assert_string_equal(mc_testenv_jstr(p, "state"), "approved");
+    assert_string_equal(mc_testenv_jstr(p, "account"), "admin");
+    char *ctok = strdup(mc_testenv_jstr(p, "token"));
     assert_true(strlen(ctok) >= 40);
     json_decref(p);
     /* the token is handed out once */
@@ -161,8 +149,8 @@ static void run_flow(mc_alg alg)
 
     me = mc_testenv_api(env, "GET", "/api/v1/me", ctok, NULL, &st);
     assert_int_equal(st, 200);
-    assert_string_equal(jstr(me, "account"), "admin");
-    assert_string_equal(jstr(me, "via"), "certificate");
+    assert_string_equal(mc_testenv_jstr(me, "account"), "admin");
+    assert_string_equal(mc_testenv_jstr(me, "via"), "certificate");
     json_decref(me);
 
     /* --- unbind: frees both sides, ends the certificate's web sessions --- */
@@ -170,7 +158,7 @@ static void run_flow(mc_alg alg)
     snprintf(path, sizeof(path), "/api/v1/bindings/admin");
     json_t *u = mc_testenv_api(env, "DELETE", path, tok, NULL, &st);
     assert_int_equal(st, 200);
-    assert_string_equal(jstr(u, "cert"), fp);
+    assert_string_equal(mc_testenv_jstr(u, "cert"), fp);
     json_decref(u);
     me = mc_testenv_api(env, "GET", "/api/v1/me", ctok, NULL, &st);
     assert_int_equal(st, 401);
@@ -188,7 +176,7 @@ static void run_flow(mc_alg alg)
     /* unbinding again: nothing bound */
     u = mc_testenv_api(env, "DELETE", path, tok, NULL, &st);
     assert_int_equal(st, 404);
-    assert_string_equal(jstr(u, "code"), "not_bound");
+    assert_string_equal(mc_testenv_jstr(u, "code"), "not_bound");
     json_decref(u);
     /* the freed certificate can log in no more, but can be bound again */
     assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
@@ -241,7 +229,7 @@ static void phone_rejection_reaches_the_browser(void **state)
     assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_REJECT, 0, NULL, &res, &pe), 0);
     assert_string_equal(res.state, "rejected");
     json_t *p = mc_testenv_poll(env, sid, poll, "scanned", 5, &st);
-    assert_string_equal(jstr(p, "state"), "rejected");
+    assert_string_equal(mc_testenv_jstr(p, "state"), "rejected");
     assert_null(json_object_get(p, "token"));
     json_decref(p);
     /* and a later approval cannot overturn it */
@@ -287,13 +275,13 @@ static void binding_survives_a_redis_crash(void **state)
     assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
     pid_t child = answer_later(env, ph, sid, match, 300);
     json_t *p = mc_testenv_poll(env, sid, poll, "pending", 25, &st);
-    if (strcmp(jstr(p, "state"), "scanned") == 0) {
+    if (strcmp(mc_testenv_jstr(p, "state"), "scanned") == 0) {
         json_decref(p);
         p = mc_testenv_poll(env, sid, poll, "scanned", 25, &st);
     }
     int ws;
     waitpid(child, &ws, 0);
-    assert_string_equal(jstr(p, "state"), "approved");
+    assert_string_equal(mc_testenv_jstr(p, "state"), "approved");
     json_decref(p);
     free(tok);
     mc_phone_free(ph);
@@ -320,7 +308,7 @@ static void password_guessing_is_throttled(void **state)
         r = mc_testenv_api(env, "POST", "/api/v1/login", NULL,
                            json_pack("{s:s, s:s}", "account", "admin", "password", "guess"), &st);
         assert_int_equal(st, 401);
-        assert_string_equal(jstr(r, "code"), "bad_credentials");
+        assert_string_equal(mc_testenv_jstr(r, "code"), "bad_credentials");
         json_decref(r);
     }
     /* now even the right password is refused, without being checked */
@@ -328,7 +316,7 @@ static void password_guessing_is_throttled(void **state)
                        json_pack("{s:s, s:s}", "account", "admin", "password",
                                  "pw-admin-secret"), &st);
     assert_int_equal(st, 429);
-    assert_string_equal(jstr(r, "code"), "too_many_attempts");
+    assert_string_equal(mc_testenv_jstr(r, "code"), "too_many_attempts");
     json_decref(r);
     /* other accounts are not affected */
     free(mc_testenv_login(env, "alice"));

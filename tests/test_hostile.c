@@ -82,18 +82,6 @@ typedef struct preply {
     char account[MC_ACCOUNT_MAX + 1];
 } preply;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
 
 static void leaf_fp(const mc_phone *ph, char out[65])
 {
@@ -356,9 +344,9 @@ static void expect_web_reject(mc_testenv *env, const char *method, const char *p
     mc_testenv_digest(env, before);
     json_t *o = NULL;
     int st = web_req(env, method, path, headers, body, len, &o);
-    if (st != status || strcmp(jstr(o, "code"), code) != 0)
+    if (st != status || strcmp(mc_testenv_jstr(o, "code"), code) != 0)
         fail_msg("%s %s: want %d %s, got %d %s (%s)", method, path, status, code, st,
-                 jstr(o, "code"), jstr(o, "message"));
+                 mc_testenv_jstr(o, "code"), mc_testenv_jstr(o, "message"));
     json_decref(o);
     mc_testenv_digest(env, after);
     if (strcmp(before, after) != 0)
@@ -1163,13 +1151,13 @@ static void garbage_phone_bodies_are_4xx_and_the_session_survives(void **state)
 
     /* an array32 claiming 4 billion elements: refused at once, no allocation */
     static const uint8_t huge[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02, 0x03};
-    double t0 = now_s();
+    double t0 = mc_testenv_now();
     expect_phone_reject(env, s.sid, huge, sizeof(huge), NULL, 400, "bad_msgpack");
     static const uint8_t hugemap[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 0x76, 0x01};
     expect_phone_reject(env, s.sid, hugemap, sizeof(hugemap), NULL, 400, "bad_msgpack");
     static const uint8_t hugebin[] = {0x81, 0xa3, 's', 'i', 'g', 0xc6, 0xff, 0xff, 0xff, 0xf0};
     expect_phone_reject(env, s.sid, hugebin, sizeof(hugebin), NULL, 400, "bad_msgpack");
-    assert_true(now_s() - t0 < 2.0);
+    assert_true(mc_testenv_now() - t0 < 2.0);
 
     /* nested 100 deep */
     uint8_t deep[101];
@@ -1358,7 +1346,7 @@ static void poll_without_secret_is_401_wrong_secret_403_bad_wait_400(void **stat
     snprintf(path, sizeof(path), "/api/v1/sessions/%s?wait=0", sid);
     json_t *o = NULL;
     assert_int_equal(web_req(env, "GET", path, right, NULL, 0, &o), 200);
-    assert_string_equal(jstr(o, "state"), "pending");
+    assert_string_equal(mc_testenv_jstr(o, "state"), "pending");
     json_decref(o);
 }
 
@@ -1496,18 +1484,18 @@ static void expired_session_is_410_for_fetch_and_answer_and_poll_says_expired(vo
     int st;
     json_t *p = mc_testenv_poll(env, a.sid, a.poll, NULL, 0, &st);
     assert_int_equal(st, 200);
-    assert_string_equal(jstr(p, "state"), "expired");
+    assert_string_equal(mc_testenv_jstr(p, "state"), "expired");
     assert_null(json_object_get(p, "account"));
     json_decref(p);
     p = mc_testenv_poll(env, bsid, bpoll, NULL, 0, &st);
     assert_int_equal(st, 200);
-    assert_string_equal(jstr(p, "state"), "expired");
+    assert_string_equal(mc_testenv_jstr(p, "state"), "expired");
     json_decref(p);
     /* a long poll on an expired session answers at once */
-    double t0 = now_s();
+    double t0 = mc_testenv_now();
     p = mc_testenv_poll(env, a.sid, a.poll, "scanned", 10, &st);
-    assert_true(now_s() - t0 < 2.0);
-    assert_string_equal(jstr(p, "state"), "expired");
+    assert_true(mc_testenv_now() - t0 < 2.0);
+    assert_string_equal(mc_testenv_jstr(p, "state"), "expired");
     json_decref(p);
     char cert[65];
     account_cert(env, h.login, cert);

@@ -351,3 +351,16 @@ json_t *mc_testenv_poll(mc_testenv *env, const char *sid, const char *poll, cons
     const char *h[] = {hdr, NULL};
     return mc_testenv_api_h(env, "GET", path, h, NULL, status);
 }
+
+const char *mc_testenv_jstr(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+double mc_testenv_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

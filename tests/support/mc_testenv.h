@@ -80,4 +80,9 @@ int mc_testenv_open(mc_testenv *env, const char *token, const char *purpose, con
 json_t *mc_testenv_poll(mc_testenv *env, const char *sid, const char *poll, const char *known,
                         int wait, int *status);
 
+/* String member of a JSON object, "" if missing or not a string. */
+const char *mc_testenv_jstr(json_t *o, const char *key);
+/* Monotonic seconds. */
+double mc_testenv_now(void);
+
 #endif
