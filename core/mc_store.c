@@ -1048,6 +1048,39 @@ int mc_store_pwfail_clear(mc_store *st, const char *login, mc_err *err)
     return 0;
 }
 
+int mc_store_audit_each(mc_store *st, size_t count, mc_audit_cb cb, void *privdata, mc_err *err)
+{
+    cmd c = {0};
+    cmd_add(&c, "XREVRANGE");
+    cmd_add(&c, K "audit");
+    cmd_add(&c, "+");
+    cmd_add(&c, "-");
+    cmd_add(&c, "COUNT");
+    cmd_addi(&c, (long long)count);
+    redisReply *r = store_run(st, &c, err);
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return store_unavailable(st, err);
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[1]->type != REDIS_REPLY_ARRAY)
+            continue;
+        redisReply *f = e->element[1];
+        const char *kv[64];
+        size_t n = 0;
+        for (size_t k = 0; k < f->elements && n < 64; k++)
+            if (f->element[k]->type == REDIS_REPLY_STRING)
+                kv[n++] = f->element[k]->str;
+        cb(privdata, e->element[0]->str, kv, n);
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
 int mc_store_audit_len(mc_store *st, long long *n, mc_err *err)
 {
     cmd c = {0};

@@ -179,6 +179,11 @@ int mc_store_pwfail_count(mc_store *st, const char *login, long long *n, mc_err 
 int mc_store_pwfail_add(mc_store *st, const char *login, int window, mc_err *err);
 int mc_store_pwfail_clear(mc_store *st, const char *login, mc_err *err);
 
+/* The newest `count` audit entries, newest first: cb gets the entry id and
+ * its field/value strings (valid only during the call). */
+typedef void (*mc_audit_cb)(void *privdata, const char *id, const char *const *kv, size_t nkv);
+int mc_store_audit_each(mc_store *st, size_t count, mc_audit_cb cb, void *privdata, mc_err *err);
+
 /* Number of entries in the audit stream (tests). */
 int mc_store_audit_len(mc_store *st, long long *n, mc_err *err);
 

@@ -9,6 +9,7 @@
  *   mcertctl ... issue --csr FILE [--out FILE] [--days N]
  *   mcertctl ... revoke --fp HEX
  *   mcertctl ... account show --login L
+ *   mcertctl ... audit [--count N]
  *
  * The CA lives in DATA/ca (ca.key 0600, ca.crt); `ca init` also installs
  * ca.crt as a trust anchor in DATA/trust/. Every record change goes through
@@ -45,7 +46,8 @@ static int usage(void)
           "  account add --login L --name NAME --org USCC --role admin|staff [--password-stdin]\n"
           "  account show --login L\n"
           "  issue --csr FILE [--out FILE] [--days N]\n"
-          "  revoke --fp HEX\n",
+          "  revoke --fp HEX\n"
+          "  audit [--count N]            newest audit entries first (default 20)\n",
           stderr);
     return 2;
 }
@@ -357,6 +359,36 @@ done:
     return rc;
 }
 
+static void print_audit(void *privdata, const char *id, const char *const *kv, size_t nkv)
+{
+    long long ms = strtoll(id, NULL, 10);
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char when[32];
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("%s", when);
+    for (size_t i = 0; i + 1 < nkv; i += 2)
+        if (strcmp(kv[i], "at") != 0)
+            printf(" %s=%s", kv[i], kv[i + 1]);
+    putchar('\n');
+}
+
+static int cmd_audit(const ctl *c, int argc, char **argv, int i)
+{
+    const char *count = opt(argc, argv, i, "--count");
+    long n = count ? strtol(count, NULL, 10) : 20;
+    if (n <= 0 || n > 100000)
+        return usage();
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_err err;
+    int rc = mc_store_audit_each(st, (size_t)n, print_audit, NULL, &err) == 0 ? 0 : fail(&err);
+    mc_store_free(st);
+    return rc;
+}
+
 static int cmd_revoke(const ctl *c, int argc, char **argv, int i)
 {
     const char *fp = opt(argc, argv, i, "--fp");
@@ -418,5 +450,7 @@ int main(int argc, char **argv)
         return cmd_issue(&c, argc, argv, i + 1);
     if (strcmp(cmd, "revoke") == 0)
         return cmd_revoke(&c, argc, argv, i + 1);
+    if (strcmp(cmd, "audit") == 0)
+        return cmd_audit(&c, argc, argv, i + 1);
     return usage();
 }

@@ -196,6 +196,21 @@ static void run_flow(mc_alg alg)
     long long n = 0;
     assert_int_equal(mc_store_audit_len(env->store, &n, &err), 0);
     assert_true(n >= 8);
+    /* and mcertctl shows it, newest first: the re-bind, then the unbind */
+    char cmdline[600];
+    snprintf(cmdline, sizeof(cmdline),
+             "%s/mcertctl --data %s/var --redis 127.0.0.1:%d audit --count 3", MCERT_BIN_DIR,
+             env->dir, env->redis_port);
+    FILE *pf = popen(cmdline, "r");
+    assert_non_null(pf);
+    char line[3][512];
+    for (int i = 0; i < 3; i++)
+        assert_non_null(fgets(line[i], sizeof(line[i]), pf));
+    assert_int_equal(pclose(pf), 0);
+    assert_non_null(strstr(line[0], "what=bind account=admin"));
+    assert_non_null(strstr(line[0], "by=admin"));
+    assert_non_null(strstr(line[1], "what=unbind account=admin"));
+    assert_non_null(strstr(line[1], "who=admin from=127.0.0.1"));
 
     free(ctok);
     free(tok);
