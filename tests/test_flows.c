@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "mc_http.h"
 #include "mc_qr.h"
 #include "mc_testenv.h"
 
@@ -303,6 +304,62 @@ static void binding_survives_a_redis_crash(void **state)
     mc_testenv_stop(env);
 }
 
+/* The phone reaches another node than the browser: the answer is accepted
+ * there, and the browser's long poll on the first node wakes at once. */
+static void phone_on_another_node_wakes_the_browser(void **state)
+{
+    mc_testenv *env = mc_testenv_start(0);
+    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
+    mc_phone *ph = mc_testenv_phone(env, "phone", MC_ALG_P256, MC_TEST_ORG);
+    const char *node2 = mc_testenv_second_node(env);
+    char *tok = mc_testenv_login(env, "admin");
+    char sid[MC_SID_LEN + 1], poll[64];
+    int match, st;
+    assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, NULL), 201);
+    mc_session_view v;
+    mc_phone_err pe;
+    assert_int_equal(mc_phone_fetch(node2, sid, &v, &pe), 0); /* node 2 serves the phone */
+    assert_string_equal(v.s.origin, env->base);               /* opened on node 1 */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        usleep(300000);
+        mc_phone_result res;
+        _exit(mc_phone_respond(ph, node2, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL, &res,
+                               &pe) == 0 ? 0 : 1);
+    }
+    double t0 = mc_testenv_now();
+    json_t *p = mc_testenv_poll(env, sid, poll, "scanned", 25, &st); /* node 1 */
+    double waited = mc_testenv_now() - t0;
+    int ws;
+    waitpid(pid, &ws, 0);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    assert_string_equal(mc_testenv_jstr(p, "state"), "approved");
+    assert_true(waited < 20.0);
+    json_decref(p);
+    /* and a token minted on node 1 is accepted by node 2 */
+    assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
+    assert_int_equal(mc_phone_fetch(node2, sid, &v, &pe), 0);
+    mc_phone_result res;
+    assert_int_equal(mc_phone_respond(ph, node2, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
+                                      &res, &pe), 0);
+    p = mc_testenv_poll(env, sid, poll, NULL, 0, &st);
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", mc_testenv_jstr(p, "token"));
+    json_decref(p);
+    char url[160];
+    snprintf(url, sizeof(url), "%s/api/v1/me", node2);
+    const char *h[] = {auth, NULL};
+    mc_http_reply rep;
+    mc_err err;
+    assert_int_equal(mc_http_request("GET", url, h, NULL, 0, 10, &rep, &err), 0);
+    assert_int_equal(rep.status, 200);
+    mc_http_reply_free(&rep);
+    free(tok);
+    mc_phone_free(ph);
+    mc_testenv_stop(env);
+}
+
 /* Password guessing is throttled per account; a success resets the count. */
 static void password_guessing_is_throttled(void **state)
 {
@@ -346,6 +403,7 @@ int main(void)
         cmocka_unit_test(phone_rejection_reaches_the_browser),
         cmocka_unit_test(binding_survives_a_redis_crash),
         cmocka_unit_test(password_guessing_is_throttled),
+        cmocka_unit_test(phone_on_another_node_wakes_the_browser),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

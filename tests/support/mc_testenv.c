@@ -122,22 +122,24 @@ static void start_redis(mc_testenv *env)
     fail_msg("redis-server did not answer on port %d", env->redis_port);
 }
 
-static void start_mcertd(mc_testenv *env)
+/* Start an mcertd on `port` (log file mcertd<suffix>.log); wait until healthy. */
+static pid_t start_mcertd_on(mc_testenv *env, int port, const char *suffix)
 {
-    char listen[64], redis[64], data[300], log[320], ttl[16], web[300];
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", env->port);
+    char listen[64], redis[64], data[300], log[320], ttl[16], web[300], base[64];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
     snprintf(redis, sizeof(redis), "127.0.0.1:%d", env->redis_port);
     snprintf(data, sizeof(data), "%s/var", env->dir);
-    snprintf(log, sizeof(log), "%s/mcertd.log", env->dir);
+    snprintf(log, sizeof(log), "%s/mcertd%s.log", env->dir, suffix);
     snprintf(ttl, sizeof(ttl), "%d", env->session_ttl ? env->session_ttl : 120);
     snprintf(web, sizeof(web), "%s/server/web", MCERT_SRC_DIR);
     char bin[300];
     snprintf(bin, sizeof(bin), "%s/mcertd", MCERT_BIN_DIR);
     char *argv[] = {bin, "--listen", listen, "--redis", redis, "--data", data,
                     "--session-ttl", ttl, "--threads", "2", "--web", web, "--quiet", NULL};
-    env->mcertd_pid = spawn(argv, log);
+    pid_t pid = spawn(argv, log);
     char url[128];
-    snprintf(url, sizeof(url), "%s/healthz", env->base);
+    snprintf(url, sizeof(url), "%s/healthz", base);
     for (int i = 0; i < 300; i++) {
         mc_http_reply rep;
         memset(&rep, 0, sizeof(rep));
@@ -146,13 +148,30 @@ static void start_mcertd(mc_testenv *env)
         int st = rep.status;
         mc_http_reply_free(&rep);
         if (rc == 0 && st == 200)
-            return;
+            return pid;
         int ws;
-        if (waitpid(env->mcertd_pid, &ws, WNOHANG) == env->mcertd_pid)
+        if (waitpid(pid, &ws, WNOHANG) == pid)
             fail_msg("mcertd exited at start; see %s", log);
         sleep_ms(20);
     }
     fail_msg("mcertd did not become healthy; see %s", log);
+    return -1;
+}
+
+static void start_mcertd(mc_testenv *env)
+{
+    env->mcertd_pid = start_mcertd_on(env, env->port, "");
+}
+
+const char *mc_testenv_second_node(mc_testenv *env)
+{
+    if (env->node2_pid == 0) {
+        env->node2_port = free_port();
+        snprintf(env->node2_base, sizeof(env->node2_base), "http://127.0.0.1:%d",
+                 env->node2_port);
+        env->node2_pid = start_mcertd_on(env, env->node2_port, "2");
+    }
+    return env->node2_base;
 }
 
 mc_testenv *mc_testenv_start(int session_ttl)
@@ -191,7 +210,11 @@ void mc_testenv_stop(mc_testenv *env)
 {
     if (env == NULL)
         return;
-    int st = 0;
+    int st = 0, st2 = 0;
+    if (env->node2_pid > 0) {
+        kill(env->node2_pid, SIGTERM);
+        waitpid(env->node2_pid, &st2, 0);
+    }
     if (env->mcertd_pid > 0) {
         kill(env->mcertd_pid, SIGTERM);
         waitpid(env->mcertd_pid, &st, 0);
@@ -201,7 +224,8 @@ void mc_testenv_stop(mc_testenv *env)
         kill(env->redis_pid, SIGTERM);
         waitpid(env->redis_pid, NULL, 0);
     }
-    int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0 && WIFEXITED(st2) &&
+                WEXITSTATUS(st2) == 0;
     if (!clean) {
         mc_testenv_sh("tail -50 %s/mcertd.log >&2", env->dir);
         fail_msg("mcertd did not exit cleanly (status %d): sanitizer report or crash", st);

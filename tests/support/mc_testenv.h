@@ -33,11 +33,18 @@ typedef struct mc_testenv {
     char base[64];              /* http://127.0.0.1:port */
     mc_store *store;            /* direct connection, for checks */
     int session_ttl;
+    pid_t node2_pid;            /* a second mcertd on the same Redis, if started */
+    int node2_port;
+    char node2_base[64];
 } mc_testenv;
 
 /* Start redis + CA + mcertd; session_ttl 0 = default. */
 mc_testenv *mc_testenv_start(int session_ttl);
 void mc_testenv_stop(mc_testenv *env);
+
+/* Start (once) a second mcertd process on the same Redis and data, as a
+ * second node behind a load balancer; returns its base URL. */
+const char *mc_testenv_second_node(mc_testenv *env);
 
 /* Restart redis-server (SIGKILL, then start on the same dir and port). */
 void mc_testenv_crash_redis(mc_testenv *env);
