@@ -1,0 +1,28 @@
+#!/bin/sh
+# tests/fuzz/run.sh OUTDIR SECONDS — build the libFuzzer targets with clang
+# (ASan + UBSan) and run each for SECONDS. Any crash, sanitizer report or
+# broken property fails (libFuzzer exits non-zero and leaves a crash-* file
+# in OUTDIR). Run by ctest as the "fuzz" test.
+set -eu
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${1:-$SRC/build-fuzz}
+SECS=${2:-20}
+mkdir -p "$OUT"
+CC="clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+CC="$CC -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED -I$SRC/core -I$SRC/qr"
+CORE="$SRC/core/mc_proto.c $SRC/core/mc_session.c $SRC/core/mc_buf.c $SRC/core/mc_err.c $SRC/core/mc_crypto.c"
+$CC "$SRC/tests/fuzz/fuzz_proto.c" $CORE -lmsgpackc -lcrypto -o "$OUT/fuzz_proto"
+$CC "$SRC/tests/fuzz/fuzz_qr.c" "$SRC/qr/mc_qr_payload.c" "$SRC/core/mc_buf.c" "$SRC/core/mc_err.c" \
+    -lcrypto -o "$OUT/fuzz_qr"
+cd "$OUT"
+fails=0
+for t in fuzz_proto fuzz_qr; do
+  mkdir -p "corpus_$t"
+  echo "== $t, $SECS s"
+  if "./$t" -max_total_time="$SECS" -max_len=20000 -print_final_stats=1 "corpus_$t" >"$t.log" 2>&1; then
+    grep -E "^Done|stat::(number_of_executed_units|new_units_added)" "$t.log"
+  else
+    tail -40 "$t.log"; fails=$((fails + 1))
+  fi
+done
+[ "$fails" -eq 0 ]
