@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define K "{mc}:"
 #define ARGS_MAX 48
@@ -52,6 +51,8 @@ enum {
     S_CERT_PUT,
     S_PWFAIL,
     S_POLL,
+    S_AUTH,
+    S_LOGOUT,
     S_COUNT
 };
 
@@ -174,12 +175,29 @@ static const char lua_poll[] =
     "    'created', ARGV[1], 'expires', ARGV[5])\n"
     "  redis.call('EXPIREAT', KEYS[2], ARGV[5])\n"
     "  redis.call('SADD', '{mc}:certweb:' .. cert, ARGV[3])\n"
+    /* the set lives as long as its newest web session (all share one ttl) */
+    "  redis.call('EXPIREAT', '{mc}:certweb:' .. cert, ARGV[5])\n"
     "  redis.call('XADD', KEYS[3], '*', 'at', ARGV[1], 'who', acc, 'from', ARGV[6],\n"
     "    'what', 'web_login', 'account', acc, 'cert', cert,\n"
     "    'sid', redis.call('HGET', KEYS[1], 'sid'))\n"
     "  claimed = 1\n"
     "end\n"
     "return {claimed, redis.call('HGETALL', KEYS[1])}\n";
+
+/* KEYS: web; returns {web session hash, its account's hash} or {} */
+static const char lua_auth[] =
+    "local w = redis.call('HGETALL', KEYS[1])\n"
+    "if #w == 0 then return {} end\n"
+    "local acc = redis.call('HGET', KEYS[1], 'account')\n"
+    "return {w, redis.call('HGETALL', '{mc}:acct:' .. acc)}\n";
+
+/* KEYS: web; ARGV: tokhash. Ends a web session and forgets it in the set
+ * of its certificate. */
+static const char lua_logout[] =
+    "local cert = redis.call('HGET', KEYS[1], 'cert')\n"
+    "if cert and cert ~= '' then redis.call('SREM', '{mc}:certweb:' .. cert, ARGV[1]) end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return 'ok'\n";
 
 /* KEYS: web, audit; ARGV: now, account, cert, ip, expires, who, from */
 static const char lua_web_create[] =
@@ -263,16 +281,17 @@ static const char lua_pwfail[] =
 static const char *const lua_src[S_COUNT] = {
     [S_SESSION_CREATE] = lua_session_create, [S_SESSION_SCAN] = lua_session_scan,
     [S_BIND_APPROVE] = lua_bind_approve,     [S_LOGIN_APPROVE] = lua_login_approve,
-    [S_REJECT] = lua_reject,                 
+    [S_REJECT] = lua_reject,
     [S_WEB_CREATE] = lua_web_create,         [S_UNBIND] = lua_unbind,
     [S_REVOKE] = lua_revoke,                 [S_ORG_CREATE] = lua_org_create,
     [S_ACCT_CREATE] = lua_acct_create,       [S_CERT_PUT] = lua_cert_put,
     [S_PWFAIL] = lua_pwfail,                 [S_POLL] = lua_poll,
+    [S_AUTH] = lua_auth,                     [S_LOGOUT] = lua_logout,
 };
 
 struct mc_store {
     redisContext *ctx;
-    char sha[S_COUNT][41]; /* SHA1 hex of each script, computed locally */
+    char sha[S_COUNT][41]; /* SHA1 hex of each script, from SCRIPT LOAD */
 };
 
 /* Wire codes a script may return, and their HTTP status. */
@@ -283,7 +302,7 @@ static const struct {
     {"unknown_session", 404}, {"session_expired", 410}, {"session_done", 409},
     {"purpose_mismatch", 409}, {"account_mismatch", 409}, {"not_found", 404},
     {"cert_revoked", 403},    {"cert_bound", 409},      {"account_bound", 409},
-    {"org_mismatch", 403},    {"not_bound", 404},       {"not_approved", 409},
+    {"org_mismatch", 403},    {"not_bound", 404},
     {"org_exists", 409},      {"account_exists", 409},  {"cert_exists", 409},
     {"sid_collision", 503},   {"bad_poll_secret", 403},
 };
@@ -554,13 +573,10 @@ int mc_store_account_create(mc_store *st, const mc_account *acc, const mc_actor 
     return store_exec(st, S_ACCT_CREATE, &c, err);
 }
 
-int mc_store_account_get(mc_store *st, const char *login, mc_account *acc, mc_err *err)
+static void parse_cert(const redisReply *r, mc_cert_rec *cr);
+
+static void parse_account(const redisReply *r, mc_account *acc)
 {
-    char key[96];
-    snprintf(key, sizeof(key), K "acct:%s", login);
-    redisReply *r = store_hgetall(st, key, err);
-    if (r == NULL)
-        return -1;
     memset(acc, 0, sizeof(*acc));
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         redisReply *k = r->element[i], *v = r->element[i + 1];
@@ -574,41 +590,135 @@ int mc_store_account_get(mc_store *st, const char *login, mc_account *acc, mc_er
         FIELD_INT(k, v, "bound_at", acc->bound_at);
         FIELD_INT(k, v, "created", acc->created);
     }
+}
+
+int mc_store_account_get(mc_store *st, const char *login, mc_account *acc, mc_err *err)
+{
+    char key[96];
+    snprintf(key, sizeof(key), K "acct:%s", login);
+    redisReply *r = store_hgetall(st, key, err);
+    if (r == NULL)
+        return -1;
+    parse_account(r, acc);
     freeReplyObject(r);
     return 0;
 }
 
-static int cmp_login(const void *a, const void *b)
+static int cmp_account(const void *a, const void *b)
 {
-    return strcmp((const char *)a, (const char *)b);
+    return strcmp(((const mc_account *)a)->login, ((const mc_account *)b)->login);
 }
 
-int mc_store_org_accounts(mc_store *st, const char *uscc, char (*logins)[MC_ACCOUNT_MAX + 1],
-                          size_t max, size_t *n, mc_err *err)
+/* Send n HGETALLs of keys[i] in one pipeline and read the n replies into
+ * out[] (NULL where a reply is missing). 0 / -1 (store_unavailable). */
+static int store_hgetall_many(mc_store *st, char (*keys)[96], size_t n, redisReply **out,
+                              mc_err *err)
+{
+    if (st->ctx->err && redisReconnect(st->ctx) != REDIS_OK)
+        return store_unavailable(st, err);
+    for (size_t i = 0; i < n; i++) {
+        const char *argv[2] = {"HGETALL", keys[i]};
+        size_t len[2] = {7, strlen(keys[i])};
+        if (redisAppendCommandArgv(st->ctx, 2, argv, len) != REDIS_OK)
+            return store_unavailable(st, err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        void *r = NULL;
+        if (redisGetReply(st->ctx, &r) != REDIS_OK || r == NULL ||
+            ((redisReply *)r)->type != REDIS_REPLY_ARRAY) {
+            if (r)
+                freeReplyObject(r);
+            for (size_t k = 0; k < i; k++)
+                freeReplyObject(out[k]);
+            return store_unavailable(st, err);
+        }
+        out[i] = r;
+    }
+    return 0;
+}
+
+int mc_store_org_bindings(mc_store *st, const char *uscc, mc_account **accs,
+                          mc_cert_rec **certs, size_t *n, mc_err *err)
 {
     char key[64];
     snprintf(key, sizeof(key), K "orgaccts:%s", uscc);
+    *accs = NULL;
+    *certs = NULL;
+    *n = 0;
     cmd c = {0};
     cmd_add(&c, "SMEMBERS");
     cmd_add(&c, key);
-    redisReply *r = store_run(st, &c, err);
-    if (r == NULL)
+    redisReply *m = store_run(st, &c, err);
+    if (m == NULL)
         return -1;
-    if (r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
+    if (m->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(m);
         return store_unavailable(st, err);
     }
-    *n = 0;
-    for (size_t i = 0; i < r->elements && *n < max; i++)
-        copy_field(logins[(*n)++], MC_ACCOUNT_MAX + 1, r->element[i]);
-    freeReplyObject(r);
-    qsort(logins, *n, sizeof(logins[0]), cmp_login);
-    return 0;
+    size_t cnt = m->elements;
+    int rc = -1;
+    char(*keys)[96] = calloc(cnt ? cnt : 1, sizeof(*keys));
+    redisReply **rep = calloc(cnt ? cnt : 1, sizeof(*rep));
+    mc_account *a = calloc(cnt ? cnt : 1, sizeof(*a));
+    mc_cert_rec *cr = calloc(cnt ? cnt : 1, sizeof(*cr));
+    if (keys == NULL || rep == NULL || a == NULL || cr == NULL) {
+        mc_err_set(err, 500, "internal", "out of memory");
+        goto done;
+    }
+    /* round trip 2: every account */
+    for (size_t i = 0; i < cnt; i++)
+        snprintf(keys[i], sizeof(keys[i]), K "acct:%.*s", (int)m->element[i]->len,
+                 m->element[i]->str);
+    if (store_hgetall_many(st, keys, cnt, rep, err) != 0)
+        goto done;
+    size_t na = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        if (rep[i]->elements > 0)
+            parse_account(rep[i], &a[na++]);
+        freeReplyObject(rep[i]);
+    }
+    qsort(a, na, sizeof(a[0]), cmp_account);
+    /* round trip 3: every bound certificate */
+    size_t nc = 0;
+    size_t *idx = calloc(na ? na : 1, sizeof(*idx));
+    if (idx == NULL) {
+        mc_err_set(err, 500, "internal", "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < na; i++)
+        if (a[i].cert[0] != '\0') {
+            snprintf(keys[nc], sizeof(keys[nc]), K "cert:%s", a[i].cert);
+            idx[nc++] = i;
+        }
+    if (store_hgetall_many(st, keys, nc, rep, err) != 0) {
+        free(idx);
+        goto done;
+    }
+    for (size_t k = 0; k < nc; k++) {
+        if (rep[k]->elements > 0)
+            parse_cert(rep[k], &cr[idx[k]]);
+        freeReplyObject(rep[k]);
+    }
+    free(idx);
+    *accs = a;
+    *certs = cr;
+    *n = na;
+    a = NULL;
+    cr = NULL;
+    rc = 0;
+done:
+    freeReplyObject(m);
+    free(keys);
+    free(rep);
+    free(a);
+    free(cr);
+    return rc;
 }
 
 /* ---- certificate records ---- */
 
-int mc_store_cert_put(mc_store *st, const mc_cert_rec *cr, const mc_actor *a, mc_err *err)
+int mc_store_cert_put(mc_store *st, const mc_cert_rec *cr, const mc_actor *a, int64_t now,
+                      mc_err *err)
 {
     char key[96];
     snprintf(key, sizeof(key), K "cert:%s", cr->fp);
@@ -625,10 +735,29 @@ int mc_store_cert_put(mc_store *st, const mc_cert_rec *cr, const mc_actor *a, mc
     cmd_add(&c, cr->alg);
     cmd_addi(&c, cr->not_before);
     cmd_addi(&c, cr->not_after);
-    cmd_addi(&c, (long long)time(NULL));
+    cmd_addi(&c, now);
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
     return store_exec(st, S_CERT_PUT, &c, err);
+}
+
+static void parse_cert(const redisReply *r, mc_cert_rec *cr)
+{
+    memset(cr, 0, sizeof(*cr));
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        redisReply *k = r->element[i], *v = r->element[i + 1];
+        FIELD_STR(k, v, "fp", cr->fp);
+        FIELD_STR(k, v, "serial", cr->serial);
+        FIELD_STR(k, v, "uscc", cr->uscc);
+        FIELD_STR(k, v, "cn", cr->cn);
+        FIELD_STR(k, v, "org_name", cr->org_name);
+        FIELD_STR(k, v, "issuer", cr->issuer);
+        FIELD_STR(k, v, "alg", cr->alg);
+        FIELD_STR(k, v, "status", cr->status);
+        FIELD_STR(k, v, "account", cr->account);
+        FIELD_INT(k, v, "not_before", cr->not_before);
+        FIELD_INT(k, v, "not_after", cr->not_after);
+    }
 }
 
 int mc_store_cert_get(mc_store *st, const char *fp, mc_cert_rec *cr, int *found, mc_err *err)
@@ -649,22 +778,24 @@ int mc_store_cert_get(mc_store *st, const char *fp, mc_cert_rec *cr, int *found,
         return -1;
     }
     *found = 1;
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        redisReply *k = r->element[i], *v = r->element[i + 1];
-        FIELD_STR(k, v, "fp", cr->fp);
-        FIELD_STR(k, v, "serial", cr->serial);
-        FIELD_STR(k, v, "uscc", cr->uscc);
-        FIELD_STR(k, v, "cn", cr->cn);
-        FIELD_STR(k, v, "org_name", cr->org_name);
-        FIELD_STR(k, v, "issuer", cr->issuer);
-        FIELD_STR(k, v, "alg", cr->alg);
-        FIELD_STR(k, v, "status", cr->status);
-        FIELD_STR(k, v, "account", cr->account);
-        FIELD_INT(k, v, "not_before", cr->not_before);
-        FIELD_INT(k, v, "not_after", cr->not_after);
-    }
+    parse_cert(r, cr);
     freeReplyObject(r);
     return 0;
+}
+
+void mc_cert_rec_from_info(const mc_cert_info *ci, mc_cert_rec *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->fp, sizeof(c->fp), "%s", ci->fp_hex);
+    snprintf(c->serial, sizeof(c->serial), "%s", ci->serial_hex);
+    snprintf(c->uscc, sizeof(c->uscc), "%s", ci->uscc);
+    snprintf(c->cn, sizeof(c->cn), "%s", ci->cn);
+    snprintf(c->org_name, sizeof(c->org_name), "%s", ci->org_name);
+    snprintf(c->issuer, sizeof(c->issuer), "%s", ci->issuer_cn);
+    snprintf(c->alg, sizeof(c->alg), "%s", mc_alg_name(ci->alg));
+    snprintf(c->status, sizeof(c->status), "valid");
+    c->not_before = ci->not_before;
+    c->not_after = ci->not_after;
 }
 
 int mc_store_cert_revoke(mc_store *st, const char *fp, const mc_actor *a, int64_t now,
@@ -812,12 +943,12 @@ int mc_store_session_scan(mc_store *st, const char *sid, int64_t now, mc_session
     return rc;
 }
 
-int mc_store_bind_approve(mc_store *st, const char *sid, const mc_account *acc,
+int mc_store_bind_approve(mc_store *st, const char *sid, const char *login,
                           const mc_cert_rec *cr, const mc_actor *a, int64_t now, mc_err *err)
 {
     char ks[64], ka[96], kc[96];
     snprintf(ks, sizeof(ks), K "sess:%s", sid);
-    snprintf(ka, sizeof(ka), K "acct:%s", acc->login);
+    snprintf(ka, sizeof(ka), K "acct:%s", login);
     snprintf(kc, sizeof(kc), K "cert:%s", cr->fp);
     cmd c;
     cmd_script(&c, 4);
@@ -828,7 +959,7 @@ int mc_store_bind_approve(mc_store *st, const char *sid, const mc_account *acc,
     cmd_addi(&c, now);
     cmd_add(&c, sid);
     cmd_add(&c, cr->fp);
-    cmd_add(&c, acc->login);
+    cmd_add(&c, login);
     cmd_add(&c, cr->serial);
     cmd_add(&c, cr->uscc);
     cmd_add(&c, cr->cn);
@@ -943,21 +1074,8 @@ int mc_store_web_create(mc_store *st, const char *tok_hash, const mc_websess *w,
     return store_exec(st, S_WEB_CREATE, &c, err);
 }
 
-int mc_store_web_get(mc_store *st, const char *tok_hash, int64_t now, mc_websess *w,
-                     mc_err *err)
+static void parse_web(const redisReply *r, mc_websess *w)
 {
-    char kw[96];
-    snprintf(kw, sizeof(kw), K "web:%s", tok_hash);
-    mc_err e2;
-    mc_err_clear(&e2);
-    redisReply *r = store_hgetall(st, kw, &e2);
-    if (r == NULL) {
-        if (e2.status == 404)
-            return mc_err_set(err, 401, "unauthorized", "not logged in or session ended");
-        if (err)
-            *err = e2;
-        return -1;
-    }
     memset(w, 0, sizeof(*w));
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         redisReply *k = r->element[i], *v = r->element[i + 1];
@@ -967,8 +1085,32 @@ int mc_store_web_get(mc_store *st, const char *tok_hash, int64_t now, mc_websess
         FIELD_INT(k, v, "created", w->created);
         FIELD_INT(k, v, "expires", w->expires);
     }
+}
+
+int mc_store_web_auth(mc_store *st, const char *tok_hash, int64_t now, mc_websess *w,
+                      mc_account *acc, mc_err *err)
+{
+    char kw[96];
+    snprintf(kw, sizeof(kw), K "web:%s", tok_hash);
+    cmd c;
+    cmd_script(&c, 1);
+    cmd_add(&c, kw);
+    redisReply *r = store_script(st, S_AUTH, &c, err);
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || (r->elements != 0 && r->elements != 2)) {
+        freeReplyObject(r);
+        return store_unavailable(st, err);
+    }
+    int ok = r->elements == 2 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+             r->element[1]->type == REDIS_REPLY_ARRAY && r->element[1]->elements > 0;
+    if (ok) {
+        parse_web(r->element[0], w);
+        parse_account(r->element[1], acc);
+        ok = now < w->expires && w->account[0] != '\0';
+    }
     freeReplyObject(r);
-    if (now >= w->expires || w->account[0] == '\0')
+    if (!ok)
         return mc_err_set(err, 401, "unauthorized", "not logged in or session ended");
     return 0;
 }
@@ -977,14 +1119,11 @@ int mc_store_web_delete(mc_store *st, const char *tok_hash, mc_err *err)
 {
     char kw[96];
     snprintf(kw, sizeof(kw), K "web:%s", tok_hash);
-    cmd c = {0};
-    cmd_add(&c, "DEL");
+    cmd c;
+    cmd_script(&c, 1);
     cmd_add(&c, kw);
-    redisReply *r = store_run(st, &c, err);
-    if (r == NULL)
-        return -1;
-    freeReplyObject(r);
-    return 0;
+    cmd_add(&c, tok_hash);
+    return store_exec(st, S_LOGOUT, &c, err);
 }
 
 int mc_store_unbind(mc_store *st, const char *login, const char *fp, const mc_actor *a,

@@ -14,7 +14,8 @@
  *   {mc}:cert:<fp>         hash   certificate record (status, bound account)
  *   {mc}:sess:<sid>        hash   QR session, expires at `expires`+60 s
  *   {mc}:web:<sha256(tok)> hash   web session (token stored hashed)
- *   {mc}:certweb:<fp>      set    web sessions created by that certificate
+ *   {mc}:certweb:<fp>      set    web sessions created by that certificate,
+ *                                expires with the newest of them
  *   {mc}:audit             stream who/what/when/from, one entry per change
  *   {mc}:pwfail:<login>    string failed password logins, expires with its window
  *   {mc}:events            pub/sub channel: "<sid> <state>" on every change
@@ -108,13 +109,20 @@ int mc_store_account_create(mc_store *st, const mc_account *acc, const mc_actor 
                             mc_err *err);
 /* -1 with err not_found (404) if there is no such account. */
 int mc_store_account_get(mc_store *st, const char *login, mc_account *acc, mc_err *err);
-/* Logins of an organisation, sorted; *n receives the count (<= max). */
-int mc_store_org_accounts(mc_store *st, const char *uscc, char (*logins)[MC_ACCOUNT_MAX + 1],
-                          size_t max, size_t *n, mc_err *err);
+/* Every account of an organisation, sorted by login, and for each the
+ * record of its bound certificate ((*certs)[i].fp is "" if unbound or
+ * unrecorded). Three round trips whatever the count (SMEMBERS, then two
+ * pipelines). The caller frees *accs and *certs with free(). */
+int mc_store_org_bindings(mc_store *st, const char *uscc, mc_account **accs,
+                          mc_cert_rec **certs, size_t *n, mc_err *err);
 
 /* --- certificate records --- */
+/* The record of a certificate that passed mc_cert_verify_chain or that
+ * mcertctl issued (status "valid", no account). */
+void mc_cert_rec_from_info(const mc_cert_info *ci, mc_cert_rec *c);
 /* Record an issued certificate (status valid). Fails with cert_exists (409). */
-int mc_store_cert_put(mc_store *st, const mc_cert_rec *c, const mc_actor *a, mc_err *err);
+int mc_store_cert_put(mc_store *st, const mc_cert_rec *c, const mc_actor *a, int64_t now,
+                      mc_err *err);
 /* 0 and *found=1/0 (a missing record is not an error). */
 int mc_store_cert_get(mc_store *st, const char *fp, mc_cert_rec *c, int *found, mc_err *err);
 /* Mark revoked; unbinds it and ends its web sessions. */
@@ -140,7 +148,7 @@ int mc_store_session_scan(mc_store *st, const char *sid, int64_t now, mc_session
  * session, audits, publishes. Errors (in this order of checks):
  * session_*, purpose_mismatch, account_mismatch, cert_revoked, not_found,
  * org_mismatch, not_permitted, cert_bound, account_bound. */
-int mc_store_bind_approve(mc_store *st, const char *sid, const mc_account *acc,
+int mc_store_bind_approve(mc_store *st, const char *sid, const char *login,
                           const mc_cert_rec *c, const mc_actor *a, int64_t now, mc_err *err);
 /* Approve a login: the certificate is valid in our records and bound to an
  * account of organisation `uscc`, which is returned in `login`. Errors:
@@ -161,9 +169,11 @@ int mc_store_session_reject(mc_store *st, const char *sid, const char *fp, int64
 /* --- web sessions --- */
 int mc_store_web_create(mc_store *st, const char *tok_hash, const mc_websess *w,
                         const mc_actor *a, int64_t now, mc_err *err);
-/* -1 with unauthorized (401) if missing or expired. */
-int mc_store_web_get(mc_store *st, const char *tok_hash, int64_t now, mc_websess *w,
-                     mc_err *err);
+/* The web session of tok_hash and its account, in one round trip. -1 with
+ * unauthorized (401) if missing, expired, or its account is gone. */
+int mc_store_web_auth(mc_store *st, const char *tok_hash, int64_t now, mc_websess *w,
+                      mc_account *acc, mc_err *err);
+/* End a web session (and forget it in its certificate's set). */
 int mc_store_web_delete(mc_store *st, const char *tok_hash, mc_err *err);
 
 /* --- bindings --- */

@@ -228,13 +228,8 @@ static int authenticate(mc_req *r, mc_err *err)
     uint8_t d[32];
     mc_sha256(tok, n, d);
     mc_hex(d, 32, r->tok_hash);
-    if (mc_store_web_get(r->node->store, r->tok_hash, r->now, &r->web, err) != 0)
+    if (mc_store_web_auth(r->node->store, r->tok_hash, r->now, &r->web, &r->me, err) != 0)
         return -1;
-    if (mc_store_account_get(r->node->store, r->web.account, &r->me, err) != 0) {
-        if (err && err->status == 404)
-            mc_err_set(err, 401, "unauthorized", "account no longer exists");
-        return -1;
-    }
     r->authed = 1;
     return 0;
 }

@@ -47,21 +47,6 @@ void mc_phone_session_get(mc_req *r)
     mc_buf_free(&b);
 }
 
-static void cert_rec_from_info(const mc_cert_info *ci, mc_cert_rec *c)
-{
-    memset(c, 0, sizeof(*c));
-    snprintf(c->fp, sizeof(c->fp), "%s", ci->fp_hex);
-    snprintf(c->serial, sizeof(c->serial), "%s", ci->serial_hex);
-    snprintf(c->uscc, sizeof(c->uscc), "%s", ci->uscc);
-    snprintf(c->cn, sizeof(c->cn), "%s", ci->cn);
-    snprintf(c->org_name, sizeof(c->org_name), "%s", ci->org_name);
-    snprintf(c->issuer, sizeof(c->issuer), "%s", ci->issuer_cn);
-    snprintf(c->alg, sizeof(c->alg), "%s", mc_alg_name(ci->alg));
-    snprintf(c->status, sizeof(c->status), "valid");
-    c->not_before = ci->not_before;
-    c->not_after = ci->not_after;
-}
-
 /* POST /m/v1/sessions/:sid/response */
 void mc_phone_session_respond(mc_req *r)
 {
@@ -140,11 +125,8 @@ void mc_phone_session_respond(mc_req *r)
      * is checked inside the one atomic step that answers the session */
     if (s.purpose == MC_PURPOSE_BIND) {
         mc_cert_rec c;
-        cert_rec_from_info(&ci, &c);
-        mc_account acc;
-        memset(&acc, 0, sizeof(acc));
-        snprintf(acc.login, sizeof(acc.login), "%s", s.account);
-        if (mc_store_bind_approve(r->node->store, s.sid, &acc, &c, &actor, r->now, &err) != 0)
+        mc_cert_rec_from_info(&ci, &c);
+        if (mc_store_bind_approve(r->node->store, s.sid, s.account, &c, &actor, r->now, &err) != 0)
             goto fail;
         snprintf(login, sizeof(login), "%s", s.account);
     } else if (mc_store_login_approve(r->node->store, s.sid, ci.fp_hex, ci.uscc, &actor, r->now,

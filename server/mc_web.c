@@ -28,43 +28,57 @@
 #include "mc_session.h"
 #include "mc_web.h"
 
-#define TOKEN_BYTES 32
-#define POLL_BYTES 32
+#define SECRET_BYTES 32   /* web tokens and poll secrets: 256 random bits */
+#define SECRET_LEN 43     /* base64url, unpadded */
 #define PW_FAIL_MAX 10       /* failed password logins per account name ... */
 #define PW_FAIL_WINDOW 900   /* ... per 15 minutes */
 
-static void new_token(char *tok, size_t toksz, char tok_hash[65])
+/* A new secret (web token or poll secret) and its SHA-256, which is all
+ * the store ever keeps of it. */
+static void new_secret(char secret[SECRET_LEN + 1], uint8_t hash[32])
 {
-    uint8_t raw[TOKEN_BYTES], d[32];
-    char b[4 * ((TOKEN_BYTES + 2) / 3) + 1];
+    uint8_t raw[SECRET_BYTES];
     mc_random(raw, sizeof(raw));
-    mc_base64url(raw, sizeof(raw), b);
-    snprintf(tok, toksz, "%s", b);
-    mc_sha256(tok, strlen(tok), d);
-    mc_hex(d, 32, tok_hash);
+    mc_base64url(raw, sizeof(raw), secret);
+    mc_sha256(secret, SECRET_LEN, hash);
     OPENSSL_cleanse(raw, sizeof(raw));
-    OPENSSL_cleanse(b, sizeof(b));
 }
 
-static json_t *cert_json(mc_store *st, const char *fp)
+/* A new web token and the hex of its hash (the store's key for it). */
+static void new_token(char tok[SECRET_LEN + 1], char tok_hash[65])
 {
-    if (fp == NULL || fp[0] == '\0')
-        return json_null();
+    uint8_t h[32];
+    new_secret(tok, h);
+    mc_hex(h, 32, tok_hash);
+}
+
+/* c: the bound certificate's record, or NULL / fp "" when none is known. */
+static json_t *account_json(const mc_account *a, const mc_cert_rec *c)
+{
+    json_t *cert;
+    if (a->cert[0] == '\0')
+        cert = json_null();
+    else if (c == NULL || c->fp[0] == '\0')
+        cert = json_pack("{s:s}", "fp", a->cert);
+    else
+        cert = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "fp", c->fp, "serial",
+                         c->serial, "cn", c->cn, "org_name", c->org_name, "issuer", c->issuer,
+                         "alg", c->alg, "not_before", (json_int_t)c->not_before, "not_after",
+                         (json_int_t)c->not_after, "status", c->status);
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s}", "account", a->login, "name",
+                     a->name, "role", a->role, "org", a->org, "cert", cert, "bound_at",
+                     (json_int_t)a->bound_at, "bound_by", a->bound_by);
+}
+
+/* The caller's own account with its certificate's record (one lookup). */
+static json_t *my_account_json(mc_req *r)
+{
     mc_cert_rec c;
     int found = 0;
-    if (mc_store_cert_get(st, fp, &c, &found, NULL) != 0 || !found)
-        return json_pack("{s:s}", "fp", fp);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "fp", c.fp, "serial",
-                     c.serial, "cn", c.cn, "org_name", c.org_name, "issuer", c.issuer, "alg",
-                     c.alg, "not_before", (json_int_t)c.not_before, "not_after",
-                     (json_int_t)c.not_after, "status", c.status);
-}
-
-static json_t *account_json(mc_store *st, const mc_account *a)
-{
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s}", "account", a->login, "name",
-                     a->name, "role", a->role, "org", a->org, "cert", cert_json(st, a->cert),
-                     "bound_at", (json_int_t)a->bound_at, "bound_by", a->bound_by);
+    if (r->me.cert[0] == '\0' ||
+        mc_store_cert_get(r->node->store, r->me.cert, &c, &found, NULL) != 0 || !found)
+        return account_json(&r->me, NULL);
+    return account_json(&r->me, &c);
 }
 
 /* POST /api/v1/login {account, password} */
@@ -110,8 +124,8 @@ void mc_web_login(mc_req *r)
     }
     if (fails > 0)
         mc_store_pwfail_clear(r->node->store, login, NULL);
-    char tok[64], tok_hash[65];
-    new_token(tok, sizeof(tok), tok_hash);
+    char tok[SECRET_LEN + 1], tok_hash[65];
+    new_token(tok, tok_hash);
     mc_websess w;
     memset(&w, 0, sizeof(w));
     snprintf(w.account, sizeof(w.account), "%s", acc.login);
@@ -146,7 +160,7 @@ void mc_web_me(mc_req *r)
 {
     mc_org org;
     mc_err err;
-    json_t *o = account_json(r->node->store, &r->me);
+    json_t *o = my_account_json(r);
     if (mc_store_org_get(r->node->store, r->me.org, &org, &err) == 0)
         json_object_set_new(o, "org_name", json_string(org.name));
     json_object_set_new(o, "via", json_string(r->web.cert[0] ? "certificate" : "password"));
@@ -160,6 +174,28 @@ static int may_manage(const mc_account *me, const mc_account *target)
     if (strcmp(me->org, target->org) != 0)
         return 0;
     return strcmp(me->login, target->login) == 0 || strcmp(me->role, "admin") == 0;
+}
+
+/* Parse "svg,png,text" / "none" into the three flags. 0 / -1. */
+static int qr_formats(const char *q, int *svg, int *png, int *text)
+{
+    *svg = *png = *text = 0;
+    size_t n = strlen(q);
+    if (n == 0 || n > 32)
+        return -1;
+    for (const char *p = q; p <= q + n;) {
+        size_t len = strcspn(p, ",");
+        if (len == 3 && memcmp(p, "svg", 3) == 0)
+            *svg = 1;
+        else if (len == 3 && memcmp(p, "png", 3) == 0)
+            *png = 1;
+        else if (len == 4 && memcmp(p, "text", 4) == 0)
+            *text = 1;
+        else if (!(len == 4 && memcmp(p, "none", 4) == 0))
+            return -1;
+        p += len + 1;
+    }
+    return 0;
 }
 
 /* POST /api/v1/sessions {purpose, account?} */
@@ -179,6 +215,14 @@ void mc_web_session_open(mc_req *r)
     mc_purpose purpose = mc_purpose_parse(ps, pslen);
     if (purpose == MC_PURPOSE_NONE) {
         mc_reply_errf(r, 400, "bad_field", "purpose must be \"bind\" or \"login\"");
+        return;
+    }
+    /* ?qr=svg,png,text (default all three; "none": the payload only) picks
+     * the renderings to send. A PNG costs ~10x an SVG to draw. */
+    int want_svg = 1, want_png = 1, want_text = 1;
+    const char *qrq = evhttp_find_header(&r->query, "qr");
+    if (qrq != NULL && qr_formats(qrq, &want_svg, &want_png, &want_text) != 0) {
+        mc_reply_errf(r, 400, "bad_query", "qr lists svg, png, text or none, comma-separated");
         return;
     }
     mc_session s;
@@ -221,25 +265,9 @@ void mc_web_session_open(mc_req *r)
     if (ua)
         mc_copy_printable(s.ua, sizeof(s.ua), ua, strnlen(ua, 1024));
 
-    uint8_t poll_raw[POLL_BYTES], poll_hash[32];
-    char poll[4 * ((POLL_BYTES + 2) / 3) + 1];
-    mc_random(poll_raw, sizeof(poll_raw));
-    mc_base64url(poll_raw, sizeof(poll_raw), poll);
-    mc_sha256(poll, strlen(poll), poll_hash);
-
-    /* ?qr=svg,png,text (default all three) picks the renderings to send;
-     * the payload is always sent. A PNG costs ~10x an SVG to draw. */
-    int want_svg = 1, want_png = 1, want_text = 1;
-    const char *qrq = evhttp_find_header(&r->query, "qr");
-    if (qrq != NULL) {
-        want_svg = strstr(qrq, "svg") != NULL;
-        want_png = strstr(qrq, "png") != NULL;
-        want_text = strstr(qrq, "text") != NULL;
-        if (strspn(qrq, "svgpntexo,") != strlen(qrq)) {
-            mc_reply_errf(r, 400, "bad_query", "qr must list svg, png, text or none");
-            return;
-        }
-    }
+    uint8_t poll_hash[32];
+    char poll[SECRET_LEN + 1];
+    new_secret(poll, poll_hash);
     char payload[MC_QR_PAYLOAD_MAX + 1];
     mc_qr *q = NULL;
     mc_buf svg = {0}, png = {0}, text = {0};
@@ -274,7 +302,6 @@ void mc_web_session_open(mc_req *r)
                             r->node->cfg->session_ttl, "qr", qr));
 done:
     OPENSSL_cleanse(poll, sizeof(poll));
-    OPENSSL_cleanse(poll_raw, sizeof(poll_raw));
     free(png64);
     mc_buf_free(&svg);
     mc_buf_free(&png);
@@ -296,8 +323,10 @@ static int session_result(mc_node *node, const char *sid, const uint8_t poll_has
     mc_err err;
     mc_err_clear(&err);
     int64_t now = (int64_t)time(NULL);
-    char tok[64], tok_hash[65];
-    new_token(tok, sizeof(tok), tok_hash);
+    /* minted on every read, used only by the one read that claims the
+     * login (~2 us next to the Redis round trip of the read itself) */
+    char tok[SECRET_LEN + 1], tok_hash[65];
+    new_token(tok, tok_hash);
     mc_websess w;
     memset(&w, 0, sizeof(w));
     snprintf(w.ip, sizeof(w.ip), "%s", ip);
@@ -455,26 +484,24 @@ void mc_web_session_poll(mc_req *r)
 /* GET /api/v1/bindings */
 void mc_web_bindings(mc_req *r)
 {
-    mc_err err;
-    json_t *list = json_array();
-    if (strcmp(r->me.role, "admin") == 0) {
-        size_t cap = 1024, n = 0;
-        char(*l)[MC_ACCOUNT_MAX + 1] = calloc(cap, sizeof(*l));
-        if (l == NULL || mc_store_org_accounts(r->node->store, r->me.org, l, cap, &n, &err) != 0) {
-            free(l);
-            json_decref(list);
-            mc_reply_errf(r, 503, "store_unavailable", "cannot list accounts");
-            return;
-        }
-        for (size_t i = 0; i < n; i++) {
-            mc_account a;
-            if (mc_store_account_get(r->node->store, l[i], &a, &err) == 0)
-                json_array_append_new(list, account_json(r->node->store, &a));
-        }
-        free(l);
-    } else {
-        json_array_append_new(list, account_json(r->node->store, &r->me));
+    if (strcmp(r->me.role, "admin") != 0) {
+        mc_reply_json(r, 200, json_pack("{s:[o]}", "bindings", my_account_json(r)));
+        return;
     }
+    mc_err err;
+    mc_account *accs;
+    mc_cert_rec *certs;
+    size_t n;
+    if (mc_store_org_bindings(r->node->store, r->me.org, &accs, &certs, &n, &err) != 0) {
+        mc_reply_err(r, &err);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, account_json(&accs[i], &certs[i]));
+    OPENSSL_cleanse(accs, n * sizeof(*accs)); /* password hashes */
+    free(accs);
+    free(certs);
     mc_reply_json(r, 200, json_pack("{s:o}", "bindings", list));
 }
 

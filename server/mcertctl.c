@@ -323,18 +323,9 @@ static int cmd_issue(const ctl *c, int argc, char **argv, int i)
     if (st == NULL)
         goto done;
     mc_cert_rec rec;
-    memset(&rec, 0, sizeof(rec));
-    snprintf(rec.fp, sizeof(rec.fp), "%s", ci.fp_hex);
-    snprintf(rec.serial, sizeof(rec.serial), "%s", ci.serial_hex);
-    snprintf(rec.uscc, sizeof(rec.uscc), "%s", ci.uscc);
-    snprintf(rec.cn, sizeof(rec.cn), "%s", ci.cn);
-    snprintf(rec.org_name, sizeof(rec.org_name), "%s", ci.org_name);
-    snprintf(rec.issuer, sizeof(rec.issuer), "%s", ci.issuer_cn);
-    snprintf(rec.alg, sizeof(rec.alg), "%s", mc_alg_name(ci.alg));
-    rec.not_before = ci.not_before;
-    rec.not_after = ci.not_after;
+    mc_cert_rec_from_info(&ci, &rec);
     mc_actor a = {"mcertctl", "cli"};
-    if (mc_store_cert_put(st, &rec, &a, &err) != 0) {
+    if (mc_store_cert_put(st, &rec, &a, (int64_t)time(NULL), &err) != 0) {
         fail(&err);
         goto done;
     }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -304,6 +305,136 @@ static void binding_survives_a_redis_crash(void **state)
     mc_testenv_stop(env);
 }
 
+/* An admin lists every account of its organisation, sorted, with the bound
+ * certificate's record; staff see only themselves. */
+static void bindings_list_the_organisation_for_admins_only(void **state)
+{
+    mc_testenv *env = mc_testenv_start(0);
+    mc_testenv_account(env, "zed", MC_TEST_ORG, "staff");
+    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
+    mc_testenv_account(env, "alice", MC_TEST_ORG, "staff");
+    mc_phone *ph = mc_testenv_phone(env, "phone", MC_ALG_SM2, MC_TEST_ORG);
+    char *tok = mc_testenv_login(env, "admin"), *atok = mc_testenv_login(env, "alice");
+    char sid[MC_SID_LEN + 1], poll[64];
+    int match, st;
+    assert_int_equal(mc_testenv_open(env, tok, "bind", "alice", sid, poll, &match, NULL), 201);
+    mc_session_view v;
+    mc_phone_err pe;
+    mc_phone_result res;
+    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
+    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
+                                      &res, &pe), 0);
+    json_t *b = mc_testenv_api(env, "GET", "/api/v1/bindings", tok, NULL, &st);
+    assert_int_equal(st, 200);
+    json_t *l = json_object_get(b, "bindings");
+    assert_int_equal(json_array_size(l), 3);
+    const char *order[] = {"admin", "alice", "zed"};
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(mc_testenv_jstr(json_array_get(l, i), "account"), order[i]);
+    json_t *ac = json_object_get(json_array_get(l, 1), "cert");
+    assert_string_equal(mc_testenv_jstr(ac, "alg"), "sm2");
+    assert_string_equal(mc_testenv_jstr(ac, "status"), "valid");
+    assert_true(strlen(mc_testenv_jstr(ac, "serial")) > 0);
+    assert_string_equal(mc_testenv_jstr(json_array_get(l, 1), "bound_by"), "admin");
+    assert_true(json_is_null(json_object_get(json_array_get(l, 0), "cert")));
+    assert_true(json_is_null(json_object_get(json_array_get(l, 2), "cert")));
+    json_decref(b);
+    b = mc_testenv_api(env, "GET", "/api/v1/bindings", atok, NULL, &st);
+    assert_int_equal(st, 200);
+    l = json_object_get(b, "bindings");
+    assert_int_equal(json_array_size(l), 1);
+    assert_string_equal(mc_testenv_jstr(json_array_get(l, 0), "account"), "alice");
+    assert_string_equal(
+        mc_testenv_jstr(json_object_get(json_array_get(l, 0), "cert"), "alg"), "sm2");
+    json_decref(b);
+    free(tok);
+    free(atok);
+    mc_phone_free(ph);
+    mc_testenv_stop(env);
+}
+
+/* A certificate's set of web sessions lives no longer than its newest
+ * session, and a logout takes the session out of it. */
+static void logout_forgets_the_session_in_its_certificate_set(void **state)
+{
+    mc_testenv *env = mc_testenv_start(0);
+    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
+    mc_phone *ph = mc_testenv_phone(env, "phone", MC_ALG_P256, MC_TEST_ORG);
+    char *tok = mc_testenv_login(env, "admin");
+    char sid[MC_SID_LEN + 1], poll[64];
+    int match, st;
+    mc_session_view v;
+    mc_phone_err pe;
+    mc_phone_result res;
+    assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, NULL), 201);
+    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
+    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
+                                      &res, &pe), 0);
+    assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
+    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
+    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
+                                      &res, &pe), 0);
+    json_t *p = mc_testenv_poll(env, sid, poll, NULL, 0, &st);
+    char ctok[64], fp[65], set[96], hex[65];
+    snprintf(ctok, sizeof(ctok), "%s", mc_testenv_jstr(p, "token"));
+    snprintf(fp, sizeof(fp), "%s", mc_testenv_jstr(p, "cert"));
+    json_decref(p);
+    uint8_t h[32];
+    mc_sha256(ctok, strlen(ctok), h);
+    mc_hex(h, 32, hex);
+    snprintf(set, sizeof(set), "{mc}:certweb:%s", fp);
+    assert_int_equal(mc_testenv_redis_int(env, "SISMEMBER %s %s", set, hex), 1);
+    long long ttl = mc_testenv_redis_int(env, "TTL %s", set);
+    assert_true(ttl > 0 && ttl <= 8 * 3600);
+    json_t *o = mc_testenv_api(env, "POST", "/api/v1/logout", ctok, NULL, &st);
+    assert_int_equal(st, 200);
+    json_decref(o);
+    assert_int_equal(mc_testenv_redis_int(env, "SISMEMBER %s %s", set, hex), 0);
+    o = mc_testenv_api(env, "GET", "/api/v1/me", ctok, NULL, &st);
+    assert_int_equal(st, 401);
+    json_decref(o);
+    free(tok);
+    mc_phone_free(ph);
+    mc_testenv_stop(env);
+}
+
+/* A browser that hangs up while its long poll waits is forgotten: the
+ * later state change finds no dangling waiter (ASan would see a use after
+ * free in mcertd, and mc_testenv_stop checks that mcertd exits cleanly). */
+static void a_browser_that_hangs_up_while_waiting_is_forgotten(void **state)
+{
+    mc_testenv *env = mc_testenv_start(0);
+    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
+    mc_phone *ph = mc_testenv_phone(env, "phone", MC_ALG_P256, MC_TEST_ORG);
+    char *tok = mc_testenv_login(env, "admin");
+    char sid[MC_SID_LEN + 1], poll[64];
+    int match, st;
+    assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, NULL), 201);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        json_t *p = mc_testenv_poll(env, sid, poll, "pending", 25, &st);
+        _exit(p != NULL ? 0 : 1);
+    }
+    usleep(400000); /* the poll is waiting */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    usleep(100000); /* mcertd sees the close */
+    mc_session_view v;
+    mc_phone_err pe;
+    mc_phone_result res;
+    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0); /* publishes "scanned" */
+    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
+                                      &res, &pe), 0);           /* publishes "approved" */
+    json_t *p = mc_testenv_poll(env, sid, poll, NULL, 0, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(mc_testenv_jstr(p, "state"), "approved");
+    json_decref(p);
+    free(tok);
+    mc_phone_free(ph);
+    mc_testenv_stop(env);
+}
+
 /* The phone reaches another node than the browser: the answer is accepted
  * there, and the browser's long poll on the first node wakes at once. */
 static void phone_on_another_node_wakes_the_browser(void **state)
@@ -404,6 +535,9 @@ int main(void)
         cmocka_unit_test(binding_survives_a_redis_crash),
         cmocka_unit_test(password_guessing_is_throttled),
         cmocka_unit_test(phone_on_another_node_wakes_the_browser),
+        cmocka_unit_test(bindings_list_the_organisation_for_admins_only),
+        cmocka_unit_test(logout_forgets_the_session_in_its_certificate_set),
+        cmocka_unit_test(a_browser_that_hangs_up_while_waiting_is_forgotten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

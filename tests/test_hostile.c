@@ -1312,6 +1312,79 @@ static void missing_or_invalid_bearer_is_401(void **state)
     free(tok);
 }
 
+/* ?qr= names renderings exactly; an unknown one is refused before anything
+ * is written, and the known ones give exactly what was asked for. */
+static void qr_query_lists_known_renderings_only(void **state)
+{
+    mc_testenv *env = env_of(state);
+    const char *const h[] = {CT_JSON_H, NULL};
+    const char *body = "{\"purpose\":\"login\"}";
+    const char *bad[] = {"bogus", "svgpng", "svg,,png", "svg,", "SVG", "png,text,x", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char path[96];
+        snprintf(path, sizeof(path), "/api/v1/sessions?qr=%s", bad[i]);
+        expect_web_reject(env, "POST", path, h, body, strlen(body), 400, "bad_query");
+    }
+    static const struct {
+        const char *q;
+        int svg, png, text;
+    } ok[] = {{"svg", 1, 0, 0}, {"png,text", 0, 1, 1}, {"none", 0, 0, 0},
+              {"text,svg,png", 1, 1, 1}};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char path[96];
+        snprintf(path, sizeof(path), "/api/v1/sessions?qr=%s", ok[i].q);
+        json_t *o = NULL;
+        assert_int_equal(web_req(env, "POST", path, h, body, strlen(body), &o), 201);
+        json_t *qr = json_object_get(o, "qr");
+        assert_true(json_is_string(json_object_get(qr, "payload")));
+        assert_int_equal(json_object_get(qr, "svg") != NULL, ok[i].svg);
+        assert_int_equal(json_object_get(qr, "png") != NULL, ok[i].png);
+        assert_int_equal(json_object_get(qr, "text") != NULL, ok[i].text);
+        json_decref(o);
+    }
+}
+
+/* Past the absolute HTTP caps (64 KiB body, 16 KiB headers) libevent itself
+ * refuses the request (a bare 4xx, not our JSON): still nothing written,
+ * and the server keeps serving. */
+static void bodies_and_headers_past_the_http_caps_are_refused(void **state)
+{
+    mc_testenv *env = env_of(state);
+    char url[160], before[41], after[41];
+    snprintf(url, sizeof(url), "%s/api/v1/login", env->base);
+    size_t n = 100 * 1024;
+    char *big = malloc(n);
+    assert_non_null(big);
+    memset(big, 'a', n);
+    big[0] = '{';
+    const char *const hj[] = {CT_JSON_H, NULL};
+    mc_testenv_digest(env, before);
+    mc_http_reply rep;
+    mc_err e;
+    assert_int_equal(mc_http_request("POST", url, hj, big, n, 10, &rep, &e), 0);
+    assert_int_equal(rep.status, 413);
+    mc_http_reply_free(&rep);
+    /* one 20 KiB header */
+    char *hdr = malloc(20 * 1024 + 16);
+    assert_non_null(hdr);
+    memcpy(hdr, "X-Junk: ", 8);
+    memset(hdr + 8, 'b', 20 * 1024);
+    hdr[8 + 20 * 1024] = '\0';
+    const char *const hh[] = {hdr, NULL};
+    snprintf(url, sizeof(url), "%s/healthz", env->base);
+    int rc = mc_http_request("GET", url, hh, NULL, 0, 10, &rep, &e);
+    /* libevent answers 400 or just closes the connection; either way no 2xx */
+    if (rc == 0) {
+        assert_true(rep.status >= 400 && rep.status < 500);
+        mc_http_reply_free(&rep);
+    }
+    mc_testenv_digest(env, after);
+    assert_string_equal(before, after);
+    assert_int_equal(web_req(env, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+    free(big);
+    free(hdr);
+}
+
 static void poll_without_secret_is_401_wrong_secret_403_bad_wait_400(void **state)
 {
     mc_testenv *env = env_of(state);
@@ -1536,6 +1609,8 @@ int main(void)
         cmocka_unit_test(malformed_web_json_is_400_and_oversized_is_413),
         cmocka_unit_test(missing_or_invalid_bearer_is_401),
         cmocka_unit_test(poll_without_secret_is_401_wrong_secret_403_bad_wait_400),
+        cmocka_unit_test(qr_query_lists_known_renderings_only),
+        cmocka_unit_test(bodies_and_headers_past_the_http_caps_are_refused),
         cmocka_unit_test(foreign_origin_on_post_is_bad_origin),
         cmocka_unit_test(unknown_path_is_404_and_wrong_method_is_405),
         cmocka_unit_test(sm2_phone_lies_are_refused_and_its_honest_answer_binds),

@@ -82,49 +82,33 @@ static double raw_verify_rate(mc_alg alg)
     return (double)n / t;
 }
 
-/* One complete QR login; returns 0 on success. */
-static int login_flow(mc_testenv *env, mc_phone *ph)
-{
-    char sid[MC_SID_LEN + 1], poll[64];
-    int match, st;
-    /* the web page asks for one rendering (SVG), as a browser would */
-    json_t *o = mc_testenv_api(env, "POST", "/api/v1/sessions?qr=svg", NULL,
-                               json_pack("{s:s}", "purpose", "login"), &st);
-    if (st != 201) {
-        json_decref(o);
-        return -1;
-    }
-    snprintf(sid, sizeof(sid), "%s", json_string_value(json_object_get(o, "sid")));
-    snprintf(poll, sizeof(poll), "%s", json_string_value(json_object_get(o, "poll_secret")));
-    match = (int)json_integer_value(json_object_get(o, "match"));
-    json_decref(o);
-    mc_session_view v;
-    mc_phone_err pe;
-    mc_phone_result res;
-    if (mc_phone_fetch(env->base, sid, &v, &pe) != 0 ||
-        mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL, &res,
-                         &pe) != 0)
-        return -1;
-    json_t *p = mc_testenv_poll(env, sid, poll, NULL, 0, &st);
-    int ok = st == 200 && json_object_get(p, "token") != NULL;
-    json_decref(p);
-    return ok ? 0 : -1;
-}
-
-/* The same flow over two keep-alive connections (the browser's and the
- * phone's), as real clients keep them. */
+/* A browser's and a phone's connections: keep-alive clients, or (NULL)
+ * a new connection for every request. */
 typedef struct ka {
     mc_http_client *browser, *phone;
 } ka;
 
-static int login_flow_ka(mc_testenv *env, mc_phone *ph, ka *k)
+static int request(mc_testenv *env, mc_http_client *cl, const char *method, const char *path,
+                   const char *const *headers, const void *body, size_t len, mc_http_reply *out)
+{
+    mc_err err;
+    if (cl != NULL)
+        return mc_http_client_request(cl, method, path, headers, body, len, 10, out, &err);
+    char url[256];
+    snprintf(url, sizeof(url), "%s%s", env->base, path);
+    return mc_http_request(method, url, headers, body, len, 10, out, &err);
+}
+
+/* One complete QR login (open with an SVG as a web page would, phone fetch,
+ * phone answer, browser poll that gets the token). 0 on success. */
+static int login_flow(mc_testenv *env, mc_phone *ph, const ka *k)
 {
     mc_err err;
     mc_http_reply rep;
     static const char open_body[] = "{\"purpose\":\"login\"}";
     const char *jh[] = {"Content-Type: application/json", NULL};
-    if (mc_http_client_request(k->browser, "POST", "/api/v1/sessions?qr=svg", jh, open_body,
-                               sizeof(open_body) - 1, 10, &rep, &err) != 0)
+    if (request(env, k ? k->browser : NULL, "POST", "/api/v1/sessions?qr=svg", jh, open_body,
+                sizeof(open_body) - 1, &rep) != 0)
         return -1;
     json_error_t je;
     json_t *o = rep.status == 201 ? json_loadb((const char *)rep.body.ptr, rep.body.len, 0, &je)
@@ -139,7 +123,7 @@ static int login_flow_ka(mc_testenv *env, mc_phone *ph, ka *k)
     json_decref(o);
 
     snprintf(path, sizeof(path), "/m/v1/sessions/%s", sid);
-    if (mc_http_client_request(k->phone, "GET", path, NULL, NULL, 0, 10, &rep, &err) != 0)
+    if (request(env, k ? k->phone : NULL, "GET", path, NULL, NULL, 0, &rep) != 0)
         return -1;
     mc_session_view v;
     int ok = rep.status == 200 && mc_view_decode(rep.body.ptr, rep.body.len, &v, &err) == 0;
@@ -152,8 +136,7 @@ static int login_flow_ka(mc_testenv *env, mc_phone *ph, ka *k)
         return -1;
     const char *mh[] = {"Content-Type: application/x-msgpack", NULL};
     snprintf(path, sizeof(path), "/m/v1/sessions/%s/response", sid);
-    int rc = mc_http_client_request(k->phone, "POST", path, mh, body.ptr, body.len, 10, &rep,
-                                    &err);
+    int rc = request(env, k ? k->phone : NULL, "POST", path, mh, body.ptr, body.len, &rep);
     mc_buf_free(&tbs);
     mc_buf_free(&body);
     if (rc != 0)
@@ -165,30 +148,62 @@ static int login_flow_ka(mc_testenv *env, mc_phone *ph, ka *k)
     snprintf(path, sizeof(path), "/api/v1/sessions/%s", sid);
     snprintf(hdr, sizeof(hdr), "X-Poll-Secret: %s", poll);
     const char *ph2[] = {hdr, NULL};
-    if (mc_http_client_request(k->browser, "GET", path, ph2, NULL, 0, 10, &rep, &err) != 0)
+    if (request(env, k ? k->browser : NULL, "GET", path, ph2, NULL, 0, &rep) != 0)
         return -1;
     ok = rep.status == 200 && memmem(rep.body.ptr, rep.body.len, "\"token\"", 7) != NULL;
     mc_http_reply_free(&rep);
     return ok ? 0 : -1;
 }
 
-/* K browser+phone pairs running flows at the same time, as under load. */
-typedef struct par_arg {
+/* One client (browser + phone) running flows in its own thread. */
+typedef struct client_arg {
     mc_testenv *env;
     mc_phone *ph;
-    int flows, fails;
-} par_arg;
+    int keepalive, flows, fails;
+} client_arg;
 
-static void *par_thread(void *arg)
+static void *client_thread(void *arg)
 {
-    par_arg *a = arg;
+    client_arg *a = arg;
     mc_err err;
-    ka k = {mc_http_client_new(a->env->base, &err), mc_http_client_new(a->env->base, &err)};
+    ka k = {NULL, NULL};
+    if (a->keepalive) {
+        k.browser = mc_http_client_new(a->env->base, &err);
+        k.phone = mc_http_client_new(a->env->base, &err);
+    }
     for (int i = 0; i < a->flows; i++)
-        a->fails += login_flow_ka(a->env, a->ph, &k) != 0;
+        a->fails += login_flow(a->env, a->ph, a->keepalive ? &k : NULL) != 0;
     mc_http_client_free(k.browser);
     mc_http_client_free(k.phone);
     return NULL;
+}
+
+/* `clients` concurrent clients run `flows` flows in all; prints the server
+ * CPU per flow (mcertd + redis-server) and its ratio to raw_us. */
+static void measure(mc_testenv *env, mc_phone *ph, const char *alg, const char *mode,
+                    int clients, int keepalive, int flows, double raw_us)
+{
+    enum { MAXC = 16 };
+    client_arg ca[MAXC];
+    pthread_t th[MAXC];
+    if (clients > MAXC)
+        clients = MAXC;
+    double m0 = proc_cpu(env->mcertd_pid), r0 = proc_cpu(env->redis_pid), t0 = now_s();
+    for (int i = 0; i < clients; i++) {
+        ca[i] = (client_arg){env, ph, keepalive, flows / clients, 0};
+        pthread_create(&th[i], NULL, client_thread, &ca[i]);
+    }
+    int fails = 0, done = (flows / clients) * clients;
+    for (int i = 0; i < clients; i++) {
+        pthread_join(th[i], NULL);
+        fails += ca[i].fails;
+    }
+    double m1 = proc_cpu(env->mcertd_pid), r1 = proc_cpu(env->redis_pid), t1 = now_s();
+    double pm = (m1 - m0) / done * 1e6, pr = (r1 - r0) / done * 1e6, per = pm + pr;
+    printf("%-6s %-36s %d flows (failed %d) in %.2f s = %.0f/s: server CPU %7.1f us/flow "
+           "(mcertd %.1f + redis %.1f); raw verify %6.1f us; ratio %.2fx\n",
+           alg, mode, done, fails, t1 - t0, done / (t1 - t0), per, pm, pr, raw_us,
+           per / raw_us);
 }
 
 typedef struct waiter_arg {
@@ -257,7 +272,6 @@ typedef struct answerer {
     mc_testenv *env;
     mc_phone *ph;
     char (*sids)[MC_SID_LEN + 1];
-    int *matches;
     int n;
     double *t_answered;
     int failures;
@@ -290,9 +304,9 @@ static void crowd_bench(mc_testenv *env, mc_phone *ph, int n)
     setrlimit(RLIMIT_NOFILE, &rl);
     static char sids[CROWD_SESSIONS][MC_SID_LEN + 1];
     static char polls[CROWD_SESSIONS][64];
-    int matches[CROWD_SESSIONS];
+    int match;
     for (int i = 0; i < CROWD_SESSIONS; i++)
-        if (mc_testenv_open(env, NULL, "login", NULL, sids[i], polls[i], &matches[i], NULL) != 201) {
+        if (mc_testenv_open(env, NULL, "login", NULL, sids[i], polls[i], &match, NULL) != 201) {
             printf("crowd: cannot open sessions\n");
             return;
         }
@@ -316,7 +330,7 @@ static void crowd_bench(mc_testenv *env, mc_phone *ph, int n)
         evhttp_make_request(reqs[i].conn, req, EVHTTP_REQ_GET, path);
     }
     double t_ans = 0;
-    answerer a = {env, ph, sids, matches, CROWD_SESSIONS, &t_ans, 0};
+    answerer a = {env, ph, sids, CROWD_SESSIONS, &t_ans, 0};
     pthread_t th;
     pthread_create(&th, NULL, answer_all, &a);
     struct timeval limit = {50, 0};
@@ -367,70 +381,14 @@ static void bench(void **state)
 
     printf("\n== QR login, whole flow (open session, phone fetch, phone answer, poll + token) ==\n");
     printf("server CPU = mcertd + redis-server (utime+stime from /proc), %d flows each\n", flows);
+    printf("(target: ratio <= 2.5x)\n");
     for (int i = 0; i < 2; i++) {
+        const char *alg = i == 0 ? "P-256" : "SM2";
         double raw_us = 1e6 / (i == 0 ? p256 : sm2);
-        for (int k = 0; k < 20; k++)
-            login_flow(env, phones[i]); /* warm up */
-        double m0 = proc_cpu(env->mcertd_pid), r0 = proc_cpu(env->redis_pid), t0 = now_s();
-        int fails = 0;
-        for (int k = 0; k < flows; k++)
-            fails += login_flow(env, phones[i]) != 0;
-        double m1 = proc_cpu(env->mcertd_pid), r1 = proc_cpu(env->redis_pid), t1 = now_s();
-        double pm = (m1 - m0) / flows * 1e6, pr = (r1 - r0) / flows * 1e6, per = pm + pr;
-        printf("%-6s new connection per request: %d flows (failed %d) in %.2f s: server CPU "
-               "%7.1f us/flow (mcertd %.1f + redis %.1f); raw verify %6.1f us; ratio %.2fx\n",
-               i == 0 ? "P-256" : "SM2", flows, fails, t1 - t0, per, pm, pr, raw_us,
-               per / raw_us);
-        mc_err err;
-        ka k = {mc_http_client_new(env->base, &err), mc_http_client_new(env->base, &err)};
-        for (int w = 0; w < 20; w++)
-            login_flow_ka(env, phones[i], &k);
-        m0 = proc_cpu(env->mcertd_pid);
-        r0 = proc_cpu(env->redis_pid);
-        t0 = now_s();
-        fails = 0;
-        for (int w = 0; w < flows; w++)
-            fails += login_flow_ka(env, phones[i], &k) != 0;
-        m1 = proc_cpu(env->mcertd_pid);
-        r1 = proc_cpu(env->redis_pid);
-        t1 = now_s();
-        pm = (m1 - m0) / flows * 1e6;
-        pr = (r1 - r0) / flows * 1e6;
-        per = pm + pr;
-        printf("%-6s keep-alive (browser + phone): %d flows (failed %d) in %.2f s: server CPU "
-               "%7.1f us/flow (mcertd %.1f + redis %.1f); raw verify %6.1f us; ratio %.2fx "
-               "(target <= 2.5x)\n",
-               i == 0 ? "P-256" : "SM2", flows, fails, t1 - t0, per, pm, pr, raw_us,
-               per / raw_us);
-        mc_http_client_free(k.browser);
-        mc_http_client_free(k.phone);
-
-        enum { PAR = 8 };
-        par_arg pa[PAR];
-        pthread_t pt[PAR];
-        m0 = proc_cpu(env->mcertd_pid);
-        r0 = proc_cpu(env->redis_pid);
-        t0 = now_s();
-        for (int w = 0; w < PAR; w++) {
-            pa[w] = (par_arg){env, phones[i], flows / PAR, 0};
-            pthread_create(&pt[w], NULL, par_thread, &pa[w]);
-        }
-        fails = 0;
-        for (int w = 0; w < PAR; w++) {
-            pthread_join(pt[w], NULL);
-            fails += pa[w].fails;
-        }
-        m1 = proc_cpu(env->mcertd_pid);
-        r1 = proc_cpu(env->redis_pid);
-        t1 = now_s();
-        int done = (flows / PAR) * PAR;
-        pm = (m1 - m0) / done * 1e6;
-        pr = (r1 - r0) / done * 1e6;
-        per = pm + pr;
-        printf("%-6s keep-alive, %d clients at once: %d flows (failed %d) in %.2f s = %.0f "
-               "flows/s: server CPU %7.1f us/flow (mcertd %.1f + redis %.1f); ratio %.2fx\n",
-               i == 0 ? "P-256" : "SM2", PAR, done, fails, t1 - t0, done / (t1 - t0), per, pm,
-               pr, per / raw_us);
+        measure(env, phones[i], alg, "warm-up", 1, 1, 20, raw_us);
+        measure(env, phones[i], alg, "new connection per request:", 1, 0, flows, raw_us);
+        measure(env, phones[i], alg, "keep-alive (browser + phone):", 1, 1, flows, raw_us);
+        measure(env, phones[i], alg, "keep-alive, 8 clients at once:", 8, 1, flows, raw_us);
     }
 
     printf("\n== wake-up of a waiting browser after the phone's approval ==\n");

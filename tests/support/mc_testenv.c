@@ -332,6 +332,22 @@ char *mc_testenv_login(mc_testenv *env, const char *login)
     return tok;
 }
 
+long long mc_testenv_redis_int(mc_testenv *env, const char *fmt, ...)
+{
+    redisContext *c = redisConnect("127.0.0.1", env->redis_port);
+    assert_true(c && !c->err);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+        fail_msg("redis command %s: no integer reply", fmt);
+    long long v = r->integer;
+    freeReplyObject(r);
+    redisFree(c);
+    return v;
+}
+
 void mc_testenv_digest(mc_testenv *env, char out[41])
 {
     redisContext *c = redisConnect("127.0.0.1", env->redis_port);

@@ -74,6 +74,9 @@ json_t *mc_testenv_api_h(mc_testenv *env, const char *method, const char *path,
 /* Password login; returns a malloc'd token. */
 char *mc_testenv_login(mc_testenv *env, const char *login);
 
+/* An integer-answering Redis command (hiredis format, e.g. "TTL %s"). */
+long long mc_testenv_redis_int(mc_testenv *env, const char *fmt, ...);
+
 /* Redis DEBUG DIGEST of the whole data set (40 hex chars). */
 void mc_testenv_digest(mc_testenv *env, char out[41]);
 
