@@ -29,7 +29,10 @@ mc_certcache *mc_certcache_new(size_t slots); /* NULL on OOM */
 void mc_certcache_free(mc_certcache *c);
 
 /* Same contract as mc_cert_verify_chain (leaf_pub, when non-NULL, receives a
- * new reference the caller frees). */
+ * new reference the caller frees; *leaf_pub is NULL on failure). A chain of
+ * a shape the full check refuses outright (count, NULL or empty or
+ * oversized slice) and a NULL trust store bypass the cache. A hit costs one
+ * SHA-256 over the chain bytes (hashed in place). */
 int mc_certcache_verify(mc_certcache *c, const mc_trust *t, const mc_slice *chain, size_t n,
                         int64_t now, mc_cert_info *info, EVP_PKEY **leaf_pub, mc_err *err);
 

@@ -5,8 +5,9 @@
  *
  * Why one file: these are thin, stateless wrappers over OpenSSL's EVP layer
  * that every other module needs, and keeping the SM2-ID rule in exactly one
- * place (sig_ctx_init) is what stops a forgotten EVP_PKEY_CTX_set1_id from
- * silently producing signatures with OpenSSL 3.0's empty default ID.
+ * place (sig_ctx_new, also behind mc_sign_ctx_new for certificate signing)
+ * is what stops a forgotten EVP_PKEY_CTX_set1_id from silently producing
+ * signatures with OpenSSL 3.0's empty default ID.
  *
  * Design:
  *  - Algorithm selection is by key: mc_pkey_alg() is the only classifier,
@@ -119,79 +120,95 @@ EVP_PKEY *mc_keygen(mc_alg alg, mc_err *err)
     return k;
 }
 
-/*
- * Set up md for a one-shot sign or verify with key of algorithm alg. For
- * SM2 the distinguishing ID is set on the EVP_PKEY_CTX right after init,
- * before any data is hashed (Z = SM3(ENTL||ID||a||b||G||P) is computed on
- * the first update). Returns 1 / 0 like OpenSSL.
- */
-static int sig_ctx_init(EVP_MD_CTX *md, EVP_PKEY *key, mc_alg alg, int sign)
+/* mc_pkey_alg, or MC_ALG_NONE with err "unsupported_key" (400). */
+static mc_alg usable_alg(const EVP_PKEY *key, mc_err *err)
 {
+    mc_alg alg = mc_pkey_alg(key);
+    if (alg == MC_ALG_NONE)
+        mc_err_set(err, 400, "unsupported_key", "key is neither SM2 nor P-256");
+    return alg;
+}
+
+/*
+ * A one-shot digest-sign (sign != 0) or digest-verify context for key of
+ * algorithm alg (SM2 or P-256, already checked). The one place where the
+ * digest and, for SM2, the distinguishing ID are chosen: the ID is set on
+ * the EVP_PKEY_CTX right after init, before any data is hashed
+ * (Z = SM3(ENTL||ID||a||b||G||P) is computed on the first update).
+ * NULL with err "internal" (500) if OpenSSL fails.
+ */
+static EVP_MD_CTX *sig_ctx_new(EVP_PKEY *key, mc_alg alg, int sign,
+                               mc_err *err)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
     const EVP_MD *dg = alg == MC_ALG_SM2 ? EVP_sm3() : EVP_sha256();
-    int ok = sign ? EVP_DigestSignInit(md, &pctx, dg, NULL, key)
-                  : EVP_DigestVerifyInit(md, &pctx, dg, NULL, key);
-    if (ok != 1)
-        return 0;
-    if (alg == MC_ALG_SM2 &&
-        EVP_PKEY_CTX_set1_id(pctx, MC_SM2_ID, MC_SM2_ID_LEN) != 1)
-        return 0;
-    return 1;
+
+    if (md == NULL ||
+        (sign ? EVP_DigestSignInit(md, &pctx, dg, NULL, key)
+              : EVP_DigestVerifyInit(md, &pctx, dg, NULL, key)) != 1 ||
+        (alg == MC_ALG_SM2 &&
+         EVP_PKEY_CTX_set1_id(pctx, MC_SM2_ID, MC_SM2_ID_LEN) != 1)) {
+        ERR_clear_error();
+        EVP_MD_CTX_free(md);
+        mc_err_set(err, 500, "internal", "%s %s setup failed",
+                   mc_alg_name(alg), sign ? "signing" : "verify");
+        return NULL;
+    }
+    return md;
+}
+
+EVP_MD_CTX *mc_sign_ctx_new(EVP_PKEY *key, mc_err *err)
+{
+    mc_alg alg = usable_alg(key, err);
+    return alg == MC_ALG_NONE ? NULL : sig_ctx_new(key, alg, 1, err);
 }
 
 int mc_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t *sig,
             size_t *siglen, mc_err *err)
 {
-    int rc = -1;
-    EVP_MD_CTX *md = NULL;
-    mc_alg alg = mc_pkey_alg(key);
+    mc_alg alg = usable_alg(key, err);
+    EVP_MD_CTX *md;
     size_t n = MC_SIG_MAX;
+    int rc = -1;
 
-    if (alg == MC_ALG_NONE)
-        return mc_err_set(err, 400, "unsupported_key",
-                          "key is neither SM2 nor P-256");
-    if ((md = EVP_MD_CTX_new()) == NULL || !sig_ctx_init(md, key, alg, 1) ||
-        EVP_DigestSign(md, sig, &n, msg, len) != 1) {
+    if (alg == MC_ALG_NONE || (md = sig_ctx_new(key, alg, 1, err)) == NULL)
+        return -1;
+    if (EVP_DigestSign(md, sig, &n, msg, len) != 1) {
         ERR_clear_error();
-        mc_err_set(err, 500, "internal", "%s signing failed",
-                   mc_alg_name(alg));
-        goto done;
+        mc_err_set(err, 500, "internal", "%s signing failed", mc_alg_name(alg));
+    } else {
+        *siglen = n;
+        rc = 0;
     }
-    *siglen = n;
-    rc = 0;
-done:
     EVP_MD_CTX_free(md);
     return rc;
 }
 
+/* Hot path (once per phone answer): one context allocation, one verify. */
 int mc_verify(EVP_PKEY *pub, const uint8_t *msg, size_t len,
               const uint8_t *sig, size_t siglen, mc_err *err)
 {
+    mc_alg alg = usable_alg(pub, err);
+    EVP_MD_CTX *md;
     int rc = -1;
-    EVP_MD_CTX *md = NULL;
-    mc_alg alg = mc_pkey_alg(pub);
 
     if (alg == MC_ALG_NONE)
-        return mc_err_set(err, 400, "unsupported_key",
-                          "key is neither SM2 nor P-256");
+        return -1;
     if (sig == NULL || siglen == 0 || siglen > MC_SIG_MAX)
         return mc_err_set(err, 403, "bad_signature", "signature length %zu",
                           siglen);
-    if ((md = EVP_MD_CTX_new()) == NULL || !sig_ctx_init(md, pub, alg, 0)) {
-        ERR_clear_error();
-        mc_err_set(err, 500, "internal", "verify setup failed");
-        goto done;
-    }
+    if ((md = sig_ctx_new(pub, alg, 0, err)) == NULL)
+        return -1;
     /* 1 = valid; 0 = wrong; <0 = malformed DER or other error. OpenSSL
      * re-encodes (r,s) and rejects non-DER encodings of the signature. */
     if (EVP_DigestVerify(md, sig, siglen, msg, len) != 1) {
         ERR_clear_error();
         mc_err_set(err, 403, "bad_signature", "%s signature does not verify",
                    mc_alg_name(alg));
-        goto done;
+    } else {
+        rc = 0;
     }
-    rc = 0;
-done:
     EVP_MD_CTX_free(md);
     return rc;
 }
@@ -199,24 +216,39 @@ done:
 /* ------------------------------------------------------------------ */
 /* digests and randomness                                              */
 
-static void digest_or_abort(const EVP_MD *dg, const void *p, size_t n,
+/* One digest over parts[0..n) (concatenated). Aborts on an OpenSSL
+ * internal error (there is no answer to return). */
+static void digest_or_abort(const EVP_MD *dg, const mc_slice *parts, size_t n,
                             uint8_t out[32])
 {
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned int olen = 0;
-    if (EVP_Digest(p, n, out, &olen, dg, NULL) != 1 || olen != 32) {
+    int ok = md != NULL && EVP_DigestInit_ex(md, dg, NULL) == 1;
+
+    for (size_t i = 0; ok && i < n; i++)
+        ok = EVP_DigestUpdate(md, parts[i].ptr, parts[i].len) == 1;
+    if (!ok || EVP_DigestFinal_ex(md, out, &olen) != 1 || olen != 32) {
         fputs("mc_crypto: digest failed\n", stderr);
         abort();
     }
+    EVP_MD_CTX_free(md);
 }
 
 void mc_sha256(const void *p, size_t n, uint8_t out[32])
 {
-    digest_or_abort(EVP_sha256(), p, n, out);
+    mc_slice s = {p, n};
+    digest_or_abort(EVP_sha256(), &s, 1, out);
+}
+
+void mc_sha256_parts(const mc_slice *parts, size_t n, uint8_t out[32])
+{
+    digest_or_abort(EVP_sha256(), parts, n, out);
 }
 
 void mc_sm3(const void *p, size_t n, uint8_t out[32])
 {
-    digest_or_abort(EVP_sm3(), p, n, out);
+    mc_slice s = {p, n};
+    digest_or_abort(EVP_sm3(), &s, 1, out);
 }
 
 void mc_random(void *out, size_t n)

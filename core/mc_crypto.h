@@ -58,8 +58,16 @@ int mc_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t *sig,
 int mc_verify(EVP_PKEY *pub, const uint8_t *msg, size_t len,
               const uint8_t *sig, size_t siglen, mc_err *err);
 
-/* Digests. Never fail (abort on an OpenSSL internal error). */
+/* Sign through OpenSSL's own structures (X509_sign_ctx): a digest-sign
+ * context set up exactly as mc_sign's (SM2: SM3 + MC_SM2_ID; P-256:
+ * SHA-256). Owned by the caller (EVP_MD_CTX_free). NULL with err set:
+ * "unsupported_key" (400) as mc_sign, "internal" (500). */
+EVP_MD_CTX *mc_sign_ctx_new(EVP_PKEY *key, mc_err *err);
+
+/* Digests. Never fail (abort on an OpenSSL internal error).
+ * mc_sha256_parts hashes the concatenation of parts[0..n) without copying. */
 void mc_sha256(const void *p, size_t n, uint8_t out[32]);
+void mc_sha256_parts(const mc_slice *parts, size_t n, uint8_t out[32]);
 void mc_sm3(const void *p, size_t n, uint8_t out[32]);
 
 /* OS CSPRNG. Aborts if RAND_bytes fails (no safe way to continue). */

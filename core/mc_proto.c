@@ -21,7 +21,9 @@
  *    are still checked.
  *  - Messages are maps with short string keys, described by a key table per
  *    message; each key must appear exactly once (seen-bitmask), unknown keys
- *    are rejected. Field errors are "bad_field" (400) and name the field.
+ *    are rejected. One walker (mp_decode_map) does this for every message
+ *    and hands each value to the message's field handler. Field errors are
+ *    "bad_field" (400) and name the field.
  *  - Strings are copied into fixed NUL-terminated fields; a string that
  *    does not fit or contains NUL is rejected, never truncated. Binary
  *    fields of a response (chain, sig) are slices into the caller's input.
@@ -211,6 +213,7 @@ int mc_mp_check(const uint8_t *p, size_t n, size_t max, mc_err *err)
         size_t avail = n - pos;  /* >= 1 */
         size_t hdr = 1;          /* header bytes incl. the type byte */
         size_t lenbytes = 0;     /* big-endian length/count field size */
+        size_t exttype = 0;      /* ext8/16/32: 1 for the ext type byte */
         uint64_t payload = 0;    /* raw bytes after the header */
         uint64_t count = 0;      /* container elements (map: 2 * entries) */
         int container = 0;
@@ -228,9 +231,9 @@ int mc_mp_check(const uint8_t *p, size_t n, size_t max, mc_err *err)
             case 0xc4: case 0xd9: lenbytes = 1; break; /* bin8, str8 */
             case 0xc5: case 0xda: lenbytes = 2; break; /* bin16, str16 */
             case 0xc6: case 0xdb: lenbytes = 4; break; /* bin32, str32 */
-            case 0xc7: lenbytes = 1, hdr = 2; break;   /* ext8 (+type) */
-            case 0xc8: lenbytes = 2, hdr = 2; break;   /* ext16 */
-            case 0xc9: lenbytes = 4, hdr = 2; break;   /* ext32 */
+            case 0xc7: lenbytes = 1, exttype = 1; break; /* ext8 (+type) */
+            case 0xc8: lenbytes = 2, exttype = 1; break; /* ext16 */
+            case 0xc9: lenbytes = 4, exttype = 1; break; /* ext32 */
             case 0xca: payload = 4; break;             /* float32 */
             case 0xcb: payload = 8; break;             /* float64 */
             case 0xcc: case 0xd0: payload = 1; break;  /* (u)int8 */
@@ -259,7 +262,7 @@ int mc_mp_check(const uint8_t *p, size_t n, size_t max, mc_err *err)
             uint64_t v = lenbytes == 1   ? p[pos + 1]
                          : lenbytes == 2 ? be16(p + pos + 1)
                                          : be32(p + pos + 1);
-            hdr = 1 + lenbytes + (hdr == 2 ? 1 : 0); /* ext: type byte */
+            hdr = 1 + lenbytes + exttype;
             if (container == 1)
                 count = v;
             else if (container == 2)
@@ -462,6 +465,52 @@ static int mp_get_sid(const msgpack_object *o, char *dst, size_t dstsize,
     return 0;
 }
 
+/* "purpose": a str that is "bind" or "login", copied into dst (dstsize
+ * bytes; a longer str is "too long"); *out (if not NULL) gets its value. */
+static int mp_get_purpose(const msgpack_object *o, char *dst, size_t dstsize,
+                          mc_purpose *out, mc_err *err)
+{
+    if (mp_get_str(o, "purpose", dst, dstsize, err) != 0)
+        return -1;
+    mc_purpose pp = mc_purpose_parse(dst, o->via.str.size);
+    if (pp == MC_PURPOSE_NONE)
+        return mc_err_set(err, 400, "bad_field",
+                          "field \"purpose\" must be bind or login");
+    if (out != NULL)
+        *out = pp;
+    return 0;
+}
+
+/* One value of a message map: k is the key's index in the message's key
+ * table, [p, p+n) the whole input (for slices into it), out the message. */
+typedef int (*mp_field_fn)(int k, const msgpack_object *val, const uint8_t *p,
+                           size_t n, void *out, mc_err *err);
+
+/* The walk every message decoder shares: mp_open, then each key through
+ * mp_key (names[0..count)) and its value through field(), then
+ * mp_require_all. 0 / -1; the caller resets *out on -1. */
+static int mp_decode_map(const uint8_t *p, size_t n, const char *const *names,
+                         size_t count, mp_field_fn field, void *out,
+                         mc_err *err)
+{
+    msgpack_unpacked u;
+    uint32_t seen = 0;
+    int rc = -1;
+
+    if (mp_open(p, n, &u, err) != 0)
+        return -1;
+    const msgpack_object_map *m = &u.data.via.map;
+    for (uint32_t i = 0; i < m->size; i++) {
+        int k = mp_key(&m->ptr[i].key, names, count, &seen, err);
+        if (k < 0 || field(k, &m->ptr[i].val, p, n, out, err) != 0)
+            goto done;
+    }
+    rc = mp_require_all(seen, names, count, err);
+done:
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Response (phone -> server)                                          */
 /* ------------------------------------------------------------------ */
@@ -475,20 +524,17 @@ static const char *const mc_response_keys[RK_COUNT] = {
 };
 
 static int response_field(int k, const msgpack_object *val, const uint8_t *p,
-                          size_t n, mc_response *r, mc_err *err)
+                          size_t n, void *out, mc_err *err)
 {
+    mc_response *r = out;
+
     switch (k) {
     case RK_V:
         return mp_get_version(val, &r->v, err);
     case RK_SID:
         return mp_get_sid(val, r->sid, sizeof(r->sid), err);
     case RK_PURPOSE:
-        if (mp_get_str(val, "purpose", r->purpose, sizeof(r->purpose), err) != 0)
-            return -1;
-        if (mc_purpose_parse(r->purpose, val->via.str.size) == MC_PURPOSE_NONE)
-            return mc_err_set(err, 400, "bad_field",
-                              "field \"purpose\" must be bind or login");
-        return 0;
+        return mp_get_purpose(val, r->purpose, sizeof(r->purpose), NULL, err);
     case RK_ORIGIN:
         return mp_get_str(val, "origin", r->origin, sizeof(r->origin), err);
     case RK_DECISION:
@@ -523,27 +569,13 @@ static int response_field(int k, const msgpack_object *val, const uint8_t *p,
 
 int mc_response_decode(const uint8_t *p, size_t n, mc_response *r, mc_err *err)
 {
-    msgpack_unpacked u;
-    uint32_t seen = 0;
-    int rc = -1;
-
     memset(r, 0, sizeof(*r));
-    if (mp_open(p, n, &u, err) != 0)
-        return -1;
-    const msgpack_object_map *m = &u.data.via.map;
-    for (uint32_t i = 0; i < m->size; i++) {
-        int k = mp_key(&m->ptr[i].key, mc_response_keys, RK_COUNT, &seen, err);
-        if (k < 0 || response_field(k, &m->ptr[i].val, p, n, r, err) != 0)
-            goto done;
-    }
-    if (mp_require_all(seen, mc_response_keys, RK_COUNT, err) != 0)
-        goto done;
-    rc = 0;
-done:
-    msgpack_unpacked_destroy(&u);
-    if (rc != 0)
+    if (mp_decode_map(p, n, mc_response_keys, RK_COUNT, response_field, r,
+                      err) != 0) {
         memset(r, 0, sizeof(*r));
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -561,8 +593,9 @@ static const char *const mc_view_keys[VK_COUNT] = {
 };
 
 static int view_field(int k, const msgpack_object *val, const uint8_t *p,
-                      size_t n, mc_session_view *v, mc_err *err)
+                      size_t n, void *out, mc_err *err)
 {
+    mc_session_view *v = out;
     mc_session *s = &v->s;
     uint32_t ver;
     char purpose[8];
@@ -574,13 +607,7 @@ static int view_field(int k, const msgpack_object *val, const uint8_t *p,
     case VK_SID:
         return mp_get_sid(val, s->sid, sizeof(s->sid), err);
     case VK_PURPOSE:
-        if (mp_get_str(val, "purpose", purpose, sizeof(purpose), err) != 0)
-            return -1;
-        s->purpose = mc_purpose_parse(purpose, val->via.str.size);
-        if (s->purpose == MC_PURPOSE_NONE)
-            return mc_err_set(err, 400, "bad_field",
-                              "field \"purpose\" must be bind or login");
-        return 0;
+        return mp_get_purpose(val, purpose, sizeof(purpose), &s->purpose, err);
     case VK_STATE:
         return mp_get_str(val, "state", s->state, sizeof(s->state), err);
     case VK_NONCE:
@@ -626,70 +653,54 @@ static int view_field(int k, const msgpack_object *val, const uint8_t *p,
 
 int mc_view_decode(const uint8_t *p, size_t n, mc_session_view *v, mc_err *err)
 {
-    msgpack_unpacked u;
-    uint32_t seen = 0;
-    int rc = -1;
-
     memset(v, 0, sizeof(*v));
-    if (mp_open(p, n, &u, err) != 0)
-        return -1;
-    const msgpack_object_map *m = &u.data.via.map;
-    for (uint32_t i = 0; i < m->size; i++) {
-        int k = mp_key(&m->ptr[i].key, mc_view_keys, VK_COUNT, &seen, err);
-        if (k < 0 || view_field(k, &m->ptr[i].val, p, n, v, err) != 0)
-            goto done;
-    }
-    if (mp_require_all(seen, mc_view_keys, VK_COUNT, err) != 0)
-        goto done;
-    rc = 0;
-done:
-    msgpack_unpacked_destroy(&u);
-    if (rc != 0)
+    if (mp_decode_map(p, n, mc_view_keys, VK_COUNT, view_field, v, err) != 0) {
         memset(v, 0, sizeof(*v));
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* Two-string bodies: error {code, message}, result {state, account}   */
 /* ------------------------------------------------------------------ */
 
-/* Decode a map of exactly the two string keys k0, k1 into caller buffers. */
+/* Caller buffers of a two-string body; keys[k] lands in dst[k]. */
+typedef struct mp_pair {
+    const char *keys[2];
+    char *dst[2];
+    size_t dstsize[2];
+} mp_pair;
+
+static int pair_field(int k, const msgpack_object *val, const uint8_t *p,
+                      size_t n, void *out, mc_err *err)
+{
+    const mp_pair *pr = out;
+    (void)p, (void)n;
+    return mp_get_str(val, pr->keys[k], pr->dst[k], pr->dstsize[k], err);
+}
+
+static void pair_clear(const mp_pair *pr)
+{
+    for (size_t k = 0; k < 2; k++)
+        if (pr->dst[k] != NULL && pr->dstsize[k] != 0)
+            pr->dst[k][0] = '\0';
+}
+
+/* Decode a map of exactly the two string keys k0, k1 into caller buffers;
+ * both are "" on failure. */
 static int mp_decode_pair(const uint8_t *p, size_t n, const char *k0,
                           char *d0, size_t d0sz, const char *k1, char *d1,
                           size_t d1sz, mc_err *err)
 {
-    const char *const keys[2] = {k0, k1};
-    msgpack_unpacked u;
-    uint32_t seen = 0;
-    int rc = -1;
+    mp_pair pr = {{k0, k1}, {d0, d1}, {d0sz, d1sz}};
 
-    if (d0 != NULL && d0sz != 0)
-        d0[0] = '\0';
-    if (d1 != NULL && d1sz != 0)
-        d1[0] = '\0';
-    if (mp_open(p, n, &u, err) != 0)
+    pair_clear(&pr);
+    if (mp_decode_map(p, n, pr.keys, 2, pair_field, &pr, err) != 0) {
+        pair_clear(&pr);
         return -1;
-    const msgpack_object_map *m = &u.data.via.map;
-    for (uint32_t i = 0; i < m->size; i++) {
-        int k = mp_key(&m->ptr[i].key, keys, 2, &seen, err);
-        if (k < 0)
-            goto done;
-        if (mp_get_str(&m->ptr[i].val, keys[k], k == 0 ? d0 : d1,
-                       k == 0 ? d0sz : d1sz, err) != 0)
-            goto done;
     }
-    if (mp_require_all(seen, keys, 2, err) != 0)
-        goto done;
-    rc = 0;
-done:
-    msgpack_unpacked_destroy(&u);
-    if (rc != 0) {
-        if (d0 != NULL && d0sz != 0)
-            d0[0] = '\0';
-        if (d1 != NULL && d1sz != 0)
-            d1[0] = '\0';
-    }
-    return rc;
+    return 0;
 }
 
 int mc_error_decode(const uint8_t *p, size_t n, char *code, size_t codesz,

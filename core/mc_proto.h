@@ -40,7 +40,7 @@ typedef struct mc_tbs {
     const char *origin;
     const char *account;
     int64_t expires;           /* >= 0 */
-    const uint8_t *cert_fp;    /* 32 bytes, SHA-256 of the leaf DER */
+    const uint8_t *cert_fp;    /* 32 bytes, mc_cert_fingerprint of the leaf */
     uint32_t number;
     const char *decision;      /* "approve" or "reject" */
 } mc_tbs;
@@ -83,13 +83,18 @@ void mc_response_encode(const mc_response *r, mc_buf *out);
  * bad_field (400, message names the field). */
 int mc_response_decode(const uint8_t *p, size_t n, mc_response *r, mc_err *err);
 
-/* Error body for the phone: {"code": str, "message": str}. */
+/* Error body for the phone: {"code": str, "message": str}. A NULL e->code
+ * is sent as "internal". */
 void mc_error_encode(const mc_err *e, mc_buf *out);
-int mc_error_decode(const uint8_t *p, size_t n, char *code, size_t codesz,
-                    char *msg, size_t msgsz);
-
 /* Result body, server -> phone after a response: {"state": str, "account": str} */
 void mc_result_encode(const char *state, const char *account, mc_buf *out);
+
+/* Decoders of the two bodies above, into caller buffers (NUL-terminated).
+ * 0 / -1 (bad_msgpack, too_large, bad_field); on -1 both buffers are "".
+ * A value longer than its buffer, or holding a NUL, is rejected, never
+ * truncated. mc_error_decode reports no mc_err: it is already decoding one. */
+int mc_error_decode(const uint8_t *p, size_t n, char *code, size_t codesz,
+                    char *msg, size_t msgsz);
 int mc_result_decode(const uint8_t *p, size_t n, char *state, size_t statesz,
                      char *account, size_t accountsz, mc_err *err);
 

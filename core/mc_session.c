@@ -74,12 +74,11 @@ int mc_sid_valid(const char *s, size_t n)
 {
     if (s == NULL || n != MC_SID_LEN)
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        /* memchr over the 32 alphabet characters, not the NUL after them. */
-        if (s[i] == '\0' ||
-            memchr(mc_sid_alphabet, s[i], sizeof(mc_sid_alphabet) - 1) == NULL)
+    /* memchr over the 32 alphabet characters, not the NUL after them, so a
+     * NUL byte in s is rejected like any other foreign byte. */
+    for (size_t i = 0; i < n; i++)
+        if (memchr(mc_sid_alphabet, s[i], sizeof(mc_sid_alphabet) - 1) == NULL)
             return 0;
-    }
     return 1;
 }
 

@@ -59,9 +59,8 @@
 #define CA_DAYS_MAX 36500
 
 struct mc_ca {
-    EVP_PKEY *key;  /* CA private key, owned */
+    EVP_PKEY *key;  /* CA private key, owned; SM2 or P-256 */
     X509 *cert;     /* CA certificate, owned; SM2 ID attached if SM2-signed */
-    mc_alg alg;
 };
 
 struct mc_trust {
@@ -146,25 +145,14 @@ static int x509_attach_sm2_id(X509 *x)
     return 1;
 }
 
-/* Sign x with key (algorithm alg): SM3 + MC_SM2_ID for SM2, SHA-256 for
- * P-256. 1 / 0. */
-static int x509_sign(X509 *x, EVP_PKEY *key, mc_alg alg)
+/* Sign x with key through mc_sign_ctx_new (SM3 + MC_SM2_ID for SM2,
+ * SHA-256 for P-256; anything else fails), then attach the ID to an
+ * SM2-signed x so that it verifies. 1 / 0. */
+static int x509_sign(X509 *x, EVP_PKEY *key)
 {
-    int ok = 0;
-    EVP_MD_CTX *md = NULL;
-    EVP_PKEY_CTX *pctx = NULL;
+    EVP_MD_CTX *md = mc_sign_ctx_new(key, NULL);
+    int ok = md != NULL && X509_sign_ctx(x, md) > 0 && x509_attach_sm2_id(x);
 
-    if (alg == MC_ALG_P256)
-        return X509_sign(x, key, EVP_sha256()) > 0;
-    if (alg != MC_ALG_SM2)
-        return 0;
-    if ((md = EVP_MD_CTX_new()) == NULL ||
-        EVP_DigestSignInit(md, &pctx, EVP_sm3(), NULL, key) != 1 ||
-        EVP_PKEY_CTX_set1_id(pctx, MC_SM2_ID, MC_SM2_ID_LEN) != 1 ||
-        X509_sign_ctx(x, md) <= 0)
-        goto done;
-    ok = x509_attach_sm2_id(x);
-done:
     EVP_MD_CTX_free(md);
     return ok;
 }
@@ -380,14 +368,13 @@ static int asn1_time_unix(const ASN1_TIME *t, int64_t *out)
 /* ------------------------------------------------------------------ */
 /* CA                                                                  */
 
-static mc_ca *ca_wrap(EVP_PKEY *key, X509 *cert, mc_alg alg)
+static mc_ca *ca_wrap(EVP_PKEY *key, X509 *cert)
 {
     mc_ca *ca = calloc(1, sizeof(*ca));
     if (ca == NULL)
         return NULL;
     ca->key = key;
     ca->cert = cert;
-    ca->alg = alg;
     return ca;
 }
 
@@ -421,11 +408,11 @@ mc_ca *mc_ca_create(mc_alg alg, const char *cn, int days, mc_err *err)
         !x509_add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") ||
         !x509_add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") ||
         !x509_add_ext(x, x, NID_subject_key_identifier, "hash") ||
-        !x509_sign(x, key, alg)) {
+        !x509_sign(x, key)) {
         mc_err_set(err, 500, "internal", "CA certificate creation failed");
         goto err;
     }
-    if ((ca = ca_wrap(key, x, alg)) == NULL) {
+    if ((ca = ca_wrap(key, x)) == NULL) {
         mc_err_set(err, 500, "internal", "out of memory");
         goto err;
     }
@@ -500,7 +487,6 @@ mc_ca *mc_ca_load(const char *dir, mc_err *err)
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
     mc_ca *ca = NULL;
-    mc_alg alg;
 
     if (dir == NULL || !ca_path(kpath, sizeof(kpath), dir, "ca.key") ||
         !ca_path(cpath, sizeof(cpath), dir, "ca.crt")) {
@@ -525,7 +511,7 @@ mc_ca *mc_ca_load(const char *dir, mc_err *err)
         mc_err_set(err, 500, "ca_io", "%s: not a PEM certificate", cpath);
         goto done;
     }
-    if ((alg = mc_pkey_alg(key)) == MC_ALG_NONE) {
+    if (mc_pkey_alg(key) == MC_ALG_NONE) {
         mc_err_set(err, 500, "unsupported_key", "CA key is neither SM2 nor P-256");
         goto done;
     }
@@ -535,7 +521,7 @@ mc_ca *mc_ca_load(const char *dir, mc_err *err)
                    "ca.crt is not a CA certificate for ca.key");
         goto done;
     }
-    if (!x509_attach_sm2_id(cert) || (ca = ca_wrap(key, cert, alg)) == NULL) {
+    if (!x509_attach_sm2_id(cert) || (ca = ca_wrap(key, cert)) == NULL) {
         mc_err_set(err, 500, "internal", "out of memory");
         goto done;
     }
@@ -696,7 +682,7 @@ X509 *mc_ca_issue_ex(mc_ca *ca, const uint8_t *csr, size_t csrlen,
         !x509_add_ext(x, ca->cert, NID_subject_key_identifier, "hash") ||
         !x509_add_ext(x, ca->cert, NID_authority_key_identifier,
                       "keyid:always") ||
-        !x509_sign(x, ca->key, ca->alg)) {
+        !x509_sign(x, ca->key)) {
         mc_err_set(err, 500, "internal", "certificate construction failed");
         goto err;
     }
@@ -734,7 +720,11 @@ mc_trust *mc_trust_new(void)
     mc_trust *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return NULL;
-    if ((t->store = X509_STORE_new()) == NULL) {
+    /* Every certificate in the store is an anchor; verification contexts
+     * inherit the flag (see the file comment and mc_trust_add). */
+    if ((t->store = X509_STORE_new()) == NULL ||
+        X509_STORE_set_flags(t->store, X509_V_FLAG_PARTIAL_CHAIN) != 1) {
+        X509_STORE_free(t->store);
         free(t);
         return NULL;
     }
@@ -853,30 +843,69 @@ err:
 /* presented chains                                                    */
 
 /* Parse one DER certificate strictly: size limits, the encoding spans the
- * slice exactly, and re-encoding gives the same bytes (no BER). */
+ * slice exactly, and re-encoding gives the same bytes (no BER in what
+ * OpenSSL re-encodes; tbsCertificate is kept as received, and it is what
+ * the issuer signed). One encoding pass plus an allocation per certificate. */
 static X509 *der_parse_strict(mc_slice s)
 {
-    uint8_t re[MC_CERT_DER_MAX];
-    unsigned char *rp = re;
     const unsigned char *p = s.ptr;
+    unsigned char *re = NULL;
+    int relen;
     X509 *x;
 
     if (s.ptr == NULL || s.len == 0 || s.len > MC_CERT_DER_MAX)
         return NULL;
     if ((x = d2i_X509(NULL, &p, (long)s.len)) == NULL)
         return NULL;
-    if (p != s.ptr + s.len || i2d_X509(x, NULL) != (int)s.len ||
-        i2d_X509(x, &rp) != (int)s.len || memcmp(re, s.ptr, s.len) != 0) {
+    relen = i2d_X509(x, &re);
+    if (p != s.ptr + s.len || relen != (int)s.len ||
+        memcmp(re, s.ptr, s.len) != 0) {
         X509_free(x);
-        return NULL;
+        x = NULL;
     }
+    OPENSSL_free(re);
     return x;
 }
 
-static int fill_info(X509 *x, mc_cert_info *info, mc_err *err)
+/* Read a DER tag 0x30 (SEQUENCE) header at p[0..n): sets *hdr (header
+ * bytes) and *len (content bytes). 0 / -1 (not a SEQUENCE, indefinite or
+ * over-long length, or content beyond n). */
+static int der_seq(const uint8_t *p, size_t n, size_t *hdr, size_t *len)
 {
-    unsigned char *der = NULL;
-    int derlen;
+    if (n < 2 || p[0] != 0x30)
+        return -1;
+    size_t h = 2, l = p[1];
+    if (l & 0x80) {
+        size_t k = l & 0x7f;
+        if (k == 0 || k > 4 || n < 2 + k)
+            return -1;
+        l = 0;
+        for (size_t i = 0; i < k; i++)
+            l = (l << 8) | p[2 + i];
+        h += k;
+    }
+    if (l > n - h)
+        return -1;
+    *hdr = h;
+    *len = l;
+    return 0;
+}
+
+int mc_cert_fingerprint(const uint8_t *der, size_t n, uint8_t fp[32])
+{
+    size_t oh, ol, th, tl;
+    /* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, ... } */
+    if (der == NULL || der_seq(der, n, &oh, &ol) != 0 || oh + ol != n ||
+        der_seq(der + oh, ol, &th, &tl) != 0)
+        return -1;
+    mc_sha256(der + oh, th + tl, fp);
+    return 0;
+}
+
+/* Fill info from x, whose exact DER encoding is der (the fingerprint is
+ * taken over those bytes, so callers holding them need not re-encode). */
+static int fill_info(X509 *x, mc_slice der, mc_cert_info *info, mc_err *err)
+{
     const ASN1_INTEGER *sn;
     const unsigned char *sp;
     unsigned char *uscc = NULL;
@@ -884,10 +913,8 @@ static int fill_info(X509 *x, mc_cert_info *info, mc_err *err)
     int sl;
 
     memset(info, 0, sizeof(*info));
-    if ((derlen = i2d_X509(x, &der)) <= 0)
-        return mc_err_set(err, 400, "bad_cert", "certificate does not encode");
-    mc_sha256(der, (size_t)derlen, info->fp);
-    OPENSSL_free(der);
+    if (mc_cert_fingerprint(der.ptr, der.len, info->fp) != 0)
+        return mc_err_set(err, 400, "bad_cert", "not a certificate");
     mc_hex(info->fp, sizeof(info->fp), info->fp_hex);
 
     sn = X509_get0_serialNumber(x);
@@ -925,10 +952,16 @@ static int fill_info(X509 *x, mc_cert_info *info, mc_err *err)
 
 int mc_cert_info_of(X509 *x, mc_cert_info *info, mc_err *err)
 {
-    int rc;
+    unsigned char *der = NULL;
+    int derlen, rc;
+
     if (x == NULL || info == NULL)
         return mc_err_set(err, 400, "bad_cert", "no certificate");
-    rc = fill_info(x, info, err);
+    if ((derlen = i2d_X509(x, &der)) <= 0)
+        rc = mc_err_set(err, 400, "bad_cert", "certificate does not encode");
+    else
+        rc = fill_info(x, (mc_slice){der, (size_t)derlen}, info, err);
+    OPENSSL_free(der);
     ERR_clear_error();
     return rc;
 }
@@ -940,7 +973,6 @@ int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
     X509 *certs[MC_CHAIN_MAX] = {0};
     STACK_OF(X509) *untrusted = NULL;
     X509_STORE_CTX *sctx = NULL;
-    X509_VERIFY_PARAM *vp;
     mc_cert_info li;
     EVP_PKEY *pub;
     int rc = -1;
@@ -975,9 +1007,8 @@ int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
         mc_err_set(err, 500, "internal", "verify context setup failed");
         goto done;
     }
-    vp = X509_STORE_CTX_get0_param(sctx);
-    X509_VERIFY_PARAM_set_time(vp, (time_t)now);
-    X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_PARTIAL_CHAIN);
+    /* X509_V_FLAG_PARTIAL_CHAIN comes from the store (mc_trust_new). */
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(sctx), (time_t)now);
     if (X509_verify_cert(sctx) != 1) {
         int e = X509_STORE_CTX_get_error(sctx);
         if (e == X509_V_ERR_CERT_HAS_EXPIRED)
@@ -1002,7 +1033,7 @@ int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
                    "certificate lacks keyUsage digitalSignature");
         goto done;
     }
-    if (fill_info(certs[0], &li, err) != 0)
+    if (fill_info(certs[0], chain[0], &li, err) != 0)
         goto done;
     if (li.uscc[0] == '\0') {
         mc_err_set(err, 403, "cert_no_org",

@@ -50,7 +50,7 @@ typedef struct mc_trust mc_trust;
 
 /* What the checks extracted from an accepted leaf. */
 typedef struct mc_cert_info {
-    uint8_t fp[32];            /* SHA-256 of the leaf DER */
+    uint8_t fp[32];            /* mc_cert_fingerprint of the leaf */
     char fp_hex[65];
     char serial_hex[41];       /* upper-case hex, no leading zero octets */
     char uscc[MC_USCC_LEN + 1];/* organizationIdentifier; "" if absent,
@@ -63,6 +63,13 @@ typedef struct mc_cert_info {
     int64_t not_after;
     mc_alg alg;                /* leaf key algorithm */
 } mc_cert_info;
+
+/* The identity of a certificate: SHA-256 over its tbsCertificate, the part
+ * the CA signed. Not over the whole DER: an ECDSA signature can be rewritten
+ * by anyone (s -> n-s) into a second valid certificate with other bytes, and
+ * records (binding, revocation) must not be escapable that way. der must be
+ * one DER Certificate SEQUENCE exactly. 0 / -1 (malformed). */
+int mc_cert_fingerprint(const uint8_t *der, size_t n, uint8_t fp[32]);
 
 /* 1 if s (length n) is a well-formed USCC with a correct check digit. */
 int mc_uscc_valid(const char *s, size_t n);
@@ -121,7 +128,8 @@ void mc_trust_free(mc_trust *t);
  *   cert_no_org (403)     no (valid) organizationIdentifier in the subject
  * The checks run in that order after parsing: trust and time first, then
  * key, usage, organisation. info may be NULL; *leaf_pub is NULL on failure.
- * Cost: one signature verification per certificate in the path.
+ * Cost: one signature verification per certificate in the path, plus one
+ * DER parse and re-encoding per presented certificate.
  */
 int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
                          int64_t now, mc_cert_info *info, EVP_PKEY **leaf_pub,

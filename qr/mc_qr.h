@@ -16,8 +16,8 @@
  *   SVG   — one <path> of dark modules, viewBox in modules, scalable.
  *   PNG   — 8-bit grey, `scale` pixels per module (libpng).
  *   text  — UTF-8 half blocks (U+2580/2584/2588, space), two module rows per
- *           line, dark-on-light for a terminal with a dark background
- *           inverted, i.e. light modules are drawn as blocks.
+ *           line; light modules are drawn as blocks, so on a terminal with
+ *           a dark background the symbol reads dark-on-light.
  *
  * Ownership: every mc_buf result is owned by the caller (mc_buf_free).
  */
@@ -31,6 +31,7 @@
 
 #define MC_QR_MAX_VERSION 5
 #define MC_QR_PAYLOAD_MAX 120
+#define MC_QR_PNG_SCALE_MAX 64 /* pixels per module; bounds the PNG size */
 
 /* Build the payload from a base URL ("http://host:port", no trailing
  * slash required) and a sid. out must hold MC_QR_PAYLOAD_MAX+1.
@@ -43,14 +44,21 @@ int mc_qr_payload(const char *base, const char *sid, char *out, mc_err *err);
 int mc_qr_parse(const char *payload, size_t n, char *base, size_t basesz,
                 char *sid, mc_err *err);
 
-typedef struct mc_qr mc_qr;   /* an encoded symbol */
+typedef struct mc_qr mc_qr;   /* an encoded symbol, owned by the caller */
 
-mc_qr *mc_qr_encode(const char *payload, mc_err *err);  /* level M */
+/* Level M. NULL on failure: err "qr_too_large" above MC_QR_MAX_VERSION,
+ * "internal" otherwise. Free with mc_qr_free (accepts NULL). */
+mc_qr *mc_qr_encode(const char *payload, mc_err *err);
 void mc_qr_free(mc_qr *q);
+/* Accessors return 0 for a NULL q. */
 int mc_qr_version(const mc_qr *q);
 int mc_qr_width(const mc_qr *q);          /* modules, without quiet zone */
 int mc_qr_dark(const mc_qr *q, int x, int y); /* 1 if dark; 0 outside */
 
+/* Renderers append to out (may be zeroed) and return 0, or -1 for a NULL
+ * q/out. SVG and text are followed by a NUL not counted in out->len. PNG
+ * also fails (err set, out unchanged) for scale outside
+ * 1..MC_QR_PNG_SCALE_MAX. */
 int mc_qr_svg(const mc_qr *q, mc_buf *out);
 int mc_qr_png(const mc_qr *q, int scale, mc_buf *out, mc_err *err);
 int mc_qr_text(const mc_qr *q, mc_buf *out);

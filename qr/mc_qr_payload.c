@@ -22,17 +22,14 @@
  *
  * Non-goals: no general URL parser — no paths, queries, fragments,
  * userinfo, IPv6 literals ('[' is not alphanumeric-mode) or percent
- * escapes; no IDN. The sid alphabet is checked here rather than through
- * mc_session so that qr/ depends on nothing but mc_buf/mc_err.
+ * escapes; no IDN. The sid is checked by mc_sid_valid (core/mc_session.h)
+ * after upper-casing, so the sid alphabet is defined in one place.
  */
 #include "mc_qr.h"
 
 #include <string.h>
 
 #include "mc_session.h"
-
-/* The Crockford base32 alphabet of sids (no I, L, O, U). */
-static const char mc_qr_sid_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 static char mc_qr_upper(char c)
 {
@@ -54,30 +51,23 @@ static int mc_qr_is_alnum(char c)
     return mc_qr_is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-/* 1 if c (either case) is in the sid alphabet. */
-static int mc_qr_sid_char(char c)
-{
-    char u = mc_qr_upper(c);
-    return u != '\0' && strchr(mc_qr_sid_alphabet, u) != NULL;
-}
-
-/* 1 if s[0..n) is exactly MC_SID_LEN sid characters (either case). */
-static int mc_qr_sid_ok(const char *s, size_t n)
+/* Upper-case s[0..n) (a sid in either case) into up and check it with
+ * mc_sid_valid. 1 if valid; up is then the canonical sid. */
+static int mc_qr_sid_upper(const char *s, size_t n, char up[MC_SID_LEN + 1])
 {
     if (n != MC_SID_LEN)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!mc_qr_sid_char(s[i]))
-            return 0;
-    return 1;
+        up[i] = mc_qr_upper(s[i]);
+    up[n] = '\0';
+    return mc_sid_valid(up, n);
 }
 
 /*
  * Validate a base URL s[0..n) (either case, no trailing slash) against the
- * grammar above. On success *scheme_len is the length of "http://" or
- * "https://". Returns 1 if valid.
+ * grammar above. Returns 1 if valid.
  */
-static int mc_qr_base_ok(const char *s, size_t n, size_t *scheme_len)
+static int mc_qr_base_ok(const char *s, size_t n)
 {
     static const char *const schemes[] = {"http://", "https://"};
     size_t sl = 0;
@@ -115,7 +105,6 @@ static int mc_qr_base_ok(const char *s, size_t n, size_t *scheme_len)
         if (i == port_start || i != n || port == 0 || port > 65535)
             return 0;
     }
-    *scheme_len = sl;
     return 1;
 }
 
@@ -129,16 +118,15 @@ int mc_qr_payload(const char *base, const char *sid, char *out, mc_err *err)
     size_t bn = strlen(base);
     if (bn > 0 && base[bn - 1] == '/')
         bn--;                                 /* tolerate one trailing slash */
-    size_t scheme_len;
-    if (!mc_qr_base_ok(base, bn, &scheme_len))
+    if (!mc_qr_base_ok(base, bn))
         return mc_err_set(err, 500, "bad_base_url",
                           "base URL must be http(s)://host[:port] with host in [A-Za-z0-9.-]");
 
-    size_t sn = strlen(sid);
-    if (!mc_qr_sid_ok(sid, sn))
+    char up[MC_SID_LEN + 1];
+    if (!mc_qr_sid_upper(sid, strlen(sid), up))
         return mc_err_set(err, 500, "internal", "sid is not %d base32 characters", MC_SID_LEN);
 
-    size_t total = bn + (sizeof(sep) - 1) + sn;
+    size_t total = bn + (sizeof(sep) - 1) + MC_SID_LEN;
     if (total > MC_QR_PAYLOAD_MAX)
         return mc_err_set(err, 500, "bad_base_url",
                           "QR payload would be %zu bytes (max %d): base URL too long",
@@ -149,9 +137,7 @@ int mc_qr_payload(const char *base, const char *sid, char *out, mc_err *err)
         out[o++] = mc_qr_upper(base[i]);
     memcpy(out + o, sep, sizeof(sep) - 1);
     o += sizeof(sep) - 1;
-    for (size_t i = 0; i < sn; i++)
-        out[o++] = mc_qr_upper(sid[i]);
-    out[o] = '\0';
+    memcpy(out + o, up, sizeof(up)); /* with its NUL */
     return 0;
 }
 
@@ -183,14 +169,12 @@ int mc_qr_parse(const char *payload, size_t n, char *base, size_t basesz,
     if (cut == n)
         return mc_err_set(err, 400, "bad_qr", "QR payload has no /M/ segment");
 
-    const char *s = payload + cut + 3;
-    size_t sn = n - cut - 3;
-    if (!mc_qr_sid_ok(s, sn))
+    char up[MC_SID_LEN + 1];
+    if (!mc_qr_sid_upper(payload + cut + 3, n - cut - 3, up))
         return mc_err_set(err, 400, "bad_qr", "QR payload sid is not %d base32 characters",
                           MC_SID_LEN);
 
-    size_t scheme_len;
-    if (!mc_qr_base_ok(payload, cut, &scheme_len))
+    if (!mc_qr_base_ok(payload, cut))
         return mc_err_set(err, 400, "bad_qr", "QR payload base is not http(s)://host[:port]");
     if (cut + 1 > basesz)
         return mc_err_set(err, 500, "internal", "mc_qr_parse: base buffer too small");
@@ -198,8 +182,6 @@ int mc_qr_parse(const char *payload, size_t n, char *base, size_t basesz,
     for (size_t i = 0; i < cut; i++)
         base[i] = mc_qr_lower(payload[i]);
     base[cut] = '\0';
-    for (size_t i = 0; i < sn; i++)
-        sid[i] = mc_qr_upper(s[i]);
-    sid[sn] = '\0';
+    memcpy(sid, up, sizeof(up));
     return 0;
 }

@@ -47,7 +47,6 @@
 #include <zlib.h>
 
 #define MC_QR_QUIET 4          /* quiet zone, modules, every rendering */
-#define MC_QR_PNG_SCALE_MAX 64 /* pixels per module; bounds the PNG size */
 
 struct mc_qr {
     QRcode *code;   /* owned; width*width bytes, bit 0 = dark */

@@ -1,12 +1,14 @@
 /*
  * test_certcache.c — the verified-chain memo: hits give the same answer as
  * a full verification, and it never extends what verification would refuse
- * (expired leaf, untrusted chain, entry older than the TTL).
+ * (expired or not yet valid leaf, untrusted or malformed chain, entry older
+ * than the TTL, no trust store).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -41,32 +43,43 @@ typedef struct fixture {
     mc_ca *ca, *other;
     mc_trust *trust;
     mc_buf good, foreign;  /* leaf DER from our CA / from another CA */
-    int64_t nb, na;
+    mc_buf brief;          /* leaf DER from our CA expiring within the TTL */
+    int64_t nb, na;        /* validity of good */
+    int64_t brief_na;
 } fixture;
+
+/* DER of a leaf for csr issued by ca, valid nb..na. */
+static void issue_der(mc_ca *ca, const mc_buf *csr, int64_t nb, int64_t na, mc_buf *out)
+{
+    mc_err err;
+    X509 *x = mc_ca_issue_ex(ca, csr->ptr, csr->len, nb, na,
+                             KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION, &err);
+    assert_non_null(x);
+    assert_int_equal(mc_x509_der(x, out), 0);
+    X509_free(x);
+}
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
     mc_err err;
-    f->ca = mc_ca_create(MC_ALG_P256, "Cache CA", 10, &err);
-    f->other = mc_ca_create(MC_ALG_P256, "Other CA", 10, &err);
-    f->trust = mc_trust_new();
-    mc_trust_add(f->trust, mc_ca_cert(f->ca));
-    EVP_PKEY *k = mc_keygen(MC_ALG_P256, &err);
     mc_buf csr = {0};
-    csr_for(k, &csr);
+    EVP_PKEY *k;
     int64_t now = (int64_t)time(NULL);
+
+    assert_non_null(f);
+    assert_non_null(f->ca = mc_ca_create(MC_ALG_P256, "Cache CA", 10, &err));
+    assert_non_null(f->other = mc_ca_create(MC_ALG_P256, "Other CA", 10, &err));
+    assert_non_null(f->trust = mc_trust_new());
+    assert_int_equal(mc_trust_add(f->trust, mc_ca_cert(f->ca)), 0);
+    assert_non_null(k = mc_keygen(MC_ALG_P256, &err));
+    csr_for(k, &csr);
     f->nb = now - 60;
     f->na = now + 3600;
-    X509 *x = mc_ca_issue_ex(f->ca, csr.ptr, csr.len, f->nb, f->na,
-                             KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION, &err);
-    X509 *y = mc_ca_issue(f->other, csr.ptr, csr.len, 30, &err);
-    assert_non_null(x);
-    assert_non_null(y);
-    mc_x509_der(x, &f->good);
-    mc_x509_der(y, &f->foreign);
-    X509_free(x);
-    X509_free(y);
+    f->brief_na = now + MC_CERTCACHE_TTL / 4;
+    issue_der(f->ca, &csr, f->nb, f->na, &f->good);
+    issue_der(f->other, &csr, f->nb, f->na, &f->foreign);
+    issue_der(f->ca, &csr, f->nb, f->brief_na, &f->brief);
     EVP_PKEY_free(k);
     mc_buf_free(&csr);
     *state = f;
@@ -81,8 +94,26 @@ static int teardown(void **state)
     mc_trust_free(f->trust);
     mc_buf_free(&f->good);
     mc_buf_free(&f->foreign);
+    mc_buf_free(&f->brief);
     free(f);
     return 0;
+}
+
+/* Verify the one-certificate chain der through c at now. */
+static int verify_at(mc_certcache *c, const fixture *f, const mc_buf *der, int64_t now,
+                     mc_err *err)
+{
+    mc_slice ch = {der->ptr, der->len};
+    mc_err_clear(err);
+    return mc_certcache_verify(c, f->trust, &ch, 1, now, NULL, NULL, err);
+}
+
+static void assert_stats(const mc_certcache *c, unsigned long hits, unsigned long misses)
+{
+    unsigned long h, m;
+    mc_certcache_stats(c, &h, &m);
+    assert_int_equal(h, hits);
+    assert_int_equal(m, misses);
 }
 
 static void a_hit_answers_like_a_full_verification(void **state)
@@ -90,19 +121,18 @@ static void a_hit_answers_like_a_full_verification(void **state)
     fixture *f = *state;
     mc_certcache *c = mc_certcache_new(64);
     mc_slice ch = {f->good.ptr, f->good.len};
-    mc_cert_info a, b;
+    mc_cert_info a, b, full;
     EVP_PKEY *pa = NULL, *pb = NULL;
     mc_err err;
     int64_t now = (int64_t)time(NULL);
     assert_int_equal(mc_certcache_verify(c, f->trust, &ch, 1, now, &a, &pa, &err), 0);
     assert_int_equal(mc_certcache_verify(c, f->trust, &ch, 1, now, &b, &pb, &err), 0);
-    unsigned long hits, misses;
-    mc_certcache_stats(c, &hits, &misses);
-    assert_int_equal(hits, 1);
-    assert_int_equal(misses, 1);
+    assert_stats(c, 1, 1);
     assert_memory_equal(a.fp, b.fp, 32);
     assert_string_equal(b.uscc, USCC);
     assert_ptr_equal(pa, pb);
+    assert_int_equal(mc_cert_verify_chain(f->trust, &ch, 1, now, &full, NULL, &err), 0);
+    assert_memory_equal(&b, &full, sizeof(full));
     EVP_PKEY_free(pa);
     EVP_PKEY_free(pb);
     mc_certcache_free(c); /* the cache's own reference is freed here */
@@ -112,16 +142,13 @@ static void failures_are_not_remembered(void **state)
 {
     fixture *f = *state;
     mc_certcache *c = mc_certcache_new(64);
-    mc_slice ch = {f->foreign.ptr, f->foreign.len};
     mc_err err;
     int64_t now = (int64_t)time(NULL);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(mc_certcache_verify(c, f->trust, &ch, 1, now, NULL, NULL, &err), -1);
+        assert_int_equal(verify_at(c, f, &f->foreign, now, &err), -1);
         assert_string_equal(err.code, "cert_untrusted");
     }
-    unsigned long hits, misses;
-    mc_certcache_stats(c, &hits, &misses);
-    assert_int_equal(hits, 0);
+    assert_stats(c, 0, 2);
     mc_certcache_free(c);
 }
 
@@ -129,12 +156,34 @@ static void an_expired_leaf_is_verified_again_and_refused(void **state)
 {
     fixture *f = *state;
     mc_certcache *c = mc_certcache_new(64);
-    mc_slice ch = {f->good.ptr, f->good.len};
     mc_err err;
     int64_t now = (int64_t)time(NULL);
-    assert_int_equal(mc_certcache_verify(c, f->trust, &ch, 1, now, NULL, NULL, &err), 0);
-    assert_int_equal(mc_certcache_verify(c, f->trust, &ch, 1, f->na + 10, NULL, NULL, &err), -1);
+    assert_int_equal(verify_at(c, f, &f->good, now, &err), 0);
+    assert_int_equal(verify_at(c, f, &f->good, f->na + 10, &err), -1);
     assert_string_equal(err.code, "cert_expired");
+    /* The same within the TTL, so only the entry's notAfter can refuse the
+     * hit (f->na above is also past the TTL). */
+    assert_int_equal(verify_at(c, f, &f->brief, now, &err), 0);
+    assert_true(f->brief_na + 1 - now < MC_CERTCACHE_TTL);
+    assert_int_equal(verify_at(c, f, &f->brief, f->brief_na + 1, &err), -1);
+    assert_string_equal(err.code, "cert_expired");
+    assert_stats(c, 0, 4);
+    mc_certcache_free(c);
+}
+
+static void a_time_before_the_entry_is_verified_again(void **state)
+{
+    fixture *f = *state;
+    mc_certcache *c = mc_certcache_new(64);
+    mc_err err;
+    int64_t now = (int64_t)time(NULL);
+    assert_int_equal(verify_at(c, f, &f->good, now, &err), 0);
+    /* Before notBefore: refused as by the full check. */
+    assert_int_equal(verify_at(c, f, &f->good, f->nb - 10, &err), -1);
+    assert_string_equal(err.code, "cert_not_yet_valid");
+    /* Within the validity but before the entry was made: verified again. */
+    assert_int_equal(verify_at(c, f, &f->good, f->nb + 10, &err), 0);
+    assert_stats(c, 0, 3);
     mc_certcache_free(c);
 }
 
@@ -142,16 +191,13 @@ static void an_old_entry_is_verified_again(void **state)
 {
     fixture *f = *state;
     mc_certcache *c = mc_certcache_new(64);
-    mc_slice ch = {f->good.ptr, f->good.len};
     mc_err err;
     int64_t now = (int64_t)time(NULL);
-    assert_int_equal(mc_certcache_verify(c, f->trust, &ch, 1, now, NULL, NULL, &err), 0);
-    assert_int_equal(mc_certcache_verify(c, f->trust, &ch, 1, now + MC_CERTCACHE_TTL, NULL, NULL,
-                                         &err), 0);
-    unsigned long hits, misses;
-    mc_certcache_stats(c, &hits, &misses);
-    assert_int_equal(hits, 0);
-    assert_int_equal(misses, 2);
+    assert_int_equal(verify_at(c, f, &f->good, now, &err), 0);
+    assert_int_equal(verify_at(c, f, &f->good, now + MC_CERTCACHE_TTL - 1, &err), 0);
+    assert_stats(c, 1, 1);
+    assert_int_equal(verify_at(c, f, &f->good, now + MC_CERTCACHE_TTL, &err), 0);
+    assert_stats(c, 1, 2);
     mc_certcache_free(c);
 }
 
@@ -159,17 +205,65 @@ static void a_different_chain_is_a_miss_even_in_the_same_slot(void **state)
 {
     fixture *f = *state;
     mc_certcache *c = mc_certcache_new(1); /* every chain shares the one slot */
-    mc_slice good = {f->good.ptr, f->good.len}, bad = {f->foreign.ptr, f->foreign.len};
     mc_err err;
     int64_t now = (int64_t)time(NULL);
-    assert_int_equal(mc_certcache_verify(c, f->trust, &good, 1, now, NULL, NULL, &err), 0);
-    assert_int_equal(mc_certcache_verify(c, f->trust, &bad, 1, now, NULL, NULL, &err), -1);
+    assert_int_equal(verify_at(c, f, &f->good, now, &err), 0);
+    assert_int_equal(verify_at(c, f, &f->foreign, now, &err), -1);
     assert_string_equal(err.code, "cert_untrusted");
     /* garbage is refused as by the full check */
     uint8_t junk[3] = {1, 2, 3};
     mc_slice j = {junk, sizeof(junk)};
     assert_int_equal(mc_certcache_verify(c, f->trust, &j, 1, now, NULL, NULL, &err), -1);
     assert_string_equal(err.code, "bad_cert");
+    /* failures did not evict the good entry */
+    assert_int_equal(verify_at(c, f, &f->good, now, &err), 0);
+    assert_stats(c, 1, 3);
+    /* a different good chain replaces it */
+    assert_int_equal(verify_at(c, f, &f->brief, now, &err), 0);
+    assert_int_equal(verify_at(c, f, &f->good, now, &err), 0);
+    assert_stats(c, 1, 5);
+    mc_certcache_free(c);
+}
+
+/* Malformed chains get the full check's refusal (never a lookup), and no
+ * entry is served without a trust store. */
+static void malformed_chains_are_refused_as_by_the_full_check(void **state)
+{
+    fixture *f = *state;
+    mc_certcache *c = mc_certcache_new(64);
+    mc_slice ch[MC_CHAIN_MAX + 1];
+    static uint8_t big[MC_CERT_DER_MAX + 1];
+    EVP_PKEY *pub;
+    mc_err err;
+    int64_t now = (int64_t)time(NULL);
+
+    assert_int_equal(verify_at(c, f, &f->good, now, &err), 0);
+    for (size_t i = 0; i <= MC_CHAIN_MAX; i++)
+        ch[i] = (mc_slice){f->good.ptr, f->good.len};
+    assert_int_equal(mc_certcache_verify(c, f->trust, ch, 0, now, NULL, NULL, &err), -1);
+    assert_string_equal(err.code, "bad_cert");
+    assert_int_equal(mc_certcache_verify(c, f->trust, ch, MC_CHAIN_MAX + 1, now, NULL, NULL,
+                                         &err), -1);
+    assert_string_equal(err.code, "bad_cert");
+    assert_int_equal(mc_certcache_verify(c, f->trust, NULL, 1, now, NULL, NULL, &err), -1);
+    assert_string_equal(err.code, "bad_cert");
+    /* Empty, pointer-less and oversized slices, also behind a good leaf. */
+    mc_slice bad[] = {{f->good.ptr, 0}, {NULL, f->good.len}, {big, sizeof(big)}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ch[0] = bad[i];
+        assert_int_equal(mc_certcache_verify(c, f->trust, ch, 1, now, NULL, NULL, &err), -1);
+        assert_string_equal(err.code, "bad_cert");
+        ch[0] = (mc_slice){f->good.ptr, f->good.len};
+        ch[1] = bad[i];
+        pub = (EVP_PKEY *)1;
+        assert_int_equal(mc_certcache_verify(c, f->trust, ch, 2, now, NULL, &pub, &err), -1);
+        assert_string_equal(err.code, "bad_cert");
+        assert_null(pub);
+    }
+    /* The chain that is cached, but no trust store. */
+    assert_int_equal(mc_certcache_verify(c, NULL, ch, 1, now, NULL, NULL, &err), -1);
+    assert_string_equal(err.code, "internal");
+    assert_stats(c, 0, 1);
     mc_certcache_free(c);
 }
 
@@ -179,8 +273,10 @@ int main(void)
         cmocka_unit_test(a_hit_answers_like_a_full_verification),
         cmocka_unit_test(failures_are_not_remembered),
         cmocka_unit_test(an_expired_leaf_is_verified_again_and_refused),
+        cmocka_unit_test(a_time_before_the_entry_is_verified_again),
         cmocka_unit_test(an_old_entry_is_verified_again),
         cmocka_unit_test(a_different_chain_is_a_miss_even_in_the_same_slot),
+        cmocka_unit_test(malformed_chains_are_refused_as_by_the_full_check),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

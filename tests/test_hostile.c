@@ -88,7 +88,7 @@ static void leaf_fp(const mc_phone *ph, char out[65])
     mc_slice chain[MC_CHAIN_MAX];
     assert_true(mc_phone_chain(ph, chain, MC_CHAIN_MAX) >= 1);
     uint8_t d[32];
-    mc_sha256(chain[0].ptr, chain[0].len, d);
+    assert_int_equal(mc_cert_fingerprint(chain[0].ptr, chain[0].len, d), 0);
     mc_hex(d, 32, out);
 }
 
@@ -1010,6 +1010,20 @@ static void revoked_certificate_cannot_log_in_and_its_binding_is_gone(void **sta
     sess b;
     open_fetch(env, h.tok, "bind", NULL, &b);
     expect_lie(env, h.ph, &b, NULL, 403, "cert_revoked");
+    /* not even as a second encoding of itself (the CA's ECDSA signature
+     * rewritten: other bytes, same certificate) */
+    mc_slice chain[MC_CHAIN_MAX];
+    size_t nchain = mc_phone_chain(h.ph, chain, MC_CHAIN_MAX);
+    assert_true(nchain >= 1);
+    mc_buf twin = {0};
+    mc_testenv_malleate(chain[0].ptr, chain[0].len, &twin);
+    chain[0] = (mc_slice){twin.ptr, twin.len};
+    mc_phone_overrides ov;
+    memset(&ov, 0, sizeof(ov));
+    ov.chain = chain;
+    ov.nchain = nchain;
+    expect_lie(env, h.ph, &b, &ov, 403, "cert_revoked");
+    mc_buf_free(&twin);
     /* the login session is still answerable by a valid certificate */
     expect_honest(env, ((fixture *)*state)->admin.ph, &s, "admin");
     holder_free(&h);

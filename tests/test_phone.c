@@ -2,13 +2,17 @@
  * test_phone.c — the reference phone (tests/phone/) without mcertd.
  *
  * What is proved here: the key store (SM2 and P-256 CSRs verify, the key is
- * encrypted under the PIN, a wrong PIN is "bad_pin", import refuses a
- * certificate for another key), that what the phone signs is exactly the
- * TBS rebuilt from the session view and verifies with the leaf key, that each
- * override lies in one place only, the HTTP client (status, body, headers,
- * methods, binary bodies, a deadline against a server that never answers,
- * connection refused, bad input), and the protocol round trip against a tiny
- * in-test evhttp server that speaks the phone API. A QR PNG drawn by
+ * encrypted under the PIN, a wrong PIN is "bad_pin" while a corrupt,
+ * truncated, unencrypted or foreign store file is "bad_store", import refuses
+ * a certificate for another key, garbage PEM/DER and too many certificates),
+ * that what the phone signs is exactly the TBS rebuilt from the session view
+ * and verifies with the leaf key, that each override lies in one place only,
+ * the HTTP client (status, body, headers, methods, binary bodies, a deadline
+ * against a server that never answers, connection refused, bad input; the
+ * keep-alive client reuses its connection and recovers from a timeout), and
+ * the protocol round trip against a tiny in-test evhttp server that speaks
+ * the phone API — and lies in it (truncated, oversized, wrong-type msgpack,
+ * another session's view, a result that is not one). A QR PNG drawn by
  * mc_qr is read back with the real decoder (zbarimg).
  *
  * The in-test server runs its own event_base in a thread; it is stopped by
@@ -29,6 +33,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +104,14 @@ static void read_all(const char *path, mc_buf *out)
     fclose(fp);
 }
 
+static void write_file(const char *path, const void *p, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(p, 1, n, fp), n);
+    fclose(fp);
+}
+
 static X509_REQ *read_csr(const char *dir)
 {
     char path[256];
@@ -135,24 +148,20 @@ static X509 *issue_for(fx *f, const char *dir, mc_buf *pem_out)
 }
 
 /* A ready phone: store initialised, certificate issued and imported. */
-static mc_phone *make_phone(fx *f, const char *name, mc_alg alg, X509 **leaf)
+static mc_phone *make_phone(fx *f, const char *name, mc_alg alg)
 {
     char dir[128];
     mc_phone_err pe;
     mc_buf pem = {0};
     store_dir(f, name, dir, sizeof(dir));
     assert_int_equal(mc_phone_init(dir, alg, PIN, "Zhang San", "Example Co.", USCC, &pe), 0);
-    X509 *x = issue_for(f, dir, &pem);
+    X509_free(issue_for(f, dir, &pem));
     if (mc_phone_import(dir, pem.ptr, pem.len, &pe) != 0)
         fail_msg("import: %s: %s", pe.code, pe.msg);
     mc_buf_free(&pem);
     mc_phone *p = mc_phone_open(dir, PIN, &pe);
     if (p == NULL)
         fail_msg("open: %s: %s", pe.code, pe.msg);
-    if (leaf != NULL)
-        *leaf = x;
-    else
-        X509_free(x);
     return p;
 }
 
@@ -175,7 +184,7 @@ static void expected_tbs(const mc_session_view *v, const mc_slice *leaf, uint32_
                          const char *decision, mc_buf *out)
 {
     uint8_t fp[32];
-    mc_sha256(leaf->ptr, leaf->len, fp);
+    assert_int_equal(mc_cert_fingerprint(leaf->ptr, leaf->len, fp), 0);
     mc_tbs t = {
         .purpose = mc_purpose_name(v->s.purpose), .sid = v->s.sid, .nonce = v->s.nonce,
         .origin = v->s.origin, .account = v->s.account, .expires = v->s.expires,
@@ -347,12 +356,179 @@ static void test_import_refuses_a_certificate_for_another_key(void **state)
     mc_buf_free(&pem_b);
 }
 
+static void test_import_refuses_bad_pem_der_and_too_many_certificates(void **state)
+{
+    fx *f = *state;
+    char dir[128], path[256];
+    mc_phone_err pe;
+    mc_phone_status ps;
+    mc_buf pem = {0}, buf = {0};
+    static const char junk_block[] = "-----BEGIN CERTIFICATE-----\n"
+                                     "bm90IGEgY2VydGlmaWNhdGU=\n"
+                                     "-----END CERTIFICATE-----\n";
+    store_dir(f, "a", dir, sizeof(dir));
+    assert_int_equal(mc_phone_init(dir, MC_ALG_P256, PIN, "A", "B", USCC, &pe), 0);
+    X509 *x = issue_for(f, dir, &pem);
+
+    /* A good certificate followed by a CERTIFICATE block of garbage. */
+    mc_buf_append(&buf, pem.ptr, pem.len);
+    mc_buf_append(&buf, junk_block, sizeof(junk_block) - 1);
+    assert_int_equal(mc_phone_import(dir, buf.ptr, buf.len, &pe), -1);
+    assert_string_equal(pe.code, "bad_cert");
+    /* One certificate more than a chain may hold. */
+    buf.len = 0;
+    for (int i = 0; i <= MC_CHAIN_MAX; i++)
+        mc_buf_append(&buf, pem.ptr, pem.len);
+    assert_int_equal(mc_phone_import(dir, buf.ptr, buf.len, &pe), -1);
+    assert_string_equal(pe.code, "bad_cert");
+    /* PEM without a certificate in it (the CSR). */
+    buf.len = 0;
+    snprintf(path, sizeof(path), "%s/%s", dir, MC_PHONE_CSR_FILE);
+    read_all(path, &buf);
+    assert_int_equal(mc_phone_import(dir, buf.ptr, buf.len, &pe), -1);
+    assert_string_equal(pe.code, "bad_cert");
+    /* DER with a trailing byte. */
+    uint8_t *der = NULL;
+    int dlen = i2d_X509(x, &der);
+    assert_true(dlen > 0);
+    buf.len = 0;
+    mc_buf_append(&buf, der, (size_t)dlen);
+    mc_buf_append(&buf, "", 1);
+    OPENSSL_free(der);
+    assert_int_equal(mc_phone_import(dir, buf.ptr, buf.len, &pe), -1);
+    assert_string_equal(pe.code, "bad_cert");
+    /* Empty, and one byte over the limit. */
+    assert_int_equal(mc_phone_import(dir, pem.ptr, 0, &pe), -1);
+    assert_string_equal(pe.code, "bad_cert");
+    uint8_t *big = calloc(1, MC_PHONE_IMPORT_MAX + 1);
+    assert_non_null(big);
+    memcpy(big, pem.ptr, pem.len);
+    assert_int_equal(mc_phone_import(dir, big, MC_PHONE_IMPORT_MAX + 1, &pe), -1);
+    assert_string_equal(pe.code, "bad_cert");
+    free(big);
+    assert_int_equal(mc_phone_describe(dir, &ps, &pe), 0);
+    assert_false(ps.has_cert);
+
+    /* Text around the blocks (as in `openssl x509 -text` output) is fine. */
+    buf.len = 0;
+    mc_buf_append(&buf, "subject=CN = A\n", 15);
+    mc_buf_append(&buf, pem.ptr, pem.len);
+    mc_buf_append(&buf, "trailing words\n", 15);
+    assert_int_equal(mc_phone_import(dir, buf.ptr, buf.len, &pe), 0);
+    assert_int_equal(mc_phone_describe(dir, &ps, &pe), 0);
+    assert_true(ps.has_cert);
+    assert_int_equal(ps.nchain, 1);
+
+    X509_free(x);
+    mc_buf_free(&buf);
+    mc_buf_free(&pem);
+}
+
+/* mc_phone_open on dir must fail with bad_store. */
+static void check_bad_store(const char *dir, const char *what)
+{
+    mc_phone_err pe;
+    mc_phone *p = mc_phone_open(dir, PIN, &pe);
+    if (p != NULL)
+        fail_msg("%s: the store opened", what);
+    if (strcmp(pe.code, "bad_store") != 0)
+        fail_msg("%s: %s (%s), not bad_store", what, pe.code, pe.msg);
+}
+
+static void test_a_corrupt_store_is_bad_store_and_only_a_wrong_pin_is_bad_pin(void **state)
+{
+    fx *f = *state;
+    char dir[128], other[128], key[256], pub[256], chain[256], path[256];
+    mc_phone_err pe;
+    mc_phone_status ps;
+    mc_buf key_pem = {0}, pub_pem = {0}, chain_pem = {0}, other_key = {0}, other_chain = {0};
+    static const char junk[] = "not a PEM file at all";
+    static const char junk_block[] = "-----BEGIN CERTIFICATE-----\nAAAA\n"
+                                     "-----END CERTIFICATE-----\n";
+
+    mc_phone_free(make_phone(f, "s", MC_ALG_SM2));
+    mc_phone *o = make_phone(f, "o", MC_ALG_SM2);
+    store_dir(f, "s", dir, sizeof(dir));
+    store_dir(f, "o", other, sizeof(other));
+    snprintf(key, sizeof(key), "%s/%s", dir, MC_PHONE_KEY_FILE);
+    snprintf(pub, sizeof(pub), "%s/%s", dir, MC_PHONE_PUB_FILE);
+    snprintf(chain, sizeof(chain), "%s/%s", dir, MC_PHONE_CHAIN_FILE);
+    read_all(key, &key_pem);
+    read_all(pub, &pub_pem);
+    read_all(chain, &chain_pem);
+    snprintf(path, sizeof(path), "%s/%s", other, MC_PHONE_KEY_FILE);
+    read_all(path, &other_key);
+    snprintf(path, sizeof(path), "%s/%s", other, MC_PHONE_CHAIN_FILE);
+    read_all(path, &other_chain);
+
+    /* key.pem: garbage, cut in half, unencrypted, another store's. */
+    write_file(key, junk, sizeof(junk) - 1);
+    check_bad_store(dir, "garbage key.pem");
+    write_file(key, key_pem.ptr, key_pem.len / 2);
+    check_bad_store(dir, "truncated key.pem");
+    BIO *b = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_PrivateKey(b, mc_phone_key(o), NULL, NULL, 0, NULL, NULL), 1);
+    char *plain = NULL;
+    long plain_len = BIO_get_mem_data(b, &plain);
+    write_file(key, plain, (size_t)plain_len);
+    BIO_free(b);
+    check_bad_store(dir, "unencrypted key.pem");
+    write_file(key, other_key.ptr, other_key.len);
+    check_bad_store(dir, "another store's key.pem");
+    /* ... while a wrong PIN on an intact key is bad_pin. */
+    write_file(key, key_pem.ptr, key_pem.len);
+    assert_null(mc_phone_open(dir, "135790", &pe));
+    assert_string_equal(pe.code, "bad_pin");
+
+    /* pub.pem: garbage breaks open, describe and import. */
+    write_file(pub, junk, sizeof(junk) - 1);
+    check_bad_store(dir, "garbage pub.pem");
+    assert_int_equal(mc_phone_describe(dir, &ps, &pe), -1);
+    assert_string_equal(pe.code, "bad_store");
+    assert_int_equal(mc_phone_import(dir, chain_pem.ptr, chain_pem.len, &pe), -1);
+    assert_string_equal(pe.code, "bad_store");
+    write_file(pub, pub_pem.ptr, pub_pem.len);
+
+    /* chain.pem: a garbage block, another key's chain, too large, not a file. */
+    write_file(chain, junk_block, sizeof(junk_block) - 1);
+    check_bad_store(dir, "garbage chain.pem");
+    assert_int_equal(mc_phone_describe(dir, &ps, &pe), -1);
+    assert_string_equal(pe.code, "bad_store");
+    write_file(chain, other_chain.ptr, other_chain.len);
+    check_bad_store(dir, "another key's chain.pem");
+    size_t big_len = 4 * MC_PHONE_IMPORT_MAX;
+    char *big = malloc(big_len);
+    assert_non_null(big);
+    memset(big, 'A', big_len);
+    write_file(chain, big, big_len);
+    free(big);
+    check_bad_store(dir, "oversized chain.pem");
+    assert_int_equal(unlink(chain), 0);
+    assert_int_equal(mkdir(chain, 0700), 0);
+    check_bad_store(dir, "chain.pem a directory");
+    assert_int_equal(rmdir(chain), 0);
+
+    /* Restored, the store opens again: the failures above were the files. */
+    write_file(chain, chain_pem.ptr, chain_pem.len);
+    mc_phone *p = mc_phone_open(dir, PIN, &pe);
+    if (p == NULL)
+        fail_msg("restored store: %s: %s", pe.code, pe.msg);
+    mc_phone_free(p);
+
+    mc_phone_free(o);
+    mc_buf_free(&key_pem);
+    mc_buf_free(&pub_pem);
+    mc_buf_free(&chain_pem);
+    mc_buf_free(&other_key);
+    mc_buf_free(&other_chain);
+}
+
 /* ------------------------------------------------------------------ */
 /* what the phone signs                                                */
 
 static void check_signed_tbs(fx *f, mc_alg alg)
 {
-    mc_phone *p = make_phone(f, alg == MC_ALG_SM2 ? "sm2" : "p256", alg, NULL);
+    mc_phone *p = make_phone(f, alg == MC_ALG_SM2 ? "sm2" : "p256", alg);
     mc_session_view v;
     make_view(&v, MC_PURPOSE_BIND);
     uint32_t number = v.s.choices[2];
@@ -437,9 +613,8 @@ static void build_with(mc_phone *p, const mc_session_view *v, const mc_phone_ove
 static void test_each_override_lies_in_one_place_only(void **state)
 {
     fx *f = *state;
-    X509 *other_leaf = NULL;
-    mc_phone *p = make_phone(f, "p", MC_ALG_P256, NULL);
-    mc_phone *q = make_phone(f, "q", MC_ALG_SM2, &other_leaf);
+    mc_phone *p = make_phone(f, "p", MC_ALG_P256);
+    mc_phone *q = make_phone(f, "q", MC_ALG_SM2);
     mc_session_view v;
     make_view(&v, MC_PURPOSE_BIND);
     mc_buf body = {0};
@@ -513,7 +688,6 @@ static void test_each_override_lies_in_one_place_only(void **state)
     assert_string_equal(pe.code, "no_certificate");
     mc_phone_free(bare);
 
-    X509_free(other_leaf);
     mc_buf_free(&body);
     mc_phone_free(p);
     mc_phone_free(q);
@@ -533,6 +707,8 @@ typedef struct test_server {
     mc_session_view view;         /* served at /m/v1/sessions/<sid> */
     pthread_mutex_t lock;
     mc_buf last_response;         /* last POSTed response body (under lock) */
+    int canned_status;            /* non-zero: every /m/v1/sessions/ request */
+    mc_buf canned;                /* gets this reply instead (under lock) */
 } test_server;
 
 static void reply_msgpack(struct evhttp_request *req, int status, const mc_buf *b)
@@ -584,6 +760,12 @@ static void server_cb(struct evhttp_request *req, void *arg)
             if (t == (enum evhttp_cmd_type)(1u << i))
                 m = names[i];
         const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Test");
+        char *peer = NULL;
+        ev_uint16_t peer_port = 0;
+        char port_s[8];
+        evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &peer_port);
+        snprintf(port_s, sizeof(port_s), "%u", (unsigned)peer_port);
+        evhttp_add_header(oh, "X-Peer-Port", port_s); /* tells connections apart */
         evhttp_add_header(oh, "X-Method", m);
         evhttp_add_header(oh, "X-Uri", uri);
         evhttp_add_header(oh, "X-Got-Header", h ? h : "(none)");
@@ -595,6 +777,13 @@ static void server_cb(struct evhttp_request *req, void *arg)
         return;
     }
     if (strncmp(uri, prefix, sizeof(prefix) - 1) == 0) {
+        pthread_mutex_lock(&s->lock);
+        int canned = s->canned_status;
+        if (canned != 0)
+            reply_msgpack(req, canned, &s->canned);
+        pthread_mutex_unlock(&s->lock);
+        if (canned != 0)
+            return;
         const char *rest = uri + sizeof(prefix) - 1;
         size_t sidlen = strcspn(rest, "/");
         if (sidlen != strlen(s->view.s.sid) || memcmp(rest, s->view.s.sid, sidlen) != 0)
@@ -645,6 +834,12 @@ static void server_tick(evutil_socket_t fd, short what, void *arg)
 static void *server_main(void *arg)
 {
     test_server *s = arg;
+    /* Writing a reply to a client that gave up (e.g. on a body too large)
+     * raises SIGPIPE in this thread: keep it from killing the test. */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     event_base_dispatch(s->base);
     return NULL;
 }
@@ -696,8 +891,29 @@ static void server_stop(test_server *s)
     evhttp_free(s->http);
     event_base_free(s->base);
     mc_buf_free(&s->last_response);
+    mc_buf_free(&s->canned);
     pthread_mutex_destroy(&s->lock);
     free(s);
+}
+
+/* From now on, answer every phone API request with status and body (as
+ * application/x-msgpack, whatever it holds): a hostile server. */
+static void server_can(test_server *s, int status, const void *body, size_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    s->canned_status = status;
+    s->canned.len = 0;
+    mc_buf_append(&s->canned, body, len);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* GET <server><path>. */
+static int server_get(const test_server *s, const char *path, int timeout_s,
+                      mc_http_reply *r, mc_err *e)
+{
+    char url[160];
+    snprintf(url, sizeof(url), "%s%s", s->url, path);
+    return mc_http_request("GET", url, NULL, NULL, 0, timeout_s, r, e);
 }
 
 /* A loopback port nothing listens on (bound, read, closed). */
@@ -726,11 +942,9 @@ static double now_s(void)
 static void test_http_status_body_and_reply_header(void **state)
 {
     test_server *s = server_start();
-    char url[128];
     mc_http_reply r;
     mc_err e = {0};
-    snprintf(url, sizeof(url), "%s/status/418", s->url);
-    assert_int_equal(mc_http_request("GET", url, NULL, NULL, 0, 5, &r, &e), 0);
+    assert_int_equal(server_get(s, "/status/418", 5, &r, &e), 0);
     assert_int_equal(r.status, 418);
     assert_int_equal(r.body.len, 6);
     assert_memory_equal(r.body.ptr, "teapot", 6);
@@ -740,8 +954,7 @@ static void test_http_status_body_and_reply_header(void **state)
     mc_http_reply_free(&r);
     mc_http_reply_free(&r); /* twice is fine */
 
-    snprintf(url, sizeof(url), "%s/nowhere", s->url);
-    assert_int_equal(mc_http_request("GET", url, NULL, NULL, 0, 5, &r, &e), 0);
+    assert_int_equal(server_get(s, "/nowhere", 5, &r, &e), 0);
     assert_int_equal(r.status, 404);
     mc_http_reply_free(&r);
     server_stop(s);
@@ -815,12 +1028,10 @@ static void test_http_reads_the_413_of_a_server_that_refuses_a_large_body(void *
 static void test_http_times_out_on_a_server_that_never_answers(void **state)
 {
     test_server *s = server_start();
-    char url[128];
     mc_http_reply r;
     mc_err e = {0};
-    snprintf(url, sizeof(url), "%s/hang", s->url);
     double t0 = now_s();
-    assert_int_equal(mc_http_request("GET", url, NULL, NULL, 0, 1, &r, &e), -1);
+    assert_int_equal(server_get(s, "/hang", 1, &r, &e), -1);
     double dt = now_s() - t0;
     assert_string_equal(e.code, "http_timeout");
     assert_int_equal(e.status, 504);
@@ -867,6 +1078,62 @@ static void test_http_refuses_bad_urls_methods_and_headers(void **state)
     assert_string_equal(e.code, "bad_header");
 }
 
+static void test_http_client_reuses_its_connection_and_drops_it_after_a_timeout(void **state)
+{
+    test_server *s = server_start();
+    mc_http_reply r;
+    mc_err e = {0};
+    char port[8], port2[8];
+    mc_http_client *cl = mc_http_client_new(s->url, &e);
+    assert_non_null(cl);
+
+    assert_int_equal(mc_http_client_request(cl, "POST", "/echo", NULL, "abc", 3, 5, &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, 3);
+    assert_memory_equal(r.body.ptr, "abc", 3);
+    snprintf(port, sizeof(port), "%s", mc_http_reply_header(&r, "X-Peer-Port"));
+    mc_http_reply_free(&r);
+    assert_int_equal(mc_http_client_request(cl, "GET", "/echo", NULL, NULL, 0, 5, &r, &e), 0);
+    assert_string_equal(mc_http_reply_header(&r, "X-Peer-Port"), port); /* kept alive */
+    mc_http_reply_free(&r);
+
+    /* A request that times out must not hold up the next one (it would if
+     * it stayed queued on the connection). */
+    double t0 = now_s();
+    assert_int_equal(mc_http_client_request(cl, "GET", "/hang", NULL, NULL, 0, 1, &r, &e), -1);
+    assert_string_equal(e.code, "http_timeout");
+    assert_null(r.body.ptr);
+    if (mc_http_client_request(cl, "GET", "/status/418", NULL, NULL, 0, 5, &r, &e) != 0)
+        fail_msg("after a timeout: %s: %s", e.code, e.msg);
+    assert_int_equal(r.status, 418);
+    assert_true(now_s() - t0 < 4.0);
+    mc_http_reply_free(&r);
+
+    /* A closed connection is made again by itself. */
+    const char *const close_hdr[] = {"Connection: close", NULL};
+    assert_int_equal(mc_http_client_request(cl, "GET", "/echo", close_hdr, NULL, 0, 5, &r, &e),
+                     0);
+    snprintf(port2, sizeof(port2), "%s", mc_http_reply_header(&r, "X-Peer-Port"));
+    mc_http_reply_free(&r);
+    assert_int_equal(mc_http_client_request(cl, "GET", "/echo", NULL, NULL, 0, 5, &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_not_equal(mc_http_reply_header(&r, "X-Peer-Port"), port2);
+    mc_http_reply_free(&r);
+
+    /* Refused before anything is sent. */
+    assert_int_equal(mc_http_client_request(cl, "GET", "echo", NULL, NULL, 0, 5, &r, &e), -1);
+    assert_string_equal(e.code, "bad_url");
+    assert_int_equal(mc_http_client_request(cl, "BREW", "/echo", NULL, NULL, 0, 5, &r, &e), -1);
+    assert_string_equal(e.code, "bad_method");
+    assert_int_equal(mc_http_client_request(cl, "POST", "/echo", NULL, NULL, 1, 5, &r, &e), -1);
+    assert_string_equal(e.code, "bad_body");
+    mc_http_client_free(cl);
+    mc_http_client_free(NULL);
+    assert_null(mc_http_client_new("ftp://127.0.0.1/", &e));
+    assert_string_equal(e.code, "bad_url");
+    server_stop(s);
+}
+
 /* ------------------------------------------------------------------ */
 /* protocol round trip against the in-test server                      */
 
@@ -874,7 +1141,7 @@ static void test_fetch_and_respond_round_trip(void **state)
 {
     fx *f = *state;
     test_server *s = server_start();
-    mc_phone *p = make_phone(f, "p", MC_ALG_SM2, NULL);
+    mc_phone *p = make_phone(f, "p", MC_ALG_SM2);
     mc_session_view v;
     mc_phone_err pe;
     mc_phone_result res;
@@ -969,6 +1236,195 @@ static void test_fetch_reports_network_errors_locally(void **state)
     server_stop(s);
 }
 
+static int pack_to_buf(void *data, const char *p, size_t n)
+{
+    mc_buf_append(data, p, n);
+    return 0;
+}
+
+/* A hostile server answers the fetch with status 200 and body: refused
+ * locally as bad_reply, and the view is left empty. */
+static void check_bad_view(test_server *s, const void *body, size_t len, const char *what)
+{
+    mc_session_view v;
+    mc_phone_err pe;
+    server_can(s, 200, body, len);
+    if (mc_phone_fetch(s->url, s->view.s.sid, &v, &pe) == 0)
+        fail_msg("%s: the phone took it", what);
+    if (strcmp(pe.code, "bad_reply") != 0 || pe.remote != 0 || pe.status != 502)
+        fail_msg("%s: %s (%d, remote %d): %s", what, pe.code, pe.status, pe.remote, pe.msg);
+    assert_int_equal(v.s.sid[0], '\0');
+}
+
+/* Same for the reply to a response. */
+static void check_bad_result(test_server *s, const mc_phone *p, const void *body, size_t len,
+                             const char *what)
+{
+    mc_phone_result res;
+    mc_phone_err pe;
+    server_can(s, 200, body, len);
+    if (mc_phone_respond(p, s->url, &s->view, MC_PHONE_REJECT, 0, NULL, &res, &pe) == 0)
+        fail_msg("%s: the phone took it", what);
+    if (strcmp(pe.code, "bad_reply") != 0 || pe.remote != 0)
+        fail_msg("%s: %s: %s", what, pe.code, pe.msg);
+    assert_int_equal(res.state[0], '\0');
+}
+
+/* And an error status with body: the status is kept, the code becomes
+ * http_error when the body is not a {code, message} that fits. */
+static void check_http_error(test_server *s, const void *body, size_t len, const char *what)
+{
+    mc_session_view v;
+    mc_phone_err pe;
+    server_can(s, 403, body, len);
+    assert_int_equal(mc_phone_fetch(s->url, s->view.s.sid, &v, &pe), -1);
+    if (strcmp(pe.code, "http_error") != 0 || pe.remote != 1 || pe.status != 403)
+        fail_msg("%s: %s (%d, remote %d): %s", what, pe.code, pe.status, pe.remote, pe.msg);
+    for (const char *c = pe.msg; *c != '\0'; c++)
+        assert_true((unsigned char)*c >= 0x20); /* the peer's bytes are made printable */
+}
+
+static void test_phone_refuses_malformed_replies_from_a_hostile_server(void **state)
+{
+    fx *f = *state;
+    test_server *s = server_start();
+    mc_phone *p = make_phone(f, "p", MC_ALG_P256);
+    mc_buf good = {0}, b = {0};
+    msgpack_packer pk;
+
+    /* --- the session view --- */
+    mc_view_encode(&s->view, &good);
+    check_bad_view(s, "", 0, "empty body");
+    check_bad_view(s, "<html>oops</html>", 17, "HTML");
+    check_bad_view(s, good.ptr, good.len - 1, "view cut by one byte");
+    check_bad_view(s, good.ptr, good.len / 2, "view cut in half");
+    mc_buf_append(&b, good.ptr, good.len);
+    mc_buf_append(&b, "\xc0", 1);
+    check_bad_view(s, b.ptr, b.len, "view with a trailing byte");
+    /* sid sent as bin instead of str, everything else intact */
+    const uint8_t *at = memmem(good.ptr, good.len, "\xa3sid\xb4", 5);
+    assert_non_null(at);
+    size_t off = (size_t)(at - good.ptr) + 4;
+    b.len = 0;
+    mc_buf_append(&b, good.ptr, off);
+    mc_buf_append(&b, "\xc4\x14", 2);
+    mc_buf_append(&b, good.ptr + off + 1, good.len - off - 1);
+    check_bad_view(s, b.ptr, b.len, "sid of the wrong type");
+    /* one key more than a view has */
+    assert_int_equal(good.ptr[0] & 0xf0, 0x80); /* fixmap */
+    uint8_t nkeys = good.ptr[0] & 0x0f;
+    b.len = 0;
+    uint8_t map16[3] = {0xde, 0, (uint8_t)(nkeys + 1)};
+    mc_buf_append(&b, map16, 3);
+    mc_buf_append(&b, good.ptr + 1, good.len - 1);
+    mc_buf_append(&b, "\xa5" "extra" "\xc0", 7);
+    check_bad_view(s, b.ptr, b.len, "view with an unknown key");
+    b.len = 0;
+    msgpack_packer_init(&pk, &b, pack_to_buf);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_int(&pk, 1);
+    msgpack_pack_int(&pk, 2);
+    check_bad_view(s, b.ptr, b.len, "an array, not a map");
+    /* larger than any phone message may be */
+    b.len = 0;
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "sid", 3);
+    char *huge = calloc(1, MC_PHONE_BODY_MAX + 1);
+    assert_non_null(huge);
+    msgpack_pack_str_with_body(&pk, huge, MC_PHONE_BODY_MAX + 1);
+    free(huge);
+    check_bad_view(s, b.ptr, b.len, "oversized view");
+    /* nested deeper than MC_MP_DEPTH_MAX, and a container claiming 2^31 items */
+    b.len = 0;
+    for (int i = 0; i < 3 * MC_MP_DEPTH_MAX; i++)
+        mc_buf_append(&b, "\x91", 1);
+    mc_buf_append(&b, "\xc0", 1);
+    check_bad_view(s, b.ptr, b.len, "deep nesting");
+    check_bad_view(s, "\xdd\x7f\xff\xff\xff", 5, "array claiming 2^31 elements");
+    /* a well-formed view, of another session */
+    mc_session_view other;
+    make_view(&other, MC_PURPOSE_LOGIN);
+    b.len = 0;
+    mc_view_encode(&other, &b);
+    check_bad_view(s, b.ptr, b.len, "view of another session");
+
+    /* A reply above MC_HTTP_BODY_MAX is cut off by the HTTP client. */
+    uint8_t *flood = calloc(1, MC_HTTP_BODY_MAX + 1);
+    assert_non_null(flood);
+    server_can(s, 200, flood, MC_HTTP_BODY_MAX + 1);
+    free(flood);
+    mc_session_view v;
+    mc_phone_err pe;
+    assert_int_equal(mc_phone_fetch(s->url, s->view.s.sid, &v, &pe), -1);
+    assert_string_equal(pe.code, "http_too_large");
+    assert_int_equal(pe.remote, 0);
+
+    /* --- the result of a response --- */
+    b.len = 0;
+    mc_result_encode("pending", "alice", &b);
+    check_bad_result(s, p, b.ptr, b.len, "a state that is not a result");
+    b.len = 0;
+    mc_result_encode("approved", "alice", &b);
+    check_bad_result(s, p, b.ptr, b.len - 1, "result cut by one byte");
+    mc_buf_append(&b, "\xc0", 1);
+    check_bad_result(s, p, b.ptr, b.len, "result with a trailing byte");
+    char long_account[MC_ACCOUNT_MAX + 2];
+    memset(long_account, 'a', sizeof(long_account) - 1);
+    long_account[sizeof(long_account) - 1] = '\0';
+    b.len = 0;
+    mc_result_encode("approved", long_account, &b);
+    check_bad_result(s, p, b.ptr, b.len, "account too long");
+    b.len = 0;
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "state", 5);
+    msgpack_pack_int(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "account", 7);
+    msgpack_pack_str_with_body(&pk, "", 0);
+    check_bad_result(s, p, b.ptr, b.len, "state of the wrong type");
+    b.len = 0;
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "state", 5);
+    msgpack_pack_str_with_body(&pk, "approved", 8);
+    msgpack_pack_str_with_body(&pk, "account", 7);
+    msgpack_pack_str_with_body(&pk, "", 0);
+    msgpack_pack_str_with_body(&pk, "x", 1);
+    msgpack_pack_str_with_body(&pk, "", 0);
+    check_bad_result(s, p, b.ptr, b.len, "result with an unknown key");
+
+    /* --- error bodies --- */
+    mc_err e = {0};
+    char long_code[40];
+    memset(long_code, 'x', sizeof(long_code) - 1);
+    long_code[sizeof(long_code) - 1] = '\0';
+    mc_err_set(&e, 403, long_code, "no");
+    b.len = 0;
+    mc_error_encode(&e, &b);
+    check_http_error(s, b.ptr, b.len, "code longer than the phone keeps");
+    check_http_error(s, b.ptr, b.len - 1, "error cut by one byte");
+    mc_err_set(&e, 403, "", "empty code");
+    b.len = 0;
+    mc_error_encode(&e, &b);
+    check_http_error(s, b.ptr, b.len, "empty code");
+    b.len = 0;
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "code", 4);
+    msgpack_pack_int(&pk, 7);
+    msgpack_pack_str_with_body(&pk, "message", 7);
+    msgpack_pack_str_with_body(&pk, "m", 1);
+    check_http_error(s, b.ptr, b.len, "code of the wrong type");
+    check_http_error(s, "\x1b[2J\x1b]0;pwned\x07", 14, "terminal escapes");
+
+    /* The same server telling the truth again is believed. */
+    server_can(s, 0, "", 0);
+    if (mc_phone_fetch(s->url, s->view.s.sid, &v, &pe) != 0)
+        fail_msg("honest server: %s: %s", pe.code, pe.msg);
+
+    mc_buf_free(&good);
+    mc_buf_free(&b);
+    mc_phone_free(p);
+    server_stop(s);
+}
+
 /* ------------------------------------------------------------------ */
 /* QR PNG through the real decoder                                     */
 
@@ -1023,6 +1479,8 @@ int main(void)
         T(test_init_refuses_bad_input_and_an_existing_store),
         T(test_open_with_the_right_pin_and_not_with_a_wrong_one),
         T(test_import_refuses_a_certificate_for_another_key),
+        T(test_import_refuses_bad_pem_der_and_too_many_certificates),
+        T(test_a_corrupt_store_is_bad_store_and_only_a_wrong_pin_is_bad_pin),
         T(test_sm2_signature_over_the_tbs_verifies_with_the_leaf_key),
         T(test_p256_signature_over_the_tbs_verifies_with_the_leaf_key),
         T(test_each_override_lies_in_one_place_only),
@@ -1032,8 +1490,10 @@ int main(void)
         cmocka_unit_test(test_http_times_out_on_a_server_that_never_answers),
         cmocka_unit_test(test_http_reports_connection_refused),
         cmocka_unit_test(test_http_refuses_bad_urls_methods_and_headers),
+        cmocka_unit_test(test_http_client_reuses_its_connection_and_drops_it_after_a_timeout),
         T(test_fetch_and_respond_round_trip),
         cmocka_unit_test(test_fetch_reports_network_errors_locally),
+        T(test_phone_refuses_malformed_replies_from_a_hostile_server),
         T(test_scan_png_reads_what_mc_qr_draws),
 #undef T
     };

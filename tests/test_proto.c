@@ -24,21 +24,12 @@
 
 #include <cmocka.h>
 
+#include "mc_crypto.h"
 #include "mc_proto.h"
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
 /* ------------------------------------------------------------------ */
-
-static void hex_of(const uint8_t *p, size_t n, char *out)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[p[i] >> 4];
-        out[2 * i + 1] = d[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
 
 /* Strip spaces from a hand-written hex string. */
 static void hex_compact(const char *in, char *out)
@@ -56,7 +47,7 @@ static void assert_buf_hex(const mc_buf *b, const char *spaced_hex)
     assert_non_null(want);
     assert_non_null(got);
     hex_compact(spaced_hex, want);
-    hex_of(b->ptr, b->len, got);
+    mc_hex(b->ptr, b->len, got);
     assert_string_equal(got, want);
     free(want);
     free(got);
@@ -74,6 +65,7 @@ typedef enum vkind {
     V_NEGINT,   /* i */
     V_BIN,      /* binlen bytes */
     V_NIL,
+    V_F64,      /* 7.0: a float where the protocol wants something else */
     V_ARR_UINT, /* count elements u, u+1, ... */
     V_ARR_BIN,  /* count elements of binlen bytes */
     V_ARR_STR,  /* count elements "x" */
@@ -91,8 +83,15 @@ typedef struct entry {
 } entry;
 
 #define E_STR(k, str) {(k), V_STR, (str), sizeof(str) - 1, 0, 0, 0, 0}
+#define E_STRN(k, p, n) {(k), V_STR, (p), (n), 0, 0, 0, 0}
 #define E_UINT(k, v) {(k), V_UINT, NULL, 0, (v), 0, 0, 0}
+#define E_NEGINT(k, v) {(k), V_NEGINT, NULL, 0, 0, (v), 0, 0}
 #define E_BIN(k, n) {(k), V_BIN, NULL, 0, 0, 0, (n), 0}
+#define E_NIL(k) {(k), V_NIL, NULL, 0, 0, 0, 0, 0}
+#define E_F64(k) {(k), V_F64, NULL, 0, 0, 0, 0, 0}
+#define E_ARR_UINT(k, first, cnt) {(k), V_ARR_UINT, NULL, 0, (first), 0, 0, (cnt)}
+#define E_ARR_BIN(k, binlen, cnt) {(k), V_ARR_BIN, NULL, 0, 0, 0, (binlen), (cnt)}
+#define E_ARR_STR(k, cnt) {(k), V_ARR_STR, NULL, 0, 0, 0, 0, (cnt)}
 
 static void pack_value(msgpack_packer *pk, const entry *e)
 {
@@ -114,6 +113,9 @@ static void pack_value(msgpack_packer *pk, const entry *e)
         break;
     case V_NIL:
         msgpack_pack_nil(pk);
+        break;
+    case V_F64:
+        msgpack_pack_double(pk, 7.0);
         break;
     case V_ARR_UINT:
         msgpack_pack_array(pk, e->count);
@@ -158,45 +160,38 @@ static entry *find_entry(entry *e, size_t n, const char *key)
     return NULL;
 }
 
-/* A valid response as entries (8). */
+/* A valid response as entries. */
 #define RESP_N 8
-static void resp_entries(entry e[RESP_N])
-{
-    const entry base[RESP_N] = {
-        E_UINT("v", 1),
-        E_STR("sid", "ABCDEFGHJKMNPQRSTVWX"),
-        E_STR("purpose", "bind"),
-        E_STR("origin", "https://ca.example"),
-        E_STR("decision", "approve"),
-        E_UINT("number", 42),
-        {"chain", V_ARR_BIN, NULL, 0, 0, 0, 300, 2},
-        E_BIN("sig", 71),
-    };
-    memcpy(e, base, sizeof(base));
-}
+static const entry resp_base[RESP_N] = {
+    E_UINT("v", 1),
+    E_STR("sid", "ABCDEFGHJKMNPQRSTVWX"),
+    E_STR("purpose", "bind"),
+    E_STR("origin", "https://ca.example"),
+    E_STR("decision", "approve"),
+    E_UINT("number", 42),
+    E_ARR_BIN("chain", 300, 2),
+    E_BIN("sig", 71),
+};
 
+/* A valid session view as entries. */
 #define VIEW_N 15
-static void view_entries(entry e[VIEW_N])
-{
-    const entry base[VIEW_N] = {
-        E_UINT("v", 1),
-        E_STR("sid", "ABCDEFGHJKMNPQRSTVWX"),
-        E_STR("purpose", "login"),
-        E_STR("state", "pending"),
-        E_BIN("nonce", 32),
-        E_STR("origin", "https://ca.example"),
-        E_STR("account", ""),
-        E_STR("requester", ""),
-        E_STR("requester_name", ""),
-        E_STR("org_name", ""),
-        E_STR("ip", "192.0.2.1"),
-        E_STR("ua", "Mozilla/5.0"),
-        E_UINT("created", 1700000000),
-        E_UINT("expires", 1700000120),
-        {"choices", V_ARR_UINT, NULL, 0, 10, 0, 0, 3},
-    };
-    memcpy(e, base, sizeof(base));
-}
+static const entry view_base[VIEW_N] = {
+    E_UINT("v", 1),
+    E_STR("sid", "ABCDEFGHJKMNPQRSTVWX"),
+    E_STR("purpose", "login"),
+    E_STR("state", "pending"),
+    E_BIN("nonce", 32),
+    E_STR("origin", "https://ca.example"),
+    E_STR("account", ""),
+    E_STR("requester", ""),
+    E_STR("requester_name", ""),
+    E_STR("org_name", ""),
+    E_STR("ip", "192.0.2.1"),
+    E_STR("ua", "Mozilla/5.0"),
+    E_UINT("created", 1700000000),
+    E_UINT("expires", 1700000120),
+    E_ARR_UINT("choices", 10, 3),
+};
 
 static const uint8_t fixed_nonce[32] = {
     0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
@@ -365,7 +360,7 @@ static void tbs_expires_uses_shortest_int_forms(void **state)
         size_t hl = strlen(cases[i].hex) / 2;
         char got[32];
         assert_true(b.len >= 97 + hl);
-        hex_of(b.ptr + 97, hl, got);
+        mc_hex(b.ptr + 97, hl, got);
         assert_string_equal(got, cases[i].hex);
         assert_int_equal(b.ptr[97 + hl], 0xc4); /* cert_fp follows */
         mc_buf_free(&b);
@@ -424,7 +419,7 @@ static void response_encode_decode_round_trip(void **state)
     assert_true(d.chain[0].ptr > b.ptr && d.chain[0].ptr < b.ptr + b.len);
     assert_true(d.sig.ptr > b.ptr && d.sig.ptr + d.sig.len == b.ptr + b.len);
 
-    /* reject with number 0 and 4 certs of max size round-trips too */
+    /* reject with number 0 and 4 certs (the most a chain holds) too */
     static uint8_t big[MC_CERT_DER_MAX];
     strcpy(r.decision, "reject");
     r.number = 0;
@@ -575,6 +570,8 @@ static void mp_check_accepts_well_formed_objects(void **state)
     static const uint8_t ok8[] = {0xc7, 2, 5, 'a', 'b'};     /* ext8 */
     static const uint8_t ok9[] = {0xc6, 0, 0, 0, 1, 0xff};   /* bin32 */
     static const uint8_t ok10[] = {0xff};                    /* -1 */
+    static const uint8_t ok11[] = {0xc8, 0, 1, 5, 'a'};      /* ext16 */
+    static const uint8_t ok12[] = {0xc9, 0, 0, 0, 0, 5};     /* empty ext32 */
     assert_int_equal(mp_ok(ok1, sizeof(ok1)), 0);
     assert_int_equal(mp_ok(ok2, sizeof(ok2)), 0);
     assert_int_equal(mp_ok(ok3, sizeof(ok3)), 0);
@@ -585,6 +582,8 @@ static void mp_check_accepts_well_formed_objects(void **state)
     assert_int_equal(mp_ok(ok8, sizeof(ok8)), 0);
     assert_int_equal(mp_ok(ok9, sizeof(ok9)), 0);
     assert_int_equal(mp_ok(ok10, sizeof(ok10)), 0);
+    assert_int_equal(mp_ok(ok11, sizeof(ok11)), 0);
+    assert_int_equal(mp_ok(ok12, sizeof(ok12)), 0);
 }
 
 static void mp_check_rejects_malformed_structure(void **state)
@@ -599,6 +598,11 @@ static void mp_check_rejects_malformed_structure(void **state)
     static const uint8_t u64_short[] = {0xcf, 0, 0, 0};
     static const uint8_t two_objs[] = {0x01, 0x02};
     static const uint8_t arr_short[] = {0x93, 0x01, 0x02};
+    static const uint8_t ext8_no_type[] = {0xc7, 0x00};     /* type byte cut */
+    static const uint8_t ext32_no_type[] = {0xc9, 0, 0, 0, 0};
+    static const uint8_t ext16_short[] = {0xc8, 0, 2, 5, 'a'};
+    static const uint8_t fixext1_short[] = {0xd4, 1};
+    static const uint8_t map_no_value[] = {0x81, 0x01};
     assert_int_equal(mp_ok(NULL, 0), -1);
     assert_int_equal(mp_ok(c1, sizeof(c1)), -1);
     assert_int_equal(mp_ok(arr_c1, sizeof(arr_c1)), -1);
@@ -609,6 +613,11 @@ static void mp_check_rejects_malformed_structure(void **state)
     assert_int_equal(mp_ok(u64_short, sizeof(u64_short)), -1);
     assert_int_equal(mp_ok(two_objs, sizeof(two_objs)), -1);
     assert_int_equal(mp_ok(arr_short, sizeof(arr_short)), -1);
+    assert_int_equal(mp_ok(ext8_no_type, sizeof(ext8_no_type)), -1);
+    assert_int_equal(mp_ok(ext32_no_type, sizeof(ext32_no_type)), -1);
+    assert_int_equal(mp_ok(ext16_short, sizeof(ext16_short)), -1);
+    assert_int_equal(mp_ok(fixext1_short, sizeof(fixext1_short)), -1);
+    assert_int_equal(mp_ok(map_no_value, sizeof(map_no_value)), -1);
 }
 
 static void mp_check_rejects_over_max_with_too_large(void **state)
@@ -723,6 +732,13 @@ static void mp_check_depth_8_ok_depth_9_rejected(void **state)
 
 typedef int (*decode_fn)(const uint8_t *p, size_t n, mc_err *err);
 
+/* A decoder under test. has_err is 0 only for mc_error_decode, which
+ * reports no mc_err: its failures are checked by return value alone. */
+typedef struct decoder {
+    decode_fn fn;
+    int has_err;
+} decoder;
+
 static int dec_response(const uint8_t *p, size_t n, mc_err *err)
 {
     mc_response r;
@@ -735,15 +751,11 @@ static int dec_view(const uint8_t *p, size_t n, mc_err *err)
     return mc_view_decode(p, n, &v, err);
 }
 
-/* mc_error_decode has no mc_err; report a placeholder code. */
 static int dec_error(const uint8_t *p, size_t n, mc_err *err)
 {
     char code[64], msg[160];
-    int rc = mc_error_decode(p, n, code, sizeof(code), msg, sizeof(msg));
     mc_err_clear(err);
-    if (rc != 0)
-        mc_err_set(err, 0, NULL, "-");
-    return rc;
+    return mc_error_decode(p, n, code, sizeof(code), msg, sizeof(msg));
 }
 
 static int dec_result(const uint8_t *p, size_t n, mc_err *err)
@@ -752,25 +764,52 @@ static int dec_result(const uint8_t *p, size_t n, mc_err *err)
     return mc_result_decode(p, n, st, sizeof(st), acct, sizeof(acct), err);
 }
 
-static void expect_fail(decode_fn fn, const uint8_t *p, size_t n,
-                        const char *code)
+static const decoder D_RESPONSE = {dec_response, 1};
+static const decoder D_VIEW = {dec_view, 1};
+static const decoder D_ERROR = {dec_error, 0};
+static const decoder D_RESULT = {dec_result, 1};
+
+static void expect_ok(const decoder *d, const uint8_t *p, size_t n)
 {
     mc_err err;
     mc_err_clear(&err);
-    assert_int_equal(fn(p, n, &err), -1);
-    if (code != NULL && err.code != NULL)
-        assert_string_equal(err.code, code);
+    if (d->fn(p, n, &err) != 0)
+        fail_msg("valid message rejected: %s", err.msg);
 }
 
-static void hostile_battery(decode_fn fn, const mc_buf *valid)
+/* d must reject [p, p+n); if it reports errors, with `code` (status 413
+ * for too_large, else 400) and a message containing msg_part (if given). */
+static void expect_fail(const decoder *d, const uint8_t *p, size_t n,
+                        const char *code, const char *msg_part)
 {
     mc_err err;
     mc_err_clear(&err);
-    assert_int_equal(fn(valid->ptr, valid->len, &err), 0);
+    assert_int_equal(d->fn(p, n, &err), -1);
+    if (!d->has_err)
+        return;
+    assert_non_null(err.code);
+    assert_string_equal(err.code, code);
+    assert_int_equal(err.status, strcmp(code, "too_large") == 0 ? 413 : 400);
+    if (msg_part != NULL && strstr(err.msg, msg_part) == NULL)
+        fail_msg("message \"%s\" does not name \"%s\"", err.msg, msg_part);
+}
+
+static void pack_expect_fail(const decoder *d, const entry *e, size_t n,
+                             const char *code, const char *msg_part)
+{
+    mc_buf b = {0};
+    pack_entries(&b, e, n);
+    expect_fail(d, b.ptr, b.len, code, msg_part);
+    mc_buf_free(&b);
+}
+
+static void hostile_battery(const decoder *d, const mc_buf *valid)
+{
+    expect_ok(d, valid->ptr, valid->len);
 
     /* empty */
     static const uint8_t none[1] = {0};
-    expect_fail(fn, none, 0, "bad_msgpack");
+    expect_fail(d, none, 0, "bad_msgpack", NULL);
 
     /* truncated at every byte position (exact-size heap copies, so ASan
      * sees any read past the end) */
@@ -778,269 +817,208 @@ static void hostile_battery(decode_fn fn, const mc_buf *valid)
         uint8_t *c = malloc(k ? k : 1);
         assert_non_null(c);
         memcpy(c, valid->ptr, k);
-        expect_fail(fn, c, k, "bad_msgpack");
+        expect_fail(d, c, k, "bad_msgpack", NULL);
         free(c);
     }
 
-    /* one trailing byte */
+    /* one trailing byte; a second complete message after the first */
     mc_buf t = {0};
     mc_buf_append(&t, valid->ptr, valid->len);
     mc_buf_append(&t, "\x00", 1);
-    expect_fail(fn, t.ptr, t.len, "bad_msgpack");
+    expect_fail(d, t.ptr, t.len, "bad_msgpack", "trailing");
+    t.len = valid->len;
+    mc_buf_append(&t, valid->ptr, valid->len);
+    expect_fail(d, t.ptr, t.len, "bad_msgpack", "trailing");
     mc_buf_free(&t);
 
     /* oversized body: a valid message followed by padding up to max+1 */
     uint8_t *big = calloc(1, MC_PHONE_BODY_MAX + 1);
     assert_non_null(big);
     memcpy(big, valid->ptr, valid->len);
-    mc_err_clear(&err);
-    assert_int_equal(fn(big, MC_PHONE_BODY_MAX + 1, &err), -1);
-    if (err.code != NULL) {
-        assert_string_equal(err.code, "too_large");
-        assert_int_equal(err.status, 413);
-    }
+    expect_fail(d, big, MC_PHONE_BODY_MAX + 1, "too_large", NULL);
     free(big);
 
     /* oversized but well-formed: a map with one huge string value */
-    mc_buf h = {0};
-    entry e = {"x", V_STR, NULL, MC_PHONE_BODY_MAX, 0, 0, 0, 0};
     char *s = malloc(MC_PHONE_BODY_MAX);
     assert_non_null(s);
     memset(s, 'a', MC_PHONE_BODY_MAX);
-    e.s = s;
-    pack_entries(&h, &e, 1);
-    expect_fail(fn, h.ptr, h.len, "too_large");
+    const entry huge = E_STRN("x", s, MC_PHONE_BODY_MAX);
+    pack_expect_fail(d, &huge, 1, "too_large", NULL);
     free(s);
-    mc_buf_free(&h);
 
     /* array32 claiming 2^32-1 elements */
     static const uint8_t a32[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01};
-    expect_fail(fn, a32, sizeof(a32), "bad_msgpack");
+    expect_fail(d, a32, sizeof(a32), "bad_msgpack", NULL);
     /* map16 claiming more entries than bytes */
     static const uint8_t m16[] = {0xde, 0x00, 0x10, 0xa1, 'v', 0x01};
-    expect_fail(fn, m16, sizeof(m16), "bad_msgpack");
+    expect_fail(d, m16, sizeof(m16), "bad_msgpack", NULL);
     /* nesting depth 9 under a map key */
     static const uint8_t deep[] = {0x81, 0xa1, 'v', 0x91, 0x91, 0x91, 0x91,
                                    0x91, 0x91, 0x91, 0x90};
-    expect_fail(fn, deep, sizeof(deep), "bad_msgpack");
+    expect_fail(d, deep, sizeof(deep), "bad_msgpack", NULL);
     /* never-used byte */
     static const uint8_t c1[] = {0x81, 0xa1, 'v', 0xc1};
-    expect_fail(fn, c1, sizeof(c1), "bad_msgpack");
+    expect_fail(d, c1, sizeof(c1), "bad_msgpack", NULL);
     /* wrong top-level types */
     static const uint8_t arr[] = {0x92, 0xa1, 'v', 0x01};
-    expect_fail(fn, arr, sizeof(arr), "bad_field");
+    expect_fail(d, arr, sizeof(arr), "bad_field", NULL);
     static const uint8_t str[] = {0xa3, 'a', 'b', 'c'};
-    expect_fail(fn, str, sizeof(str), "bad_field");
+    expect_fail(d, str, sizeof(str), "bad_field", NULL);
     static const uint8_t nil[] = {0xc0};
-    expect_fail(fn, nil, sizeof(nil), "bad_field");
+    expect_fail(d, nil, sizeof(nil), "bad_field", NULL);
     /* empty map: required keys missing */
     static const uint8_t empty_map[] = {0x80};
-    expect_fail(fn, empty_map, sizeof(empty_map), "bad_field");
-    /* non-string key */
+    expect_fail(d, empty_map, sizeof(empty_map), "bad_field", NULL);
+    /* non-string keys: an int, and a bin holding the bytes of a real key */
     static const uint8_t intkey[] = {0x81, 0x01, 0x01};
-    expect_fail(fn, intkey, sizeof(intkey), "bad_field");
+    expect_fail(d, intkey, sizeof(intkey), "bad_field", NULL);
+    static const uint8_t binkey[] = {0x81, 0xc4, 0x01, 'v', 0x01};
+    expect_fail(d, binkey, sizeof(binkey), "bad_field", "not a string");
 }
 
-static void mutate_and_expect(decode_fn fn, const entry *base, size_t n,
-                              const char *key, entry repl, const char *code,
+/* Replace the entry of repl.key in a copy of base; the decoder must fail. */
+static void mutate_and_expect(const decoder *d, const entry *base, size_t n,
+                              entry repl, const char *code,
                               const char *msg_part)
 {
     entry *e = malloc(n * sizeof(*e));
     assert_non_null(e);
     memcpy(e, base, n * sizeof(*e));
-    *find_entry(e, n, key) = repl;
-    mc_buf b = {0};
-    pack_entries(&b, e, n);
-    mc_err err;
-    mc_err_clear(&err);
-    assert_int_equal(fn(b.ptr, b.len, &err), -1);
-    if (code != NULL) {
-        assert_string_equal(err.code, code);
-        assert_int_equal(err.status, 400);
-    }
-    if (msg_part != NULL && strstr(err.msg, msg_part) == NULL)
-        fail_msg("message \"%s\" does not name \"%s\"", err.msg, msg_part);
-    mc_buf_free(&b);
+    *find_entry(e, n, repl.key) = repl;
+    pack_expect_fail(d, e, n, code, msg_part);
     free(e);
 }
 
-/* Unknown key, duplicate key, each key missing, each key with a wrong type. */
-static void key_rules(decode_fn fn, const entry *base, size_t n, int has_err)
+/* One value that a decoder must refuse. */
+typedef struct mutation {
+    entry repl;
+    const char *code;
+    const char *msg_part;
+} mutation;
+
+static void mutations_fail(const decoder *d, const entry *base, size_t n,
+                           const mutation *m, size_t count)
 {
-    const char *bf = has_err ? "bad_field" : NULL;
+    for (size_t i = 0; i < count; i++)
+        mutate_and_expect(d, base, n, m[i].repl, m[i].code, m[i].msg_part);
+}
+
+/* Unknown key, duplicate key, each key missing, each key with a wrong type. */
+static void key_rules(const decoder *d, const entry *base, size_t n)
+{
     entry *e = calloc(n + 1, sizeof(*e));
     assert_non_null(e);
     mc_buf b = {0};
-    mc_err err;
 
     /* valid as given */
-    memcpy(e, base, n * sizeof(*e));
-    pack_entries(&b, e, n);
-    assert_int_equal(fn(b.ptr, b.len, &err), 0);
+    pack_entries(&b, base, n);
+    expect_ok(d, b.ptr, b.len);
+    mc_buf_free(&b);
 
     /* unknown key added */
+    memcpy(e, base, n * sizeof(*e));
     e[n] = (entry)E_STR("zzz", "1");
-    b.len = 0;
-    pack_entries(&b, e, n + 1);
-    mc_err_clear(&err);
-    assert_int_equal(fn(b.ptr, b.len, &err), -1);
-    if (has_err) {
-        assert_string_equal(err.code, bf);
-        assert_non_null(strstr(err.msg, "\"zzz\""));
-    }
+    pack_expect_fail(d, e, n + 1, "bad_field", "\"zzz\"");
 
     for (size_t k = 0; k < n; k++) {
+        const char *key = base[k].key;
         char name[64];
-        snprintf(name, sizeof(name), "\"%s\"", base[k].key);
+        snprintf(name, sizeof(name), "\"%s\"", key);
 
         /* duplicate of key k (same valid value) */
         memcpy(e, base, n * sizeof(*e));
         e[n] = base[k];
-        b.len = 0;
-        pack_entries(&b, e, n + 1);
-        mc_err_clear(&err);
-        assert_int_equal(fn(b.ptr, b.len, &err), -1);
-        if (has_err) {
-            assert_string_equal(err.code, "bad_field");
-            assert_non_null(strstr(err.msg, name));
-        }
+        pack_expect_fail(d, e, n + 1, "bad_field", name);
 
         /* key k missing */
         size_t m = 0;
         for (size_t j = 0; j < n; j++)
             if (j != k)
                 e[m++] = base[j];
-        b.len = 0;
-        pack_entries(&b, e, m);
-        mc_err_clear(&err);
-        assert_int_equal(fn(b.ptr, b.len, &err), -1);
-        if (has_err) {
-            assert_string_equal(err.code, "bad_field");
-            assert_non_null(strstr(err.msg, name));
-        }
+        pack_expect_fail(d, e, m, "bad_field", name);
 
-        /* wrong types: nil always; str->uint, everything else->str */
-        entry wrong[2];
-        wrong[0] = (entry){base[k].key, V_NIL, NULL, 0, 0, 0, 0, 0};
-        if (base[k].kind == V_STR)
-            wrong[1] = (entry){base[k].key, V_UINT, NULL, 0, 7, 0, 0, 0};
-        else
-            wrong[1] = (entry){base[k].key, V_STR, "7", 1, 0, 0, 0, 0};
-        for (int w = 0; w < 2; w++) {
+        /* wrong types: nil and float always; str->uint, everything else->str */
+        const entry wrong[3] = {
+            E_NIL(key),
+            E_F64(key),
+            base[k].kind == V_STR ? (entry)E_UINT(key, 7) : (entry)E_STR(key, "7"),
+        };
+        for (size_t w = 0; w < 3; w++) {
             memcpy(e, base, n * sizeof(*e));
             e[k] = wrong[w];
-            b.len = 0;
-            pack_entries(&b, e, n);
-            mc_err_clear(&err);
-            assert_int_equal(fn(b.ptr, b.len, &err), -1);
-            if (has_err) {
-                assert_string_equal(err.code, "bad_field");
-                assert_non_null(strstr(err.msg, name));
-            }
+            pack_expect_fail(d, e, n, "bad_field", name);
         }
     }
-    mc_buf_free(&b);
     free(e);
 }
 
 static void response_decode_rejects_hostile_frames(void **state)
 {
     (void)state;
-    entry e[RESP_N];
-    resp_entries(e);
     mc_buf b = {0};
-    pack_entries(&b, e, RESP_N);
-    hostile_battery(dec_response, &b);
+    pack_entries(&b, resp_base, RESP_N);
+    hostile_battery(&D_RESPONSE, &b);
     mc_buf_free(&b);
 }
 
 static void response_decode_enforces_key_rules(void **state)
 {
     (void)state;
-    entry e[RESP_N];
-    resp_entries(e);
-    key_rules(dec_response, e, RESP_N, 1);
+    key_rules(&D_RESPONSE, resp_base, RESP_N);
 }
 
 static void response_decode_rejects_bad_field_values(void **state)
 {
     (void)state;
-    entry e[RESP_N];
-    resp_entries(e);
-    decode_fn f = dec_response;
     char longorigin[MC_ORIGIN_MAX + 1];
     memset(longorigin, 'o', sizeof(longorigin));
 
-    /* chain with 0 and 5 certificates; one cert too large; empty cert */
-    mutate_and_expect(f, e, RESP_N, "chain",
-                      (entry){"chain", V_ARR_BIN, NULL, 0, 0, 0, 300, 0},
-                      "bad_field", "chain");
-    mutate_and_expect(f, e, RESP_N, "chain",
-                      (entry){"chain", V_ARR_BIN, NULL, 0, 0, 0, 300, 5},
-                      "bad_field", "chain");
-    mutate_and_expect(f, e, RESP_N, "chain",
-                      (entry){"chain", V_ARR_BIN, NULL, 0, 0, 0,
-                              MC_CERT_DER_MAX + 1, 1},
-                      "bad_field", "chain");
-    mutate_and_expect(f, e, RESP_N, "chain",
-                      (entry){"chain", V_ARR_BIN, NULL, 0, 0, 0, 0, 1},
-                      "bad_field", "chain");
-    mutate_and_expect(f, e, RESP_N, "chain",
-                      (entry){"chain", V_ARR_STR, NULL, 0, 0, 0, 0, 1},
-                      "bad_field", "chain");
-    /* sig too long, empty */
-    mutate_and_expect(f, e, RESP_N, "sig", (entry)E_BIN("sig", MC_SIG_MAX + 1),
-                      "bad_field", "sig");
-    mutate_and_expect(f, e, RESP_N, "sig", (entry)E_BIN("sig", 0), "bad_field",
-                      "sig");
-    /* embedded NUL */
-    mutate_and_expect(f, e, RESP_N, "origin",
-                      (entry)E_STR("origin", "https://a\0.example"),
-                      "bad_field", "origin");
-    /* string too long for its field */
-    mutate_and_expect(f, e, RESP_N, "origin",
-                      (entry){"origin", V_STR, longorigin, sizeof(longorigin),
-                              0, 0, 0, 0},
-                      "bad_field", "origin");
-    /* v = 2, v = 0, v = -1 */
-    mutate_and_expect(f, e, RESP_N, "v", (entry)E_UINT("v", 2), "bad_version",
-                      NULL);
-    mutate_and_expect(f, e, RESP_N, "v", (entry)E_UINT("v", 0), "bad_version",
-                      NULL);
-    mutate_and_expect(f, e, RESP_N, "v",
-                      (entry){"v", V_NEGINT, NULL, 0, 0, -1, 0, 0},
-                      "bad_version", NULL);
-    /* decision / purpose / sid values */
-    mutate_and_expect(f, e, RESP_N, "decision",
-                      (entry)E_STR("decision", "maybe"), "bad_field",
-                      "decision");
-    mutate_and_expect(f, e, RESP_N, "decision",
-                      (entry)E_STR("decision", "approved"), "bad_field",
-                      "decision");
-    mutate_and_expect(f, e, RESP_N, "purpose",
-                      (entry)E_STR("purpose", "admin"), "bad_field",
-                      "purpose");
-    mutate_and_expect(f, e, RESP_N, "sid",
-                      (entry)E_STR("sid", "abcdefghjkmnpqrstvwx"), "bad_field",
-                      "sid");
-    mutate_and_expect(f, e, RESP_N, "sid", (entry)E_STR("sid", "ABC"),
-                      "bad_field", "sid");
-    /* number out of uint32 range or negative */
-    mutate_and_expect(f, e, RESP_N, "number",
-                      (entry)E_UINT("number", UINT64_C(0x100000000)),
-                      "bad_field", "number");
-    mutate_and_expect(f, e, RESP_N, "number",
-                      (entry){"number", V_NEGINT, NULL, 0, 0, -3, 0, 0},
-                      "bad_field", "number");
+    const mutation bad[] = {
+        /* chain with 0 and 5 certificates; one cert too large; empty
+         * cert; a str where a cert belongs */
+        {E_ARR_BIN("chain", 300, 0), "bad_field", "chain"},
+        {E_ARR_BIN("chain", 300, 5), "bad_field", "chain"},
+        {E_ARR_BIN("chain", MC_CERT_DER_MAX + 1, 1), "bad_field", "chain"},
+        {E_ARR_BIN("chain", 0, 1), "bad_field", "chain"},
+        {E_ARR_STR("chain", 1), "bad_field", "chain"},
+        /* sig too long, empty */
+        {E_BIN("sig", MC_SIG_MAX + 1), "bad_field", "sig"},
+        {E_BIN("sig", 0), "bad_field", "sig"},
+        /* embedded NUL, including one that would leave a valid C string */
+        {E_STR("origin", "https://a\0.example"), "bad_field", "origin"},
+        {E_STR("decision", "reject\0"), "bad_field", "decision"},
+        {E_STR("purpose", "bind\0"), "bad_field", "purpose"},
+        {E_STR("sid", "ABCDEFGHJK\0MNPQRSTVW"), "bad_field", "sid"},
+        /* string too long for its field */
+        {E_STRN("origin", longorigin, sizeof(longorigin)), "bad_field",
+         "origin"},
+        /* v = 2, v = 0, v = -1, v = 2^64-1 */
+        {E_UINT("v", 2), "bad_version", NULL},
+        {E_UINT("v", 0), "bad_version", NULL},
+        {E_NEGINT("v", -1), "bad_version", NULL},
+        {E_UINT("v", UINT64_MAX), "bad_version", NULL},
+        /* decision / purpose / sid values */
+        {E_STR("decision", "maybe"), "bad_field", "decision"},
+        {E_STR("decision", "approved"), "bad_field", "decision"},
+        {E_STR("purpose", "admin"), "bad_field", "purpose"},
+        {E_STR("sid", "abcdefghjkmnpqrstvwx"), "bad_field", "sid"},
+        {E_STR("sid", "ABC"), "bad_field", "sid"},
+        /* number out of uint32 range or negative */
+        {E_UINT("number", UINT64_C(0x100000000)), "bad_field", "number"},
+        {E_NEGINT("number", -3), "bad_field", "number"},
+    };
+    mutations_fail(&D_RESPONSE, resp_base, RESP_N, bad,
+                   sizeof(bad) / sizeof(bad[0]));
 
-    /* boundaries that are fine: 4 certs, sig of MC_SIG_MAX, origin 200 */
+    /* boundaries that are fine: 4 certs, sig of MC_SIG_MAX, origin 200,
+     * number UINT32_MAX */
     entry ok[RESP_N];
-    memcpy(ok, e, sizeof(ok));
-    *find_entry(ok, RESP_N, "chain") =
-        (entry){"chain", V_ARR_BIN, NULL, 0, 0, 0, 1000, 4};
+    memcpy(ok, resp_base, sizeof(ok));
+    *find_entry(ok, RESP_N, "chain") = (entry)E_ARR_BIN("chain", 1000, 4);
     *find_entry(ok, RESP_N, "sig") = (entry)E_BIN("sig", MC_SIG_MAX);
     *find_entry(ok, RESP_N, "origin") =
-        (entry){"origin", V_STR, longorigin, MC_ORIGIN_MAX, 0, 0, 0, 0};
+        (entry)E_STRN("origin", longorigin, MC_ORIGIN_MAX);
+    *find_entry(ok, RESP_N, "number") = (entry)E_UINT("number", UINT32_MAX);
     mc_buf b = {0};
     pack_entries(&b, ok, RESP_N);
     mc_response r;
@@ -1049,6 +1027,16 @@ static void response_decode_rejects_bad_field_values(void **state)
     assert_int_equal(r.nchain, 4);
     assert_int_equal(r.sig.len, MC_SIG_MAX);
     assert_int_equal(strlen(r.origin), MC_ORIGIN_MAX);
+    assert_int_equal(r.number, UINT32_MAX);
+
+    /* and one certificate of exactly MC_CERT_DER_MAX bytes */
+    *find_entry(ok, RESP_N, "chain") =
+        (entry)E_ARR_BIN("chain", MC_CERT_DER_MAX, 1);
+    b.len = 0;
+    pack_entries(&b, ok, RESP_N);
+    assert_int_equal(mc_response_decode(b.ptr, b.len, &r, &err), 0);
+    assert_int_equal(r.nchain, 1);
+    assert_int_equal(r.chain[0].len, MC_CERT_DER_MAX);
     mc_buf_free(&b);
 }
 
@@ -1056,16 +1044,10 @@ static void response_decode_unknown_key_is_named(void **state)
 {
     (void)state;
     entry e[RESP_N + 1];
-    resp_entries(e);
+    memcpy(e, resp_base, sizeof(resp_base));
     e[RESP_N] = (entry)E_STR("nonce\x01x", "1");
-    mc_buf b = {0};
-    pack_entries(&b, e, RESP_N + 1);
-    mc_response r;
-    mc_err err;
-    assert_int_equal(mc_response_decode(b.ptr, b.len, &r, &err), -1);
-    assert_string_equal(err.code, "bad_field");
-    assert_non_null(strstr(err.msg, "unknown field \"nonce?x\""));
-    mc_buf_free(&b);
+    pack_expect_fail(&D_RESPONSE, e, RESP_N + 1, "bad_field",
+                     "unknown field \"nonce?x\"");
 }
 
 static void view_decode_rejects_hostile_frames(void **state)
@@ -1075,42 +1057,31 @@ static void view_decode_rejects_hostile_frames(void **state)
     fill_view(&v);
     mc_buf b = {0};
     mc_view_encode(&v, &b);
-    hostile_battery(dec_view, &b);
+    hostile_battery(&D_VIEW, &b);
     mc_buf_free(&b);
 }
 
 static void view_decode_enforces_key_rules_and_values(void **state)
 {
     (void)state;
-    entry e[VIEW_N];
-    view_entries(e);
-    key_rules(dec_view, e, VIEW_N, 1);
-    decode_fn f = dec_view;
-    mutate_and_expect(f, e, VIEW_N, "v", (entry)E_UINT("v", 2), "bad_version",
-                      NULL);
-    mutate_and_expect(f, e, VIEW_N, "nonce", (entry)E_BIN("nonce", 31),
-                      "bad_field", "nonce");
-    mutate_and_expect(f, e, VIEW_N, "nonce", (entry)E_BIN("nonce", 33),
-                      "bad_field", "nonce");
-    mutate_and_expect(f, e, VIEW_N, "choices",
-                      (entry){"choices", V_ARR_UINT, NULL, 0, 10, 0, 0, 2},
-                      "bad_field", "choices");
-    mutate_and_expect(f, e, VIEW_N, "choices",
-                      (entry){"choices", V_ARR_STR, NULL, 0, 0, 0, 0, 3},
-                      "bad_field", "choices");
-    mutate_and_expect(f, e, VIEW_N, "purpose", (entry)E_STR("purpose", "x"),
-                      "bad_field", "purpose");
-    mutate_and_expect(f, e, VIEW_N, "state",
-                      (entry)E_STR("state", "pending-long!"), "bad_field",
-                      "state");
-    mutate_and_expect(f, e, VIEW_N, "ua", (entry)E_STR("ua", "a\0b"),
-                      "bad_field", "ua");
-    mutate_and_expect(f, e, VIEW_N, "created",
-                      (entry)E_UINT("created", UINT64_MAX), "bad_field",
-                      "created");
-    mutate_and_expect(f, e, VIEW_N, "sid",
-                      (entry)E_STR("sid", "ABCDEFGHJKMNPQRSTVWI"), "bad_field",
-                      "sid");
+    key_rules(&D_VIEW, view_base, VIEW_N);
+    const mutation bad[] = {
+        {E_UINT("v", 2), "bad_version", NULL},
+        {E_BIN("nonce", 31), "bad_field", "nonce"},
+        {E_BIN("nonce", 33), "bad_field", "nonce"},
+        {E_ARR_UINT("choices", 10, 2), "bad_field", "choices"},
+        {E_ARR_UINT("choices", 10, 4), "bad_field", "choices"},
+        {E_ARR_STR("choices", 3), "bad_field", "choices"},
+        /* the third choice is 2^32 */
+        {E_ARR_UINT("choices", UINT32_MAX - 1, 3), "bad_field", "choices"},
+        {E_STR("purpose", "x"), "bad_field", "purpose"},
+        {E_STR("state", "pending-long!"), "bad_field", "state"},
+        {E_STR("ua", "a\0b"), "bad_field", "ua"},
+        {E_UINT("created", UINT64_MAX), "bad_field", "created"},
+        {E_STR("sid", "ABCDEFGHJKMNPQRSTVWI"), "bad_field", "sid"},
+    };
+    mutations_fail(&D_VIEW, view_base, VIEW_N, bad,
+                   sizeof(bad) / sizeof(bad[0]));
 }
 
 static void error_decode_rejects_hostile_frames(void **state)
@@ -1120,10 +1091,10 @@ static void error_decode_rejects_hostile_frames(void **state)
     mc_err_set(&e, 400, "bad_field", "field \"sid\" is missing");
     mc_buf b = {0};
     mc_error_encode(&e, &b);
-    hostile_battery(dec_error, &b);
+    hostile_battery(&D_ERROR, &b);
     mc_buf_free(&b);
-    entry base[2] = {E_STR("code", "x"), E_STR("message", "y")};
-    key_rules(dec_error, base, 2, 0);
+    static const entry base[2] = {E_STR("code", "x"), E_STR("message", "y")};
+    key_rules(&D_ERROR, base, 2);
 }
 
 static void result_decode_rejects_hostile_frames(void **state)
@@ -1131,11 +1102,12 @@ static void result_decode_rejects_hostile_frames(void **state)
     (void)state;
     mc_buf b = {0};
     mc_result_encode("approved", "alice", &b);
-    hostile_battery(dec_result, &b);
+    hostile_battery(&D_RESULT, &b);
     mc_buf_free(&b);
-    entry base[2] = {E_STR("state", "approved"), E_STR("account", "bob")};
-    key_rules(dec_result, base, 2, 1);
-    mutate_and_expect(dec_result, base, 2, "state",
+    static const entry base[2] = {E_STR("state", "approved"),
+                                  E_STR("account", "bob")};
+    key_rules(&D_RESULT, base, 2);
+    mutate_and_expect(&D_RESULT, base, 2,
                       (entry)E_STR("state", "approved-but-longer"),
                       "bad_field", "state");
 }

@@ -85,11 +85,15 @@ static void test_payload_rejects_bad_base_and_sid(void **state)
         "", "0123456789ABCDEFGHJ", "0123456789ABCDEFGHJKM", "0123456789ABCDEFGHJI",
         "0123456789ABCDEFGHJL", "0123456789ABCDEFGHJO", "0123456789ABCDEFGHJU",
         "0123456789ABCDEFGH-K", "0123456789ABCDEFGH K",
+        "0123456789abcdefghju",       /* u: upper-cased, still not in the alphabet */
+        "0123456789ABCDEFGHJ\xc3",    /* high byte */
     };
     for (size_t i = 0; i < sizeof(bad_sid) / sizeof(bad_sid[0]); i++) {
         mc_err err = {0};
         if (mc_qr_payload("http://host", bad_sid[i], out, &err) != -1)
             fail_msg("sid accepted: \"%s\"", bad_sid[i]);
+        assert_non_null(err.code);
+        assert_string_equal(out, "");
     }
 }
 
@@ -226,10 +230,23 @@ static void test_parse_rejects_hostile_payloads(void **state)
     memset(longp, 'A', sizeof(longp));
     expect_bad_qr(longp, sizeof(longp));
 
-    /* Exactly MC_QR_PAYLOAD_MAX is fine, and the base fits 128 bytes. */
+    /* NULL arguments are a caller bug: internal, and nothing written. */
     char base[128];
     char sid[MC_SID_LEN + 1];
     mc_err err = {0};
+    assert_int_equal(mc_qr_parse(NULL, 5, base, sizeof(base), sid, &err), -1);
+    assert_string_equal(err.code, "internal");
+    assert_string_equal(base, "");
+    assert_string_equal(sid, "");
+    assert_int_equal(mc_qr_parse(LOCAL_PAYLOAD, strlen(LOCAL_PAYLOAD), base, sizeof(base), NULL,
+                                 &err), -1);
+    /* A base buffer too small for a valid base: refused, not truncated. */
+    char small[8];
+    assert_int_equal(mc_qr_parse(LOCAL_PAYLOAD, strlen(LOCAL_PAYLOAD), small, sizeof(small), sid,
+                                 &err), -1);
+    assert_string_equal(small, "");
+
+    /* Exactly MC_QR_PAYLOAD_MAX is fine, and the base fits 128 bytes. */
     assert_int_equal(mc_qr_parse(longp + 0, 0, base, sizeof(base), sid, &err), -1);
     n = snprintf(longp, sizeof(longp), "HTTP://%*s/M/%s", (int)(host - 1), "", SID);
     memset(longp + 7, 'A', host - 1);
@@ -276,10 +293,21 @@ static void test_encode_refuses_above_max_version(void **state)
     assert_non_null(err.code);
     assert_string_equal(err.code, "qr_too_large");
 
-    /* NULL-safe accessors and free. */
+    /* NULL-safe accessors, renderers and free. */
     mc_qr_free(NULL);
+    assert_int_equal(mc_qr_version(NULL), 0);
     assert_int_equal(mc_qr_width(NULL), 0);
     assert_int_equal(mc_qr_dark(NULL, 0, 0), 0);
+    mc_buf b = {0};
+    assert_int_equal(mc_qr_svg(NULL, &b), -1);
+    assert_int_equal(mc_qr_text(NULL, &b), -1);
+    assert_int_equal(b.len, 0);
+    mc_buf_free(&b);
+
+    /* An empty payload is refused, not encoded. */
+    err = (mc_err){0};
+    assert_null(mc_qr_encode("", &err));
+    assert_non_null(err.code);
 }
 
 static void test_dark_is_zero_outside_symbol(void **state)
@@ -414,7 +442,12 @@ static void test_png_rejects_bad_scale_and_appends(void **state)
     assert_non_null(err.code);
     assert_int_equal(mc_qr_png(q, -3, &b, &err), -1);
     assert_int_equal(mc_qr_png(q, 100000, &b, &err), -1);
+    assert_int_equal(mc_qr_png(q, MC_QR_PNG_SCALE_MAX + 1, &b, &err), -1);
     assert_int_equal(b.len, 0);
+    /* The largest scale is accepted. */
+    assert_int_equal(mc_qr_png(q, MC_QR_PNG_SCALE_MAX, &b, &err), 0);
+    assert_memory_equal(b.ptr, "\x89PNG", 4);
+    b.len = 0;
     assert_int_equal(mc_qr_png(NULL, 4, &b, &err), -1);
     mc_buf_append(&b, "prefix", 6);
     assert_int_equal(mc_qr_png(q, 2, &b, &err), 0);

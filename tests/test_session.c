@@ -32,6 +32,16 @@ static void init_produces_valid_sid_state_and_times(void **state)
     assert_int_equal(s.purpose, MC_PURPOSE_BIND);
     assert_int_equal(s.created, 1700000000);
     assert_int_equal(s.expires, 1700000120);
+    /* Everything the caller sets is "" / 0, not left-over memory. */
+    assert_string_equal(s.origin, "");
+    assert_string_equal(s.account, "");
+    assert_string_equal(s.requester, "");
+    assert_string_equal(s.ip, "");
+    assert_string_equal(s.ua, "");
+    /* The nonce was written (P(32 random bytes all 0xAA) = 2^-256). */
+    uint8_t stale[MC_NONCE_LEN];
+    memset(stale, 0xAA, sizeof(stale));
+    assert_memory_not_equal(s.nonce, stale, MC_NONCE_LEN);
 }
 
 static int cmp_sid(const void *a, const void *b)
@@ -115,6 +125,13 @@ static void sid_valid_accepts_only_20_crockford_chars(void **state)
     assert_false(mc_sid_valid("0123456789ABCDEFGHJO", 20)); /* O */
     assert_false(mc_sid_valid("0123456789ABCDEFGHJU", 20)); /* U */
     assert_false(mc_sid_valid("0123456789ABCDEFGH\0K", 20)); /* NUL */
+    assert_false(mc_sid_valid("0123456789ABCDEFGHJ\0", 20)); /* NUL last */
+    /* neighbours of the alphabet's ASCII ranges, and a high byte */
+    assert_false(mc_sid_valid("0123456789ABCDEFGHJ/", 20));
+    assert_false(mc_sid_valid("0123456789ABCDEFGHJ:", 20));
+    assert_false(mc_sid_valid("0123456789ABCDEFGHJ@", 20));
+    assert_false(mc_sid_valid("0123456789ABCDEFGHJ[", 20));
+    assert_false(mc_sid_valid("0123456789ABCDEFGHJ\xb0", 20));
     assert_false(mc_sid_valid("", 0));
     assert_false(mc_sid_valid(NULL, 20));
 }

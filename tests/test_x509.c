@@ -34,6 +34,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "mc_testenv.h"
 #include "mc_x509.h"
 
 #define USCC_OK "91350100M000100Y43"
@@ -499,8 +500,85 @@ static void test_ca_load_refuses_missing_or_mismatched_files(void **state)
     assert_string_equal(err.code, "bad_request");
 }
 
+static void test_ca_load_refuses_encrypted_oversized_or_special_files(void **state)
+{
+    fixture *f = *state;
+    mc_err err;
+    char dir[] = "/tmp/mcert_x509_hf_XXXXXX";
+    char kpath[128], cpath[128];
+    FILE *fp;
+    mc_ca *ca;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(kpath, sizeof(kpath), "%s/ca.key", dir);
+    snprintf(cpath, sizeof(cpath), "%s/ca.crt", dir);
+    assert_int_equal(mc_ca_save(f->p256.ca, dir, &err), 0);
+    assert_non_null(ca = mc_ca_load(dir, &err)); /* the control */
+    mc_ca_free(ca);
+
+    /* ca.crt above the 64 KiB file limit (valid PEM, then blank lines). */
+    assert_non_null(fp = fopen(cpath, "a"));
+    for (int i = 0; i < 65536; i++)
+        fputc('\n', fp);
+    fclose(fp);
+    assert_null(mc_ca_load(dir, &err));
+    assert_string_equal(err.code, "ca_io");
+
+    /* An encrypted key is refused without prompting for a password. */
+    assert_int_equal(mc_ca_save(f->p256.ca, dir, &err), 0);
+    assert_non_null(fp = fopen(kpath, "w"));
+    assert_int_equal(PEM_write_PKCS8PrivateKey(fp, f->p256.key, EVP_aes_256_cbc(), NULL, 0,
+                                               NULL, (void *)"secret"), 1);
+    fclose(fp);
+    assert_null(mc_ca_load(dir, &err));
+    assert_string_equal(err.code, "ca_io");
+
+    /* ca.key that is not a regular file. */
+    assert_int_equal(unlink(kpath), 0);
+    assert_int_equal(mkdir(kpath, 0700), 0);
+    assert_null(mc_ca_load(dir, &err));
+    assert_string_equal(err.code, "ca_io");
+    assert_int_equal(rmdir(kpath), 0);
+    rm_dir(dir);
+}
+
 /* ---------------------------------------------------------------- */
 /* issuance and the good path                                         */
+
+/* Both encodings verify; they must be the same certificate to our records. */
+static void test_rewritten_signature_keeps_the_fingerprint(void **state)
+{
+    fixture *f = *state;
+    mc_err err;
+    EVP_PKEY *k = mc_keygen(MC_ALG_P256, &err);
+    X509 *x = issue(&f->p256, k, &err);
+    assert_non_null(x);
+    mc_buf a = {0}, b = {0};
+    der_of(x, &a);
+    mc_testenv_malleate(a.ptr, a.len, &b);
+    assert_true(a.len != b.len || memcmp(a.ptr, b.ptr, a.len) != 0);
+    mc_cert_info ia, ib;
+    mc_slice sa = {a.ptr, a.len}, sb = {b.ptr, b.len};
+    assert_int_equal(mc_cert_verify_chain(f->p256.trust, &sa, 1, now_s(), &ia, NULL, &err), 0);
+    assert_int_equal(mc_cert_verify_chain(f->p256.trust, &sb, 1, now_s(), &ib, NULL, &err), 0);
+    assert_memory_equal(ia.fp, ib.fp, 32);
+    assert_string_equal(ia.fp_hex, ib.fp_hex);
+    /* malformed shapes have no fingerprint */
+    uint8_t fp[32];
+    assert_int_equal(mc_cert_fingerprint(a.ptr, a.len - 1, fp), -1);
+    assert_int_equal(mc_cert_fingerprint(a.ptr, a.len, fp), 0);
+    static const uint8_t not_seq[] = {0x31, 0x03, 0x30, 0x01, 0x00};
+    static const uint8_t inner_long[] = {0x30, 0x03, 0x30, 0x05, 0x00};
+    static const uint8_t huge_len[] = {0x30, 0x85, 1, 0, 0, 0, 0};
+    assert_int_equal(mc_cert_fingerprint(not_seq, sizeof(not_seq), fp), -1);
+    assert_int_equal(mc_cert_fingerprint(inner_long, sizeof(inner_long), fp), -1);
+    assert_int_equal(mc_cert_fingerprint(huge_len, sizeof(huge_len), fp), -1);
+    assert_int_equal(mc_cert_fingerprint(NULL, 0, fp), -1);
+    mc_buf_free(&a);
+    mc_buf_free(&b);
+    X509_free(x);
+    EVP_PKEY_free(k);
+}
 
 static void check_leaf(test_ca *c, X509 *leaf, EVP_PKEY *leaf_key)
 {
@@ -530,7 +608,13 @@ static void check_leaf(test_ca *c, X509 *leaf, EVP_PKEY *leaf_key)
     assert_string_equal(info.issuer_cn,
                         c->alg == MC_ALG_SM2 ? "mcert SM2 Test CA" : "mcert Test CA");
     assert_int_equal(info.alg, mc_pkey_alg(leaf_key));
-    mc_sha256(der.ptr, der.len, fp);
+    /* the fingerprint is over the signed part (tbsCertificate), as OpenSSL
+     * itself encodes it */
+    unsigned char *tbs = NULL;
+    int tbslen = i2d_re_X509_tbs(leaf, &tbs);
+    assert_true(tbslen > 0);
+    mc_sha256(tbs, (size_t)tbslen, fp);
+    OPENSSL_free(tbs);
     assert_memory_equal(info.fp, fp, 32);
     char hex[65];
     mc_hex(fp, 32, hex);
@@ -713,6 +797,14 @@ static void test_chain_with_intermediate_verifies(void **state)
         /* The intermediate under another root does not chain either. */
         assert_err(mc_cert_verify_chain(f->other.trust, chain, 2, now_s(), &info, NULL, &err),
                    &err, "cert_untrusted", 403);
+        /* Every certificate in a trust store is an anchor: trusting only the
+         * intermediate accepts its leaves, with or without it in the chain. */
+        mc_trust *it = mc_trust_new();
+        assert_non_null(it);
+        assert_int_equal(mc_trust_add(it, icert), 0);
+        assert_int_equal(mc_cert_verify_chain(it, chain, 1, now_s(), &info, NULL, &err), 0);
+        assert_int_equal(mc_cert_verify_chain(it, chain, 2, now_s(), &info, NULL, &err), 0);
+        mc_trust_free(it);
 
         X509_free(leaf);
         X509_free(icert);
@@ -967,9 +1059,19 @@ static void test_unsupported_leaf_keys_refused(void **state)
 /* ---------------------------------------------------------------- */
 /* refusals: malformed input                                          */
 
+/* The one-certificate chain p[0..len) is refused as "bad_cert" (400). */
+static void assert_bad_cert(const mc_trust *t, const uint8_t *p, size_t len)
+{
+    mc_err err;
+    mc_slice s = {p, len};
+    assert_err(mc_cert_verify_chain(t, &s, 1, now_s(), NULL, NULL, &err), &err, "bad_cert",
+               400);
+}
+
 static void test_bad_der_refused(void **state)
 {
     fixture *f = *state;
+    const mc_trust *t = f->p256.trust;
     mc_err err;
     EVP_PKEY *k = mc_keygen(MC_ALG_P256, &err);
     X509 *x = issue(&f->p256, k, &err), *big;
@@ -982,72 +1084,57 @@ static void test_bad_der_refused(void **state)
     assert_non_null(x);
     der_of(x, &der);
     s = (mc_slice){der.ptr, der.len};
-    assert_int_equal(mc_cert_verify_chain(f->p256.trust, &s, 1, now, NULL, NULL, &err), 0);
+    assert_int_equal(mc_cert_verify_chain(t, &s, 1, now, NULL, NULL, &err), 0);
 
     /* Garbage. */
-    s = (mc_slice){garbage, sizeof(garbage) - 1};
-    assert_err(mc_cert_verify_chain(f->p256.trust, &s, 1, now, NULL, NULL, &err), &err,
-               "bad_cert", 400);
+    assert_bad_cert(t, garbage, sizeof(garbage) - 1);
     /* Trailing byte. */
     buf_set(&tmp, der.ptr, der.len);
     mc_buf_append(&tmp, "\0", 1);
-    s = (mc_slice){tmp.ptr, tmp.len};
-    assert_err(mc_cert_verify_chain(f->p256.trust, &s, 1, now, NULL, NULL, &err), &err,
-               "bad_cert", 400);
+    assert_bad_cert(t, tmp.ptr, tmp.len);
     /* Truncated, at several lengths. */
-    for (size_t cut = 1; cut < der.len; cut += der.len / 7 + 1) {
-        s = (mc_slice){der.ptr, der.len - cut};
-        assert_err(mc_cert_verify_chain(f->p256.trust, &s, 1, now, NULL, NULL, &err),
-                   &err, "bad_cert", 400);
-    }
+    for (size_t cut = 1; cut < der.len; cut += der.len / 7 + 1)
+        assert_bad_cert(t, der.ptr, der.len - cut);
     /* Zero-length slice, NULL pointer. */
-    s = (mc_slice){der.ptr, 0};
-    assert_err(mc_cert_verify_chain(f->p256.trust, &s, 1, now, NULL, NULL, &err), &err,
-               "bad_cert", 400);
-    s = (mc_slice){NULL, der.len};
-    assert_err(mc_cert_verify_chain(f->p256.trust, &s, 1, now, NULL, NULL, &err), &err,
-               "bad_cert", 400);
+    assert_bad_cert(t, der.ptr, 0);
+    assert_bad_cert(t, NULL, der.len);
     /* Non-minimal (BER) outer length: 30 82 LL LL -> 30 83 00 LL LL. */
     assert_int_equal(der.ptr[0], 0x30);
     assert_int_equal(der.ptr[1], 0x82);
     tmp.len = 0;
     mc_buf_append(&tmp, "\x30\x83\x00", 3);
     mc_buf_append(&tmp, der.ptr + 2, der.len - 2);
-    s = (mc_slice){tmp.ptr, tmp.len};
-    assert_err(mc_cert_verify_chain(f->p256.trust, &s, 1, now, NULL, NULL, &err), &err,
-               "bad_cert", 400);
+    assert_bad_cert(t, tmp.ptr, tmp.len);
+    /* Wrong type: a well-formed DER CSR (same key and subject) is not a
+     * certificate. */
+    make_csr(k, subj_ok, NULL, 0, &tmp);
+    assert_bad_cert(t, tmp.ptr, tmp.len);
     /* Oversized: a real, trusted certificate above MC_CERT_DER_MAX. */
     big = raw_cert(mc_ca_cert(f->p256.ca), f->p256.key, k, &pad);
     der_of(big, &tmp);
     assert_true(tmp.len > MC_CERT_DER_MAX);
-    s = (mc_slice){tmp.ptr, tmp.len};
-    assert_err(mc_cert_verify_chain(f->p256.trust, &s, 1, now, NULL, NULL, &err), &err,
-               "bad_cert", 400);
+    assert_bad_cert(t, tmp.ptr, tmp.len);
     X509_free(big);
     /* Chain counts: zero, too many, NULL. */
     for (size_t i = 0; i <= MC_CHAIN_MAX; i++)
         chain[i] = (mc_slice){der.ptr, der.len};
-    assert_err(mc_cert_verify_chain(f->p256.trust, chain, 0, now, NULL, NULL, &err), &err,
+    assert_err(mc_cert_verify_chain(t, chain, 0, now, NULL, NULL, &err), &err, "bad_cert", 400);
+    assert_err(mc_cert_verify_chain(t, chain, MC_CHAIN_MAX + 1, now, NULL, NULL, &err), &err,
                "bad_cert", 400);
-    assert_err(mc_cert_verify_chain(f->p256.trust, chain, MC_CHAIN_MAX + 1, now, NULL, NULL,
-                                    &err), &err, "bad_cert", 400);
-    assert_err(mc_cert_verify_chain(f->p256.trust, NULL, 1, now, NULL, NULL, &err), &err,
-               "bad_cert", 400);
+    assert_err(mc_cert_verify_chain(t, NULL, 1, now, NULL, NULL, &err), &err, "bad_cert", 400);
     /* A garbage intermediate spoils a good leaf. */
     chain[1] = (mc_slice){garbage, sizeof(garbage) - 1};
-    assert_err(mc_cert_verify_chain(f->p256.trust, chain, 2, now, NULL, NULL, &err), &err,
-               "bad_cert", 400);
+    assert_err(mc_cert_verify_chain(t, chain, 2, now, NULL, NULL, &err), &err, "bad_cert", 400);
     /* MC_CHAIN_MAX copies of the leaf are well-formed and still verify. */
     chain[1] = chain[0];
     EVP_PKEY *pub = (EVP_PKEY *)1;
-    assert_int_equal(mc_cert_verify_chain(f->p256.trust, chain, MC_CHAIN_MAX, now, NULL, &pub,
-                                          &err), 0);
+    assert_int_equal(mc_cert_verify_chain(t, chain, MC_CHAIN_MAX, now, NULL, &pub, &err), 0);
     assert_int_equal(EVP_PKEY_eq(pub, k), 1);
     EVP_PKEY_free(pub);
     /* On failure leaf_pub is NULL. */
     pub = (EVP_PKEY *)1;
     s = (mc_slice){garbage, sizeof(garbage) - 1};
-    assert_int_equal(mc_cert_verify_chain(f->p256.trust, &s, 1, now, NULL, &pub, &err), -1);
+    assert_int_equal(mc_cert_verify_chain(t, &s, 1, now, NULL, &pub, &err), -1);
     assert_null(pub);
 
     X509_free(x);
@@ -1113,6 +1200,7 @@ static void test_issue_refuses_bad_requests(void **state)
     EVP_PKEY *k = mc_keygen(MC_ALG_P256, &err);
     int64_t now = now_s();
     uint8_t big[MC_CSR_MAX + 1];
+    X509 *x;
 
     make_csr(k, subj_ok, NULL, 0, &csr);
     assert_null(mc_ca_issue(f->p256.ca, csr.ptr, csr.len, 0, &err));
@@ -1133,11 +1221,30 @@ static void test_issue_refuses_bad_requests(void **state)
     assert_err(-1, &err, "bad_csr", 400);
     assert_null(mc_ca_issue(f->p256.ca, csr.ptr, csr.len - 10, 30, &err));
     assert_err(-1, &err, "bad_csr", 400);
-    /* Oversized. */
-    memset(big, ' ', sizeof(big));
-    memcpy(big, csr.ptr, csr.len - 1);
+    /* Oversized: a PEM CSR padded with trailing blanks (which PEM parsing
+     * ignores) is accepted at exactly MC_CSR_MAX bytes, refused one above. */
+    make_csr(k, subj_ok, NULL, 1, &csr);
+    assert_true(csr.len < MC_CSR_MAX);
+    memset(big, '\n', sizeof(big));
+    memcpy(big, csr.ptr, csr.len);
+    assert_non_null(x = mc_ca_issue(f->p256.ca, big, MC_CSR_MAX, 30, &err));
+    X509_free(x);
     assert_null(mc_ca_issue(f->p256.ca, big, sizeof(big), 30, &err));
     assert_err(-1, &err, "bad_csr", 400);
+    /* Wrong type: a certificate, DER and PEM, is not a CSR. */
+    der_of(mc_ca_cert(f->p256.ca), &csr);
+    assert_null(mc_ca_issue(f->p256.ca, csr.ptr, csr.len, 30, &err));
+    assert_err(-1, &err, "bad_csr", 400);
+    {
+        BIO *b = BIO_new(BIO_s_mem());
+        char *pem;
+        long n;
+        assert_int_equal(PEM_write_bio_X509(b, mc_ca_cert(f->p256.ca)), 1);
+        n = BIO_get_mem_data(b, &pem);
+        assert_null(mc_ca_issue(f->p256.ca, (const uint8_t *)pem, (size_t)n, 30, &err));
+        assert_err(-1, &err, "bad_csr", 400);
+        BIO_free(b);
+    }
     /* Subject without CN, with two CNs. */
     make_csr(k, no_cn, NULL, 1, &csr);
     assert_null(mc_ca_issue(f->p256.ca, csr.ptr, csr.len, 30, &err));
@@ -1245,6 +1352,7 @@ int main(void)
         cmocka_unit_test(test_ca_p256_create_save_load_round_trip),
         cmocka_unit_test(test_ca_sm2_create_save_load_round_trip),
         cmocka_unit_test(test_ca_load_refuses_missing_or_mismatched_files),
+        cmocka_unit_test(test_ca_load_refuses_encrypted_oversized_or_special_files),
         cmocka_unit_test(test_p256_ca_issues_p256_leaf_that_verifies),
         cmocka_unit_test(test_p256_ca_issues_sm2_leaf_that_verifies),
         cmocka_unit_test(test_sm2_ca_issues_sm2_leaf_that_verifies),
@@ -1264,6 +1372,7 @@ int main(void)
         cmocka_unit_test(test_issue_refuses_bad_requests),
         cmocka_unit_test(test_trust_load_dir_and_file),
         cmocka_unit_test(test_x509_der_appends_and_info_of_rejects_null),
+        cmocka_unit_test(test_rewritten_signature_keeps_the_fingerprint),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -26,6 +26,9 @@
   const NOTICE_KEY = 'mcert.notice';
   const POLL_WAIT = 25; /* seconds; the server caps long polls at 30 */
   const FINAL_STATES = new Set(['approved', 'rejected', 'expired']);
+  /* States after which a QR box offers (and a tab switch makes) a new code. */
+  const RESTARTABLE = new Set(['expired', 'rejected', 'error']);
+  const SESSION_ENDED = '会话已结束，请重新登录 (session ended, please sign in again)';
 
   const STATE_TEXT = {
     creating: '正在生成二维码… (creating)',
@@ -151,16 +154,22 @@
     });
   }
 
+  /* The certificate's identity as shown to people: serial, else fingerprint. */
+  function certId(c) {
+    return c.serial || c.fp || '';
+  }
+
   /* ---- the QR session box (shared by QR login and the bind dialog) ----
    *
    * root: an element with an <img class="qr-img"> and children marked
    * data-role = match | state | countdown | overlay | refresh.
    * open(): resolves to the server's session object (POST /api/v1/sessions).
-   * onFinal(state, poll, box): called once with the final state.
-   * Returns {start, stop, setText}. The box reflects its state in
-   * root.dataset.state, the QR payload in img.dataset.payload.
+   * onApproved(poll, box): called once when the phone approved; poll is the
+   * server's final poll reply. Rejection and expiry only show in the box.
+   * Returns {start, stop, reset, setState, root}. The box reflects its state
+   * in root.dataset.state, the QR payload in img.dataset.payload.
    */
-  function qrBox(root, open, onFinal) {
+  function qrBox(root, open, onApproved) {
     const part = (role) => root.querySelector(`[data-role="${role}"]`);
     const img = root.querySelector('img.qr-img');
     const matchEl = part('match');
@@ -171,25 +180,34 @@
     let ctl = null;
     let timer = null;
 
+    function stopCountdown() {
+      if (timer) clearInterval(timer);
+      timer = null;
+    }
+
     function stop() {
       if (ctl) ctl.abort();
       ctl = null;
-      if (timer) clearInterval(timer);
-      timer = null;
+      stopCountdown();
+    }
+
+    /* Stopped and blank, as before the first start(). */
+    function reset() {
+      stop();
+      root.dataset.state = '';
     }
 
     function setState(state, text) {
       root.dataset.state = state;
       stateEl.textContent = text || STATE_TEXT[state] || state;
       const final = FINAL_STATES.has(state) || state === 'error';
-      refreshBtn.hidden = !(state === 'expired' || state === 'rejected' || state === 'error');
+      refreshBtn.hidden = !RESTARTABLE.has(state);
       overlayEl.hidden = !final;
       overlayEl.textContent = final
         ? ({ approved: '✓', rejected: '✕', expired: '⟳', error: '!' })[state]
         : '';
       if (final) {
-        if (timer) clearInterval(timer);
-        timer = null;
+        stopCountdown();
         countdownEl.textContent = '';
       }
     }
@@ -234,7 +252,6 @@
           /* an expired session may already be gone from the store */
           if (res.status === 404) {
             setState('expired');
-            onFinal('expired', d || {}, box);
           } else {
             setState('error', d && d.message ? `${STATE_TEXT.error}: ${d.message}` : STATE_TEXT.error);
           }
@@ -243,7 +260,7 @@
         state = d.state;
         setState(state);
         if (FINAL_STATES.has(state)) {
-          onFinal(state, d, box);
+          if (state === 'approved') onApproved(d, box);
           return;
         }
       }
@@ -265,7 +282,7 @@
       } catch (e) {
         if (my.signal.aborted) return;
         if (e instanceof ApiError && e.status === 401) {
-          sessionEnded('会话已结束，请重新登录 (session ended, please sign in again)');
+          sessionEnded(SESSION_ENDED);
           return;
         }
         setState('error', errorText(e));
@@ -288,7 +305,7 @@
     }
 
     refreshBtn.addEventListener('click', () => start());
-    const box = { start, stop, setState, root };
+    const box = { start, stop, reset, setState, root };
     return box;
   }
 
@@ -332,8 +349,7 @@
 
     const box = qrBox($('login-qr'),
       () => api('POST', '/api/v1/sessions?qr=png', { purpose: 'login' }, false),
-      (state, d, b) => {
-        if (state !== 'approved') return;
+      (d, b) => {
         if (typeof d.token === 'string' && d.token) {
           sessionStorage.setItem(TOKEN_KEY, d.token);
           b.setState('approved', '登录成功，正在进入… (signed in)');
@@ -356,10 +372,9 @@
       }
       if (which === $('tab-qr')) {
         const st = box.root.dataset.state;
-        if (!st || st === 'expired' || st === 'rejected' || st === 'error') box.start();
+        if (!st || RESTARTABLE.has(st)) box.start();
       } else {
-        box.stop();
-        box.root.dataset.state = '';
+        box.reset();
       }
     }
     for (const t of tabs) t.tab.addEventListener('click', () => select(t.tab));
@@ -384,7 +399,7 @@
         const certGone = me && me.via === 'certificate';
         sessionEnded(certGone
           ? '登录所用的CA证书已解除绑定或会话已结束，请重新登录 (session ended)'
-          : '会话已结束，请重新登录 (session ended, please sign in again)');
+          : SESSION_ENDED);
         return true;
       }
       show(where || pageErr, errorText(e));
@@ -419,7 +434,7 @@
         ? h('span', { class: 'badge badge-warn' }, c.status) : null;
       return h('div', { class: 'cert' },
         line('CA服务商', c.issuer || '—', 'cert-issuer'),
-        line('证书序列号', c.serial || c.fp || '—', 'cert-serial', 'mono'),
+        line('证书序列号', certId(c) || '—', 'cert-serial', 'mono'),
         line('到期时间', fmtTime(c.not_after), 'cert-expiry'),
         h('div', { class: 'kv' }, h('span', { class: 'k' }, '算法'),
           h('span', { class: 'badge badge-soft' }, (c.alg || '').toUpperCase()), status));
@@ -478,8 +493,7 @@
     const box = qrBox($('bind-qr'),
       () => api('POST', '/api/v1/sessions?qr=png',
         bindTarget === me.account ? { purpose: 'bind' } : { purpose: 'bind', account: bindTarget }),
-      async (state, d, b) => {
-        if (state !== 'approved') return;
+      async (d, b) => {
         b.setState('approved', '绑定成功 (bound)');
         show(pageNote, `已为账户 ${d.account || bindTarget} 绑定CA证书 (certificate bound)`);
         await refresh();
@@ -487,9 +501,8 @@
 
     function openBind(target) {
       show(bindErr, '');
-      box.stop();
+      box.reset();
       $('bind-qr').hidden = true;
-      $('bind-qr').dataset.state = '';
       const pick = $('bind-pick');
       if (target) {
         pick.hidden = true;
@@ -542,7 +555,7 @@
     function confirmUnbind(r) {
       confRow = r;
       $('confirm-account').textContent = `${r.name} (${r.account})`;
-      $('confirm-serial').textContent = r.cert ? (r.cert.serial || r.cert.fp || '') : '';
+      $('confirm-serial').textContent = r.cert ? certId(r.cert) : '';
       show(confErr, '');
       $('confirm-ok').disabled = false;
       confDlg.showModal();
@@ -557,7 +570,7 @@
         await api('DELETE', `/api/v1/bindings/${encodeURIComponent(r.account)}`);
       } catch (e) {
         $('confirm-ok').disabled = false;
-        if (!handle(e, confErr)) return;
+        handle(e, confErr);
         return;
       }
       confDlg.close();

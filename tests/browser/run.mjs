@@ -313,11 +313,6 @@ function watchPage(page) {
   page.on('pageerror', (e) => consoleProblems.push({ where: page.url(), text: `pageerror: ${e.message}` }));
 }
 
-async function newPage(ctx) {
-  const page = await ctx.newPage();
-  return page;
-}
-
 function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
@@ -374,10 +369,13 @@ const results = [];
 
 async function check(name, fn) {
   const t0 = Date.now();
+  let timer;
   try {
     await Promise.race([
       fn(),
-      sleep(90000).then(() => { throw new Error('scenario timed out after 90 s'); }),
+      new Promise((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error('scenario timed out after 90 s')), 90000);
+      }),
     ]);
     results.push(true);
     console.log(`ok - ${name}`);
@@ -385,6 +383,8 @@ async function check(name, fn) {
     results.push(false);
     console.log(`not ok - ${name}`);
     for (const l of String(e && e.stack ? e.stack : e).split('\n').slice(0, 12)) log('  ', l);
+  } finally {
+    clearTimeout(timer);
   }
   log(`   (${Date.now() - t0} ms)`);
 }
@@ -400,7 +400,7 @@ async function scenarios(chromium) {
   try {
     await check('password login: admin lands on /bindings with its name; a wrong password shows the error', async () => {
       const ctx = await newContext(browser);
-      const page = await newPage(ctx);
+      const page = await ctx.newPage();
       await passwordLogin(page, 'admin', 'not-the-password');
       const err = page.locator('#login-error');
       await err.waitFor({ state: 'visible' });
@@ -458,7 +458,7 @@ async function scenarios(chromium) {
 
     await check('QR login: phone approves the right number, the page lands on /bindings via certificate', async () => {
       const ctx = await newContext(browser);
-      const page = await newPage(ctx);
+      const page = await ctx.newPage();
       await page.goto(W.base + '/');
       await page.click('#tab-qr');
       const { payload, match } = await readQr(page, '#login-qr');
@@ -474,7 +474,7 @@ async function scenarios(chromium) {
 
     await check('QR login rejected on the phone: the page shows 已拒绝 and a refresh button', async () => {
       const ctx = await newContext(browser);
-      const page = await newPage(ctx);
+      const page = await ctx.newPage();
       await page.goto(W.base + '/');
       await page.click('#tab-qr');
       const { payload } = await readQr(page, '#login-qr');
@@ -514,7 +514,7 @@ async function scenarios(chromium) {
 
     await check('staff (alice) sees only her own row and cannot bind others', async () => {
       const ctx = await newContext(browser);
-      const page = await newPage(ctx);
+      const page = await ctx.newPage();
       await passwordLogin(page, 'alice', W.pw.alice);
       await page.waitForURL(W.base + '/bindings');
       await row(page, 'alice').waitFor();
@@ -552,7 +552,7 @@ async function scenarios(chromium) {
       /* a second node on the same Redis, with a 2 s session lifetime */
       const short = await startMcertd(await freePort(), ['--session-ttl', '2']);
       const ctx = await newContext(browser);
-      const page = await newPage(ctx);
+      const page = await ctx.newPage();
       try {
         await page.goto(short.base + '/');
         await page.click('#tab-qr');
@@ -574,7 +574,7 @@ async function scenarios(chromium) {
       /* Visit both pages once more, fresh, and check that the CSP is sent
        * and that style.css and app.js did their work under it. */
       const ctx = await newContext(browser);
-      const page = await newPage(ctx);
+      const page = await ctx.newPage();
       const resp = await page.goto(W.base + '/');
       const csp = resp.headers()['content-security-policy'] || '';
       assert(/default-src 'self'/.test(csp), `no strict CSP on /: "${csp}"`);

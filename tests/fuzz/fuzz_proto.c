@@ -13,12 +13,11 @@
  *      SUCCESS with offset == size (the pre-check is never looser than the
  *      parser);
  *   2. no decoder succeeds on bytes mc_mp_check rejects;
- *   3. a decoded response or view re-encodes to bytes that decode to the
- *      same fields (encode/decode agree).
+ *   3. whatever a decoder accepts re-encodes to bytes that decode to the
+ *      same fields (encode/decode agree), for all four messages.
  *
- * Non-goals: not built by CMake (needs clang's -fsanitize=fuzzer). Build and
- * run from the source root:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Icore tests/fuzz/fuzz_proto.c core/mc_proto.c core/mc_session.c core/mc_buf.c core/mc_err.c core/mc_crypto.c -lmsgpackc -lcrypto -o fuzz_proto && ./fuzz_proto -max_total_time=60 -max_len=20000
+ * Built and run by tests/fuzz/run.sh (clang -fsanitize=fuzzer), which ctest
+ * runs as the "fuzz" test; CMake does not build it as a normal target.
  */
 #include <msgpack.h>
 #include <stdint.h>
@@ -69,6 +68,33 @@ static void check_view_round_trip(const mc_session_view *v)
     mc_buf_free(&b);
 }
 
+/* code/msg as mc_error_decode filled them (msg fits mc_err.msg). */
+static void check_error_round_trip(const char *code, const char *msg)
+{
+    mc_buf b = {0};
+    mc_err e;
+    char c2[160], m2[160];
+    mc_err_clear(&e);
+    FUZZ_CHECK(strlen(msg) < sizeof(e.msg));
+    e.code = code;
+    memcpy(e.msg, msg, strlen(msg) + 1);
+    mc_error_encode(&e, &b);
+    FUZZ_CHECK(mc_error_decode(b.ptr, b.len, c2, sizeof(c2), m2, sizeof(m2)) == 0);
+    FUZZ_CHECK(strcmp(c2, code) == 0 && strcmp(m2, msg) == 0);
+    mc_buf_free(&b);
+}
+
+static void check_result_round_trip(const char *state, const char *account)
+{
+    mc_buf b = {0};
+    mc_err err;
+    char s2[160], a2[160];
+    mc_result_encode(state, account, &b);
+    FUZZ_CHECK(mc_result_decode(b.ptr, b.len, s2, sizeof(s2), a2, sizeof(a2), &err) == 0);
+    FUZZ_CHECK(strcmp(s2, state) == 0 && strcmp(a2, account) == 0);
+    mc_buf_free(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     mc_err err;
@@ -96,10 +122,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_view_round_trip(&v);
     }
 
-    char a[160], b[160];
-    if (mc_error_decode(data, size, a, sizeof(a), b, sizeof(b)) == 0)
+    /* b holds what mc_err.msg can (160 with the NUL), so a decoded message
+     * always fits back into an mc_err. */
+    char a[160], b[sizeof(err.msg)];
+    if (mc_error_decode(data, size, a, sizeof(a), b, sizeof(b)) == 0) {
         FUZZ_CHECK(ok);
-    if (mc_result_decode(data, size, a, sizeof(a), b, sizeof(b), &err) == 0)
+        check_error_round_trip(a, b);
+    }
+    if (mc_result_decode(data, size, a, sizeof(a), b, sizeof(b), &err) == 0) {
         FUZZ_CHECK(ok);
+        check_result_round_trip(a, b);
+    }
     return 0;
 }

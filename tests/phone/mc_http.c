@@ -5,12 +5,14 @@
  * Why a private event_base per call: the callers (a CLI, cmocka tests,
  * benchmarks driving many phones from threads) want a plain function call;
  * sharing a base would need locking and would couple unrelated requests. The
- * cost (one base, one socket) is small next to a round trip.
+ * cost (one base, one socket) is small next to a round trip. mc_http_client
+ * keeps one base and connection for its owner's thread; both entry points
+ * share exchange()/perform(), so they behave alike.
  *
  * The deadline is our own timer on that base. evhttp's connection timeout is
- * set one second later as a backstop, so that the outcome of a hung exchange
- * is always reported the same way (http_timeout), whether it hung while
- * connecting, sending or reading.
+ * set one second later as a backstop (per exchange), so that the outcome of a
+ * hung exchange is always reported the same way (http_timeout), whether it
+ * hung while connecting, sending or reading.
  *
  * How evhttp 2.1 reports failures: the request callback fires with req == NULL
  * or with a response code of 0; the optional error callback (set before the
@@ -38,11 +40,12 @@
 #define HTTP_HOST_MAX 256
 #define HTTP_HEADER_NAME_MAX 128
 
-/* State shared between mc_http_request and its libevent callbacks; lives on
+/* State shared between one exchange and its libevent callbacks; lives on
  * the caller's stack for the duration of one call. */
 typedef struct http_call {
     struct event_base *base;
     mc_http_reply *out;
+    int sent;                     /* the connection owns the request */
     int done;                     /* request callback has fired */
     int got_reply;                /* ... with a complete reply copied to out */
     int timed_out;                /* our deadline fired first */
@@ -220,8 +223,9 @@ done:
     event_base_loopbreak(c->base);
 }
 
+/* A connection to u's host on base. Its evhttp timeout is set per exchange. */
 static struct evhttp_connection *new_conn(struct event_base *base, const http_url *u,
-                                          int timeout_s, mc_err *err)
+                                          mc_err *err)
 {
     struct evhttp_connection *conn =
         evhttp_connection_base_new(base, NULL, u->host, (unsigned short)u->port);
@@ -230,7 +234,6 @@ static struct evhttp_connection *new_conn(struct event_base *base, const http_ur
                    u->host_header);
         return NULL;
     }
-    evhttp_connection_set_timeout(conn, timeout_s + 1);
     evhttp_connection_set_retries(conn, 0);
     /* A server that refuses a large body answers (413) and closes while we
      * are still sending: read its reply instead of failing on EPIPE. */
@@ -239,7 +242,11 @@ static struct evhttp_connection *new_conn(struct event_base *base, const http_ur
     return conn;
 }
 
-/* Run one exchange on conn (which lives on c->base); fills c. 0 / -1. */
+/* Send one request on conn (which lives on c->base) and dispatch until it
+ * completes or the deadline passes; fills c. 0 / -1 (the request could not
+ * be started). If c->sent && !c->done afterwards, the request is still
+ * pending on conn with c as its callback argument: the caller must free
+ * conn before c goes out of scope. */
 static int exchange(struct evhttp_connection *conn, const http_url *u,
                     enum evhttp_cmd_type type, const char *method,
                     const char *const *headers, const void *body, size_t len,
@@ -280,8 +287,10 @@ static int exchange(struct evhttp_connection *conn, const http_url *u,
         mc_err_set(err, 500, "internal", "cannot arm the deadline");
         goto done;
     }
+    evhttp_connection_set_timeout(conn, timeout_s + 1); /* the backstop */
     /* From here on the connection owns req. (libevent 2.1 leaks it in one
      * path: when the connect cannot even be started, e.g. socket() fails.) */
+    c->sent = 1;
     if (evhttp_make_request(conn, req, type, u->uri) != 0) {
         mc_err_set(err, 502, "http_connect", "%s %s: request failed to start",
                    method, u->host_header);
@@ -292,31 +301,6 @@ static int exchange(struct evhttp_connection *conn, const http_url *u,
 done:
     if (deadline != NULL)
         event_free(deadline);
-    return rc;
-}
-
-/* Run the exchange on a fresh base and connection; fills c. 0 / -1. */
-static int run(const http_url *u, enum evhttp_cmd_type type, const char *method,
-               const char *const *headers, const void *body, size_t len,
-               int timeout_s, http_call *c, mc_err *err)
-{
-    int rc = -1;
-    struct evhttp_connection *conn = NULL;
-    c->base = event_base_new();
-    if (c->base == NULL) {
-        mc_err_set(err, 500, "internal", "event_base_new failed");
-        goto done;
-    }
-    if ((conn = new_conn(c->base, u, timeout_s, err)) == NULL)
-        goto done;
-    rc = exchange(conn, u, type, method, headers, body, len, timeout_s, c, err);
-done:
-    /* Frees a still pending request without calling its callback. */
-    if (conn != NULL)
-        evhttp_connection_free(conn);
-    if (c->base != NULL)
-        event_base_free(c->base);
-    c->base = NULL;
     return rc;
 }
 
@@ -340,43 +324,39 @@ static int outcome(const http_call *c, const http_url *u, const char *method, in
                       u->host_header, u->uri);
 }
 
-int mc_http_request(const char *method, const char *url,
-                    const char *const *headers, const void *body, size_t len,
-                    int timeout_s, mc_http_reply *out, mc_err *err)
+/* Checks both entry points make before anything is sent; clamps *timeout_s. */
+static int check_request(const char *method, const void *body, size_t len, int *timeout_s,
+                         enum evhttp_cmd_type *type, mc_err *err)
 {
-    int rc = -1;
-    http_url u = {0};
-    http_call c = {0};
-    enum evhttp_cmd_type type;
+    if (parse_method(method, type) != 0)
+        return mc_err_set(err, 400, "bad_method", "unsupported method");
+    if (len > 0 && body == NULL)
+        return mc_err_set(err, 400, "bad_body", "body is NULL but len > 0");
+    if (*timeout_s < 1)
+        *timeout_s = 1;
+    return 0;
+}
+
+/* One exchange on conn with SIGPIPE blocked in this thread, its outcome
+ * mapped to 0 / -1. A SIGPIPE raised meanwhile is consumed before the old
+ * mask comes back (unless one was already pending). c is filled; see
+ * exchange() for what c->sent && !c->done means. */
+static int perform(struct evhttp_connection *conn, const http_url *u,
+                   enum evhttp_cmd_type type, const char *method,
+                   const char *const *headers, const void *body, size_t len,
+                   int timeout_s, http_call *c, mc_err *err)
+{
     sigset_t pipe_set, old_set, pending;
     int masked = 0, was_pending = 0;
-
-    memset(out, 0, sizeof(*out));
-    if (parse_method(method, &type) != 0) {
-        mc_err_set(err, 400, "bad_method", "unsupported method");
-        goto done;
-    }
-    if (parse_url(url, &u, err) != 0)
-        goto done;
-    if (timeout_s < 1)
-        timeout_s = 1;
-    if (len > 0 && body == NULL) {
-        mc_err_set(err, 400, "bad_body", "body is NULL but len > 0");
-        goto done;
-    }
-
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
     if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set) == 0) {
         masked = 1;
         was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
     }
-
-    c.out = out;
-    if (run(&u, type, method, headers, body, len, timeout_s, &c, err) != 0)
-        goto done;
-    rc = outcome(&c, &u, method, timeout_s, err);
-done:
+    int rc = exchange(conn, u, type, method, headers, body, len, timeout_s, c, err);
+    if (rc == 0)
+        rc = outcome(c, u, method, timeout_s, err);
     if (masked) {
         if (!was_pending && sigpending(&pending) == 0 &&
             sigismember(&pending, SIGPIPE) == 1) {
@@ -385,6 +365,37 @@ done:
         }
         pthread_sigmask(SIG_SETMASK, &old_set, NULL);
     }
+    return rc;
+}
+
+int mc_http_request(const char *method, const char *url,
+                    const char *const *headers, const void *body, size_t len,
+                    int timeout_s, mc_http_reply *out, mc_err *err)
+{
+    int rc = -1;
+    http_url u = {0};
+    http_call c = {0};
+    enum evhttp_cmd_type type;
+    struct evhttp_connection *conn = NULL;
+
+    memset(out, 0, sizeof(*out));
+    if (check_request(method, body, len, &timeout_s, &type, err) != 0 ||
+        parse_url(url, &u, err) != 0)
+        goto done;
+    c.out = out;
+    if ((c.base = event_base_new()) == NULL) {
+        mc_err_set(err, 500, "internal", "event_base_new failed");
+        goto done;
+    }
+    if ((conn = new_conn(c.base, &u, err)) == NULL)
+        goto done;
+    rc = perform(conn, &u, type, method, headers, body, len, timeout_s, &c, err);
+done:
+    /* Frees a still pending request without calling its callback. */
+    if (conn != NULL)
+        evhttp_connection_free(conn);
+    if (c.base != NULL)
+        event_base_free(c.base);
     free(u.uri);
     if (rc != 0)
         mc_http_reply_free(out);
@@ -420,7 +431,8 @@ void mc_http_reply_free(mc_http_reply *r)
 struct mc_http_client {
     http_url u;                      /* uri unused */
     struct event_base *base;
-    struct evhttp_connection *conn;  /* reconnects by itself after a close */
+    struct evhttp_connection *conn;  /* NULL after a dropped exchange: made
+                                        again by the next request */
 };
 
 mc_http_client *mc_http_client_new(const char *base_url, mc_err *err)
@@ -436,7 +448,7 @@ mc_http_client *mc_http_client_new(const char *base_url, mc_err *err)
         mc_err_set(err, 500, "internal", "event_base_new failed");
         goto fail;
     }
-    if ((cl->conn = new_conn(cl->base, &cl->u, 30, err)) == NULL)
+    if ((cl->conn = new_conn(cl->base, &cl->u, err)) == NULL)
         goto fail;
     return cl;
 fail:
@@ -462,20 +474,23 @@ int mc_http_client_request(mc_http_client *cl, const char *method, const char *p
 {
     enum evhttp_cmd_type type;
     memset(out, 0, sizeof(*out));
-    if (parse_method(method, &type) != 0)
-        return mc_err_set(err, 400, "bad_method", "unsupported method");
+    if (check_request(method, body, len, &timeout_s, &type, err) != 0)
+        return -1;
     if (path == NULL || path[0] != '/')
         return mc_err_set(err, 400, "bad_url", "path must start with /");
-    if (timeout_s < 1)
-        timeout_s = 1;
-    http_call c = {0};
-    c.base = cl->base;
-    c.out = out;
+    if (cl->conn == NULL && (cl->conn = new_conn(cl->base, &cl->u, err)) == NULL)
+        return -1;
+    http_call c = {.base = cl->base, .out = out};
     http_url u = cl->u;
     u.uri = (char *)path; /* borrowed for the call; exchange only reads it */
-    int rc = exchange(cl->conn, &u, type, method, headers, body, len, timeout_s, &c, err);
-    if (rc == 0)
-        rc = outcome(&c, &u, method, timeout_s, err);
+    int rc = perform(cl->conn, &u, type, method, headers, body, len, timeout_s, &c, err);
+    if (c.sent && !c.done) {
+        /* Timed out (or never started): the request is still queued on the
+         * connection with &c as its argument, and would hold up every later
+         * request. Dropping the connection frees it without a callback. */
+        evhttp_connection_free(cl->conn);
+        cl->conn = NULL;
+    }
     if (rc != 0)
         mc_http_reply_free(out);
     return rc;

@@ -7,16 +7,18 @@
  * give me status, headers and body" in one blocking call, with a deadline so
  * that a server that hangs makes a test fail instead of hang.
  *
- * Design: one call = one private event_base + one evhttp connection
- * (libevent's evhttp client), dispatched until the request callback fires or
- * the deadline passes; nothing is shared between calls, so calls from
- * different threads are independent. The URL path and query are sent
- * verbatim (not normalised), so tests can send odd paths. SIGPIPE is blocked
- * in the calling thread for the duration of the call (a server that closes
- * early must not kill the test process) and a SIGPIPE raised by the call is
- * consumed before the mask is restored.
+ * Design: one mc_http_request = one private event_base + one evhttp
+ * connection (libevent's evhttp client), dispatched until the request
+ * callback fires or the deadline passes; nothing is shared between calls, so
+ * calls from different threads are independent. An mc_http_client keeps its
+ * base and connection across requests instead (keep-alive), for one thread.
+ * The URL path and query are sent verbatim (not normalised), so tests can
+ * send odd paths. SIGPIPE is blocked in the calling thread for the duration
+ * of every request (a server that closes early must not kill the test
+ * process) and a SIGPIPE raised by it is consumed before the mask is
+ * restored.
  *
- * Non-goals: https, proxies, redirects, cookies, keep-alive reuse, streaming
+ * Non-goals: https, proxies, redirects, cookies, pipelining, streaming
  * (server-sent events): the body is collected whole, up to MC_HTTP_BODY_MAX.
  * Host names are resolved with a blocking getaddrinfo (loopback use).
  */
@@ -70,12 +72,15 @@ void mc_http_reply_free(mc_http_reply *r);
 
 /* A persistent (keep-alive) connection to one server, as a browser or an
  * app keeps one: requests on it are sequential, from one thread; it
- * reconnects by itself if the server closed it. base_url is
- * "http://host:port". Used by the benchmark. */
+ * reconnects by itself if the server closed it. A request that did not
+ * complete (e.g. http_timeout) drops the connection, so that the next one
+ * starts on a fresh one instead of queueing behind it. base_url is
+ * "http://host:port" (any path in it is ignored). Used by the benchmark. */
 typedef struct mc_http_client mc_http_client;
 mc_http_client *mc_http_client_new(const char *base_url, mc_err *err);
 void mc_http_client_free(mc_http_client *cl); /* NULL-safe */
-/* Like mc_http_request, with a path ("/api/...") instead of a URL. */
+/* Like mc_http_request, with a path ("/api/...") instead of a URL
+ * (bad_url if it does not start with '/'). */
 int mc_http_client_request(mc_http_client *cl, const char *method, const char *path,
                            const char *const *headers, const void *body, size_t len,
                            int timeout_s, mc_http_reply *out, mc_err *err);

@@ -104,7 +104,8 @@ typedef struct mc_phone_overrides {
     const char *tbs_account;
     const char *tbs_decision;
     const uint8_t *tbs_nonce;      /* MC_NONCE_LEN bytes */
-    const uint8_t *tbs_cert_fp;    /* 32 bytes (default: SHA-256 of the sent leaf) */
+    const uint8_t *tbs_cert_fp;    /* 32 bytes (default: mc_cert_fingerprint
+                                      of the sent leaf) */
     int set_tbs_expires;
     int64_t tbs_expires;
     int set_tbs_number;
@@ -137,8 +138,6 @@ typedef struct mc_phone_overrides {
      * the phone, view and chain are not used except for the URL. */
     const uint8_t *raw_body;
     size_t raw_len;
-    /* Content-Type of the POST (default application/x-msgpack). */
-    const char *content_type;
 } mc_phone_overrides;
 
 /* --- store --- */
@@ -163,7 +162,9 @@ int mc_phone_describe(const char *dir, mc_phone_status *out, mc_phone_err *err);
 
 /* Unlock the device key with the PIN, and load the chain if one was
  * imported (if not, mc_phone_chain returns 0 and responses need ov->chain).
- * Errors: bad_pin, bad_store. */
+ * Errors: bad_pin (a PIN that does not decrypt the well-formed key.pem),
+ * bad_store (any file missing, malformed, unencrypted or not matching the
+ * others). The leaf's fingerprint (the TBS cert_fp) is computed here, once. */
 mc_phone *mc_phone_open(const char *dir, const char *pin, mc_phone_err *err);
 void mc_phone_free(mc_phone *p);
 
@@ -188,8 +189,8 @@ int mc_phone_number_ok(const mc_session_view *v, uint32_t number);
 
 /* Build what mc_phone_respond would send, without sending it: the TBS bytes
  * (appended to tbs, may be NULL) and the msgpack body (appended to body).
- * p may be NULL if ov supplies both chain and sign_key. raw_body, url_sid
- * and content_type are ignored here. Does not check number against the
+ * p may be NULL if ov supplies both chain and sign_key. raw_body and
+ * url_sid are ignored here. Does not check number against the
  * choices (so that tests can send a wrong one). */
 int mc_phone_build(const mc_phone *p, const mc_session_view *v,
                    mc_phone_decision decision, uint32_t number,
@@ -199,7 +200,8 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
 /* POST the response to <base>/m/v1/sessions/<sid>/response and decode the
  * result. 0 with *result filled when the server accepted it (state
  * "approved" or "rejected"); -1 with err (remote == 1 for the server's
- * {code, message}). result may be NULL. p and v may be NULL when
+ * {code, message}; bad_reply for a 200 that is not such a result).
+ * result may be NULL. p and v may be NULL when
  * ov->raw_body is set (v then needs ov->url_sid). */
 int mc_phone_respond(const mc_phone *p, const char *base,
                      const mc_session_view *v, mc_phone_decision decision,

@@ -5,12 +5,11 @@
 #ifndef MC_PHONE_INT_H
 #define MC_PHONE_INT_H
 
-#include <openssl/x509.h>
-
 #include "mc_phone.h"
 
 /* An unlocked store. key is the private device key; der[i] are the chain
- * certificates (leaf first) as DER; fp the SHA-256 of der[0]. */
+ * certificates (leaf first) as DER; fp is mc_cert_fingerprint(der[0]) (the
+ * TBS cert_fp), computed once by mc_phone_open. */
 struct mc_phone {
     EVP_PKEY *key;
     mc_alg alg;
@@ -25,10 +24,5 @@ int mc_phone_fail(mc_phone_err *e, int status, const char *code,
 
 /* Reset to "no error". e may be NULL. */
 void mc_phone_err_clear(mc_phone_err *e);
-
-/* Parse 1..MC_CHAIN_MAX certificates (PEM, or a single DER) into xs; *n
- * receives the count. The caller frees xs[0..*n). 0 / -1 (bad_cert). */
-int mc_phone_parse_chain(const uint8_t *data, size_t len, X509 **xs, size_t *n,
-                         mc_phone_err *err);
 
 #endif

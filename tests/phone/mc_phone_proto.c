@@ -61,10 +61,29 @@ static int remote_error(const mc_http_reply *r, mc_phone_err *err)
     return -1;
 }
 
+/* One request to the phone API. 0 only for a 200 reply (in *reply, which
+ * the caller frees either way); else -1 with the local error (mc_http) or
+ * the server's {code, message}. */
+static int api_call(const char *method, const char *url, const void *body, size_t len,
+                    mc_http_reply *reply, mc_phone_err *err)
+{
+    static const char *const get_headers[] = {"Accept: " MSGPACK_TYPE, NULL};
+    static const char *const post_headers[] = {"Content-Type: " MSGPACK_TYPE,
+                                               "Accept: " MSGPACK_TYPE, NULL};
+    mc_err e = {0};
+    if (mc_http_request(method, url, strcmp(method, "GET") == 0 ? get_headers : post_headers,
+                        body, len, MC_PHONE_TIMEOUT_S, reply, &e) != 0) {
+        mc_phone_err_from(err, &e);
+        return -1;
+    }
+    if (reply->status != 200)
+        return remote_error(reply, err);
+    return 0;
+}
+
 int mc_phone_fetch(const char *base, const char *sid, mc_session_view *out,
                    mc_phone_err *err)
 {
-    static const char *const headers[] = {"Accept: " MSGPACK_TYPE, NULL};
     char url[MC_PHONE_URL_MAX];
     mc_http_reply reply = {0};
     mc_err e = {0};
@@ -76,15 +95,8 @@ int mc_phone_fetch(const char *base, const char *sid, mc_session_view *out,
         return mc_phone_fail(err, 400, "bad_sid", "not a session id");
     if (session_url(url, sizeof(url), base, sid, "", err) != 0)
         return -1;
-    if (mc_http_request("GET", url, headers, NULL, 0, MC_PHONE_TIMEOUT_S, &reply,
-                        &e) != 0) {
-        mc_phone_err_from(err, &e);
+    if (api_call("GET", url, NULL, 0, &reply, err) != 0)
         goto done;
-    }
-    if (reply.status != 200) {
-        remote_error(&reply, err);
-        goto done;
-    }
     if (mc_view_decode(reply.body.ptr, reply.body.len, out, &e) != 0) {
         mc_phone_fail(err, 502, "bad_reply", "session view: %s", e.msg);
         goto done;
@@ -129,16 +141,16 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
                    mc_phone_err *err)
 {
     static const mc_phone_overrides none;
-    mc_slice chain[MC_CHAIN_MAX];
-    size_t nchain;
+    mc_response r;
     mc_buf tbs = {0};
     uint8_t fp[32], sig[MC_SIG_MAX];
+    const uint8_t *leaf_fp;
     size_t siglen = 0;
-    mc_response r;
     mc_err e = {0};
     int rc = -1;
 
     mc_phone_err_clear(err);
+    memset(&r, 0, sizeof(r));
     if (ov == NULL)
         ov = &none;
     const char *dec = decision == MC_PHONE_APPROVE ? "approve"
@@ -149,12 +161,18 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
         if (ov->nchain == 0 || ov->nchain > MC_CHAIN_MAX)
             return mc_phone_fail(err, 400, "bad_override", "chain of 1..%d certificates",
                                  MC_CHAIN_MAX);
-        nchain = ov->nchain;
-        memcpy(chain, ov->chain, nchain * sizeof(chain[0]));
+        r.nchain = ov->nchain;
+        memcpy(r.chain, ov->chain, r.nchain * sizeof(r.chain[0]));
+        /* A leaf that is not one DER certificate (a test's garbage) has no
+         * fingerprint; any value will do, the server refuses the chain first. */
+        if (mc_cert_fingerprint(r.chain[0].ptr, r.chain[0].len, fp) != 0)
+            mc_sha256(r.chain[0].ptr, r.chain[0].len, fp);
+        leaf_fp = fp;
     } else {
-        nchain = mc_phone_chain(p, chain, MC_CHAIN_MAX);
+        r.nchain = mc_phone_chain(p, r.chain, MC_CHAIN_MAX);
+        leaf_fp = p != NULL ? p->fp : NULL; /* hashed once, at open */
     }
-    if (nchain == 0)
+    if (r.nchain == 0)
         return mc_phone_fail(err, 400, "no_certificate",
                              "no certificate imported into this phone");
     EVP_PKEY *key = ov->sign_key ? ov->sign_key : mc_phone_key(p);
@@ -162,7 +180,6 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
         return mc_phone_fail(err, 400, "bad_request", "no key to sign with");
 
     /* What is signed: the view's data, the sent leaf, the user's choice. */
-    mc_sha256(chain[0].ptr, chain[0].len, fp);
     mc_tbs t = {
         .purpose = ov->tbs_purpose ? ov->tbs_purpose : mc_purpose_name(v->s.purpose),
         .sid = ov->tbs_sid ? ov->tbs_sid : v->s.sid,
@@ -170,7 +187,7 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
         .origin = ov->tbs_origin ? ov->tbs_origin : v->s.origin,
         .account = ov->tbs_account ? ov->tbs_account : v->s.account,
         .expires = ov->set_tbs_expires ? ov->tbs_expires : v->s.expires,
-        .cert_fp = ov->tbs_cert_fp ? ov->tbs_cert_fp : fp,
+        .cert_fp = ov->tbs_cert_fp ? ov->tbs_cert_fp : leaf_fp,
         .number = ov->set_tbs_number ? ov->tbs_number : number,
         .decision = ov->tbs_decision ? ov->tbs_decision : dec,
     };
@@ -191,7 +208,6 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
         sig[siglen - 1] ^= 1;
 
     /* What is sent: the true values unless a msg_* lie says otherwise. */
-    memset(&r, 0, sizeof(r));
     r.v = ov->set_msg_version ? ov->msg_version : MC_PROTO_VERSION;
     if (set_field(r.sid, sizeof(r.sid), ov->msg_sid ? ov->msg_sid : v->s.sid, "sid",
                   err) != 0 ||
@@ -204,8 +220,6 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
                   "decision", err) != 0)
         goto done;
     r.number = ov->set_msg_number ? ov->msg_number : number;
-    memcpy(r.chain, chain, nchain * sizeof(chain[0]));
-    r.nchain = nchain;
     r.sig = (mc_slice){sig, siglen};
     mc_response_encode(&r, body);
     if (tbs_out != NULL)
@@ -221,7 +235,7 @@ int mc_phone_respond(const mc_phone *p, const char *base,
                      uint32_t number, const mc_phone_overrides *ov,
                      mc_phone_result *result, mc_phone_err *err)
 {
-    char url[MC_PHONE_URL_MAX], ctype[160];
+    char url[MC_PHONE_URL_MAX];
     mc_buf body = {0};
     mc_http_reply reply = {0};
     mc_phone_result res;
@@ -246,21 +260,16 @@ int mc_phone_respond(const mc_phone *p, const char *base,
         send = body.ptr;
         sendlen = body.len;
     }
-    snprintf(ctype, sizeof(ctype), "Content-Type: %s",
-             ov && ov->content_type ? ov->content_type : MSGPACK_TYPE);
-    const char *const headers[] = {ctype, "Accept: " MSGPACK_TYPE, NULL};
-    if (mc_http_request("POST", url, headers, send, sendlen, MC_PHONE_TIMEOUT_S, &reply,
-                        &e) != 0) {
-        mc_phone_err_from(err, &e);
+    if (api_call("POST", url, send, sendlen, &reply, err) != 0)
         goto done;
-    }
-    if (reply.status != 200) {
-        remote_error(&reply, err);
-        goto done;
-    }
     if (mc_result_decode(reply.body.ptr, reply.body.len, res.state, sizeof(res.state),
                          res.account, sizeof(res.account), &e) != 0) {
         mc_phone_fail(err, 502, "bad_reply", "result: %s", e.msg);
+        goto done;
+    }
+    /* A 200 means the server took the answer; nothing else may come with it. */
+    if (strcmp(res.state, "approved") != 0 && strcmp(res.state, "rejected") != 0) {
+        mc_phone_fail(err, 502, "bad_reply", "result: state is not approved or rejected");
         goto done;
     }
     if (result != NULL)

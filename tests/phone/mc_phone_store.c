@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -164,12 +165,14 @@ static int write_store_file(const char *dir, const char *name, const void *data,
         }
         off += (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        mc_phone_fail(err, 500, "bad_store", "%s: %s", name, strerror(errno));
+    int synced = fsync(fd) == 0 ? 0 : errno;
+    int closed = close(fd) == 0 ? 0 : errno; /* close even when fsync failed */
+    fd = -1;
+    if (synced != 0 || closed != 0) {
+        mc_phone_fail(err, 500, "bad_store", "%s: %s", name,
+                      strerror(synced != 0 ? synced : closed));
         goto done;
     }
-    fd = -1;
     if (rename(tmp, path) != 0) {
         mc_phone_fail(err, 500, "bad_store", "%s: %s", name, strerror(errno));
         goto done;
@@ -364,8 +367,12 @@ done:
     return rc;
 }
 
-int mc_phone_parse_chain(const uint8_t *data, size_t len, X509 **xs, size_t *n,
-                         mc_phone_err *err)
+/* Parse 1..MC_CHAIN_MAX certificates (PEM, or a single DER) into xs; *n
+ * receives the count. Text around the PEM blocks and blocks of other types
+ * are skipped; a CERTIFICATE block that does not parse is an error. The
+ * caller frees xs[0..*n). 0 / -1 (bad_cert; on error nothing is left in xs). */
+static int parse_chain(const uint8_t *data, size_t len, X509 **xs, size_t *n,
+                       mc_phone_err *err)
 {
     static const char begin[] = "-----BEGIN";
     BIO *b = NULL;
@@ -444,7 +451,7 @@ static int load_chain(const char *dir, X509 **xs, size_t *n, mc_phone_err *err)
         }
         goto done;
     }
-    if (mc_phone_parse_chain(pem.ptr, pem.len, xs, n, err) != 0) {
+    if (parse_chain(pem.ptr, pem.len, xs, n, err) != 0) {
         if (err != NULL)
             snprintf(err->code, sizeof(err->code), "bad_store");
         goto done;
@@ -469,7 +476,7 @@ int mc_phone_import(const char *dir, const uint8_t *data, size_t len,
     pub = load_pub(dir, err);
     if (pub == NULL)
         goto done;
-    if (mc_phone_parse_chain(data, len, xs, &n, err) != 0)
+    if (parse_chain(data, len, xs, &n, err) != 0)
         goto done;
     if (EVP_PKEY_eq(X509_get0_pubkey(xs[0]), pub) != 1) {
         mc_phone_fail(err, 400, "key_mismatch",
@@ -573,11 +580,12 @@ done:
 
 mc_phone *mc_phone_open(const char *dir, const char *pin, mc_phone_err *err)
 {
-    static const char enc_begin[] = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
     mc_phone *p = NULL;
     EVP_PKEY *pub = NULL;
     mc_buf pem = {0};
     BIO *b = NULL;
+    X509_SIG *p8 = NULL;
+    PKCS8_PRIV_KEY_INFO *p8inf = NULL;
     X509 *xs[MC_CHAIN_MAX];
     size_t n = 0;
     int ok = 0;
@@ -597,19 +605,23 @@ mc_phone *mc_phone_open(const char *dir, const char *pin, mc_phone_err *err)
         mc_phone_fail(err, 500, "internal", "out of memory");
         goto done;
     }
+    /* The encrypted structure is parsed before anything is decrypted, so that
+     * a broken (or unencrypted) key file is bad_store and only a PIN that does
+     * not decrypt a well-formed one is bad_pin. */
     b = BIO_new_mem_buf(pem.ptr, (int)pem.len);
-    /* With no callback, OpenSSL takes the passphrase from the last argument. */
-    p->key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)pin) : NULL;
-    if (p->key == NULL) {
-        if (pem.len >= sizeof(enc_begin) - 1 &&
-            memcmp(pem.ptr, enc_begin, sizeof(enc_begin) - 1) == 0)
-            mc_phone_fail(err, 403, "bad_pin", "wrong PIN");
-        else
-            mc_phone_fail(err, 400, "bad_store", "%s: not an encrypted PKCS#8 key",
-                          MC_PHONE_KEY_FILE);
+    p8 = b ? PEM_read_bio_PKCS8(b, NULL, NULL, NULL) : NULL;
+    if (p8 == NULL) {
+        mc_phone_fail(err, 400, "bad_store", "%s: not an encrypted PKCS#8 key",
+                      MC_PHONE_KEY_FILE);
         goto done;
     }
-    if (EVP_PKEY_eq(p->key, pub) != 1 ||
+    p8inf = PKCS8_decrypt(p8, pin, (int)strlen(pin));
+    if (p8inf == NULL) {
+        mc_phone_fail(err, 403, "bad_pin", "wrong PIN");
+        goto done;
+    }
+    p->key = EVP_PKCS82PKEY(p8inf);
+    if (p->key == NULL || EVP_PKEY_eq(p->key, pub) != 1 ||
         (p->alg = mc_pkey_alg(p->key)) == MC_ALG_NONE) {
         mc_phone_fail(err, 400, "bad_store", "%s and %s do not match",
                       MC_PHONE_KEY_FILE, MC_PHONE_PUB_FILE);
@@ -628,11 +640,15 @@ mc_phone *mc_phone_open(const char *dir, const char *pin, mc_phone_err *err)
         }
         p->nchain = i + 1;
     }
-    if (p->nchain > 0)
-        mc_sha256(p->der[0].ptr, p->der[0].len, p->fp);
+    if (p->nchain > 0 && mc_cert_fingerprint(p->der[0].ptr, p->der[0].len, p->fp) != 0) {
+        mc_phone_fail(err, 500, "internal", "cannot fingerprint the leaf");
+        goto done;
+    }
     ok = 1;
 done:
     ERR_clear_error();
+    PKCS8_PRIV_KEY_INFO_free(p8inf); /* clears the cleartext key */
+    X509_SIG_free(p8);
     BIO_free(b);
     mc_buf_free_secure(&pem);
     for (size_t i = 0; i < n; i++)

@@ -263,19 +263,23 @@ static int cmd_show(const struct options *o)
     return 0;
 }
 
+/* Copy a server-sent string (NUL-free: the decoders refuse NUL bytes) into
+ * the array dst with control bytes replaced, so it cannot drive the terminal. */
+#define SHOWABLE(dst, src) mc_copy_printable((dst), sizeof(dst), (src), strlen(src))
+
 /* The phone screen: everything the user needs to spot a phishing attempt. */
 static void print_view(const char *base, const mc_session_view *v)
 {
     char origin[MC_ORIGIN_MAX + 1], account[MC_ACCOUNT_MAX + 1], who[129],
         requester[MC_ACCOUNT_MAX + 1], org[129], ip[MC_IP_MAX + 1], ua[MC_UA_MAX + 1];
     const mc_session *s = &v->s;
-    mc_copy_printable(origin, sizeof(origin), s->origin, strlen(s->origin));
-    mc_copy_printable(account, sizeof(account), s->account, strlen(s->account));
-    mc_copy_printable(who, sizeof(who), v->requester_name, strlen(v->requester_name));
-    mc_copy_printable(requester, sizeof(requester), s->requester, strlen(s->requester));
-    mc_copy_printable(org, sizeof(org), v->org_name, strlen(v->org_name));
-    mc_copy_printable(ip, sizeof(ip), s->ip, strlen(s->ip));
-    mc_copy_printable(ua, sizeof(ua), s->ua, strlen(s->ua));
+    SHOWABLE(origin, s->origin);
+    SHOWABLE(account, s->account);
+    SHOWABLE(who, v->requester_name);
+    SHOWABLE(requester, s->requester);
+    SHOWABLE(org, v->org_name);
+    SHOWABLE(ip, s->ip);
+    SHOWABLE(ua, s->ua);
 
     printf("Session %s from %s\n", s->sid, base);
     switch (s->purpose) {
@@ -356,18 +360,19 @@ static int cmd_scan(const struct options *o)
         rc = EXIT_USAGE;
         goto done;
     }
-    uint32_t number = o->have_number ? o->number : 0;
-    printf("Your answer:  %s%s", o->approve ? "approve" : "reject",
-           o->have_number ? " with " : "\n");
+    const char *answer = o->approve ? "approve" : "reject";
     if (o->have_number)
-        printf("%u\n", number);
+        printf("Your answer:  %s with %u\n", answer, o->number);
+    else
+        printf("Your answer:  %s\n", answer);
+    /* number is 0 unless given (a reject may leave it out) */
     if (mc_phone_respond(phone, base, &view, o->approve ? MC_PHONE_APPROVE : MC_PHONE_REJECT,
-                         number, NULL, &res, &e) != 0) {
+                         o->number, NULL, &res, &e) != 0) {
         print_err("respond", &e);
         goto done;
     }
     char account[MC_ACCOUNT_MAX + 1];
-    mc_copy_printable(account, sizeof(account), res.account, strlen(res.account));
+    SHOWABLE(account, res.account);
     printf("Result:       %s%s%s\n", res.state, account[0] ? ", account " : "", account);
     rc = 0;
 done:

@@ -21,6 +21,9 @@
 
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/x509.h>
 
 #include "mc_http.h"
 
@@ -390,6 +393,34 @@ json_t *mc_testenv_poll(mc_testenv *env, const char *sid, const char *poll, cons
     snprintf(hdr, sizeof(hdr), "X-Poll-Secret: %s", poll);
     const char *h[] = {hdr, NULL};
     return mc_testenv_api_h(env, "GET", path, h, NULL, status);
+}
+
+void mc_testenv_malleate(const uint8_t *der, size_t len, mc_buf *out)
+{
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    assert_non_null(x);
+    const ASN1_BIT_STRING *sig;
+    const X509_ALGOR *alg;
+    X509_get0_signature(&sig, &alg, x);
+    const unsigned char *q = ASN1_STRING_get0_data(sig);
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &q, ASN1_STRING_length(sig));
+    assert_non_null(es);
+    BIGNUM *n = BN_new(), *s2 = BN_new();
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    assert_true(n && s2 && g && EC_GROUP_get_order(g, n, NULL));
+    assert_true(BN_sub(s2, n, ECDSA_SIG_get0_s(es)));
+    assert_true(ECDSA_SIG_set0(es, BN_dup(ECDSA_SIG_get0_r(es)), s2));
+    unsigned char *enc = NULL;
+    int elen = i2d_ECDSA_SIG(es, &enc);
+    assert_true(elen > 0);
+    assert_true(ASN1_BIT_STRING_set((ASN1_BIT_STRING *)sig, enc, elen));
+    assert_int_equal(mc_x509_der(x, out), 0);
+    OPENSSL_free(enc);
+    ECDSA_SIG_free(es);
+    BN_free(n);
+    EC_GROUP_free(g);
+    X509_free(x);
 }
 
 const char *mc_testenv_jstr(json_t *o, const char *key)

@@ -90,6 +90,11 @@ int mc_testenv_open(mc_testenv *env, const char *token, const char *purpose, con
 json_t *mc_testenv_poll(mc_testenv *env, const char *sid, const char *poll, const char *known,
                         int wait, int *status);
 
+/* A second valid encoding of a certificate signed with ECDSA on P-256:
+ * the issuer's signature (r, s) rewritten as (r, n - s), which anyone can
+ * do. Appends the new DER to out. */
+void mc_testenv_malleate(const uint8_t *der, size_t len, mc_buf *out);
+
 /* String member of a JSON object, "" if missing or not a string. */
 const char *mc_testenv_jstr(json_t *o, const char *key);
 /* Monotonic seconds. */
