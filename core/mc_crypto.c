@@ -49,7 +49,7 @@ static const char b64_std[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char b64_url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-static const char b32_alpha[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+static const char b32_alpha[] = MC_BASE32_ALPHABET;
 
 /* ------------------------------------------------------------------ */
 /* algorithms and keys                                                 */

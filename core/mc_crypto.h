@@ -91,9 +91,10 @@ char *mc_base64(const uint8_t *p, size_t n);
 /* Base64url without padding; out must hold 4*((n+2)/3)+1. */
 void mc_base64url(const uint8_t *p, size_t n, char *out);
 
-/* Crockford-style base32 alphabet "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
- * (upper case; fits QR alphanumeric mode). out must hold
- * (n*8+4)/5 + 1. */
+/* Crockford-style base32 (upper case; fits QR alphanumeric mode). Session
+ * ids are written in it (mc_sid_valid checks against the same alphabet).
+ * out must hold (n*8+4)/5 + 1. */
+#define MC_BASE32_ALPHABET "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 void mc_base32(const uint8_t *p, size_t n, char *out);
 
 /* scrypt password hashing (OpenSSL EVP_KDF "SCRYPT").

@@ -30,7 +30,7 @@
 
 #include "mc_crypto.h"
 
-static const char mc_sid_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+static const char mc_sid_alphabet[] = MC_BASE32_ALPHABET; /* what mc_base32 writes */
 
 const char *mc_purpose_name(mc_purpose p)
 {
