@@ -328,6 +328,20 @@ static void cmd_addi(cmd *c, long long v)
     cmd_add(c, c->nums[c->argc]);
 }
 
+/* A certificate record's fields, in the order the scripts take them:
+ * serial, uscc, cn, org_name, issuer, alg, not_before, not_after. */
+static void cmd_add_cert(cmd *c, const mc_cert_rec *cr)
+{
+    cmd_add(c, cr->serial);
+    cmd_add(c, cr->uscc);
+    cmd_add(c, cr->cn);
+    cmd_add(c, cr->org_name);
+    cmd_add(c, cr->issuer);
+    cmd_add(c, cr->alg);
+    cmd_addi(c, cr->not_before);
+    cmd_addi(c, cr->not_after);
+}
+
 static int store_unavailable(mc_store *st, mc_err *err)
 {
     return mc_err_set(err, 503, "store_unavailable", "record store unavailable: %s",
@@ -727,14 +741,7 @@ int mc_store_cert_put(mc_store *st, const mc_cert_rec *cr, const mc_actor *a, in
     cmd_add(&c, key);
     cmd_add(&c, K "audit");
     cmd_add(&c, cr->fp);
-    cmd_add(&c, cr->serial);
-    cmd_add(&c, cr->uscc);
-    cmd_add(&c, cr->cn);
-    cmd_add(&c, cr->org_name);
-    cmd_add(&c, cr->issuer);
-    cmd_add(&c, cr->alg);
-    cmd_addi(&c, cr->not_before);
-    cmd_addi(&c, cr->not_after);
+    cmd_add_cert(&c, cr);
     cmd_addi(&c, now);
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
@@ -960,14 +967,7 @@ int mc_store_bind_approve(mc_store *st, const char *sid, const char *login,
     cmd_add(&c, sid);
     cmd_add(&c, cr->fp);
     cmd_add(&c, login);
-    cmd_add(&c, cr->serial);
-    cmd_add(&c, cr->uscc);
-    cmd_add(&c, cr->cn);
-    cmd_add(&c, cr->org_name);
-    cmd_add(&c, cr->issuer);
-    cmd_add(&c, cr->alg);
-    cmd_addi(&c, cr->not_before);
-    cmd_addi(&c, cr->not_after);
+    cmd_add_cert(&c, cr);
     cmd_add(&c, a->who);
     cmd_add(&c, a->from);
     cmd_add(&c, MC_EVENTS_CHANNEL);

@@ -189,9 +189,8 @@ static void run_flow(mc_alg alg)
     assert_int_equal(pe.status, 404);
     assert_string_equal(pe.code, "not_bound");
     assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, NULL), 201);
-    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
-    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
-                                      &res, &pe), 0);
+    assert_int_equal(mc_testenv_answer(env->base, ph, sid, MC_PHONE_APPROVE, match, &res, &pe),
+                     0);
     assert_string_equal(res.state, "approved");
 
     /* the audit stream saw every change */
@@ -268,12 +267,10 @@ static void binding_survives_a_redis_crash(void **state)
     char sid[MC_SID_LEN + 1], poll[64];
     int match, st;
     assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, NULL), 201);
-    mc_session_view v;
     mc_phone_err pe;
     mc_phone_result res;
-    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
-    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
-                                      &res, &pe), 0);
+    assert_int_equal(mc_testenv_answer(env->base, ph, sid, MC_PHONE_APPROVE, match, &res, &pe),
+                     0);
     mc_testenv_crash_redis(env);
     /* mcertd reconnects by itself; the binding and the web session are there */
     json_t *me = NULL;
@@ -318,12 +315,10 @@ static void bindings_list_the_organisation_for_admins_only(void **state)
     char sid[MC_SID_LEN + 1], poll[64];
     int match, st;
     assert_int_equal(mc_testenv_open(env, tok, "bind", "alice", sid, poll, &match, NULL), 201);
-    mc_session_view v;
     mc_phone_err pe;
     mc_phone_result res;
-    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
-    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
-                                      &res, &pe), 0);
+    assert_int_equal(mc_testenv_answer(env->base, ph, sid, MC_PHONE_APPROVE, match, &res, &pe),
+                     0);
     json_t *b = mc_testenv_api(env, "GET", "/api/v1/bindings", tok, NULL, &st);
     assert_int_equal(st, 200);
     json_t *l = json_object_get(b, "bindings");
@@ -363,17 +358,14 @@ static void logout_forgets_the_session_in_its_certificate_set(void **state)
     char *tok = mc_testenv_login(env, "admin");
     char sid[MC_SID_LEN + 1], poll[64];
     int match, st;
-    mc_session_view v;
     mc_phone_err pe;
     mc_phone_result res;
     assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, NULL), 201);
-    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
-    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
-                                      &res, &pe), 0);
+    assert_int_equal(mc_testenv_answer(env->base, ph, sid, MC_PHONE_APPROVE, match, &res, &pe),
+                     0);
     assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
-    assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
-    assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_APPROVE, (uint32_t)match, NULL,
-                                      &res, &pe), 0);
+    assert_int_equal(mc_testenv_answer(env->base, ph, sid, MC_PHONE_APPROVE, match, &res, &pe),
+                     0);
     json_t *p = mc_testenv_poll(env, sid, poll, NULL, 0, &st);
     char ctok[64], fp[65], set[96], hex[65];
     snprintf(ctok, sizeof(ctok), "%s", mc_testenv_jstr(p, "token"));

@@ -279,6 +279,15 @@ mc_phone *mc_testenv_phone(mc_testenv *env, const char *name, mc_alg alg, const 
     return p;
 }
 
+int mc_testenv_answer(const char *base, const mc_phone *ph, const char *sid,
+                      mc_phone_decision d, int number, mc_phone_result *res, mc_phone_err *pe)
+{
+    mc_session_view v;
+    if (mc_phone_fetch(base, sid, &v, pe) != 0)
+        return -1;
+    return mc_phone_respond(ph, base, &v, d, (uint32_t)number, NULL, res, pe);
+}
+
 json_t *mc_testenv_api_h(mc_testenv *env, const char *method, const char *path,
                          const char *const *headers, json_t *body, int *status)
 {

@@ -62,6 +62,11 @@ void mc_testenv_account(mc_testenv *env, const char *login, const char *org, con
  * env's CA through `mcertctl issue`; returns it opened with MC_TEST_PIN. */
 mc_phone *mc_testenv_phone(mc_testenv *env, const char *name, mc_alg alg, const char *uscc);
 
+/* The phone scans session sid at base and answers it (fetch + respond).
+ * 0 / -1 with *pe. */
+int mc_testenv_answer(const char *base, const mc_phone *ph, const char *sid,
+                      mc_phone_decision d, int number, mc_phone_result *res, mc_phone_err *pe);
+
 /* JSON API call. body is stolen (may be NULL); token may be NULL. Returns
  * the parsed reply (a JSON value; an object with "_raw" if unparsable) and
  * the status in *status. Caller json_decref()s. */
