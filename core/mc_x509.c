@@ -11,7 +11,10 @@
  *  - OpenSSL does the ASN.1 and the path validation (X509_verify_cert); this
  *    file adds what OpenSSL does not know: strict DER (exact length, DER
  *    re-encoding must match), size and count limits, the key-algorithm
- *    allow-list, keyUsage digitalSignature, and the USCC in the subject.
+ *    allow-list, keyUsage digitalSignature, extendedKeyUsage clientAuth, a
+ *    leaf that is not a CA, and the USCC in the subject. These are checked
+ *    on the leaf only, by hand rather than with an OpenSSL purpose, so that
+ *    each refusal has its own error code.
  *  - SM2-signed certificates and CSRs: OpenSSL 3.0 verifies them with the
  *    ID stored on the object (empty by default), so the ID is attached
  *    (X509_set0_distinguishing_id / X509_REQ_set0_distinguishing_id) to
@@ -1031,6 +1034,26 @@ int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
         !(X509_get_key_usage(certs[0]) & KU_DIGITAL_SIGNATURE)) {
         mc_err_set(err, 403, "cert_key_usage",
                    "certificate lacks keyUsage digitalSignature");
+        goto done;
+    }
+    /* The purpose: a phone certificate authenticates a client. Required
+     * outright (an absent extendedKeyUsage does not count as "any"): our CA
+     * always writes clientAuth, and a third-party anchor's server or
+     * code-signing leaves must not log anyone in. */
+    if (!(X509_get_extension_flags(certs[0]) & EXFLAG_XKUSAGE) ||
+        !(X509_get_extended_key_usage(certs[0]) & XKU_SSL_CLIENT)) {
+        mc_err_set(err, 403, "cert_ext_key_usage",
+                   "certificate lacks extendedKeyUsage clientAuth");
+        goto done;
+    }
+    /* A CA is never a holder's certificate, whatever its keyUsage says:
+     * basicConstraints CA:TRUE (EXFLAG_CA; X509_check_ca alone answers 0
+     * for CA:TRUE with a keyUsage lacking keyCertSign), or what
+     * mc_trust_add would take as a CA (keyCertSign without
+     * basicConstraints, a v1 self-signed root). */
+    if ((X509_get_extension_flags(certs[0]) & EXFLAG_CA) ||
+        X509_check_ca(certs[0]) != 0) {
+        mc_err_set(err, 403, "cert_is_ca", "certificate is a CA certificate");
         goto done;
     }
     if (fill_info(certs[0], chain[0], &li, err) != 0)

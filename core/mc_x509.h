@@ -17,7 +17,8 @@
  *  - Presented chains are DER certificates, leaf first; intermediates are
  *    optional. A chain is accepted only if it verifies to a trust anchor of
  *    the mc_trust store at the given time, the leaf key is SM2 or P-256, the
- *    leaf has keyUsage with digitalSignature, and the leaf names a USCC.
+ *    leaf has keyUsage with digitalSignature and extendedKeyUsage with
+ *    clientAuth, is not a CA, and names a USCC.
  *    Revocation/supersession is the store's job (our records), not this
  *    module's.
  *
@@ -125,9 +126,16 @@ void mc_trust_free(mc_trust *t);
  *   cert_untrusted (403)  does not chain to an anchor / bad signature
  *   cert_expired (403)    now > notAfter;  cert_not_yet_valid (403)
  *   cert_key_usage (403)  no keyUsage or no digitalSignature bit
+ *   cert_ext_key_usage (403) no extendedKeyUsage, or no clientAuth in it
+ *                         (serverAuth, codeSigning or anyExtendedKeyUsage
+ *                         alone are refused)
+ *   cert_is_ca (403)      the leaf is a CA: basicConstraints CA:TRUE (with
+ *                         any keyUsage), or keyCertSign without
+ *                         basicConstraints, or a v1 self-signed root
  *   cert_no_org (403)     no (valid) organizationIdentifier in the subject
  * The checks run in that order after parsing: trust and time first, then
- * key, usage, organisation. info may be NULL; *leaf_pub is NULL on failure.
+ * key, usage, purpose, not-a-CA, organisation. Intermediates and anchors
+ * get OpenSSL's path checks only (their own EKU is not constrained). info may be NULL; *leaf_pub is NULL on failure.
  * Cost: one signature verification per certificate in the path, plus one
  * DER parse and re-encoding per presented certificate.
  */

@@ -4,7 +4,8 @@
  *
  * Why: every login and signature depends on mc_cert_verify_chain saying
  * "no" to everything that is not a current, trusted, digitalSignature,
- * SM2/P-256 certificate naming a valid USCC, with the right error code. So
+ * clientAuth, non-CA, SM2/P-256 certificate naming a valid USCC, with the
+ * right error code. So
  * each refusal has its own test, built from a certificate that differs from
  * a good one in exactly that respect. Certificates that mc_ca_issue refuses
  * to make (P-384 or RSA keys, no USCC, no keyUsage, oversized) are crafted
@@ -58,6 +59,7 @@ typedef struct fixture {
     test_ca p256;  /* P-256 CA, "mcert Test CA" */
     test_ca sm2;   /* SM2 CA, "mcert SM2 Test CA" */
     test_ca other; /* unrelated P-256 CA with the same CN as p256 */
+    test_ca third; /* a third-party root, trusted beside p256 in one test */
 } fixture;
 
 static void rm_dir(const char *dir)
@@ -116,6 +118,7 @@ static int group_setup(void **state)
     test_ca_init(&f->p256, MC_ALG_P256, "mcert Test CA");
     test_ca_init(&f->sm2, MC_ALG_SM2, "mcert SM2 Test CA");
     test_ca_init(&f->other, MC_ALG_P256, "mcert Test CA");
+    test_ca_init(&f->third, MC_ALG_P256, "Example Third-Party Root CA");
     *state = f;
     return 0;
 }
@@ -126,6 +129,7 @@ static int group_teardown(void **state)
     test_ca_fini(&f->p256);
     test_ca_fini(&f->sm2);
     test_ca_fini(&f->other);
+    test_ca_fini(&f->third);
     free(f);
     return 0;
 }
@@ -237,9 +241,12 @@ static X509 *issue(test_ca *c, EVP_PKEY *leaf_key, mc_err *err)
 /* Options of a certificate crafted with raw OpenSSL. */
 typedef struct raw_opts {
     const rdn *subject;   /* default subj_ok */
-    unsigned ku;          /* KU_* bits; 0 = no keyUsage extension */
+    unsigned ku;          /* KU_* bits; 0 = no keyUsage extension, except
+                             for a CA: keyCertSign+cRLSign */
+    const char *eku;      /* extendedKeyUsage value; NULL = clientAuth for
+                             a non-CA, none for a CA; "" = none */
     size_t pad;           /* bytes of nsComment padding */
-    int ca;               /* basicConstraints CA:TRUE, keyCertSign */
+    int ca;               /* basicConstraints CA:TRUE */
     int64_t nb, na;       /* validity; 0/0 = now-60 .. now+1 day */
 } raw_opts;
 
@@ -274,16 +281,22 @@ static X509 *raw_cert(X509 *issuer_cert, EVP_PKEY *issuer_key, EVP_PKEY *pub,
     assert_int_equal(X509_set_pubkey(x, pub), 1);
     add_ext(x, issuer_cert, NID_basic_constraints,
             o->ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-    if (o->ca) {
+    if (o->ca && o->ku == 0) {
         add_ext(x, issuer_cert, NID_key_usage, "critical,keyCertSign,cRLSign");
     } else if (o->ku != 0) {
         char v[128] = "critical";
         if (o->ku & KU_DIGITAL_SIGNATURE)
             strcat(v, ",digitalSignature");
+        if (o->ku & KU_NON_REPUDIATION)
+            strcat(v, ",nonRepudiation");
         if (o->ku & KU_KEY_ENCIPHERMENT)
             strcat(v, ",keyEncipherment");
+        if (o->ku & KU_KEY_CERT_SIGN)
+            strcat(v, ",keyCertSign");
         add_ext(x, issuer_cert, NID_key_usage, v);
     }
+    if (o->eku != NULL ? o->eku[0] != '\0' : !o->ca)
+        add_ext(x, issuer_cert, NID_ext_key_usage, o->eku != NULL ? o->eku : "clientAuth");
     add_ext(x, issuer_cert, NID_subject_key_identifier, "hash");
     add_ext(x, issuer_cert, NID_authority_key_identifier, "keyid:always");
     if (o->pad > 0) {
@@ -298,6 +311,20 @@ static X509 *raw_cert(X509 *issuer_cert, EVP_PKEY *issuer_key, EVP_PKEY *pub,
     EVP_MD_CTX_free(md);
     X509_NAME_free(n);
     return x;
+}
+
+/* dir/name holding a, then b (either may be NULL) as PEM. */
+static void write_pem_cert(const char *dir, const char *name, X509 *a, X509 *b)
+{
+    char p[256];
+    FILE *fp;
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    assert_non_null(fp = fopen(p, "w"));
+    if (a != NULL)
+        assert_int_equal(PEM_write_X509(fp, a), 1);
+    if (b != NULL)
+        assert_int_equal(PEM_write_X509(fp, b), 1);
+    fclose(fp);
 }
 
 static void der_of(X509 *x, mc_buf *out)
@@ -1056,6 +1083,81 @@ static void test_unsupported_leaf_keys_refused(void **state)
     EVP_PKEY_free(rsa);
 }
 
+/* A third-party CA trusted beside ours (as in a trust/ directory holding
+ * both), issuing through an intermediate: its leaves for other purposes, and
+ * a CA certificate with digitalSignature presented as a leaf, are refused;
+ * its clientAuth leaves and our own CA's leaves are accepted. */
+static void test_third_party_leaf_needs_client_auth_and_no_ca(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *eku;
+        int ca;
+        unsigned ku;
+        const char *code; /* NULL: accepted */
+    } cases[] = {
+        {"clientAuth", 0, 0, NULL},
+        {"serverAuth,clientAuth", 0, 0, NULL},
+        {"serverAuth", 0, 0, "cert_ext_key_usage"},
+        {"codeSigning", 0, 0, "cert_ext_key_usage"},
+        {"anyExtendedKeyUsage", 0, 0, "cert_ext_key_usage"},
+        {"", 0, 0, "cert_ext_key_usage"}, /* no extendedKeyUsage at all */
+        {"clientAuth", 1, 0, "cert_is_ca"},
+        {"clientAuth", 1, KU_DIGITAL_SIGNATURE | KU_KEY_CERT_SIGN, "cert_is_ca"},
+        {"", 1, 0, "cert_ext_key_usage"}, /* purpose is checked first */
+    };
+    mc_err err;
+    char dir[] = "/tmp/mcert_x509_3p_XXXXXX";
+    EVP_PKEY *ikey = mc_keygen(MC_ALG_P256, &err);
+    EVP_PKEY *lkey = mc_keygen(MC_ALG_SM2, &err);
+    raw_opts io = {.ca = 1};
+    X509 *icert = raw_cert(mc_ca_cert(f->third.ca), f->third.key, ikey, &io);
+    X509 *ours = issue(&f->p256, lkey, &err);
+    mc_buf d0 = {0}, d1 = {0};
+    mc_slice chain[2];
+    mc_cert_info info;
+    mc_trust *t;
+
+    assert_non_null(ours);
+    assert_non_null(mkdtemp(dir));
+    write_pem_cert(dir, "a.crt", mc_ca_cert(f->p256.ca), NULL);
+    write_pem_cert(dir, "b.pem", mc_ca_cert(f->third.ca), NULL);
+    assert_non_null(t = mc_trust_load(dir, &err));
+    /* What our CA issues (EKU clientAuth, CA:FALSE) still passes. */
+    assert_int_equal(verify1(t, ours, now_s(), &info, &err), 0);
+    assert_string_equal(info.uscc, USCC_OK);
+
+    der_of(icert, &d1);
+    chain[1] = (mc_slice){d1.ptr, d1.len};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        raw_opts o = {.ku = cases[i].ku ? cases[i].ku
+                                        : KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION,
+                      .eku = cases[i].eku,
+                      .ca = cases[i].ca};
+        X509 *x = raw_cert(icert, ikey, lkey, &o);
+        der_of(x, &d0);
+        chain[0] = (mc_slice){d0.ptr, d0.len};
+        mc_err_clear(&err);
+        int rc = mc_cert_verify_chain(t, chain, 2, now_s(), &info, NULL, &err);
+        if (cases[i].code == NULL) {
+            if (rc != 0)
+                fail_msg("case %zu: refused with %s", i, err.code);
+            assert_string_equal(info.uscc, USCC_OK);
+        } else {
+            assert_err(rc, &err, cases[i].code, 403);
+        }
+        X509_free(x);
+    }
+    mc_trust_free(t);
+    X509_free(ours);
+    X509_free(icert);
+    EVP_PKEY_free(ikey);
+    EVP_PKEY_free(lkey);
+    mc_buf_free(&d0);
+    mc_buf_free(&d1);
+    rm_dir(dir);
+}
+
 /* ---------------------------------------------------------------- */
 /* refusals: malformed input                                          */
 
@@ -1259,19 +1361,6 @@ static void test_issue_refuses_bad_requests(void **state)
 /* ---------------------------------------------------------------- */
 /* trust store, helpers                                               */
 
-static void write_pem_cert(const char *dir, const char *name, X509 *a, X509 *b)
-{
-    char p[256];
-    FILE *fp;
-    snprintf(p, sizeof(p), "%s/%s", dir, name);
-    assert_non_null(fp = fopen(p, "w"));
-    if (a != NULL)
-        assert_int_equal(PEM_write_X509(fp, a), 1);
-    if (b != NULL)
-        assert_int_equal(PEM_write_X509(fp, b), 1);
-    fclose(fp);
-}
-
 static void test_trust_load_dir_and_file(void **state)
 {
     fixture *f = *state;
@@ -1367,6 +1456,7 @@ int main(void)
         cmocka_unit_test(test_wrong_key_usage_refused),
         cmocka_unit_test(test_missing_or_bad_uscc_refused),
         cmocka_unit_test(test_unsupported_leaf_keys_refused),
+        cmocka_unit_test(test_third_party_leaf_needs_client_auth_and_no_ca),
         cmocka_unit_test(test_bad_der_refused),
         cmocka_unit_test(test_tampered_csr_fails_proof_of_possession),
         cmocka_unit_test(test_issue_refuses_bad_requests),
