@@ -125,21 +125,28 @@ static void start_redis(mc_testenv *env)
     fail_msg("redis-server did not answer on port %d", env->redis_port);
 }
 
-/* Start an mcertd on `port` (log file mcertd<suffix>.log); wait until healthy. */
-static pid_t start_mcertd_on(mc_testenv *env, int port, const char *suffix)
+/* Start an mcertd on `port` (log file mcertd<suffix>.log) that reaches Redis
+ * on redis_port, with extra arguments (NULL-terminated, may be NULL); wait
+ * until healthy. */
+static pid_t start_mcertd_with(mc_testenv *env, int port, const char *suffix, int redis_port,
+                               const char *const *extra)
 {
     char listen[64], redis[64], data[300], log[320], ttl[16], web[300], base[64];
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
     snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-    snprintf(redis, sizeof(redis), "127.0.0.1:%d", env->redis_port);
+    snprintf(redis, sizeof(redis), "127.0.0.1:%d", redis_port);
     snprintf(data, sizeof(data), "%s/var", env->dir);
     snprintf(log, sizeof(log), "%s/mcertd%s.log", env->dir, suffix);
     snprintf(ttl, sizeof(ttl), "%d", env->session_ttl ? env->session_ttl : 120);
     snprintf(web, sizeof(web), "%s/server/web", MCERT_SRC_DIR);
     char bin[300];
     snprintf(bin, sizeof(bin), "%s/mcertd", MCERT_BIN_DIR);
-    char *argv[] = {bin, "--listen", listen, "--redis", redis, "--data", data,
-                    "--session-ttl", ttl, "--threads", "2", "--web", web, "--quiet", NULL};
+    char *argv[32] = {bin, "--listen", listen, "--redis", redis, "--data", data,
+                      "--session-ttl", ttl, "--threads", "2", "--web", web, "--quiet"};
+    size_t na = 14;
+    for (size_t i = 0; extra && extra[i] && na < 31; i++)
+        argv[na++] = (char *)extra[i];
+    argv[na] = NULL;
     pid_t pid = spawn(argv, log);
     char url[128];
     snprintf(url, sizeof(url), "%s/healthz", base);
@@ -161,9 +168,9 @@ static pid_t start_mcertd_on(mc_testenv *env, int port, const char *suffix)
     return -1;
 }
 
-static void start_mcertd(mc_testenv *env)
+static pid_t start_mcertd_on(mc_testenv *env, int port, const char *suffix)
 {
-    env->mcertd_pid = start_mcertd_on(env, env->port, "");
+    return start_mcertd_with(env, port, suffix, env->redis_port, NULL);
 }
 
 const char *mc_testenv_second_node(mc_testenv *env)
@@ -177,7 +184,7 @@ const char *mc_testenv_second_node(mc_testenv *env)
     return env->node2_base;
 }
 
-mc_testenv *mc_testenv_start(int session_ttl)
+mc_testenv *mc_testenv_start_opts(const mc_testenv_opts *o)
 {
     signal(SIGPIPE, SIG_IGN);
     mc_testenv *env = calloc(1, sizeof(*env));
@@ -186,7 +193,7 @@ mc_testenv *mc_testenv_start(int session_ttl)
     if (mkdtemp(env->dir) == NULL)
         fail_msg("mkdtemp: %s", strerror(errno));
     mc_testenv_sh("mkdir -p %s/redis %s/var", env->dir, env->dir);
-    env->session_ttl = session_ttl;
+    env->session_ttl = o->session_ttl;
     env->redis_port = free_port();
     env->port = free_port();
     snprintf(env->base, sizeof(env->base), "http://127.0.0.1:%d", env->port);
@@ -198,8 +205,19 @@ mc_testenv *mc_testenv_start(int session_ttl)
     if (mc_testenv_ctl(env, "ca init >/dev/null") != 0)
         fail_msg("mcertctl ca init failed");
     mc_testenv_org(env, MC_TEST_ORG, "演示供应商有限公司");
-    start_mcertd(env);
+    int redis_port = env->redis_port;
+    if (o->proxy) {
+        *o->proxy = mc_testfault_proxy_start(env->redis_port);
+        redis_port = mc_testfault_proxy_port(*o->proxy);
+    }
+    env->mcertd_pid = start_mcertd_with(env, env->port, "", redis_port, o->mcertd_args);
     return env;
+}
+
+mc_testenv *mc_testenv_start(int session_ttl)
+{
+    mc_testenv_opts o = {.session_ttl = session_ttl};
+    return mc_testenv_start_opts(&o);
 }
 
 void mc_testenv_crash_redis(mc_testenv *env)
@@ -207,6 +225,12 @@ void mc_testenv_crash_redis(mc_testenv *env)
     kill(env->redis_pid, SIGKILL);
     waitpid(env->redis_pid, NULL, 0);
     start_redis(env);
+}
+
+void mc_testenv_pause_redis(mc_testenv *env, int paused)
+{
+    if (kill(env->redis_pid, paused ? SIGSTOP : SIGCONT) != 0)
+        fail_msg("cannot %s redis-server: %s", paused ? "stop" : "continue", strerror(errno));
 }
 
 void mc_testenv_stop(mc_testenv *env)
@@ -358,6 +382,20 @@ long long mc_testenv_redis_int(mc_testenv *env, const char *fmt, ...)
     freeReplyObject(r);
     redisFree(c);
     return v;
+}
+
+redisReply *mc_testenv_redis(mc_testenv *env, const char *fmt, ...)
+{
+    redisContext *c = redisConnect("127.0.0.1", env->redis_port);
+    assert_true(c && !c->err);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (r == NULL)
+        fail_msg("redis command %s: no reply (%s)", fmt, c->errstr);
+    redisFree(c);
+    return r;
 }
 
 void mc_testenv_digest(mc_testenv *env, char out[41])

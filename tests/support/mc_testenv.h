@@ -19,6 +19,7 @@
 
 #include "mc_phone.h"
 #include "mc_store.h"
+#include "mc_testfault.h"
 
 #define MC_TEST_ORG "91330100MA2DEM001H"
 #define MC_TEST_ORG2 "91110000MA0THER01E"
@@ -40,6 +41,21 @@ typedef struct mc_testenv {
 
 /* Start redis + CA + mcertd; session_ttl 0 = default. */
 mc_testenv *mc_testenv_start(int session_ttl);
+
+/* How mc_testenv_start_opts starts the env. Zero fields are the defaults. */
+typedef struct mc_testenv_opts {
+    int session_ttl;                 /* 0 = default */
+    const char *const *mcertd_args;  /* extra mcertd arguments, NULL-terminated */
+    /* If not NULL: mcertd reaches Redis through a new fault proxy
+     * (mc_testfault.h), returned here; the caller frees it after
+     * mc_testenv_stop. */
+    mc_testfault_proxy **proxy;
+} mc_testenv_opts;
+mc_testenv *mc_testenv_start_opts(const mc_testenv_opts *o);
+
+/* SIGSTOP (paused = 1) or SIGCONT (0) the redis-server: a hung Redis whose
+ * sockets still accept. */
+void mc_testenv_pause_redis(mc_testenv *env, int paused);
 void mc_testenv_stop(mc_testenv *env);
 
 /* Start (once) a second mcertd process on the same Redis and data, as a
@@ -81,6 +97,11 @@ char *mc_testenv_login(mc_testenv *env, const char *login);
 
 /* An integer-answering Redis command (hiredis format, e.g. "TTL %s"). */
 long long mc_testenv_redis_int(mc_testenv *env, const char *fmt, ...);
+
+/* Any Redis command (hiredis format) on a fresh direct connection. The
+ * reply is never NULL (the test fails if Redis does not answer); the caller
+ * frees it with freeReplyObject. */
+struct redisReply *mc_testenv_redis(mc_testenv *env, const char *fmt, ...);
 
 /* Redis DEBUG DIGEST of the whole data set (40 hex chars). */
 void mc_testenv_digest(mc_testenv *env, char out[41]);
