@@ -95,7 +95,7 @@ int mc_certcache_verify(mc_certcache *c, const mc_trust *t, const mc_slice *chai
     memcpy(&h, key, sizeof(h));
     e = &c->slots[h % c->nslots];
     if (e->used && CRYPTO_memcmp(e->key, key, 32) == 0 && now >= e->info.not_before &&
-        now <= e->info.not_after && now >= e->verified_at &&
+        now <= e->info.path_not_after && now >= e->verified_at &&
         now - e->verified_at < MC_CERTCACHE_TTL) {
         c->hits++;
     } else {

@@ -8,10 +8,12 @@
  * chain bytes.
  *
  * Rules: only successful verifications are remembered; an entry is used only
- * while `now` is within the leaf's validity and for at most
- * MC_CERTCACHE_TTL seconds after it was verified (so an expiring CA or a
- * changed trust store is noticed within that time); revocation is not this
- * module's business (the store's records are checked on every answer).
+ * from the leaf's notBefore until the earliest notAfter of the whole
+ * verified path (leaf, intermediates and the anchor: mc_cert_info's
+ * path_not_after), and for at most MC_CERTCACHE_TTL seconds after it was
+ * verified (so a changed trust store is noticed within that time);
+ * revocation is not this module's business (the store's records are
+ * checked on every answer).
  *
  * Not thread-safe: one cache per event loop. Direct-mapped, fixed size:
  * O(1) lookups, a colliding chain simply replaces the older entry.

@@ -949,6 +949,7 @@ static int fill_info(X509 *x, mc_slice der, mc_cert_info *info, mc_err *err)
     if (!asn1_time_unix(X509_get0_notBefore(x), &info->not_before) ||
         !asn1_time_unix(X509_get0_notAfter(x), &info->not_after))
         return mc_err_set(err, 400, "bad_cert", "bad validity time");
+    info->path_not_after = info->not_after;
     info->alg = mc_pkey_alg(X509_get0_pubkey(x));
     return 0;
 }
@@ -967,6 +968,20 @@ int mc_cert_info_of(X509 *x, mc_cert_info *info, mc_err *err)
     OPENSSL_free(der);
     ERR_clear_error();
     return rc;
+}
+
+/* The earliest notAfter over a verified path (leaf to anchor), into *out,
+ * which holds the leaf's on entry. 0 / -1 (an unreadable time). */
+static int path_not_after(STACK_OF(X509) *path, int64_t *out)
+{
+    for (int i = 0; i < sk_X509_num(path); i++) {
+        int64_t na;
+        if (!asn1_time_unix(X509_get0_notAfter(sk_X509_value(path, i)), &na))
+            return -1;
+        if (na < *out)
+            *out = na;
+    }
+    return 0;
 }
 
 int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
@@ -1061,6 +1076,10 @@ int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
     if (li.uscc[0] == '\0') {
         mc_err_set(err, 403, "cert_no_org",
                    "certificate names no valid organizationIdentifier");
+        goto done;
+    }
+    if (path_not_after(X509_STORE_CTX_get0_chain(sctx), &li.path_not_after) != 0) {
+        mc_err_set(err, 400, "bad_cert", "bad validity time in the chain");
         goto done;
     }
     if (info != NULL)

@@ -62,6 +62,10 @@ typedef struct mc_cert_info {
                                   character boundary) */
     int64_t not_before;        /* unix seconds */
     int64_t not_after;
+    int64_t path_not_after;    /* earliest notAfter of the whole verified
+                                  path, leaf, intermediates and anchor
+                                  (mc_cert_verify_chain); mc_cert_info_of:
+                                  = not_after */
     mc_alg alg;                /* leaf key algorithm */
 } mc_cert_info;
 

@@ -1,14 +1,17 @@
 /*
  * test_certcache.c — the verified-chain memo: hits give the same answer as
  * a full verification, and it never extends what verification would refuse
- * (expired or not yet valid leaf, untrusted or malformed chain, entry older
- * than the TTL, no trust store).
+ * (expired or not yet valid leaf, an intermediate or anchor that expires
+ * while the chain is cached, untrusted or malformed chain, entry older than
+ * the TTL, no trust store).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -171,6 +174,129 @@ static void an_expired_leaf_is_verified_again_and_refused(void **state)
     mc_certcache_free(c);
 }
 
+/* A CA certificate for key, valid nb..na, signed by issuer_key (self-signed
+ * when issuer is NULL). */
+static X509 *ca_cert(X509 *issuer, EVP_PKEY *issuer_key, const char *cn, EVP_PKEY *key,
+                     int64_t nb, int64_t na)
+{
+    X509 *x = X509_new();
+    X509V3_CTX v3;
+    X509_EXTENSION *ex;
+
+    assert_non_null(x);
+    assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(na & 0xffffff)), 1);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
+                               (const unsigned char *)cn, -1, -1, 0);
+    assert_int_equal(X509_set_issuer_name(x, X509_get_subject_name(issuer ? issuer : x)), 1);
+    assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb));
+    assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na));
+    assert_int_equal(X509_set_pubkey(x, key), 1);
+    X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
+    assert_non_null(ex = X509V3_EXT_nconf_nid(NULL, &v3, NID_basic_constraints,
+                                              "critical,CA:TRUE"));
+    assert_int_equal(X509_add_ext(x, ex, -1), 1);
+    X509_EXTENSION_free(ex);
+    assert_non_null(ex = X509V3_EXT_nconf_nid(NULL, &v3, NID_key_usage,
+                                              "critical,keyCertSign,cRLSign"));
+    assert_int_equal(X509_add_ext(x, ex, -1), 1);
+    X509_EXTENSION_free(ex);
+    /* mc_ca_issue writes authorityKeyIdentifier keyid:always */
+    assert_non_null(ex = X509V3_EXT_nconf_nid(NULL, &v3, NID_subject_key_identifier, "hash"));
+    assert_int_equal(X509_add_ext(x, ex, -1), 1);
+    X509_EXTENSION_free(ex);
+    assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
+    return x;
+}
+
+/* The mc_ca of (cert, key), through the files mc_ca_load reads. */
+static mc_ca *ca_of(X509 *cert, EVP_PKEY *key)
+{
+    char dir[] = "/tmp/mcert_cc_XXXXXX", kp[64], cp[64];
+    FILE *fp;
+    mc_err err;
+    mc_ca *ca;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(kp, sizeof(kp), "%s/ca.key", dir);
+    snprintf(cp, sizeof(cp), "%s/ca.crt", dir);
+    assert_non_null(fp = fopen(kp, "w"));
+    assert_int_equal(PEM_write_PKCS8PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL), 1);
+    fclose(fp);
+    assert_non_null(fp = fopen(cp, "w"));
+    assert_int_equal(PEM_write_X509(fp, cert), 1);
+    fclose(fp);
+    ca = mc_ca_load(dir, &err);
+    unlink(kp);
+    unlink(cp);
+    rmdir(dir);
+    assert_non_null(ca);
+    return ca;
+}
+
+/* root (trusted, long) -> intermediate (expires within the TTL) -> leaf
+ * (long): the cached chain holds only until the intermediate's notAfter.
+ * The same with the short-lived certificate as the anchor itself. */
+static void a_chain_is_cached_only_until_its_earliest_expiry(void **state)
+{
+    mc_err err;
+    int64_t now = (int64_t)time(NULL);
+    int64_t ina = now + MC_CERTCACHE_TTL / 4;
+    EVP_PKEY *rkey = mc_keygen(MC_ALG_P256, &err), *ikey = mc_keygen(MC_ALG_P256, &err);
+    EVP_PKEY *lkey = mc_keygen(MC_ALG_P256, &err);
+    X509 *root = ca_cert(NULL, rkey, "Cache Root", rkey, now - 60, now + 86400);
+    X509 *inter = ca_cert(root, rkey, "Cache Intermediate", ikey, now - 60, ina);
+    mc_ca *ica = ca_of(inter, ikey);
+    mc_buf csr = {0}, leaf = {0}, im = {0};
+    mc_trust *rt = mc_trust_new(), *it = mc_trust_new();
+    mc_certcache *c = mc_certcache_new(64);
+    mc_cert_info info;
+
+    assert_non_null(rt);
+    assert_non_null(it);
+    assert_int_equal(mc_trust_add(rt, root), 0);
+    assert_int_equal(mc_trust_add(it, inter), 0);
+    csr_for(lkey, &csr);
+    issue_der(ica, &csr, now - 60, now + 3600, &leaf);
+    assert_int_equal(mc_x509_der(inter, &im), 0);
+    mc_slice ch[2] = {{leaf.ptr, leaf.len}, {im.ptr, im.len}};
+
+    /* The full check reports the path's earliest expiry. */
+    assert_int_equal(mc_cert_verify_chain(rt, ch, 2, now, &info, NULL, &err), 0);
+    assert_int_equal(info.not_after, now + 3600);
+    assert_int_equal(info.path_not_after, ina);
+
+    /* Intermediate: cached, hit up to its notAfter, refused after it. */
+    assert_int_equal(mc_certcache_verify(c, rt, ch, 2, now, NULL, NULL, &err), 0);
+    assert_int_equal(mc_certcache_verify(c, rt, ch, 2, ina, NULL, NULL, &err), 0);
+    assert_stats(c, 1, 1);
+    assert_true(ina + 1 - now < MC_CERTCACHE_TTL); /* only the expiry can refuse */
+    assert_int_equal(mc_certcache_verify(c, rt, ch, 2, ina + 1, NULL, NULL, &err), -1);
+    assert_string_equal(err.code, "cert_expired");
+    assert_stats(c, 1, 2);
+
+    /* Anchor: the intermediate trusted directly, the leaf presented alone. */
+    assert_int_equal(mc_certcache_verify(c, it, ch, 1, now, NULL, NULL, &err), 0);
+    assert_int_equal(mc_certcache_verify(c, it, ch, 1, ina, NULL, NULL, &err), 0);
+    assert_stats(c, 2, 3);
+    assert_int_equal(mc_certcache_verify(c, it, ch, 1, ina + 1, NULL, NULL, &err), -1);
+    assert_string_equal(err.code, "cert_expired");
+    assert_stats(c, 2, 4);
+
+    mc_certcache_free(c);
+    mc_trust_free(rt);
+    mc_trust_free(it);
+    mc_ca_free(ica);
+    X509_free(root);
+    X509_free(inter);
+    EVP_PKEY_free(rkey);
+    EVP_PKEY_free(ikey);
+    EVP_PKEY_free(lkey);
+    mc_buf_free(&csr);
+    mc_buf_free(&leaf);
+    mc_buf_free(&im);
+}
+
 static void a_time_before_the_entry_is_verified_again(void **state)
 {
     fixture *f = *state;
@@ -273,6 +399,7 @@ int main(void)
         cmocka_unit_test(a_hit_answers_like_a_full_verification),
         cmocka_unit_test(failures_are_not_remembered),
         cmocka_unit_test(an_expired_leaf_is_verified_again_and_refused),
+        cmocka_unit_test(a_chain_is_cached_only_until_its_earliest_expiry),
         cmocka_unit_test(a_time_before_the_entry_is_verified_again),
         cmocka_unit_test(an_old_entry_is_verified_again),
         cmocka_unit_test(a_different_chain_is_a_miss_even_in_the_same_slot),
