@@ -12,15 +12,18 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 typedef struct conn {
-    int client;   /* -1: slot free */
+    int client;      /* -1: slot free */
     int upstream;
-    int lost;     /* Redis→client bytes are discarded from now on */
+    int lost;        /* Redis→client bytes are discarded from now on */
+    int subscriber;  /* it sent SUBSCRIBE: what it receives are not replies */
+    unsigned long sent; /* p->sends when it last sent a command */
 } conn;
 
 struct mc_testfault_proxy {
@@ -33,6 +36,7 @@ struct mc_testfault_proxy {
     mc_testfault_pred written; /* armed when not NULL */
     void *arg;
     int nlost;
+    unsigned long sends; /* client→Redis chunks forwarded, ever */
     conn conns[MC_TESTFAULT_CONNS];
 };
 
@@ -40,8 +44,7 @@ static void conn_close(conn *c)
 {
     close(c->client);
     close(c->upstream);
-    c->client = c->upstream = -1;
-    c->lost = 0;
+    *c = (conn){.client = -1, .upstream = -1};
 }
 
 /* Write all of buf; -1 if the peer is gone. */
@@ -82,7 +85,7 @@ static void accept_one(mc_testfault_proxy *p)
     int ufd = connect_upstream(p->upstream_port); /* Redis down: refuse the client too */
     for (size_t i = 0; ufd >= 0 && i < MC_TESTFAULT_CONNS; i++)
         if (p->conns[i].client < 0) {
-            p->conns[i] = (conn){cfd, ufd, 0};
+            p->conns[i] = (conn){.client = cfd, .upstream = ufd};
             return;
         }
     close(cfd);
@@ -90,10 +93,22 @@ static void accept_one(mc_testfault_proxy *p)
         close(ufd);
 }
 
-/* A chunk from Redis for c: forward it unless c is, or now becomes, lost. */
+/* A chunk from the client for Redis: always forwarded. */
+static int to_upstream(mc_testfault_proxy *p, conn *c, const char *buf, size_t n)
+{
+    c->sent = ++p->sends;
+    for (size_t i = 0; !c->subscriber && i + 9 <= n; i++)
+        c->subscriber = strncasecmp(buf + i, "subscribe", 9) == 0;
+    return send_all(c->upstream, buf, n);
+}
+
+/* A chunk from Redis for c: forward it unless c is, or now becomes, lost.
+ * Only the connection that sent the latest command can carry the reply to
+ * the write (a message to a subscriber, or the reply to an older command on
+ * another connection, is not it). */
 static int from_upstream(mc_testfault_proxy *p, conn *c, const char *buf, size_t n)
 {
-    if (!c->lost) {
+    if (!c->lost && !c->subscriber && c->sent == p->sends) {
         pthread_mutex_lock(&p->mu);
         if (p->written != NULL && p->written(p->arg)) {
             p->written = NULL;
@@ -142,7 +157,7 @@ static void *proxy_main(void *arg)
             ssize_t r = recv(pf[k].fd, buf, sizeof(buf), 0);
             int ok = r > 0;
             if (ok && pf[k].fd == c->client)
-                ok = send_all(c->upstream, buf, (size_t)r) == 0;
+                ok = to_upstream(p, c, buf, (size_t)r) == 0;
             else if (ok)
                 ok = from_upstream(p, c, buf, (size_t)r) == 0;
             if (!ok && !(r < 0 && errno == EINTR))

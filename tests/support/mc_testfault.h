@@ -16,8 +16,10 @@
  * discarded, for the rest of its life (its reply stream has a hole, so no
  * later byte on it could be trusted either). A connection becomes lost when
  * the proxy is armed (mc_testfault_proxy_lose_reply) and a chunk arrives
- * from Redis while the caller's predicate says the write has happened: the
- * chunk that carries the write's reply is the first one dropped. Exactly one
+ * from Redis while the caller's predicate says the write has happened, on
+ * the connection that sent the latest command and that is not a pub/sub
+ * subscriber (it sent no SUBSCRIBE): the chunk that carries the write's
+ * reply is the first one dropped. Exactly one
  * connection is lost per arming; every other connection, and every new one,
  * forwards normally, so the client recovers by making a new connection.
  *
