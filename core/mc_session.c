@@ -117,9 +117,7 @@ void mc_session_init(mc_session *s, mc_purpose p, int64_t now, int ttl)
     memcpy(s->choices, c, sizeof(c));
 }
 
-/* Length of the well-formed UTF-8 sequence at p (avail bytes readable), or
- * 0 if the bytes there are not one. *cp receives the code point. */
-static size_t utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp)
+size_t mc_utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp)
 {
     unsigned char c = p[0];
     size_t len;
@@ -171,7 +169,7 @@ void mc_copy_printable(char *dst, size_t dstsize, const char *src, size_t n)
             continue;
         }
         uint32_t cp = 0;
-        size_t len = utf8_seq(p + i, n - i, &cp);
+        size_t len = mc_utf8_seq(p + i, n - i, &cp);
         if (len == 0) {
             dst[o++] = '?';
             i++;

@@ -65,6 +65,12 @@ int mc_sid_valid(const char *s, size_t n);
  * left "" / 0 for the caller to set. */
 void mc_session_init(mc_session *s, mc_purpose p, int64_t now, int ttl);
 
+/* Length (2..4) of the well-formed multi-byte UTF-8 sequence at p (avail
+ * bytes readable, avail >= 1), or 0 if the bytes there are not one (ASCII
+ * included, overlongs, surrogates, > U+10FFFF, cut short). *cp receives
+ * the code point. */
+size_t mc_utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp);
+
 /* Copy a peer-supplied string into a fixed field, replacing control and
  * non-printable ASCII bytes by '?' and truncating at a UTF-8 boundary. */
 void mc_copy_printable(char *dst, size_t dstsize, const char *src, size_t n);
