@@ -660,6 +660,7 @@ typedef struct phase_result {
     double secs, rate;
     double mcertd_us, redis_us, client_us; /* CPU */
     double others;                         /* cores used by other processes */
+    int tries;                             /* CPU phases run to get a quiet one */
     double cmds;
     cmd_tally by_cmd;                      /* whole phase, not per flow */
     int count_flows;
@@ -720,12 +721,25 @@ static void phase_count(probes *p, const mc_phone *ph, int conc, int flows, phas
     counters_close(&c);
 }
 
-/* A CPU phase of `flows` flows, then a count phase of `count_flows`. */
+/* A CPU phase of `flows` flows, then a count phase of `count_flows`. The
+ * machine may be shared: a CPU phase during which other processes used more
+ * than QUIET_CORES is run again (CPU_TRIES in all) and the quietest kept. */
+#define QUIET_CORES 0.2
+#define CPU_TRIES 3
 static void phase_run(probes *p, const mc_phone *ph, int conc, int flows, int count_flows,
                       phase_result *r)
 {
-    memset(r, 0, sizeof(*r));
-    phase_cpu(p, ph, conc, flows, r);
+    static phase_result t;
+    for (int i = 0; i < CPU_TRIES; i++) {
+        memset(&t, 0, sizeof(t));
+        phase_cpu(p, ph, conc, flows, &t);
+        t.tries = i + 1;
+        if (i == 0 || t.others < r->others)
+            *r = t;
+        if (t.others <= QUIET_CORES)
+            break;
+    }
+    r->tries = t.tries;
     phase_count(p, ph, conc, count_flows, r);
 }
 
@@ -740,8 +754,11 @@ static void print_count(const char *label, double v, const char *na)
 static void phase_print(const char *alg, int conc, const phase_result *r, double raw_us)
 {
     double cpu = r->mcertd_us + r->redis_us;
-    printf("%-5s %2d concurrent: %5d flows (%d failed) in %5.2f s = %5.0f flows/s\n", alg, conc,
+    printf("%-5s %2d concurrent: %5d flows (%d failed) in %5.2f s = %5.0f flows/s", alg, conc,
            r->flows, r->failed, r->secs, r->rate);
+    if (r->tries > 1)
+        printf(" (quietest of %d runs: other processes were busy)", r->tries);
+    printf("\n");
     printf("      server CPU %7.1f us/flow (mcertd %.1f + redis %.1f) = %5.2fx one raw %s "
            "verify\n",
            cpu, r->mcertd_us, r->redis_us, cpu / raw_us, alg);
