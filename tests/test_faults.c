@@ -197,7 +197,7 @@ static const char *not_unavailable(const reply *r, double bound, char *buf, size
     else if (r->status != 503 || !r->shaped || strcmp(r->code, "store_unavailable") != 0)
         snprintf(buf, n, "want 503 store_unavailable, got %d %s%s (%.80s)", r->status, r->code,
                  r->shaped ? "" : " (not a {code, message} reply)",
-                 (const char *)r->raw.ptr);
+                 r->json ? (const char *)r->raw.ptr : "");
     else if (r->retry_after[0] == '\0' || strspn(r->retry_after, "0123456789") !=
                                               strlen(r->retry_after))
         snprintf(buf, n, "503 without a Retry-After of seconds (\"%s\")", r->retry_after);

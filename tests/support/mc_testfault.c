@@ -93,12 +93,25 @@ static void accept_one(mc_testfault_proxy *p)
         close(ufd);
 }
 
+/* 1 if buf holds a RESP bulk string that is a (P)SUBSCRIBE command name
+ * (not the word inside a longer argument, such as a Lua library). */
+static int has_subscribe(const char *buf, size_t n)
+{
+    static const char *const names[] = {"$9\r\nsubscribe\r\n", "$10\r\npsubscribe\r\n"};
+    for (size_t k = 0; k < 2; k++) {
+        size_t len = strlen(names[k]);
+        for (size_t i = 0; i + len <= n; i++)
+            if (strncasecmp(buf + i, names[k], len) == 0)
+                return 1;
+    }
+    return 0;
+}
+
 /* A chunk from the client for Redis: always forwarded. */
 static int to_upstream(mc_testfault_proxy *p, conn *c, const char *buf, size_t n)
 {
     c->sent = ++p->sends;
-    for (size_t i = 0; !c->subscriber && i + 9 <= n; i++)
-        c->subscriber = strncasecmp(buf + i, "subscribe", 9) == 0;
+    c->subscriber = c->subscriber || has_subscribe(buf, n);
     return send_all(c->upstream, buf, n);
 }
 
