@@ -1042,7 +1042,7 @@ static void crowd_bench(mc_testenv *env, const mc_phone *ph, int n)
     event_base_dispatch(c.base);
     pthread_join(th, NULL);
     printf("%d concurrent waiting browsers (%d sessions): %d answered 200, %d failed or "
-           "timed out, phone answers failed %d;\nlast poll answered %.0f ms after the last "
+           "timed out, phone answers failed %d;\nlast poll answered %.1f ms after the last "
            "phone answer's reply (< 0: before it)\n",
            n, CROWD_SESSIONS, c.ok, c.total - c.ok, a.failures, (c.t_last - t_ans) * 1e3);
     for (int i = 0; i < n; i++)
