@@ -171,9 +171,7 @@ static void poll_session(mc_testenv *env, const char *sid, const char *poll, con
                          int wait, reply *out)
 {
     char path[160], hdr[128];
-    snprintf(path, sizeof(path), "/api/v1/sessions/%s?wait=%d%s%s", sid, wait,
-             known ? "&state=" : "", known ? known : "");
-    snprintf(hdr, sizeof(hdr), "X-Poll-Secret: %s", poll);
+    mc_testenv_poll_request(sid, poll, known, wait, path, hdr);
     const char *h[] = {hdr, NULL};
     request(NULL, env->base, "GET", path, h, NULL, 0, wait + 20, out);
 }
@@ -314,15 +312,6 @@ static void grown_init(grown *g, mc_testenv *env, const char *script, const char
     g->before = redis_count(env, script, arg);
 }
 
-static void leaf_fp(const mc_phone *ph, char out[65])
-{
-    mc_slice chain[MC_CHAIN_MAX];
-    assert_true(mc_phone_chain(ph, chain, MC_CHAIN_MAX) >= 1);
-    uint8_t d[32];
-    assert_int_equal(mc_cert_fingerprint(chain[0].ptr, chain[0].len, d), 0);
-    mc_hex(d, 32, out);
-}
-
 /* Open a session (201 required), let the phone fetch it and build its
  * approval (the bytes the phone would send) into body. */
 static void open_and_build(mc_testenv *env, const mc_phone *ph, const char *tok,
@@ -366,6 +355,21 @@ static void bind_self(mc_testenv *env, const mc_phone *ph, const char *tok, cons
     reply r;
     post_answer(env, sid, &body, &r);
     expect_approved(&r, login, "bind");
+    reply_free(&r);
+    mc_buf_free(&body);
+}
+
+/* Bind admin to a phone and have the phone approve a login that the
+ * browser has not polled yet. */
+static void approved_login(mc_testenv *env, const mc_phone *ph, const char *tok,
+                           char sid[MC_SID_LEN + 1], char poll[64])
+{
+    bind_self(env, ph, tok, "admin");
+    mc_buf body = {0};
+    open_and_build(env, ph, NULL, "login", sid, poll, &body);
+    reply r;
+    post_answer(env, sid, &body, &r);
+    expect_approved(&r, "admin", "login approval");
     reply_free(&r);
     mc_buf_free(&body);
 }
@@ -924,6 +928,45 @@ static void a_hung_redis_gets_503_in_time_static_pages_at_once_and_service_resum
 }
 
 /* ------------------------------------------------------------------ */
+/* A rig: an env with "admin", its phone and its password token         */
+/* ------------------------------------------------------------------ */
+
+typedef struct rig {
+    mc_testenv *env;
+    mc_testfault_proxy *proxy; /* lossy rigs: mcertd reaches Redis through it */
+    mc_phone *ph;
+    char *tok;
+} rig;
+
+/* lossy: through the fault proxy, with a 1 s store deadline. */
+static void rig_start(rig *g, int lossy, mc_alg alg)
+{
+    memset(g, 0, sizeof(*g));
+    const char *const args[] = DEADLINE_ARGS;
+    mc_testenv_opts o = {.mcertd_args = lossy ? args : NULL, .proxy = lossy ? &g->proxy : NULL};
+    g->env = mc_testenv_start_opts(&o);
+    mc_testenv_account(g->env, "admin", MC_TEST_ORG, "admin");
+    g->ph = mc_testenv_phone(g->env, "phone", alg, MC_TEST_ORG);
+    g->tok = mc_testenv_login(g->env, "admin");
+}
+
+static void rig_stop(rig *g)
+{
+    free(g->tok);
+    mc_phone_free(g->ph);
+    mc_testenv_stop(g->env);
+    mc_testfault_proxy_free(g->proxy);
+}
+
+/* The fingerprint of the certificate bound to admin ("" if none). */
+static void admin_cert(mc_testenv *env, char fp[65])
+{
+    redisReply *r = mc_testenv_redis(env, "HGET {mc}:acct:admin cert");
+    snprintf(fp, 65, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+}
+
+/* ------------------------------------------------------------------ */
 /* A crashed Redis                                                     */
 /* ------------------------------------------------------------------ */
 
@@ -959,16 +1002,15 @@ static pid_t approve_later(mc_testenv *env, const char *sid, const mc_buf *body,
 
 static void long_polls_end_across_a_redis_crash_and_wake_after_it(void **state)
 {
-    mc_testenv *env = mc_testenv_start(0);
-    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
-    mc_phone *ph = mc_testenv_phone(env, "phone", MC_ALG_P256, MC_TEST_ORG);
-    char *tok = mc_testenv_login(env, "admin");
-    bind_self(env, ph, tok, "admin");
+    rig g;
+    rig_start(&g, 0, MC_ALG_P256);
+    mc_testenv *env = g.env;
+    bind_self(env, g.ph, g.tok, "admin");
 
     /* a poll that waits while Redis dies and comes back */
     char sid[MC_SID_LEN + 1], poll[64];
     mc_buf body = {0};
-    open_and_build(env, ph, NULL, "login", sid, poll, &body);
+    open_and_build(env, g.ph, NULL, "login", sid, poll, &body);
     waiting_poll wp = {.env = env, .sid = sid, .poll = poll};
     assert_int_equal(pthread_create(&wp.th, NULL, waiting_poll_main, &wp), 0);
     usleep(500000);
@@ -989,10 +1031,10 @@ static void long_polls_end_across_a_redis_crash_and_wake_after_it(void **state)
 
     /* service is back; a poll opened now still wakes on the phone's answer */
     reply r;
-    until_available(env, send_me_tok, tok, &r);
+    until_available(env, send_me_tok, g.tok, &r);
     assert_int_equal(r.status, 200);
     reply_free(&r);
-    open_and_build(env, ph, NULL, "login", sid, poll, &body);
+    open_and_build(env, g.ph, NULL, "login", sid, poll, &body);
     pid_t child = approve_later(env, sid, &body, 1500);
     poll_session(env, sid, poll, "scanned", 25, &r);
     int ws;
@@ -1005,51 +1047,20 @@ static void long_polls_end_across_a_redis_crash_and_wake_after_it(void **state)
         fail_msg("the poll after the crash was not woken (%.1f s)", r.secs);
     reply_free(&r);
     mc_buf_free(&body);
-    free(tok);
-    mc_phone_free(ph);
-    mc_testenv_stop(env);
+    rig_stop(&g);
 }
 
 /* ------------------------------------------------------------------ */
 /* Finding 3: exactly once                                             */
 /* ------------------------------------------------------------------ */
 
-/* An env whose mcertd reaches Redis through the fault proxy, with a 1 s
- * store deadline; "admin" with a phone and a password token. */
-typedef struct lossy {
-    mc_testenv *env;
-    mc_testfault_proxy *proxy;
-    mc_phone *ph;
-    char *tok;
-    char fp[65];
-} lossy;
-
-static void lossy_start(lossy *l)
-{
-    const char *const args[] = DEADLINE_ARGS;
-    mc_testenv_opts o = {.mcertd_args = args, .proxy = &l->proxy};
-    l->env = mc_testenv_start_opts(&o);
-    mc_testenv_account(l->env, "admin", MC_TEST_ORG, "admin");
-    l->ph = mc_testenv_phone(l->env, "phone", MC_ALG_P256, MC_TEST_ORG);
-    l->tok = mc_testenv_login(l->env, "admin");
-    leaf_fp(l->ph, l->fp);
-}
-
-static void lossy_stop(lossy *l)
-{
-    free(l->tok);
-    mc_phone_free(l->ph);
-    mc_testenv_stop(l->env);
-    mc_testfault_proxy_free(l->proxy);
-}
-
 /* The reply to the write that grows g is lost on its way to mcertd. */
-static void lose_next_write(lossy *l, grown *g)
+static void lose_next_write(rig *l, grown *g)
 {
     mc_testfault_proxy_lose_reply(l->proxy, grown_past, g);
 }
 
-static void expect_lost(lossy *l, grown *g, int nlost)
+static void expect_lost(rig *l, grown *g, int nlost)
 {
     assert_int_equal(mc_testfault_proxy_lost(l->proxy), nlost); /* the fault did happen */
     assert_true(redis_count(l->env, g->script, g->arg) > g->before); /* after the write ran */
@@ -1070,7 +1081,7 @@ static void send_answer(mc_testenv *env, void *arg, reply *out)
 /* The phone's approval of a new `purpose` session (audited as `what`)
  * runs, but its reply is lost: 503; the same bytes sent again get the first
  * result, and the approval was applied once. */
-static void lose_approval(lossy *l, const char *purpose, const char *what, int nlost)
+static void lose_approval(rig *l, const char *purpose, const char *what, int nlost)
 {
     char sid[MC_SID_LEN + 1], poll[64];
     mc_buf body = {0};
@@ -1099,22 +1110,20 @@ static void lose_approval(lossy *l, const char *purpose, const char *what, int n
     assert_int_equal(r.status, 200);
     assert_string_equal(mc_testenv_jstr(r.json, "state"), "approved");
     assert_string_equal(mc_testenv_jstr(r.json, "account"), "admin");
+    char fp[65];
+    admin_cert(l->env, fp);
+    assert_string_equal(mc_testenv_jstr(r.json, "cert"), fp); /* the binding is there */
     reply_free(&r);
     mc_buf_free(&body);
 }
 
 static void a_lost_approval_reply_is_answered_again_with_the_first_result(void **state)
 {
-    lossy l = {0};
-    lossy_start(&l);
+    rig l;
+    rig_start(&l, 1, MC_ALG_P256);
     lose_approval(&l, "bind", "bind", 1);
-    /* the binding is there */
-    redisReply *acct = mc_testenv_redis(l.env, "HGET {mc}:acct:admin cert");
-    assert_int_equal(acct->type, REDIS_REPLY_STRING);
-    assert_string_equal(acct->str, l.fp);
-    freeReplyObject(acct);
     lose_approval(&l, "login", "login_approve", 2);
-    lossy_stop(&l);
+    rig_stop(&l);
 }
 
 typedef struct poll_arg {
@@ -1127,19 +1136,41 @@ static void send_poll(mc_testenv *env, void *arg, reply *out)
     poll_session(env, p->sid, p->poll, NULL, 0, out);
 }
 
+/* The token of an approved login's poll reply (it must carry one). */
+static void token_of(const reply *r, char token[128], const char *what)
+{
+    if (r->status != 200)
+        fail_msg("%s: %d %s %s", what, r->status, r->code, r->err);
+    assert_string_equal(mc_testenv_jstr(r->json, "state"), "approved");
+    snprintf(token, 128, "%s", mc_testenv_jstr(r->json, "token"));
+    if (strlen(token) < 40)
+        fail_msg("%s carries no token: %.200s", what, r->json ? (const char *)r->raw.ptr : "");
+}
+
+/* Polling again, `times` times, gives the same token; it works; one web
+ * session (web0 + 1) exists for it. */
+static void same_token(mc_testenv *env, const char *sid, const char *poll, const char *token,
+                       int times, long long web0)
+{
+    for (int i = 0; i < times; i++) {
+        reply r;
+        char again[128];
+        poll_session(env, sid, poll, NULL, 0, &r);
+        token_of(&r, again, "polling again");
+        assert_string_equal(again, token);
+        reply_free(&r);
+    }
+    expect_me(env, token, "admin", "the collected token");
+    assert_int_equal(redis_count(env, COUNT_KEYS, "{mc}:web:*"), web0 + 1);
+}
+
 static void a_lost_token_reply_is_polled_again_to_the_same_working_token(void **state)
 {
-    lossy l = {0};
-    lossy_start(&l);
-    bind_self(l.env, l.ph, l.tok, "admin");
-    char sid[MC_SID_LEN + 1], poll[64];
-    mc_buf body = {0};
-    open_and_build(l.env, l.ph, NULL, "login", sid, poll, &body);
+    rig l;
+    rig_start(&l, 1, MC_ALG_P256);
+    char sid[MC_SID_LEN + 1], poll[64], token[128];
+    approved_login(l.env, l.ph, l.tok, sid, poll);
     reply r;
-    post_answer(l.env, sid, &body, &r);
-    expect_approved(&r, "admin", "login approval");
-    reply_free(&r);
-
     grown g;
     grown_init(&g, l.env, COUNT_KEYS, "{mc}:web:*");
     lose_next_write(&l, &g);
@@ -1147,29 +1178,13 @@ static void a_lost_token_reply_is_polled_again_to_the_same_working_token(void **
     expect_unavailable(&r, "the poll whose token reply was lost");
     reply_free(&r);
     expect_lost(&l, &g, 1);
-
     /* the retried poll (same poll secret) gets the token, and it works */
     poll_arg p = {sid, poll};
     until_available(l.env, send_poll, &p, &r);
-    if (r.status != 200)
-        fail_msg("retried poll: %d %s", r.status, r.code);
-    assert_string_equal(mc_testenv_jstr(r.json, "state"), "approved");
-    char token[128];
-    snprintf(token, sizeof(token), "%s", mc_testenv_jstr(r.json, "token"));
-    if (strlen(token) < 40)
-        fail_msg("the retried poll carries no token: %.200s", (const char *)r.raw.ptr);
+    token_of(&r, token, "the retried poll");
     reply_free(&r);
-    expect_me(l.env, token, "admin", "the token of the retried poll");
-    for (int i = 0; i < 2; i++) {
-        poll_session(l.env, sid, poll, NULL, 0, &r);
-        assert_int_equal(r.status, 200);
-        assert_string_equal(mc_testenv_jstr(r.json, "token"), token);
-        reply_free(&r);
-    }
-    /* one web session was made for the login */
-    assert_int_equal(redis_count(l.env, COUNT_KEYS, "{mc}:web:*"), g.before + 1);
-    mc_buf_free(&body);
-    lossy_stop(&l);
+    same_token(l.env, sid, poll, token, 2, g.before);
+    rig_stop(&l);
 }
 
 static void send_open_login(mc_testenv *env, void *arg, reply *out)
@@ -1179,8 +1194,8 @@ static void send_open_login(mc_testenv *env, void *arg, reply *out)
 
 static void a_lost_session_open_reply_is_opened_again_without_sid_collision(void **state)
 {
-    lossy l = {0};
-    lossy_start(&l);
+    rig l;
+    rig_start(&l, 1, MC_ALG_P256);
     grown g;
     grown_init(&g, l.env, COUNT_KEYS, "{mc}:sess:*");
     lose_next_write(&l, &g);
@@ -1202,151 +1217,104 @@ static void a_lost_session_open_reply_is_opened_again_without_sid_collision(void
         assert_string_equal(mc_testenv_jstr(r.json, "state"), "pending");
         reply_free(&r);
     }
-    lossy_stop(&l);
+    rig_stop(&l);
 }
 
 static void the_same_signed_answer_twice_returns_the_first_result_twice(void **state)
 {
-    mc_testenv *env = mc_testenv_start(0);
-    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
-    mc_phone *ph = mc_testenv_phone(env, "phone", MC_ALG_SM2, MC_TEST_ORG);
-    char *tok = mc_testenv_login(env, "admin");
+    rig g;
+    rig_start(&g, 0, MC_ALG_SM2);
     const char *purposes[] = {"bind", "login"};
     const char *audits[] = {"bind", "login_approve"};
     for (size_t p = 0; p < 2; p++) {
         char sid[MC_SID_LEN + 1], poll[64];
         mc_buf body = {0};
-        open_and_build(env, ph, p == 0 ? tok : NULL, purposes[p], sid, poll, &body);
-        int before = audit_count(env, audits[p], "admin");
+        open_and_build(g.env, g.ph, p == 0 ? g.tok : NULL, purposes[p], sid, poll, &body);
+        int before = audit_count(g.env, audits[p], "admin");
         reply first, again;
-        post_answer(env, sid, &body, &first);
+        post_answer(g.env, sid, &body, &first);
         expect_approved(&first, "admin", purposes[p]);
-        post_answer(env, sid, &body, &again);
+        post_answer(g.env, sid, &body, &again);
         expect_approved(&again, "admin", "the same answer again");
         assert_int_equal(again.raw.len, first.raw.len);
         assert_memory_equal(again.raw.ptr, first.raw.ptr, first.raw.len);
         reply_free(&first);
         reply_free(&again);
-        assert_int_equal(audit_count(env, audits[p], "admin"), before + 1); /* applied once */
+        assert_int_equal(audit_count(g.env, audits[p], "admin"), before + 1); /* applied once */
         mc_buf_free(&body);
     }
-    free(tok);
-    mc_phone_free(ph);
-    mc_testenv_stop(env);
-}
-
-/* Bind admin to a phone and have the phone approve a login that the
- * browser has not polled yet. */
-static void approved_login(mc_testenv *env, const mc_phone *ph, const char *tok,
-                           char sid[MC_SID_LEN + 1], char poll[64])
-{
-    bind_self(env, ph, tok, "admin");
-    mc_buf body = {0};
-    open_and_build(env, ph, NULL, "login", sid, poll, &body);
-    reply r;
-    post_answer(env, sid, &body, &r);
-    expect_approved(&r, "admin", "login approval");
-    reply_free(&r);
-    mc_buf_free(&body);
+    rig_stop(&g);
 }
 
 static void polling_an_approved_login_returns_the_same_token_until_logout(void **state)
 {
-    mc_testenv *env = mc_testenv_start(0);
-    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
-    mc_phone *ph = mc_testenv_phone(env, "phone", MC_ALG_P256, MC_TEST_ORG);
-    char *tok = mc_testenv_login(env, "admin");
-    char sid[MC_SID_LEN + 1], poll[64], token[128] = "";
-    approved_login(env, ph, tok, sid, poll);
-    long long web0 = redis_count(env, COUNT_KEYS, "{mc}:web:*");
-    for (int i = 0; i < 3; i++) {
-        reply r;
-        poll_session(env, sid, poll, NULL, 0, &r);
-        assert_int_equal(r.status, 200);
-        const char *t = mc_testenv_jstr(r.json, "token");
-        if (strlen(t) < 40)
-            fail_msg("poll %d of an approved login carries no token: %.200s", i + 1,
-                     (const char *)r.raw.ptr);
-        if (i == 0)
-            snprintf(token, sizeof(token), "%s", t);
-        assert_string_equal(t, token);
-        reply_free(&r);
-    }
-    assert_int_equal(redis_count(env, COUNT_KEYS, "{mc}:web:*"), web0 + 1);
-    expect_me(env, token, "admin", "the collected token");
-    /* after logout, polling hands out nothing that works */
+    rig g;
+    rig_start(&g, 0, MC_ALG_P256);
+    char sid[MC_SID_LEN + 1], poll[64], token[128];
+    approved_login(g.env, g.ph, g.tok, sid, poll);
+    long long web0 = redis_count(g.env, COUNT_KEYS, "{mc}:web:*");
     reply r;
-    call(NULL, env, "POST", "/api/v1/logout", token, &r);
+    poll_session(g.env, sid, poll, NULL, 0, &r);
+    token_of(&r, token, "the first poll");
+    reply_free(&r);
+    same_token(g.env, sid, poll, token, 3, web0);
+    /* after logout, polling hands out nothing that works */
+    call(NULL, g.env, "POST", "/api/v1/logout", token, &r);
     assert_int_equal(r.status, 200);
     reply_free(&r);
-    poll_session(env, sid, poll, NULL, 0, &r);
+    poll_session(g.env, sid, poll, NULL, 0, &r);
     const char *t = mc_testenv_jstr(r.json, "token");
     if (t[0] != '\0') {
         reply me;
-        call(NULL, env, "GET", "/api/v1/me", t, &me);
+        call(NULL, g.env, "GET", "/api/v1/me", t, &me);
         assert_int_equal(me.status, 401);
         reply_free(&me);
     }
     reply_free(&r);
-    free(tok);
-    mc_phone_free(ph);
-    mc_testenv_stop(env);
+    rig_stop(&g);
 }
 
 /* ------------------------------------------------------------------ */
 /* Finding 4: the minting re-checks the certificate                    */
 /* ------------------------------------------------------------------ */
 
-/* The poll after the change: no token (status, code), twice; no web
- * session was made. */
-static void expect_no_token(mc_testenv *env, const char *sid, const char *poll, long long web0,
-                            int status, const char *code)
+/* A login is approved; then the certificate is revoked (or unbound); then
+ * the browser polls: no token (status, code), twice, and no web session. */
+static void approved_then_changed(int revoke, int status, const char *code)
 {
+    rig g;
+    rig_start(&g, 0, MC_ALG_P256);
+    char sid[MC_SID_LEN + 1], poll[64], fp[65];
+    approved_login(g.env, g.ph, g.tok, sid, poll);
+    admin_cert(g.env, fp);
+    long long web0 = redis_count(g.env, COUNT_KEYS, "{mc}:web:*");
+    reply r;
+    if (revoke) {
+        assert_int_equal(mc_testenv_ctl(g.env, "revoke --fp %s >/dev/null", fp), 0);
+    } else {
+        call(NULL, g.env, "DELETE", "/api/v1/bindings/admin", g.tok, &r);
+        assert_int_equal(r.status, 200);
+        reply_free(&r);
+    }
     for (int i = 0; i < 2; i++) {
-        reply r;
-        poll_session(env, sid, poll, NULL, 0, &r);
+        poll_session(g.env, sid, poll, NULL, 0, &r);
         if (json_object_get(r.json, "token"))
             fail_msg("a token was minted: %d %.200s", r.status, (const char *)r.raw.ptr);
         expect_error(&r, status, code, "the poll after the change");
         reply_free(&r);
     }
-    assert_int_equal(redis_count(env, COUNT_KEYS, "{mc}:web:*"), web0);
+    assert_int_equal(redis_count(g.env, COUNT_KEYS, "{mc}:web:*"), web0);
+    rig_stop(&g);
 }
 
 static void a_login_approved_then_revoked_before_the_poll_gets_no_token(void **state)
 {
-    mc_testenv *env = mc_testenv_start(0);
-    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
-    mc_phone *ph = mc_testenv_phone(env, "phone", MC_ALG_P256, MC_TEST_ORG);
-    char *tok = mc_testenv_login(env, "admin");
-    char sid[MC_SID_LEN + 1], poll[64], fp[65];
-    leaf_fp(ph, fp);
-    approved_login(env, ph, tok, sid, poll);
-    long long web0 = redis_count(env, COUNT_KEYS, "{mc}:web:*");
-    assert_int_equal(mc_testenv_ctl(env, "revoke --fp %s >/dev/null", fp), 0);
-    expect_no_token(env, sid, poll, web0, 403, "cert_revoked");
-    free(tok);
-    mc_phone_free(ph);
-    mc_testenv_stop(env);
+    approved_then_changed(1, 403, "cert_revoked");
 }
 
 static void a_login_approved_then_unbound_before_the_poll_gets_no_token(void **state)
 {
-    mc_testenv *env = mc_testenv_start(0);
-    mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
-    mc_phone *ph = mc_testenv_phone(env, "phone", MC_ALG_P256, MC_TEST_ORG);
-    char *tok = mc_testenv_login(env, "admin");
-    char sid[MC_SID_LEN + 1], poll[64];
-    approved_login(env, ph, tok, sid, poll);
-    long long web0 = redis_count(env, COUNT_KEYS, "{mc}:web:*");
-    reply r;
-    call(NULL, env, "DELETE", "/api/v1/bindings/admin", tok, &r);
-    assert_int_equal(r.status, 200);
-    reply_free(&r);
-    expect_no_token(env, sid, poll, web0, 404, "not_bound");
-    free(tok);
-    mc_phone_free(ph);
-    mc_testenv_stop(env);
+    approved_then_changed(0, 404, "not_bound");
 }
 
 int main(void)

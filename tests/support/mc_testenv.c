@@ -368,33 +368,36 @@ char *mc_testenv_login(mc_testenv *env, const char *login)
     return tok;
 }
 
-long long mc_testenv_redis_int(mc_testenv *env, const char *fmt, ...)
+static redisReply *redis_v(mc_testenv *env, const char *fmt, va_list ap)
 {
     redisContext *c = redisConnect("127.0.0.1", env->redis_port);
     assert_true(c && !c->err);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    if (r == NULL)
+        fail_msg("redis command %s: no reply (%s)", fmt, c->errstr);
+    redisFree(c);
+    return r;
+}
+
+long long mc_testenv_redis_int(mc_testenv *env, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
+    redisReply *r = redis_v(env, fmt, ap);
     va_end(ap);
-    if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+    if (r->type != REDIS_REPLY_INTEGER)
         fail_msg("redis command %s: no integer reply", fmt);
     long long v = r->integer;
     freeReplyObject(r);
-    redisFree(c);
     return v;
 }
 
 redisReply *mc_testenv_redis(mc_testenv *env, const char *fmt, ...)
 {
-    redisContext *c = redisConnect("127.0.0.1", env->redis_port);
-    assert_true(c && !c->err);
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
+    redisReply *r = redis_v(env, fmt, ap);
     va_end(ap);
-    if (r == NULL)
-        fail_msg("redis command %s: no reply (%s)", fmt, c->errstr);
-    redisFree(c);
     return r;
 }
 
@@ -431,13 +434,19 @@ int mc_testenv_open(mc_testenv *env, const char *token, const char *purpose, con
     return st;
 }
 
+void mc_testenv_poll_request(const char *sid, const char *poll, const char *known, int wait,
+                             char path[160], char hdr[128])
+{
+    snprintf(path, 160, "/api/v1/sessions/%s?wait=%d%s%s", sid, wait, known ? "&state=" : "",
+             known ? known : "");
+    snprintf(hdr, 128, "X-Poll-Secret: %s", poll);
+}
+
 json_t *mc_testenv_poll(mc_testenv *env, const char *sid, const char *poll, const char *known,
                         int wait, int *status)
 {
     char path[160], hdr[128];
-    snprintf(path, sizeof(path), "/api/v1/sessions/%s?wait=%d%s%s", sid, wait,
-             known ? "&state=" : "", known ? known : "");
-    snprintf(hdr, sizeof(hdr), "X-Poll-Secret: %s", poll);
+    mc_testenv_poll_request(sid, poll, known, wait, path, hdr);
     const char *h[] = {hdr, NULL};
     return mc_testenv_api_h(env, "GET", path, h, NULL, status);
 }

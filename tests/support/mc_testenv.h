@@ -112,6 +112,10 @@ void mc_testenv_digest(mc_testenv *env, char out[41]);
 int mc_testenv_open(mc_testenv *env, const char *token, const char *purpose, const char *account,
                     char sid[MC_SID_LEN + 1], char poll[64], int *match, json_t **reply);
 
+/* The path and X-Poll-Secret header of a poll (wait seconds, known state
+ * or NULL), as mc_testenv_poll sends them. */
+void mc_testenv_poll_request(const char *sid, const char *poll, const char *known, int wait,
+                             char path[160], char hdr[128]);
 /* Poll a session once (wait seconds, known state). Returns the reply. */
 json_t *mc_testenv_poll(mc_testenv *env, const char *sid, const char *poll, const char *known,
                         int wait, int *status);
