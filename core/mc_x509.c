@@ -58,8 +58,6 @@
 
 #define CA_FILE_MAX 65536   /* ca.key / ca.crt / trust files larger are refused */
 #define NAME_MAX_BYTES 128  /* CN and O in a CSR, UTF-8 bytes */
-#define LEAF_DAYS_MAX 3650
-#define CA_DAYS_MAX 36500
 
 struct mc_ca {
     EVP_PKEY *key;  /* CA private key, owned; SM2 or P-256 */
@@ -394,9 +392,9 @@ mc_ca *mc_ca_create(mc_alg alg, const char *cn, int days, mc_err *err)
         return NULL;
     }
     if (cn == NULL || cn[0] == '\0' || strlen(cn) > 64 || days < 1 ||
-        days > CA_DAYS_MAX) {
+        days > MC_CA_DAYS_MAX) {
         mc_err_set(err, 400, "bad_request",
-                   "CA needs a CN of 1..64 bytes and 1..%d days", CA_DAYS_MAX);
+                   "CA needs a CN of 1..64 bytes and 1..%d days", MC_CA_DAYS_MAX);
         return NULL;
     }
     if ((key = mc_keygen(alg, err)) == NULL)
@@ -705,9 +703,9 @@ X509 *mc_ca_issue(mc_ca *ca, const uint8_t *csr, size_t csrlen, int days,
 {
     int64_t now = (int64_t)time(NULL);
 
-    if (days < 1 || days > LEAF_DAYS_MAX) {
+    if (days < 1 || days > MC_LEAF_DAYS_MAX) {
         mc_err_set(err, 400, "bad_request", "validity must be 1..%d days",
-                   LEAF_DAYS_MAX);
+                   MC_LEAF_DAYS_MAX);
         return NULL;
     }
     return mc_ca_issue_ex(ca, csr, csrlen, now - 60,

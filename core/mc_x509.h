@@ -45,6 +45,8 @@
 #define MC_CHAIN_MAX 4        /* leaf + up to 3 intermediates */
 #define MC_CERT_DER_MAX 4096  /* larger certificates are refused */
 #define MC_CSR_MAX 16384      /* larger CSRs are refused ("bad_csr") */
+#define MC_LEAF_DAYS_MAX 3650 /* mc_ca_issue: days 1..this */
+#define MC_CA_DAYS_MAX 36500  /* mc_ca_create: days 1..this */
 
 typedef struct mc_ca mc_ca;
 typedef struct mc_trust mc_trust;

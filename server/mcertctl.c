@@ -10,14 +10,25 @@
  *   mcertctl ... revoke --fp HEX
  *   mcertctl ... account show --login L
  *   mcertctl ... audit [--count N]
+ *   mcertctl [--help]  |  mcertctl ... VERB --help
  *
  * The CA lives in DATA/ca (ca.key 0600, ca.crt); `ca init` also installs
  * ca.crt as a trust anchor in DATA/trust/. Every record change goes through
  * mc_store (atomic, audited with who="mcertctl", from="cli").
  *
- * Exit status: 0 ok, 1 refused or failed (message on stderr), 2 usage.
+ * The command line is strict, so that a typo never does something else:
+ * every verb's flags are a table (ctl_verb, ctl_flag), and an unknown flag,
+ * a stray argument, a flag given twice or missing its value, a number that
+ * is not wholly decimal digits within its range, or a missing required
+ * flag is a usage error before anything is read or written. `--help`
+ * anywhere after a verb prints that verb's usage on stdout and does nothing
+ * else.
+ *
+ * Exit status: 0 ok (and --help), 1 refused or failed (message on stderr),
+ * 2 usage (message and usage on stderr).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,41 +43,132 @@
 #include "mc_store.h"
 #include "mc_x509.h"
 
+#define GLOBAL_USAGE "mcertctl [--data DIR] [--redis HOST:PORT]"
+
 typedef struct ctl {
     char data[512];
     char redis_host[64];
     int redis_port;
 } ctl;
 
-static int usage(void)
+/* One flag of a verb, filled by parse_flags. */
+typedef struct ctl_flag {
+    const char *name;    /* "--days" */
+    const char **value;  /* where the value of "--name VALUE" goes; NULL for
+                            a switch (no value) */
+    int required;        /* missing is a usage error */
+    int seen;            /* set when given */
+} ctl_flag;
+
+struct ctl_verb;
+typedef int (*ctl_run)(const ctl *c, const struct ctl_verb *v, int argc, char **argv, int from);
+
+/* A verb: the words that name it, its flags as usage shows them, what it
+ * does, and the function that runs it with argv[from..argc) as its flags. */
+typedef struct ctl_verb {
+    const char *words;
+    const char *args;
+    const char *about;
+    ctl_run run;
+} ctl_verb;
+
+static void verb_usage(FILE *f, const ctl_verb *v)
 {
-    fputs("usage: mcertctl [--data DIR] [--redis HOST:PORT] COMMAND ...\n"
-          "  ca init [--alg p256|sm2] [--cn NAME] [--days N]\n"
-          "  org add --uscc USCC --name NAME\n"
-          "  account add --login L --name NAME --org USCC --role admin|staff [--password-stdin]\n"
-          "  account show --login L\n"
-          "  issue --csr FILE [--out FILE] [--days N]\n"
-          "  revoke --fp HEX\n"
-          "  audit [--count N]            newest audit entries first (default 20)\n",
-          stderr);
+    fprintf(f, "usage: " GLOBAL_USAGE " %s%s%s\n  %s\n", v->words, v->args[0] ? " " : "",
+            v->args, v->about);
+}
+
+/* "mcertctl: <verb>: <message>" and the verb's usage on stderr; returns 2. */
+static int usage_error(const ctl_verb *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int usage_error(const ctl_verb *v, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "mcertctl: %s: ", v->words);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    verb_usage(stderr, v);
     return 2;
 }
 
-/* Value of "--name VALUE" among argv[from..argc), or NULL. */
-static const char *opt(int argc, char **argv, int from, const char *name)
+static int is_help(const char *a)
 {
-    for (int i = from; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return NULL;
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
-static int has_flag(int argc, char **argv, int from, const char *name)
+/* Parse argv[from..argc) as v's flags fl[0..nfl). Returns -1 when the verb
+ * is to run; else the exit status: 0 after --help (usage on stdout), 2
+ * after a usage error (unknown flag, stray argument, a flag twice, a value
+ * missing, a required flag missing). A value may not start with "--" (that
+ * is the next flag: the value is missing). */
+static int parse_flags(const ctl_verb *v, int argc, char **argv, int from, ctl_flag *fl,
+                       size_t nfl)
 {
     for (int i = from; i < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return 1;
+        if (is_help(argv[i])) {
+            verb_usage(stdout, v);
+            return 0;
+        }
+    for (int i = from; i < argc; i++) {
+        ctl_flag *f = NULL;
+        for (size_t k = 0; k < nfl && f == NULL; k++)
+            if (strcmp(argv[i], fl[k].name) == 0)
+                f = &fl[k];
+        if (f == NULL)
+            return usage_error(v, argv[i][0] == '-' ? "unknown flag %s" : "unexpected argument %s",
+                               argv[i]);
+        if (f->seen)
+            return usage_error(v, "%s given twice", f->name);
+        f->seen = 1;
+        if (f->value != NULL) {
+            if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)
+                return usage_error(v, "%s needs a value", f->name);
+            *f->value = argv[++i];
+        }
+    }
+    for (size_t k = 0; k < nfl; k++)
+        if (fl[k].required && !fl[k].seen)
+            return usage_error(v, "%s is required", fl[k].name);
+    return -1;
+}
+
+#define NFLAGS(a) (sizeof(a) / sizeof((a)[0]))
+#define FLAG(name, value) {(name), (value), 0, 0}     /* "--name VALUE", optional */
+#define REQUIRED(name, value) {(name), (value), 1, 0} /* "--name VALUE", required */
+#define SWITCH(name) {(name), NULL, 0, 0}             /* "--name" */
+
+/* s as a decimal number in lo..hi: digits only (no sign, space or suffix),
+ * the whole string, no overflow. 0 / -1. */
+static int parse_num(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long n;
+
+    if (s == NULL || s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    n = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || n < lo || n > hi)
+        return -1;
+    *out = n;
     return 0;
+}
+
+/* The value s of flag `name` (dflt if NULL) as a number in lo..hi into
+ * *out. Returns -1 if fine, else 2 after a usage error. */
+static int num_flag(const ctl_verb *v, const char *name, const char *s, long lo, long hi,
+                    long dflt, long *out)
+{
+    if (s == NULL) {
+        *out = dflt;
+        return -1;
+    }
+    if (parse_num(s, lo, hi, out) != 0)
+        return usage_error(v, "%s must be a whole number in %ld..%ld, not \"%s\"", name, lo, hi,
+                           s);
+    return -1;
 }
 
 /* 1 if s is printable UTF-8 (what the web and the phone can display). */
@@ -110,15 +212,21 @@ static int mkdir_p(const char *dir, mode_t mode)
     return mkdir(tmp, mode) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int cmd_ca_init(const ctl *c, int argc, char **argv, int i)
+/* The CA is made in memory first, so that a refused CN or validity leaves
+ * no directory behind. */
+static int cmd_ca_init(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
 {
     mc_err err;
-    const char *algs = opt(argc, argv, i, "--alg");
-    const char *cn = opt(argc, argv, i, "--cn");
-    const char *days = opt(argc, argv, i, "--days");
+    const char *algs = NULL, *cn = NULL, *days = NULL;
+    ctl_flag fl[] = {FLAG("--alg", &algs), FLAG("--cn", &cn), FLAG("--days", &days)};
+    long ndays;
+    int rc;
+    if ((rc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0 ||
+        (rc = num_flag(v, "--days", days, 1, MC_CA_DAYS_MAX, 3650, &ndays)) >= 0)
+        return rc;
     mc_alg alg = algs ? mc_alg_parse(algs) : MC_ALG_P256;
     if (alg == MC_ALG_NONE)
-        return usage();
+        return usage_error(v, "--alg is p256 or sm2, not \"%s\"", algs);
     char dir[600], trust[600], crt[700];
     snprintf(dir, sizeof(dir), "%s/ca", c->data);
     snprintf(trust, sizeof(trust), "%s/trust", c->data);
@@ -127,13 +235,15 @@ static int cmd_ca_init(const ctl *c, int argc, char **argv, int i)
         fprintf(stderr, "mcertctl: a CA already exists in %s\n", dir);
         return 1;
     }
+    mc_ca *ca = mc_ca_create(alg, cn ? cn : "mcert Local Mobile CA", (int)ndays, &err);
+    if (ca == NULL)
+        return fail(&err);
     if (mkdir_p(dir, 0700) != 0 || mkdir_p(trust, 0755) != 0) {
         fprintf(stderr, "mcertctl: cannot create %s: %s\n", dir, strerror(errno));
+        mc_ca_free(ca);
         return 1;
     }
-    mc_ca *ca = mc_ca_create(alg, cn ? cn : "mcert Local Mobile CA", days ? atoi(days) : 3650,
-                             &err);
-    if (ca == NULL || mc_ca_save(ca, dir, &err) != 0) {
+    if (mc_ca_save(ca, dir, &err) != 0) {
         mc_ca_free(ca);
         return fail(&err);
     }
@@ -156,11 +266,13 @@ static int cmd_ca_init(const ctl *c, int argc, char **argv, int i)
     return 0;
 }
 
-static int cmd_org_add(const ctl *c, int argc, char **argv, int i)
+static int cmd_org_add(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
 {
-    const char *uscc = opt(argc, argv, i, "--uscc"), *name = opt(argc, argv, i, "--name");
-    if (uscc == NULL || name == NULL)
-        return usage();
+    const char *uscc = NULL, *name = NULL;
+    ctl_flag fl[] = {REQUIRED("--uscc", &uscc), REQUIRED("--name", &name)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
     if (!mc_uscc_valid(uscc, strlen(uscc))) {
         fprintf(stderr, "mcertctl: %s is not a valid 统一社会信用代码\n", uscc);
         return 1;
@@ -186,27 +298,32 @@ static int cmd_org_add(const ctl *c, int argc, char **argv, int i)
     return rc;
 }
 
-static int cmd_account_add(const ctl *c, int argc, char **argv, int i)
+static int cmd_account_add(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
 {
-    const char *login = opt(argc, argv, i, "--login"), *name = opt(argc, argv, i, "--name");
-    const char *org = opt(argc, argv, i, "--org"), *role = opt(argc, argv, i, "--role");
-    if (!login || !name || !org || !role)
-        return usage();
+    const char *login = NULL, *name = NULL, *org = NULL, *role = NULL;
+    ctl_flag fl[] = {REQUIRED("--login", &login), REQUIRED("--name", &name),
+                     REQUIRED("--org", &org), REQUIRED("--role", &role),
+                     SWITCH("--password-stdin")};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
     if (!mc_account_name_valid(login, strlen(login))) {
         fprintf(stderr, "mcertctl: account names are [a-z0-9._-]{1,64}\n");
         return 1;
     }
     if (strcmp(role, "admin") != 0 && strcmp(role, "staff") != 0)
-        return usage();
+        return usage_error(v, "--role is admin or staff, not \"%s\"", role);
     if (!printable(name) || strlen(name) > 128) {
         fprintf(stderr, "mcertctl: the name must be printable UTF-8, at most 128 bytes\n");
         return 1;
     }
     char pw[257] = "";
     int generated = 0;
-    if (has_flag(argc, argv, i, "--password-stdin")) {
-        if (fgets(pw, sizeof(pw), stdin) == NULL)
-            return usage();
+    if (fl[4].seen) {
+        if (fgets(pw, sizeof(pw), stdin) == NULL) {
+            fprintf(stderr, "mcertctl: --password-stdin: no password on stdin\n");
+            return 1;
+        }
         pw[strcspn(pw, "\r\n")] = '\0';
         if (strlen(pw) < 8) {
             fprintf(stderr, "mcertctl: passwords have at least 8 characters\n");
@@ -252,11 +369,13 @@ static int cmd_account_add(const ctl *c, int argc, char **argv, int i)
     return rc;
 }
 
-static int cmd_account_show(const ctl *c, int argc, char **argv, int i)
+static int cmd_account_show(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
 {
-    const char *login = opt(argc, argv, i, "--login");
-    if (login == NULL)
-        return usage();
+    const char *login = NULL;
+    ctl_flag fl[] = {REQUIRED("--login", &login)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
     mc_store *st = connect_store(c);
     if (st == NULL)
         return 1;
@@ -287,12 +406,15 @@ static int read_file(const char *path, mc_buf *out)
     return 0;
 }
 
-static int cmd_issue(const ctl *c, int argc, char **argv, int i)
+static int cmd_issue(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
 {
-    const char *csr = opt(argc, argv, i, "--csr"), *out = opt(argc, argv, i, "--out");
-    const char *days = opt(argc, argv, i, "--days");
-    if (csr == NULL)
-        return usage();
+    const char *csr = NULL, *out = NULL, *days = NULL;
+    ctl_flag fl[] = {REQUIRED("--csr", &csr), FLAG("--out", &out), FLAG("--days", &days)};
+    long ndays;
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0 ||
+        (prc = num_flag(v, "--days", days, 1, MC_LEAF_DAYS_MAX, 365, &ndays)) >= 0)
+        return prc;
     mc_err err;
     mc_buf req = {0};
     if (read_file(csr, &req) != 0) {
@@ -309,7 +431,7 @@ static int cmd_issue(const ctl *c, int argc, char **argv, int i)
         fail(&err);
         goto done;
     }
-    x = mc_ca_issue(ca, req.ptr, req.len, days ? atoi(days) : 365, &err);
+    x = mc_ca_issue(ca, req.ptr, req.len, (int)ndays, &err);
     if (x == NULL) {
         fail(&err);
         goto done;
@@ -350,27 +472,69 @@ done:
     return rc;
 }
 
+/* One audit value as shown: printable UTF-8 (other bytes '?'), in double
+ * quotes (with \" and \\) if it holds a space, a quote, a backslash or '='
+ * or is longer than the buffer, so that a value cannot pass for more
+ * fields. */
+static void print_value(const char *s)
+{
+    char shown[512];
+    mc_copy_printable(shown, sizeof(shown), s, strlen(s));
+    if (strcspn(shown, " \"\\=") == strlen(shown)) {
+        fputs(shown, stdout);
+        return;
+    }
+    putchar('"');
+    for (const char *p = shown; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            putchar('\\');
+        putchar(*p);
+    }
+    putchar('"');
+}
+
+/* One entry per line: its time (its "at" field in unix seconds, else the
+ * stream id's milliseconds), then every other field that has a value, in
+ * stream order, as name=value. Empty values are left out (e.g. the account
+ * of a revoked certificate that was bound to none). */
 static void print_audit(void *privdata, const char *id, const char *const *kv, size_t nkv)
 {
-    long long ms = strtoll(id, NULL, 10);
-    time_t t = (time_t)(ms / 1000);
+    long long secs = strtoll(id, NULL, 10) / 1000;
+    long at;
+    int at_used = 0;
+    time_t t;
     struct tm tm;
     char when[32];
+
+    for (size_t i = 0; i + 1 < nkv && !at_used; i += 2)
+        if (strcmp(kv[i], "at") == 0 && parse_num(kv[i + 1], 0, 0x7fffffffL, &at) == 0) {
+            secs = at;
+            at_used = 1;
+        }
+    t = (time_t)secs;
     gmtime_r(&t, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    printf("%s", when);
-    for (size_t i = 0; i + 1 < nkv; i += 2)
-        if (strcmp(kv[i], "at") != 0)
-            printf(" %s=%s", kv[i], kv[i + 1]);
+    fputs(when, stdout);
+    for (size_t i = 0; i + 1 < nkv; i += 2) {
+        if (kv[i + 1][0] == '\0' || (at_used && strcmp(kv[i], "at") == 0))
+            continue;
+        putchar(' ');
+        print_value(kv[i]);
+        putchar('=');
+        print_value(kv[i + 1]);
+    }
     putchar('\n');
 }
 
-static int cmd_audit(const ctl *c, int argc, char **argv, int i)
+static int cmd_audit(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
 {
-    const char *count = opt(argc, argv, i, "--count");
-    long n = count ? strtol(count, NULL, 10) : 20;
-    if (n <= 0 || n > 100000)
-        return usage();
+    const char *count = NULL;
+    ctl_flag fl[] = {FLAG("--count", &count)};
+    long n;
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0 ||
+        (prc = num_flag(v, "--count", count, 1, 100000, 20, &n)) >= 0)
+        return prc;
     mc_store *st = connect_store(c);
     if (st == NULL)
         return 1;
@@ -380,12 +544,16 @@ static int cmd_audit(const ctl *c, int argc, char **argv, int i)
     return rc;
 }
 
-static int cmd_revoke(const ctl *c, int argc, char **argv, int i)
+static int cmd_revoke(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
 {
-    const char *fp = opt(argc, argv, i, "--fp");
+    const char *fp = NULL;
+    ctl_flag fl[] = {REQUIRED("--fp", &fp)};
     uint8_t raw[32];
-    if (fp == NULL || mc_unhex(fp, strlen(fp), raw, 32) != 0)
-        return usage();
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    if (mc_unhex(fp, strlen(fp), raw, 32) != 0)
+        return usage_error(v, "--fp is 64 hex digits (a certificate fingerprint)");
     char lower[65];
     mc_hex(raw, 32, lower);
     mc_store *st = connect_store(c);
@@ -400,48 +568,107 @@ static int cmd_revoke(const ctl *c, int argc, char **argv, int i)
     return rc;
 }
 
+static const ctl_verb verbs[] = {
+    {"ca init", "[--alg p256|sm2] [--cn NAME] [--days N]",
+     "create the CA in DATA/ca and install ca.crt in DATA/trust/ (default p256, 3650 days)",
+     cmd_ca_init},
+    {"org add", "--uscc USCC --name NAME", "create an organisation", cmd_org_add},
+    {"account add", "--login L --name NAME --org USCC --role admin|staff [--password-stdin]",
+     "create an account; without --password-stdin a password is generated and printed once",
+     cmd_account_add},
+    {"account show", "--login L", "show an account and its bound certificate", cmd_account_show},
+    {"issue", "--csr FILE [--out FILE] [--days N]",
+     "issue a certificate from a CSR (proof of possession checked; default 365 days)", cmd_issue},
+    {"revoke", "--fp HEX", "revoke a certificate by its fingerprint", cmd_revoke},
+    {"audit", "[--count N]", "the newest audit entries first (default 20, at most 100000)",
+     cmd_audit},
+};
+
+/* Every verb's usage on f; returns the exit status that goes with it. */
+static int usage(FILE *f, int status)
+{
+    fputs("usage: " GLOBAL_USAGE " COMMAND ...\n"
+          "  --data DIR         data directory (default $MCERT_DATA, else ./var)\n"
+          "  --redis HOST:PORT  Redis (default 127.0.0.1:6379)\n"
+          "  COMMAND --help     that command's usage\n",
+          f);
+    for (size_t k = 0; k < NFLAGS(verbs); k++)
+        fprintf(f, "  %s %s\n", verbs[k].words, verbs[k].args);
+    return status;
+}
+
+/* 1 if argv[i..] starts with the words of v; *next is the index after them. */
+static int verb_match(const ctl_verb *v, int argc, char **argv, int i, int *next)
+{
+    const char *w = v->words;
+    while (*w != '\0') {
+        size_t len = strcspn(w, " ");
+        if (i >= argc || strlen(argv[i]) != len || strncmp(argv[i], w, len) != 0)
+            return 0;
+        i++;
+        w += len;
+        w += *w == ' ';
+    }
+    *next = i;
+    return 1;
+}
+
+/* --redis HOST:PORT into c. 0 / -1. */
+static int parse_redis(const char *a, ctl *c)
+{
+    const char *colon = strrchr(a, ':');
+    long port;
+    if (colon == NULL || colon == a || (size_t)(colon - a) >= sizeof(c->redis_host) ||
+        parse_num(colon + 1, 1, 65535, &port) != 0)
+        return -1;
+    snprintf(c->redis_host, sizeof(c->redis_host), "%.*s", (int)(colon - a), a);
+    c->redis_port = (int)port;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     ctl c;
+    const char *data = getenv("MCERT_DATA") ? getenv("MCERT_DATA") : "./var";
     memset(&c, 0, sizeof(c));
-    snprintf(c.data, sizeof(c.data), "%s", getenv("MCERT_DATA") ? getenv("MCERT_DATA") : "./var");
     snprintf(c.redis_host, sizeof(c.redis_host), "127.0.0.1");
     c.redis_port = 6379;
     int i = 1;
-    while (i < argc && strncmp(argv[i], "--", 2) == 0) {
-        if (i + 1 >= argc)
-            return usage();
+    while (i < argc && argv[i][0] == '-') {
+        if (is_help(argv[i]))
+            return usage(stdout, 0);
+        if (strcmp(argv[i], "--data") != 0 && strcmp(argv[i], "--redis") != 0) {
+            fprintf(stderr, "mcertctl: unknown flag %s\n", argv[i]);
+            return usage(stderr, 2);
+        }
+        if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0) {
+            fprintf(stderr, "mcertctl: %s needs a value\n", argv[i]);
+            return usage(stderr, 2);
+        }
         if (strcmp(argv[i], "--data") == 0) {
-            snprintf(c.data, sizeof(c.data), "%s", argv[i + 1]);
-        } else if (strcmp(argv[i], "--redis") == 0) {
-            const char *colon = strrchr(argv[i + 1], ':');
-            if (colon == NULL || colon == argv[i + 1])
-                return usage();
-            snprintf(c.redis_host, sizeof(c.redis_host), "%.*s", (int)(colon - argv[i + 1]),
-                     argv[i + 1]);
-            c.redis_port = atoi(colon + 1);
-        } else {
-            return usage();
+            data = argv[i + 1];
+        } else if (parse_redis(argv[i + 1], &c) != 0) {
+            fprintf(stderr, "mcertctl: --redis is HOST:PORT with a port in 1..65535\n");
+            return usage(stderr, 2);
         }
         i += 2;
     }
-    if (i + 1 > argc)
-        return usage();
-    const char *cmd = argv[i];
-    const char *sub = i + 1 < argc ? argv[i + 1] : "";
-    if (strcmp(cmd, "ca") == 0 && strcmp(sub, "init") == 0)
-        return cmd_ca_init(&c, argc, argv, i + 2);
-    if (strcmp(cmd, "org") == 0 && strcmp(sub, "add") == 0)
-        return cmd_org_add(&c, argc, argv, i + 2);
-    if (strcmp(cmd, "account") == 0 && strcmp(sub, "add") == 0)
-        return cmd_account_add(&c, argc, argv, i + 2);
-    if (strcmp(cmd, "account") == 0 && strcmp(sub, "show") == 0)
-        return cmd_account_show(&c, argc, argv, i + 2);
-    if (strcmp(cmd, "issue") == 0)
-        return cmd_issue(&c, argc, argv, i + 1);
-    if (strcmp(cmd, "revoke") == 0)
-        return cmd_revoke(&c, argc, argv, i + 1);
-    if (strcmp(cmd, "audit") == 0)
-        return cmd_audit(&c, argc, argv, i + 1);
-    return usage();
+    if (data[0] == '\0' || strlen(data) >= sizeof(c.data)) {
+        fprintf(stderr, "mcertctl: the data directory must be 1..%zu bytes\n",
+                sizeof(c.data) - 1);
+        return 2;
+    }
+    snprintf(c.data, sizeof(c.data), "%s", data);
+    if (i >= argc)
+        return usage(stderr, 2);
+    if (strcmp(argv[i], "help") == 0)
+        return usage(stdout, 0);
+    for (size_t k = 0; k < NFLAGS(verbs); k++) {
+        int next;
+        if (verb_match(&verbs[k], argc, argv, i, &next))
+            return verbs[k].run(&c, &verbs[k], argc, argv, next);
+    }
+    fprintf(stderr, "mcertctl: unknown command \"%s%s%s\"\n", argv[i], i + 1 < argc ? " " : "",
+            i + 1 < argc ? argv[i + 1] : "");
+    return usage(stderr, 2);
 }
