@@ -3,6 +3,8 @@
  */
 #include "mc_config.h"
 
+#include "mc_defaults.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +15,8 @@ const char *mc_config_usage(void)
 {
     return "usage: mcertd [options]\n"
            "  --listen HOST:PORT     address to serve on (default 127.0.0.1:8080)\n"
-           "  --redis HOST:PORT      Redis server (default 127.0.0.1:6379)\n"
+           "  --redis HOST:PORT      Redis server (default 127.0.0.1:6390)\n"
+           "  --store-deadline MS    longest wait for a Redis reply (default 2000)\n"
            "  --data DIR             data directory with trust/ (default ./var)\n"
            "  --trust PATH           trust anchors, file or dir (default DATA/trust)\n"
            "  --web DIR              static pages (default: the source tree's server/web)\n"
@@ -53,12 +56,13 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
 {
     memset(c, 0, sizeof(*c));
-    snprintf(c->listen_host, sizeof(c->listen_host), "127.0.0.1");
-    c->listen_port = 8080;
-    snprintf(c->redis_host, sizeof(c->redis_host), "127.0.0.1");
-    c->redis_port = 6379;
+    snprintf(c->listen_host, sizeof(c->listen_host), "%s", MC_DEFAULT_LISTEN_HOST);
+    c->listen_port = MC_DEFAULT_LISTEN_PORT;
+    snprintf(c->redis_host, sizeof(c->redis_host), "%s", MC_DEFAULT_REDIS_HOST);
+    c->redis_port = MC_DEFAULT_REDIS_PORT;
+    c->store_deadline_ms = MC_DEFAULT_STORE_DEADLINE_MS;
     snprintf(c->data_dir, sizeof(c->data_dir), "%s",
-             getenv("MCERT_DATA") ? getenv("MCERT_DATA") : "./var");
+             getenv("MCERT_DATA") ? getenv("MCERT_DATA") : MC_DEFAULT_DATA_DIR);
     snprintf(c->web_dir, sizeof(c->web_dir), "%s", MCERT_WEB_DIR);
     c->session_ttl = 120;
     c->web_ttl = 8 * 3600;
@@ -78,6 +82,7 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         {"session-ttl", required_argument, NULL, 's'},
         {"web-ttl", required_argument, NULL, 'W'},
         {"threads", required_argument, NULL, 'n'},
+        {"store-deadline", required_argument, NULL, 'D'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -123,6 +128,10 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         case 'n':
             if (parse_int(optarg, 1, 64, &c->threads) != 0)
                 return mc_err_set(err, 2, "usage", "--threads wants 1..64");
+            break;
+        case 'D':
+            if (parse_int(optarg, 50, 60000, &c->store_deadline_ms) != 0)
+                return mc_err_set(err, 2, "usage", "--store-deadline wants 50..60000 (ms)");
             break;
         case 'q':
             c->quiet = 1;

@@ -2,7 +2,8 @@
  * mc_config.h — mcertd's configuration, parsed once from argv (and a few
  * MCERT_* environment variables) into a read-only struct that is passed
  * down. Defaults make `mcertd` work with no configuration at all on one
- * machine: listen 127.0.0.1:8080, Redis 127.0.0.1:6379, data ./var.
+ * machine: listen 127.0.0.1:8080, Redis 127.0.0.1:6390, data ./var
+ * (mc_defaults.h).
  *
  * Non-goals: no config file, no reload.
  */
@@ -31,6 +32,7 @@ typedef struct mc_config {
     int web_ttl;                 /* web session lifetime, seconds, default 8 h */
     int poll_wait_max;           /* long-poll cap, seconds, default 30 */
     int threads;                 /* event loops (SO_REUSEPORT), default = cores */
+    int store_deadline_ms;       /* longest wait for a Redis reply, default 2000 */
     int quiet;                   /* no request log */
 } mc_config;
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "mc_session.h"
-#include "mc_store.h"
+#include "mc_store_rec.h"
 
 #define NBUCKETS 4096
 

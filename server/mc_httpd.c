@@ -4,10 +4,11 @@
  * Order of checks, before any handler runs: route by path (404), method
  * (405), body size (413, also capped by evhttp_set_max_body_size), content
  * type (415), Origin for web writes (403), JSON syntax and top-level object
- * (400), authentication (401). Failures of these are answered here.
+ * (400), authentication (401; one async read of the web session and its
+ * account). Failures of these are answered here.
  *
- * Logging: one line per request (method, path without query, status is not
- * known here, so the handler's reply is not logged); never a header or body.
+ * Logging: one line per request (method, path without query); never a
+ * header or body.
  */
 #include "mc_httpd.h"
 
@@ -22,15 +23,8 @@
 
 #include "mc_crypto.h"
 #include "mc_proto.h"
-
-static void add_common_headers(struct evhttp_request *req, const char *ctype)
-{
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", ctype);
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-}
+#include "mc_store_web.h"
+#include "mc_token.h"
 
 static const char *reason_of(int status)
 {
@@ -53,21 +47,54 @@ static const char *reason_of(int status)
     }
 }
 
-void mc_reply_raw(struct evhttp_request *req, int status, const char *ctype, const void *body,
-                  size_t len)
+void mc_req_end(mc_req *r)
 {
-    add_common_headers(req, ctype);
-    struct evbuffer *out = evbuffer_new();
-    if (out == NULL) {
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
-    evbuffer_add(out, body, len);
-    evhttp_send_reply(req, status, reason_of(status), out);
-    evbuffer_free(out);
+    if (r->req != NULL && r->conn != NULL)
+        evhttp_connection_set_closecb(r->conn, NULL, NULL);
+    if (r->hctx_free && r->hctx)
+        r->hctx_free(r->hctx);
+    if (r->json)
+        json_decref(r->json);
+    evhttp_clear_headers(&r->query);
+    mc_buf_free_secure(&r->body);
+    OPENSSL_cleanse(r->poll_secret, sizeof(r->poll_secret));
+    OPENSSL_cleanse(&r->who, sizeof(r->who));
+    free(r);
 }
 
-void mc_reply_json_req(struct evhttp_request *req, int status, json_t *obj)
+void mc_reply_body(mc_req *r, int status, const char *ctype, const void *body, size_t len,
+                   const char *const *headers)
+{
+    if (r->req != NULL) {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+        evhttp_add_header(h, "Content-Type", ctype);
+        evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+        evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+        int cache_set = 0;
+        for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2) {
+            evhttp_add_header(h, headers[i], headers[i + 1]);
+            cache_set |= strcmp(headers[i], "Cache-Control") == 0;
+        }
+        if (!cache_set)
+            evhttp_add_header(h, "Cache-Control", "no-store");
+        if (status == 503 || status == 429)
+            if (evhttp_find_header(h, "Retry-After") == NULL)
+                evhttp_add_header(h, "Retry-After", "1");
+        struct evbuffer *out = evbuffer_new();
+        evhttp_connection_set_closecb(r->conn, NULL, NULL);
+        if (out == NULL) {
+            evhttp_send_error(r->req, 500, NULL);
+        } else {
+            evbuffer_add(out, body, len);
+            evhttp_send_reply(r->req, status, reason_of(status), out);
+            evbuffer_free(out);
+        }
+        r->req = NULL;
+    }
+    mc_req_end(r);
+}
+
+void mc_reply_json(mc_req *r, int status, json_t *obj)
 {
     /* obj is NULL when json_pack refused its input (e.g. a stored string
      * that is not UTF-8): still answer in the API's format */
@@ -76,21 +103,16 @@ void mc_reply_json_req(struct evhttp_request *req, int status, json_t *obj)
     if (s == NULL) {
         static const char body[] =
             "{\"code\":\"internal\",\"message\":\"reply could not be encoded\"}";
-        mc_reply_raw(req, 500, "application/json; charset=utf-8", body, sizeof(body) - 1);
+        mc_reply_body(r, 500, "application/json; charset=utf-8", body, sizeof(body) - 1, NULL);
         return;
     }
-    mc_reply_raw(req, status, "application/json; charset=utf-8", s, strlen(s));
+    mc_reply_body(r, status, "application/json; charset=utf-8", s, strlen(s), NULL);
     free(s);
-}
-
-void mc_reply_json(mc_req *r, int status, json_t *obj)
-{
-    mc_reply_json_req(r->req, status, obj);
 }
 
 void mc_reply_msgpack(mc_req *r, int status, const mc_buf *body)
 {
-    mc_reply_raw(r->req, status, "application/x-msgpack", body->ptr, body->len);
+    mc_reply_body(r, status, "application/x-msgpack", body->ptr, body->len, NULL);
 }
 
 void mc_reply_err(mc_req *r, const mc_err *e)
@@ -215,60 +237,104 @@ static int header_is(struct evhttp_request *req, const char *name, const char *w
     return strncasecmp(v, want, n) == 0 && (v[n] == '\0' || v[n] == ';' || v[n] == ' ');
 }
 
-/* Bearer token -> web session + account. 0, or -1 with err (401). */
-static int authenticate(mc_req *r, mc_err *err)
+
+/* The client hung up before the reply. */
+static void on_conn_closed(struct evhttp_connection *conn, void *arg)
+{
+    mc_req *r = arg;
+    r->req = NULL;
+    if (r->on_gone != NULL)
+        r->on_gone(r); /* cancels what it waits on and ends r */
+}
+
+static void copy_header(struct evhttp_request *req, const char *name, char *dst, size_t size)
+{
+    const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), name);
+    dst[0] = '\0';
+    if (v != NULL)
+        mc_copy_printable(dst, size, v, strnlen(v, 4096));
+}
+
+static void on_authed(void *privdata, const mc_err *err)
+{
+    mc_req *r = privdata;
+    MC_REQ_LIVE(r);
+    if (err->status == 0) {
+        r->authed = 1;
+    } else if (err->status >= 500 || r->route->auth == MC_AUTH_REQUIRED) {
+        mc_reply_err(r, err);
+        return;
+    }
+    /* optional auth: a stale token makes the caller anonymous (a handler
+     * that needs an account says 401 itself) */
+    r->route->handler(r);
+}
+
+/* Bearer token -> web session + account (async), then the handler. */
+static void authenticate(mc_req *r)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
-    if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
-        return mc_err_set(err, 401, "unauthorized", "a Bearer token is required");
+    if (h == NULL || strncmp(h, "Bearer ", 7) != 0) {
+        if (r->route->auth == MC_AUTH_REQUIRED) {
+            mc_reply_errf(r, 401, "unauthorized", "a Bearer token is required");
+            return;
+        }
+        r->route->handler(r);
+        return;
+    }
+    char login[MC_ACCOUNT_MAX + 1];
     const char *tok = h + 7;
-    size_t n = strlen(tok);
-    if (n < 16 || n > 128)
-        return mc_err_set(err, 401, "unauthorized", "not logged in or session ended");
-    uint8_t d[32];
-    mc_sha256(tok, n, d);
-    mc_hex(d, 32, r->tok_hash);
-    if (mc_store_web_auth(r->node->store, r->tok_hash, r->now, &r->web, &r->me, err) != 0)
-        return -1;
-    r->authed = 1;
-    return 0;
+    if (mc_token_parse(tok, strnlen(tok, MC_TOKEN_MAX + 1), login, r->tok_hash) != 0) {
+        if (r->route->auth == MC_AUTH_REQUIRED) {
+            mc_reply_errf(r, 401, "unauthorized", "not logged in or session ended");
+            return;
+        }
+        r->route->handler(r);
+        return;
+    }
+    mc_store_web_auth(r->node->store, r->tok_hash, login, &r->who, on_authed, r);
+}
+
+static const char *method_name(enum evhttp_cmd_type m)
+{
+    return m == EVHTTP_REQ_GET ? "GET" : m == EVHTTP_REQ_POST ? "POST"
+           : m == EVHTTP_REQ_DELETE ? "DELETE" : "other";
 }
 
 void mc_http_dispatch(struct evhttp_request *req, void *arg)
 {
     mc_node *node = arg;
-    mc_req r;
-    memset(&r, 0, sizeof(r));
-    TAILQ_INIT(&r.query);
-    r.req = req;
-    r.node = node;
-    r.now = (int64_t)time(NULL);
-    mc_err err;
-    mc_err_clear(&err);
+    mc_req *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        evhttp_send_error(req, 503, NULL);
+        return;
+    }
+    TAILQ_INIT(&r->query);
+    r->req = req;
+    r->conn = evhttp_request_get_connection(req);
+    r->node = node;
+    r->now = (int64_t)time(NULL);
 
-    struct evhttp_connection *conn = evhttp_request_get_connection(req);
     char *peer = NULL;
     ev_uint16_t port = 0;
-    if (conn)
-        evhttp_connection_get_peer(conn, &peer, &port);
-    snprintf(r.ip, sizeof(r.ip), "%s", peer ? peer : "");
+    if (r->conn)
+        evhttp_connection_get_peer(r->conn, &peer, &port);
+    snprintf(r->ip, sizeof(r->ip), "%s", peer ? peer : "");
 
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     if (!node->cfg->quiet)
-        fprintf(stderr, "mcertd[%d]: %s %s from %s\n", node->id,
-                method == EVHTTP_REQ_GET ? "GET" : method == EVHTTP_REQ_POST ? "POST"
-                : method == EVHTTP_REQ_DELETE ? "DELETE" : "other",
-                path ? path : "?", r.ip);
+        fprintf(stderr, "mcertd[%d]: %s %s from %s\n", node->id, method_name(method),
+                path ? path : "?", r->ip);
     if (path == NULL || *path == '\0')
         path = "/";
 
     const mc_route *found = NULL;
     int path_seen = 0;
     for (size_t i = 0; i < mc_nroutes; i++) {
-        if (!path_match(mc_routes[i].path, path, r.param))
+        if (!path_match(mc_routes[i].path, path, r->param))
             continue;
         path_seen = 1;
         if (mc_routes[i].method == method) {
@@ -280,91 +346,77 @@ void mc_http_dispatch(struct evhttp_request *req, void *arg)
         /* format by path family */
         static const mc_route phone_fmt = {.api = MC_API_PHONE};
         if (strncmp(path, "/m/", 3) == 0)
-            r.route = &phone_fmt;
+            r->route = &phone_fmt;
         if (path_seen)
-            mc_reply_errf(&r, 405, "method_not_allowed", "method not allowed on %.80s", path);
+            mc_reply_errf(r, 405, "method_not_allowed", "method not allowed on %.80s", path);
         else
-            mc_reply_errf(&r, 404, "not_found", "no such endpoint");
+            mc_reply_errf(r, 404, "not_found", "no such endpoint");
         return;
     }
-    r.route = found;
+    r->route = found;
+    if (r->conn)
+        evhttp_connection_set_closecb(r->conn, on_conn_closed, r);
 
-    if (qs && evhttp_parse_query_str(qs, &r.query) != 0) {
-        mc_reply_errf(&r, 400, "bad_query", "malformed query string");
-        goto done;
+    if (qs && evhttp_parse_query_str(qs, &r->query) != 0) {
+        mc_reply_errf(r, 400, "bad_query", "malformed query string");
+        return;
     }
 
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    r.body_len = evbuffer_get_length(in);
-    if (r.body_len > found->body_max) {
+    size_t body_len = evbuffer_get_length(in);
+    if (body_len > found->body_max) {
         if (found->body_max == 0)
-            mc_reply_errf(&r, 400, "unexpected_body", "this endpoint takes no body");
+            mc_reply_errf(r, 400, "unexpected_body", "this endpoint takes no body");
         else
-            mc_reply_errf(&r, 413, "too_large", "body larger than %zu bytes", found->body_max);
-        goto done;
+            mc_reply_errf(r, 413, "too_large", "body larger than %zu bytes", found->body_max);
+        return;
     }
-    if (r.body_len > 0) {
-        r.body = evbuffer_pullup(in, -1);
+    if (body_len > 0) {
         const char *want = found->api == MC_API_PHONE ? "application/x-msgpack"
                                                       : "application/json";
         if (!header_is(req, "Content-Type", want)) {
-            mc_reply_errf(&r, 415, "unsupported_media_type", "Content-Type must be %s", want);
-            goto done;
+            mc_reply_errf(r, 415, "unsupported_media_type", "Content-Type must be %s", want);
+            return;
         }
+        mc_buf_reserve(&r->body, body_len);
+        r->body.len = evbuffer_remove(in, r->body.ptr, body_len) == (int)body_len ? body_len : 0;
     }
+    copy_header(req, "User-Agent", r->ua, sizeof(r->ua));
+    copy_header(req, "X-Poll-Secret", r->poll_secret, sizeof(r->poll_secret));
 
     /* Web origin: a browser sends Origin on writes; it must be ours. */
     const char *origin = evhttp_find_header(evhttp_request_get_input_headers(req), "Origin");
     if (origin != NULL && found->api == MC_API_WEB) {
         if (!mc_config_origin_allowed(node->cfg, origin, strlen(origin))) {
-            mc_reply_errf(&r, 403, "bad_origin", "origin not allowed");
-            goto done;
+            mc_reply_errf(r, 403, "bad_origin", "origin not allowed");
+            return;
         }
-        snprintf(r.origin, sizeof(r.origin), "%s", origin);
+        snprintf(r->origin, sizeof(r->origin), "%s", origin);
     } else {
-        snprintf(r.origin, sizeof(r.origin), "%s", node->cfg->origins[0]);
+        snprintf(r->origin, sizeof(r->origin), "%s", node->cfg->origins[0]);
     }
 
     if (found->api == MC_API_WEB && found->body_max > 0) {
-        if (r.body_len == 0) {
-            mc_reply_errf(&r, 400, "bad_json", "a JSON object body is required");
-            goto done;
+        if (r->body.len == 0) {
+            mc_reply_errf(r, 400, "bad_json", "a JSON object body is required");
+            return;
         }
         json_error_t jerr;
-        r.json = json_loadb((const char *)r.body, r.body_len, JSON_REJECT_DUPLICATES, &jerr);
-        if (r.json == NULL) {
-            mc_reply_errf(&r, 400, "bad_json", "malformed JSON at byte %d", jerr.position);
-            goto done;
+        r->json = json_loadb((const char *)r->body.ptr, r->body.len, JSON_REJECT_DUPLICATES,
+                             &jerr);
+        if (r->json == NULL) {
+            mc_reply_errf(r, 400, "bad_json", "malformed JSON at byte %d", jerr.position);
+            return;
         }
-        if (!json_is_object(r.json)) {
-            mc_reply_errf(&r, 400, "bad_json", "body must be a JSON object");
-            goto done;
+        if (!json_is_object(r->json)) {
+            mc_reply_errf(r, 400, "bad_json", "body must be a JSON object");
+            return;
         }
     }
 
     if (found->auth != MC_AUTH_NONE) {
-        const char *h =
-            evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-        if (found->auth == MC_AUTH_REQUIRED) {
-            if (authenticate(&r, &err) != 0) {
-                mc_reply_err(&r, &err);
-                goto done;
-            }
-        } else if (h != NULL && authenticate(&r, &err) != 0) {
-            /* optional: a stale token makes the caller anonymous (a handler
-             * that needs an account says 401 itself), but a store failure
-             * is still a failure */
-            if (err.status >= 500) {
-                mc_reply_err(&r, &err);
-                goto done;
-            }
-            r.authed = 0;
-        }
+        authenticate(r);
+        return;
     }
-
-    found->handler(&r);
-done:
-    if (r.json)
-        json_decref(r.json);
-    evhttp_clear_headers(&r.query);
+    found->handler(r);
 }

@@ -4,13 +4,24 @@
  *
  * Design: routes are data (mc_routes[] in mc_routes.c). One dispatcher
  * (mc_http_dispatch) matches the path, then checks method, body size,
- * content type, JSON well-formedness and authentication before any handler
- * runs. A handler sends exactly one reply, or hands the request to the event
- * waiter (long poll), which then sends exactly one reply.
+ * content type, origin, JSON well-formedness and — with one async store
+ * read — authentication, before any handler runs.
  *
- * Ownership: mc_req lives on the dispatcher's stack: valid only during the
- * handler call. req->json is owned by the dispatcher (freed after the
- * handler returns); a handler that keeps something must copy it.
+ * A request is one heap context (mc_req) from dispatch to reply. A handler
+ * is a short chain of named steps in one file (parse → core rule → store
+ * call → reply); each store callback receives the mc_req. Every path ends in
+ * exactly one mc_reply_* call, which sends the response (if the client is
+ * still there) and frees the mc_req with everything hung on it (hctx).
+ *
+ * A client that hangs up mid-way: its connection's close callback marks the
+ * request gone (req = NULL). A step waiting for the store still gets its
+ * callback: it starts with MC_REQ_LIVE, which ends a gone request there. A
+ * step waiting on something else (a long poll's waiter) sets on_gone, which
+ * is called at once to cancel it and must end the request.
+ *
+ * Ownership: mc_req and its body copy, query, json and hctx are owned by
+ * the request and freed by the reply. r->req is libevent's, valid while not
+ * NULL.
  */
 #ifndef MC_HTTPD_H
 #define MC_HTTPD_H
@@ -24,9 +35,12 @@
 #include "mc_config.h"
 #include "mc_err.h"
 #include "mc_store.h"
+#include "mc_store_web.h"
+#include "mc_token.h"
 #include "mc_x509.h"
 
 typedef struct mc_events mc_events;
+typedef struct mc_pages mc_pages;
 
 /* One event loop with its connections. Never shared between threads. */
 typedef struct mc_node {
@@ -34,9 +48,12 @@ typedef struct mc_node {
     const mc_trust *trust;       /* borrowed, read-only (thread-safe lookups) */
     struct event_base *base;     /* owned */
     struct evhttp *http;         /* owned */
-    mc_store *store;             /* owned: blocking Redis commands */
+    mc_store *store;             /* owned: async Redis on this loop */
+    struct mc_workers *workers;  /* owned: threads for password checks */
+    struct event *tick;          /* owned: store deadlines and reconnects */
     mc_events *events;           /* owned: pub/sub subscription + waiters */
     struct mc_certcache *certs;  /* owned: chains that verified before */
+    const mc_pages *pages;       /* borrowed: static files, loaded at start */
     int id;
     /* scrypt hash of a random password: checked when a login names an
      * unknown account, so that both paths cost the same */
@@ -58,25 +75,42 @@ typedef enum mc_auth {
 #define MC_WEB_BODY_MAX 8192
 #define MC_PARAM_MAX 96
 
+typedef struct mc_req mc_req;
+typedef void (*mc_handler)(mc_req *r);
+
 typedef struct mc_req {
-    struct evhttp_request *req;  /* libevent's; freed by libevent after the reply */
+    struct evhttp_request *req;  /* libevent's; NULL once the client has gone */
+    struct evhttp_connection *conn;
     mc_node *node;
     const struct mc_route *route;
     char param[MC_PARAM_MAX + 1];/* the path's one ':param' segment, if any */
-    const uint8_t *body;         /* request body, body_len bytes (not NUL-terminated) */
-    size_t body_len;
-    json_t *json;                /* parsed body of web routes with a body; borrowed */
+    mc_buf body;                 /* copy of the request body (not NUL-terminated) */
+    json_t *json;                /* parsed body of web routes with a body */
     struct evkeyvalq query;      /* parsed query string */
     char ip[MC_IP_MAX + 1];      /* peer address */
+    char ua[MC_UA_MAX + 1];      /* User-Agent, printable (sessions show it) */
+    char poll_secret[64];        /* X-Poll-Secret header, if any */
     char origin[MC_ORIGIN_MAX + 1]; /* effective web origin (allowed) */
     int authed;
-    mc_account me;               /* valid if authed */
-    mc_websess web;              /* valid if authed */
+    mc_authed who;               /* valid if authed: web session + account */
     char tok_hash[65];           /* valid if authed */
-    int64_t now;                 /* unix seconds at dispatch */
+    int64_t now;                 /* unix seconds at dispatch (node clock) */
+    /* the handler's own state, freed with the request */
+    void *hctx;
+    void (*hctx_free)(void *hctx);
+    /* set while waiting on something that is not a store call */
+    void (*on_gone)(mc_req *r);
 } mc_req;
 
-typedef void (*mc_handler)(mc_req *r);
+/* First statement of every store callback of a handler: a request whose
+ * client has gone ends here. */
+#define MC_REQ_LIVE(r)                \
+    do {                              \
+        if ((r)->req == NULL) {       \
+            mc_req_end(r);            \
+            return;                   \
+        }                             \
+    } while (0)
 
 typedef struct mc_route {
     /* EVHTTP_REQ_GET, _POST or _DELETE */
@@ -99,16 +133,18 @@ extern const size_t mc_nroutes;
 /* Entry point given to evhttp_set_gencb; arg is the mc_node. */
 void mc_http_dispatch(struct evhttp_request *req, void *arg);
 
-/* Replies (each sends exactly one response). */
+/* Replies: each sends one response (if the client is still there) and
+ * ENDS the request (r is freed). */
 void mc_reply_json(mc_req *r, int status, json_t *obj);          /* steals obj */
 void mc_reply_msgpack(mc_req *r, int status, const mc_buf *body);
 void mc_reply_err(mc_req *r, const mc_err *e);                   /* JSON or msgpack by route */
 void mc_reply_errf(mc_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-void mc_reply_raw(struct evhttp_request *req, int status, const char *ctype,
-                  const void *body, size_t len);
-/* JSON reply for a request no longer on the dispatcher's stack (long poll). */
-void mc_reply_json_req(struct evhttp_request *req, int status, json_t *obj);
+/* A body with its content type and extra headers ("Name", "value", ... NULL). */
+void mc_reply_body(mc_req *r, int status, const char *ctype, const void *body, size_t len,
+                   const char *const *headers);
+/* End a request without a reply: only for a request whose client is gone. */
+void mc_req_end(mc_req *r);
 
 /* --- JSON body helpers (web) --- */
 /* Required/optional string field of at most max bytes, no NUL; *out borrowed

@@ -13,12 +13,56 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <hiredis/adapters/libevent.h>
+
 #include "mc_certcache.h"
 #include "mc_events.h"
+#include "mc_workers.h"
 
 #define HTTP_BODY_CAP (64 * 1024)   /* absolute cap; routes have smaller ones */
 #define HTTP_HEADERS_CAP (16 * 1024)
 #define HTTP_IDLE_TIMEOUT 60        /* > the longest long poll */
+#define TICK_MS 100                 /* store deadline resolution */
+#define WORKER_THREADS 1            /* per loop: one loop per core already */
+#define WORKER_QUEUE 32             /* password checks waiting per loop */
+
+/* The store reaches this loop through these two (core has no libevent). */
+static int loop_attach(struct redisAsyncContext *ac, void *data)
+{
+    return redisLibeventAttach(ac, data) == REDIS_OK ? 0 : -1;
+}
+
+typedef struct deferred {
+    void (*fn)(void *);
+    void *arg;
+} deferred;
+
+static void run_deferred(evutil_socket_t fd, short what, void *arg)
+{
+    deferred d = *(deferred *)arg;
+    free(arg);
+    d.fn(d.arg);
+}
+
+static int loop_defer(void *data, void (*fn)(void *), void *arg)
+{
+    deferred *d = malloc(sizeof(*d));
+    if (d == NULL)
+        return -1;
+    d->fn = fn;
+    d->arg = arg;
+    struct timeval zero = {0, 0};
+    if (event_base_once(data, -1, EV_TIMEOUT, run_deferred, d, &zero) != 0) {
+        free(d);
+        return -1;
+    }
+    return 0;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    mc_store_tick(arg);
+}
 
 static int listen_socket(const char *host, int port, mc_err *err)
 {
@@ -48,8 +92,8 @@ static int listen_socket(const char *host, int port, mc_err *err)
     return fd;
 }
 
-mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, int id, const char *dummy_pw,
-                     mc_err *err)
+mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, const mc_pages *pages, int id,
+                     const char *dummy_pw, mc_err *err)
 {
     mc_node *n = calloc(1, sizeof(*n));
     if (n == NULL) {
@@ -58,6 +102,7 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, int id, const 
     }
     n->cfg = cfg;
     n->trust = trust;
+    n->pages = pages;
     n->id = id;
     snprintf(n->dummy_pw, sizeof(n->dummy_pw), "%s", dummy_pw);
     n->base = event_base_new();
@@ -65,9 +110,21 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, int id, const 
         mc_err_set(err, 500, "internal", "event_base_new failed");
         goto fail;
     }
-    n->store = mc_store_connect(cfg->redis_host, cfg->redis_port, err);
+    mc_store_loop loop = {n->base, loop_attach, loop_defer};
+    n->store = mc_store_new(cfg->redis_host, cfg->redis_port, &loop, cfg->store_deadline_ms, err);
     if (n->store == NULL)
         goto fail;
+    n->tick = event_new(n->base, -1, EV_PERSIST, on_tick, n->store);
+    struct timeval tick = {0, TICK_MS * 1000};
+    if (n->tick == NULL || event_add(n->tick, &tick) != 0) {
+        mc_err_set(err, 500, "internal", "cannot start the store timer");
+        goto fail;
+    }
+    n->workers = mc_workers_new(n->base, WORKER_THREADS, WORKER_QUEUE);
+    if (n->workers == NULL) {
+        mc_err_set(err, 500, "internal", "cannot start the worker pool");
+        goto fail;
+    }
     n->certs = mc_certcache_new(4096);
     if (n->certs == NULL) {
         mc_err_set(err, 500, "internal", "out of memory");
@@ -110,11 +167,20 @@ void mc_node_free(mc_node *n)
 {
     if (n == NULL)
         return;
+    /* Order: connections first (their requests are marked gone, long polls
+     * cancel their waiters), then what requests still wait on (workers,
+     * store), which ends them in their callbacks; then one pass of the loop
+     * for failures the store deferred. */
     if (n->http)
         evhttp_free(n->http);
     mc_events_free(n->events);
-    mc_certcache_free(n->certs);
+    if (n->tick)
+        event_free(n->tick);
+    mc_workers_free(n->workers);
     mc_store_free(n->store);
+    if (n->base)
+        event_base_loop(n->base, EVLOOP_NONBLOCK);
+    mc_certcache_free(n->certs);
     if (n->base)
         event_base_free(n->base);
     free(n);

@@ -2,10 +2,14 @@
  * mc_pages.c — the static web pages (login, bindings) and the page a
  * generic QR scanner lands on.
  *
- * Files come from cfg->web_dir, by a fixed table (no path from the request
- * ever reaches the file system). Pages carry a strict Content-Security-Policy:
- * scripts and styles only from this origin, images also as data: URIs (the
- * QR PNG).
+ * Files come from cfg->web_dir by a fixed table (no path from a request
+ * ever reaches the file system) and are read ONCE at start (mc_pages_load):
+ * serving a page never touches the disk nor waits for anything, so pages
+ * keep answering while Redis is down or hung. Pages carry a strict
+ * Content-Security-Policy: scripts, styles and images only from this
+ * origin (images also as data: URIs).
+ *
+ * Non-goals: reloading files without a restart; compression.
  */
 #include <event2/http.h>
 #include <stdio.h>
@@ -18,41 +22,64 @@ static const struct {
     const char *path;   /* request path */
     const char *file;   /* under web_dir */
     const char *ctype;
-} pages[] = {
+} files[] = {
     {"/", "index.html", "text/html; charset=utf-8"},
     {"/bindings", "bindings.html", "text/html; charset=utf-8"},
     {"/app.js", "app.js", "text/javascript; charset=utf-8"},
     {"/style.css", "style.css", "text/css; charset=utf-8"},
 };
-
+#define NFILES (sizeof(files) / sizeof(files[0]))
 #define PAGE_MAX (512 * 1024)
+
+struct mc_pages {
+    mc_buf body[NFILES];
+};
+
+mc_pages *mc_pages_load(const char *dir, mc_err *err)
+{
+    mc_pages *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        mc_err_set(err, 500, "internal", "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < NFILES; i++) {
+        char fn[700];
+        snprintf(fn, sizeof(fn), "%s/%s", dir, files[i].file);
+        FILE *f = fopen(fn, "rb");
+        if (f == NULL) {
+            mc_err_set(err, 500, "config", "web page %s: cannot open", fn);
+            mc_pages_free(p);
+            return NULL;
+        }
+        mc_buf_reserve(&p->body[i], PAGE_MAX);
+        p->body[i].len = fread(p->body[i].ptr, 1, PAGE_MAX, f);
+        fclose(f);
+    }
+    return p;
+}
+
+void mc_pages_free(mc_pages *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < NFILES; i++)
+        mc_buf_free(&p->body[i]);
+    free(p);
+}
 
 void mc_page_static(mc_req *r)
 {
+    static const char *const headers[] = {
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+        "X-Frame-Options", "DENY", NULL,
+    };
     const char *path = r->route->path;
-    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-        if (strcmp(pages[i].path, path) != 0)
+    for (size_t i = 0; i < NFILES; i++) {
+        if (strcmp(files[i].path, path) != 0)
             continue;
-        char fn[700];
-        snprintf(fn, sizeof(fn), "%s/%s", r->node->cfg->web_dir, pages[i].file);
-        FILE *f = fopen(fn, "rb");
-        if (f == NULL) {
-            mc_reply_errf(r, 404, "not_found", "page not installed");
-            return;
-        }
-        char *buf = malloc(PAGE_MAX);
-        size_t n = buf ? fread(buf, 1, PAGE_MAX, f) : 0;
-        fclose(f);
-        if (buf == NULL) {
-            mc_reply_errf(r, 503, "internal", "out of memory");
-            return;
-        }
-        struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-        evhttp_add_header(h, "Content-Security-Policy",
-                          "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
-        evhttp_add_header(h, "X-Frame-Options", "DENY");
-        mc_reply_raw(r->req, 200, pages[i].ctype, buf, n);
-        free(buf);
+        const mc_buf *b = &r->node->pages->body[i];
+        mc_reply_body(r, 200, files[i].ctype, b->ptr, b->len, headers);
         return;
     }
     mc_reply_errf(r, 404, "not_found", "no such page");
@@ -68,5 +95,5 @@ void mc_page_scan_hint(mc_req *r)
         "<h1>请使用移动证书 App 扫码</h1>"
         "<p>This code is for the mcert mobile certificate app. Open the app and scan it "
         "there; nothing happens from a browser.</p></body></html>";
-    mc_reply_raw(r->req, 200, "text/html; charset=utf-8", html, sizeof(html) - 1);
+    mc_reply_body(r, 200, "text/html; charset=utf-8", html, sizeof(html) - 1, NULL);
 }

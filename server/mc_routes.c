@@ -3,25 +3,31 @@
  * body limit and whether it needs a logged-in account. core/PROTOCOL.md
  * documents each; keep both in step.
  */
+#include "mc_api.h"
 #include "mc_proto.h"
 #include "mc_web.h"
 
 const mc_route mc_routes[] = {
     /* web JSON API */
-    {EVHTTP_REQ_POST, "/api/v1/login", MC_API_WEB, MC_WEB_BODY_MAX, MC_AUTH_NONE, mc_web_login},
-    {EVHTTP_REQ_POST, "/api/v1/logout", MC_API_WEB, 0, MC_AUTH_REQUIRED, mc_web_logout},
-    {EVHTTP_REQ_GET, "/api/v1/me", MC_API_WEB, 0, MC_AUTH_REQUIRED, mc_web_me},
+    {EVHTTP_REQ_POST, "/api/v1/login", MC_API_WEB, MC_WEB_BODY_MAX, MC_AUTH_NONE, mc_api_login},
+    {EVHTTP_REQ_POST, "/api/v1/logout", MC_API_WEB, 0, MC_AUTH_REQUIRED, mc_api_logout},
+    {EVHTTP_REQ_GET, "/api/v1/me", MC_API_WEB, 0, MC_AUTH_REQUIRED, mc_api_me},
     {EVHTTP_REQ_POST, "/api/v1/sessions", MC_API_WEB, MC_WEB_BODY_MAX, MC_AUTH_OPTIONAL,
-     mc_web_session_open},
-    {EVHTTP_REQ_GET, "/api/v1/sessions/:sid", MC_API_WEB, 0, MC_AUTH_NONE, mc_web_session_poll},
-    {EVHTTP_REQ_GET, "/api/v1/bindings", MC_API_WEB, 0, MC_AUTH_REQUIRED, mc_web_bindings},
+     mc_api_session_open},
+    {EVHTTP_REQ_GET, "/api/v1/sessions/:sid", MC_API_WEB, 0, MC_AUTH_NONE, mc_api_session_poll},
+    {EVHTTP_REQ_GET, "/api/v1/sessions/:sid/qr.png", MC_API_WEB, 0, MC_AUTH_NONE,
+     mc_api_session_qr},
+    {EVHTTP_REQ_GET, "/api/v1/sessions/:sid/qr.svg", MC_API_WEB, 0, MC_AUTH_NONE,
+     mc_api_session_qr},
+    {EVHTTP_REQ_GET, "/api/v1/bindings", MC_API_WEB, 0, MC_AUTH_REQUIRED, mc_api_bindings},
     {EVHTTP_REQ_DELETE, "/api/v1/bindings/:account", MC_API_WEB, 0, MC_AUTH_REQUIRED,
-     mc_web_unbind},
-    {EVHTTP_REQ_GET, "/healthz", MC_API_WEB, 0, MC_AUTH_NONE, mc_web_health},
+     mc_api_unbind},
+    {EVHTTP_REQ_GET, "/healthz", MC_API_WEB, 0, MC_AUTH_NONE, mc_api_healthz},
+    {EVHTTP_REQ_GET, "/readyz", MC_API_WEB, 0, MC_AUTH_NONE, mc_api_readyz},
     /* phone msgpack API */
-    {EVHTTP_REQ_GET, "/m/v1/sessions/:sid", MC_API_PHONE, 0, MC_AUTH_NONE, mc_phone_session_get},
+    {EVHTTP_REQ_GET, "/m/v1/sessions/:sid", MC_API_PHONE, 0, MC_AUTH_NONE, mc_api_phone_get},
     {EVHTTP_REQ_POST, "/m/v1/sessions/:sid/response", MC_API_PHONE, MC_PHONE_BODY_MAX,
-     MC_AUTH_NONE, mc_phone_session_respond},
+     MC_AUTH_NONE, mc_api_phone_respond},
     /* pages */
     {EVHTTP_REQ_GET, "/M/:sid", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_scan_hint},
     {EVHTTP_REQ_GET, "/", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},

@@ -40,7 +40,7 @@
 
 #include "mc_crypto.h"
 #include "mc_session.h"
-#include "mc_store.h"
+#include "mc_store_sync.h"
 #include "mc_x509.h"
 
 #define GLOBAL_USAGE "mcertctl [--data DIR] [--redis HOST:PORT]"
@@ -291,7 +291,7 @@ static int cmd_org_add(const ctl *c, const ctl_verb *v, int argc, char **argv, i
     o.created = (int64_t)time(NULL);
     mc_actor a = {"mcertctl", "cli"};
     mc_err err;
-    int rc = mc_store_org_create(st, &o, &a, &err) == 0 ? 0 : fail(&err);
+    int rc = mc_sync_org_create(st, &o, &a, &err) == 0 ? 0 : fail(&err);
     if (rc == 0)
         printf("organisation %s (%s) created\n", o.name, o.uscc);
     mc_store_free(st);
@@ -355,7 +355,7 @@ static int cmd_account_add(const ctl *c, const ctl_verb *v, int argc, char **arg
     }
     mc_actor a = {"mcertctl", "cli"};
     int rc = 0;
-    if (mc_store_account_create(st, &acc, &a, &err) != 0) {
+    if (mc_sync_account_create(st, &acc, &a, &err) != 0) {
         if (err.code && strcmp(err.code, "not_found") == 0)
             mc_err_set(&err, 404, "not_found", "no organisation %s", org);
         rc = fail(&err);
@@ -382,7 +382,7 @@ static int cmd_account_show(const ctl *c, const ctl_verb *v, int argc, char **ar
     mc_account acc;
     mc_err err;
     int rc = 0;
-    if (mc_store_account_get(st, login, &acc, &err) != 0)
+    if (mc_sync_account_get(st, login, &acc, &err) != 0)
         rc = fail(&err);
     else
         printf("account %s\nname %s\norg %s\nrole %s\ncert %s\nbound_by %s\n", acc.login,
@@ -447,7 +447,7 @@ static int cmd_issue(const ctl *c, const ctl_verb *v, int argc, char **argv, int
     mc_cert_rec rec;
     mc_cert_rec_from_info(&ci, &rec);
     mc_actor a = {"mcertctl", "cli"};
-    if (mc_store_cert_put(st, &rec, &a, (int64_t)time(NULL), &err) != 0) {
+    if (mc_sync_cert_put(st, &rec, &a, &err) != 0) {
         fail(&err);
         goto done;
     }
@@ -561,7 +561,7 @@ static int cmd_revoke(const ctl *c, const ctl_verb *v, int argc, char **argv, in
         return 1;
     mc_actor a = {"mcertctl", "cli"};
     mc_err err;
-    int rc = mc_store_cert_revoke(st, lower, &a, (int64_t)time(NULL), &err) == 0 ? 0 : fail(&err);
+    int rc = mc_sync_cert_revoke(st, lower, &a, &err) == 0 ? 0 : fail(&err);
     if (rc == 0)
         printf("certificate %s revoked\n", lower);
     mc_store_free(st);

@@ -17,6 +17,7 @@
 #include "mc_config.h"
 #include "mc_crypto.h"
 #include "mc_node.h"
+#include "mc_web.h"
 #include "mc_x509.h"
 
 typedef struct app {
@@ -80,6 +81,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "mcertd: scrypt unavailable: %s\n", err.msg);
         return 1;
     }
+    mc_pages *pages = mc_pages_load(cfg.web_dir, &err);
+    if (pages == NULL) {
+        fprintf(stderr, "mcertd: %s\n", err.msg);
+        mc_trust_free(trust);
+        return 1;
+    }
     app a = {calloc((size_t)cfg.threads, sizeof(mc_node *)), 0};
     int rc = 1;
     pthread_t *th = calloc((size_t)cfg.threads, sizeof(pthread_t));
@@ -87,7 +94,7 @@ int main(int argc, char **argv)
     if (a.nodes == NULL || th == NULL)
         goto done;
     for (int i = 0; i < cfg.threads; i++) {
-        a.nodes[i] = mc_node_new(&cfg, trust, i, dummy, &err);
+        a.nodes[i] = mc_node_new(&cfg, trust, pages, i, dummy, &err);
         if (a.nodes[i] == NULL) {
             fprintf(stderr, "mcertd: %s\n", err.msg);
             goto done;
@@ -119,6 +126,7 @@ done:
     free(a.nodes);
     free(th);
     mc_trust_free(trust);
+    mc_pages_free(pages);
     OPENSSL_cleanse(dummy, sizeof(dummy));
     return rc;
 }

@@ -245,7 +245,7 @@ static void account_cert(mc_testenv *env, const char *login, char out[65])
 {
     mc_account acc;
     mc_err err;
-    assert_int_equal(mc_store_account_get(env->store, login, &acc, &err), 0);
+    assert_int_equal(mc_sync_account_get(env->store, login, &acc, &err), 0);
     snprintf(out, 65, "%s", acc.cert);
 }
 
@@ -487,7 +487,7 @@ static void racing_answers_one_wins_the_other_is_session_done(void **state)
         mc_cert_rec rec;
         int found = 0;
         mc_err err;
-        assert_int_equal(mc_store_cert_get(env->store, h.fp, &rec, &found, &err), 0);
+        assert_int_equal(mc_sync_cert_get(env->store, h.fp, &rec, &found, &err), 0);
         assert_true(found);
         assert_string_equal(rec.account, h.login);
         assert_int_equal(audit_len(env) - before, 1);
@@ -994,7 +994,7 @@ static void revoked_certificate_cannot_log_in_and_its_binding_is_gone(void **sta
     mc_cert_rec rec;
     int found = 0;
     mc_err err;
-    assert_int_equal(mc_store_cert_get(env->store, h.fp, &rec, &found, &err), 0);
+    assert_int_equal(mc_sync_cert_get(env->store, h.fp, &rec, &found, &err), 0);
     assert_true(found);
     assert_string_equal(rec.status, "revoked");
     assert_string_equal(rec.account, "");

@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #include "mc_phone.h"
-#include "mc_store.h"
+#include "mc_store_sync.h"
 #include "mc_testfault.h"
 
 #define MC_TEST_ORG "91330100MA2DEM001H"

@@ -1,0 +1,434 @@
+#!lua name=mcert
+--[[
+mcert.lua — every state transition of mcert's records, as Redis Functions.
+
+Why: each change (bind, login approval, unbind, revoke, token minting ...) is
+one function run atomically inside Redis, so its checks and its writes are
+one step: two racing answers can never both win, and a refused change
+leaves nothing behind. A request is one round trip where the logic allows.
+
+Rules every function keeps:
+  - every key it touches arrives in KEYS (none is built here), so the code
+    is correct on Redis Cluster; all keys share the hash tag {mc};
+  - time is Redis's own clock (TIME), never the calling node's;
+  - a refusal is redis.error_reply('<wire code>'): C maps the code to its
+    HTTP status (core/store/mc_store_reply.c) and nothing was written;
+  - every change of a durable record appends one entry to the audit stream
+    (who, from, what, at) in the same step;
+  - state changes of a QR session are published on the events channel as
+    "<sid> <state>" so that long polls on any node wake at once.
+
+Loaded by mcertd (FUNCTION LOAD REPLACE) when `mc_version` does not return
+the version below (the SHA-1 of this file, substituted at build time).
+Non-goals: no policy decided here that C can decide before the call; the few
+re-checks (a bind's requester rights) guard against state that changed
+since C decided, and say so.
+]]
+
+local VERSION = '@MC_LUA_VERSION@'
+local CHANNEL = '{mc}:events'
+
+local function now()
+  return tonumber(redis.call('TIME')[1])
+end
+
+local function fail(code)
+  return redis.error_reply(code)
+end
+
+-- HGET that gives nil (not false) for a missing field or key
+local function hget(k, f)
+  local v = redis.call('HGET', k, f)
+  if v == false then return nil end
+  return v
+end
+
+local function audit(k, t, who, from, what, ...)
+  redis.call('XADD', k, '*', 'at', t, 'who', who, 'from', from, 'what', what, ...)
+end
+
+local function publish(sid, state)
+  redis.call('PUBLISH', CHANNEL, sid .. ' ' .. state)
+end
+
+-- nil if the session can still be answered at time t, else the wire code
+local function sess_closed(s, t)
+  if redis.call('EXISTS', s) == 0 then return 'unknown_session' end
+  local st = hget(s, 'state')
+  if st ~= 'pending' and st ~= 'scanned' then return 'session_done' end
+  if t >= tonumber(hget(s, 'expires') or '0') then return 'session_expired' end
+  return nil
+end
+
+-- The first result of an answer that was already applied, if `answer`
+-- (SHA-256 hex of the answer message) is that answer: a phone re-sending
+-- after a lost reply gets what the first send got.
+local function sess_dup(s, answer)
+  local st = hget(s, 'state')
+  if (st == 'approved' or st == 'rejected') and hget(s, 'answer') == answer then
+    return {'dup', hget(s, 'result') or st, hget(s, 'account') or ''}
+  end
+  return nil
+end
+
+local function sess_answered(s, sid, t, state, result, fp, answer)
+  redis.call('HSET', s, 'state', state, 'result', result, 'cert', fp,
+             'answered_at', t, 'answer', answer)
+  publish(sid, state)
+end
+
+---------------------------------------------------------------- version
+
+local function mc_version(keys, args)
+  return VERSION
+end
+
+---------------------------------------------------------------- sessions
+
+-- KEYS: sess. ARGV: ttl, then field/value pairs. -> {created, expires}
+local function sess_open(keys, args)
+  local s = keys[1]
+  if redis.call('EXISTS', s) == 1 then return fail('sid_collision') end
+  local t = now()
+  local ttl = tonumber(args[1])
+  local kv = {}
+  for i = 2, #args do kv[#kv + 1] = args[i] end
+  redis.call('HSET', s, 'state', 'pending', 'created', t, 'expires', t + ttl,
+             'cert', '', 'claimed', '0', unpack(kv))
+  -- readers see "expired" from `expires` on; the key itself goes a minute later
+  redis.call('EXPIREAT', s, t + ttl + 60)
+  return {t, t + ttl}
+end
+
+-- KEYS: sess. ARGV: sid. The phone fetched it: pending -> scanned.
+-- -> the session hash
+local function sess_scan(keys, args)
+  local s = keys[1]
+  local e = sess_closed(s, now())
+  if e then return fail(e) end
+  if hget(s, 'state') == 'pending' then
+    redis.call('HSET', s, 'state', 'scanned')
+    publish(args[1], 'scanned')
+  end
+  return redis.call('HGETALL', s)
+end
+
+-- KEYS: sess, cert. ARGV: answer hash. What checking an answer needs, read
+-- in one step: -> {'dup', result, account} for an answer already applied,
+-- else {'open', session hash, cert's bound account, cert status}.
+local function sess_answer_ctx(keys, args)
+  local s, c = keys[1], keys[2]
+  if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
+  local d = sess_dup(s, args[1])
+  if d then return d end
+  local e = sess_closed(s, now())
+  if e then return fail(e) end
+  return {'open', redis.call('HGETALL', s), hget(c, 'account') or '', hget(c, 'status') or ''}
+end
+
+-- KEYS: sess, acct (target), cert, requester's acct (= acct for self), audit
+-- ARGV: sid, fp, login, answer, who, from, serial, uscc, cn, org_name,
+--       issuer, alg, not_before, not_after
+-- -> {'ok'|'dup', result, login}
+local function bind_approve(keys, args)
+  local s, a, c, rq, au = keys[1], keys[2], keys[3], keys[4], keys[5]
+  local sid, fp, login, answer, who, from = args[1], args[2], args[3], args[4], args[5], args[6]
+  local uscc = args[8]
+  if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
+  local d = sess_dup(s, answer)
+  if d then return d end
+  local t = now()
+  local e = sess_closed(s, t)
+  if e then return fail(e) end
+  if hget(s, 'purpose') ~= 'bind' then return fail('purpose_mismatch') end
+  if hget(s, 'account') ~= login then return fail('account_mismatch') end
+  local cst = hget(c, 'status')
+  if cst and cst ~= 'valid' then return fail('cert_revoked') end
+  if redis.call('EXISTS', a) == 0 then return fail('not_found') end
+  local org = hget(a, 'org')
+  if org ~= uscc then return fail('org_mismatch') end
+  -- mc_policy_may_manage, re-checked: the opener's rights may have changed
+  -- in the minutes since the session was opened
+  local by = hget(s, 'requester') or ''
+  if by ~= login and (hget(rq, 'role') ~= 'admin' or hget(rq, 'org') ~= org) then
+    return fail('not_permitted')
+  end
+  if (hget(c, 'account') or '') ~= '' then return fail('cert_bound') end
+  if (hget(a, 'cert') or '') ~= '' then return fail('account_bound') end
+  if not cst then
+    redis.call('HSET', c, 'fp', fp, 'serial', args[7], 'uscc', uscc, 'cn', args[9],
+               'org_name', args[10], 'issuer', args[11], 'alg', args[12],
+               'not_before', args[13], 'not_after', args[14], 'status', 'valid',
+               'recorded_at', t)
+  end
+  redis.call('HSET', c, 'account', login, 'bound_at', t)
+  redis.call('HSET', a, 'cert', fp, 'bound_at', t, 'bound_by', by)
+  redis.call('HINCRBY', a, 'bind_gen', 1)
+  sess_answered(s, sid, t, 'approved', 'approved', fp, answer)
+  audit(au, t, who, from, 'bind', 'account', login, 'cert', fp, 'sid', sid, 'by', by)
+  return {'ok', 'approved', login}
+end
+
+-- KEYS: sess, cert, acct (the one the certificate is bound to), audit
+-- ARGV: sid, fp, uscc, answer, who, from, login
+-- -> {'ok'|'dup', result, login}
+local function login_approve(keys, args)
+  local s, c, a, au = keys[1], keys[2], keys[3], keys[4]
+  local sid, fp, uscc, answer, who, from, login =
+    args[1], args[2], args[3], args[4], args[5], args[6], args[7]
+  if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
+  local d = sess_dup(s, answer)
+  if d then return d end
+  local t = now()
+  local e = sess_closed(s, t)
+  if e then return fail(e) end
+  if hget(s, 'purpose') ~= 'login' then return fail('purpose_mismatch') end
+  local cst = hget(c, 'status')
+  if cst and cst ~= 'valid' then return fail('cert_revoked') end
+  if login == '' or hget(c, 'account') ~= login or hget(a, 'cert') ~= fp then
+    return fail('not_bound')
+  end
+  if hget(a, 'org') ~= uscc then return fail('org_mismatch') end
+  redis.call('HSET', s, 'account', login)
+  sess_answered(s, sid, t, 'approved', 'approved', fp, answer)
+  audit(au, t, who, from, 'login_approve', 'account', login, 'cert', fp, 'sid', sid)
+  return {'ok', 'approved', login}
+end
+
+-- KEYS: sess. ARGV: sid, fp, answer, result ('rejected' | 'wrong_number')
+-- A signed rejection, or an approval with the wrong number (which ends the
+-- session too: a guess must not get a second try). -> {'ok'|'dup', result, ''}
+local function sess_reject(keys, args)
+  local s = keys[1]
+  local sid, fp, answer, result = args[1], args[2], args[3], args[4]
+  if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
+  local d = sess_dup(s, answer)
+  if d then return d end
+  local t = now()
+  local e = sess_closed(s, t)
+  if e then return fail(e) end
+  sess_answered(s, sid, t, 'rejected', result, fp, answer)
+  return {'ok', result, ''}
+end
+
+-- KEYS: sess. ARGV: poll hash. The browser's read. -> {now, session hash}
+-- (The compare is not constant-time: it can only leak timing about
+-- SHA-256 of the secret, which tells nothing of the secret.)
+local function sess_poll(keys, args)
+  local s = keys[1]
+  if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
+  if hget(s, 'poll') ~= args[1] then return fail('bad_poll_secret') end
+  return {now(), redis.call('HGETALL', s)}
+end
+
+-- KEYS: sess, web, cert, acct, audit
+-- ARGV: poll hash, web ttl, ip, from, login, fp
+-- Hands out the web session of an approved login: creates it once; later
+-- calls by the poll-secret holder find it again (the token is derived from
+-- the poll secret, so the same one is returned). Re-checks that the
+-- certificate is still valid and still bound to that account.
+-- -> {'new'|'again', expires} or {'ended', 0} when it was collected and ended
+local function login_mint(keys, args)
+  local s, w, c, a, au = keys[1], keys[2], keys[3], keys[4], keys[5]
+  local ph, ttl, ip, from, login, fp = args[1], tonumber(args[2]), args[3], args[4], args[5], args[6]
+  if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
+  if hget(s, 'poll') ~= ph then return fail('bad_poll_secret') end
+  if hget(s, 'purpose') ~= 'login' or hget(s, 'state') ~= 'approved' then
+    return fail('session_done')
+  end
+  if hget(s, 'account') ~= login or hget(s, 'cert') ~= fp then return fail('stale') end
+  if hget(s, 'claimed') == '1' then
+    local exp = hget(w, 'expires')
+    if exp then return {'again', tonumber(exp)} end
+    return {'ended', 0}
+  end
+  if hget(c, 'status') ~= 'valid' then return fail('cert_revoked') end
+  if hget(c, 'account') ~= login or hget(a, 'cert') ~= fp then return fail('not_bound') end
+  local t = now()
+  redis.call('HSET', w, 'account', login, 'cert', fp, 'ip', ip, 'created', t,
+             'expires', t + ttl, 'bind_gen', hget(a, 'bind_gen') or '0')
+  redis.call('EXPIREAT', w, t + ttl)
+  redis.call('HSET', s, 'claimed', '1')
+  audit(au, t, login, from, 'web_login', 'account', login, 'cert', fp, 'sid', hget(s, 'sid'))
+  return {'new', t + ttl}
+end
+
+---------------------------------------------------------------- web sessions
+
+-- KEYS: per (account, address) counter, per address counter, acct
+-- ARGV: limit per account and address, limit per address, window seconds
+-- A password attempt is counted BEFORE the password is checked, so parallel
+-- guesses never get more checks than the limit; and per account AND
+-- address, so a stranger guessing cannot lock the owner out from elsewhere.
+-- -> {0, retry_after} when over a limit, else {1, account hash ({} if none)}
+local function pw_attempt(keys, args)
+  local pa, pi, a = keys[1], keys[2], keys[3]
+  local la, li, win = tonumber(args[1]), tonumber(args[2]), tonumber(args[3])
+  local n1 = redis.call('INCR', pa)
+  if n1 == 1 then redis.call('EXPIRE', pa, win) end
+  local n2 = redis.call('INCR', pi)
+  if n2 == 1 then redis.call('EXPIRE', pi, win) end
+  if n1 > la or n2 > li then
+    return {0, math.max(redis.call('TTL', pa), redis.call('TTL', pi), 1)}
+  end
+  return {1, redis.call('HGETALL', a)}
+end
+
+-- KEYS: web, acct, audit, per (account, address) counter, per address counter
+-- ARGV: login, ttl, ip, from. A password login that succeeded: the
+-- account's counter for that address is cleared, the address's gets its
+-- attempt back. -> expires
+local function web_open(keys, args)
+  local w, a, au = keys[1], keys[2], keys[3]
+  local login, ttl, ip, from = args[1], tonumber(args[2]), args[3], args[4]
+  if redis.call('EXISTS', a) == 0 then return fail('not_found') end
+  redis.call('DEL', keys[4])
+  if tonumber(redis.call('GET', keys[5]) or '0') > 0 then redis.call('DECR', keys[5]) end
+  local t = now()
+  redis.call('HSET', w, 'account', login, 'cert', '', 'ip', ip, 'created', t,
+             'expires', t + ttl, 'bind_gen', '')
+  redis.call('EXPIREAT', w, t + ttl)
+  audit(au, t, login, from, 'web_login', 'account', login, 'cert', '')
+  return t + ttl
+end
+
+-- KEYS: web, acct. ARGV: login. The web session of a token and its
+-- account: -> {web hash, account hash}. A session made by a certificate
+-- login holds only while that certificate stays bound to the account by
+-- the same binding (bind_gen): unbind and revoke end it without touching it.
+local function web_auth(keys, args)
+  local w, a = keys[1], keys[2]
+  local acc = hget(w, 'account')
+  if not acc or acc ~= args[1] then return fail('unauthorized') end
+  if now() >= tonumber(hget(w, 'expires') or '0') then return fail('unauthorized') end
+  if redis.call('EXISTS', a) == 0 then return fail('unauthorized') end
+  local cert = hget(w, 'cert') or ''
+  if cert ~= '' and (hget(a, 'cert') ~= cert or hget(a, 'bind_gen') ~= hget(w, 'bind_gen')) then
+    return fail('unauthorized')
+  end
+  return {redis.call('HGETALL', w), redis.call('HGETALL', a)}
+end
+
+-- KEYS: web. Logout.
+local function web_close(keys, args)
+  redis.call('DEL', keys[1])
+  return 'ok'
+end
+
+---------------------------------------------------------------- records
+
+-- KEYS: org, audit. ARGV: uscc, name, who, from
+local function org_create(keys, args)
+  if redis.call('EXISTS', keys[1]) == 1 then return fail('org_exists') end
+  local t = now()
+  redis.call('HSET', keys[1], 'uscc', args[1], 'name', args[2], 'created', t)
+  audit(keys[2], t, args[3], args[4], 'org_create', 'org', args[1])
+  return 'ok'
+end
+
+-- KEYS: acct, orgaccts, org, audit. ARGV: login, name, org, role, pw, who, from
+local function acct_create(keys, args)
+  if redis.call('EXISTS', keys[3]) == 0 then return fail('not_found') end
+  if redis.call('EXISTS', keys[1]) == 1 then return fail('account_exists') end
+  local t = now()
+  redis.call('HSET', keys[1], 'login', args[1], 'name', args[2], 'org', args[3],
+             'role', args[4], 'pw', args[5], 'cert', '', 'bound_at', '0', 'bound_by', '',
+             'bind_gen', '0', 'created', t)
+  redis.call('SADD', keys[2], args[1])
+  audit(keys[4], t, args[6], args[7], 'account_create', 'account', args[1], 'org', args[3],
+        'role', args[4])
+  return 'ok'
+end
+
+-- KEYS: cert, audit. ARGV: fp serial uscc cn org_name issuer alg nb na who from
+local function cert_put(keys, args)
+  if redis.call('EXISTS', keys[1]) == 1 then return fail('cert_exists') end
+  local t = now()
+  redis.call('HSET', keys[1], 'fp', args[1], 'serial', args[2], 'uscc', args[3],
+             'cn', args[4], 'org_name', args[5], 'issuer', args[6], 'alg', args[7],
+             'not_before', args[8], 'not_after', args[9], 'status', 'valid', 'account', '',
+             'recorded_at', t)
+  audit(keys[2], t, args[10], args[11], 'cert_issue', 'cert', args[1], 'org', args[3],
+        'serial', args[2])
+  return 'ok'
+end
+
+-- KEYS: acct, cert, audit. ARGV: login, fp, who, from.
+-- Frees both sides; the certificate's web sessions stop authenticating
+-- (web_auth compares bind_gen).
+local function unbind(keys, args)
+  local a, c, au = keys[1], keys[2], keys[3]
+  local login, fp = args[1], args[2]
+  if redis.call('EXISTS', a) == 0 then return fail('not_found') end
+  if hget(a, 'cert') ~= fp then return fail('not_bound') end
+  local t = now()
+  redis.call('HSET', a, 'cert', '', 'bound_at', '0', 'bound_by', '')
+  redis.call('HINCRBY', a, 'bind_gen', 1)
+  if redis.call('EXISTS', c) == 1 then redis.call('HSET', c, 'account', '') end
+  audit(au, t, args[3], args[4], 'unbind', 'account', login, 'cert', fp)
+  return 'ok'
+end
+
+-- KEYS: cert, acct (the bound account as the caller read it, or any key
+-- when none), audit. ARGV: fp, login ('' if unbound), who, from.
+-- 'stale' if the binding changed since the caller read it (read again).
+local function revoke(keys, args)
+  local c, a, au = keys[1], keys[2], keys[3]
+  local fp, login = args[1], args[2]
+  if redis.call('EXISTS', c) == 0 then return fail('not_found') end
+  if hget(c, 'status') == 'revoked' then return fail('cert_revoked') end
+  if (hget(c, 'account') or '') ~= login then return fail('stale') end
+  local t = now()
+  if login ~= '' and hget(a, 'cert') == fp then
+    redis.call('HSET', a, 'cert', '', 'bound_at', '0', 'bound_by', '')
+    redis.call('HINCRBY', a, 'bind_gen', 1)
+  end
+  redis.call('HSET', c, 'status', 'revoked', 'account', '', 'revoked_at', t)
+  audit(au, t, args[3], args[4], 'revoke', 'cert', fp, 'account', login)
+  return 'ok'
+end
+
+-- KEYS: any number of hashes. -> their HGETALLs, in order ({} if missing)
+local function hgetall_many(keys, args)
+  local out = {}
+  for i = 1, #keys do out[i] = redis.call('HGETALL', keys[i]) end
+  return out
+end
+
+---------------------------------------------------------------- throttle
+
+-- KEYS: counter. ARGV: window seconds. -> count after adding one
+local function count_add(keys, args)
+  local n = redis.call('INCR', keys[1])
+  if n == 1 then redis.call('EXPIRE', keys[1], args[1]) end
+  return n
+end
+
+local function reg(name, fn, ro)
+  if ro then
+    redis.register_function{function_name = name, callback = fn, flags = {'no-writes'}}
+  else
+    redis.register_function(name, fn)
+  end
+end
+
+reg('mc_version', mc_version, true)
+reg('sess_open', sess_open)
+reg('sess_scan', sess_scan)
+reg('sess_answer_ctx', sess_answer_ctx, true)
+reg('bind_approve', bind_approve)
+reg('login_approve', login_approve)
+reg('sess_reject', sess_reject)
+reg('sess_poll', sess_poll, true)
+reg('login_mint', login_mint)
+reg('pw_attempt', pw_attempt)
+reg('web_open', web_open)
+reg('web_auth', web_auth, true)
+reg('web_close', web_close)
+reg('org_create', org_create)
+reg('acct_create', acct_create)
+reg('cert_put', cert_put)
+reg('unbind', unbind)
+reg('revoke', revoke)
+reg('hgetall_many', hgetall_many, true)
+reg('count_add', count_add)

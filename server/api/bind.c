@@ -1,0 +1,159 @@
+/*
+ * api/bind.c — bindings (CA绑定与解绑): list them, unbind one. Binding
+ * itself is a QR session (api/session.c) answered by the phone
+ * (api/phone.c).
+ *
+ *   GET    /api/v1/bindings             admin: every account of its
+ *                                       organisation; staff: itself
+ *   DELETE /api/v1/bindings/:account    unbind (mc_policy_may_manage)
+ *
+ * Unbinding frees the certificate and the account; the web sessions that
+ * certificate's QR logins made for the account stop working at once (the
+ * store compares the binding generation on every request).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mc_api.h"
+#include "mc_policy.h"
+#include "mc_store_rec.h"
+
+json_t *mc_api_account_json(const mc_account *a, const mc_cert_rec *c)
+{
+    json_t *cert;
+    if (a->cert[0] == '\0')
+        cert = json_null();
+    else if (c == NULL || c->fp[0] == '\0')
+        cert = json_pack("{s:s}", "fp", a->cert);
+    else
+        cert = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "fp", c->fp, "serial",
+                         c->serial, "cn", c->cn, "org_name", c->org_name, "issuer", c->issuer,
+                         "alg", c->alg, "not_before", (json_int_t)c->not_before, "not_after",
+                         (json_int_t)c->not_after, "status", c->status);
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s}", "account", a->login, "name",
+                     a->name, "role", a->role, "org", a->org, "cert", cert, "bound_at",
+                     (json_int_t)a->bound_at, "bound_by", a->bound_by);
+}
+
+/* ---- list ---- */
+
+typedef struct list_ctx {
+    mc_org_list list;             /* admin */
+    mc_cert_rec cert;             /* staff: its own certificate */
+} list_ctx;
+
+static void list_ctx_free(void *p)
+{
+    list_ctx *x = p;
+    mc_org_list_free(&x->list);
+    free(x);
+}
+
+static void list_on_own(void *privdata, const mc_err *err)
+{
+    mc_req *r = privdata;
+    MC_REQ_LIVE(r);
+    list_ctx *x = r->hctx;
+    if (err->status != 0) {
+        mc_reply_err(r, err);
+        return;
+    }
+    mc_reply_json(r, 200, json_pack("{s:[o]}", "bindings",
+                                    mc_api_account_json(&r->who.acc, &x->cert)));
+}
+
+static void list_on_org(void *privdata, const mc_err *err)
+{
+    mc_req *r = privdata;
+    MC_REQ_LIVE(r);
+    list_ctx *x = r->hctx;
+    if (err->status != 0) {
+        mc_reply_err(r, err);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < x->list.n; i++)
+        json_array_append_new(list, mc_api_account_json(&x->list.accs[i], &x->list.certs[i]));
+    mc_reply_json(r, 200, json_pack("{s:o}", "bindings", list));
+}
+
+void mc_api_bindings(mc_req *r)
+{
+    list_ctx *x = calloc(1, sizeof(*x));
+    if (x == NULL) {
+        mc_reply_errf(r, 503, "busy", "out of memory");
+        return;
+    }
+    r->hctx = x;
+    r->hctx_free = list_ctx_free;
+    mc_principal me = {r->who.acc.login, r->who.acc.org, r->who.acc.role};
+    if (mc_policy_may_list_org(&me)) {
+        mc_store_org_list(r->node->store, r->who.acc.org, &x->list, list_on_org, r);
+        return;
+    }
+    if (r->who.acc.cert[0] == '\0') {
+        list_on_own(r, &(mc_err){0});
+        return;
+    }
+    mc_store_cert_get(r->node->store, r->who.acc.cert, &x->cert, list_on_own, r);
+}
+
+/* ---- unbind ---- */
+
+static void unbind_on_target(void *privdata, const mc_err *err);
+static void unbind_on_done(void *privdata, const mc_err *err);
+
+void mc_api_unbind(mc_req *r)
+{
+    if (!mc_account_name_valid(r->param, strlen(r->param))) {
+        mc_reply_errf(r, 404, "not_found", "no such account");
+        return;
+    }
+    mc_account *target = calloc(1, sizeof(*target));
+    if (target == NULL) {
+        mc_reply_errf(r, 503, "busy", "out of memory");
+        return;
+    }
+    r->hctx = target;
+    r->hctx_free = free;
+    mc_store_account_get(r->node->store, r->param, target, unbind_on_target, r);
+}
+
+static void unbind_on_target(void *privdata, const mc_err *err)
+{
+    mc_req *r = privdata;
+    MC_REQ_LIVE(r);
+    mc_account *target = r->hctx;
+    if (err->status != 0) {
+        if (err->status == 404)
+            mc_reply_errf(r, 404, "not_found", "no such account");
+        else
+            mc_reply_err(r, err);
+        return;
+    }
+    mc_principal me = {r->who.acc.login, r->who.acc.org, r->who.acc.role};
+    mc_principal them = {target->login, target->org, target->role};
+    if (!mc_policy_may_manage(&me, &them)) {
+        mc_reply_errf(r, 403, "not_permitted",
+                      "only an organisation admin may unbind another account");
+        return;
+    }
+    if (target->cert[0] == '\0') {
+        mc_reply_errf(r, 404, "not_bound", "the account has no certificate bound");
+        return;
+    }
+    mc_actor actor = {r->who.acc.login, r->ip};
+    mc_store_unbind(r->node->store, target->login, target->cert, &actor, unbind_on_done, r);
+}
+
+static void unbind_on_done(void *privdata, const mc_err *err)
+{
+    mc_req *r = privdata;
+    MC_REQ_LIVE(r);
+    mc_account *target = r->hctx;
+    if (err->status != 0) {
+        mc_reply_err(r, err);
+        return;
+    }
+    mc_reply_json(r, 200, json_pack("{s:s, s:s}", "account", target->login, "cert", target->cert));
+}

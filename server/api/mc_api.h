@@ -1,0 +1,39 @@
+/*
+ * mc_api.h — the handlers of mcertd, one file per capability:
+ *   auth.c     password login, logout, me
+ *   session.c  QR sessions: open, the browser's long poll, the QR image
+ *   bind.c     bindings: list, unbind
+ *   phone.c    the phone's msgpack API: fetch a session, answer it
+ *   health.c   /healthz (never waits for Redis), /readyz
+ * Each handler is an mc_handler (mc_httpd.h): called by the dispatcher
+ * after its checks; it reads top to bottom as parse -> core rule -> store
+ * call -> reply, and every path ends in exactly one mc_reply_*.
+ */
+#ifndef MC_API_H
+#define MC_API_H
+
+#include "mc_httpd.h"
+#include "mc_store_rec.h"
+
+void mc_api_login(mc_req *r);
+void mc_api_logout(mc_req *r);
+void mc_api_me(mc_req *r);
+
+void mc_api_session_open(mc_req *r);
+void mc_api_session_poll(mc_req *r);
+void mc_api_session_qr(mc_req *r);
+
+void mc_api_bindings(mc_req *r);
+void mc_api_unbind(mc_req *r);
+
+void mc_api_phone_get(mc_req *r);
+void mc_api_phone_respond(mc_req *r);
+
+void mc_api_healthz(mc_req *r);
+void mc_api_readyz(mc_req *r);
+
+/* An account as the web sees it; c: its bound certificate's record (fp ""
+ * when none is known). New reference. */
+json_t *mc_api_account_json(const mc_account *a, const mc_cert_rec *c);
+
+#endif

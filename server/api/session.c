@@ -1,0 +1,462 @@
+/*
+ * api/session.c — QR sessions for the web: open one, wait for its answer,
+ * draw its QR.
+ *
+ *   POST /api/v1/sessions?qr=...        {purpose, account?}
+ *   GET  /api/v1/sessions/:sid?state=&wait=     X-Poll-Secret
+ *   GET  /api/v1/sessions/:sid/qr.png | qr.svg
+ *
+ * Rules kept here: the poll secret (never in the QR) is the only way to read
+ * a session's outcome. The login token is derived from the poll secret
+ * (mc_token_derive), so whoever holds it collects the same token on every
+ * read until it expires or logs out — a read whose reply was lost loses
+ * nothing — and the minting function re-checks, at that moment, that the
+ * certificate is still valid and still bound to the account. Staff may bind
+ * only themselves; an admin any account of its organisation
+ * (mc_policy_may_manage).
+ *
+ * QR: encoded once per request that asks for renderings (?qr=), or drawn by
+ * the image routes, which need no Redis at all (the payload is the public
+ * base and the sid); `?qr=none` draws nothing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mc_api.h"
+#include "mc_crypto.h"
+#include "mc_events.h"
+#include "mc_policy.h"
+#include "mc_qr.h"
+#include "mc_session.h"
+#include "mc_store_sess.h"
+#include "mc_token.h"
+#include "mc_ua.h"
+
+#define SECRET_BYTES 32   /* poll secrets: 256 random bits */
+#define SECRET_LEN 43     /* base64url, unpadded */
+
+/* ---- open ---- */
+
+typedef struct open_ctx {
+    mc_session s;
+    uint8_t poll_hash[32];
+    char poll[SECRET_LEN + 1];
+    int want_svg, want_png, want_text;
+    mc_account target;            /* bind: the account to bind */
+    mc_org org;                   /* bind: its organisation */
+} open_ctx;
+
+static void open_ctx_free(void *p)
+{
+    OPENSSL_cleanse(p, sizeof(open_ctx));
+    free(p);
+}
+
+/* Parse "svg,png,text" / "none" into the three flags. 0 / -1. */
+static int qr_formats(const char *q, int *svg, int *png, int *text)
+{
+    *svg = *png = *text = 0;
+    size_t n = strlen(q);
+    if (n == 0 || n > 32)
+        return -1;
+    for (const char *p = q; p <= q + n;) {
+        size_t len = strcspn(p, ",");
+        if (len == 3 && memcmp(p, "svg", 3) == 0)
+            *svg = 1;
+        else if (len == 3 && memcmp(p, "png", 3) == 0)
+            *png = 1;
+        else if (len == 4 && memcmp(p, "text", 4) == 0)
+            *text = 1;
+        else if (!(len == 4 && memcmp(p, "none", 4) == 0))
+            return -1;
+        p += len + 1;
+    }
+    return 0;
+}
+
+static void open_on_target(void *privdata, const mc_err *err);
+static void open_on_org(void *privdata, const mc_err *err);
+static void open_store(mc_req *r);
+static void open_on_stored(void *privdata, const mc_err *err);
+
+void mc_api_session_open(mc_req *r)
+{
+    static const char *const allowed[] = {"purpose", "account", NULL};
+    mc_err err;
+    mc_err_clear(&err);
+    const char *ps, *target;
+    size_t pslen, targetlen;
+    if (mc_json_only(r->json, allowed, &err) != 0 ||
+        mc_json_str(r->json, "purpose", 16, 1, &ps, &pslen, &err) != 0 ||
+        mc_json_str(r->json, "account", MC_ACCOUNT_MAX, 0, &target, &targetlen, &err) != 0) {
+        mc_reply_err(r, &err);
+        return;
+    }
+    mc_purpose purpose = mc_purpose_parse(ps, pslen);
+    if (purpose == MC_PURPOSE_NONE) {
+        mc_reply_errf(r, 400, "bad_field", "purpose must be \"bind\" or \"login\"");
+        return;
+    }
+    open_ctx *x = calloc(1, sizeof(*x));
+    if (x == NULL) {
+        mc_reply_errf(r, 503, "busy", "out of memory");
+        return;
+    }
+    r->hctx = x;
+    r->hctx_free = open_ctx_free;
+    /* ?qr=svg,png,text (default all three; "none": the payload only) */
+    x->want_svg = x->want_png = x->want_text = 1;
+    const char *qrq = evhttp_find_header(&r->query, "qr");
+    if (qrq != NULL && qr_formats(qrq, &x->want_svg, &x->want_png, &x->want_text) != 0) {
+        mc_reply_errf(r, 400, "bad_query", "qr lists svg, png, text or none, comma-separated");
+        return;
+    }
+    mc_session *s = &x->s;
+    mc_session_init(s, purpose, r->now, r->node->cfg->session_ttl);
+    snprintf(s->origin, sizeof(s->origin), "%s", r->origin);
+    snprintf(s->ip, sizeof(s->ip), "%s", r->ip);
+    const char *ua = evhttp_find_header(evhttp_request_get_input_headers(r->req), "User-Agent");
+    if (ua)
+        mc_ua_summary(ua, strnlen(ua, 1024), s->ua, sizeof(s->ua));
+    if (purpose == MC_PURPOSE_LOGIN) {
+        if (target != NULL) {
+            mc_reply_errf(r, 400, "bad_field", "a login session names no account");
+            return;
+        }
+        open_store(r);
+        return;
+    }
+    if (!r->authed) {
+        mc_reply_errf(r, 401, "unauthorized", "log in to bind a certificate");
+        return;
+    }
+    if (target == NULL || (targetlen == strlen(r->who.acc.login) &&
+                           memcmp(target, r->who.acc.login, targetlen) == 0)) {
+        x->target = r->who.acc;
+        open_on_target(r, &err);
+        return;
+    }
+    if (!mc_account_name_valid(target, targetlen)) {
+        mc_reply_errf(r, 400, "bad_field", "account is not a valid account name");
+        return;
+    }
+    char login[MC_ACCOUNT_MAX + 1];
+    memcpy(login, target, targetlen);
+    login[targetlen] = '\0';
+    mc_store_account_get(r->node->store, login, &x->target, open_on_target, r);
+}
+
+static void open_on_target(void *privdata, const mc_err *err)
+{
+    mc_req *r = privdata;
+    MC_REQ_LIVE(r);
+    open_ctx *x = r->hctx;
+    if (err->status != 0) {
+        mc_reply_err(r, err);
+        return;
+    }
+    mc_principal me = {r->who.acc.login, r->who.acc.org, r->who.acc.role};
+    mc_principal them = {x->target.login, x->target.org, x->target.role};
+    if (!mc_policy_may_manage(&me, &them)) {
+        mc_reply_errf(r, 403, "not_permitted",
+                      "only an organisation admin may bind another account");
+        return;
+    }
+    if (x->target.cert[0] != '\0') {
+        mc_reply_errf(r, 409, "account_bound", "the account already has a certificate");
+        return;
+    }
+    snprintf(x->s.account, sizeof(x->s.account), "%s", x->target.login);
+    snprintf(x->s.requester, sizeof(x->s.requester), "%s", r->who.acc.login);
+    mc_store_org_get(r->node->store, x->target.org, &x->org, open_on_org, r);
+}
+
+static void open_on_org(void *privdata, const mc_err *err)
+{
+    mc_req *r = privdata;
+    MC_REQ_LIVE(r);
+    if (err->status != 0 && err->status != 404) {
+        mc_reply_err(r, err);
+        return;
+    }
+    open_store(r);
+}
+
+static void open_store(mc_req *r)
+{
+    open_ctx *x = r->hctx;
+    uint8_t raw[SECRET_BYTES];
+    mc_random(raw, sizeof(raw));
+    mc_base64url(raw, sizeof(raw), x->poll);
+    mc_sha256(x->poll, SECRET_LEN, x->poll_hash);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    const char *rname = x->s.purpose == MC_PURPOSE_BIND ? r->who.acc.name : "";
+    mc_store_sess_open(r->node->store, &x->s, x->poll_hash, r->node->cfg->session_ttl, rname,
+                       x->org.name, open_on_stored, r);
+}
+
+/* The QR object of a reply: payload, version, modules and the renderings
+ * asked for. NULL with err on failure. */
+static json_t *qr_json(const char *base, const char *sid, int svg, int png, int text,
+                       mc_err *err)
+{
+    char payload[MC_QR_PAYLOAD_MAX + 1];
+    if (mc_qr_payload(base, sid, payload, err) != 0)
+        return NULL;
+    json_t *o = json_pack("{s:s}", "payload", payload);
+    if (!svg && !png && !text)
+        return o;
+    mc_qr *q = mc_qr_encode(payload, err);
+    mc_buf b = {0};
+    if (q == NULL)
+        goto fail;
+    json_object_set_new(o, "version", json_integer(mc_qr_version(q)));
+    json_object_set_new(o, "modules", json_integer(mc_qr_width(q)));
+    if (svg) {
+        if (mc_qr_svg(q, &b) != 0)
+            goto fail;
+        json_object_set_new(o, "svg", json_stringn((const char *)b.ptr, b.len));
+        b.len = 0;
+    }
+    if (png) {
+        if (mc_qr_png(q, 6, &b, err) != 0)
+            goto fail;
+        char *b64 = mc_base64(b.ptr, b.len);
+        json_object_set_new(o, "png", json_string(b64));
+        free(b64);
+        b.len = 0;
+    }
+    if (text) {
+        if (mc_qr_text(q, &b) != 0)
+            goto fail;
+        json_object_set_new(o, "text", json_stringn((const char *)b.ptr, b.len));
+    }
+    mc_buf_free(&b);
+    mc_qr_free(q);
+    return o;
+fail:
+    if (err->status == 0)
+        mc_err_set(err, 500, "internal", "QR rendering failed");
+    mc_buf_free(&b);
+    mc_qr_free(q);
+    json_decref(o);
+    return NULL;
+}
+
+static void open_on_stored(void *privdata, const mc_err *err)
+{
+    mc_req *r = privdata;
+    MC_REQ_LIVE(r);
+    open_ctx *x = r->hctx;
+    if (err->status != 0) {
+        mc_reply_err(r, err);
+        return;
+    }
+    mc_err e2;
+    mc_err_clear(&e2);
+    json_t *qr = qr_json(r->node->cfg->public_base, x->s.sid, x->want_svg, x->want_png,
+                         x->want_text, &e2);
+    if (qr == NULL) {
+        mc_reply_err(r, &e2);
+        return;
+    }
+    mc_reply_json(r, 201,
+                  json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:o}", "sid", x->s.sid,
+                            "purpose", mc_purpose_name(x->s.purpose), "account", x->s.account,
+                            "poll_secret", x->poll, "match", (int)x->s.match, "expires",
+                            (json_int_t)x->s.expires, "ttl", (int)(x->s.expires - x->s.created),
+                            "qr", qr));
+}
+
+/* ---- the QR image ---- */
+
+void mc_api_session_qr(mc_req *r)
+{
+    static const char *const headers[] = {"Cache-Control", "private, max-age=300", NULL};
+    mc_err err;
+    mc_err_clear(&err);
+    if (!mc_sid_valid(r->param, strlen(r->param))) {
+        mc_reply_errf(r, 404, "unknown_session", "no such session");
+        return;
+    }
+    int png = strstr(r->route->path, "qr.png") != NULL;
+    char payload[MC_QR_PAYLOAD_MAX + 1];
+    mc_qr *q = NULL;
+    mc_buf b = {0};
+    if (mc_qr_payload(r->node->cfg->public_base, r->param, payload, &err) != 0 ||
+        (q = mc_qr_encode(payload, &err)) == NULL ||
+        (png ? mc_qr_png(q, 6, &b, &err) : mc_qr_svg(q, &b)) != 0) {
+        if (err.status == 0)
+            mc_err_set(&err, 500, "internal", "QR rendering failed");
+        mc_reply_err(r, &err);
+    } else {
+        mc_reply_body(r, 200, png ? "image/png" : "image/svg+xml", b.ptr, b.len, headers);
+    }
+    mc_buf_free(&b);
+    mc_qr_free(q);
+}
+
+/* ---- the browser's poll ---- */
+
+typedef struct poll_ctx {
+    char sid[MC_SID_LEN + 1];
+    uint8_t poll_hash[32];
+    char known[12];
+    int wait;
+    int64_t deadline_ms;
+    mc_sess_poll p;
+    mc_mint m;
+    char tok[MC_TOKEN_MAX + 1], tok_hash[65];
+    mc_waiter *waiter;
+} poll_ctx;
+
+static void poll_ctx_free(void *p)
+{
+    OPENSSL_cleanse(p, sizeof(poll_ctx));
+    free(p);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void poll_read(mc_req *r);
+static void poll_on_read(void *privdata, const mc_err *err);
+static void poll_on_minted(void *privdata, const mc_err *err);
+static void poll_wake(void *privdata, mc_wake why, const char *state);
+static void poll_gone(mc_req *r);
+
+void mc_api_session_poll(mc_req *r)
+{
+    if (!mc_sid_valid(r->param, strlen(r->param))) {
+        mc_reply_errf(r, 404, "unknown_session", "no such session");
+        return;
+    }
+    if (r->poll_secret[0] == '\0') {
+        mc_reply_errf(r, 401, "bad_poll_secret", "the X-Poll-Secret header is required");
+        return;
+    }
+    int wait;
+    if (mc_query_int(r, "wait", 0, r->node->cfg->poll_wait_max, 0, &wait) != 0) {
+        mc_reply_errf(r, 400, "bad_query", "wait must be 0..%d", r->node->cfg->poll_wait_max);
+        return;
+    }
+    const char *known = evhttp_find_header(&r->query, "state");
+    if (known != NULL && strlen(known) >= sizeof(((poll_ctx *)0)->known)) {
+        mc_reply_errf(r, 400, "bad_query", "unknown state");
+        return;
+    }
+    poll_ctx *x = calloc(1, sizeof(*x));
+    if (x == NULL) {
+        mc_reply_errf(r, 503, "busy", "out of memory");
+        return;
+    }
+    r->hctx = x;
+    r->hctx_free = poll_ctx_free;
+    memcpy(x->sid, r->param, MC_SID_LEN); /* mc_sid_valid: exactly MC_SID_LEN */
+    snprintf(x->known, sizeof(x->known), "%s", known ? known : "");
+    mc_sha256(r->poll_secret, strlen(r->poll_secret), x->poll_hash);
+    x->wait = known != NULL ? wait : 0;
+    x->deadline_ms = now_ms() + (int64_t)x->wait * 1000;
+    poll_read(r);
+}
+
+static void poll_read(mc_req *r)
+{
+    poll_ctx *x = r->hctx;
+    mc_store_sess_poll(r->node->store, x->sid, x->poll_hash, &x->p, poll_on_read, r);
+}
+
+static void poll_reply(mc_req *r)
+{
+    poll_ctx *x = r->hctx;
+    mc_session *s = &x->p.s;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "sid", s->sid, "purpose",
+                          mc_purpose_name(s->purpose), "state", s->state, "expires",
+                          (json_int_t)s->expires);
+    if (strcmp(s->state, "rejected") == 0 && strcmp(x->p.result, "wrong_number") == 0)
+        json_object_set_new(o, "reason", json_string("wrong_number"));
+    if (strcmp(s->state, "approved") == 0) {
+        json_object_set_new(o, "account", json_string(s->account));
+        json_object_set_new(o, "cert", json_string(x->p.cert));
+        if (x->m.kind == MC_MINT_NEW || x->m.kind == MC_MINT_AGAIN) {
+            json_object_set_new(o, "token", json_string(x->tok));
+            json_object_set_new(o, "token_expires", json_integer(x->m.expires));
+        } else if (x->m.kind == MC_MINT_ENDED) {
+            json_object_set_new(o, "claimed", json_true());
+        }
+    }
+    mc_reply_json(r, 200, o);
+}
+
+static void poll_on_read(void *privdata, const mc_err *err)
+{
+    mc_req *r = privdata;
+    MC_REQ_LIVE(r);
+    poll_ctx *x = r->hctx;
+    if (err->status != 0) {
+        mc_reply_err(r, err);
+        return;
+    }
+    mc_session *s = &x->p.s;
+    if (s->purpose == MC_PURPOSE_LOGIN && strcmp(s->state, "approved") == 0) {
+        mc_token_derive(r->poll_secret, strlen(r->poll_secret), s->sid, s->account, x->tok,
+                        x->tok_hash);
+        mc_store_login_mint(r->node->store, s->sid, x->poll_hash, x->tok_hash,
+                            r->node->cfg->web_ttl, r->ip, s->account, x->p.cert, &x->m,
+                            poll_on_minted, r);
+        return;
+    }
+    int open = strcmp(s->state, "pending") == 0 || strcmp(s->state, "scanned") == 0;
+    /* never wait past the session's expiry (+ a little, so that "expired"
+     * is seen); Redis's clock decides the expiry */
+    int64_t left = x->deadline_ms - now_ms();
+    int64_t until_expiry = (s->expires - x->p.now) * 1000 + 100;
+    if (left > until_expiry)
+        left = until_expiry;
+    if (!open || strcmp(x->known, s->state) != 0 || left <= 0) {
+        poll_reply(r);
+        return;
+    }
+    x->waiter = mc_events_wait(r->node->events, x->sid, (int)left, poll_wake, r);
+    if (x->waiter == NULL) {
+        mc_reply_errf(r, 503, "busy", "out of memory");
+        return;
+    }
+    r->on_gone = poll_gone;
+}
+
+static void poll_on_minted(void *privdata, const mc_err *err)
+{
+    mc_req *r = privdata;
+    MC_REQ_LIVE(r);
+    if (err->status != 0) {
+        mc_reply_err(r, err);
+        return;
+    }
+    poll_reply(r);
+}
+
+static void poll_wake(void *privdata, mc_wake why, const char *state)
+{
+    mc_req *r = privdata;
+    poll_ctx *x = r->hctx;
+    x->waiter = NULL;
+    r->on_gone = NULL;
+    if (why == MC_WAKE_TIMEOUT)
+        x->deadline_ms = 0; /* this read is the last */
+    poll_read(r);
+}
+
+static void poll_gone(mc_req *r)
+{
+    poll_ctx *x = r->hctx;
+    mc_waiter_cancel(x->waiter);
+    x->waiter = NULL;
+    mc_req_end(r);
+}

@@ -1,0 +1,19 @@
+/*
+ * mc_defaults.h — the defaults that mcertd, mcertctl and scripts/run share,
+ * in one place. scripts/run reads them with `mcertd --print-defaults`, so
+ * that the shell does not keep its own copy.
+ *
+ * Redis is on 6390, not 6379: Debian's redis-server package starts a system
+ * instance on 6379, and mcert must never write into it by accident.
+ */
+#ifndef MC_DEFAULTS_H
+#define MC_DEFAULTS_H
+
+#define MC_DEFAULT_LISTEN_HOST "127.0.0.1"
+#define MC_DEFAULT_LISTEN_PORT 8080
+#define MC_DEFAULT_REDIS_HOST "127.0.0.1"
+#define MC_DEFAULT_REDIS_PORT 6390
+#define MC_DEFAULT_DATA_DIR "./var"
+#define MC_DEFAULT_STORE_DEADLINE_MS 2000
+
+#endif
