@@ -10,6 +10,11 @@
  * is given up, every pend in the FIFO is failed at once and "orphaned"
  * (pend->st = NULL): hiredis's later NULL callback then only frees it.
  *
+ * A new connection is not used until it passed its version check (or the
+ * library was loaded): commands made meanwhile wait in a second FIFO
+ * (formatted, owned), under the same deadline, and go out in order once it
+ * is ready — so no command ever meets a missing or foreign library.
+ *
  * Dropping a connection: the context is detached first (data and callbacks
  * cleared), then redisAsyncFree'd; hiredis defers the free while it is
  * inside one of our callbacks, which is safe because nothing of ours is
@@ -43,6 +48,8 @@ typedef struct pend {
     mc_store_cb cb;
     void *privdata;
     int64_t sent_ms;
+    char *fmt;             /* waiting: the formatted command (owned) */
+    int fmtlen;
     mc_err err;            /* PEND_FAILED: what to report */
 } pend;
 
@@ -56,9 +63,12 @@ struct mc_store {
     redisContext *c;           /* blocking: connection, NULL when down */
     int timeout_ms;            /* blocking */
     pend *head, *tail;         /* in flight on ac, oldest first */
+    pend *whead, *wtail;       /* waiting for ac to be ready (not sent yet) */
+    int ready;                 /* ac passed its version check (or load) */
     int loading;               /* a FUNCTION LOAD is in flight on ac */
     int backoff_ms;
-    int64_t next_try_ms;
+    int64_t next_try_ms;       /* background reconnect, after the back-off */
+    int64_t last_try_ms;       /* last connection attempt */
     mc_store_stats stats;
 };
 
@@ -171,14 +181,19 @@ void mc_store_sync_cb(void *privdata, const mc_err *err)
 
 /* ---- async: the FIFO and the connection ---- */
 
-static void fifo_push(mc_store *st, pend *p)
+static void list_push(pend **head, pend **tail, pend *p)
 {
     p->next = NULL;
-    if (st->tail)
-        st->tail->next = p;
+    if (*tail)
+        (*tail)->next = p;
     else
-        st->head = p;
-    st->tail = p;
+        *head = p;
+    *tail = p;
+}
+
+static void fifo_push(mc_store *st, pend *p)
+{
+    list_push(&st->head, &st->tail, p);
 }
 
 static void fifo_pop(mc_store *st)
@@ -198,9 +213,11 @@ static void deliver(pend *p, const mc_err *err)
  * only free them). st->ac must already be NULL: callbacks may call again. */
 static void fail_in_flight(mc_store *st, const char *why)
 {
-    pend *list = st->head;
+    pend *list = st->head, *waiting = st->whead;
     st->head = st->tail = NULL;
+    st->whead = st->wtail = NULL;
     st->loading = 0;
+    st->ready = 0;
     mc_err err;
     mc_err_set(&err, 503, "store_unavailable", "record store unavailable: %s", why);
     for (pend *p = list; p != NULL; p = p->next) {
@@ -210,6 +227,13 @@ static void fail_in_flight(mc_store *st, const char *why)
     for (pend *p = list, *next; p != NULL; p = next) {
         next = p->next; /* p stays allocated until its hiredis callback */
         deliver(p, &err);
+    }
+    for (pend *p = waiting, *next; p != NULL; p = next) {
+        next = p->next; /* never sent: no hiredis callback will come */
+        st->stats.failed++;
+        deliver(p, &err);
+        redisFreeCommand(p->fmt);
+        free(p);
     }
 }
 
@@ -248,6 +272,7 @@ static void conn_kill(mc_store *st, const char *why)
 }
 
 static void send_internal(mc_store *st, pend_kind kind);
+static void conn_ready(mc_store *st);
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
@@ -274,7 +299,9 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     mc_err_clear(&err);
     if (p->kind == PEND_VERSION) {
         int same = r->type == REDIS_REPLY_STRING && strcmp(r->str, mc_lua_version) == 0;
-        if (!same && !st->loading)
+        if (same)
+            conn_ready(st);
+        else if (!st->loading)
             send_internal(st, PEND_LOAD);
     } else if (p->kind == PEND_LOAD) {
         st->loading = 0;
@@ -282,6 +309,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
             fprintf(stderr, "mcertd: FUNCTION LOAD failed: %.200s\n", r->str);
         else
             st->stats.loads++;
+        if (!st->ready)
+            conn_ready(st);
     } else {
         if (is_missing_function(r) && !st->loading)
             send_internal(st, PEND_LOAD);
@@ -309,15 +338,62 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         conn_lost(st, "disconnected");
 }
 
-static int send_pend(mc_store *st, pend *p, int argc, const char *const *argv,
-                     const size_t *lens)
+/* Send a formatted command on ac (which takes a copy). 0 / -1. */
+static int send_fmt(mc_store *st, pend *p, const char *fmt, int len)
 {
     p->st = st;
-    p->sent_ms = mono_ms();
-    if (redisAsyncCommandArgv(st->ac, on_reply, p, argc, (const char **)argv, lens) != REDIS_OK)
+    if (redisAsyncFormattedCommand(st->ac, on_reply, p, fmt, (size_t)len) != REDIS_OK)
         return -1;
     fifo_push(st, p);
     st->stats.sent++;
+    return 0;
+}
+
+static int send_pend(mc_store *st, pend *p, int argc, const char *const *argv,
+                     const size_t *lens)
+{
+    char *fmt = NULL;
+    int len = redisFormatCommandArgv(&fmt, argc, (const char **)argv, lens);
+    if (len < 0)
+        return -1;
+    p->sent_ms = mono_ms();
+    int rc = send_fmt(st, p, fmt, len);
+    redisFreeCommand(fmt);
+    return rc;
+}
+
+/* The connection passed its version check (or loaded the library): send
+ * what waited for it, in order. */
+static void conn_ready(mc_store *st)
+{
+    st->ready = 1;
+    pend *list = st->whead;
+    st->whead = st->wtail = NULL;
+    for (pend *p = list, *next; p != NULL; p = next) {
+        next = p->next;
+        int rc = st->ac ? send_fmt(st, p, p->fmt, p->fmtlen) : -1;
+        redisFreeCommand(p->fmt);
+        p->fmt = NULL;
+        if (rc != 0) {
+            mc_err err;
+            mc_err_set(&err, 503, "store_unavailable", "record store unavailable: cannot send");
+            st->stats.failed++;
+            deliver(p, &err);
+            free(p);
+        }
+    }
+}
+
+/* Keep a command until the connection is ready. 0 / -1. */
+static int wait_ready(mc_store *st, pend *p, int argc, const char *const *argv,
+                      const size_t *lens)
+{
+    p->fmtlen = redisFormatCommandArgv(&p->fmt, argc, (const char **)argv, lens);
+    if (p->fmtlen < 0)
+        return -1;
+    p->st = st;
+    p->sent_ms = mono_ms();
+    list_push(&st->whead, &st->wtail, p);
     return 0;
 }
 
@@ -328,6 +404,7 @@ static void send_internal(mc_store *st, pend_kind kind)
         return;
     p->kind = kind;
     mc_cmd c;
+    p->sent_ms = mono_ms();
     if (kind == PEND_VERSION) {
         mc_cmd_fcall(&c, "mc_version", 0, 1);
     } else {
@@ -343,6 +420,7 @@ static void send_internal(mc_store *st, pend_kind kind)
 
 static void conn_open(mc_store *st)
 {
+    st->last_try_ms = mono_ms();
     redisAsyncContext *ac = redisAsyncConnect(st->host, st->port);
     if (ac == NULL || ac->err) {
         if (ac)
@@ -360,6 +438,7 @@ static void conn_open(mc_store *st)
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     st->ac = ac;
+    st->ready = 0;
     st->stats.reconnects++;
     send_internal(st, PEND_VERSION);
 }
@@ -473,11 +552,18 @@ void mc_store_callv(mc_store *st, int argc, const char *const *argv, const size_
     p->out = out;
     p->cb = cb;
     p->privdata = privdata;
+    /* Demand reconnects at once (at most every BACKOFF_MIN_MS): a loop that
+     * saw no traffic during an outage must not fail its first requests
+     * for a whole back-off. The command then waits for the connection,
+     * within the deadline. */
+    if (st->ac == NULL && mono_ms() - st->last_try_ms >= BACKOFF_MIN_MS)
+        conn_open(st);
     if (st->ac == NULL) {
         fail_later(st, p, "not connected");
         return;
     }
-    if (send_pend(st, p, argc, argv, lens) != 0)
+    int rc = st->ready ? send_pend(st, p, argc, argv, lens) : wait_ready(st, p, argc, argv, lens);
+    if (rc != 0)
         fail_later(st, p, "cannot send");
 }
 
@@ -534,7 +620,8 @@ void mc_store_tick(mc_store *st)
     if (!st->async)
         return;
     int64_t now_ms = mono_ms(); /* deadlines are on the monotonic clock */
-    if (st->ac != NULL && st->head != NULL && now_ms - st->head->sent_ms > st->deadline_ms)
+    int64_t oldest = st->head ? st->head->sent_ms : st->whead ? st->whead->sent_ms : now_ms;
+    if (st->ac != NULL && now_ms - oldest > st->deadline_ms)
         conn_kill(st, "no reply within the deadline");
     if (st->ac == NULL && now_ms >= st->next_try_ms)
         conn_open(st);

@@ -22,10 +22,11 @@
  * connection, or a command unanswered past the deadline (mc_store_tick) —
  * every command in flight on the connection fails with 503
  * store_unavailable, the connection is dropped, and a new one is made after
- * a back-off (100 ms doubling to 2 s). Nothing is ever re-sent: a write
+ * a back-off (100 ms doubling to 2 s; a call made while down tries at once,
+ * at most every 100 ms). Nothing is ever re-sent: a write
  * whose reply was lost may have run, and only the caller (who knows whether
- * it is idempotent) may try again. While no connection is up, calls fail at
- * once (on the next loop turn) with 503.
+ * it is idempotent) may try again. While no connection is up and none may
+ * be tried yet, calls fail at once (on the next loop turn) with 503.
  *
  * Durability: Redis runs with appendonly yes, appendfsync always (scripts/run,
  * the test harness and the bench start it so): a write is acknowledged only
@@ -36,10 +37,12 @@
  *
  * Functions: on every new connection the first command asks `mc_version`;
  * if the library is missing or another version, FUNCTION LOAD REPLACE loads
- * the one built into this binary (commands pipelined behind it in that
- * window may fail once with 503). Non-goal: two mcertd versions with
- * different libraries on one Redis (a rolling upgrade must keep functions
- * compatible).
+ * the one built into this binary. Calls made before that is settled wait
+ * (within the deadline) and are sent after it, so none meets a missing or
+ * foreign library — a Redis that lost its data, or whose library was
+ * replaced, heals on the next connection. Non-goal: two mcertd versions
+ * with different libraries on one Redis (a rolling upgrade must keep
+ * functions compatible).
  *
  * Ownership: the store owns its connection. `out` buffers given to a call
  * and privdata must stay valid until the callback runs; every call's
