@@ -216,8 +216,8 @@ static void expect_unavailable(const reply *r, const char *what)
 static void expect_error(const reply *r, int status, const char *code, const char *what)
 {
     if (r->status != status || !r->shaped || strcmp(r->code, code) != 0)
-        fail_msg("%s: want %d %s, got %d %s%s %s", what, status, code, r->status, r->code,
-                 r->shaped ? "" : " (not a {code, message} reply)", r->err);
+        fail_msg("%s: want %d %s, got %d %s (%s)%s %s", what, status, code, r->status, r->code,
+                 r->msg, r->shaped ? "" : " (not a {code, message} reply)", r->err);
 }
 
 /* Repeat a request while it answers 503 store_unavailable (mcertd is
@@ -234,6 +234,28 @@ static void until_available(mc_testenv *env, send_fn send, void *arg, reply *out
             return;
         reply_free(out);
         usleep(100000);
+    }
+}
+
+#define SETTLE_RUN 12
+
+/* Wait until mcertd is back on Redis on every event loop (a loop that
+ * dropped its connection answers 503 until its back-off has passed):
+ * SETTLE_RUN /readyz in a row answer 200, each on a new connection (which
+ * SO_REUSEPORT spreads over the loops), within RESUME_BOUND. */
+static void settle(mc_testenv *env)
+{
+    double t0 = mc_testenv_now();
+    for (int run = 0; run < SETTLE_RUN;) {
+        reply r;
+        call(NULL, env, "GET", "/readyz", NULL, &r);
+        run = r.status == 200 ? run + 1 : 0;
+        if (run == 0 && mc_testenv_now() - t0 > RESUME_BOUND)
+            fail_msg("mcertd is not back on Redis after %.0f s: /readyz %d %s (%s) %s",
+                     RESUME_BOUND, r.status, r.code, r.msg, r.err);
+        reply_free(&r);
+        if (run == 0)
+            usleep(50000);
     }
 }
 
@@ -322,7 +344,8 @@ static void open_and_build(mc_testenv *env, const mc_phone *ph, const char *tok,
     json_t *o = NULL;
     int st = mc_testenv_open(env, tok, purpose, NULL, sid, poll, &match, &o);
     if (st != 201)
-        fail_msg("open %s: %d %s", purpose, st, mc_testenv_jstr(o, "code"));
+        fail_msg("open %s: %d %s (%s)", purpose, st, mc_testenv_jstr(o, "code"),
+                 mc_testenv_jstr(o, "message"));
     json_decref(o);
     mc_session_view v;
     mc_phone_err pe;
@@ -338,7 +361,8 @@ static void expect_approved(const reply *r, const char *account, const char *wha
     char state[16], acc[MC_ACCOUNT_MAX + 1];
     mc_err e;
     if (r->status != 200)
-        fail_msg("%s: want 200 approved, got %d %s %s", what, r->status, r->code, r->err);
+        fail_msg("%s: want 200 approved, got %d %s (%s) %s", what, r->status, r->code, r->msg,
+                 r->err);
     if (mc_result_decode(r->raw.ptr, r->raw.len, state, sizeof(state), acc, sizeof(acc), &e) !=
         0)
         fail_msg("%s: 200 is not a msgpack {state, account}: %s", what, e.msg);
@@ -771,6 +795,10 @@ static void wrong_shaped_function_replies_fail_their_requests_and_replace_the_co
     const int kinds[] = {W_LIST, W_ME, W_ME};
     storm(env, &c, kinds, 3, 2, 30, w);
 
+    r = redisCommand(rc, "FUNCTION LOAD REPLACE %s", code);
+    assert_true(r && r->type != REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+    settle(env);
     /* mcertd dropped connections whose reply order was in doubt and made new ones */
     long long after[64];
     size_t nafter = command_clients(rc, after, 64);
@@ -782,9 +810,6 @@ static void wrong_shaped_function_replies_fail_their_requests_and_replace_the_co
     if (gone == 0 || fresh == 0)
         fail_msg("mcertd kept its Redis connections (%d gone, %d new)", gone, fresh);
 
-    r = redisCommand(rc, "FUNCTION LOAD REPLACE %s", code);
-    assert_true(r && r->type != REDIS_REPLY_ERROR);
-    freeReplyObject(r);
     freeReplyObject(libs);
     redisFree(rc);
     alice_is_served(env, &c);
@@ -916,9 +941,7 @@ static void a_hung_redis_gets_503_in_time_static_pages_at_once_and_service_resum
         fail_msg("/me after SIGCONT: %d %s", r.status, r.code);
     assert_string_equal(mc_testenv_jstr(r.json, "account"), "admin");
     reply_free(&r);
-    call(NULL, env, "GET", "/readyz", NULL, &r);
-    assert_int_equal(r.status, 200);
-    reply_free(&r);
+    settle(env);
     call(NULL, env, "GET", "/healthz", NULL, &r);
     assert_int_equal(r.status, 200);
     assert_true(json_is_true(json_object_get(r.json, "store")));
@@ -1034,6 +1057,7 @@ static void long_polls_end_across_a_redis_crash_and_wake_after_it(void **state)
     until_available(env, send_me_tok, g.tok, &r);
     assert_int_equal(r.status, 200);
     reply_free(&r);
+    settle(env);
     open_and_build(env, g.ph, NULL, "login", sid, poll, &body);
     pid_t child = approve_later(env, sid, &body, 1500);
     poll_session(env, sid, poll, "scanned", 25, &r);
@@ -1060,11 +1084,14 @@ static void lose_next_write(rig *l, grown *g)
     mc_testfault_proxy_lose_reply(l->proxy, grown_past, g);
 }
 
+/* The reply was lost after the write ran; then wait for mcertd to have
+ * replaced the connection. */
 static void expect_lost(rig *l, grown *g, int nlost)
 {
     assert_int_equal(mc_testfault_proxy_lost(l->proxy), nlost); /* the fault did happen */
     assert_true(redis_count(l->env, g->script, g->arg) > g->before); /* after the write ran */
     redisFree(g->c);
+    settle(l->env);
 }
 
 typedef struct answer_arg {
@@ -1140,7 +1167,7 @@ static void send_poll(mc_testenv *env, void *arg, reply *out)
 static void token_of(const reply *r, char token[128], const char *what)
 {
     if (r->status != 200)
-        fail_msg("%s: %d %s %s", what, r->status, r->code, r->err);
+        fail_msg("%s: %d %s (%s) %s", what, r->status, r->code, r->msg, r->err);
     assert_string_equal(mc_testenv_jstr(r->json, "state"), "approved");
     snprintf(token, 128, "%s", mc_testenv_jstr(r->json, "token"));
     if (strlen(token) < 40)
@@ -1317,8 +1344,11 @@ static void a_login_approved_then_unbound_before_the_poll_gets_no_token(void **s
     approved_then_changed(0, 404, "not_bound");
 }
 
-int main(void)
+/* An argument runs only the tests whose names match it (a cmocka pattern). */
+int main(int argc, char **argv)
 {
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_wrong_type_key_never_sends_one_callers_reply_to_another),
         cmocka_unit_test(a_hung_redis_gets_503_in_time_static_pages_at_once_and_service_resumes),
