@@ -66,6 +66,7 @@ struct mc_store {
     pend *whead, *wtail;       /* waiting for ac to be ready (not sent yet) */
     int ready;                 /* ac passed its version check (or load) */
     int loading;               /* a FUNCTION LOAD is in flight on ac */
+    struct flush_tok *flush;   /* a flush is scheduled for this loop turn */
     int backoff_ms;
     int64_t next_try_ms;       /* background reconnect, after the back-off */
     int64_t last_try_ms;       /* last connection attempt */
@@ -273,6 +274,7 @@ static void conn_kill(mc_store *st, const char *why)
 
 static void send_internal(mc_store *st, pend_kind kind);
 static void conn_ready(mc_store *st);
+static void schedule_flush(mc_store *st);
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
@@ -346,6 +348,7 @@ static int send_fmt(mc_store *st, pend *p, const char *fmt, int len)
         return -1;
     fifo_push(st, p);
     st->stats.sent++;
+    schedule_flush(st);
     return 0;
 }
 
@@ -441,6 +444,43 @@ static void conn_open(mc_store *st)
     st->ready = 0;
     st->stats.reconnects++;
     send_internal(st, PEND_VERSION);
+}
+
+/* ---- write-through: one write per loop turn ----
+ * hiredis's adapter would write a command on the next turn of the loop,
+ * after polling for writability: two epoll_ctl and a wake-up per command.
+ * Instead the commands of a turn are written at its end (deferred), while
+ * the socket's write interest was added and removed in the same turn,
+ * which libevent's change list folds into no system call at all. */
+typedef struct flush_tok {
+    mc_store *st;              /* NULL once the store is freed */
+} flush_tok;
+
+static void run_flush(void *arg)
+{
+    flush_tok *t = arg;
+    mc_store *st = t->st;
+    free(t);
+    if (st == NULL)
+        return;
+    st->flush = NULL;
+    if (st->ac != NULL && (st->ac->c.flags & REDIS_CONNECTED))
+        redisAsyncHandleWrite(st->ac);
+}
+
+static void schedule_flush(mc_store *st)
+{
+    if (st->flush != NULL)
+        return;
+    flush_tok *t = malloc(sizeof(*t));
+    if (t == NULL)
+        return; /* the adapter still writes on the next turn */
+    t->st = st;
+    if (st->loop.defer(st->loop.data, run_flush, t) != 0) {
+        free(t);
+        return;
+    }
+    st->flush = t;
 }
 
 static void run_failed(void *arg)
@@ -605,6 +645,8 @@ void mc_store_free(mc_store *st)
 {
     if (st == NULL)
         return;
+    if (st->flush)
+        st->flush->st = NULL;
     if (st->async) {
         redisAsyncContext *ac = st->ac;
         conn_lost(st, "shutting down");

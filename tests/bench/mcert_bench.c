@@ -1107,7 +1107,13 @@ static void bench(void **state)
     printf("P-256 ECDSA-SHA256 verify: %6.1f us  %8.0f /s\n", p256_us, p256);
     printf("SM2-SM3 verify:            %6.1f us  %8.0f /s\n", sm2_us, sm2);
 
-    mc_testenv *env = mc_testenv_start(0);
+    /* MCERT_BENCH_THREADS: mcertd's event loops (default: the harness's 2) */
+    char threads[16];
+    snprintf(threads, sizeof(threads), "%d", env_int("MCERT_BENCH_THREADS", 2));
+    const char *const args[] = {"--threads", threads, NULL};
+    mc_testenv_opts opts = {.mcertd_args = args};
+    printf("mcertd: %s event loops\n", threads);
+    mc_testenv *env = mc_testenv_start_opts(&opts);
     mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
     mc_phone *phones[2] = {mc_testenv_phone(env, "p256", MC_ALG_P256, MC_TEST_ORG),
                            mc_testenv_phone(env, "sm2", MC_ALG_SM2, MC_TEST_ORG2)};
