@@ -1,6 +1,6 @@
 /*
  * app.js — the behaviour of mcert's two web pages, chosen by <body data-page>:
- *   "login"    (index.html):    password login, and QR login (open a login
+ *   "login"    (index.html):    账号登录 (password) and 扫码登录 (open a login
  *                                session, show its QR and match number, long-poll
  *                                it until approved / rejected / expired);
  *   "bindings" (bindings.html): CA绑定与解绑 — who is logged in, the accounts
@@ -17,7 +17,19 @@
  * (logged out, expired, or the certificate it came from was unbound), and the
  * page goes back to the login page.
  *
- * Non-goals: routing, i18n beyond "中文 (English)" labels, old browsers.
+ * QR: a session is opened with ?qr=none (the reply carries the payload, no
+ * drawing) and its image is loaded from GET /api/v1/sessions/<sid>/qr.png,
+ * which the server draws without touching its database. The payload stays on
+ * the <img> (data-payload) for people and tests.
+ *
+ * Failures the server says are passing — 503 store_unavailable (database
+ * down), 503 busy (password-check pool full), 429 too_many_attempts — are
+ * shown in words, never as codes; the long poll waits (Retry-After, bounded)
+ * and asks again instead of giving up, until the session is surely over. A
+ * wrong match number ends the session on the server (rejected, reason
+ * wrong_number): the box says so and offers a fresh code.
+ *
+ * Non-goals: routing, languages other than the console's Chinese, old browsers.
  */
 'use strict';
 
@@ -28,35 +40,78 @@
   const FINAL_STATES = new Set(['approved', 'rejected', 'expired']);
   /* States after which a QR box offers (and a tab switch makes) a new code. */
   const RESTARTABLE = new Set(['expired', 'rejected', 'error']);
-  const SESSION_ENDED = '会话已结束，请重新登录 (session ended, please sign in again)';
+  const SESSION_ENDED = '会话已结束，请重新登录';
+  /* Waits between tries of a long poll the server could not answer (s). */
+  const RETRY_MIN = 1;
+  const RETRY_MAX = 10;
+  /* ...and how long past the session's expiry the poll keeps trying (s). */
+  const RETRY_GRACE = 30;
 
   const STATE_TEXT = {
-    creating: '正在生成二维码… (creating)',
-    pending: '等待扫码 (waiting for the phone)',
-    scanned: '已扫码，请在手机上确认 (scanned — confirm on the phone)',
-    approved: '已确认 (approved)',
-    rejected: '已拒绝 (rejected)',
-    expired: '二维码已过期 (expired)',
-    error: '出错了 (error)',
+    creating: '正在生成二维码…',
+    pending: '等待扫码',
+    scanned: '已扫码，请在手机上确认',
+    approved: '已确认',
+    rejected: '已拒绝',
+    expired: '二维码已过期',
+    error: '出错了，请刷新二维码',
   };
 
+  const WRONG_NUMBER_TEXT = '手机上选择的数字与页面不一致，本次扫码已失效，请刷新二维码';
+
   const ERROR_TEXT = {
-    bad_credentials: '账号或密码错误 (wrong account or password)',
-    not_permitted: '无权操作 (not permitted)',
-    account_bound: '该账户已绑定CA证书 (the account already has a certificate)',
-    not_bound: '该账户未绑定CA证书 (no certificate bound)',
-    not_found: '账户不存在 (no such account)',
-    network: '网络错误，请稍后重试 (network error)',
+    bad_credentials: '账号或密码错误',
+    unauthorized: SESSION_ENDED,
+    not_permitted: '无权操作',
+    account_bound: '该账户已绑定CA证书',
+    not_bound: '该账户未绑定CA证书',
+    not_found: '账户不存在',
+    bad_origin: '请求来源不被允许，请从平台地址访问',
+    unknown_session: '二维码已失效，请刷新二维码',
+    session_expired: '二维码已过期，请刷新二维码',
+    store_unavailable: '系统暂时无法访问数据，请稍后重试',
+    busy: '系统繁忙，请稍后重试',
+    too_many_attempts: '登录失败次数过多，请稍后再试',
+    network: '网络错误，请检查网络后重试',
+  };
+
+  /* What the QR box says while its long poll waits to ask again. */
+  const RETRY_TEXT = {
+    store_unavailable: '系统暂时无法访问数据，正在重试…',
+    busy: '系统繁忙，正在重试…',
+    too_many_attempts: '请求过于频繁，正在重试…',
+    network: '网络连接中断，正在重试…',
+  };
+
+  const CERT_STATUS_TEXT = {
+    revoked: '已吊销',
+    expired: '已过期',
+    superseded: '已更新',
   };
 
   /* ---- small helpers ---- */
 
   class ApiError extends Error {
-    constructor(status, code, message) {
+    constructor(status, code, message, retryAfter = null) {
       super(message);
       this.status = status;
       this.code = code;
+      this.retryAfter = retryAfter; /* seconds, from Retry-After, or null */
     }
+  }
+
+  /* Retry-After in seconds (delta-seconds or an HTTP date), else null. */
+  function retryAfterOf(res) {
+    const v = res && res.headers ? res.headers.get('Retry-After') : null;
+    if (!v) return null;
+    if (/^\s*\d+\s*$/.test(v)) return Number(v);
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? null : Math.max(0, Math.ceil((t - Date.now()) / 1000));
+  }
+
+  /* A failure that passes by itself: ask again later. */
+  function transient(status) {
+    return status === 0 || status === 429 || status === 502 || status === 503 || status === 504;
   }
 
   function $(id) {
@@ -92,17 +147,37 @@
       `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
   }
 
+  /* "3分钟" / "40秒" for a wait in seconds. */
+  function waitWords(sec) {
+    return sec >= 60 ? `${Math.ceil(sec / 60)}分钟` : `${Math.max(1, sec)}秒`;
+  }
+
+  /* The words for a failure: never the server's code or its English message. */
   function errorText(e) {
     if (e instanceof ApiError) {
+      if (e.code === 'too_many_attempts' && e.retryAfter > 0) {
+        return `登录失败次数过多，请${waitWords(e.retryAfter)}后再试`;
+      }
       const known = ERROR_TEXT[e.code];
-      return known ? known : `${e.message || '请求失败'} (${e.code})`;
+      if (known) return known;
+      if (e.status === 503 || e.status === 502 || e.status === 504) return ERROR_TEXT.busy;
+      if (e.status === 401) return SESSION_ENDED;
+      return '操作失败，请稍后重试';
     }
-    return String(e && e.message ? e.message : e);
+    return '页面出错，请刷新页面后重试';
   }
 
   function show(el, text) {
     el.textContent = text;
     el.hidden = !text;
+  }
+
+  /* show() for a failure; the code stays on the element (data-code) for
+   * whoever debugs, not in the words. */
+  function showError(el, e) {
+    show(el, errorText(e));
+    if (e instanceof ApiError) el.dataset.code = e.code;
+    else delete el.dataset.code;
   }
 
   function token() {
@@ -142,7 +217,7 @@
     if (!res.ok) {
       const code = data && typeof data.code === 'string' ? data.code : 'http_' + res.status;
       const msg = data && typeof data.message === 'string' ? data.message : res.statusText;
-      throw new ApiError(res.status, code, msg);
+      throw new ApiError(res.status, code, msg, retryAfterOf(res));
     }
     return data || {};
   }
@@ -167,7 +242,8 @@
    * onApproved(poll, box): called once when the phone approved; poll is the
    * server's final poll reply. Rejection and expiry only show in the box.
    * Returns {start, stop, reset, setState, root}. The box reflects its state
-   * in root.dataset.state, the QR payload in img.dataset.payload.
+   * in root.dataset.state (and reason = wrong_number, retrying = yes while
+   * the poll waits to ask again), the QR payload in img.dataset.payload.
    */
   function qrBox(root, open, onApproved) {
     const part = (role) => root.querySelector(`[data-role="${role}"]`);
@@ -195,11 +271,17 @@
     function reset() {
       stop();
       root.dataset.state = '';
+      delete root.dataset.reason;
+      delete root.dataset.retrying;
     }
 
-    function setState(state, text) {
+    /* reason: why a final state came (wrong_number), kept in data-reason. */
+    function setState(state, text, reason) {
       root.dataset.state = state;
-      stateEl.textContent = text || STATE_TEXT[state] || state;
+      if (reason) root.dataset.reason = reason;
+      else delete root.dataset.reason;
+      delete root.dataset.retrying;
+      stateEl.textContent = text || STATE_TEXT[state] || STATE_TEXT.error;
       const final = FINAL_STATES.has(state) || state === 'error';
       refreshBtn.hidden = !RESTARTABLE.has(state);
       overlayEl.hidden = !final;
@@ -216,22 +298,41 @@
       const deadline = Date.now() + ttl * 1000;
       const tick = () => {
         const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-        countdownEl.textContent = `剩余 ${Math.floor(left / 60)}:${pad2(left % 60)} (expires in ${left}s)`;
+        countdownEl.textContent = `有效期剩余 ${Math.floor(left / 60)}:${pad2(left % 60)}`;
         countdownEl.dataset.left = String(left);
       };
       tick();
       timer = setInterval(tick, 1000);
     }
 
+    /* The poll could not be answered now (network, 503, 429): say so in the
+     * box, keeping its state, and wait before asking again — Retry-After if
+     * the server sent one, else 1, 2, 4, 8 s; always within RETRY_MIN..MAX.
+     * Resolves false once the session is surely over (expiry + RETRY_GRACE):
+     * the caller then stops. */
+    async function retryWait(s, my, code, retryAfter, attempt) {
+      if (Date.now() / 1000 > s.expires + RETRY_GRACE) return false;
+      const backoff = Math.min(RETRY_MAX, 2 ** Math.min(attempt - 1, 4));
+      const sec = Math.min(RETRY_MAX, Math.max(RETRY_MIN, retryAfter !== null ? retryAfter : backoff));
+      root.dataset.retrying = 'yes';
+      stateEl.textContent = RETRY_TEXT[code] || RETRY_TEXT.store_unavailable;
+      await sleep(sec * 1000, my.signal);
+      return !my.signal.aborted;
+    }
+
+    /* After a failed try the next one asks without waiting (wait=0), so the
+     * box stops saying "retrying" as soon as the server answers again; then
+     * the long poll resumes. */
     async function poll(s, my) {
       let state = 'pending';
-      let failures = 0;
+      let attempt = 0;
       while (!my.signal.aborted) {
         let d = null;
         let res;
+        const wait = attempt > 0 ? 0 : POLL_WAIT;
         try {
           res = await fetch(`/api/v1/sessions/${encodeURIComponent(s.sid)}` +
-            `?state=${encodeURIComponent(state)}&wait=${POLL_WAIT}`, {
+            `?state=${encodeURIComponent(state)}&wait=${wait}`, {
             headers: { 'X-Poll-Secret': s.poll_secret, Accept: 'application/json' },
             cache: 'no-store',
             signal: my.signal,
@@ -239,26 +340,38 @@
           d = await res.json().catch(() => null);
         } catch (e) {
           if (my.signal.aborted) return;
-          if (++failures > 5) {
-            setState('error', '网络错误，请刷新二维码 (network error)');
+          if (!(await retryWait(s, my, 'network', null, ++attempt))) {
+            if (!my.signal.aborted) setState('error', '网络连接中断，请刷新二维码');
             return;
           }
-          await sleep(1000, my.signal);
           continue;
         }
         if (my.signal.aborted) return;
-        failures = 0;
+        if (transient(res.status)) {
+          const code = d && typeof d.code === 'string' ? d.code : 'store_unavailable';
+          if (!(await retryWait(s, my, code, retryAfterOf(res), ++attempt))) {
+            if (!my.signal.aborted) setState('error', '系统暂时不可用，请稍后刷新二维码');
+            return;
+          }
+          continue;
+        }
+        attempt = 0;
         if (!res.ok || !d || typeof d.state !== 'string') {
           /* an expired session may already be gone from the store */
-          if (res.status === 404) {
+          if (res.status === 404 || res.status === 410) {
             setState('expired');
           } else {
-            setState('error', d && d.message ? `${STATE_TEXT.error}: ${d.message}` : STATE_TEXT.error);
+            const code = d && typeof d.code === 'string' ? d.code : 'http_' + res.status;
+            setState('error', ERROR_TEXT[code] || STATE_TEXT.error);
           }
           return;
         }
         state = d.state;
-        setState(state);
+        if (state === 'rejected' && d.reason === 'wrong_number') {
+          setState(state, WRONG_NUMBER_TEXT, 'wrong_number');
+        } else {
+          setState(state);
+        }
         if (FINAL_STATES.has(state)) {
           if (state === 'approved') onApproved(d, box);
           return;
@@ -289,13 +402,19 @@
         return;
       }
       if (my.signal.aborted) return;
-      const png = s.qr && typeof s.qr.png === 'string' ? s.qr.png : '';
-      if (!/^[A-Za-z0-9+/]+=*$/.test(png)) {
-        setState('error', '二维码数据无效 (bad QR image)');
+      const payload = s.qr && typeof s.qr.payload === 'string' ? s.qr.payload : '';
+      if (!payload || typeof s.sid !== 'string' || !s.sid) {
+        setState('error', '二维码数据无效，请刷新二维码');
         return;
       }
-      img.src = 'data:image/png;base64,' + png;
-      img.dataset.payload = s.qr.payload;
+      /* The image: drawn by the server from the sid alone (no database). */
+      img.onerror = () => {
+        if (my.signal.aborted || root.dataset.sid !== s.sid) return;
+        stop();
+        setState('error', '二维码图片加载失败，请刷新二维码');
+      };
+      img.src = `/api/v1/sessions/${encodeURIComponent(s.sid)}/qr.png`;
+      img.dataset.payload = payload;
       img.hidden = false;
       root.dataset.sid = s.sid;
       matchEl.textContent = pad2(s.match);
@@ -321,7 +440,10 @@
     if (token()) {
       api('GET', '/api/v1/me').then(
         () => location.replace('/bindings'),
-        () => sessionStorage.removeItem(TOKEN_KEY));
+        (e) => {
+          /* only a 401 says the token is over; a 503 says nothing about it */
+          if (e instanceof ApiError && e.status === 401) sessionStorage.removeItem(TOKEN_KEY);
+        });
     }
 
     const form = $('login-form');
@@ -332,7 +454,7 @@
       const account = $('login-account').value.trim();
       const password = $('login-password').value;
       if (!account || !password) {
-        show(err, '请输入账号和密码 (account and password are required)');
+        show(err, '请输入账号和密码');
         return;
       }
       const btn = $('login-submit');
@@ -342,20 +464,24 @@
         sessionStorage.setItem(TOKEN_KEY, d.token);
         location.assign('/bindings');
       } catch (e) {
-        show(err, errorText(e));
+        showError(err, e);
         btn.disabled = false;
       }
     });
 
+    /* Every read of an approved login by this page returns the same token
+     * until it ends; after a logout the reply says claimed, with no token. */
     const box = qrBox($('login-qr'),
-      () => api('POST', '/api/v1/sessions?qr=png', { purpose: 'login' }, false),
+      () => api('POST', '/api/v1/sessions?qr=none', { purpose: 'login' }, false),
       (d, b) => {
         if (typeof d.token === 'string' && d.token) {
           sessionStorage.setItem(TOKEN_KEY, d.token);
-          b.setState('approved', '登录成功，正在进入… (signed in)');
+          b.setState('approved', '登录成功，正在进入…');
           location.assign('/bindings');
+        } else if (d.claimed) {
+          b.setState('error', '本次扫码登录已结束，请刷新二维码重新扫码');
         } else {
-          b.setState('error', '该二维码的登录结果已被领取，请刷新 (already used)');
+          b.setState('error', '登录未完成，请刷新二维码重试');
         }
       });
 
@@ -398,11 +524,11 @@
       if (e instanceof ApiError && e.status === 401) {
         const certGone = me && me.via === 'certificate';
         sessionEnded(certGone
-          ? '登录所用的CA证书已解除绑定或会话已结束，请重新登录 (session ended)'
+          ? '登录所用的CA证书已解除绑定或会话已结束，请重新登录'
           : SESSION_ENDED);
         return true;
       }
-      show(where || pageErr, errorText(e));
+      showError(where || pageErr, e);
       return false;
     }
 
@@ -411,13 +537,13 @@
       $('me-account').textContent = `(${me.account})`;
       $('me-org').textContent = me.org_name || me.org;
       $('me-org').title = `统一社会信用代码 ${me.org}`;
-      $('me-role').textContent = me.role === 'admin' ? '机构管理员 (admin)' : '员工 (staff)';
-      $('me-via').textContent = me.via === 'certificate' ? '证书扫码登录 (certificate)' : '密码登录 (password)';
+      $('me-role').textContent = me.role === 'admin' ? '机构管理员' : '员工';
+      $('me-via').textContent = me.via === 'certificate' ? '扫码登录' : '账号登录';
       $('me-via').dataset.via = me.via;
       $('me').hidden = false;
       const self = $('bind-self');
       self.disabled = !!me.cert;
-      self.title = me.cert ? '当前账号已绑定CA证书 (already bound)' : '';
+      self.title = me.cert ? '当前账号已绑定CA证书' : '';
       $('bind-other').hidden = me.role !== 'admin';
     }
 
@@ -426,17 +552,17 @@
     }
 
     function certCell(c) {
-      if (!c) return h('span', { class: 'badge badge-muted' }, '未绑定 (not bound)');
+      if (!c) return h('span', { class: 'badge badge-muted' }, '未绑定');
       const line = (label, value, testid, cls) =>
         h('div', { class: 'kv' }, h('span', { class: 'k' }, label),
           h('span', { class: 'v' + (cls ? ' ' + cls : ''), 'data-testid': testid }, value));
       const status = c.status && c.status !== 'valid'
-        ? h('span', { class: 'badge badge-warn' }, c.status) : null;
+        ? h('span', { class: 'badge badge-warn' }, CERT_STATUS_TEXT[c.status] || '不可用') : null;
       return h('div', { class: 'cert' },
-        line('CA服务商', c.issuer || '—', 'cert-issuer'),
-        line('证书序列号', certId(c) || '—', 'cert-serial', 'mono'),
-        line('到期时间', fmtTime(c.not_after), 'cert-expiry'),
-        h('div', { class: 'kv' }, h('span', { class: 'k' }, '算法'),
+        line('CA服务商：', c.issuer || '—', 'cert-issuer'),
+        line('证书序列号：', certId(c) || '—', 'cert-serial', 'mono'),
+        line('到期时间：', fmtTime(c.not_after), 'cert-expiry'),
+        h('div', { class: 'kv' }, h('span', { class: 'k' }, '算法：'),
           h('span', { class: 'badge badge-soft' }, (c.alg || '').toUpperCase()), status));
     }
 
@@ -444,7 +570,7 @@
       const body = $('bindings-body');
       body.replaceChildren();
       if (rows.length === 0) {
-        body.append(h('tr', { class: 'empty' }, h('td', { colspan: 5 }, '暂无数据 (no accounts)')));
+        body.append(h('tr', { class: 'empty' }, h('td', { colspan: 5 }, '暂无数据')));
         return;
       }
       for (const r of rows) {
@@ -460,11 +586,13 @@
           op.append(h('span', { class: 'muted' }, '—'));
         }
         body.append(h('tr', { dataset: { account: r.account, bound: r.cert ? 'yes' : 'no' }, 'data-testid': 'binding-row' },
-          h('td', {},
-            h('div', { class: 'acct-name', 'data-testid': 'row-name' }, r.name,
-              r.role === 'admin' ? h('span', { class: 'badge badge-soft' }, '管理员') : null,
-              me && r.account === me.account ? h('span', { class: 'badge' }, '当前') : null),
-            h('div', { class: 'muted mono', 'data-testid': 'row-account' }, r.account)),
+          h('td', { class: 'acct' },
+            h('div', { class: 'kv' }, h('span', { class: 'k' }, '姓名：'),
+              h('span', { class: 'acct-name', 'data-testid': 'row-name' }, r.name,
+                r.role === 'admin' ? h('span', { class: 'badge badge-soft' }, '机构管理员') : null,
+                me && r.account === me.account ? h('span', { class: 'badge' }, '当前登录人') : null)),
+            h('div', { class: 'kv' }, h('span', { class: 'k' }, '账户：'),
+              h('span', { class: 'mono', 'data-testid': 'row-account' }, r.account))),
           h('td', {}, certCell(r.cert)),
           h('td', { 'data-testid': 'row-bound-by' }, r.cert ? (r.bound_by || '—') : '—'),
           h('td', { 'data-testid': 'row-bound-at' }, r.cert ? fmtTime(r.bound_at) : '—'),
@@ -472,8 +600,14 @@
       }
     }
 
-    /* Reload who is logged in and the table. */
+    /* Reload who is logged in and the table. A failure that passes by
+     * itself (503, 429, network) is tried again a few times, after the
+     * server's Retry-After (bounded), while the words stay on the page. */
+    let refreshTries = 0;
+    let refreshTimer = null;
     async function refresh() {
+      clearTimeout(refreshTimer);
+      refreshTimer = null;
       try {
         me = await api('GET', '/api/v1/me');
         renderMe();
@@ -481,8 +615,14 @@
         rows = Array.isArray(d.bindings) ? d.bindings : [];
         renderTable();
         show(pageErr, '');
+        refreshTries = 0;
       } catch (e) {
         handle(e);
+        if (e instanceof ApiError && transient(e.status) && refreshTries < 5) {
+          refreshTries++;
+          const sec = Math.min(RETRY_MAX, Math.max(RETRY_MIN, e.retryAfter ?? 2 ** refreshTries));
+          refreshTimer = setTimeout(refresh, sec * 1000);
+        }
       }
     }
 
@@ -491,17 +631,18 @@
     const bindErr = $('bind-error');
     let bindTarget = null;
     const box = qrBox($('bind-qr'),
-      () => api('POST', '/api/v1/sessions?qr=png',
+      () => api('POST', '/api/v1/sessions?qr=none',
         bindTarget === me.account ? { purpose: 'bind' } : { purpose: 'bind', account: bindTarget }),
       async (d, b) => {
-        b.setState('approved', '绑定成功 (bound)');
-        show(pageNote, `已为账户 ${d.account || bindTarget} 绑定CA证书 (certificate bound)`);
+        b.setState('approved', '绑定成功');
+        show(pageNote, `已为账户 ${d.account || bindTarget} 绑定CA证书`);
         await refresh();
       });
 
     function openBind(target) {
       show(bindErr, '');
       box.reset();
+      $('bind-title').textContent = target ? '给当前账号绑定' : '给其他账号绑定';
       $('bind-qr').hidden = true;
       const pick = $('bind-pick');
       if (target) {
@@ -574,7 +715,7 @@
         return;
       }
       confDlg.close();
-      show(pageNote, `已解除账户 ${r.account} 的CA绑定 (unbound)`);
+      show(pageNote, `已解除账户 ${r.account} 的CA绑定`);
       /* If this session came from that certificate, the server has ended it
        * and refresh() sees the 401. */
       await refresh();
@@ -586,7 +727,7 @@
       } catch (e) {
         /* a session already gone is as good as logged out */
       }
-      sessionEnded('已退出登录 (signed out)');
+      sessionEnded('已退出登录');
     });
 
     refresh();

@@ -11,11 +11,19 @@
  * with its own temp dir, a CA, an organisation and accounts made with
  * mcertctl, mcertd serving server/web, and two phone stores (P-256, SM2) made
  * with mcert-phone, which also answers the QR codes — then drives Debian's
- * Chromium with playwright-core. Each scenario is a named check printed as
+ * Chromium with playwright-core. mcertd runs with a 1 s store deadline so
+ * that a stopped redis (SIGSTOP) turns into 503 store_unavailable quickly;
+ * every QR the page shows is read back from the browser's own pixels and
+ * decoded with zbarimg. Each scenario is a named check printed as
  * `ok - name` / `not ok - name`; the run ends with `N passed, M failed` and
  * exits non-zero if any failed. Scenarios run in order and share the browser
  * contexts (a later one may depend on an earlier one's binding). Every child
  * process is killed on exit, failure or signal.
+ *
+ * Screenshots of each state (pending QR, wrong number, retrying through a
+ * database outage, rejected, expired, the errors in words, the console) go
+ * to tests/browser/out/; Chinese text needs a CJK font (fonts-noto-cjk,
+ * installed by scripts/deps --test).
  *
  * Environment: MCERT_BIN_DIR (default: <repo>/build, built with cmake if the
  * binaries are missing), MCERT_CHROMIUM (default /usr/bin/chromium),
@@ -25,7 +33,7 @@
  * Chromium, downloading any browser.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +49,9 @@ const USCC = '91330100MA2DEM001H';
 const PIN = '123456';
 const STEP_TIMEOUT = 15000; /* ms, one browser wait; below the 25 s long poll */
 const XSS_NAME = '<img src=x onerror=alert(1)>&amp;"';
+const STORE_DEADLINE = 1000; /* ms: mcertd's --store-deadline in this test */
+const RETRY_MAX_MS = 10000; /* the page waits at most this long between poll tries */
+const WRONG_NUMBER_TEXT = '手机上选择的数字与页面不一致，本次扫码已失效，请刷新二维码';
 
 const log = (...a) => console.error('#', ...a);
 
@@ -192,6 +203,15 @@ function ensureChromium() {
   if (r.status !== 0 || !existsSync(CHROMIUM)) throw new Error('could not install chromium');
 }
 
+/* Screenshots show Chinese only with a CJK font (fonts-noto-cjk): say so. */
+function checkCjkFont() {
+  const r = spawnSync('fc-list', [':lang=zh', 'family'], { encoding: 'utf8' });
+  if (r.status !== 0 || !r.stdout.trim()) {
+    log('warning: no Chinese font (fc-list :lang=zh is empty): screenshots will show boxes; ' +
+      'install fonts-noto-cjk (scripts/deps --test)');
+  }
+}
+
 function ensureBinaries() {
   const need = ['mcertd', 'mcertctl', 'mcert-phone'];
   if (need.every((b) => existsSync(path.join(BIN, b)))) return;
@@ -220,7 +240,8 @@ async function addAccount(login, name, role) {
 async function startMcertd(port, extra = []) {
   const d = startDaemon(`mcertd:${port}`, path.join(BIN, 'mcertd'), [
     '--listen', `127.0.0.1:${port}`, '--redis', `127.0.0.1:${W.redisPort}`,
-    '--data', path.join(W.tmp, 'var'), '--web', WEB, '--threads', '1', '--quiet', ...extra]);
+    '--data', path.join(W.tmp, 'var'), '--web', WEB, '--threads', '1', '--quiet',
+    '--store-deadline', String(STORE_DEADLINE), ...extra]);
   const base = `http://127.0.0.1:${port}`;
   await waitFor(`${base}/healthz`, async () => {
     const r = await fetch(`${base}/healthz`);
@@ -244,9 +265,10 @@ async function makePhone(name, alg, cn) {
   return { dir, serial: m[1].toUpperCase(), alg };
 }
 
-/* The phone answers a QR payload; resolves the run result (code 0 = ok). */
-function phoneScan(phone, payload, answer, number) {
-  const args = ['--store', phone.dir, 'scan', '--payload', payload, '--pin', PIN];
+/* The phone answers a QR payload (or, with {png}, reads the QR from an image
+ * file as a camera would); resolves the run result (code 0 = ok). */
+function phoneScan(phone, payload, answer, number, { png } = {}) {
+  const args = ['--store', phone.dir, 'scan', ...(png ? ['--png', png] : ['--payload', payload]), '--pin', PIN];
   if (answer === 'approve') args.push('--approve', '--number', String(number));
   else args.push('--reject');
   return run(path.join(BIN, 'mcert-phone'), args, { timeout: 20000 });
@@ -255,9 +277,9 @@ function phoneScan(phone, payload, answer, number) {
 async function setup() {
   W.tmp = mkdtempSync(path.join(os.tmpdir(), 'mcert-browser-'));
   W.redisPort = await freePort();
-  const redis = startDaemon('redis-server', 'redis-server', [
+  const redis = (W.redis = startDaemon('redis-server', 'redis-server', [
     '--port', String(W.redisPort), '--bind', '127.0.0.1', '--dir', W.tmp,
-    '--save', '', '--appendonly', 'no']);
+    '--save', '', '--appendonly', 'no']));
   await waitFor('redis-server', () => redisPing(W.redisPort), redis);
 
   await ctl('ca', 'init');
@@ -276,11 +298,53 @@ async function setup() {
   };
 }
 
+/* The phone numbers a session offers: a scan with a number that cannot be
+ * one of them prints the three and sends nothing (exit 2). */
+async function phoneChoices(phone, payload) {
+  const r = await phoneScan(phone, payload, 'approve', 999999);
+  const m = /Numbers:\s+(\d+)\s+(\d+)\s+(\d+)/.exec(r.stdout);
+  assert(r.code === 2 && m, `mcert-phone did not list the numbers (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  return m.slice(1, 4).map(Number);
+}
+
+/* Stop redis (SIGSTOP) so that mcertd's store calls hit their deadline, and
+ * let it go again; redisResume is safe to call twice. */
+function redisStop() {
+  W.redis.kill('SIGSTOP');
+  W.redisStopped = true;
+}
+function redisResume() {
+  if (W.redisStopped) W.redis.kill('SIGCONT');
+  W.redisStopped = false;
+}
+
+/* mcertd answers /readyz 200 again (its store is back). */
+async function waitReady(base = W.base) {
+  await waitFor(`${base}/readyz`, async () => (await fetch(`${base}/readyz`)).status === 200, W.mcertd, 15000);
+}
+
 /* ---- browser helpers ---- */
 
 const consoleProblems = []; /* {where, text} — unexpected console errors / page errors */
 const expectedHttpErrors = []; /* console lines for API failures a scenario caused on purpose */
-const EXPECTED_API_FAILURE = /^Failed to load resource: the server responded with a status of 401 \(Unauthorized\)$/;
+/* The failures scenarios cause on purpose, by status and resource: 401 (a
+ * session over, a wrong password), 429 (too many password failures), 503 on
+ * the login and on the long poll (redis stopped). */
+const EXPECTED_API_FAILURES = [
+  { status: 401, url: /\/api\/v1\// },
+  { status: 429, url: /\/api\/v1\/login$/ },
+  { status: 503, url: /\/api\/v1\/login$/ },
+  { status: 503, url: /\/api\/v1\/sessions\/[A-Z0-9]+\?/ },
+];
+function expectedFailure(text, url) {
+  const m = /^Failed to load resource: the server responded with a status of (\d+) /.exec(text);
+  return !!m && EXPECTED_API_FAILURES.some((f) => f.status === Number(m[1]) && f.url.test(url || ''));
+}
+
+/* Every API and QR-image exchange of every page: {t, method, url, status,
+ * type, retryAfter, body (JSON replies of interest)}; requests: {t, url}. */
+const netLog = [];
+const reqLog = [];
 
 async function newContext(browser) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
@@ -292,6 +356,19 @@ async function newContext(browser) {
     });
   });
   ctx.on('page', watchPage);
+  ctx.on('request', (q) => {
+    if (/\/api\/v1\//.test(q.url())) reqLog.push({ t: Date.now(), url: q.url(), method: q.method() });
+  });
+  ctx.on('response', (resp) => {
+    const url = resp.url();
+    if (!/\/api\/v1\//.test(url)) return;
+    const e = {
+      t: Date.now(), method: resp.request().method(), url, status: resp.status(),
+      type: resp.headers()['content-type'] || '', retryAfter: resp.headers()['retry-after'],
+    };
+    netLog.push(e);
+    if (/json/.test(e.type)) resp.json().then((b) => { e.body = b; }, () => {});
+  });
   return ctx;
 }
 
@@ -306,8 +383,9 @@ function watchPage(page) {
       return;
     }
     /* A 401 on /api/v1/* is how the server says "session over" — expected in
-     * the wrong-password and unbind scenarios; anything else is a problem. */
-    if (EXPECTED_API_FAILURE.test(text) && /\/api\/v1\//.test(loc.url || '')) expectedHttpErrors.push(item);
+     * the wrong-password and unbind scenarios; 429/503 where a scenario
+     * caused them (EXPECTED_API_FAILURES); anything else is a problem. */
+    if (expectedFailure(text, loc.url)) expectedHttpErrors.push(item);
     else consoleProblems.push(item);
   });
   page.on('pageerror', (e) => consoleProblems.push({ where: page.url(), text: `pageerror: ${e.message}` }));
@@ -329,7 +407,13 @@ async function passwordLogin(page, account, password) {
 }
 
 /* The QR box on a page (login panel or bind dialog): wait until pending, then
- * read the payload and the match number the user would compare. */
+ * read the payload and the match number the user would compare, and check
+ * the QR itself: the session was opened with ?qr=none (nothing drawn in the
+ * reply, the payload in it), the <img> was loaded from the session's qr.png
+ * route (200 image/png), and the pixels the browser shows decode (zbarimg)
+ * to the payload. Returns {payload, match, sid, png} (png: a file of those
+ * pixels, for the phone to scan). */
+let qrShots = 0;
 async function readQr(page, boxSel) {
   const box = page.locator(boxSel);
   await box.locator('[data-testid="qr-state"]').waitFor();
@@ -337,13 +421,46 @@ async function readQr(page, boxSel) {
   const img = box.locator('img[data-testid="qr-img"]');
   const payload = await img.getAttribute('data-payload');
   const src = await img.getAttribute('src');
+  const sid = await box.getAttribute('data-sid');
   const match = await text(box.locator('[data-testid="qr-match"]'));
   assert(payload && /\/M\//.test(payload), `no QR payload on the page (got ${payload})`);
-  assert(src && src.startsWith('data:image/png;base64,'), 'QR image is not a data: PNG');
+  assert(sid && payload.endsWith('/' + sid), `payload ${payload} does not name the session ${sid}`);
+  assert(src === `/api/v1/sessions/${sid}/qr.png`, `QR image is not the session's qr.png route: ${src}`);
   assert(/^\d{2}$/.test(match), `match number is not two digits: "${match}"`);
-  const loaded = await img.evaluate((el) => el.complete && el.naturalWidth > 0);
-  assert(loaded, 'the QR PNG did not render');
-  return { payload, match: Number(match) };
+  await page.waitForFunction((sel) => {
+    const el = document.querySelector(`${sel} img.qr-img`);
+    return el && el.complete && el.naturalWidth > 0;
+  }, boxSel).catch(() => { throw new Error('the QR PNG did not render'); });
+
+  /* the open: ?qr=none, a payload, no drawing */
+  const opened = netLog.find((e) => e.method === 'POST' && /\/api\/v1\/sessions(\?|$)/.test(e.url) &&
+    e.body && e.body.sid === sid);
+  assert(opened, `no POST /api/v1/sessions reply seen for ${sid}`);
+  assert(new URL(opened.url).searchParams.get('qr') === 'none', `the session was opened with ${opened.url}, not ?qr=none`);
+  assert(opened.body.qr && opened.body.qr.payload === payload, 'the open reply does not carry the payload');
+  assert(!('png' in opened.body.qr) && !('svg' in opened.body.qr) && !('text' in opened.body.qr),
+    `?qr=none still drew: ${Object.keys(opened.body.qr)}`);
+  /* the image: fetched from the route */
+  const fetched = netLog.find((e) => e.method === 'GET' && new URL(e.url).pathname === src);
+  assert(fetched && fetched.status === 200 && /^image\/png/.test(fetched.type),
+    `no 200 image/png from ${src} (saw ${fetched ? fetched.status + ' ' + fetched.type : 'nothing'})`);
+  /* the pixels shown decode to the payload */
+  const dataUrl = await img.evaluate((el) => {
+    const c = document.createElement('canvas');
+    c.width = el.naturalWidth;
+    c.height = el.naturalHeight;
+    const g = c.getContext('2d');
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, c.width, c.height);
+    g.drawImage(el, 0, 0);
+    return c.toDataURL('image/png');
+  });
+  const png = path.join(W.tmp, `shown-qr-${++qrShots}.png`);
+  writeFileSync(png, Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64'));
+  const z = await run('zbarimg', ['--raw', '-q', png], { timeout: 10000 });
+  assert(z.code === 0, `zbarimg could not read the QR the browser shows (exit ${z.code}): ${z.stderr}`);
+  assert(z.stdout.trim() === payload, `the QR decodes to ${z.stdout.trim()}, the page says ${payload}`);
+  return { payload, match: Number(match), sid, png };
 }
 
 async function waitState(page, boxSel, want, timeout = STEP_TIMEOUT) {
@@ -456,14 +573,15 @@ async function scenarios(chromium) {
       await page.locator('#bind-dialog').waitFor({ state: 'hidden' });
     });
 
-    await check('QR login: phone approves the right number, the page lands on /bindings via certificate', async () => {
+    await check('QR login: the QR comes from qr.png and decodes to the payload; the phone scans it, approves the right number, the page lands on /bindings via certificate', async () => {
       const ctx = await newContext(browser);
       const page = await ctx.newPage();
       await page.goto(W.base + '/');
       await page.click('#tab-qr');
-      const { payload, match } = await readQr(page, '#login-qr');
+      const { payload, match, png } = await readQr(page, '#login-qr');
       await page.screenshot({ path: path.join(OUT, 'login-qr.png') });
-      const r = await phoneScan(W.phones.admin, payload, 'approve', match);
+      /* the phone's "camera" reads the pixels the browser shows */
+      const r = await phoneScan(W.phones.admin, payload, 'approve', match, { png });
       assert(r.code === 0, `mcert-phone approve exited ${r.code}: ${r.stdout}${r.stderr}`);
       await page.waitForURL(W.base + '/bindings');
       await page.locator('#me-name').filter({ hasText: '管理员' }).waitFor();
@@ -481,8 +599,11 @@ async function scenarios(chromium) {
       const r = await phoneScan(W.phones.admin, payload, 'reject');
       assert(r.code === 0, `mcert-phone reject exited ${r.code}: ${r.stdout}${r.stderr}`);
       await waitState(page, '#login-qr', 'rejected');
-      assert(/已拒绝/.test(await text(page.locator('#login-qr [data-testid="qr-state"]'))), 'no 已拒绝 text');
+      const said = await text(page.locator('#login-qr [data-testid="qr-state"]'));
+      assert(said === '已拒绝', `a plain rejection should say 已拒绝, said "${said}"`);
+      assert((await page.getAttribute('#login-qr', 'data-reason')) === null, 'a plain rejection carries a reason');
       assert(await page.locator('#login-qr [data-testid="qr-refresh"]').isVisible(), 'no refresh button');
+      await page.screenshot({ path: path.join(OUT, 'login-rejected.png') });
       assert(new URL(page.url()).pathname === '/', 'a rejected login left the login page');
       await ctx.close();
     });
@@ -510,6 +631,106 @@ async function scenarios(chromium) {
       assert(/SM2/.test(await text(arow)), 'alice row does not say SM2');
       assert((await text(arow.locator('[data-testid="row-bound-by"]'))) === 'admin', 'alice bound_by not admin');
       await page.screenshot({ path: path.join(OUT, 'bindings.png'), fullPage: true });
+    });
+
+    await check('wrong number on the phone: the session ends, the page says so in Chinese, and a fresh QR is approved', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      try {
+        await page.goto(W.base + '/');
+        await page.click('#tab-qr');
+        const first = await readQr(page, '#login-qr');
+        const choices = await phoneChoices(W.phones.alice, first.payload);
+        assert(choices.includes(first.match), `the page's number ${first.match} is not among the phone's ${choices}`);
+        const decoy = choices.find((n) => n !== first.match);
+        const r = await phoneScan(W.phones.alice, first.payload, 'approve', decoy);
+        assert(r.code === 1 && /wrong_number/.test(r.stdout + r.stderr),
+          `a decoy number should be refused with wrong_number (exit ${r.code}): ${r.stdout}${r.stderr}`);
+        await waitState(page, '#login-qr', 'rejected');
+        assert((await page.getAttribute('#login-qr', 'data-reason')) === 'wrong_number', 'no data-reason=wrong_number');
+        const said = await text(page.locator('#login-qr [data-testid="qr-state"]'));
+        assert(said === WRONG_NUMBER_TEXT, `wrong-number text: "${said}"`);
+        assert(!/wrong_number|rejected/.test(await text(page.locator('#login-qr'))), 'the raw code is shown');
+        const refresh = page.locator('#login-qr [data-testid="qr-refresh"]');
+        assert(await refresh.isVisible(), 'no refresh button after a wrong number');
+        await page.screenshot({ path: path.join(OUT, 'login-wrong-number.png') });
+        /* the session is over: even the right number no longer works */
+        const late = await phoneScan(W.phones.alice, first.payload, 'approve', first.match);
+        assert(late.code === 1, `the right number after a wrong one was accepted (exit ${late.code}): ${late.stdout}`);
+        await refresh.click();
+        const second = await readQr(page, '#login-qr');
+        assert(second.sid !== first.sid, 'refresh did not open a new session');
+        assert((await page.getAttribute('#login-qr', 'data-reason')) === null, 'the new code still says wrong number');
+        const ok = await phoneScan(W.phones.alice, second.payload, 'approve', second.match, { png: second.png });
+        assert(ok.code === 0, `approving the fresh code exited ${ok.code}: ${ok.stdout}${ok.stderr}`);
+        await page.waitForURL(W.base + '/bindings');
+        await page.waitForFunction(() => document.querySelector('#me-via')?.dataset.via === 'certificate');
+        assert((await text(page.locator('#me-account'))).includes('alice'), 'not logged in as alice');
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    await check('redis stopped during the long poll: the poll gets 503, says it is retrying, waits Retry-After, and the approval still reaches the page', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      let sid = null;
+      try {
+        /* The page's first long poll is let through only once redis is
+         * stopped: it reaches the real mcertd, whose store call times out
+         * (--store-deadline) into a real 503. */
+        let armed = true;
+        let stoppedAt = 0;
+        await page.route(/\/api\/v1\/sessions\/[A-Z0-9]+\?state=/, async (route) => {
+          if (armed) {
+            armed = false;
+            redisStop();
+            stoppedAt = Date.now();
+          }
+          await route.continue();
+        });
+        await page.goto(W.base + '/');
+        await page.click('#tab-qr');
+        await page.waitForFunction(() => document.querySelector('#login-qr')?.dataset.retrying === 'yes',
+          null, { timeout: STORE_DEADLINE + 5000 });
+        sid = await page.getAttribute('#login-qr', 'data-sid');
+        assert((await page.getAttribute('#login-qr', 'data-state')) === 'pending',
+          'the box left "pending" while retrying');
+        const said = await text(page.locator('#login-qr [data-testid="qr-state"]'));
+        assert(/正在重试/.test(said) && !/store_unavailable|503/.test(said), `retry text: "${said}"`);
+        await page.screenshot({ path: path.join(OUT, 'login-qr-retrying.png') });
+        await sleep(Math.max(0, 3000 - (Date.now() - stoppedAt)));
+        redisResume();
+        await waitReady();
+        /* the poll gets through again: pending, not retrying */
+        await page.waitForFunction(() => {
+          const b = document.querySelector('#login-qr');
+          return b.dataset.state === 'pending' && b.dataset.retrying !== 'yes';
+        }, null, { timeout: RETRY_MAX_MS + 5000 });
+        await page.unroute(/\/api\/v1\/sessions\/[A-Z0-9]+\?state=/);
+
+        const polls = netLog.filter((e) => e.method === 'GET' && e.url.includes(`/api/v1/sessions/${sid}?`));
+        const failed = polls.filter((e) => e.status === 503);
+        assert(failed.length >= 1, `no 503 on the poll (statuses: ${polls.map((e) => e.status)})`);
+        for (const f of failed) {
+          assert(f.body && f.body.code === 'store_unavailable', `503 body: ${JSON.stringify(f.body)}`);
+          assert(Number(f.retryAfter) >= 1, `503 without Retry-After: ${f.retryAfter}`);
+          const next = reqLog.find((q) => q.t >= f.t && q.url.includes(`/api/v1/sessions/${sid}?`));
+          assert(next, 'the poll gave up after a 503');
+          assert(next.t - f.t >= Number(f.retryAfter) * 1000 - 100,
+            `asked again ${next.t - f.t} ms after a 503 with Retry-After ${f.retryAfter}`);
+        }
+        log(`   503s seen by the poll: ${failed.length}`);
+
+        const { payload, match } = await readQr(page, '#login-qr');
+        const r = await phoneScan(W.phones.alice, payload, 'approve', match);
+        assert(r.code === 0, `mcert-phone approve exited ${r.code}: ${r.stdout}${r.stderr}`);
+        await page.waitForURL(W.base + '/bindings');
+        await page.waitForFunction(() => document.querySelector('#me-via')?.dataset.via === 'certificate');
+      } finally {
+        redisResume();
+        await ctx.close();
+      }
     });
 
     await check('staff (alice) sees only her own row and cannot bind others', async () => {
@@ -559,6 +780,7 @@ async function scenarios(chromium) {
         const first = await readQr(page, '#login-qr');
         await waitState(page, '#login-qr', 'expired', 10000);
         assert(/二维码已过期/.test(await text(page.locator('#login-qr [data-testid="qr-state"]'))), 'no 二维码已过期');
+        await page.screenshot({ path: path.join(OUT, 'login-expired.png') });
         const refresh = page.locator('#login-qr [data-testid="qr-refresh"]');
         assert(await refresh.isVisible(), 'no refresh button');
         await refresh.click();
@@ -567,6 +789,104 @@ async function scenarios(chromium) {
       } finally {
         await ctx.close();
         short.proc.kill('SIGTERM');
+      }
+    });
+
+    await check('database down at password login: the page says so in words, and the login works once it is back', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      try {
+        await page.goto(W.base + '/');
+        await page.fill('#login-account', 'admin');
+        await page.fill('#login-password', W.pw.admin);
+        redisStop();
+        await page.click('#login-submit');
+        const err = page.locator('#login-error');
+        await err.waitFor({ state: 'visible', timeout: STORE_DEADLINE + 5000 });
+        const msg = await text(err);
+        assert(msg === '系统暂时无法访问数据，请稍后重试', `store-down text: "${msg}"`);
+        assert((await err.getAttribute('data-code')) === 'store_unavailable', 'not a store_unavailable reply');
+        await page.screenshot({ path: path.join(OUT, 'login-store-down.png') });
+        redisResume();
+        await waitReady();
+        await page.click('#login-submit');
+        await page.waitForURL(W.base + '/bindings');
+      } finally {
+        redisResume();
+        await ctx.close();
+      }
+    });
+
+    await check('too many wrong passwords: 429 shows 登录失败次数过多 with the wait in minutes, not the code', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      try {
+        await page.goto(W.base + '/');
+        const err = page.locator('#login-error');
+        let msg = '';
+        for (let i = 0; i < 12 && !/次数过多/.test(msg); i++) {
+          await page.fill('#login-account', 'mallory');
+          await page.fill('#login-password', `wrong-${i}`);
+          const answered = page.waitForResponse((r) => r.url().endsWith('/api/v1/login'));
+          await page.click('#login-submit');
+          await answered;
+          await page.waitForFunction(() => !document.querySelector('#login-submit').disabled);
+          msg = await text(err);
+        }
+        assert(/^登录失败次数过多，请\d+分钟后再试$/.test(msg), `429 text: "${msg}"`);
+        assert((await err.getAttribute('data-code')) === 'too_many_attempts', 'not a too_many_attempts reply');
+        const last = netLog.filter((e) => e.url.endsWith('/api/v1/login')).pop();
+        assert(last.status === 429 && Number(last.retryAfter) > 0, `last login reply ${last.status}, Retry-After ${last.retryAfter}`);
+        await page.screenshot({ path: path.join(OUT, 'login-too-many.png') });
+
+        /* 503 busy (the password-check pool full) cannot be provoked from
+         * one browser: the server's documented reply is played to the page. */
+        await page.route('**/api/v1/login', (route) => route.fulfill({
+          status: 503, contentType: 'application/json', headers: { 'Retry-After': '1' },
+          body: JSON.stringify({ code: 'busy', message: 'the server is busy; try again in a moment' }),
+        }));
+        await page.fill('#login-account', 'admin');
+        await page.fill('#login-password', 'whatever');
+        await page.click('#login-submit');
+        await page.waitForFunction(() => document.querySelector('#login-error')?.dataset.code === 'busy');
+        msg = await text(err);
+        assert(msg === '系统繁忙，请稍后重试', `busy text: "${msg}"`);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    await check('no English glosses beside the labels on either page', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      try {
+        const latin = async () => page.evaluate(() => {
+          /* visible text, minus data (accounts, names, serials, the brand) */
+          const skip = (el) => el.closest('[data-testid="row-account"], [data-testid="cert-serial"], ' +
+            '[data-testid="row-name"], [data-testid="row-bound-by"], [data-testid="me-account"], ' +
+            '[data-testid="me-name"], [data-testid="me-org"], [data-testid="cert-issuer"], .brand, .footer, ' +
+            '[data-testid="confirm-account"], [data-testid="bind-target"], option');
+          const out = [];
+          const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+          for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+            const el = n.parentElement;
+            if (!el || skip(el) || !n.textContent.trim()) continue;
+            if (/[A-Za-z]{4,}/.test(n.textContent)) out.push(n.textContent.trim());
+          }
+          return out;
+        });
+        await page.goto(W.base + '/');
+        let bad = await latin();
+        await page.click('#tab-qr');
+        await page.waitForFunction(() => document.querySelector('#login-qr')?.dataset.state === 'pending');
+        bad = bad.concat(await latin());
+        await passwordLogin(page, 'admin', W.pw.admin);
+        await page.waitForURL(W.base + '/bindings');
+        await row(page, 'alice').waitFor();
+        bad = bad.concat(await latin());
+        assert(bad.length === 0, `English text on the pages: ${JSON.stringify(bad)}`);
+      } finally {
+        await ctx.close();
       }
     });
 
@@ -600,6 +920,7 @@ async function main() {
   try {
     pw = await loadPlaywright();
     ensureChromium();
+    checkCjkFont();
     ensureBinaries();
     await setup();
   } catch (e) {
