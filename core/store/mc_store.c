@@ -543,15 +543,22 @@ static int blocking_connect(mc_store *st, mc_err *err)
         return -1;
     }
     redisSetTimeout(st->c, tv);
+    /* A blocking client (mcertctl, tests) loads the library only where
+     * there is none: the servers own it, and an older mcertctl must never
+     * replace a newer server's library (nor ping-pong with it). */
     redisReply *r = redisCommand(st->c, "FCALL_RO mc_version 0");
-    int same = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, mc_lua_version) == 0;
+    int missing = r == NULL || r->type == REDIS_REPLY_ERROR;
+    if (!missing && (r->type != REDIS_REPLY_STRING || strcmp(r->str, mc_lua_version) != 0))
+        fprintf(stderr, "mcert: Redis holds another version of the functions library than "
+                        "this program (%.40s); mcertd replaces it when it connects\n",
+                mc_lua_version);
     if (r)
         freeReplyObject(r);
-    if (same)
+    if (!missing)
         return 0;
-    const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", mc_lua_src};
-    size_t lens[] = {8, 4, 7, mc_lua_len};
-    r = redisCommandArgv(st->c, 4, argv, lens);
+    const char *argv[] = {"FUNCTION", "LOAD", mc_lua_src};
+    size_t lens[] = {8, 4, mc_lua_len};
+    r = redisCommandArgv(st->c, 3, argv, lens);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         mc_err_set(err, 503, "store_unavailable", "FUNCTION LOAD: %.100s",
                    r ? r->str : st->c->errstr);

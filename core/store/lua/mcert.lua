@@ -16,7 +16,16 @@ Rules every function keeps:
   - every change of a durable record appends one entry to the audit stream
     (who, from, what, at) in the same step;
   - state changes of a QR session are published on the events channel as
-    "<sid> <state>" so that long polls on any node wake at once.
+    "<sid> <state>" so that long polls on any node wake at once;
+  - durability: writes to durable records (organisations, accounts,
+    certificates, bindings, web sessions) and the audit stream go to the
+    AOF (fsynced before the reply: appendfsync always) and to replicas.
+    Writes to QR sessions, their events and the throttle counters are
+    `volatile`: they go to replicas (a Sentinel failover keeps them) but
+    not to the AOF, so they cost no fsync — a crash of Redis itself loses
+    the QR sessions in flight (a user scans a new code), never a record.
+    A bind changes both kinds in one function: atomic in memory, and on
+    replay the records are there and the session is not.
 
 Loaded by mcertd (FUNCTION LOAD REPLACE) when `mc_version` does not return
 the version below (the SHA-1 of this file, substituted at build time).
@@ -47,8 +56,16 @@ local function audit(k, t, who, from, what, ...)
   redis.call('XADD', k, '*', 'at', t, 'who', who, 'from', from, 'what', what, ...)
 end
 
+-- Writes that need not survive a crash of Redis (see the header).
+local function volatile(...)
+  redis.set_repl(redis.REPL_REPLICA)
+  local r = redis.call(...)
+  redis.set_repl(redis.REPL_ALL)
+  return r
+end
+
 local function publish(sid, state)
-  redis.call('PUBLISH', CHANNEL, sid .. ' ' .. state)
+  volatile('PUBLISH', CHANNEL, sid .. ' ' .. state)
 end
 
 -- nil if the session can still be answered at time t, else the wire code
@@ -72,8 +89,8 @@ local function sess_dup(s, answer)
 end
 
 local function sess_answered(s, sid, t, state, result, fp, answer)
-  redis.call('HSET', s, 'state', state, 'result', result, 'cert', fp,
-             'answered_at', t, 'answer', answer)
+  volatile('HSET', s, 'state', state, 'result', result, 'cert', fp,
+           'answered_at', t, 'answer', answer)
   publish(sid, state)
 end
 
@@ -93,10 +110,10 @@ local function sess_open(keys, args)
   local ttl = tonumber(args[1])
   local kv = {}
   for i = 2, #args do kv[#kv + 1] = args[i] end
-  redis.call('HSET', s, 'state', 'pending', 'created', t, 'expires', t + ttl,
-             'cert', '', 'claimed', '0', unpack(kv))
+  volatile('HSET', s, 'state', 'pending', 'created', t, 'expires', t + ttl,
+           'cert', '', 'claimed', '0', unpack(kv))
   -- readers see "expired" from `expires` on; the key itself goes a minute later
-  redis.call('EXPIREAT', s, t + ttl + 60)
+  volatile('EXPIREAT', s, t + ttl + 60)
   return {t, t + ttl}
 end
 
@@ -107,7 +124,7 @@ local function sess_scan(keys, args)
   local e = sess_closed(s, now())
   if e then return fail(e) end
   if hget(s, 'state') == 'pending' then
-    redis.call('HSET', s, 'state', 'scanned')
+    volatile('HSET', s, 'state', 'scanned')
     publish(args[1], 'scanned')
   end
   return redis.call('HGETALL', s)
@@ -189,7 +206,7 @@ local function login_approve(keys, args)
     return fail('not_bound')
   end
   if hget(a, 'org') ~= uscc then return fail('org_mismatch') end
-  redis.call('HSET', s, 'account', login)
+  volatile('HSET', s, 'account', login)
   sess_answered(s, sid, t, 'approved', 'approved', fp, answer)
   audit(au, t, who, from, 'login_approve', 'account', login, 'cert', fp, 'sid', sid)
   return {'ok', 'approved', login}
@@ -248,7 +265,7 @@ local function login_mint(keys, args)
   redis.call('HSET', w, 'account', login, 'cert', fp, 'ip', ip, 'created', t,
              'expires', t + ttl, 'bind_gen', hget(a, 'bind_gen') or '0')
   redis.call('EXPIREAT', w, t + ttl)
-  redis.call('HSET', s, 'claimed', '1')
+  volatile('HSET', s, 'claimed', '1')
   audit(au, t, login, from, 'web_login', 'account', login, 'cert', fp, 'sid', hget(s, 'sid'))
   return {'new', t + ttl}
 end
@@ -264,10 +281,10 @@ end
 local function pw_attempt(keys, args)
   local pa, pi, a = keys[1], keys[2], keys[3]
   local la, li, win = tonumber(args[1]), tonumber(args[2]), tonumber(args[3])
-  local n1 = redis.call('INCR', pa)
-  if n1 == 1 then redis.call('EXPIRE', pa, win) end
-  local n2 = redis.call('INCR', pi)
-  if n2 == 1 then redis.call('EXPIRE', pi, win) end
+  local n1 = volatile('INCR', pa)
+  if n1 == 1 then volatile('EXPIRE', pa, win) end
+  local n2 = volatile('INCR', pi)
+  if n2 == 1 then volatile('EXPIRE', pi, win) end
   if n1 > la or n2 > li then
     return {0, math.max(redis.call('TTL', pa), redis.call('TTL', pi), 1)}
   end
@@ -282,8 +299,8 @@ local function web_open(keys, args)
   local w, a, au = keys[1], keys[2], keys[3]
   local login, ttl, ip, from = args[1], tonumber(args[2]), args[3], args[4]
   if redis.call('EXISTS', a) == 0 then return fail('not_found') end
-  redis.call('DEL', keys[4])
-  if tonumber(redis.call('GET', keys[5]) or '0') > 0 then redis.call('DECR', keys[5]) end
+  volatile('DEL', keys[4])
+  if tonumber(redis.call('GET', keys[5]) or '0') > 0 then volatile('DECR', keys[5]) end
   local t = now()
   redis.call('HSET', w, 'account', login, 'cert', '', 'ip', ip, 'created', t,
              'expires', t + ttl, 'bind_gen', '')
@@ -399,8 +416,8 @@ end
 
 -- KEYS: counter. ARGV: window seconds. -> count after adding one
 local function count_add(keys, args)
-  local n = redis.call('INCR', keys[1])
-  if n == 1 then redis.call('EXPIRE', keys[1], args[1]) end
+  local n = volatile('INCR', keys[1])
+  if n == 1 then volatile('EXPIRE', keys[1], args[1]) end
   return n
 end
 
