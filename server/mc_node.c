@@ -10,17 +10,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <hiredis/adapters/libevent.h>
 
 #include "mc_certcache.h"
+#include "mc_conn.h"
 #include "mc_events.h"
 #include "mc_workers.h"
 
-#define HTTP_BODY_CAP (64 * 1024)   /* absolute cap; routes have smaller ones */
-#define HTTP_HEADERS_CAP (16 * 1024)
+/* evhttp's own size caps answer in HTML: they are set out of reach, and
+ * the guard (mc_conn.h: MC_HTTP_REQUEST_MAX raw bytes per request, header
+ * block) and the dispatcher (route body caps) answer {code, message}. */
+#define HTTP_EVHTTP_HEADERS_CAP (2 * MC_HTTP_REQUEST_MAX)
 #define HTTP_IDLE_TIMEOUT 60        /* > the longest long poll */
 #define TICK_MS 100                 /* store deadline resolution */
 #define WORKER_THREADS 1            /* per loop: one loop per core already */
@@ -64,6 +68,23 @@ static int loop_defer(void *data, void (*fn)(void *), void *arg)
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     mc_store_tick(arg);
+}
+
+/* This loop's connection limits from the configuration and the fd limit. */
+static void conn_limits(const mc_config *cfg, int id, mc_conn_limits *lim)
+{
+    struct rlimit rl;
+    long nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                      ? (long)rl.rlim_cur
+                      : 1L << 20;
+    lim->max_conns = mc_conn_share(cfg->max_conns, cfg->threads, nofile);
+    lim->header_timeout_ms = cfg->header_timeout * 1000;
+    lim->min_body_rate = cfg->min_body_rate;
+    long fit = mc_conn_share(0, cfg->threads, nofile);
+    if (id == 0 && lim->max_conns > fit)
+        fprintf(stderr, "mcertd: --max-conns %d is more than the fd limit %ld leaves room for "
+                        "(%ld per loop): accept errors will pause the listener instead\n",
+                cfg->max_conns, nofile, fit);
 }
 
 static int listen_socket(const char *host, int port, mc_err *err)
@@ -147,8 +168,8 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, const mc_pages
         mc_err_set(err, 500, "internal", "evhttp_new failed");
         goto fail;
     }
-    evhttp_set_max_body_size(n->http, HTTP_BODY_CAP);
-    evhttp_set_max_headers_size(n->http, HTTP_HEADERS_CAP);
+    evhttp_set_max_body_size(n->http, -1);
+    evhttp_set_max_headers_size(n->http, HTTP_EVHTTP_HEADERS_CAP);
     evhttp_set_timeout(n->http, HTTP_IDLE_TIMEOUT);
     /* Every method evhttp can parse reaches the dispatcher, which answers
      * 405 {code, message} for the ones a route does not take (evhttp itself
@@ -158,12 +179,16 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, const mc_pages
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                             EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(n->http, mc_http_dispatch, n);
+    mc_conn_limits lim;
+    conn_limits(cfg, id, &lim);
+    n->conns = mc_conns_new(n->base, n->http, &lim, id, err);
+    if (n->conns == NULL)
+        goto fail;
     int fd = listen_socket(cfg->listen_host, cfg->listen_port, err);
     if (fd < 0)
         goto fail;
-    if (evhttp_accept_socket(n->http, fd) != 0) {
+    if (mc_conns_listen(n->conns, fd, err) != 0) {
         close(fd);
-        mc_err_set(err, 500, "internal", "evhttp_accept_socket failed");
         goto fail;
     }
     return n;
@@ -182,6 +207,7 @@ void mc_node_free(mc_node *n)
      * for failures the store deferred. */
     if (n->http)
         evhttp_free(n->http);
+    mc_conns_free(n->conns); /* its timers touch the listener evhttp_free closed */
     mc_events_free(n->events);
     if (n->tick)
         event_free(n->tick);

@@ -2,8 +2,10 @@
  * mc_node.h — construction of one event loop of mcertd (mc_node, declared
  * in mc_httpd.h): its listener socket (SO_REUSEPORT, so that several loops
  * share one port and the kernel spreads connections), evhttp, the async
- * store with its deadline timer, the worker pool and the pub/sub
- * subscription.
+ * store with its deadline timer, the worker pool, the pub/sub
+ * subscription and the connection guard (mc_conn.h: accept-error pause,
+ * connection cap, request deadlines). evhttp's own size limits are set out
+ * of reach so that every refusal is {code, message}.
  */
 #ifndef MC_NODE_H
 #define MC_NODE_H
