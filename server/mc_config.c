@@ -14,8 +14,10 @@
 const char *mc_config_usage(void)
 {
     return "usage: mcertd [options]\n"
-           "  --listen HOST:PORT     address to serve on (default 127.0.0.1:8080)\n"
-           "  --redis HOST:PORT      Redis server (default 127.0.0.1:6390)\n"
+           "  --listen HOST:PORT     address to serve on (default " MC_DEFAULT_LISTEN_HOST ":"
+           MC_STR(MC_DEFAULT_LISTEN_PORT) ")\n"
+           "  --redis HOST:PORT      Redis server (default " MC_DEFAULT_REDIS_HOST ":"
+           MC_STR(MC_DEFAULT_REDIS_PORT) ")\n"
            "  --store-deadline MS    longest wait for a Redis reply (default 2000)\n"
            "  --data DIR             data directory with trust/ (default ./var)\n"
            "  --trust PATH           trust anchors, file or dir (default DATA/trust)\n"
@@ -25,7 +27,14 @@ const char *mc_config_usage(void)
            "  --session-ttl SECONDS  QR session lifetime (default 120)\n"
            "  --web-ttl SECONDS      web session lifetime (default 28800)\n"
            "  --threads N            event loops (default: number of cores)\n"
-           "  --quiet                no request log\n";
+           "  --max-conns N          open connections, all loops (default: the fd limit\n"
+           "                         less a reserve; at the cap new ones wait)\n"
+           "  --header-timeout S     time for a request's headers, from the accept or the\n"
+           "                         previous reply (default 10)\n"
+           "  --min-body-rate B      bytes/s a request body must keep up after that\n"
+           "                         grace (default 1024)\n"
+           "  --quiet                no request log\n"
+           "  --print-defaults       print the default ports as shell assignments\n";
 }
 
 static int parse_hostport(const char *s, char *host, size_t hostsz, int *port)
@@ -67,6 +76,8 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
     c->session_ttl = 120;
     c->web_ttl = 8 * 3600;
     c->poll_wait_max = 30;
+    c->header_timeout = 10;
+    c->min_body_rate = 1024;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = ncpu > 0 && ncpu < 64 ? (int)ncpu : 1;
     *help = 0;
@@ -83,6 +94,9 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         {"web-ttl", required_argument, NULL, 'W'},
         {"threads", required_argument, NULL, 'n'},
         {"store-deadline", required_argument, NULL, 'D'},
+        {"max-conns", required_argument, NULL, 'C'},
+        {"header-timeout", required_argument, NULL, 'H'},
+        {"min-body-rate", required_argument, NULL, 'R'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -132,6 +146,18 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         case 'D':
             if (parse_int(optarg, 50, 60000, &c->store_deadline_ms) != 0)
                 return mc_err_set(err, 2, "usage", "--store-deadline wants 50..60000 (ms)");
+            break;
+        case 'C':
+            if (parse_int(optarg, 1, 1 << 24, &c->max_conns) != 0)
+                return mc_err_set(err, 2, "usage", "--max-conns wants 1..16777216");
+            break;
+        case 'H':
+            if (parse_int(optarg, 1, 300, &c->header_timeout) != 0)
+                return mc_err_set(err, 2, "usage", "--header-timeout wants 1..300 (seconds)");
+            break;
+        case 'R':
+            if (parse_int(optarg, 1, 1 << 30, &c->min_body_rate) != 0)
+                return mc_err_set(err, 2, "usage", "--min-body-rate wants 1..1073741824 (bytes/s)");
             break;
         case 'q':
             c->quiet = 1;

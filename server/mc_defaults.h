@@ -1,7 +1,7 @@
 /*
  * mc_defaults.h — the defaults that mcertd, mcertctl and scripts/run share,
  * in one place. scripts/run reads them with `mcertd --print-defaults`, so
- * that the shell does not keep its own copy.
+ * that the shell does not keep its own copy of the ports.
  *
  * Redis is on 6390, not 6379: Debian's redis-server package starts a system
  * instance on 6379, and mcert must never write into it by accident.
@@ -15,5 +15,8 @@
 #define MC_DEFAULT_REDIS_PORT 6390
 #define MC_DEFAULT_DATA_DIR "./var"
 #define MC_DEFAULT_STORE_DEADLINE_MS 2000
+
+#define MC_STR_(x) #x
+#define MC_STR(x) MC_STR_(x)
 
 #endif

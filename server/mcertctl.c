@@ -39,6 +39,7 @@
 #include <openssl/pem.h>
 
 #include "mc_crypto.h"
+#include "mc_defaults.h"
 #include "mc_session.h"
 #include "mc_store_sync.h"
 #include "mc_x509.h"
@@ -589,7 +590,7 @@ static int usage(FILE *f, int status)
 {
     fputs("usage: " GLOBAL_USAGE " COMMAND ...\n"
           "  --data DIR         data directory (default $MCERT_DATA, else ./var)\n"
-          "  --redis HOST:PORT  Redis (default 127.0.0.1:6379)\n"
+          "  --redis HOST:PORT  Redis (default " MC_DEFAULT_REDIS_HOST ":" MC_STR(MC_DEFAULT_REDIS_PORT) ")\n"
           "  COMMAND --help     that command's usage\n",
           f);
     for (size_t k = 0; k < NFLAGS(verbs); k++)
@@ -629,10 +630,10 @@ static int parse_redis(const char *a, ctl *c)
 int main(int argc, char **argv)
 {
     ctl c;
-    const char *data = getenv("MCERT_DATA") ? getenv("MCERT_DATA") : "./var";
+    const char *data = getenv("MCERT_DATA") ? getenv("MCERT_DATA") : MC_DEFAULT_DATA_DIR;
     memset(&c, 0, sizeof(c));
-    snprintf(c.redis_host, sizeof(c.redis_host), "127.0.0.1");
-    c.redis_port = 6379;
+    snprintf(c.redis_host, sizeof(c.redis_host), "%s", MC_DEFAULT_REDIS_HOST);
+    c.redis_port = MC_DEFAULT_REDIS_PORT;
     int i = 1;
     while (i < argc && argv[i][0] == '-') {
         if (is_help(argv[i]))

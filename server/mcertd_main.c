@@ -16,6 +16,7 @@
 
 #include "mc_config.h"
 #include "mc_crypto.h"
+#include "mc_defaults.h"
 #include "mc_node.h"
 #include "mc_web.h"
 #include "mc_x509.h"
@@ -55,6 +56,12 @@ int main(int argc, char **argv)
     mc_err err;
     mc_err_clear(&err);
     int help = 0;
+    if (argc == 2 && strcmp(argv[1], "--print-defaults") == 0) {
+        /* for scripts/run: one place defines the defaults */
+        printf("MCERT_PORT=%d\nMCERT_REDIS_PORT=%d\n", MC_DEFAULT_LISTEN_PORT,
+               MC_DEFAULT_REDIS_PORT);
+        return 0;
+    }
     if (mc_config_parse(&cfg, argc, argv, &help, &err) != 0) {
         fprintf(stderr, "mcertd: %s\n%s", err.msg, mc_config_usage());
         return 2;

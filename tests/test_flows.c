@@ -235,13 +235,28 @@ static void phone_rejection_reaches_the_browser(void **state)
     mc_testenv *env = mc_testenv_start(0);
     mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
     mc_phone *ph = mc_testenv_phone(env, "phone", MC_ALG_P256, MC_TEST_ORG);
+    mc_phone *stranger = mc_testenv_phone(env, "stranger", MC_ALG_P256, MC_TEST_ORG);
     char sid[MC_SID_LEN + 1], poll[64];
     int match, st;
-    assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
     mc_session_view v;
     mc_phone_err pe;
     mc_phone_result res;
+    /* only a certificate that could log in may reject a login: bind it */
+    char *tok = mc_testenv_login(env, "admin");
+    assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, NULL), 201);
+    assert_int_equal(mc_testenv_answer(env->base, ph, sid, MC_PHONE_APPROVE, match, &res, &pe),
+                     0);
+    free(tok);
+    assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
     assert_int_equal(mc_phone_fetch(env->base, sid, &v, &pe), 0);
+    /* a trusted but unbound certificate that sees the QR cannot end it */
+    assert_int_equal(
+        mc_phone_respond(stranger, env->base, &v, MC_PHONE_REJECT, 0, NULL, &res, &pe), -1);
+    assert_int_equal(pe.status, 404);
+    assert_string_equal(pe.code, "not_bound");
+    json_t *p0 = mc_testenv_poll(env, sid, poll, NULL, 0, &st);
+    assert_string_equal(mc_testenv_jstr(p0, "state"), "scanned");
+    json_decref(p0);
     assert_int_equal(mc_phone_respond(ph, env->base, &v, MC_PHONE_REJECT, 0, NULL, &res, &pe), 0);
     assert_string_equal(res.state, "rejected");
     json_t *p = mc_testenv_poll(env, sid, poll, "scanned", 5, &st);
@@ -254,6 +269,7 @@ static void phone_rejection_reaches_the_browser(void **state)
     assert_int_equal(pe.status, 409);
     assert_string_equal(pe.code, "session_done");
     mc_phone_free(ph);
+    mc_phone_free(stranger);
     mc_testenv_stop(env);
 }
 

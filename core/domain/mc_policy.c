@@ -24,3 +24,27 @@ int mc_policy_may_list_org(const mc_principal *me)
 {
     return is_admin(me);
 }
+
+const char *mc_policy_may_answer(const mc_answer_facts *f, int *status)
+{
+    if (f->cert_status[0] != '\0' && strcmp(f->cert_status, "valid") != 0) {
+        *status = 403;
+        return "cert_revoked";
+    }
+    if (!f->bind) {
+        if (f->cert_account[0] == '\0') {
+            *status = 404;
+            return "not_bound";
+        }
+        return NULL;
+    }
+    if (strcmp(f->cert_org, f->session_org) != 0) {
+        *status = 403;
+        return "org_mismatch";
+    }
+    if (f->cert_account[0] != '\0') {
+        *status = 409;
+        return "cert_bound";
+    }
+    return NULL;
+}

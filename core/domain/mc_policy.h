@@ -22,4 +22,22 @@ int mc_policy_may_manage(const mc_principal *me, const mc_principal *target);
 /* 1 if `me` may see the bindings of every account of its organisation. */
 int mc_policy_may_list_org(const mc_principal *me);
 
+/* Who may answer a QR session at all — approve it, reject it, or end it
+ * with a wrong number: only a certificate that could approve it, so that
+ * whoever merely sees a QR cannot end someone else's session with any
+ * certificate they hold. The facts, as read with the session:
+ *   login: the certificate is valid in our records and bound to an account;
+ *   bind:  the certificate is not revoked, not bound to an account, and
+ *          names the organisation of the account to bind (session_org).
+ * Returns NULL, or the wire code of the refusal (status in *status). The
+ * atomic approval step re-checks the record conditions. */
+typedef struct mc_answer_facts {
+    int bind;                     /* 1: a bind session, 0: login */
+    const char *cert_status;      /* "" if the certificate is not recorded */
+    const char *cert_account;     /* "" if unbound */
+    const char *cert_org;         /* USCC in the certificate */
+    const char *session_org;      /* bind: USCC of the account to bind */
+} mc_answer_facts;
+const char *mc_policy_may_answer(const mc_answer_facts *f, int *status);
+
 #endif

@@ -678,7 +678,7 @@ void mc_store_tick(mc_store *st)
 
 int mc_store_up(const mc_store *st)
 {
-    return st->async ? st->ac != NULL : st->c != NULL;
+    return st->async ? st->ac != NULL && st->ready : st->c != NULL;
 }
 
 void mc_store_get_stats(const mc_store *st, mc_store_stats *out)

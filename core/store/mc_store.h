@@ -95,7 +95,8 @@ void mc_store_free(mc_store *st);
 
 /* Async mode: check deadlines and reconnect; call every ~100 ms. */
 void mc_store_tick(mc_store *st);
-/* 1 if a connection is up (it may still be hung: see the deadline). */
+/* 1 if a connection is up and has passed its version check (it may still
+ * be hung: see the deadline). */
 int mc_store_up(const mc_store *st);
 /* Counters since start, for /healthz and tests. */
 typedef struct mc_store_stats {

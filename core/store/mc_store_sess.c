@@ -25,6 +25,7 @@ typedef struct mc_sess_rec {
     char account[MC_ACCOUNT_MAX + 1];
     char requester[MC_ACCOUNT_MAX + 1];
     char requester_name[129];
+    char org[MC_USCC_LEN + 1];
     char org_name[129];
     char ip[MC_IP_MAX + 1];
     char ua[MC_UA_MAX + 1];
@@ -41,7 +42,8 @@ static const mc_field sess_fields[] = {
     MC_FSTR(R, sid),       MC_FSTR(R, purpose),   MC_FSTR(R, state),
     MC_FSTR(R, nonce),     MC_FSTR(R, origin),    MC_FSTR(R, account),
     MC_FSTR(R, requester), MC_FSTR(R, requester_name), MC_FSTR(R, org_name),
-    MC_FSTR(R, ip),        MC_FSTR(R, ua),        MC_FINT(R, created),
+    MC_FSTR(R, org),       MC_FSTR(R, ip),        MC_FSTR(R, ua),
+    MC_FINT(R, created),
     MC_FINT(R, expires),   MC_FINT(R, match),     MC_FSTR(R, choices),
     MC_FSTR(R, poll),      MC_FSTR(R, cert),      MC_FSTR(R, claimed),
     MC_FSTR(R, result),
@@ -50,8 +52,9 @@ static const mc_field sess_fields[] = {
 static const mc_field sess_open_fields[] = {
     MC_FSTR(R, sid),       MC_FSTR(R, purpose),   MC_FSTR(R, nonce),
     MC_FSTR(R, origin),    MC_FSTR(R, account),   MC_FSTR(R, requester),
-    MC_FSTR(R, requester_name), MC_FSTR(R, org_name), MC_FSTR(R, ip),
-    MC_FSTR(R, ua),        MC_FINT(R, match),     MC_FSTR(R, choices),
+    MC_FSTR(R, requester_name), MC_FSTR(R, org), MC_FSTR(R, org_name),
+    MC_FSTR(R, ip),        MC_FSTR(R, ua),        MC_FINT(R, match),
+    MC_FSTR(R, choices),
     MC_FSTR(R, poll),
 };
 #undef R
@@ -107,8 +110,8 @@ static int read_open(const redisReply *r, void *out, mc_err *err)
 }
 
 void mc_store_sess_open(mc_store *st, mc_session *s, const uint8_t poll_hash[32], int ttl,
-                        const char *requester_name, const char *org_name, mc_store_cb cb,
-                        void *privdata)
+                        const char *requester_name, const char *org, const char *org_name,
+                        mc_store_cb cb, void *privdata)
 {
     mc_sess_rec rec;
     memset(&rec, 0, sizeof(rec));
@@ -119,6 +122,7 @@ void mc_store_sess_open(mc_store *st, mc_session *s, const uint8_t poll_hash[32]
     snprintf(rec.account, sizeof(rec.account), "%s", s->account);
     snprintf(rec.requester, sizeof(rec.requester), "%s", s->requester);
     snprintf(rec.requester_name, sizeof(rec.requester_name), "%s", requester_name);
+    snprintf(rec.org, sizeof(rec.org), "%s", org);
     snprintf(rec.org_name, sizeof(rec.org_name), "%s", org_name);
     snprintf(rec.ip, sizeof(rec.ip), "%s", s->ip);
     snprintf(rec.ua, sizeof(rec.ua), "%s", s->ua);
@@ -184,9 +188,11 @@ static int read_answer_ctx(const redisReply *r, void *out, mc_err *err)
     if (!mc_reply_is_array(r, 4) || !mc_reply_is_str(r->element[2]) ||
         !mc_reply_is_str(r->element[3]))
         return MC_REPLY_SHAPE;
-    int rc = read_session(r->element[1], 0, &x->s, NULL, err);
+    mc_sess_rec rec;
+    int rc = read_session(r->element[1], 0, &x->s, &rec, err);
     if (rc != 0)
         return rc;
+    memcpy(x->org, rec.org, sizeof(x->org));
     mc_reply_copy(x->cert_account, sizeof(x->cert_account), r->element[2]);
     mc_reply_copy(x->cert_status, sizeof(x->cert_status), r->element[3]);
     return 0;

@@ -28,10 +28,11 @@
 
 /* Open: s holds sid, purpose, nonce, match, choices, origin, account,
  * requester, ip, ua; Redis sets s->created and s->expires (now + ttl). The
- * names are what the phone will show (bind: who asks, the target's org). */
+ * names are what the phone will show (bind: who asks, the target's
+ * organisation); org is the target's USCC (bind; "" for login). */
 void mc_store_sess_open(mc_store *st, mc_session *s, const uint8_t poll_hash[32], int ttl,
-                        const char *requester_name, const char *org_name, mc_store_cb cb,
-                        void *privdata);
+                        const char *requester_name, const char *org, const char *org_name,
+                        mc_store_cb cb, void *privdata);
 
 /* The phone fetched it: pending -> scanned (published). Errors:
  * unknown_session (404), session_expired (410), session_done (409). */
@@ -47,6 +48,7 @@ typedef struct mc_answer_ctx {
     char result[16];                  /* dup: "approved", "rejected", "wrong_number" */
     char account[MC_ACCOUNT_MAX + 1]; /* dup: the result's account */
     mc_session s;
+    char org[MC_USCC_LEN + 1];        /* bind: USCC of the account to bind */
     char cert_account[MC_ACCOUNT_MAX + 1];
     char cert_status[12];
 } mc_answer_ctx;

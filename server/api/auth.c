@@ -97,7 +97,7 @@ static void login_on_counted(void *privdata, const mc_err *err)
         snprintf(ra, sizeof(ra), "%d", x->att.retry_after);
         evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", ra);
         mc_reply_errf(r, 429, "too_many_attempts",
-                      "too many failed logins from this address; try again later");
+                      "too many failed logins; try again later");
         return;
     }
     if (mc_workers_submit(r->node->workers, login_check, login_on_checked, r) != 0)

@@ -25,6 +25,7 @@
 #include "mc_api.h"
 #include "mc_certcache.h"
 #include "mc_crypto.h"
+#include "mc_policy.h"
 #include "mc_proto.h"
 #include "mc_store_sess.h"
 
@@ -177,6 +178,19 @@ static void answer_on_ctx(void *privdata, const mc_err *err)
         mc_reply_err(r, &e);
         return;
     }
+    mc_answer_facts facts = {
+        .bind = s->purpose == MC_PURPOSE_BIND,
+        .cert_status = x->c.cert_status,
+        .cert_account = x->c.cert_account,
+        .cert_org = ci.uscc,
+        .session_org = x->c.org,
+    };
+    int status = 0;
+    const char *refused = mc_policy_may_answer(&facts, &status);
+    if (refused != NULL) {
+        mc_reply_errf(r, status, refused, "this certificate cannot answer this session");
+        return;
+    }
     mc_store *st = r->node->store;
     if (strcmp(x->m.decision, "reject") == 0) {
         mc_store_sess_reject(st, s->sid, ci.fp_hex, x->answer, "rejected", &x->res,
@@ -195,14 +209,6 @@ static void answer_on_ctx(void *privdata, const mc_err *err)
         mc_cert_rec_from_info(&ci, &x->rec);
         mc_store_bind_approve(st, s->sid, s->account, s->requester, &x->rec, x->answer, &actor,
                               &x->res, answer_on_applied, r);
-        return;
-    }
-    if (x->c.cert_status[0] != '\0' && strcmp(x->c.cert_status, "valid") != 0) {
-        mc_reply_errf(r, 403, "cert_revoked", "the certificate is no longer valid");
-        return;
-    }
-    if (x->c.cert_account[0] == '\0') {
-        mc_reply_errf(r, 404, "not_bound", "the certificate is not bound to an account");
         return;
     }
     mc_store_login_approve(st, s->sid, ci.fp_hex, ci.uscc, x->c.cert_account, x->answer, &actor,

@@ -193,8 +193,9 @@ static void open_store(mc_req *r)
     mc_sha256(x->poll, SECRET_LEN, x->poll_hash);
     OPENSSL_cleanse(raw, sizeof(raw));
     const char *rname = x->s.purpose == MC_PURPOSE_BIND ? r->who.acc.name : "";
+    const char *org = x->s.purpose == MC_PURPOSE_BIND ? x->target.org : "";
     mc_store_sess_open(r->node->store, &x->s, x->poll_hash, r->node->cfg->session_ttl, rname,
-                       x->org.name, open_on_stored, r);
+                       org, x->org.name, open_on_stored, r);
 }
 
 /* The QR object of a reply: payload, version, modules and the renderings

@@ -254,13 +254,15 @@ local function login_mint(keys, args)
     return fail('session_done')
   end
   if hget(s, 'account') ~= login or hget(s, 'cert') ~= fp then return fail('stale') end
+  -- on every read, not only the first: a token is never handed out for a
+  -- certificate revoked or unbound since (it would not work anyway)
+  if hget(c, 'status') ~= 'valid' then return fail('cert_revoked') end
+  if hget(c, 'account') ~= login or hget(a, 'cert') ~= fp then return fail('not_bound') end
   if hget(s, 'claimed') == '1' then
     local exp = hget(w, 'expires')
     if exp then return {'again', tonumber(exp)} end
     return {'ended', 0}
   end
-  if hget(c, 'status') ~= 'valid' then return fail('cert_revoked') end
-  if hget(c, 'account') ~= login or hget(a, 'cert') ~= fp then return fail('not_bound') end
   local t = now()
   redis.call('HSET', w, 'account', login, 'cert', fp, 'ip', ip, 'created', t,
              'expires', t + ttl, 'bind_gen', hget(a, 'bind_gen') or '0')
@@ -286,7 +288,10 @@ local function pw_attempt(keys, args)
   local n2 = volatile('INCR', pi)
   if n2 == 1 then volatile('EXPIRE', pi, win) end
   if n1 > la or n2 > li then
-    return {0, math.max(redis.call('TTL', pa), redis.call('TTL', pi), 1)}
+    local ttl = 1
+    if n1 > la then ttl = math.max(ttl, redis.call('TTL', pa)) end
+    if n2 > li then ttl = math.max(ttl, redis.call('TTL', pi)) end
+    return {0, ttl}
   end
   return {1, redis.call('HGETALL', a)}
 end
