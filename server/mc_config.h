@@ -33,6 +33,9 @@ typedef struct mc_config {
     int poll_wait_max;           /* long-poll cap, seconds, default 30 */
     int threads;                 /* event loops (SO_REUSEPORT), default = cores */
     int store_deadline_ms;       /* longest wait for a Redis reply, default 2000 */
+    int max_conns;               /* connections, all loops; 0 = from the fd limit (mc_conn.h) */
+    int header_timeout;          /* seconds a request's headers may take, default 10 */
+    int min_body_rate;           /* bytes/s a request body must keep up, default 1024 */
     int quiet;                   /* no request log */
 } mc_config;
 

@@ -273,9 +273,11 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 {
     mc_conns *g = arg;
-    /* no BEV_OPT_CLOSE_ON_FREE: evhttp closes the fd when it frees the
-     * connection, while our reference keeps the struct alive */
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+    /* BEV_OPT_CLOSE_ON_FREE as evhttp's own: the fd closes when the last
+     * reference goes, after the bufferevent's events are deleted (evhttp
+     * closes an fd it does not hand over before that, and a reused fd
+     * number would then lose its events) */
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL)
         return NULL; /* evhttp makes its own, unguarded */
     g->backoff_ms = 0;

@@ -25,16 +25,16 @@
  * its bytes through callbacks on its input and output evbuffers. A sweep
  * every MC_CONN_SWEEP_MS notices the connections evhttp has freed
  * (bufferevent_free clears the callbacks; our reference keeps the struct
- * valid, and evhttp closes the fd itself since the bufferevent is made
- * without BEV_OPT_CLOSE_ON_FREE) and the deadlines that have passed.
+ * valid) and drops that reference, which closes the fd (evhttp has sent
+ * its FIN already); it also finds the deadlines that have passed.
  * A request is cut by shutting its socket down: evhttp then reads EOF and
  * frees the connection in its usual way. A request that had sent
  * something first gets a `{code, message}` reply written straight to the
  * socket (nothing else is being written while a request is read).
  *
- * Cost: O(1) per read and write, O(connections) per sweep. The count of
- * connections lags their close by one sweep at most (the cap errs on the
- * safe side).
+ * Cost: O(1) per read and write, O(connections) per sweep. A closed
+ * connection keeps its fd until the next sweep, and is counted until then
+ * (the cap counts fds, so it errs on the safe side).
  *
  * Non-goals: no per-address limits (those are Redis counters, shared by
  * all nodes), no TLS, no HTTP parsing beyond finding the end of the
@@ -60,7 +60,7 @@
  * names the route's own limit. Also the most memory one connection holds
  * for a request. */
 #define MC_HTTP_REQUEST_MAX (128 * 1024)
-#define MC_CONN_SWEEP_MS 250
+#define MC_CONN_SWEEP_MS 100
 
 typedef struct mc_conns mc_conns;
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mc_conn.h"
 #include "mc_crypto.h"
 #include "mc_proto.h"
 #include "mc_store_web.h"
@@ -320,6 +321,15 @@ void mc_http_dispatch(struct evhttp_request *req, void *arg)
     if (r->conn)
         evhttp_connection_get_peer(r->conn, &peer, &port);
     snprintf(r->ip, sizeof(r->ip), "%s", peer ? peer : "");
+
+    /* before anything else: a body whose end is ambiguous (two
+     * Content-Length, or one with Transfer-Encoding) or an oversized header
+     * block (mc_conn.h); the former also closes the connection */
+    mc_err edge;
+    if (mc_conn_check_request(req, &edge) != 0) {
+        mc_reply_err(r, &edge);
+        return;
+    }
 
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;

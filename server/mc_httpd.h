@@ -53,6 +53,7 @@ typedef struct mc_node {
     struct event *tick;          /* owned: store deadlines and reconnects */
     mc_events *events;           /* owned: pub/sub subscription + waiters */
     struct mc_certcache *certs;  /* owned: chains that verified before */
+    struct mc_conns *conns;      /* owned: connection guard (mc_conn.h) */
     const mc_pages *pages;       /* borrowed: static files, loaded at start */
     int id;
     /* scrypt hash of a random password: checked when a login names an

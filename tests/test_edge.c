@@ -175,9 +175,8 @@ static void assert_json_error(const char *body, size_t len, const char *code)
 /* The first response of rr is `status` with a JSON {code, message}. */
 static void assert_raw_json_error(const raw_reply *rr, int status, const char *code)
 {
-    if (raw_status(rr) != status)
-        fail_msg("want %d, got: %.300s", status, rr->buf);
-    assert_non_null(strstr(rr->buf, "Content-Type: application/json"));
+    if (raw_status(rr) != status || strstr(rr->buf, "Content-Type: application/json") == NULL)
+        fail_msg("want %d JSON, got: %.300s", status, rr->buf);
     const char *b = strstr(rr->buf, "\r\n\r\n");
     assert_non_null(b);
     const char *cl = strstr(rr->buf, "Content-Length: ");
@@ -426,7 +425,8 @@ static void keepalive_long_poll_of_20s_is_not_cut_and_idle_is_closed_after(void 
     double t1 = mc_testenv_now();
     raw_read(fd, 20, 0, &rr);
     assert_true(rr.eof);
-    assert_int_equal(rr.len, 0);
+    if (rr.len != 0)
+        fail_msg("an idle connection got a reply: %.300s", rr.buf);
     double idle = rr.closed_at - t1;
     print_message("idle keep-alive connection closed after %.1f s\n", idle);
     assert_true(idle > 2.0 && idle < 12.0);
@@ -435,14 +435,15 @@ static void keepalive_long_poll_of_20s_is_not_cut_and_idle_is_closed_after(void 
 
 /* Two requests in one write, the second hidden after the first's body by
  * a second Content-Length. */
-static void expect_framing_refused(mc_testenv *env, const char *headers, const char *why)
+static void expect_framing_refused(mc_testenv *env, const char *headers, const char *body,
+                                   const char *why)
 {
     char req[1024];
     int n = snprintf(req, sizeof(req),
                      "POST /api/v1/login HTTP/1.1\r\nHost: x\r\n"
                      "Content-Type: application/json\r\n%s\r\n"
-                     "{}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
-                     headers);
+                     "%sGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                     headers, body);
     int fd = raw_connect(env->port);
     assert_true(fd >= 0);
     assert_int_equal(raw_send(fd, req, (size_t)n), 0);
@@ -462,11 +463,14 @@ static void duplicate_or_conflicting_content_length_is_400_and_closes(void **sta
     mc_testenv *env = *state;
     char before[41], after[41];
     mc_testenv_digest(env, before);
-    expect_framing_refused(env, "Content-Length: 2\r\nContent-Length: 40\r\n", "two lengths");
-    expect_framing_refused(env, "Content-Length: 2\r\nContent-Length: 2\r\n", "same twice");
-    expect_framing_refused(env, "Content-Length: 2\r\ncontent-length: 40\r\n", "case");
-    expect_framing_refused(env, "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
-                           "length and chunked");
+    expect_framing_refused(env, "Content-Length: 2\r\nContent-Length: 40\r\n", "{}",
+                           "two lengths");
+    expect_framing_refused(env, "Content-Length: 2\r\nContent-Length: 2\r\n", "{}",
+                           "same twice");
+    expect_framing_refused(env, "Content-Length: 2\r\ncontent-length: 40\r\n", "{}", "case");
+    /* evhttp frames by the chunks (a proxy in front might by the length) */
+    expect_framing_refused(env, "Content-Length: 40\r\nTransfer-Encoding: chunked\r\n",
+                           "2\r\n{}\r\n0\r\n\r\n", "length and chunked");
     mc_testenv_digest(env, after);
     assert_string_equal(before, after);
     /* one Content-Length is fine, and keep-alive goes on */

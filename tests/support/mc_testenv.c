@@ -147,7 +147,15 @@ static pid_t start_mcertd_with(mc_testenv *env, int port, const char *suffix, in
     for (size_t i = 0; extra && extra[i] && na < 31; i++)
         argv[na++] = (char *)extra[i];
     argv[na] = NULL;
-    pid_t pid = spawn(argv, log);
+    /* under `ulimit -n N`: sh sets it, then execs mcertd (same pid) */
+    char ulim[80];
+    char *shv[40] = {"/bin/sh", "-c", ulim};
+    if (env->mcertd_nofile > 0) {
+        snprintf(ulim, sizeof(ulim), "ulimit -n %d && exec \"$0\" \"$@\"", env->mcertd_nofile);
+        for (size_t i = 0; i <= na; i++)
+            shv[3 + i] = argv[i];
+    }
+    pid_t pid = spawn(env->mcertd_nofile > 0 ? shv : argv, log);
     char url[128];
     snprintf(url, sizeof(url), "%s/healthz", base);
     for (int i = 0; i < 300; i++) {
@@ -194,6 +202,7 @@ mc_testenv *mc_testenv_start_opts(const mc_testenv_opts *o)
         fail_msg("mkdtemp: %s", strerror(errno));
     mc_testenv_sh("mkdir -p %s/redis %s/var", env->dir, env->dir);
     env->session_ttl = o->session_ttl;
+    env->mcertd_nofile = o->mcertd_nofile;
     env->redis_port = free_port();
     env->port = free_port();
     snprintf(env->base, sizeof(env->base), "http://127.0.0.1:%d", env->port);

@@ -37,6 +37,7 @@ typedef struct mc_testenv {
     pid_t node2_pid;            /* a second mcertd on the same Redis, if started */
     int node2_port;
     char node2_base[64];
+    int mcertd_nofile;          /* mc_testenv_opts.mcertd_nofile */
 } mc_testenv;
 
 /* Start redis + CA + mcertd; session_ttl 0 = default. */
@@ -50,6 +51,8 @@ typedef struct mc_testenv_opts {
      * (mc_testfault.h), returned here; the caller frees it after
      * mc_testenv_stop. */
     mc_testfault_proxy **proxy;
+    /* If > 0: mcertd runs under `ulimit -n` this (soft and hard limit). */
+    int mcertd_nofile;
 } mc_testenv_opts;
 mc_testenv *mc_testenv_start_opts(const mc_testenv_opts *o);
 
