@@ -8,10 +8,10 @@
  *     (deadline: header_timeout_ms from the window's start)
  *   → body bytes (deadline: header_timeout_ms after the header block, plus
  *     1 s per min_body_rate bytes received)
- *   → evhttp stops reading (EV_READ disabled) while the handler runs and
- *     the reply is written: no deadline
- *   → output buffer drained with reading still off: the reply is out, the
- *     next window opens.
+ *   → evhttp stops reading (EV_READ disabled) while the handler runs, and
+ *     writes the reply with no read callback set: no deadline
+ *   → output buffer drained with no read callback: the reply is out, the
+ *     next window opens (a 100 Continue drains while evhttp reads).
  * All of it runs on the loop's thread.
  */
 #include "mc_conn.h"
@@ -196,14 +196,24 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
         cut(c, 413, "too_large", "request larger than 131072 bytes", "request too large");
 }
 
-/* The reply is out when the output drains while evhttp is not reading (a
- * 100 Continue drains while it reads the body: same request). */
+/* evhttp's read callback is set while it reads a request (also while a
+ * 100 Continue goes out) and cleared while it writes a reply. */
+static int has_read_cb(conn *c)
+{
+    bufferevent_data_cb rd, wr;
+    bufferevent_event_cb ev;
+    void *arg;
+    bufferevent_getcb(c->bev, &rd, &wr, &ev, &arg);
+    return rd != NULL;
+}
+
+/* The reply is out when the output drains while evhttp writes a reply. */
 static void on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     conn *c = arg;
     if (info->n_deleted == 0 || evbuffer_get_length(buf) != 0 || c->cut)
         return;
-    if (!(bufferevent_get_enabled(c->bev) & EV_READ))
+    if (!has_read_cb(c))
         window_open(c, now_ms());
 }
 
@@ -256,8 +266,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
             continue;
         }
         i++;
-        if (c->cut || !(bufferevent_get_enabled(c->bev) & EV_READ))
-            continue; /* being answered (long polls), or already cut */
+        if (c->cut || !(bufferevent_get_enabled(c->bev) & EV_READ) || !has_read_cb(c))
+            continue; /* being answered (long polls) or written, or already cut */
         if (over_deadline(g, c, now))
             cut(c, 408, "request_timeout",
                 c->body_ms == 0 ? "request headers took too long" : "request body too slow",

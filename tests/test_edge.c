@@ -436,7 +436,7 @@ static void keepalive_long_poll_of_20s_is_not_cut_and_idle_is_closed_after(void 
 /* Two requests in one write, the second hidden after the first's body by
  * a second Content-Length. */
 static void expect_framing_refused(mc_testenv *env, const char *headers, const char *body,
-                                   const char *why)
+                                   int json, const char *why)
 {
     char req[1024];
     int n = snprintf(req, sizeof(req),
@@ -451,7 +451,10 @@ static void expect_framing_refused(mc_testenv *env, const char *headers, const c
     raw_read(fd, 10, 0, &rr); /* up to the close */
     print_message("%s: %.*s\n", why, (int)strcspn(rr.buf, "\r"), rr.buf);
     assert_true(rr.eof);
-    assert_raw_json_error(&rr, 400, "bad_request");
+    if (json)
+        assert_raw_json_error(&rr, 400, "bad_request");
+    else
+        assert_int_equal(raw_status(&rr), 400);
     assert_non_null(strstr(rr.buf, "Connection: close"));
     /* the smuggled request was not served */
     assert_int_equal(raw_count(&rr), 1);
@@ -463,14 +466,17 @@ static void duplicate_or_conflicting_content_length_is_400_and_closes(void **sta
     mc_testenv *env = *state;
     char before[41], after[41];
     mc_testenv_digest(env, before);
-    expect_framing_refused(env, "Content-Length: 2\r\nContent-Length: 40\r\n", "{}",
+    expect_framing_refused(env, "Content-Length: 2\r\nContent-Length: 40\r\n", "{}", 1,
                            "two lengths");
-    expect_framing_refused(env, "Content-Length: 2\r\nContent-Length: 2\r\n", "{}",
+    expect_framing_refused(env, "Content-Length: 2\r\nContent-Length: 2\r\n", "{}", 1,
                            "same twice");
-    expect_framing_refused(env, "Content-Length: 2\r\ncontent-length: 40\r\n", "{}", "case");
-    /* evhttp frames by the chunks (a proxy in front might by the length) */
+    expect_framing_refused(env, "Content-Length: 2\r\ncontent-length: 40\r\n", "{}", 1,
+                           "case");
+    /* a length with chunks: libevent 2.1.12 refuses it itself, before the
+     * dispatcher, with its own 400 page (no hook to make it JSON); what
+     * matters here is that it closes and serves nothing smuggled */
     expect_framing_refused(env, "Content-Length: 40\r\nTransfer-Encoding: chunked\r\n",
-                           "2\r\n{}\r\n0\r\n\r\n", "length and chunked");
+                           "2\r\n{}\r\n0\r\n\r\n", 0, "length and chunked");
     mc_testenv_digest(env, after);
     assert_string_equal(before, after);
     /* one Content-Length is fine, and keep-alive goes on */
