@@ -19,6 +19,14 @@ const char *mc_config_usage(void)
            "  --redis HOST:PORT      Redis server (default " MC_DEFAULT_REDIS_HOST ":"
            MC_STR(MC_DEFAULT_REDIS_PORT) ")\n"
            "  --store-deadline MS    longest wait for a Redis reply (default 2000)\n"
+           "  --trusted-proxy CIDR   a reverse proxy whose X-Forwarded-For names the client\n"
+           "                         (repeatable; from anyone else the header is ignored)\n"
+           "  --limit-opens N        QR session opens per client address per minute\n"
+           "                         (default " MC_STR(MC_DEFAULT_LIMIT_OPENS) "; 0: no limit)\n"
+           "  --limit-pending N      QR sessions open at once per client address\n"
+           "                         (default " MC_STR(MC_DEFAULT_LIMIT_PENDING) "; 0: no limit)\n"
+           "  --limit-waiters N      long polls waiting on one session, per event loop\n"
+           "                         (default " MC_STR(MC_DEFAULT_LIMIT_WAITERS) "; 0: no limit)\n"
            "  --data DIR             data directory with trust/ (default ./var)\n"
            "  --trust PATH           trust anchors, file or dir (default DATA/trust)\n"
            "  --web DIR              static pages (default: the source tree's server/web)\n"
@@ -70,6 +78,9 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
     snprintf(c->redis_host, sizeof(c->redis_host), "%s", MC_DEFAULT_REDIS_HOST);
     c->redis_port = MC_DEFAULT_REDIS_PORT;
     c->store_deadline_ms = MC_DEFAULT_STORE_DEADLINE_MS;
+    c->limit_opens = MC_DEFAULT_LIMIT_OPENS;
+    c->limit_pending = MC_DEFAULT_LIMIT_PENDING;
+    c->limit_waiters = MC_DEFAULT_LIMIT_WAITERS;
     snprintf(c->data_dir, sizeof(c->data_dir), "%s",
              getenv("MCERT_DATA") ? getenv("MCERT_DATA") : MC_DEFAULT_DATA_DIR);
     snprintf(c->web_dir, sizeof(c->web_dir), "%s", MCERT_WEB_DIR);
@@ -94,6 +105,10 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         {"web-ttl", required_argument, NULL, 'W'},
         {"threads", required_argument, NULL, 'n'},
         {"store-deadline", required_argument, NULL, 'D'},
+        {"limit-opens", required_argument, NULL, 'O'},
+        {"trusted-proxy", required_argument, NULL, 'T'},
+        {"limit-pending", required_argument, NULL, 'P'},
+        {"limit-waiters", required_argument, NULL, 'A'},
         {"max-conns", required_argument, NULL, 'C'},
         {"header-timeout", required_argument, NULL, 'H'},
         {"min-body-rate", required_argument, NULL, 'R'},
@@ -142,6 +157,25 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         case 'n':
             if (parse_int(optarg, 1, 64, &c->threads) != 0)
                 return mc_err_set(err, 2, "usage", "--threads wants 1..64");
+            break;
+        case 'T':
+            if (c->nproxies == MC_PROXIES_MAX)
+                return mc_err_set(err, 2, "usage", "too many --trusted-proxy");
+            if (mc_cidr_parse(optarg, &c->proxies[c->nproxies]) != 0)
+                return mc_err_set(err, 2, "usage", "--trusted-proxy wants ADDRESS or ADDRESS/BITS");
+            c->nproxies++;
+            break;
+        case 'O':
+            if (parse_int(optarg, 0, 1000000, &c->limit_opens) != 0)
+                return mc_err_set(err, 2, "usage", "--limit-opens wants 0..1000000");
+            break;
+        case 'P':
+            if (parse_int(optarg, 0, 1000000, &c->limit_pending) != 0)
+                return mc_err_set(err, 2, "usage", "--limit-pending wants 0..1000000");
+            break;
+        case 'A':
+            if (parse_int(optarg, 0, 1000000, &c->limit_waiters) != 0)
+                return mc_err_set(err, 2, "usage", "--limit-waiters wants 0..1000000");
             break;
         case 'D':
             if (parse_int(optarg, 50, 60000, &c->store_deadline_ms) != 0)

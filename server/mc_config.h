@@ -14,8 +14,10 @@
 #include <stdint.h>
 
 #include "mc_err.h"
+#include "mc_netaddr.h"
 
 #define MC_ORIGINS_MAX 8
+#define MC_PROXIES_MAX 16
 
 typedef struct mc_config {
     char listen_host[64];
@@ -33,6 +35,11 @@ typedef struct mc_config {
     int poll_wait_max;           /* long-poll cap, seconds, default 30 */
     int threads;                 /* event loops (SO_REUSEPORT), default = cores */
     int store_deadline_ms;       /* longest wait for a Redis reply, default 2000 */
+    int limit_opens;             /* QR session opens per client address per minute */
+    int limit_pending;           /* open QR sessions per client address */
+    int limit_waiters;           /* long polls waiting on one session, per loop */
+    mc_cidr proxies[MC_PROXIES_MAX]; /* trusted proxies: their X-Forwarded-For counts */
+    int nproxies;
     int max_conns;               /* connections, all loops; 0 = from the fd limit (mc_conn.h) */
     int header_timeout;          /* seconds a request's headers may take, default 10 */
     int min_body_rate;           /* bytes/s a request body must keep up, default 1024 */

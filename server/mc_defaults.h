@@ -15,6 +15,12 @@
 #define MC_DEFAULT_REDIS_PORT 6390
 #define MC_DEFAULT_DATA_DIR "./var"
 #define MC_DEFAULT_STORE_DEADLINE_MS 2000
+/* Unauthenticated work per client address (0 turns a limit off): a QR is
+ * open for 2 minutes, so even an office behind one NAT address opens far
+ * fewer; one client flooding gets 429. */
+#define MC_DEFAULT_LIMIT_OPENS 600     /* QR session opens per minute */
+#define MC_DEFAULT_LIMIT_PENDING 200   /* QR sessions open at once */
+#define MC_DEFAULT_LIMIT_WAITERS 16    /* long polls on one session, per loop */
 
 #define MC_STR_(x) #x
 #define MC_STR(x) MC_STR_(x)

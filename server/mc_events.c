@@ -37,6 +37,7 @@ struct mc_events {
     int port;
     int subscribed;
     int freeing;
+    uint64_t epoch;           /* counts deliveries (events and resyncs) */
     size_t nwaiters;
     mc_waiter *buckets[NBUCKETS];
 };
@@ -99,6 +100,7 @@ static void call_list(mc_waiter *list, mc_wake why, const char *state)
  * waiters are not woken again by this call). O(buckets + waiters). */
 static void wake_all(mc_events *ev, mc_wake why)
 {
+    ev->epoch++;
     mc_waiter *all = NULL;
     for (unsigned b = 0; b < NBUCKETS; b++) {
         while (ev->buckets[b] != NULL) {
@@ -166,6 +168,7 @@ static void on_message(redisAsyncContext *ac, void *r, void *privdata)
             hit = w;
         }
     }
+    ev->epoch++;
     call_list(hit, MC_WAKE_EVENT, state);
 }
 
@@ -276,6 +279,19 @@ void mc_waiter_cancel(mc_waiter *w)
         return;
     unlink_waiter(w);
     free_waiter(w);
+}
+
+uint64_t mc_events_epoch(const mc_events *ev)
+{
+    return ev->epoch;
+}
+
+size_t mc_events_count(const mc_events *ev, const char *sid)
+{
+    size_t n = 0;
+    for (const mc_waiter *w = ev->buckets[bucket_of(sid)]; w != NULL; w = w->next)
+        n += strcmp(w->sid, sid) == 0;
+    return n;
 }
 
 size_t mc_events_nwaiters(const mc_events *ev)

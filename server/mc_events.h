@@ -21,6 +21,8 @@
 #define MC_EVENTS_H
 
 #include <event2/event.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "mc_err.h"
 
@@ -47,6 +49,12 @@ mc_waiter *mc_events_wait(mc_events *ev, const char *sid, int timeout_ms, mc_wak
 void mc_waiter_cancel(mc_waiter *w);
 
 size_t mc_events_nwaiters(const mc_events *ev);
+/* Waiters of one sid on this loop. O(waiters in its bucket). */
+size_t mc_events_count(const mc_events *ev, const char *sid);
+/* A number that changes with every delivery (one event's waiters, or a
+ * resync): callbacks run by the same delivery see the same value, so they
+ * may share one read of the session made after it. */
+uint64_t mc_events_epoch(const mc_events *ev);
 int mc_events_connected(const mc_events *ev);
 
 #endif

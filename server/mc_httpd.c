@@ -296,6 +296,30 @@ static void authenticate(mc_req *r)
     mc_store_web_auth(r->node->store, r->tok_hash, login, &r->who, on_authed, r);
 }
 
+/* The client's address: the TCP peer, or what a trusted proxy says in
+ * X-Forwarded-For (every such header, in order; mc_netaddr.h). */
+static void client_addr(mc_req *r, const char *peer)
+{
+    const mc_config *cfg = r->node->cfg;
+    char xff[1024];
+    size_t n = 0;
+    if (cfg->nproxies > 0) {
+        struct evkeyval *h;
+        TAILQ_FOREACH(h, evhttp_request_get_input_headers(r->req), next) {
+            if (strcasecmp(h->key, "X-Forwarded-For") != 0)
+                continue;
+            int w = snprintf(xff + n, sizeof(xff) - n, "%s%s", n ? "," : "", h->value);
+            if (w < 0 || (size_t)w >= sizeof(xff) - n) {
+                n = 0; /* too long to trust: use the peer */
+                break;
+            }
+            n += (size_t)w;
+        }
+    }
+    mc_client_addr(peer, n ? xff : NULL, cfg->proxies, (size_t)cfg->nproxies, r->ip,
+                   sizeof(r->ip));
+}
+
 static const char *method_name(enum evhttp_cmd_type m)
 {
     return m == EVHTTP_REQ_GET ? "GET" : m == EVHTTP_REQ_POST ? "POST"
@@ -320,7 +344,7 @@ void mc_http_dispatch(struct evhttp_request *req, void *arg)
     ev_uint16_t port = 0;
     if (r->conn)
         evhttp_connection_get_peer(r->conn, &peer, &port);
-    snprintf(r->ip, sizeof(r->ip), "%s", peer ? peer : "");
+    client_addr(r, peer ? peer : "");
 
     /* before anything else: a body whose end is ambiguous (two
      * Content-Length, or one with Transfer-Encoding) or an oversized header

@@ -16,6 +16,7 @@
 
 #include <hiredis/adapters/libevent.h>
 
+#include "mc_api.h"
 #include "mc_certcache.h"
 #include "mc_conn.h"
 #include "mc_events.h"
@@ -150,6 +151,11 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, const mc_pages
         mc_err_set(err, 500, "internal", "cannot start the store timer");
         goto fail;
     }
+    n->polls = mc_api_polls_new();
+    if (n->polls == NULL) {
+        mc_err_set(err, 500, "internal", "out of memory");
+        goto fail;
+    }
     n->workers = mc_workers_new(n->base, WORKER_THREADS, WORKER_QUEUE);
     if (n->workers == NULL) {
         mc_err_set(err, 500, "internal", "cannot start the worker pool");
@@ -215,6 +221,7 @@ void mc_node_free(mc_node *n)
     mc_store_free(n->store);
     if (n->base)
         event_base_loop(n->base, EVLOOP_NONBLOCK);
+    mc_api_polls_free(n->polls);
     mc_certcache_free(n->certs);
     if (n->base)
         event_base_free(n->base);

@@ -100,17 +100,24 @@ static int read_session(const redisReply *r, int64_t now, mc_session *s, mc_sess
 
 static int read_open(const redisReply *r, void *out, mc_err *err)
 {
-    mc_session *s = out;
+    mc_open_result *o = out;
+    memset(o, 0, sizeof(*o));
     if (!mc_reply_is_array(r, 2) || !mc_reply_is_int(r->element[0]) ||
         !mc_reply_is_int(r->element[1]))
         return MC_REPLY_SHAPE;
-    s->created = r->element[0]->integer;
-    s->expires = r->element[1]->integer;
+    if (r->element[0]->integer == 0) {
+        o->limited = 1;
+        o->retry_after = (int)r->element[1]->integer;
+        return 0;
+    }
+    o->created = r->element[0]->integer;
+    o->expires = r->element[1]->integer;
     return 0;
 }
 
-void mc_store_sess_open(mc_store *st, mc_session *s, const uint8_t poll_hash[32], int ttl,
-                        const char *requester_name, const char *org, const char *org_name,
+void mc_store_sess_open(mc_store *st, const mc_session *s, const uint8_t poll_hash[32], int ttl,
+                        const mc_open_limits *lim, const char *requester_name,
+                        const char *org, const char *org_name, mc_open_result *out,
                         mc_store_cb cb, void *privdata)
 {
     mc_sess_rec rec;
@@ -130,13 +137,17 @@ void mc_store_sess_open(mc_store *st, mc_session *s, const uint8_t poll_hash[32]
     snprintf(rec.choices, sizeof(rec.choices), "%u,%u,%u", s->choices[0], s->choices[1],
              s->choices[2]);
     mc_hex(poll_hash, 32, rec.poll);
-    char key[64];
+    char key[64], kopens[96], kpending[96];
     mc_cmd c;
-    mc_cmd_fcall(&c, "sess_open", 1, 0);
+    mc_cmd_fcall(&c, "sess_open", 3, 0);
     mc_cmd_add(&c, mc_key(key, sizeof(key), "sess", s->sid));
+    mc_cmd_add(&c, mc_key(kopens, sizeof(kopens), "opens", s->ip));
+    mc_cmd_add(&c, mc_key(kpending, sizeof(kpending), "pending", s->ip));
     mc_cmd_addi(&c, ttl);
+    mc_cmd_addi(&c, lim->opens_per_minute);
+    mc_cmd_addi(&c, lim->pending);
     mc_fields_add(&c, sess_open_fields, MC_NFIELDS(sess_open_fields), &rec);
-    mc_store_call(st, &c, read_open, s, cb, privdata);
+    mc_store_call(st, &c, read_open, out, cb, privdata);
 }
 
 /* ---- the phone's fetch ---- */
@@ -299,18 +310,18 @@ static int read_poll(const redisReply *r, void *out, mc_err *err)
     memcpy(p->cert, rec.cert, sizeof(p->cert));
     memcpy(p->result, rec.result, sizeof(p->result));
     p->claimed = rec.claimed[0] == '1';
+    if (mc_unhex(rec.poll, strlen(rec.poll), p->poll_hash, 32) != 0)
+        return corrupt(err);
     return 0;
 }
 
-void mc_store_sess_poll(mc_store *st, const char *sid, const uint8_t poll_hash[32],
-                        mc_sess_poll *out, mc_store_cb cb, void *privdata)
+void mc_store_sess_poll(mc_store *st, const char *sid, mc_sess_poll *out, mc_store_cb cb,
+                        void *privdata)
 {
-    char ks[64], ph[65];
-    mc_hex(poll_hash, 32, ph);
+    char ks[64];
     mc_cmd c;
     mc_cmd_fcall(&c, "sess_poll", 1, 1);
     mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", sid));
-    mc_cmd_add(&c, ph);
     mc_store_call(st, &c, read_poll, out, cb, privdata);
 }
 

@@ -27,11 +27,24 @@
 #include "mc_store_rec.h"
 
 /* Open: s holds sid, purpose, nonce, match, choices, origin, account,
- * requester, ip, ua; Redis sets s->created and s->expires (now + ttl). The
+ * requester, ip, ua; Redis decides created and expires (now + ttl). The
  * names are what the phone will show (bind: who asks, the target's
  * organisation); org is the target's USCC (bind; "" for login). */
-void mc_store_sess_open(mc_store *st, mc_session *s, const uint8_t poll_hash[32], int ttl,
-                        const char *requester_name, const char *org, const char *org_name,
+typedef struct mc_open_limits {
+    int opens_per_minute;         /* per client address (s->ip); 0: none */
+    int pending;                  /* open sessions per client address; 0: none */
+} mc_open_limits;
+/* What Redis decided: created and expires (its clock), or, when the client
+ * address is over a limit, limited = 1 and the seconds until it eases
+ * (nothing was stored). */
+typedef struct mc_open_result {
+    int64_t created, expires;
+    int limited;
+    int retry_after;
+} mc_open_result;
+void mc_store_sess_open(mc_store *st, const mc_session *s, const uint8_t poll_hash[32], int ttl,
+                        const mc_open_limits *lim, const char *requester_name,
+                        const char *org, const char *org_name, mc_open_result *out,
                         mc_store_cb cb, void *privdata);
 
 /* The phone fetched it: pending -> scanned (published). Errors:
@@ -85,17 +98,19 @@ void mc_store_sess_reject(mc_store *st, const char *sid, const char *fp, const c
                           const char *result, mc_answer_res *out, mc_store_cb cb,
                           void *privdata);
 
-/* The browser's read, for the holder of the poll secret (its SHA-256).
- * Errors: unknown_session (404), bad_poll_secret (403). */
+/* The browser's read. The caller checks the poll secret against poll_hash
+ * (mc_ct_eq) before using anything else: one read may serve every browser
+ * waiting on the session. Errors: unknown_session (404). */
 typedef struct mc_sess_poll {
+    uint8_t poll_hash[32];            /* SHA-256 of the session's poll secret */
     mc_session s;                     /* state "expired" once past expires */
     char cert[65];                    /* answering certificate, once answered */
     char result[16];                  /* "approved" | "rejected" | "wrong_number" | "" */
     int claimed;                      /* login: web session created */
     int64_t now;                      /* Redis's clock */
 } mc_sess_poll;
-void mc_store_sess_poll(mc_store *st, const char *sid, const uint8_t poll_hash[32],
-                        mc_sess_poll *out, mc_store_cb cb, void *privdata);
+void mc_store_sess_poll(mc_store *st, const char *sid, mc_sess_poll *out, mc_store_cb cb,
+                        void *privdata);
 
 /* Hand out the web session `tok_hash` of an approved login for `login` with
  * certificate fp: created once (MC_MINT_NEW), found again by later calls

@@ -22,6 +22,9 @@ void mc_api_me(mc_req *r);
 void mc_api_session_open(mc_req *r);
 void mc_api_session_poll(mc_req *r);
 void mc_api_session_qr(mc_req *r);
+/* The node's table of shared session reads (api/session.c). */
+mc_poll_groups *mc_api_polls_new(void);
+void mc_api_polls_free(mc_poll_groups *t);
 
 void mc_api_bindings(mc_req *r);
 void mc_api_unbind(mc_req *r);

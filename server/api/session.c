@@ -46,6 +46,7 @@ typedef struct open_ctx {
     int want_svg, want_png, want_text;
     mc_account target;            /* bind: the account to bind */
     mc_org org;                   /* bind: its organisation */
+    mc_open_result opened;
 } open_ctx;
 
 static void open_ctx_free(void *p)
@@ -194,8 +195,10 @@ static void open_store(mc_req *r)
     OPENSSL_cleanse(raw, sizeof(raw));
     const char *rname = x->s.purpose == MC_PURPOSE_BIND ? r->who.acc.name : "";
     const char *org = x->s.purpose == MC_PURPOSE_BIND ? x->target.org : "";
-    mc_store_sess_open(r->node->store, &x->s, x->poll_hash, r->node->cfg->session_ttl, rname,
-                       org, x->org.name, open_on_stored, r);
+    const mc_config *cfg = r->node->cfg;
+    mc_open_limits lim = {cfg->limit_opens, cfg->limit_pending};
+    mc_store_sess_open(r->node->store, &x->s, x->poll_hash, cfg->session_ttl, &lim, rname, org,
+                       x->org.name, &x->opened, open_on_stored, r);
 }
 
 /* The QR object of a reply: payload, version, modules and the renderings
@@ -255,6 +258,16 @@ static void open_on_stored(void *privdata, const mc_err *err)
         mc_reply_err(r, err);
         return;
     }
+    if (x->opened.limited) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", x->opened.retry_after);
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", ra);
+        mc_reply_errf(r, 429, "too_many_sessions",
+                      "too many QR sessions from this address; try again later");
+        return;
+    }
+    x->s.created = x->opened.created;
+    x->s.expires = x->opened.expires;
     mc_err e2;
     mc_err_clear(&e2);
     json_t *qr = qr_json(r->node->cfg->public_base, x->s.sid, x->want_svg, x->want_png,
@@ -301,6 +314,45 @@ void mc_api_session_qr(mc_req *r)
 
 /* ---- the browser's poll ---- */
 
+/* A read of one session shared by the polls that a single delivery of the
+ * events module woke (mc_events_epoch): N browsers waiting on one session
+ * cost one Redis read when it changes, not N. A group is joinable only by
+ * polls woken by the same delivery, so a read never predates the event a
+ * poll was woken for. Each member checks its own poll secret against the
+ * session's (constant time). */
+typedef struct poll_group {
+    struct poll_group *next;      /* in its bucket */
+    struct mc_poll_groups *table;
+    uint64_t epoch;
+    char sid[MC_SID_LEN + 1];
+    mc_sess_poll p;
+    mc_req **members;
+    size_t n, cap;
+} poll_group;
+
+#define POLL_BUCKETS 256
+struct mc_poll_groups {
+    poll_group *buckets[POLL_BUCKETS];
+};
+
+mc_poll_groups *mc_api_polls_new(void)
+{
+    return calloc(1, sizeof(mc_poll_groups));
+}
+
+void mc_api_polls_free(mc_poll_groups *t)
+{
+    free(t); /* groups free themselves when their read completes */
+}
+
+static unsigned sid_bucket(const char *sid)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = sid; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return h % POLL_BUCKETS;
+}
+
 typedef struct poll_ctx {
     char sid[MC_SID_LEN + 1];
     uint8_t poll_hash[32];
@@ -326,8 +378,8 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void poll_read(mc_req *r);
-static void poll_on_read(void *privdata, const mc_err *err);
+static void poll_read(mc_req *r, int woken);
+static void poll_on_read(mc_req *r, const mc_err *err, const mc_sess_poll *p);
 static void poll_on_minted(void *privdata, const mc_err *err);
 static void poll_wake(void *privdata, mc_wake why, const char *state);
 static void poll_gone(mc_req *r);
@@ -364,13 +416,66 @@ void mc_api_session_poll(mc_req *r)
     mc_sha256(r->poll_secret, strlen(r->poll_secret), x->poll_hash);
     x->wait = known != NULL ? wait : 0;
     x->deadline_ms = now_ms() + (int64_t)x->wait * 1000;
-    poll_read(r);
+    poll_read(r, 0);
 }
 
-static void poll_read(mc_req *r)
+static void group_on_read(void *privdata, const mc_err *err)
+{
+    poll_group *g = privdata;
+    /* out of the table first: a member may start a new read */
+    poll_group **pp = &g->table->buckets[sid_bucket(g->sid)];
+    while (*pp != g)
+        pp = &(*pp)->next;
+    *pp = g->next;
+    for (size_t i = 0; i < g->n; i++) {
+        mc_req *r = g->members[i];
+        if (r->req == NULL)
+            mc_req_end(r);
+        else
+            poll_on_read(r, err, &g->p);
+    }
+    free(g->members);
+    OPENSSL_cleanse(g, sizeof(*g));
+    free(g);
+}
+
+/* Read the session for r: alone, or (woken by a delivery) with the polls
+ * that the same delivery woke. */
+static void poll_read(mc_req *r, int woken)
 {
     poll_ctx *x = r->hctx;
-    mc_store_sess_poll(r->node->store, x->sid, x->poll_hash, &x->p, poll_on_read, r);
+    mc_poll_groups *t = r->node->polls;
+    uint64_t epoch = mc_events_epoch(r->node->events);
+    unsigned b = sid_bucket(x->sid);
+    poll_group *g = NULL;
+    if (woken)
+        for (g = t->buckets[b]; g != NULL; g = g->next)
+            if (g->epoch == epoch && strcmp(g->sid, x->sid) == 0)
+                break;
+    if (g == NULL) {
+        g = calloc(1, sizeof(*g));
+        if (g == NULL) {
+            mc_reply_errf(r, 503, "busy", "out of memory");
+            return;
+        }
+        g->table = t;
+        g->epoch = woken ? epoch : 0; /* 0: nobody joins a read of its own */
+        memcpy(g->sid, x->sid, sizeof(g->sid));
+        g->next = t->buckets[b];
+        t->buckets[b] = g;
+        mc_store_sess_poll(r->node->store, g->sid, &g->p, group_on_read, g);
+    }
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 4;
+        mc_req **m = realloc(g->members, cap * sizeof(*m));
+        if (m == NULL) {
+            mc_reply_errf(r, 503, "busy", "out of memory");
+            return;
+        }
+        g->members = m;
+        g->cap = cap;
+    }
+    g->members[g->n++] = r;
 }
 
 static void poll_reply(mc_req *r)
@@ -395,15 +500,18 @@ static void poll_reply(mc_req *r)
     mc_reply_json(r, 200, o);
 }
 
-static void poll_on_read(void *privdata, const mc_err *err)
+static void poll_on_read(mc_req *r, const mc_err *err, const mc_sess_poll *p)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
     poll_ctx *x = r->hctx;
     if (err->status != 0) {
         mc_reply_err(r, err);
         return;
     }
+    if (!mc_ct_eq(p->poll_hash, x->poll_hash, 32)) {
+        mc_reply_errf(r, 403, "bad_poll_secret", "wrong poll secret for this session");
+        return;
+    }
+    x->p = *p;
     mc_session *s = &x->p.s;
     if (s->purpose == MC_PURPOSE_LOGIN && strcmp(s->state, "approved") == 0) {
         mc_token_derive(r->poll_secret, strlen(r->poll_secret), s->sid, s->account, x->tok,
@@ -422,6 +530,12 @@ static void poll_on_read(void *privdata, const mc_err *err)
         left = until_expiry;
     if (!open || strcmp(x->known, s->state) != 0 || left <= 0) {
         poll_reply(r);
+        return;
+    }
+    int cap = r->node->cfg->limit_waiters;
+    if (cap > 0 && mc_events_count(r->node->events, x->sid) >= (size_t)cap) {
+        mc_reply_errf(r, 429, "too_many_waiters",
+                      "too many browsers wait on this session; poll without wait");
         return;
     }
     x->waiter = mc_events_wait(r->node->events, x->sid, (int)left, poll_wake, r);
@@ -451,7 +565,7 @@ static void poll_wake(void *privdata, mc_wake why, const char *state)
     r->on_gone = NULL;
     if (why == MC_WAKE_TIMEOUT)
         x->deadline_ms = 0; /* this read is the last */
-    poll_read(r);
+    poll_read(r, why != MC_WAKE_TIMEOUT);
 }
 
 static void poll_gone(mc_req *r)

@@ -102,14 +102,32 @@ end
 
 ---------------------------------------------------------------- sessions
 
--- KEYS: sess. ARGV: ttl, then field/value pairs. -> {created, expires}
+-- KEYS: sess, opens counter of the client address, its open sessions (zset)
+-- ARGV: ttl, opens per minute (0: no limit), open sessions (0: no limit),
+--       then field/value pairs. -> {created, expires}, or {0, retry_after}
+-- when the address is over a limit (nothing stored). Unauthenticated work
+-- is bounded per client address, across all nodes.
 local function sess_open(keys, args)
-  local s = keys[1]
+  local s, ko, kp = keys[1], keys[2], keys[3]
   if redis.call('EXISTS', s) == 1 then return fail('sid_collision') end
   local t = now()
-  local ttl = tonumber(args[1])
+  local ttl, max_opens, max_pending = tonumber(args[1]), tonumber(args[2]), tonumber(args[3])
+  if max_opens > 0 then
+    local n = volatile('INCR', ko)
+    if n == 1 then volatile('EXPIRE', ko, 60) end
+    if n > max_opens then return {0, math.max(redis.call('TTL', ko), 1)} end
+  end
+  if max_pending > 0 then
+    volatile('ZREMRANGEBYSCORE', kp, '-inf', t)
+    if redis.call('ZCARD', kp) >= max_pending then
+      local first = redis.call('ZRANGE', kp, 0, 0, 'WITHSCORES')
+      return {0, math.max(tonumber(first[2]) - t, 1)}
+    end
+    volatile('ZADD', kp, t + ttl, s)
+    volatile('EXPIREAT', kp, t + ttl + 60) -- with its newest session's key
+  end
   local kv = {}
-  for i = 2, #args do kv[#kv + 1] = args[i] end
+  for i = 4, #args do kv[#kv + 1] = args[i] end
   volatile('HSET', s, 'state', 'pending', 'created', t, 'expires', t + ttl,
            'cert', '', 'claimed', '0', unpack(kv))
   -- readers see "expired" from `expires` on; the key itself goes a minute later
@@ -228,13 +246,12 @@ local function sess_reject(keys, args)
   return {'ok', result, ''}
 end
 
--- KEYS: sess. ARGV: poll hash. The browser's read. -> {now, session hash}
--- (The compare is not constant-time: it can only leak timing about
--- SHA-256 of the secret, which tells nothing of the secret.)
+-- KEYS: sess. The browser's read: -> {now, session hash}. The poll secret
+-- is checked by the caller (in constant time, against the hash's `poll`),
+-- so that one read serves every browser waiting on the session.
 local function sess_poll(keys, args)
   local s = keys[1]
   if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
-  if hget(s, 'poll') ~= args[1] then return fail('bad_poll_secret') end
   return {now(), redis.call('HGETALL', s)}
 end
 
