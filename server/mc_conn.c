@@ -196,6 +196,61 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
         cut(c, 413, "too_large", "request larger than 131072 bytes", "request too large");
 }
 
+/* libevent answers what it cannot parse itself (a malformed request line
+ * or header, an unknown method, a bad Content-Length, one with chunks,
+ * a broken chunk) through evhttp_send_error, whose body is this fixed HTML
+ * template, and 2.1.12 has no hook before it. The guard sees that body
+ * arrive in the connection's output buffer, whole, in one add, before
+ * anything of it is written (the socket is written on the next loop
+ * pass), and puts a {code, message} reply of the same meaning in its
+ * place. A libevent with another template is left alone (HTML again). */
+static const char LIBEVENT_ERROR_PAGE[] = "<HTML><HEAD>\n<TITLE>";
+
+static void json_error_page(struct evbuffer *buf)
+{
+    char line[64];
+    size_t n = 0;
+    struct evbuffer_ptr eol = evbuffer_search_eol(buf, NULL, &n, EVBUFFER_EOL_CRLF_STRICT);
+    if (eol.pos < 12 || (size_t)eol.pos >= sizeof(line))
+        return;
+    evbuffer_copyout(buf, line, (size_t)eol.pos);
+    line[eol.pos] = '\0';
+    int status = atoi(line + 9);
+    if (strncmp(line, "HTTP/1.", 7) != 0 || status < 400 || status > 599)
+        return;
+    const char *code = "bad_request", *msg = "malformed request", *reason = "Bad Request";
+    if (status == 501 || status == 405) {
+        /* an unknown method: what the dispatcher says of a known one */
+        status = 405;
+        code = "method_not_allowed";
+        msg = "unknown method";
+        reason = "Method Not Allowed";
+    } else if (status == 413) {
+        code = "too_large";
+        msg = "request too large";
+        reason = "Payload Too Large";
+    } else if (status == 417) {
+        msg = "unsupported Expect header";
+        reason = "Expectation Failed";
+    } else if (status >= 500) {
+        code = status == 503 ? "busy" : "internal";
+        msg = status == 503 ? "server busy" : "internal error";
+        reason = status == 503 ? "Service Unavailable" : "Internal Server Error";
+    }
+    char body[128], out[512];
+    int bl = snprintf(body, sizeof(body), "{\"code\":\"%s\",\"message\":\"%s\"}", code, msg);
+    int ol = snprintf(out, sizeof(out),
+                      "HTTP/1.%c %d %s\r\nContent-Type: application/json; charset=utf-8\r\n"
+                      "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n"
+                      "X-Content-Type-Options: nosniff\r\n%s\r\n%s",
+                      line[7] == '0' ? '0' : '1', status, reason, bl,
+                      status == 503 ? "Retry-After: 1\r\n" : "", body);
+    if (bl <= 0 || ol <= 0 || (size_t)ol >= sizeof(out))
+        return;
+    evbuffer_drain(buf, evbuffer_get_length(buf));
+    evbuffer_add(buf, out, (size_t)ol);
+}
+
 /* evhttp's read callback is set while it reads a request (also while a
  * 100 Continue goes out) and cleared while it writes a reply. */
 static int has_read_cb(conn *c)
@@ -207,11 +262,22 @@ static int has_read_cb(conn *c)
     return rd != NULL;
 }
 
-/* The reply is out when the output drains while evhttp writes a reply. */
+/* A reply being added (libevent's error pages are replaced), or written:
+ * the reply is out when the output drains while evhttp writes a reply. */
 static void on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     conn *c = arg;
-    if (info->n_deleted == 0 || evbuffer_get_length(buf) != 0 || c->cut)
+    size_t len = evbuffer_get_length(buf);
+    if (info->n_added >= sizeof(LIBEVENT_ERROR_PAGE) - 1 && info->n_deleted == 0) {
+        char head[sizeof(LIBEVENT_ERROR_PAGE) - 1];
+        struct evbuffer_ptr p;
+        if (evbuffer_ptr_set(buf, &p, len - info->n_added, EVBUFFER_PTR_SET) == 0 &&
+            evbuffer_copyout_from(buf, &p, head, sizeof(head)) == (ev_ssize_t)sizeof(head) &&
+            memcmp(head, LIBEVENT_ERROR_PAGE, sizeof(head)) == 0)
+            json_error_page(buf);
+        return;
+    }
+    if (info->n_deleted == 0 || len != 0 || c->cut)
         return;
     if (!has_read_cb(c))
         window_open(c, now_ms());

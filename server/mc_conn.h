@@ -17,6 +17,9 @@
  *  - The request checks evhttp does not make: conflicting or duplicate
  *    Content-Length, and a header block over MC_HTTP_HEADERS_MAX
  *    (mc_conn_check_request, called first by the dispatcher).
+ *  - libevent's own error pages (HTML, for what it cannot parse: unknown
+ *    method, malformed request line or header, bad length or chunks) are
+ *    replaced by {code, message} before they are written.
  *
  * Design: 2.1.12 has no hook when evhttp creates or frees a connection
  * (evhttp_set_newreqcb is 2.2; a filtering bufferevent breaks keep-alive).

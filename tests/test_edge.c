@@ -16,8 +16,10 @@
  *  - two Content-Length headers (or one with Transfer-Encoding) get
  *    400 bad_request and the connection is closed: the bytes after the
  *    first body are never served as a request of their own;
- *  - a 70 KB body, a 20 KB header block and a request past the guard's raw
- *    cap get {code, message}, never libevent's HTML.
+ *  - a 70 KB body, a 20 KB header block, a request past the guard's raw
+ *    cap and what libevent refuses itself (unknown method, malformed
+ *    request line, header or length, broken chunks) get {code, message},
+ *    never libevent's HTML.
  *
  * Raw sockets are used where the test needs to see the connection itself
  * (trickling, keep-alive, closing); bounds on time are generous (a loaded
@@ -451,7 +453,7 @@ static void keepalive_long_poll_of_20s_is_not_cut_and_idle_is_closed_after(void 
 /* Two requests in one write, the second hidden after the first's body by
  * a second Content-Length. */
 static void expect_framing_refused(mc_testenv *env, const char *headers, const char *body,
-                                   int json, const char *why)
+                                   const char *why)
 {
     char req[1024];
     int n = snprintf(req, sizeof(req),
@@ -466,10 +468,7 @@ static void expect_framing_refused(mc_testenv *env, const char *headers, const c
     raw_read(fd, 10, 0, &rr); /* up to the close */
     print_message("%s: %.*s\n", why, (int)strcspn(rr.buf, "\r"), rr.buf);
     assert_true(rr.eof);
-    if (json)
-        assert_raw_json_error(&rr, 400, "bad_request");
-    else
-        assert_int_equal(raw_status(&rr), 400);
+    assert_raw_json_error(&rr, 400, "bad_request");
     assert_non_null(strstr(rr.buf, "Connection: close"));
     /* the smuggled request was not served */
     assert_int_equal(raw_count(&rr), 1);
@@ -481,17 +480,16 @@ static void duplicate_or_conflicting_content_length_is_400_and_closes(void **sta
     mc_testenv *env = *state;
     char before[41], after[41];
     mc_testenv_digest(env, before);
-    expect_framing_refused(env, "Content-Length: 2\r\nContent-Length: 40\r\n", "{}", 1,
+    expect_framing_refused(env, "Content-Length: 2\r\nContent-Length: 40\r\n", "{}",
                            "two lengths");
-    expect_framing_refused(env, "Content-Length: 2\r\nContent-Length: 2\r\n", "{}", 1,
+    expect_framing_refused(env, "Content-Length: 2\r\nContent-Length: 2\r\n", "{}",
                            "same twice");
-    expect_framing_refused(env, "Content-Length: 2\r\ncontent-length: 40\r\n", "{}", 1,
+    expect_framing_refused(env, "Content-Length: 2\r\ncontent-length: 40\r\n", "{}",
                            "case");
     /* a length with chunks: libevent 2.1.12 refuses it itself, before the
-     * dispatcher, with its own 400 page (no hook to make it JSON); what
-     * matters here is that it closes and serves nothing smuggled */
+     * dispatcher (its error page is made {code, message} by the guard) */
     expect_framing_refused(env, "Content-Length: 40\r\nTransfer-Encoding: chunked\r\n",
-                           "2\r\n{}\r\n0\r\n\r\n", 0, "length and chunked");
+                           "2\r\n{}\r\n0\r\n\r\n", "length and chunked");
     mc_testenv_digest(env, after);
     assert_string_equal(before, after);
     /* one Content-Length is fine, and keep-alive goes on */
@@ -569,6 +567,38 @@ static void a_20kb_header_block_gets_431_json(void **state)
     assert_true(healthz_within(env, 5) >= 0);
 }
 
+/* What libevent refuses before the dispatcher sees it: its own error page
+ * is replaced by the guard; the connection is closed. */
+static void what_libevent_refuses_itself_is_json_too(void **state)
+{
+    mc_testenv *env = *state;
+    static const struct {
+        const char *req;
+        int status;
+        const char *code;
+    } cases[] = {
+        {"FOO / HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"},
+        {"GET / HTTP/3.0\r\nHost: x\r\n\r\n", 400, "bad_request"},
+        {"GET / HTTP/1.1\r\nNo-colon-here\r\n\r\n", 400, "bad_request"},
+        {"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n", 400,
+         "bad_request"},
+        {"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "zz\r\n{}\r\n0\r\n\r\n",
+         413, "too_large"}, /* libevent files a broken chunk under "too long" */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int fd = raw_connect(env->port);
+        assert_true(fd >= 0);
+        assert_int_equal(raw_send(fd, cases[i].req, strlen(cases[i].req)), 0);
+        raw_reply rr;
+        raw_read(fd, 10, 0, &rr);
+        assert_raw_json_error(&rr, cases[i].status, cases[i].code);
+        assert_true(rr.eof);
+        close(fd);
+    }
+    assert_true(healthz_within(env, 5) >= 0);
+}
+
 /* Past the guard's raw cap (128 KiB) the guard answers itself and closes;
  * a declared length past every cap is no longer libevent's HTML 413. */
 static void past_the_raw_cap_the_reply_is_still_json(void **state)
@@ -608,6 +638,7 @@ int main(void)
         cmocka_unit_test(a_70kb_body_gets_413_json),
         cmocka_unit_test(a_20kb_header_block_gets_431_json),
         cmocka_unit_test(past_the_raw_cap_the_reply_is_still_json),
+        cmocka_unit_test(what_libevent_refuses_itself_is_json_too),
     };
     const struct CMUnitTest fds[] = {
         cmocka_unit_test(at_the_connection_cap_the_listener_pauses_and_resumes),
