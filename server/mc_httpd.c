@@ -63,6 +63,18 @@ void mc_req_end(mc_req *r)
     free(r);
 }
 
+void *mc_req_ctx(mc_req *r, size_t size, void (*free_fn)(void *))
+{
+    void *x = calloc(1, size);
+    if (x == NULL) {
+        mc_reply_errf(r, 503, "busy", "out of memory");
+        return NULL;
+    }
+    r->hctx = x;
+    r->hctx_free = free_fn ? free_fn : free;
+    return x;
+}
+
 void mc_reply_body(mc_req *r, int status, const char *ctype, const void *body, size_t len,
                    const char *const *headers)
 {

@@ -115,6 +115,22 @@ typedef struct mc_req {
         }                             \
     } while (0)
 
+/* The first lines of a store callback that has nothing to say about its
+ * errors: the request (ended here if its client has gone), answered with
+ * the error if the call failed. */
+#define MC_STEP_BEGIN(r, privdata, err)    \
+    mc_req *r = (privdata);                \
+    MC_REQ_LIVE(r);                        \
+    if ((err)->status != 0) {              \
+        mc_reply_err(r, (err));            \
+        return;                            \
+    }
+
+/* The handler's step context: size bytes, zeroed, owned by the request and
+ * freed with it by free_fn (NULL: free()). NULL after answering 503 busy
+ * (out of memory): the handler just returns. */
+void *mc_req_ctx(mc_req *r, size_t size, void (*free_fn)(void *));
+
 typedef struct mc_route {
     /* EVHTTP_REQ_GET, _POST or _DELETE */
     enum evhttp_cmd_type method;

@@ -88,6 +88,18 @@ void mc_cert_rec_from_info(const mc_cert_info *ci, mc_cert_rec *c)
     c->not_after = ci->not_after;
 }
 
+void mc_cmd_add_cert(mc_cmd *c, const mc_cert_rec *cr)
+{
+    mc_cmd_add(c, cr->serial);
+    mc_cmd_add(c, cr->uscc);
+    mc_cmd_add(c, cr->cn);
+    mc_cmd_add(c, cr->org_name);
+    mc_cmd_add(c, cr->issuer);
+    mc_cmd_add(c, cr->alg);
+    mc_cmd_addi(c, cr->not_before);
+    mc_cmd_addi(c, cr->not_after);
+}
+
 /* ---- organisations and accounts ---- */
 
 void mc_store_org_create(mc_store *st, const mc_org *o, const mc_actor *a, mc_store_cb cb,
@@ -308,16 +320,9 @@ void mc_store_cert_put(mc_store *st, const mc_cert_rec *cr, const mc_actor *a, m
     mc_cmd_add(&c, mc_key(kc, sizeof(kc), "cert", cr->fp));
     mc_cmd_add(&c, "{mc}:audit");
     mc_cmd_add(&c, cr->fp);
-    mc_cmd_add(&c, cr->serial);
-    mc_cmd_add(&c, cr->uscc);
-    mc_cmd_add(&c, cr->cn);
-    mc_cmd_add(&c, cr->org_name);
-    mc_cmd_add(&c, cr->issuer);
-    mc_cmd_add(&c, cr->alg);
-    mc_cmd_addi(&c, cr->not_before);
-    mc_cmd_addi(&c, cr->not_after);
     mc_cmd_add(&c, a->who);
     mc_cmd_add(&c, a->from);
+    mc_cmd_add_cert(&c, cr);
     mc_store_call(st, &c, NULL, NULL, cb, privdata);
 }
 

@@ -247,14 +247,7 @@ void mc_store_bind_approve(mc_store *st, const char *sid, const char *login,
     mc_cmd_add(&c, answer);
     mc_cmd_add(&c, a->who);
     mc_cmd_add(&c, a->from);
-    mc_cmd_add(&c, cr->serial);
-    mc_cmd_add(&c, cr->uscc);
-    mc_cmd_add(&c, cr->cn);
-    mc_cmd_add(&c, cr->org_name);
-    mc_cmd_add(&c, cr->issuer);
-    mc_cmd_add(&c, cr->alg);
-    mc_cmd_addi(&c, cr->not_before);
-    mc_cmd_addi(&c, cr->not_after);
+    mc_cmd_add_cert(&c, cr);
     mc_store_call(st, &c, read_answer_res, out, cb, privdata);
 }
 

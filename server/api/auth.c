@@ -68,13 +68,9 @@ void mc_api_login(mc_req *r)
         mc_reply_errf(r, 401, "bad_credentials", "wrong account or password");
         return;
     }
-    login_ctx *x = calloc(1, sizeof(*x));
-    if (x == NULL) {
-        mc_reply_errf(r, 503, "busy", "out of memory");
+    login_ctx *x = mc_req_ctx(r, sizeof(*x), login_ctx_free);
+    if (x == NULL)
         return;
-    }
-    r->hctx = x;
-    r->hctx_free = login_ctx_free;
     x->r = r;
     memcpy(x->login, login, loginlen);
     memcpy(x->pw, pw, pwlen);
@@ -85,13 +81,8 @@ void mc_api_login(mc_req *r)
 
 static void login_on_counted(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
+    MC_STEP_BEGIN(r, privdata, err);
     login_ctx *x = r->hctx;
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
     if (!x->att.allowed) {
         char ra[16];
         snprintf(ra, sizeof(ra), "%d", x->att.retry_after);
@@ -133,13 +124,8 @@ static void login_on_checked(void *arg, int ran)
 
 static void login_on_opened(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
+    MC_STEP_BEGIN(r, privdata, err);
     login_ctx *x = r->hctx;
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
     mc_reply_json(r, 200, json_pack("{s:s, s:s, s:I}", "token", x->tok, "account", x->login,
                                     "expires", (json_int_t)x->expires));
 }
@@ -148,12 +134,7 @@ static void login_on_opened(void *privdata, const mc_err *err)
 
 static void logout_on_closed(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
+    MC_STEP_BEGIN(r, privdata, err);
     mc_reply_json(r, 200, json_object());
 }
 
@@ -166,12 +147,7 @@ void mc_api_logout(mc_req *r)
 
 static void me_on_view(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
+    MC_STEP_BEGIN(r, privdata, err);
     mc_acct_view *v = r->hctx;
     json_t *o = mc_api_account_json(&r->who.acc, &v->cert);
     if (v->org.uscc[0])
@@ -183,12 +159,8 @@ static void me_on_view(void *privdata, const mc_err *err)
 
 void mc_api_me(mc_req *r)
 {
-    mc_acct_view *v = calloc(1, sizeof(*v));
-    if (v == NULL) {
-        mc_reply_errf(r, 503, "busy", "out of memory");
+    mc_acct_view *v = mc_req_ctx(r, sizeof(*v), NULL);
+    if (v == NULL)
         return;
-    }
-    r->hctx = v;
-    r->hctx_free = free;
     mc_store_account_view(r->node->store, r->who.acc.org, r->who.acc.cert, v, me_on_view, r);
 }

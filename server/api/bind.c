@@ -18,6 +18,11 @@
 #include "mc_policy.h"
 #include "mc_store_rec.h"
 
+mc_principal mc_api_principal(const mc_account *a)
+{
+    return (mc_principal){a->login, a->org, a->role};
+}
+
 json_t *mc_api_account_json(const mc_account *a, const mc_cert_rec *c)
 {
     json_t *cert;
@@ -51,26 +56,16 @@ static void list_ctx_free(void *p)
 
 static void list_on_own(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
+    MC_STEP_BEGIN(r, privdata, err);
     list_ctx *x = r->hctx;
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
     mc_reply_json(r, 200, json_pack("{s:[o]}", "bindings",
                                     mc_api_account_json(&r->who.acc, &x->cert)));
 }
 
 static void list_on_org(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
+    MC_STEP_BEGIN(r, privdata, err);
     list_ctx *x = r->hctx;
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
     json_t *list = json_array();
     for (size_t i = 0; i < x->list.n; i++)
         json_array_append_new(list, mc_api_account_json(&x->list.accs[i], &x->list.certs[i]));
@@ -79,14 +74,10 @@ static void list_on_org(void *privdata, const mc_err *err)
 
 void mc_api_bindings(mc_req *r)
 {
-    list_ctx *x = calloc(1, sizeof(*x));
-    if (x == NULL) {
-        mc_reply_errf(r, 503, "busy", "out of memory");
+    list_ctx *x = mc_req_ctx(r, sizeof(*x), list_ctx_free);
+    if (x == NULL)
         return;
-    }
-    r->hctx = x;
-    r->hctx_free = list_ctx_free;
-    mc_principal me = {r->who.acc.login, r->who.acc.org, r->who.acc.role};
+    mc_principal me = mc_api_principal(&r->who.acc);
     if (mc_policy_may_list_org(&me)) {
         mc_store_org_list(r->node->store, r->who.acc.org, &x->list, list_on_org, r);
         return;
@@ -109,13 +100,9 @@ void mc_api_unbind(mc_req *r)
         mc_reply_errf(r, 404, "not_found", "no such account");
         return;
     }
-    mc_account *target = calloc(1, sizeof(*target));
-    if (target == NULL) {
-        mc_reply_errf(r, 503, "busy", "out of memory");
+    mc_account *target = mc_req_ctx(r, sizeof(*target), NULL);
+    if (target == NULL)
         return;
-    }
-    r->hctx = target;
-    r->hctx_free = free;
     mc_store_account_get(r->node->store, r->param, target, unbind_on_target, r);
 }
 
@@ -131,8 +118,8 @@ static void unbind_on_target(void *privdata, const mc_err *err)
             mc_reply_err(r, err);
         return;
     }
-    mc_principal me = {r->who.acc.login, r->who.acc.org, r->who.acc.role};
-    mc_principal them = {target->login, target->org, target->role};
+    mc_principal me = mc_api_principal(&r->who.acc);
+    mc_principal them = mc_api_principal(target);
     if (!mc_policy_may_manage(&me, &them)) {
         mc_reply_errf(r, 403, "not_permitted",
                       "only an organisation admin may unbind another account");
@@ -148,12 +135,7 @@ static void unbind_on_target(void *privdata, const mc_err *err)
 
 static void unbind_on_done(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
+    MC_STEP_BEGIN(r, privdata, err);
     mc_account *target = r->hctx;
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
     mc_reply_json(r, 200, json_pack("{s:s, s:s}", "account", target->login, "cert", target->cert));
 }

@@ -27,12 +27,7 @@ void mc_api_healthz(mc_req *r)
 
 static void ready_on_pong(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
+    MC_STEP_BEGIN(r, privdata, err);
     mc_reply_json(r, 200, json_pack("{s:b}", "ready", 1));
 }
 

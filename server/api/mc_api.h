@@ -13,6 +13,7 @@
 #define MC_API_H
 
 #include "mc_httpd.h"
+#include "mc_policy.h"
 #include "mc_store_rec.h"
 
 void mc_api_login(mc_req *r);
@@ -34,6 +35,9 @@ void mc_api_phone_respond(mc_req *r);
 
 void mc_api_healthz(mc_req *r);
 void mc_api_readyz(mc_req *r);
+
+/* The facts the authorisation rules look at, of an account (borrowed). */
+mc_principal mc_api_principal(const mc_account *a);
 
 /* An account as the web sees it; c: its bound certificate's record (fp ""
  * when none is known). New reference. */

@@ -33,13 +33,8 @@
 
 static void get_on_scanned(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
+    MC_STEP_BEGIN(r, privdata, err);
     mc_session_view *v = r->hctx;
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
     v->s.match = 0; /* never sent: the user must read it off the web page */
     mc_buf b = {0};
     mc_view_encode(v, &b);
@@ -53,13 +48,9 @@ void mc_api_phone_get(mc_req *r)
         mc_reply_errf(r, 404, "unknown_session", "no such session");
         return;
     }
-    mc_session_view *v = calloc(1, sizeof(*v));
-    if (v == NULL) {
-        mc_reply_errf(r, 503, "busy", "out of memory");
+    mc_session_view *v = mc_req_ctx(r, sizeof(*v), NULL);
+    if (v == NULL)
         return;
-    }
-    r->hctx = v;
-    r->hctx_free = free;
     mc_store_sess_scan(r->node->store, r->param, v, get_on_scanned, r);
 }
 
@@ -86,13 +77,9 @@ void mc_api_phone_respond(mc_req *r)
         mc_reply_errf(r, 404, "unknown_session", "no such session");
         return;
     }
-    answer_ctx *x = calloc(1, sizeof(*x));
-    if (x == NULL) {
-        mc_reply_errf(r, 503, "busy", "out of memory");
+    answer_ctx *x = mc_req_ctx(r, sizeof(*x), NULL);
+    if (x == NULL)
         return;
-    }
-    r->hctx = x;
-    r->hctx_free = free;
     if (mc_response_decode(r->body.ptr, r->body.len, &x->m, &err) != 0) {
         mc_reply_err(r, &err);
         return;
@@ -217,12 +204,7 @@ static void answer_on_ctx(void *privdata, const mc_err *err)
 
 static void answer_on_applied(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
+    MC_STEP_BEGIN(r, privdata, err);
     answer_ctx *x = r->hctx;
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
     answer_reply(r, x->res.result, x->res.account);
 }

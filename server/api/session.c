@@ -100,13 +100,9 @@ void mc_api_session_open(mc_req *r)
         mc_reply_errf(r, 400, "bad_field", "purpose must be \"bind\" or \"login\"");
         return;
     }
-    open_ctx *x = calloc(1, sizeof(*x));
-    if (x == NULL) {
-        mc_reply_errf(r, 503, "busy", "out of memory");
+    open_ctx *x = mc_req_ctx(r, sizeof(*x), open_ctx_free);
+    if (x == NULL)
         return;
-    }
-    r->hctx = x;
-    r->hctx_free = open_ctx_free;
     /* ?qr=svg,png,text (default all three; "none": the payload only) */
     x->want_svg = x->want_png = x->want_text = 1;
     const char *qrq = evhttp_find_header(&r->query, "qr");
@@ -151,15 +147,10 @@ void mc_api_session_open(mc_req *r)
 
 static void open_on_target(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
+    MC_STEP_BEGIN(r, privdata, err);
     open_ctx *x = r->hctx;
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
-    mc_principal me = {r->who.acc.login, r->who.acc.org, r->who.acc.role};
-    mc_principal them = {x->target.login, x->target.org, x->target.role};
+    mc_principal me = mc_api_principal(&r->who.acc);
+    mc_principal them = mc_api_principal(&x->target);
     if (!mc_policy_may_manage(&me, &them)) {
         mc_reply_errf(r, 403, "not_permitted",
                       "only an organisation admin may bind another account");
@@ -251,13 +242,8 @@ fail:
 
 static void open_on_stored(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
+    MC_STEP_BEGIN(r, privdata, err);
     open_ctx *x = r->hctx;
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
     if (x->opened.limited) {
         char ra[16];
         snprintf(ra, sizeof(ra), "%d", x->opened.retry_after);
@@ -404,13 +390,9 @@ void mc_api_session_poll(mc_req *r)
         mc_reply_errf(r, 400, "bad_query", "unknown state");
         return;
     }
-    poll_ctx *x = calloc(1, sizeof(*x));
-    if (x == NULL) {
-        mc_reply_errf(r, 503, "busy", "out of memory");
+    poll_ctx *x = mc_req_ctx(r, sizeof(*x), poll_ctx_free);
+    if (x == NULL)
         return;
-    }
-    r->hctx = x;
-    r->hctx_free = poll_ctx_free;
     memcpy(x->sid, r->param, MC_SID_LEN); /* mc_sid_valid: exactly MC_SID_LEN */
     snprintf(x->known, sizeof(x->known), "%s", known ? known : "");
     mc_sha256(r->poll_secret, strlen(r->poll_secret), x->poll_hash);
@@ -548,12 +530,7 @@ static void poll_on_read(mc_req *r, const mc_err *err, const mc_sess_poll *p)
 
 static void poll_on_minted(void *privdata, const mc_err *err)
 {
-    mc_req *r = privdata;
-    MC_REQ_LIVE(r);
-    if (err->status != 0) {
-        mc_reply_err(r, err);
-        return;
-    }
+    MC_STEP_BEGIN(r, privdata, err);
     poll_reply(r);
 }
 

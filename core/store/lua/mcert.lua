@@ -94,6 +94,23 @@ local function sess_answered(s, sid, t, state, result, fp, answer)
   publish(sid, state)
 end
 
+-- A certificate record from 8 positional arguments starting at args[i]:
+-- serial, uscc, cn, org_name, issuer, alg, not_before, not_after
+-- (mc_cmd_add_cert in C sends them in that order).
+local function cert_record(c, fp, args, i, t)
+  redis.call('HSET', c, 'fp', fp, 'serial', args[i], 'uscc', args[i + 1], 'cn', args[i + 2],
+             'org_name', args[i + 3], 'issuer', args[i + 4], 'alg', args[i + 5],
+             'not_before', args[i + 6], 'not_after', args[i + 7], 'status', 'valid',
+             'recorded_at', t)
+end
+
+-- The account side of ending a binding; the new bind_gen ends the web
+-- sessions the certificate made (web_auth compares it).
+local function account_unbind(a)
+  redis.call('HSET', a, 'cert', '', 'bound_at', '0', 'bound_by', '')
+  redis.call('HINCRBY', a, 'bind_gen', 1)
+end
+
 ---------------------------------------------------------------- version
 
 local function mc_version(keys, args)
@@ -162,8 +179,8 @@ local function sess_answer_ctx(keys, args)
 end
 
 -- KEYS: sess, acct (target), cert, requester's acct (= acct for self), audit
--- ARGV: sid, fp, login, answer, who, from, serial, uscc, cn, org_name,
---       issuer, alg, not_before, not_after
+-- ARGV: sid, fp, login, answer, who, from, then the certificate's 8
+--       fields (cert_record)
 -- -> {'ok'|'dup', result, login}
 local function bind_approve(keys, args)
   local s, a, c, rq, au = keys[1], keys[2], keys[3], keys[4], keys[5]
@@ -190,12 +207,7 @@ local function bind_approve(keys, args)
   end
   if (hget(c, 'account') or '') ~= '' then return fail('cert_bound') end
   if (hget(a, 'cert') or '') ~= '' then return fail('account_bound') end
-  if not cst then
-    redis.call('HSET', c, 'fp', fp, 'serial', args[7], 'uscc', uscc, 'cn', args[9],
-               'org_name', args[10], 'issuer', args[11], 'alg', args[12],
-               'not_before', args[13], 'not_after', args[14], 'status', 'valid',
-               'recorded_at', t)
-  end
+  if not cst then cert_record(c, fp, args, 7, t) end
   redis.call('HSET', c, 'account', login, 'bound_at', t)
   redis.call('HSET', a, 'cert', fp, 'bound_at', t, 'bound_by', by)
   redis.call('HINCRBY', a, 'bind_gen', 1)
@@ -379,16 +391,15 @@ local function acct_create(keys, args)
   return 'ok'
 end
 
--- KEYS: cert, audit. ARGV: fp serial uscc cn org_name issuer alg nb na who from
+-- KEYS: cert, audit. ARGV: fp, who, from, then the certificate's 8 fields
+-- (cert_record)
 local function cert_put(keys, args)
   if redis.call('EXISTS', keys[1]) == 1 then return fail('cert_exists') end
   local t = now()
-  redis.call('HSET', keys[1], 'fp', args[1], 'serial', args[2], 'uscc', args[3],
-             'cn', args[4], 'org_name', args[5], 'issuer', args[6], 'alg', args[7],
-             'not_before', args[8], 'not_after', args[9], 'status', 'valid', 'account', '',
-             'recorded_at', t)
-  audit(keys[2], t, args[10], args[11], 'cert_issue', 'cert', args[1], 'org', args[3],
-        'serial', args[2])
+  cert_record(keys[1], args[1], args, 4, t)
+  redis.call('HSET', keys[1], 'account', '')
+  audit(keys[2], t, args[2], args[3], 'cert_issue', 'cert', args[1], 'org', args[5],
+        'serial', args[4])
   return 'ok'
 end
 
@@ -401,8 +412,7 @@ local function unbind(keys, args)
   if redis.call('EXISTS', a) == 0 then return fail('not_found') end
   if hget(a, 'cert') ~= fp then return fail('not_bound') end
   local t = now()
-  redis.call('HSET', a, 'cert', '', 'bound_at', '0', 'bound_by', '')
-  redis.call('HINCRBY', a, 'bind_gen', 1)
+  account_unbind(a)
   if redis.call('EXISTS', c) == 1 then redis.call('HSET', c, 'account', '') end
   audit(au, t, args[3], args[4], 'unbind', 'account', login, 'cert', fp)
   return 'ok'
@@ -418,10 +428,7 @@ local function revoke(keys, args)
   if hget(c, 'status') == 'revoked' then return fail('cert_revoked') end
   if (hget(c, 'account') or '') ~= login then return fail('stale') end
   local t = now()
-  if login ~= '' and hget(a, 'cert') == fp then
-    redis.call('HSET', a, 'cert', '', 'bound_at', '0', 'bound_by', '')
-    redis.call('HINCRBY', a, 'bind_gen', 1)
-  end
+  if login ~= '' and hget(a, 'cert') == fp then account_unbind(a) end
   redis.call('HSET', c, 'status', 'revoked', 'account', '', 'revoked_at', t)
   audit(au, t, args[3], args[4], 'revoke', 'cert', fp, 'account', login)
   return 'ok'
