@@ -112,18 +112,32 @@ static void window_open(conn *c, int64_t now)
     c->nl = 0;
 }
 
+/* A whole {code, message} reply that closes the connection, in out;
+ * its length, or -1 if it does not fit. code and msg are ours (no
+ * escaping needed). */
+static int format_reply(char *out, size_t size, char minor, int status, const char *reason,
+                        const char *code, const char *msg)
+{
+    char body[200];
+    int bl = snprintf(body, sizeof(body), "{\"code\":\"%s\",\"message\":\"%s\"}", code, msg);
+    if (bl <= 0 || (size_t)bl >= sizeof(body))
+        return -1;
+    int ol = snprintf(out, size,
+                      "HTTP/1.%c %d %s\r\nContent-Type: application/json; charset=utf-8\r\n"
+                      "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n"
+                      "X-Content-Type-Options: nosniff\r\n%s\r\n%s",
+                      minor, status, reason, bl, status == 503 ? "Retry-After: 1\r\n" : "", body);
+    return ol > 0 && (size_t)ol < size ? ol : -1;
+}
+
 /* A reply written straight to the socket before it is shut down. */
 static void send_canned(evutil_socket_t fd, int status, const char *code, const char *msg)
 {
-    char body[200], out[400];
-    int bl = snprintf(body, sizeof(body), "{\"code\":\"%s\",\"message\":\"%s\"}", code, msg);
-    int ol = snprintf(out, sizeof(out),
-                      "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\n"
-                      "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n"
-                      "X-Content-Type-Options: nosniff\r\n\r\n%s",
-                      status, status == 408 ? "Request Timeout" : "Payload Too Large", bl, body);
-    if (bl > 0 && ol > 0 && (size_t)ol < sizeof(out))
-        (void)send(fd, out, (size_t)ol, MSG_NOSIGNAL | MSG_DONTWAIT);
+    char out[512];
+    int n = format_reply(out, sizeof(out), '1', status,
+                         status == 408 ? "Request Timeout" : "Payload Too Large", code, msg);
+    if (n > 0)
+        (void)send(fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 /* End the request being read: a reply if it had begun (status != 0), then
@@ -237,15 +251,9 @@ static void json_error_page(struct evbuffer *buf)
         msg = status == 503 ? "server busy" : "internal error";
         reason = status == 503 ? "Service Unavailable" : "Internal Server Error";
     }
-    char body[128], out[512];
-    int bl = snprintf(body, sizeof(body), "{\"code\":\"%s\",\"message\":\"%s\"}", code, msg);
-    int ol = snprintf(out, sizeof(out),
-                      "HTTP/1.%c %d %s\r\nContent-Type: application/json; charset=utf-8\r\n"
-                      "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n"
-                      "X-Content-Type-Options: nosniff\r\n%s\r\n%s",
-                      line[7] == '0' ? '0' : '1', status, reason, bl,
-                      status == 503 ? "Retry-After: 1\r\n" : "", body);
-    if (bl <= 0 || ol <= 0 || (size_t)ol >= sizeof(out))
+    char out[512];
+    int ol = format_reply(out, sizeof(out), line[7] == '0' ? '0' : '1', status, reason, code, msg);
+    if (ol < 0)
         return;
     evbuffer_drain(buf, evbuffer_get_length(buf));
     evbuffer_add(buf, out, (size_t)ol);

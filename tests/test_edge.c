@@ -351,30 +351,41 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* After `first`, send `piece` every `every_s` seconds until the server
+ * answers or closes (then read up to the close); fails after 30 s.
+ * Returns the seconds from `first` to the close; *pieces = pieces sent. */
+static double trickle_until_closed(int fd, const char *first, const char *piece,
+                                   double every_s, raw_reply *rr, int *pieces)
+{
+    double t0 = mc_testenv_now();
+    assert_int_equal(raw_send(fd, first, strlen(first)), 0);
+    *pieces = 0;
+    for (;;) {
+        raw_read(fd, every_s, 0, rr);
+        if (rr->eof || rr->len > 0)
+            break;
+        if (mc_testenv_now() - t0 > 30)
+            fail_msg("not closed after 30 s of trickling");
+        if (raw_send(fd, piece, strlen(piece)) != 0)
+            break;
+        (*pieces)++;
+    }
+    if (!rr->eof)
+        raw_read(fd, 5.0, 0, rr); /* the rest, up to the close */
+    return mc_testenv_now() - t0;
+}
+
 static void trickled_headers_are_closed_by_the_deadline_with_408(void **state)
 {
     mc_testenv *env = *state;
     int fd = raw_connect(env->port);
     assert_true(fd >= 0);
-    double t0 = mc_testenv_now();
-    assert_int_equal(raw_send(fd, "GET /healthz HTTP/1.1\r\n", 23), 0);
     /* one header line every 2 s, never the empty line: evhttp's idle timer
      * restarts on each, the guard's deadline does not */
     raw_reply rr;
-    int lines = 0;
-    for (;;) {
-        raw_read(fd, 2.0, 0, &rr);
-        if (rr.eof || rr.len > 0)
-            break;
-        if (mc_testenv_now() - t0 > 30)
-            fail_msg("not closed after 30 s of trickled headers");
-        if (raw_send(fd, "X-Trickle: 1\r\n", 14) != 0)
-            break;
-        lines++;
-    }
-    if (!rr.eof)
-        raw_read(fd, 5.0, 0, &rr); /* the rest, up to the close */
-    double took = mc_testenv_now() - t0;
+    int lines;
+    double took = trickle_until_closed(fd, "GET /healthz HTTP/1.1\r\n", "X-Trickle: 1\r\n", 2.0,
+                                       &rr, &lines);
     print_message("trickled headers: %d lines, closed after %.1f s\n", lines, took);
     assert_true(lines >= 1);
     assert_true(took < 12.0);
@@ -390,20 +401,10 @@ static void trickled_body_is_closed_by_the_minimum_rate(void **state)
     assert_true(fd >= 0);
     const char *h = "POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                     "Content-Length: 4000\r\n\r\n{\"account\":\"";
-    double t0 = mc_testenv_now();
-    assert_int_equal(raw_send(fd, h, strlen(h)), 0);
     raw_reply rr;
-    for (;;) {
-        raw_read(fd, 1.0, 0, &rr);
-        if (rr.eof || rr.len > 0 || mc_testenv_now() - t0 > 30)
-            break;
-        if (raw_send(fd, "aaaaaaaaaa", 10) != 0) /* 10 bytes/s */
-            break;
-    }
-    if (!rr.eof)
-        raw_read(fd, 5.0, 0, &rr);
-    double took = mc_testenv_now() - t0;
-    print_message("trickled body: closed after %.1f s\n", took);
+    int pieces;
+    double took = trickle_until_closed(fd, h, "aaaaaaaaaa", 1.0, &rr, &pieces); /* 10 bytes/s */
+    print_message("trickled body: %d bytes, closed after %.1f s\n", pieces * 10, took);
     assert_true(took < 15.0);
     assert_raw_json_error(&rr, 408, "request_timeout");
     assert_true(rr.eof);
