@@ -22,7 +22,7 @@
  *
  * Non-goals: no general URL parser — no paths, queries, fragments,
  * userinfo, IPv6 literals ('[' is not alphanumeric-mode) or percent
- * escapes; no IDN. The sid is checked by mc_sid_valid (core/mc_session.h)
+ * escapes; no IDN. The sid is checked by mc_sid_valid (core/domain/mc_session.h)
  * after upper-casing, so the sid alphabet is defined in one place.
  */
 #include "mc_qr.h"

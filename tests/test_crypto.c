@@ -1,5 +1,5 @@
 /*
- * test_crypto.c — unit tests of core/mc_crypto.c.
+ * test_crypto.c — unit tests of core/crypto/mc_crypto.c.
  *
  * Why: mc_crypto is the root of trust of every login and signature; a
  * wrong SM2 ID or a lenient verify would silently break interoperability

@@ -1,5 +1,5 @@
 /*
- * test_proto.c — tests of core/mc_proto.c: the signed bytes and the phone
+ * test_proto.c — tests of core/proto/mc_proto.c: the signed bytes and the phone
  * messages.
  *
  * Why: the TBS bytes are a cross-implementation contract (a phone app in

@@ -1,5 +1,5 @@
 /*
- * test_session.c — tests of core/mc_session.c.
+ * test_session.c — tests of core/domain/mc_session.c.
  *
  * Why: the session identifiers are security relevant (sid unguessable,
  * nonce fresh, match hidden among distinct choices) and the validators guard

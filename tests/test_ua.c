@@ -1,5 +1,5 @@
 /*
- * test_ua.c — unit tests of core/mc_ua.c: the requesting browser's
+ * test_ua.c — unit tests of core/domain/mc_ua.c: the requesting browser's
  * User-Agent as the phone shows it.
  *
  * Why: the User-Agent is the one line of the phone's "who is asking"

@@ -1,5 +1,5 @@
 /*
- * test_x509.c — unit tests of core/mc_x509.c: the CA (create, save, load,
+ * test_x509.c — unit tests of core/crypto/mc_x509.c: the CA (create, save, load,
  * issue), the trust store, and the acceptance checks of presented chains.
  *
  * Why: every login and signature depends on mc_cert_verify_chain saying

@@ -1,6 +1,6 @@
 /*
  * fuzz_proto.c — libFuzzer target for the untrusted-msgpack decoders of
- * core/mc_proto.c.
+ * core/proto/mc_proto.c.
  *
  * Why: every byte a phone sends reaches mc_response_decode; the pre-check
  * (mc_mp_check) is what keeps msgpack-c from reserving gigabytes or

@@ -9,10 +9,10 @@ OUT=${1:-$SRC/build-fuzz}
 SECS=${2:-20}
 mkdir -p "$OUT"
 CC="clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
-CC="$CC -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED -I$SRC/core -I$SRC/qr"
+CC="$CC -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED -I$SRC/core -I$SRC/core/crypto -I$SRC/core/proto -I$SRC/core/domain -I$SRC/qr"
 # mc_session.c (sid rules) needs mc_crypto.c (CSPRNG, base32), hence -lcrypto.
-BASE="$SRC/core/mc_session.c $SRC/core/mc_buf.c $SRC/core/mc_err.c $SRC/core/mc_crypto.c"
-$CC "$SRC/tests/fuzz/fuzz_proto.c" "$SRC/core/mc_proto.c" $BASE -lmsgpackc -lcrypto -o "$OUT/fuzz_proto"
+BASE="$SRC/core/domain/mc_session.c $SRC/core/domain/mc_ua.c $SRC/core/mc_buf.c $SRC/core/mc_err.c $SRC/core/crypto/mc_crypto.c"
+$CC "$SRC/tests/fuzz/fuzz_proto.c" "$SRC/core/proto/mc_proto.c" $BASE -lmsgpackc -lcrypto -o "$OUT/fuzz_proto"
 $CC "$SRC/tests/fuzz/fuzz_qr.c" "$SRC/qr/mc_qr_payload.c" $BASE -lcrypto -o "$OUT/fuzz_qr"
 cd "$OUT"
 fails=0

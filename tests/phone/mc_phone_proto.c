@@ -2,7 +2,7 @@
  * mc_phone_proto.c — the phone side of a session: fetch the details, build
  * and sign the response, post it, read the outcome.
  *
- * Why here and not in core: core/mc_proto.c encodes and decodes the
+ * Why here and not in core: core/proto/mc_proto.c encodes and decodes the
  * messages and has no I/O; this file is the thin client around it that the
  * real app would contain, plus the hooks (mc_phone_overrides) that let tests
  * play a hostile phone.
