@@ -500,3 +500,51 @@ double mc_testenv_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+void mc_testenv_send(const char *base, const char *method, const char *path,
+                     const char *const *headers, const char *body, int timeout_s,
+                     mc_testenv_reply *out)
+{
+    memset(out, 0, sizeof(*out));
+    char url[512];
+    snprintf(url, sizeof(url), "%s%s", base, path);
+    const char *h[MC_HTTP_HEADERS_MAX + 1];
+    size_t nh = 0;
+    if (body)
+        h[nh++] = "Content-Type: application/json";
+    for (size_t i = 0; headers && headers[i] && nh < MC_HTTP_HEADERS_MAX; i++)
+        h[nh++] = headers[i];
+    h[nh] = NULL;
+    mc_http_reply rep;
+    memset(&rep, 0, sizeof(rep));
+    mc_err err;
+    double t0 = mc_testenv_now();
+    int rc = mc_http_request(method, url, h, body, body ? strlen(body) : 0, timeout_s, &rep,
+                             &err);
+    out->secs = mc_testenv_now() - t0;
+    if (rc != 0) {
+        snprintf(out->err, sizeof(out->err), "%s %s: %s", method, path, err.msg);
+        return;
+    }
+    out->status = rep.status;
+    const char *ra = mc_http_reply_header(&rep, "Retry-After");
+    snprintf(out->retry_after, sizeof(out->retry_after), "%s", ra ? ra : "");
+    const char *ct = mc_http_reply_header(&rep, "Content-Type");
+    json_error_t je;
+    out->json = json_loadb((const char *)rep.body.ptr, rep.body.len, JSON_DECODE_ANY, &je);
+    json_t *o = out->json;
+    out->shaped = ct != NULL && strncmp(ct, "application/json", 16) == 0 && json_is_object(o) &&
+                  json_object_size(o) == 2 && json_is_string(json_object_get(o, "code")) &&
+                  json_is_string(json_object_get(o, "message"));
+    if (out->shaped) {
+        snprintf(out->code, sizeof(out->code), "%s", mc_testenv_jstr(o, "code"));
+        snprintf(out->msg, sizeof(out->msg), "%s", mc_testenv_jstr(o, "message"));
+    }
+    mc_http_reply_free(&rep);
+}
+
+void mc_testenv_reply_free(mc_testenv_reply *r)
+{
+    json_decref(r->json);
+    memset(r, 0, sizeof(*r));
+}

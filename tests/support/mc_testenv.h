@@ -133,4 +133,21 @@ const char *mc_testenv_jstr(json_t *o, const char *key);
 /* Monotonic seconds. */
 double mc_testenv_now(void);
 
+/* One web API request on a new connection that asserts nothing, so that
+ * threads may send it: status 0 if no reply came (err says why). body, if
+ * not NULL, is sent as JSON. */
+typedef struct mc_testenv_reply {
+    int status;
+    double secs;              /* from send to the whole reply */
+    char retry_after[16];     /* "" if none */
+    json_t *json;             /* the parsed body, NULL if it is not JSON */
+    int shaped;               /* an error of exactly {code: str, message: str} in JSON */
+    char code[32], msg[160];  /* of a shaped error */
+    char err[200];
+} mc_testenv_reply;
+void mc_testenv_send(const char *base, const char *method, const char *path,
+                     const char *const *headers, const char *body, int timeout_s,
+                     mc_testenv_reply *out);
+void mc_testenv_reply_free(mc_testenv_reply *r);
+
 #endif
