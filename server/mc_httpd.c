@@ -37,12 +37,14 @@ static const char *reason_of(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 410: return "Gone";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Entity";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
     default: return status < 400 ? "OK" : "Error";
     }
@@ -240,6 +242,24 @@ static int path_match(const char *pattern, const char *path, char *param)
     return *pattern == '\0' && *path == '\0';
 }
 
+/* 1 if path is a session path whose id segment has a character no session
+ * id (nor any route parameter) has: that is an unknown session, not an
+ * unknown endpoint. */
+static int bad_session_id(const char *path)
+{
+    static const char *const prefixes[] = {"/api/v1/sessions/", "/m/v1/sessions/"};
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(path, prefixes[i], n) != 0)
+            continue;
+        size_t seg = strcspn(path + n, "/");
+        return seg > 0 && strspn(path + n,
+                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "0123456789._-") < seg;
+    }
+    return 0;
+}
+
 static int header_is(struct evhttp_request *req, const char *name, const char *want)
 {
     const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), name);
@@ -395,6 +415,8 @@ void mc_http_dispatch(struct evhttp_request *req, void *arg)
             r->route = &phone_fmt;
         if (path_seen)
             mc_reply_errf(r, 405, "method_not_allowed", "method not allowed on %.80s", path);
+        else if (bad_session_id(path))
+            mc_reply_errf(r, 404, "unknown_session", "no such session");
         else
             mc_reply_errf(r, 404, "not_found", "no such endpoint");
         return;

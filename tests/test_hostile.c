@@ -1263,6 +1263,10 @@ static void wrong_method_and_unknown_path_on_phone_api_are_msgpack_errors(void *
     phone_req(env, "GET", url, NULL, 0, NULL, &r);
     assert_int_equal(r.status, 404);
     assert_string_equal(r.code, "not_found");
+    snprintf(url, sizeof(url), "%s/m/v1/sessions/ABC!DEFGHJKMNPQRSTVW", env->base);
+    phone_req(env, "GET", url, NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.code, "unknown_session");
     snprintf(url, sizeof(url), "%s/m/v1/sessions/ABCDEFGHJKMNPQRSTVWX/response", env->base);
     phone_req(env, "GET", url, NULL, 0, NULL, &r);
     assert_int_equal(r.status, 405);
@@ -1507,6 +1511,11 @@ static void unknown_path_is_404_and_wrong_method_is_405(void **state)
     expect_web_reject(env, "GET", "/api/v1/nothing", NULL, NULL, 0, 404, "not_found");
     expect_web_reject(env, "GET", "/api/v2/me", NULL, NULL, 0, 404, "not_found");
     expect_web_reject(env, "GET", "/api/v1/me/", NULL, NULL, 0, 404, "not_found");
+    /* a session id with characters no id has is an unknown session */
+    expect_web_reject(env, "GET", "/api/v1/sessions/ABC!DEF", NULL, NULL, 0, 404,
+                      "unknown_session");
+    expect_web_reject(env, "GET", "/api/v1/sessions/A%20B/qr.png", NULL, NULL, 0, 404,
+                      "unknown_session");
     expect_web_reject(env, "GET", "/api/v1/login", NULL, NULL, 0, 405, "method_not_allowed");
     expect_web_reject(env, "DELETE", "/api/v1/sessions", NULL, NULL, 0, 405,
                       "method_not_allowed");
