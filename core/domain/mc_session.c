@@ -25,6 +25,8 @@
  */
 #include "mc_session.h"
 
+#include <openssl/crypto.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -82,39 +84,69 @@ int mc_sid_valid(const char *s, size_t n)
     return 1;
 }
 
+/* The randomness of one session, drawn from the CSPRNG in one call
+ * (OpenSSL checks for a fork, a system call, on every call), then spent:
+ * the sid, the nonce, and 32-bit words for the numbers. */
+typedef struct rng_draw {
+    uint8_t b[13 + MC_NONCE_LEN + 4 * 12];
+    size_t pos;
+} rng_draw;
+
+static const uint8_t *draw_bytes(rng_draw *d, size_t n)
+{
+    if (d->pos + n > sizeof(d->b)) { /* rare: many rejections; draw again */
+        mc_random(d->b, sizeof(d->b));
+        d->pos = 0;
+    }
+    d->pos += n;
+    return d->b + d->pos - n;
+}
+
+/* Uniform in [0, bound) without modulo bias (rejection sampling). */
+static uint32_t draw_below(rng_draw *d, uint32_t bound)
+{
+    uint32_t min = (uint32_t)(-bound) % bound, r;
+    do {
+        memcpy(&r, draw_bytes(d, sizeof(r)), sizeof(r));
+    } while (r < min);
+    return r % bound;
+}
+
 void mc_session_init(mc_session *s, mc_purpose p, int64_t now, int ttl)
 {
-    uint8_t raw[13];
-    char b32[(sizeof(raw) * 8 + 4) / 5 + 1];
+    rng_draw d;
+    d.pos = 0;
+    mc_random(d.b, sizeof(d.b));
+    char b32[(13 * 8 + 4) / 5 + 1];
 
     memset(s, 0, sizeof(*s)); /* every field the caller does not set is "" / 0 */
-    mc_random(raw, sizeof(raw));
-    mc_base32(raw, sizeof(raw), b32);
+    mc_base32(draw_bytes(&d, 13), 13, b32);
     memcpy(s->sid, b32, MC_SID_LEN);
     s->sid[MC_SID_LEN] = '\0';
 
     s->purpose = p;
     snprintf(s->state, sizeof(s->state), "%s", "pending");
-    mc_random(s->nonce, sizeof(s->nonce));
+    memcpy(s->nonce, draw_bytes(&d, MC_NONCE_LEN), MC_NONCE_LEN);
     s->created = now;
     s->expires = now + ttl;
 
     uint32_t c[3];
-    c[0] = 10 + mc_random_below(90);
+    c[0] = 10 + draw_below(&d, 90);
     do {
-        c[1] = 10 + mc_random_below(90);
+        c[1] = 10 + draw_below(&d, 90);
     } while (c[1] == c[0]);
     do {
-        c[2] = 10 + mc_random_below(90);
+        c[2] = 10 + draw_below(&d, 90);
     } while (c[2] == c[0] || c[2] == c[1]);
     s->match = c[0];
     for (uint32_t i = 2; i > 0; i--) { /* Fisher-Yates */
-        uint32_t j = mc_random_below(i + 1);
+        uint32_t j = draw_below(&d, i + 1);
         uint32_t t = c[i];
         c[i] = c[j];
         c[j] = t;
     }
     memcpy(s->choices, c, sizeof(c));
+    OPENSSL_cleanse(&d, sizeof(d));
 }
 
 size_t mc_utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp)
