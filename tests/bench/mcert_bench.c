@@ -1098,6 +1098,86 @@ static void flows_bench(probes *p, mc_phone *const phones[2], double p256_us, do
     roundtrips_bench(p, phones[0], flows / 4 > 20 ? flows / 4 : 20);
 }
 
+/* ---- password storm: bogus logins never stall the loop ---- */
+
+typedef struct storm_arg {
+    const char *base;
+    int n;               /* logins this thread sends */
+    int id;
+    int ok401, busy, limited, other;
+} storm_arg;
+
+static void *storm_thread(void *arg)
+{
+    storm_arg *a = arg;
+    static const char *const h[] = {"Content-Type: application/json", NULL};
+    for (int i = 0; i < a->n; i++) {
+        char body[128];
+        snprintf(body, sizeof(body), "{\"account\":\"nobody-%d-%d\",\"password\":\"x\"}", a->id,
+                 i);
+        mc_testenv_reply r;
+        mc_testenv_send(a->base, "POST", "/api/v1/login", h, body, 30, &r);
+        if (r.status == 401)
+            a->ok401++;
+        else if (r.status == 503)
+            a->busy++;
+        else if (r.status == 429)
+            a->limited++;
+        else
+            a->other++;
+        mc_testenv_reply_free(&r);
+    }
+    return NULL;
+}
+
+/* 40 clients send password logins for unknown accounts (each costs a full
+ * scrypt check, on the worker pool) while one client times /healthz. */
+static void storm_bench(mc_testenv *env)
+{
+    enum { CLIENTS = 40, EACH = 2 }; /* 80: under the 100 attempts per address */
+    storm_arg a[CLIENTS];
+    pthread_t th[CLIENTS];
+    int joined[CLIENTS] = {0};
+    double t0 = now_s();
+    for (int i = 0; i < CLIENTS; i++) {
+        a[i] = (storm_arg){.base = env->base, .n = EACH, .id = i};
+        pthread_create(&th[i], NULL, storm_thread, &a[i]);
+    }
+    double lat[4096];
+    int nlat = 0;
+    for (;;) {
+        mc_testenv_reply r;
+        double t = now_s();
+        mc_testenv_send(env->base, "GET", "/healthz", NULL, NULL, 10, &r);
+        if (nlat < 4096)
+            lat[nlat++] = (now_s() - t) * 1e3;
+        mc_testenv_reply_free(&r);
+        int done = 1;
+        for (int i = 0; i < CLIENTS; i++) {
+            if (!joined[i] && pthread_tryjoin_np(th[i], NULL) == 0)
+                joined[i] = 1;
+            done &= joined[i];
+        }
+        if (done)
+            break;
+        usleep(5000);
+    }
+    double secs = now_s() - t0;
+    int n401 = 0, busy = 0, limited = 0, other = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        n401 += a[i].ok401;
+        busy += a[i].busy;
+        limited += a[i].limited;
+        other += a[i].other;
+    }
+    qsort(lat, (size_t)nlat, sizeof(lat[0]), cmp_double);
+    printf("%d clients x %d bogus logins: %d x 401, %d x 503 busy, %d x 429, %d other in "
+           "%.1f s (%.0f password checks/s)\n",
+           CLIENTS, EACH, n401, busy, limited, other, secs, n401 / secs);
+    printf("/healthz meanwhile (%d probes): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", nlat,
+           lat[nlat / 2], lat[(int)(nlat * 0.99)], lat[nlat - 1]);
+}
+
 static void bench(void **state)
 {
     int flows = env_int("MCERT_BENCH_FLOWS", 400);
@@ -1139,6 +1219,8 @@ static void bench(void **state)
     wakeup_bench(env, phones[0], 200);
     printf("\n== many concurrent waiting browsers on one node ==\n");
     crowd_bench(env, phones[0], env_int("MCERT_BENCH_WAITERS", 10000));
+    printf("\n== password storm (scrypt on the worker pool, never on a loop) ==\n");
+    storm_bench(env);
     free(tok[0]);
     free(tok[1]);
     mc_phone_free(phones[0]);
