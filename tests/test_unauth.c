@@ -451,20 +451,27 @@ static void owner_logs_in_from_another_address_during_a_guessing_attack(void **s
     mc_testenv_opts o = {.mcertd_args = args};
     mc_testenv *env = mc_testenv_start_opts(&o);
     mc_testenv_account(env, "admin", MC_TEST_ORG, "admin");
-    for (int i = 0; i < 12; i++) {
+    long waits[14] = {0};
+    for (int i = 0; i < 14; i++) {
         reply r;
         char what[60], pw[32];
-        snprintf(what, sizeof(what), "wrong password %d of 12 from 203.0.113.66", i + 1);
+        snprintf(what, sizeof(what), "wrong password %d of 14 from 203.0.113.66", i + 1);
         snprintf(pw, sizeof(pw), "guess-%d", i);
         login_from(env, "admin", pw, "203.0.113.66", &r);
         if (i < PW_LIMIT) {
             expect_error(&r, 401, "bad_credentials", what);
         } else {
             expect_error(&r, 429, "too_many_attempts", what);
-            expect_retry_after(&r, 1, 900, what);
+            expect_retry_after(&r, 1, 86400, what);
+            waits[i] = strtol(r.retry_after, NULL, 10);
         }
         mc_testenv_reply_free(&r);
     }
+    /* the first refusal waits out the window; each further one doubles it */
+    assert_true(waits[PW_LIMIT] > 0 && waits[PW_LIMIT] <= 900);
+    assert_true(waits[PW_LIMIT + 1] > 900 && waits[PW_LIMIT + 1] <= 1800);
+    assert_true(waits[PW_LIMIT + 2] > 1800 && waits[PW_LIMIT + 2] <= 3600);
+    assert_true(waits[PW_LIMIT + 3] > 3600 && waits[PW_LIMIT + 3] <= 7200);
     /* the right password from the guessing address stays refused */
     reply r;
     login_from(env, "admin", "pw-admin-secret", "203.0.113.66", &r);
@@ -511,7 +518,8 @@ static void parallel_wrong_guesses_never_pass_the_limit(void **state)
         if (!not_error(r, 401, "bad_credentials", why, sizeof(why))) {
             n401++;
         } else if (!not_error(r, 429, "too_many_attempts", why, sizeof(why))) {
-            expect_retry_after(r, 1, 900, "429 of a parallel guess");
+            /* later refusals wait longer: at most a day */
+            expect_retry_after(r, 1, 86400, "429 of a parallel guess");
             n429++;
         } else if (!not_error(r, 503, "busy", why, sizeof(why))) {
             expect_retry_after(r, 1, 60, "503 busy of a parallel guess");

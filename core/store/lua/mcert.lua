@@ -303,6 +303,19 @@ end
 
 ---------------------------------------------------------------- web sessions
 
+-- A source that keeps trying past its limit waits longer each time: the
+-- counter's window doubles with every refused attempt after the first
+-- (15 min, 30 min, 1 h, ... at most a day). -> seconds left
+local function refuse(k, over, win)
+  local want = math.min(win * 2 ^ math.min(over - 1, 7), 86400)
+  local left = redis.call('TTL', k)
+  if left < want then
+    volatile('EXPIRE', k, want)
+    left = want
+  end
+  return left
+end
+
 -- KEYS: per (account, address) counter, per address counter, acct
 -- ARGV: limit per account and address, limit per address, window seconds
 -- A password attempt is counted BEFORE the password is checked, so parallel
@@ -318,8 +331,8 @@ local function pw_attempt(keys, args)
   if n2 == 1 then volatile('EXPIRE', pi, win) end
   if n1 > la or n2 > li then
     local ttl = 1
-    if n1 > la then ttl = math.max(ttl, redis.call('TTL', pa)) end
-    if n2 > li then ttl = math.max(ttl, redis.call('TTL', pi)) end
+    if n1 > la then ttl = math.max(ttl, refuse(pa, n1 - la, win)) end
+    if n2 > li then ttl = math.max(ttl, refuse(pi, n2 - li, win)) end
     return {0, ttl}
   end
   return {1, redis.call('HGETALL', a)}
