@@ -14,12 +14,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <hiredis/adapters/libevent.h>
 
 #include "mc_api.h"
 #include "mc_certcache.h"
 #include "mc_conn.h"
 #include "mc_events.h"
+#include "mc_store_loop.h"
 #include "mc_workers.h"
 
 /* evhttp's own size caps answer in HTML: they are set out of reach, and
@@ -30,41 +30,6 @@
 #define TICK_MS 100                 /* store deadline resolution */
 #define WORKER_THREADS 1            /* per loop: one loop per core already */
 #define WORKER_QUEUE 32             /* password checks waiting per loop */
-
-/* The store reaches this loop through these two (core has no libevent). */
-static int loop_attach(struct redisAsyncContext *ac, void *data)
-{
-    return redisLibeventAttach(ac, data) == REDIS_OK ? 0 : -1;
-}
-
-typedef struct deferred {
-    void (*fn)(void *);
-    void *arg;
-} deferred;
-
-static void run_deferred(evutil_socket_t fd, short what, void *arg)
-{
-    deferred d = *(deferred *)arg;
-    free(arg);
-    d.fn(d.arg);
-}
-
-/* fn runs in this same turn of the loop, after the callback now running
- * (an activated event, not a timer): the store flushes the commands of a
- * whole turn with one write, before the loop polls again. */
-static int loop_defer(void *data, void (*fn)(void *), void *arg)
-{
-    deferred *d = malloc(sizeof(*d));
-    if (d == NULL)
-        return -1;
-    d->fn = fn;
-    d->arg = arg;
-    if (event_base_once(data, -1, EV_TIMEOUT, run_deferred, d, NULL) != 0) {
-        free(d);
-        return -1;
-    }
-    return 0;
-}
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -141,7 +106,7 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, const mc_pages
         mc_err_set(err, 500, "internal", "event_base_new failed");
         goto fail;
     }
-    mc_store_loop loop = {n->base, loop_attach, loop_defer};
+    mc_store_loop loop = mc_store_loop_libevent(n->base);
     n->store = mc_store_new(cfg->redis_host, cfg->redis_port, &loop, cfg->store_deadline_ms, err);
     if (n->store == NULL)
         goto fail;

@@ -25,13 +25,13 @@
 
 #include <arpa/inet.h>
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "mc_store_int.h"
+#include "mc_store_loop.h"
 #include "mc_store_rec.h"
 
 /* ---- the fake Redis ---- */
@@ -221,31 +221,6 @@ static int is_version(char **argv, int argc)
 
 /* ---- the store on a test loop ---- */
 
-static int t_attach(struct redisAsyncContext *ac, void *data)
-{
-    return redisLibeventAttach(ac, data) == REDIS_OK ? 0 : -1;
-}
-
-typedef struct t_def {
-    void (*fn)(void *);
-    void *arg;
-} t_def;
-
-static void t_run(evutil_socket_t fd, short w, void *arg)
-{
-    t_def d = *(t_def *)arg;
-    free(arg);
-    d.fn(d.arg);
-}
-
-static int t_defer(void *data, void (*fn)(void *), void *arg)
-{
-    t_def *d = malloc(sizeof(*d));
-    d->fn = fn;
-    d->arg = arg;
-    return event_base_once(data, -1, EV_TIMEOUT, t_run, d, NULL);
-}
-
 typedef struct rig {
     struct event_base *base;
     mc_store *st;
@@ -260,7 +235,7 @@ static void on_tick(evutil_socket_t fd, short w, void *arg)
 static void rig_start(rig *g, int port, int deadline_ms)
 {
     g->base = event_base_new();
-    mc_store_loop loop = {g->base, t_attach, t_defer};
+    mc_store_loop loop = mc_store_loop_libevent(g->base);
     mc_err err;
     g->st = mc_store_new("127.0.0.1", port, &loop, deadline_ms, &err);
     assert_non_null(g->st);
@@ -384,30 +359,39 @@ static const char *wrong_shape_script(fake *f, int conn, int n, char **argv, int
     return echo_script(f, conn, n, argv, argc, buf, bufsz);
 }
 
-static void a_wrong_shaped_reply_fails_all_in_flight_and_the_connection_is_replaced(void **state)
+/* n calls; the first `good` are answered; the reply to the next one is
+ * bad (the script's doing), so it and every later call in flight fail with
+ * 503 — never answered with another's reply, never re-sent — and a later
+ * call is answered on a new connection. */
+static void expect_drop(fake_script script, int n, int good)
 {
-    fake *f = fake_start(wrong_shape_script);
+    fake *f = fake_start(script);
     rig g;
     rig_start(&g, f->port, 2000);
-    outcome o[4];
+    outcome o[8];
     int done = 0;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < n; i++)
         count_get(&g, i, &o[i], &done);
-    run_until(&g, &done, 4, 5000);
-    /* #0 answered; #1 met the wrong shape; #2, #3 were in flight on a
-     * connection whose reply order is in doubt: failed, never re-sent */
-    assert_int_equal(o[0].err.status, 0);
-    assert_int_equal(o[0].value, 0);
-    for (int i = 1; i < 4; i++) {
+    run_until(&g, &done, n, 5000);
+    for (int i = 0; i < n; i++) {
         assert_int_equal(o[i].called, 1);
-        assert_int_equal(o[i].err.status, 503);
-        assert_string_equal(o[i].err.code, "store_unavailable");
+        if (i < good) {
+            assert_int_equal(o[i].err.status, 0);
+            assert_int_equal(o[i].value, i);
+        } else {
+            assert_int_equal(o[i].err.status, 503);
+            assert_string_equal(o[i].err.code, "store_unavailable");
+        }
     }
-    /* a later call goes out on a new connection and is answered right */
     assert_int_equal(call_until_answered(&g, 42), 42);
     assert_int_equal(fake_conns(f), 2);
     rig_stop(&g);
     fake_stop(f);
+}
+
+static void a_wrong_shaped_reply_fails_all_in_flight_and_the_connection_is_replaced(void **state)
+{
+    expect_drop(wrong_shape_script, 4, 1);
 }
 
 /* Garbage that is no RESP at all, on the first connection. */
@@ -423,22 +407,7 @@ static const char *garbage_script(fake *f, int conn, int n, char **argv, int arg
 
 static void garbage_on_the_wire_fails_all_in_flight_with_503(void **state)
 {
-    fake *f = fake_start(garbage_script);
-    rig g;
-    rig_start(&g, f->port, 2000);
-    outcome o[3];
-    int done = 0;
-    for (int i = 0; i < 3; i++)
-        count_get(&g, i, &o[i], &done);
-    run_until(&g, &done, 3, 5000);
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(o[i].called, 1);
-        assert_int_equal(o[i].err.status, 503);
-    }
-    assert_int_equal(call_until_answered(&g, 9), 9);
-    assert_int_equal(fake_conns(f), 2);
-    rig_stop(&g);
-    fake_stop(f);
+    expect_drop(garbage_script, 3, 0);
 }
 
 /* Never answers anything but the version check. */
