@@ -38,6 +38,7 @@ struct mc_events {
     int subscribed;
     int freeing;
     uint64_t epoch;           /* counts deliveries (events and resyncs) */
+    mc_approval approvals[MC_APPROVALS];
     size_t nwaiters;
     mc_waiter *buckets[NBUCKETS];
 };
@@ -113,6 +114,24 @@ static void wake_all(mc_events *ev, mc_wake why)
     call_list(all, why, NULL);
 }
 
+/* A direct-mapped memory of recent approvals (the slot of a sid is its
+ * hash): a later collision just forgets, and a reader then does a read. */
+static void remember_approval(mc_events *ev, const char *sid, const char *purpose,
+                              const char *account, const char *fp)
+{
+    mc_approval *a = &ev->approvals[bucket_of(sid) % MC_APPROVALS];
+    snprintf(a->sid, sizeof(a->sid), "%s", sid);
+    snprintf(a->purpose, sizeof(a->purpose), "%s", purpose);
+    snprintf(a->account, sizeof(a->account), "%s", account);
+    snprintf(a->fp, sizeof(a->fp), "%s", fp);
+}
+
+const mc_approval *mc_events_approval(const mc_events *ev, const char *sid)
+{
+    const mc_approval *a = &ev->approvals[bucket_of(sid) % MC_APPROVALS];
+    return strcmp(a->sid, sid) == 0 ? a : NULL;
+}
+
 static void connect_sub(mc_events *ev);
 
 static void schedule_retry(mc_events *ev)
@@ -143,18 +162,20 @@ static void on_message(redisAsyncContext *ac, void *r, void *privdata)
     }
     if (strcmp(kind->str, "message") != 0 || msg->type != REDIS_REPLY_STRING)
         return;
-    /* "<sid> <state>" */
-    if (msg->len < MC_SID_LEN + 2 || msg->str[MC_SID_LEN] != ' ')
+    /* "<sid> <state>[ <purpose> <account> <fp>]" */
+    if (msg->len < MC_SID_LEN + 2 || msg->len > 200 || msg->str[MC_SID_LEN] != ' ')
         return;
-    char sid[MC_SID_LEN + 1];
+    char sid[MC_SID_LEN + 1], rest[201], state[16] = "", purpose[8] = "",
+                                          account[MC_ACCOUNT_MAX + 1] = "", fp[65] = "";
     memcpy(sid, msg->str, MC_SID_LEN);
     sid[MC_SID_LEN] = '\0';
-    char state[16];
-    size_t sl = msg->len - MC_SID_LEN - 1;
-    if (sl >= sizeof(state))
+    memcpy(rest, msg->str + MC_SID_LEN + 1, msg->len - MC_SID_LEN - 1);
+    rest[msg->len - MC_SID_LEN - 1] = '\0';
+    int nf = sscanf(rest, "%15s %7s %64s %64s", state, purpose, account, fp);
+    if (nf < 1)
         return;
-    memcpy(state, msg->str + MC_SID_LEN + 1, sl);
-    state[sl] = '\0';
+    if (nf == 4 && strcmp(state, "approved") == 0)
+        remember_approval(ev, sid, purpose, account, fp);
     /* Detach every waiter of this sid first, then call them: a callback may
      * add a new waiter for the same sid (it re-waits), which must not be
      * woken by this same event. */

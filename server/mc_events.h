@@ -3,7 +3,8 @@
  *
  * Why: a browser waits for its session to change state while the phone's
  * answer may reach any node. Every state change is published (by the same
- * Lua script that makes it) on MC_EVENTS_CHANNEL as "<sid> <state>"; each
+ * Lua script that makes it) on MC_EVENTS_CHANNEL as "<sid> <state>" (an
+ * approval adds " <purpose> <account> <fp>"); each
  * event loop holds one asynchronous subscription (hiredis async + libevent
  * adapter) and a table of local waiters keyed by sid, so a wake-up costs one
  * hash lookup — no polling, no sleep loops.
@@ -25,6 +26,7 @@
 #include <stdint.h>
 
 #include "mc_err.h"
+#include "mc_session.h"
 
 typedef struct mc_events mc_events;
 typedef struct mc_waiter mc_waiter;
@@ -47,6 +49,21 @@ void mc_events_free(mc_events *ev); /* wakes nobody; frees all waiters */
 mc_waiter *mc_events_wait(mc_events *ev, const char *sid, int timeout_ms, mc_wake_cb cb,
                           void *privdata);
 void mc_waiter_cancel(mc_waiter *w);
+
+/* What an approval's event said (published by the approving function):
+ * a hint of which account and certificate to name when collecting the
+ * login, so that a poll needs no read first. Only a hint: the store
+ * function that uses it checks it against the session. */
+#define MC_APPROVALS 1024
+typedef struct mc_approval {
+    char sid[MC_SID_LEN + 1];
+    char purpose[8];
+    char account[MC_ACCOUNT_MAX + 1];
+    char fp[65];
+} mc_approval;
+/* The last approval heard for sid on this loop, or NULL. Valid until the
+ * next event. */
+const mc_approval *mc_events_approval(const mc_events *ev, const char *sid);
 
 size_t mc_events_nwaiters(const mc_events *ev);
 /* Waiters of one sid on this loop. O(waiters in its bucket). */

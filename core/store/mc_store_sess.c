@@ -321,9 +321,10 @@ void mc_store_sess_poll(mc_store *st, const char *sid, mc_sess_poll *out, mc_sto
 static int read_mint(const redisReply *r, void *out, mc_err *err)
 {
     mc_mint *m = out;
-    if (!mc_reply_is_array(r, 2) || !mc_reply_is_str(r->element[0]) ||
-        !mc_reply_is_int(r->element[1]))
+    if (!mc_reply_is_array(r, 3) || !mc_reply_is_str(r->element[0]) ||
+        !mc_reply_is_int(r->element[1]) || !mc_reply_is_int(r->element[2]))
         return MC_REPLY_SHAPE;
+    m->session_expires = r->element[2]->integer;
     const char *k = r->element[0]->str;
     m->kind = strcmp(k, "new") == 0 ? MC_MINT_NEW : strcmp(k, "again") == 0 ? MC_MINT_AGAIN
               : strcmp(k, "ended") == 0 ? MC_MINT_ENDED : 0;

@@ -121,7 +121,8 @@ void mc_store_sess_poll(mc_store *st, const char *sid, mc_sess_poll *out, mc_sto
 enum { MC_MINT_NEW = 1, MC_MINT_AGAIN, MC_MINT_ENDED };
 typedef struct mc_mint {
     int kind;
-    int64_t expires;
+    int64_t expires;              /* the web session's */
+    int64_t session_expires;      /* the QR session's */
 } mc_mint;
 void mc_store_login_mint(mc_store *st, const char *sid, const uint8_t poll_hash[32],
                          const char *tok_hash, int ttl, const char *ip, const char *login,

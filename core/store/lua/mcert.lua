@@ -88,10 +88,16 @@ local function sess_dup(s, answer)
   return nil
 end
 
+-- An approval's event also names the session's purpose, account and
+-- certificate: a poll can then collect a login in one call.
 local function sess_answered(s, sid, t, state, result, fp, answer)
   volatile('HSET', s, 'state', state, 'result', result, 'cert', fp,
            'answered_at', t, 'answer', answer)
-  publish(sid, state)
+  if state == 'approved' then
+    publish(sid, state .. ' ' .. hget(s, 'purpose') .. ' ' .. hget(s, 'account') .. ' ' .. fp)
+  else
+    publish(sid, state)
+  end
 end
 
 -- A certificate record from 8 positional arguments starting at args[i]:
@@ -273,7 +279,9 @@ end
 -- calls by the poll-secret holder find it again (the token is derived from
 -- the poll secret, so the same one is returned). Re-checks that the
 -- certificate is still valid and still bound to that account.
--- -> {'new'|'again', expires} or {'ended', 0} when it was collected and ended
+-- -> {'new'|'again', web expires, session expires} or {'ended', 0, session
+-- expires} when it was collected and has ended. 'stale' when login/fp are
+-- not the session's (the caller's hint was wrong: read the session).
 local function login_mint(keys, args)
   local s, w, c, a, au = keys[1], keys[2], keys[3], keys[4], keys[5]
   local ph, ttl, ip, from, login, fp = args[1], tonumber(args[2]), args[3], args[4], args[5], args[6]
@@ -287,10 +295,11 @@ local function login_mint(keys, args)
   -- certificate revoked or unbound since (it would not work anyway)
   if hget(c, 'status') ~= 'valid' then return fail('cert_revoked') end
   if hget(c, 'account') ~= login or hget(a, 'cert') ~= fp then return fail('not_bound') end
+  local sexp = tonumber(hget(s, 'expires'))
   if hget(s, 'claimed') == '1' then
     local exp = hget(w, 'expires')
-    if exp then return {'again', tonumber(exp)} end
-    return {'ended', 0}
+    if exp then return {'again', tonumber(exp), sexp} end
+    return {'ended', 0, sexp}
   end
   local t = now()
   redis.call('HSET', w, 'account', login, 'cert', fp, 'ip', ip, 'created', t,
@@ -298,7 +307,7 @@ local function login_mint(keys, args)
   redis.call('EXPIREAT', w, t + ttl)
   volatile('HSET', s, 'claimed', '1')
   audit(au, t, login, from, 'web_login', 'account', login, 'cert', fp, 'sid', hget(s, 'sid'))
-  return {'new', t + ttl}
+  return {'new', t + ttl, sexp}
 end
 
 ---------------------------------------------------------------- web sessions
