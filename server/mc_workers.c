@@ -10,6 +10,14 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Pool threads run at a lower priority than the event loops (Linux: nice
+ * is per thread): a storm of password checks may fill every core, and the
+ * loops must still answer at once. */
+#define WORKER_NICE 10
 
 typedef struct job {
     struct job *prev, *next;
@@ -63,6 +71,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 static void *worker(void *arg)
 {
     mc_workers *w = arg;
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE);
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->stop && w->queue == NULL)
