@@ -449,7 +449,6 @@ void mc_http_dispatch(struct evhttp_request *req, void *arg)
         mc_buf_reserve(&r->body, body_len);
         r->body.len = evbuffer_remove(in, r->body.ptr, body_len) == (int)body_len ? body_len : 0;
     }
-    copy_header(req, "User-Agent", r->ua, sizeof(r->ua));
     copy_header(req, "X-Poll-Secret", r->poll_secret, sizeof(r->poll_secret));
 
     /* Web origin: a browser sends Origin on writes; it must be ours. */
