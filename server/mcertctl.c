@@ -29,6 +29,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -629,6 +630,7 @@ static int parse_redis(const char *a, ctl *c)
 
 int main(int argc, char **argv)
 {
+    signal(SIGPIPE, SIG_IGN); /* Redis going away is an error to report, not a kill */
     ctl c;
     const char *data = getenv("MCERT_DATA") ? getenv("MCERT_DATA") : MC_DEFAULT_DATA_DIR;
     memset(&c, 0, sizeof(c));
