@@ -116,20 +116,29 @@ static void wake_all(mc_events *ev, mc_wake why)
 
 /* A direct-mapped memory of recent approvals (the slot of a sid is its
  * hash): a later collision just forgets, and a reader then does a read. */
-static void remember_approval(mc_events *ev, const char *sid, const char *purpose,
-                              const char *account, const char *fp)
+static void remember_event(mc_events *ev, const char *sid, const char *purpose,
+                           const char *account, const char *fp)
 {
     mc_approval *a = &ev->approvals[bucket_of(sid) % MC_APPROVALS];
+    if (strcmp(a->sid, sid) != 0 || purpose[0] != '\0') {
+        snprintf(a->purpose, sizeof(a->purpose), "%s", purpose);
+        snprintf(a->account, sizeof(a->account), "%s", purpose[0] ? account : "");
+        snprintf(a->fp, sizeof(a->fp), "%s", purpose[0] ? fp : "");
+    }
     snprintf(a->sid, sizeof(a->sid), "%s", sid);
-    snprintf(a->purpose, sizeof(a->purpose), "%s", purpose);
-    snprintf(a->account, sizeof(a->account), "%s", account);
-    snprintf(a->fp, sizeof(a->fp), "%s", fp);
+    a->epoch = ev->epoch;
 }
 
 const mc_approval *mc_events_approval(const mc_events *ev, const char *sid)
 {
     const mc_approval *a = &ev->approvals[bucket_of(sid) % MC_APPROVALS];
-    return strcmp(a->sid, sid) == 0 ? a : NULL;
+    return strcmp(a->sid, sid) == 0 && a->purpose[0] != '\0' ? a : NULL;
+}
+
+uint64_t mc_events_last(const mc_events *ev, const char *sid)
+{
+    const mc_approval *a = &ev->approvals[bucket_of(sid) % MC_APPROVALS];
+    return strcmp(a->sid, sid) == 0 ? a->epoch : 0;
 }
 
 static void connect_sub(mc_events *ev);
@@ -174,8 +183,9 @@ static void on_message(redisAsyncContext *ac, void *r, void *privdata)
     int nf = sscanf(rest, "%15s %7s %64s %64s", state, purpose, account, fp);
     if (nf < 1)
         return;
-    if (nf == 4 && strcmp(state, "approved") == 0)
-        remember_approval(ev, sid, purpose, account, fp);
+    ev->epoch++;
+    remember_event(ev, sid, nf == 4 && strcmp(state, "approved") == 0 ? purpose : "", account,
+                   fp);
     /* Detach every waiter of this sid first, then call them: a callback may
      * add a new waiter for the same sid (it re-waits), which must not be
      * woken by this same event. */
@@ -189,7 +199,6 @@ static void on_message(redisAsyncContext *ac, void *r, void *privdata)
             hit = w;
         }
     }
-    ev->epoch++;
     call_list(hit, MC_WAKE_EVENT, state);
 }
 

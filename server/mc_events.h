@@ -57,6 +57,7 @@ void mc_waiter_cancel(mc_waiter *w);
 #define MC_APPROVALS 1024
 typedef struct mc_approval {
     char sid[MC_SID_LEN + 1];
+    uint64_t epoch;               /* of the last event for sid (any state) */
     char purpose[8];
     char account[MC_ACCOUNT_MAX + 1];
     char fp[65];
@@ -64,6 +65,11 @@ typedef struct mc_approval {
 /* The last approval heard for sid on this loop, or NULL. Valid until the
  * next event. */
 const mc_approval *mc_events_approval(const mc_events *ev, const char *sid);
+/* The epoch (mc_events_epoch) of the last event heard for sid, 0 if none
+ * is remembered. A reader that read a session at epoch E and sees a later
+ * value here must read again before it waits: the event came between its
+ * read and its wait (events and replies arrive on different connections). */
+uint64_t mc_events_last(const mc_events *ev, const char *sid);
 
 size_t mc_events_nwaiters(const mc_events *ev);
 /* Waiters of one sid on this loop. O(waiters in its bucket). */

@@ -309,7 +309,8 @@ void mc_api_session_qr(mc_req *r)
 typedef struct poll_group {
     struct poll_group *next;      /* in its bucket */
     struct mc_poll_groups *table;
-    uint64_t epoch;
+    uint64_t epoch;               /* joinable by polls woken at this epoch; 0: none */
+    uint64_t read_epoch;          /* the events epoch when its read went out */
     char sid[MC_SID_LEN + 1];
     mc_sess_poll p;
     mc_req **members;
@@ -349,6 +350,8 @@ typedef struct poll_ctx {
     mc_mint m;
     char tok[MC_TOKEN_MAX + 1], tok_hash[65];
     mc_waiter *waiter;
+    uint64_t read_epoch;          /* events epoch when the last read went out */
+    int rereads;                  /* reads again because an event raced the read */
 } poll_ctx;
 
 static void poll_ctx_free(void *p)
@@ -414,10 +417,12 @@ static void group_on_read(void *privdata, const mc_err *err)
     *pp = g->next;
     for (size_t i = 0; i < g->n; i++) {
         mc_req *r = g->members[i];
-        if (r->req == NULL)
+        if (r->req == NULL) {
             mc_req_end(r);
-        else
+        } else {
+            ((poll_ctx *)r->hctx)->read_epoch = g->read_epoch;
             poll_on_read(r, err, &g->p);
+        }
     }
     free(g->members);
     OPENSSL_cleanse(g, sizeof(*g));
@@ -446,6 +451,7 @@ static void poll_read(mc_req *r, int woken)
         g->table = t;
         g->epoch = woken ? epoch : 0; /* 0: nobody joins a read of its own */
         memcpy(g->sid, x->sid, sizeof(g->sid));
+        g->read_epoch = epoch;
         g->next = t->buckets[b];
         t->buckets[b] = g;
         mc_store_sess_poll(r->node->store, g->sid, &g->p, group_on_read, g);
@@ -515,6 +521,13 @@ static void poll_on_read(mc_req *r, const mc_err *err, const mc_sess_poll *p)
         left = until_expiry;
     if (!open || strcmp(x->known, s->state) != 0 || left <= 0) {
         poll_reply(r);
+        return;
+    }
+    /* an event for this session came between the read and now (replies
+     * and events arrive on different connections): read again, not wait */
+    if (mc_events_last(r->node->events, x->sid) > x->read_epoch && x->rereads++ < 4) {
+        if (!poll_collect(r))
+            poll_read(r, 0);
         return;
     }
     int cap = r->node->cfg->limit_waiters;
