@@ -41,7 +41,7 @@
 
 typedef struct mc_events mc_events;
 typedef struct mc_pages mc_pages;
-typedef struct mc_poll_groups mc_poll_groups;
+typedef struct mc_sess_state mc_sess_state;
 
 /* One event loop with its connections. Never shared between threads. */
 typedef struct mc_node {
@@ -51,7 +51,7 @@ typedef struct mc_node {
     struct evhttp *http;         /* owned */
     mc_store *store;             /* owned: async Redis on this loop */
     struct mc_workers *workers;  /* owned: threads for password checks */
-    mc_poll_groups *polls;       /* owned: session reads shared by woken polls */
+    mc_sess_state *sess;         /* owned: api/session.c's per-loop state */
     struct event *tick;          /* owned: store deadlines and reconnects */
     mc_events *events;           /* owned: pub/sub subscription + waiters */
     struct mc_certcache *certs;  /* owned: chains that verified before */

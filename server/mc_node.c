@@ -116,8 +116,8 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, const mc_pages
         mc_err_set(err, 500, "internal", "cannot start the store timer");
         goto fail;
     }
-    n->polls = mc_api_polls_new();
-    if (n->polls == NULL) {
+    n->sess = mc_api_sess_new();
+    if (n->sess == NULL) {
         mc_err_set(err, 500, "internal", "out of memory");
         goto fail;
     }
@@ -186,7 +186,7 @@ void mc_node_free(mc_node *n)
     mc_store_free(n->store);
     if (n->base)
         event_base_loop(n->base, EVLOOP_NONBLOCK);
-    mc_api_polls_free(n->polls);
+    mc_api_sess_free(n->sess);
     mc_certcache_free(n->certs);
     if (n->base)
         event_base_free(n->base);

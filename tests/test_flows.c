@@ -273,6 +273,57 @@ static void phone_rejection_reaches_the_browser(void **state)
     mc_testenv_stop(env);
 }
 
+/* The QR image route draws a session that exists (decoded back by zbarimg
+ * to the payload the open returned), and nothing for an id that names no
+ * session: no CPU work for made-up ids. */
+static void qr_image_is_drawn_for_existing_sessions_only(void **state)
+{
+    mc_testenv *env = mc_testenv_start(0);
+    int st;
+    json_t *o = mc_testenv_api(env, "POST", "/api/v1/sessions?qr=none",
+                               NULL, json_pack("{s:s}", "purpose", "login"), &st);
+    assert_int_equal(st, 201);
+    assert_null(json_object_get(json_object_get(o, "qr"), "png"));
+    char sid[MC_SID_LEN + 1], payload[160], url[256], path[300], cmd[400], got[200] = "";
+    snprintf(sid, sizeof(sid), "%s", mc_testenv_jstr(o, "sid"));
+    snprintf(payload, sizeof(payload), "%s", mc_testenv_jstr(json_object_get(o, "qr"), "payload"));
+    json_decref(o);
+    for (int round = 0; round < 2; round++) { /* the second may come from the loop's cache */
+        snprintf(url, sizeof(url), "%s/api/v1/sessions/%s/qr.png", env->base, sid);
+        mc_http_reply rep;
+        memset(&rep, 0, sizeof(rep));
+        mc_err e;
+        assert_int_equal(mc_http_request("GET", url, NULL, NULL, 0, 10, &rep, &e), 0);
+        assert_int_equal(rep.status, 200);
+        assert_string_equal(mc_http_reply_header(&rep, "Content-Type"), "image/png");
+        snprintf(path, sizeof(path), "%s/qr-%d.png", env->dir, round);
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fwrite(rep.body.ptr, 1, rep.body.len, f);
+        fclose(f);
+        mc_http_reply_free(&rep);
+        snprintf(cmd, sizeof(cmd), "zbarimg --raw -q '%s' 2>/dev/null", path);
+        FILE *z = popen(cmd, "r");
+        assert_non_null(z);
+        size_t n = fread(got, 1, sizeof(got) - 1, z);
+        pclose(z);
+        got[n] = '\0';
+        while (n > 0 && (got[n - 1] == '\n' || got[n - 1] == '\r'))
+            got[--n] = '\0';
+        assert_string_equal(got, payload);
+    }
+    /* a well-formed id of no session */
+    mc_session ghost;
+    mc_session_init(&ghost, MC_PURPOSE_LOGIN, 0, 1);
+    char p2[128];
+    snprintf(p2, sizeof(p2), "/api/v1/sessions/%s/qr.svg", ghost.sid);
+    o = mc_testenv_api(env, "GET", p2, NULL, NULL, &st);
+    assert_int_equal(st, 404);
+    assert_string_equal(mc_testenv_jstr(o, "code"), "unknown_session");
+    json_decref(o);
+    mc_testenv_stop(env);
+}
+
 /* Bindings survive a crash of redis-server (AOF, appendfsync always). */
 static void binding_survives_a_redis_crash(void **state)
 {
@@ -548,6 +599,7 @@ int main(void)
         cmocka_unit_test(phone_on_another_node_wakes_the_browser),
         cmocka_unit_test(bindings_list_the_organisation_for_admins_only),
         cmocka_unit_test(logout_ends_a_qr_login_for_good),
+        cmocka_unit_test(qr_image_is_drawn_for_existing_sessions_only),
         cmocka_unit_test(a_browser_that_hangs_up_while_waiting_is_forgotten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

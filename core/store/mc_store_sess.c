@@ -150,6 +150,24 @@ void mc_store_sess_open(mc_store *st, const mc_session *s, const uint8_t poll_ha
     mc_store_call(st, &c, read_open, out, cb, privdata);
 }
 
+static int read_exists(const redisReply *r, void *out, mc_err *err)
+{
+    if (!mc_reply_is_int(r))
+        return MC_REPLY_SHAPE;
+    *(long long *)out = r->integer;
+    return 0;
+}
+
+void mc_store_sess_exists(mc_store *st, const char *sid, long long *out, mc_store_cb cb,
+                          void *privdata)
+{
+    char key[64];
+    mc_cmd c;
+    mc_cmd_plain(&c, "EXISTS");
+    mc_cmd_add(&c, mc_key(key, sizeof(key), "sess", sid));
+    mc_store_call(st, &c, read_exists, out, cb, privdata);
+}
+
 /* ---- the phone's fetch ---- */
 
 static int read_scan(const redisReply *r, void *out, mc_err *err)

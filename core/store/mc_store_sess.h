@@ -47,6 +47,10 @@ void mc_store_sess_open(mc_store *st, const mc_session *s, const uint8_t poll_ha
                         const char *org, const char *org_name, mc_open_result *out,
                         mc_store_cb cb, void *privdata);
 
+/* *out = 1 if the session's record exists (any state), else 0. */
+void mc_store_sess_exists(mc_store *st, const char *sid, long long *out, mc_store_cb cb,
+                          void *privdata);
+
 /* The phone fetched it: pending -> scanned (published). Errors:
  * unknown_session (404), session_expired (410), session_done (409). */
 void mc_store_sess_scan(mc_store *st, const char *sid, mc_session_view *out, mc_store_cb cb,

@@ -23,9 +23,10 @@ void mc_api_me(mc_req *r);
 void mc_api_session_open(mc_req *r);
 void mc_api_session_poll(mc_req *r);
 void mc_api_session_qr(mc_req *r);
-/* The node's table of shared session reads (api/session.c). */
-mc_poll_groups *mc_api_polls_new(void);
-void mc_api_polls_free(mc_poll_groups *t);
+/* api/session.c's per-loop state: reads shared by woken polls, the
+ * cache of drawn QR images. */
+mc_sess_state *mc_api_sess_new(void);
+void mc_api_sess_free(mc_sess_state *t);
 
 void mc_api_bindings(mc_req *r);
 void mc_api_unbind(mc_req *r);

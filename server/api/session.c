@@ -16,8 +16,8 @@
  * (mc_policy_may_manage).
  *
  * QR: encoded once per request that asks for renderings (?qr=), or drawn by
- * the image routes, which need no Redis at all (the payload is the public
- * base and the sid); `?qr=none` draws nothing.
+ * the image routes for a session that exists (one read), once per loop and
+ * kept for repeated loads; `?qr=none` draws nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,34 +270,6 @@ static void open_on_stored(void *privdata, const mc_err *err)
                             "qr", qr));
 }
 
-/* ---- the QR image ---- */
-
-void mc_api_session_qr(mc_req *r)
-{
-    static const char *const headers[] = {"Cache-Control", "private, max-age=300", NULL};
-    mc_err err;
-    mc_err_clear(&err);
-    if (!mc_sid_valid(r->param, strlen(r->param))) {
-        mc_reply_errf(r, 404, "unknown_session", "no such session");
-        return;
-    }
-    int png = strstr(r->route->path, "qr.png") != NULL;
-    char payload[MC_QR_PAYLOAD_MAX + 1];
-    mc_qr *q = NULL;
-    mc_buf b = {0};
-    if (mc_qr_payload(r->node->cfg->public_base, r->param, payload, &err) != 0 ||
-        (q = mc_qr_encode(payload, &err)) == NULL ||
-        (png ? mc_qr_png(q, 6, &b, &err) : mc_qr_svg(q, &b)) != 0) {
-        if (err.status == 0)
-            mc_err_set(&err, 500, "internal", "QR rendering failed");
-        mc_reply_err(r, &err);
-    } else {
-        mc_reply_body(r, 200, png ? "image/png" : "image/svg+xml", b.ptr, b.len, headers);
-    }
-    mc_buf_free(&b);
-    mc_qr_free(q);
-}
-
 /* ---- the browser's poll ---- */
 
 /* A read of one session shared by the polls that a single delivery of the
@@ -308,7 +280,7 @@ void mc_api_session_qr(mc_req *r)
  * session's (constant time). */
 typedef struct poll_group {
     struct poll_group *next;      /* in its bucket */
-    struct mc_poll_groups *table;
+    struct mc_sess_state *table;
     uint64_t epoch;               /* joinable by polls woken at this epoch; 0: none */
     uint64_t read_epoch;          /* the events epoch when its read went out */
     char sid[MC_SID_LEN + 1];
@@ -318,18 +290,32 @@ typedef struct poll_group {
 } poll_group;
 
 #define POLL_BUCKETS 256
-struct mc_poll_groups {
+#define QR_CACHE 128
+
+/* A drawn QR image, kept for the page's repeated loads of it. */
+typedef struct qr_cached {
+    char sid[MC_SID_LEN + 1];
+    int png;
+    mc_buf img;
+} qr_cached;
+
+struct mc_sess_state {
     poll_group *buckets[POLL_BUCKETS];
+    qr_cached qr[QR_CACHE];       /* direct-mapped by sid */
 };
 
-mc_poll_groups *mc_api_polls_new(void)
+mc_sess_state *mc_api_sess_new(void)
 {
-    return calloc(1, sizeof(mc_poll_groups));
+    return calloc(1, sizeof(mc_sess_state));
 }
 
-void mc_api_polls_free(mc_poll_groups *t)
+void mc_api_sess_free(mc_sess_state *t)
 {
-    free(t); /* groups free themselves when their read completes */
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < QR_CACHE; i++)
+        mc_buf_free(&t->qr[i].img);
+    free(t); /* poll groups free themselves when their read completes */
 }
 
 static unsigned sid_bucket(const char *sid)
@@ -434,7 +420,7 @@ static void group_on_read(void *privdata, const mc_err *err)
 static void poll_read(mc_req *r, int woken)
 {
     poll_ctx *x = r->hctx;
-    mc_poll_groups *t = r->node->polls;
+    mc_sess_state *t = r->node->sess;
     uint64_t epoch = mc_events_epoch(r->node->events);
     unsigned b = sid_bucket(x->sid);
     poll_group *g = NULL;
@@ -611,4 +597,86 @@ static void poll_gone(mc_req *r)
     mc_waiter_cancel(x->waiter);
     x->waiter = NULL;
     mc_req_end(r);
+}
+
+/* ---- the QR image ---- */
+
+/* GET /api/v1/sessions/:sid/qr.png|svg — drawn only for a session that
+ * exists (one read), so nobody gets CPU work for made-up ids; the image of
+ * a session is drawn once per loop and kept (the page may load it again).
+ * If the store cannot answer, the image is drawn anyway. */
+
+static qr_cached *qr_slot(mc_sess_state *t, const char *sid, int png);
+static void qr_send(mc_req *r, const mc_buf *img, int png);
+static void qr_on_exists(void *privdata, const mc_err *err);
+
+typedef struct qr_ctx {
+    long long exists;
+    int png;
+} qr_ctx;
+
+void mc_api_session_qr(mc_req *r)
+{
+    if (!mc_sid_valid(r->param, strlen(r->param))) {
+        mc_reply_errf(r, 404, "unknown_session", "no such session");
+        return;
+    }
+    int png = strstr(r->route->path, "qr.png") != NULL;
+    qr_cached *c = qr_slot(r->node->sess, r->param, png);
+    if (strcmp(c->sid, r->param) == 0 && c->png == png) {
+        qr_send(r, &c->img, png);
+        return;
+    }
+    qr_ctx *x = mc_req_ctx(r, sizeof(*x), NULL);
+    if (x == NULL)
+        return;
+    x->png = png;
+    mc_store_sess_exists(r->node->store, r->param, &x->exists, qr_on_exists, r);
+}
+
+static qr_cached *qr_slot(mc_sess_state *t, const char *sid, int png)
+{
+    return &t->qr[(sid_bucket(sid) * 2u + (unsigned)png) % QR_CACHE];
+}
+
+static void qr_send(mc_req *r, const mc_buf *img, int png)
+{
+    static const char *const headers[] = {"Cache-Control", "private, max-age=300", NULL};
+    mc_reply_body(r, 200, png ? "image/png" : "image/svg+xml", img->ptr, img->len, headers);
+}
+
+static void qr_on_exists(void *privdata, const mc_err *err)
+{
+    mc_req *r = privdata;
+    MC_REQ_LIVE(r);
+    qr_ctx *x = r->hctx;
+    /* the store could not say: draw anyway (the image tells nothing the
+     * sid does not), so that a page opened just before a Redis hiccup
+     * still shows its code; made-up ids cost work only while Redis is down */
+    if (err->status == 0 && !x->exists) {
+        mc_reply_errf(r, 404, "unknown_session", "no such session");
+        return;
+    }
+    mc_err e;
+    mc_err_clear(&e);
+    char payload[MC_QR_PAYLOAD_MAX + 1];
+    mc_qr *q = NULL;
+    mc_buf b = {0};
+    if (mc_qr_payload(r->node->cfg->public_base, r->param, payload, &e) != 0 ||
+        (q = mc_qr_encode(payload, &e)) == NULL ||
+        (x->png ? mc_qr_png(q, 6, &b, &e) : mc_qr_svg(q, &b)) != 0) {
+        if (e.status == 0)
+            mc_err_set(&e, 500, "internal", "QR rendering failed");
+        mc_buf_free(&b);
+        mc_qr_free(q);
+        mc_reply_err(r, &e);
+        return;
+    }
+    mc_qr_free(q);
+    qr_cached *c = qr_slot(r->node->sess, r->param, x->png);
+    mc_buf_free(&c->img);
+    memcpy(c->sid, r->param, sizeof(c->sid));
+    c->png = x->png;
+    c->img = b; /* the cache owns it now */
+    qr_send(r, &c->img, x->png);
 }
