@@ -296,6 +296,35 @@ static void bad_flags_change_nothing_in_redis(void **state)
     mc_testenv_stop(env);
 }
 
+/* An mcertctl of one version never writes through another version's
+ * functions (they may take other arguments): it refuses, changes nothing,
+ * and leaves the library to mcertd, which replaces it when it connects. */
+static void a_foreign_functions_library_is_refused_and_left_to_mcertd(void **state)
+{
+    mc_testenv *env = mc_testenv_start(0);
+    char data[300];
+    run r;
+    snprintf(data, sizeof(data), "%s/var", env->dir);
+    struct redisReply *rep = mc_testenv_redis(
+        env, "FUNCTION LOAD REPLACE %s",
+        "#!lua name=mcert\n"
+        "redis.register_function{function_name='mc_version', flags={'no-writes'},"
+        " callback=function() return 'another-version' end}\n");
+    freeReplyObject(rep);
+    long long before = audit_len(env);
+    ctl_run(&r, data, env->redis_port, "org add --uscc %s --name Other", MC_TEST_ORG2);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "another version"));
+    assert_int_equal(audit_len(env), before);
+    rep = mc_testenv_redis(env, "EXISTS {mc}:org:%s", MC_TEST_ORG2);
+    assert_int_equal(rep->integer, 0);
+    freeReplyObject(rep);
+    rep = mc_testenv_redis(env, "FCALL_RO mc_version 0");
+    assert_string_equal(rep->str, "another-version"); /* not replaced by mcertctl */
+    freeReplyObject(rep);
+    mc_testenv_stop(env);
+}
+
 /* The newest entry as `mcertctl audit --count 1` prints it. */
 static void audit_newest(mc_testenv *env, run *r)
 {
@@ -345,6 +374,7 @@ int main(void)
         cmocka_unit_test(numbers_are_parsed_strictly),
         cmocka_unit_test(bad_flags_change_nothing_in_redis),
         cmocka_unit_test(audit_prints_every_field_an_entry_has),
+        cmocka_unit_test(a_foreign_functions_library_is_refused_and_left_to_mcertd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

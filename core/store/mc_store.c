@@ -548,12 +548,18 @@ static int blocking_connect(mc_store *st, mc_err *err)
      * replace a newer server's library (nor ping-pong with it). */
     redisReply *r = redisCommand(st->c, "FCALL_RO mc_version 0");
     int missing = r == NULL || r->type == REDIS_REPLY_ERROR;
-    if (!missing && (r->type != REDIS_REPLY_STRING || strcmp(r->str, mc_lua_version) != 0))
-        fprintf(stderr, "mcert: Redis holds another version of the functions library than "
-                        "this program (%.40s); mcertd replaces it when it connects\n",
-                mc_lua_version);
+    int other = !missing && (r->type != REDIS_REPLY_STRING || strcmp(r->str, mc_lua_version) != 0);
     if (r)
         freeReplyObject(r);
+    if (other) {
+        /* its functions may take other arguments: writing through them
+         * could corrupt records */
+        mc_err_set(err, 503, "store_unavailable",
+                   "Redis holds another version of the mcert functions: start this "
+                   "version's mcertd first (it loads them), then retry");
+        blocking_drop(st);
+        return -1;
+    }
     if (!missing)
         return 0;
     const char *argv[] = {"FUNCTION", "LOAD", mc_lua_src};

@@ -87,8 +87,9 @@ typedef void (*mc_store_cb)(void *privdata, const mc_err *err);
  * command may stay unanswered. NULL with err only on out of memory. */
 mc_store *mc_store_new(const char *host, int port, const mc_store_loop *loop,
                        int deadline_ms, mc_err *err);
-/* Blocking store: connects now and loads the functions if Redis has none
- * (it never replaces another version: that is mcertd's to do).
+/* Blocking store: connects now and loads the functions if Redis has none.
+ * It never replaces another version (that is mcertd's to do) and refuses
+ * to work with one: its functions may take other arguments.
  * NULL with err (503 store_unavailable) if Redis cannot be reached. */
 mc_store *mc_store_open(const char *host, int port, int timeout_ms, mc_err *err);
 /* Fails whatever is in flight (callbacks run, with 503), then frees.
