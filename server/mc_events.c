@@ -45,12 +45,7 @@ struct mc_events {
 
 static unsigned bucket_of(const char *sid)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = sid; *p; p++) {
-        h ^= (uint8_t)*p;
-        h *= 16777619u;
-    }
-    return h % NBUCKETS;
+    return mc_sid_hash(sid) % NBUCKETS;
 }
 
 static void unlink_waiter(mc_waiter *w)

@@ -60,7 +60,6 @@ void mc_req_end(mc_req *r)
         json_decref(r->json);
     evhttp_clear_headers(&r->query);
     mc_buf_free_secure(&r->body);
-    OPENSSL_cleanse(r->poll_secret, sizeof(r->poll_secret));
     OPENSSL_cleanse(&r->who, sizeof(r->who));
     free(r);
 }
@@ -280,14 +279,6 @@ static void on_conn_closed(struct evhttp_connection *conn, void *arg)
         r->on_gone(r); /* cancels what it waits on and ends r */
 }
 
-static void copy_header(struct evhttp_request *req, const char *name, char *dst, size_t size)
-{
-    const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), name);
-    dst[0] = '\0';
-    if (v != NULL)
-        mc_copy_printable(dst, size, v, strnlen(v, 4096));
-}
-
 static void on_authed(void *privdata, const mc_err *err)
 {
     mc_req *r = privdata;
@@ -449,7 +440,6 @@ void mc_http_dispatch(struct evhttp_request *req, void *arg)
         mc_buf_reserve(&r->body, body_len);
         r->body.len = evbuffer_remove(in, r->body.ptr, body_len) == (int)body_len ? body_len : 0;
     }
-    copy_header(req, "X-Poll-Secret", r->poll_secret, sizeof(r->poll_secret));
 
     /* Web origin: a browser sends Origin on writes; it must be ours. */
     const char *origin = evhttp_find_header(evhttp_request_get_input_headers(req), "Origin");

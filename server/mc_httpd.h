@@ -91,7 +91,6 @@ typedef struct mc_req {
     json_t *json;                /* parsed body of web routes with a body */
     struct evkeyvalq query;      /* parsed query string */
     char ip[MC_IP_MAX + 1];      /* peer address */
-    char poll_secret[64];        /* X-Poll-Secret header, if any */
     char origin[MC_ORIGIN_MAX + 1]; /* effective web origin (allowed) */
     int authed;
     mc_authed who;               /* valid if authed: web session + account */

@@ -34,6 +34,7 @@
 #include "mc_store_int.h"
 #include "mc_store_loop.h"
 #include "mc_store_rec.h"
+#include "mc_store_sess.h"
 
 /* ---- the fake Redis ---- */
 
@@ -284,13 +285,15 @@ static void on_done(void *privdata, const mc_err *err)
     (*o->done)++;
 }
 
+/* One call whose reply names its request: EXISTS {mc}:sess:<i>, which the
+ * fake answers with :<i>. */
 static void count_get(rig *g, int i, outcome *o, int *done)
 {
     char id[16];
     snprintf(id, sizeof(id), "%d", i);
     memset(o, 0, sizeof(*o));
     o->done = done;
-    mc_store_count_get(g->st, "t", id, &o->value, on_done, o);
+    mc_store_sess_exists(g->st, id, &o->value, on_done, o);
 }
 
 /* After a drop: a call made within the back-off fails at once (503); one
@@ -316,7 +319,7 @@ static long long call_until_answered(rig *g, int i)
 
 /* ---- scripts ---- */
 
-/* GET {mc}:t:<i> -> :<i> (the reply names its request) */
+/* EXISTS {mc}:sess:<i> -> :<i> (the reply names its request) */
 static const char *echo_script(fake *f, int conn, int n, char **argv, int argc, char *buf,
                                size_t bufsz)
 {
@@ -348,9 +351,8 @@ static void replies_go_to_their_own_callers_in_order(void **state)
     fake_stop(f);
 }
 
-/* On the first connection, the 2nd GET gets a hash-shaped reply where an
- * integer (or nil) is expected... a reply no mapper expects: an array of
- * a single integer for a GET. */
+/* On the first connection, the 2nd call gets an array where an integer is
+ * expected: a reply of a shape no mapper takes. */
 static const char *wrong_shape_script(fake *f, int conn, int n, char **argv, int argc,
                                       char *buf, size_t bufsz)
 {
@@ -436,13 +438,13 @@ static void an_unanswered_command_fails_at_the_deadline_and_is_not_resent(void *
     double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
     assert_int_equal(o.err.status, 503);
     assert_true(ms >= 150); /* not before the deadline */
-    /* the command went out once: the log has one GET */
+    /* the command went out once: the log has one EXISTS */
     usleep(300000);
     event_base_loop(g.base, EVLOOP_NONBLOCK);
     pthread_mutex_lock(&f->mu);
     int gets = 0;
     for (int i = 0; i < f->nlog; i++)
-        gets += strstr(f->log[i], ":GET ") != NULL;
+        gets += strstr(f->log[i], ":EXISTS ") != NULL;
     pthread_mutex_unlock(&f->mu);
     assert_int_equal(gets, 1);
     rig_stop(&g);
@@ -501,7 +503,7 @@ static void a_missing_library_is_loaded_before_any_call_goes_out(void **state)
     assert_true(f->nlog >= 5);
     assert_string_equal(f->log[0], "0:FCALL_RO mc_version");
     assert_string_equal(f->log[1], "0:FUNCTION LOAD");
-    assert_string_equal(f->log[2], "0:GET {mc}:t:0");
+    assert_string_equal(f->log[2], "0:EXISTS {mc}:sess:0");
     pthread_mutex_unlock(&f->mu);
     mc_store_stats stats;
     mc_store_get_stats(g.st, &stats);

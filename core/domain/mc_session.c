@@ -72,6 +72,14 @@ int mc_account_name_valid(const char *s, size_t n)
     return 1;
 }
 
+uint32_t mc_sid_hash(const char *sid)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = sid; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return h;
+}
+
 int mc_sid_valid(const char *s, size_t n)
 {
     if (s == NULL || n != MC_SID_LEN)

@@ -59,6 +59,8 @@ mc_purpose mc_purpose_parse(const char *s, size_t n);
 int mc_account_name_valid(const char *s, size_t n);
 /* 1 if s is exactly MC_SID_LEN chars of the base32 alphabet. */
 int mc_sid_valid(const char *s, size_t n);
+/* A hash of a sid for the per-loop tables (FNV-1a; not for secrets). */
+uint32_t mc_sid_hash(const char *sid);
 
 /* Zero *s, then fill sid, nonce, match and choices from the CSPRNG;
  * created = now, expires = now + ttl, state "pending". Other fields are

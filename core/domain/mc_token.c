@@ -20,14 +20,19 @@ static void finish(const char secret[MC_TOKEN_SECRET_LEN + 1], const char *login
     mc_hex(h, 32, tok_hash);
 }
 
-void mc_token_new(const char *login, char tok[MC_TOKEN_MAX + 1], char tok_hash[65])
+void mc_secret_new(char out[MC_TOKEN_SECRET_LEN + 1])
 {
     uint8_t raw[32];
-    char secret[MC_TOKEN_SECRET_LEN + 1];
     mc_random(raw, sizeof(raw));
-    mc_base64url(raw, sizeof(raw), secret);
-    finish(secret, login, tok, tok_hash);
+    mc_base64url(raw, sizeof(raw), out);
     OPENSSL_cleanse(raw, sizeof(raw));
+}
+
+void mc_token_new(const char *login, char tok[MC_TOKEN_MAX + 1], char tok_hash[65])
+{
+    char secret[MC_TOKEN_SECRET_LEN + 1];
+    mc_secret_new(secret);
+    finish(secret, login, tok, tok_hash);
     OPENSSL_cleanse(secret, sizeof(secret));
 }
 

@@ -23,6 +23,9 @@
 #define MC_TOKEN_SECRET_LEN 43
 #define MC_TOKEN_MAX (MC_TOKEN_SECRET_LEN + 1 + MC_ACCOUNT_MAX)
 
+/* 256 bits from the CSPRNG as 43 chars of base64url: the secret of a web
+ * token, and the poll secret of a QR session. */
+void mc_secret_new(char out[MC_TOKEN_SECRET_LEN + 1]);
 /* A random token for login; tok_hash = hex SHA-256 of it. */
 void mc_token_new(const char *login, char tok[MC_TOKEN_MAX + 1], char tok_hash[65]);
 /* The token of a QR login, derived from the poll secret (n bytes). */

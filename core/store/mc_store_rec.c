@@ -1,6 +1,6 @@
 /*
- * mc_store_rec.c — organisations, accounts, certificates, bindings,
- * counters and the audit stream: arguments in, replies out (see
+ * mc_store_rec.c — organisations, accounts, certificates, bindings and
+ * the audit stream: arguments in, replies out (see
  * mc_store_rec.h). Each write is one Redis Function of lua/mcert.lua.
  */
 #include "mc_store_rec.h"
@@ -364,52 +364,7 @@ void mc_store_unbind(mc_store *st, const char *login, const char *fp, const mc_a
     mc_store_call(st, &c, NULL, NULL, cb, privdata);
 }
 
-/* ---- counters ---- */
-
-static int read_count(const redisReply *r, void *out, mc_err *err)
-{
-    long long *n = out;
-    if (mc_reply_is_int(r))
-        *n = r->integer;
-    else if (r->type == REDIS_REPLY_NIL)
-        *n = 0;
-    else if (r->type == REDIS_REPLY_STRING)
-        *n = strtoll(r->str, NULL, 10);
-    else
-        return MC_REPLY_SHAPE;
-    return 0;
-}
-
-void mc_store_count_add(mc_store *st, const char *kind, const char *id, int window,
-                        long long *out, mc_store_cb cb, void *privdata)
-{
-    char key[160];
-    mc_cmd c;
-    mc_cmd_fcall(&c, "count_add", 1, 0);
-    mc_cmd_add(&c, mc_key(key, sizeof(key), kind, id));
-    mc_cmd_addi(&c, window);
-    mc_store_call(st, &c, read_count, out, cb, privdata);
-}
-
-void mc_store_count_get(mc_store *st, const char *kind, const char *id, long long *out,
-                        mc_store_cb cb, void *privdata)
-{
-    char key[160];
-    mc_cmd c;
-    mc_cmd_plain(&c, "GET");
-    mc_cmd_add(&c, mc_key(key, sizeof(key), kind, id));
-    mc_store_call(st, &c, read_count, out, cb, privdata);
-}
-
-void mc_store_count_clear(mc_store *st, const char *kind, const char *id, mc_store_cb cb,
-                          void *privdata)
-{
-    char key[160];
-    mc_cmd c;
-    mc_cmd_plain(&c, "DEL");
-    mc_cmd_add(&c, mc_key(key, sizeof(key), kind, id));
-    mc_store_call(st, &c, NULL, NULL, cb, privdata);
-}
+/* ---- one read of many hashes ---- */
 
 static void call_many(mc_store *st, const char *kind, size_t n, const char *(*id)(void *, size_t),
                       void *ctx, mc_reply_fn parse, void *out, mc_store_cb cb)
@@ -443,6 +398,14 @@ static void call_many(mc_store *st, const char *kind, size_t n, const char *(*id
 }
 
 /* ---- audit ---- */
+
+static int read_count(const redisReply *r, void *out, mc_err *err)
+{
+    if (!mc_reply_is_int(r))
+        return MC_REPLY_SHAPE;
+    *(long long *)out = r->integer;
+    return 0;
+}
 
 typedef struct audit_walk {
     mc_audit_cb cb;

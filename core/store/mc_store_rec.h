@@ -134,17 +134,6 @@ void mc_store_cert_revoke(mc_store *st, const char *fp, const char *login, const
 void mc_store_unbind(mc_store *st, const char *login, const char *fp, const mc_actor *a,
                      mc_store_cb cb, void *privdata);
 
-/* --- counters (throttles) --- */
-/* Add one to {mc}:<kind>:<id>, whose window (seconds) starts at its first
- * count; *out = the count after. */
-void mc_store_count_add(mc_store *st, const char *kind, const char *id, int window,
-                        long long *out, mc_store_cb cb, void *privdata);
-/* *out = the current count (0 if none). */
-void mc_store_count_get(mc_store *st, const char *kind, const char *id, long long *out,
-                        mc_store_cb cb, void *privdata);
-void mc_store_count_clear(mc_store *st, const char *kind, const char *id, mc_store_cb cb,
-                          void *privdata);
-
 /* --- audit (blocking stores only: mcertctl and tests) --- */
 /* The newest `count` entries, newest first: cb gets the entry id and its
  * field/value strings (valid only during the call). 0 / -1. */

@@ -30,7 +30,6 @@
 static const mc_pw_limits pw_limits = {.per_account = 10, .per_address = 100, .window = 900};
 
 typedef struct login_ctx {
-    mc_req *r;
     char login[MC_ACCOUNT_MAX + 1];
     char pw[257];
     size_t pwlen;
@@ -71,7 +70,6 @@ void mc_api_login(mc_req *r)
     login_ctx *x = mc_req_ctx(r, sizeof(*x), login_ctx_free);
     if (x == NULL)
         return;
-    x->r = r;
     memcpy(x->login, login, loginlen);
     memcpy(x->pw, pw, pwlen);
     x->pwlen = pwlen;

@@ -34,15 +34,12 @@
 #include "mc_token.h"
 #include "mc_ua.h"
 
-#define SECRET_BYTES 32   /* poll secrets: 256 random bits */
-#define SECRET_LEN 43     /* base64url, unpadded */
-
 /* ---- open ---- */
 
 typedef struct open_ctx {
     mc_session s;
     uint8_t poll_hash[32];
-    char poll[SECRET_LEN + 1];
+    char poll[MC_TOKEN_SECRET_LEN + 1]; /* mc_secret_new */
     int want_svg, want_png, want_text;
     mc_account target;            /* bind: the account to bind */
     mc_org org;                   /* bind: its organisation */
@@ -179,11 +176,8 @@ static void open_on_org(void *privdata, const mc_err *err)
 static void open_store(mc_req *r)
 {
     open_ctx *x = r->hctx;
-    uint8_t raw[SECRET_BYTES];
-    mc_random(raw, sizeof(raw));
-    mc_base64url(raw, sizeof(raw), x->poll);
-    mc_sha256(x->poll, SECRET_LEN, x->poll_hash);
-    OPENSSL_cleanse(raw, sizeof(raw));
+    mc_secret_new(x->poll);
+    mc_sha256(x->poll, MC_TOKEN_SECRET_LEN, x->poll_hash);
     const char *rname = x->s.purpose == MC_PURPOSE_BIND ? r->who.acc.name : "";
     const char *org = x->s.purpose == MC_PURPOSE_BIND ? x->target.org : "";
     const mc_config *cfg = r->node->cfg;
@@ -192,31 +186,52 @@ static void open_store(mc_req *r)
                        x->org.name, &x->opened, open_on_stored, r);
 }
 
+#define QR_PNG_SCALE 6 /* pixels per module */
+
+/* The QR of sid's payload (copied to payload). NULL with err. */
+static mc_qr *qr_of(const char *base, const char *sid, char payload[MC_QR_PAYLOAD_MAX + 1],
+                    mc_err *err)
+{
+    if (mc_qr_payload(base, sid, payload, err) != 0)
+        return NULL;
+    return mc_qr_encode(payload, err);
+}
+
+/* One image of q: PNG or SVG. 0, or -1 with err. */
+static int qr_image(const mc_qr *q, int png, mc_buf *out, mc_err *err)
+{
+    if ((png ? mc_qr_png(q, QR_PNG_SCALE, out, err) : mc_qr_svg(q, out)) == 0)
+        return 0;
+    if (err->status == 0)
+        mc_err_set(err, 500, "internal", "QR rendering failed");
+    return -1;
+}
+
 /* The QR object of a reply: payload, version, modules and the renderings
  * asked for. NULL with err on failure. */
 static json_t *qr_json(const char *base, const char *sid, int svg, int png, int text,
                        mc_err *err)
 {
     char payload[MC_QR_PAYLOAD_MAX + 1];
-    if (mc_qr_payload(base, sid, payload, err) != 0)
-        return NULL;
-    json_t *o = json_pack("{s:s}", "payload", payload);
-    if (!svg && !png && !text)
-        return o;
-    mc_qr *q = mc_qr_encode(payload, err);
-    mc_buf b = {0};
+    if (!svg && !png && !text) {
+        if (mc_qr_payload(base, sid, payload, err) != 0)
+            return NULL;
+        return json_pack("{s:s}", "payload", payload);
+    }
+    mc_qr *q = qr_of(base, sid, payload, err);
     if (q == NULL)
-        goto fail;
-    json_object_set_new(o, "version", json_integer(mc_qr_version(q)));
-    json_object_set_new(o, "modules", json_integer(mc_qr_width(q)));
+        return NULL;
+    json_t *o = json_pack("{s:s, s:i, s:i}", "payload", payload, "version", mc_qr_version(q),
+                          "modules", mc_qr_width(q));
+    mc_buf b = {0};
     if (svg) {
-        if (mc_qr_svg(q, &b) != 0)
+        if (qr_image(q, 0, &b, err) != 0)
             goto fail;
         json_object_set_new(o, "svg", json_stringn((const char *)b.ptr, b.len));
         b.len = 0;
     }
     if (png) {
-        if (mc_qr_png(q, 6, &b, err) != 0)
+        if (qr_image(q, 1, &b, err) != 0)
             goto fail;
         char *b64 = mc_base64(b.ptr, b.len);
         json_object_set_new(o, "png", json_string(b64));
@@ -224,16 +239,16 @@ static json_t *qr_json(const char *base, const char *sid, int svg, int png, int 
         b.len = 0;
     }
     if (text) {
-        if (mc_qr_text(q, &b) != 0)
+        if (mc_qr_text(q, &b) != 0) {
+            mc_err_set(err, 500, "internal", "QR rendering failed");
             goto fail;
+        }
         json_object_set_new(o, "text", json_stringn((const char *)b.ptr, b.len));
     }
     mc_buf_free(&b);
     mc_qr_free(q);
     return o;
 fail:
-    if (err->status == 0)
-        mc_err_set(err, 500, "internal", "QR rendering failed");
     mc_buf_free(&b);
     mc_qr_free(q);
     json_decref(o);
@@ -320,14 +335,15 @@ void mc_api_sess_free(mc_sess_state *t)
 
 static unsigned sid_bucket(const char *sid)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = sid; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return h % POLL_BUCKETS;
+    return mc_sid_hash(sid) % POLL_BUCKETS;
 }
+
+#define POLL_SECRET_MAX 128 /* longer X-Poll-Secret values are no poll secret */
 
 typedef struct poll_ctx {
     char sid[MC_SID_LEN + 1];
+    char secret[POLL_SECRET_MAX + 1]; /* the X-Poll-Secret header */
+    size_t secret_len;
     uint8_t poll_hash[32];
     char known[12];
     int wait;
@@ -354,6 +370,7 @@ static int64_t now_ms(void)
 }
 
 static void poll_read(mc_req *r, int woken);
+static void poll_mint(mc_req *r, mc_store_cb done);
 static int poll_collect(mc_req *r);
 static void poll_on_collected(void *privdata, const mc_err *err);
 static void poll_on_read(mc_req *r, const mc_err *err, const mc_sess_poll *p);
@@ -367,8 +384,15 @@ void mc_api_session_poll(mc_req *r)
         mc_reply_errf(r, 404, "unknown_session", "no such session");
         return;
     }
-    if (r->poll_secret[0] == '\0') {
+    const char *secret =
+        evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Poll-Secret");
+    size_t secret_len = secret ? strnlen(secret, POLL_SECRET_MAX + 1) : 0;
+    if (secret_len == 0) {
         mc_reply_errf(r, 401, "bad_poll_secret", "the X-Poll-Secret header is required");
+        return;
+    }
+    if (secret_len > POLL_SECRET_MAX) {
+        mc_reply_errf(r, 403, "bad_poll_secret", "wrong poll secret for this session");
         return;
     }
     int wait;
@@ -386,7 +410,9 @@ void mc_api_session_poll(mc_req *r)
         return;
     memcpy(x->sid, r->param, MC_SID_LEN); /* mc_sid_valid: exactly MC_SID_LEN */
     snprintf(x->known, sizeof(x->known), "%s", known ? known : "");
-    mc_sha256(r->poll_secret, strlen(r->poll_secret), x->poll_hash);
+    memcpy(x->secret, secret, secret_len);
+    x->secret_len = secret_len;
+    mc_sha256(x->secret, x->secret_len, x->poll_hash);
     x->wait = known != NULL ? wait : 0;
     x->deadline_ms = now_ms() + (int64_t)x->wait * 1000;
     if (!poll_collect(r))
@@ -491,11 +517,7 @@ static void poll_on_read(mc_req *r, const mc_err *err, const mc_sess_poll *p)
     x->p = *p;
     mc_session *s = &x->p.s;
     if (s->purpose == MC_PURPOSE_LOGIN && strcmp(s->state, "approved") == 0) {
-        mc_token_derive(r->poll_secret, strlen(r->poll_secret), s->sid, s->account, x->tok,
-                        x->tok_hash);
-        mc_store_login_mint(r->node->store, s->sid, x->poll_hash, x->tok_hash,
-                            r->node->cfg->web_ttl, r->ip, s->account, x->p.cert, &x->m,
-                            poll_on_minted, r);
+        poll_mint(r, poll_on_minted);
         return;
     }
     int open = strcmp(s->state, "pending") == 0 || strcmp(s->state, "scanned") == 0;
@@ -530,6 +552,17 @@ static void poll_on_read(mc_req *r, const mc_err *err, const mc_sess_poll *p)
     r->on_gone = poll_gone;
 }
 
+/* Collect the login of x->p (account, certificate): the token derived from
+ * the poll secret, its web session made or found by the store. */
+static void poll_mint(mc_req *r, mc_store_cb done)
+{
+    poll_ctx *x = r->hctx;
+    mc_session *s = &x->p.s;
+    mc_token_derive(x->secret, x->secret_len, s->sid, s->account, x->tok, x->tok_hash);
+    mc_store_login_mint(r->node->store, s->sid, x->poll_hash, x->tok_hash,
+                        r->node->cfg->web_ttl, r->ip, s->account, x->p.cert, &x->m, done, r);
+}
+
 /* A login approval this loop heard of (mc_events_approval): collect the
  * token at once, naming the account and certificate the event named — one
  * call instead of a read and then the call. The store function checks the
@@ -548,10 +581,7 @@ static int poll_collect(mc_req *r)
     snprintf(s->state, sizeof(s->state), "approved");
     snprintf(s->account, sizeof(s->account), "%s", a->account);
     snprintf(x->p.cert, sizeof(x->p.cert), "%s", a->fp);
-    mc_token_derive(r->poll_secret, strlen(r->poll_secret), s->sid, s->account, x->tok,
-                    x->tok_hash);
-    mc_store_login_mint(r->node->store, s->sid, x->poll_hash, x->tok_hash, r->node->cfg->web_ttl,
-                        r->ip, s->account, x->p.cert, &x->m, poll_on_collected, r);
+    poll_mint(r, poll_on_collected);
     return 1;
 }
 
@@ -660,19 +690,15 @@ static void qr_on_exists(void *privdata, const mc_err *err)
     mc_err e;
     mc_err_clear(&e);
     char payload[MC_QR_PAYLOAD_MAX + 1];
-    mc_qr *q = NULL;
     mc_buf b = {0};
-    if (mc_qr_payload(r->node->cfg->public_base, r->param, payload, &e) != 0 ||
-        (q = mc_qr_encode(payload, &e)) == NULL ||
-        (x->png ? mc_qr_png(q, 6, &b, &e) : mc_qr_svg(q, &b)) != 0) {
-        if (e.status == 0)
-            mc_err_set(&e, 500, "internal", "QR rendering failed");
+    mc_qr *q = qr_of(r->node->cfg->public_base, r->param, payload, &e);
+    int rc = q ? qr_image(q, x->png, &b, &e) : -1;
+    mc_qr_free(q);
+    if (rc != 0) {
         mc_buf_free(&b);
-        mc_qr_free(q);
         mc_reply_err(r, &e);
         return;
     }
-    mc_qr_free(q);
     qr_cached *c = qr_slot(r->node->sess, r->param, x->png);
     mc_buf_free(&c->img);
     memcpy(c->sid, r->param, sizeof(c->sid));

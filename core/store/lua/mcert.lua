@@ -463,14 +463,7 @@ local function hgetall_many(keys, args)
   return out
 end
 
----------------------------------------------------------------- throttle
-
--- KEYS: counter. ARGV: window seconds. -> count after adding one
-local function count_add(keys, args)
-  local n = volatile('INCR', keys[1])
-  if n == 1 then volatile('EXPIRE', keys[1], args[1]) end
-  return n
-end
+---------------------------------------------------------------- registry
 
 local function reg(name, fn, ro)
   if ro then
@@ -499,4 +492,3 @@ reg('cert_put', cert_put)
 reg('unbind', unbind)
 reg('revoke', revoke)
 reg('hgetall_many', hgetall_many, true)
-reg('count_add', count_add)
