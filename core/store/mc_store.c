@@ -340,29 +340,34 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         conn_lost(st, "disconnected");
 }
 
-/* Send a formatted command on ac (which takes a copy). 0 / -1. */
+/* The bookkeeping of a command just handed to ac. */
+static void sent(mc_store *st, pend *p)
+{
+    fifo_push(st, p);
+    st->stats.sent++;
+    schedule_flush(st);
+}
+
+/* Send a command formatted earlier (it waited for the connection). 0 / -1. */
 static int send_fmt(mc_store *st, pend *p, const char *fmt, int len)
 {
     p->st = st;
     if (redisAsyncFormattedCommand(st->ac, on_reply, p, fmt, (size_t)len) != REDIS_OK)
         return -1;
-    fifo_push(st, p);
-    st->stats.sent++;
-    schedule_flush(st);
+    sent(st, p);
     return 0;
 }
 
+/* Send now: hiredis formats straight into its output buffer. 0 / -1. */
 static int send_pend(mc_store *st, pend *p, int argc, const char *const *argv,
                      const size_t *lens)
 {
-    char *fmt = NULL;
-    int len = redisFormatCommandArgv(&fmt, argc, (const char **)argv, lens);
-    if (len < 0)
-        return -1;
+    p->st = st;
     p->sent_ms = mono_ms();
-    int rc = send_fmt(st, p, fmt, len);
-    redisFreeCommand(fmt);
-    return rc;
+    if (redisAsyncCommandArgv(st->ac, on_reply, p, argc, (const char **)argv, lens) != REDIS_OK)
+        return -1;
+    sent(st, p);
+    return 0;
 }
 
 /* The connection passed its version check (or loaded the library): send

@@ -90,6 +90,19 @@ end
 
 -- An approval's event also names the session's purpose, account and
 -- certificate: a poll can then collect a login in one call.
+-- The first step of every answer: nil and Redis's time when the session
+-- can take this answer; else the reply to return at once — the first
+-- result of this same answer (sess_dup), or the refusal.
+local function sess_answerable(s, answer)
+  if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
+  local d = sess_dup(s, answer)
+  if d then return d end
+  local t = now()
+  local e = sess_closed(s, t)
+  if e then return fail(e) end
+  return nil, t
+end
+
 local function sess_answered(s, sid, t, state, result, fp, answer)
   volatile('HSET', s, 'state', state, 'result', result, 'cert', fp,
            'answered_at', t, 'answer', answer)
@@ -176,11 +189,8 @@ end
 -- else {'open', session hash, cert's bound account, cert status}.
 local function sess_answer_ctx(keys, args)
   local s, c = keys[1], keys[2]
-  if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
-  local d = sess_dup(s, args[1])
-  if d then return d end
-  local e = sess_closed(s, now())
-  if e then return fail(e) end
+  local early = sess_answerable(s, args[1])
+  if early then return early end
   return {'open', redis.call('HGETALL', s), hget(c, 'account') or '', hget(c, 'status') or ''}
 end
 
@@ -192,12 +202,8 @@ local function bind_approve(keys, args)
   local s, a, c, rq, au = keys[1], keys[2], keys[3], keys[4], keys[5]
   local sid, fp, login, answer, who, from = args[1], args[2], args[3], args[4], args[5], args[6]
   local uscc = args[8]
-  if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
-  local d = sess_dup(s, answer)
-  if d then return d end
-  local t = now()
-  local e = sess_closed(s, t)
-  if e then return fail(e) end
+  local early, t = sess_answerable(s, answer)
+  if early then return early end
   if hget(s, 'purpose') ~= 'bind' then return fail('purpose_mismatch') end
   if hget(s, 'account') ~= login then return fail('account_mismatch') end
   local cst = hget(c, 'status')
@@ -229,12 +235,8 @@ local function login_approve(keys, args)
   local s, c, a, au = keys[1], keys[2], keys[3], keys[4]
   local sid, fp, uscc, answer, who, from, login =
     args[1], args[2], args[3], args[4], args[5], args[6], args[7]
-  if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
-  local d = sess_dup(s, answer)
-  if d then return d end
-  local t = now()
-  local e = sess_closed(s, t)
-  if e then return fail(e) end
+  local early, t = sess_answerable(s, answer)
+  if early then return early end
   if hget(s, 'purpose') ~= 'login' then return fail('purpose_mismatch') end
   local cst = hget(c, 'status')
   if cst and cst ~= 'valid' then return fail('cert_revoked') end
@@ -254,12 +256,8 @@ end
 local function sess_reject(keys, args)
   local s = keys[1]
   local sid, fp, answer, result = args[1], args[2], args[3], args[4]
-  if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
-  local d = sess_dup(s, answer)
-  if d then return d end
-  local t = now()
-  local e = sess_closed(s, t)
-  if e then return fail(e) end
+  local early, t = sess_answerable(s, answer)
+  if early then return early end
   sess_answered(s, sid, t, 'rejected', result, fp, answer)
   return {'ok', result, ''}
 end
