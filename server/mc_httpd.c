@@ -211,7 +211,9 @@ int mc_query_int(mc_req *r, const char *name, int lo, int hi, int def, int *out)
     return 0;
 }
 
-/* Match path against pattern; a ":x" segment captures into param. */
+/* Match path against pattern; a ":x" segment captures into param, any
+ * bytes but '/' (1..MC_PARAM_MAX of them): the handler judges its value, so
+ * that a malformed session id is an unknown session, not a missing route. */
 static int path_match(const char *pattern, const char *path, char *param)
 {
     while (*pattern && *path) {
@@ -220,13 +222,9 @@ static int path_match(const char *pattern, const char *path, char *param)
                 pattern++;
             size_t n = 0;
             while (*path && *path != '/') {
-                char c = *path;
-                int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-                if (!ok || n == MC_PARAM_MAX)
+                if (n == MC_PARAM_MAX)
                     return 0;
-                param[n++] = c;
-                path++;
+                param[n++] = *path++;
             }
             if (n == 0)
                 return 0;
@@ -239,24 +237,6 @@ static int path_match(const char *pattern, const char *path, char *param)
         path++;
     }
     return *pattern == '\0' && *path == '\0';
-}
-
-/* 1 if path is a session path whose id segment has a character no session
- * id (nor any route parameter) has: that is an unknown session, not an
- * unknown endpoint. */
-static int bad_session_id(const char *path)
-{
-    static const char *const prefixes[] = {"/api/v1/sessions/", "/m/v1/sessions/"};
-    for (size_t i = 0; i < 2; i++) {
-        size_t n = strlen(prefixes[i]);
-        if (strncmp(path, prefixes[i], n) != 0)
-            continue;
-        size_t seg = strcspn(path + n, "/");
-        return seg > 0 && strspn(path + n,
-                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                 "0123456789._-") < seg;
-    }
-    return 0;
 }
 
 static int header_is(struct evhttp_request *req, const char *name, const char *want)
@@ -406,8 +386,6 @@ void mc_http_dispatch(struct evhttp_request *req, void *arg)
             r->route = &phone_fmt;
         if (path_seen)
             mc_reply_errf(r, 405, "method_not_allowed", "method not allowed on %.80s", path);
-        else if (bad_session_id(path))
-            mc_reply_errf(r, 404, "unknown_session", "no such session");
         else
             mc_reply_errf(r, 404, "not_found", "no such endpoint");
         return;

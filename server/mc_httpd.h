@@ -132,8 +132,8 @@ void *mc_req_ctx(mc_req *r, size_t size, void (*free_fn)(void *));
 typedef struct mc_route {
     /* EVHTTP_REQ_GET, _POST or _DELETE */
     enum evhttp_cmd_type method;
-    /* Path pattern; one segment may be ":param" (copied to mc_req.param,
-     * at most MC_PARAM_MAX bytes of [A-Za-z0-9._-]). */
+    /* Path pattern; one segment may be ":param" (copied to mc_req.param:
+     * 1..MC_PARAM_MAX bytes, anything but '/'; the handler validates it). */
     const char *path;
     /* Error and body format. */
     mc_api api;
