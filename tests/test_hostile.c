@@ -44,6 +44,7 @@
 
 #include "mc_http.h"
 #include "mc_testenv.h"
+#include "mc_token.h"
 
 #define MSGPACK_CT "application/x-msgpack"
 #define JSON_CT "application/json"
@@ -1357,6 +1358,30 @@ static void missing_or_invalid_bearer_is_401(void **state)
     assert_int_equal(web_req(env, "POST", "/api/v1/logout", ha, NULL, 0, NULL), 200);
     expect_web_reject(env, "GET", "/api/v1/me", ha, NULL, 0, 401, "unauthorized");
     free(tok);
+    /* A token names its account: a live token's secret under another
+     * account's name, a changed secret, an oversized or misshapen name are
+     * all just unknown tokens. */
+    tok = mc_testenv_login(env, "admin");
+    size_t n = strlen(tok);
+    assert_true(n > MC_TOKEN_SECRET_LEN + 1 && tok[MC_TOKEN_SECRET_LEN] == '.');
+    char forged[5][300];
+    snprintf(forged[0], sizeof(forged[0]), "Authorization: Bearer %.*s.%s",
+             MC_TOKEN_SECRET_LEN, tok, "alice");
+    snprintf(forged[1], sizeof(forged[1]), "Authorization: Bearer %s", tok);
+    char *last = forged[1] + strlen("Authorization: Bearer ") + MC_TOKEN_SECRET_LEN - 1;
+    *last = *last == 'A' ? 'B' : 'A';                                  /* secret changed */
+    snprintf(forged[2], sizeof(forged[2]), "Authorization: Bearer %.*s.%065d",
+             MC_TOKEN_SECRET_LEN, tok, 0);                            /* 65-byte name */
+    snprintf(forged[3], sizeof(forged[3]), "Authorization: Bearer %.*s.ADMIN",
+             MC_TOKEN_SECRET_LEN, tok);                               /* not a login name */
+    snprintf(forged[4], sizeof(forged[4]), "Authorization: Bearer %s extra", tok);
+    for (int i = 0; i < 5; i++) {
+        const char *const hf[] = {forged[i], NULL};
+        expect_web_reject(env, "GET", "/api/v1/me", hf, NULL, 0, 401, "unauthorized");
+    }
+    bearer(auth, sizeof(auth), tok); /* the real one still works */
+    assert_int_equal(web_req(env, "GET", "/api/v1/me", ha, NULL, 0, NULL), 200);
+    free(tok);
 }
 
 /* ?qr= names renderings exactly; an unknown one is refused before anything
@@ -1448,6 +1473,17 @@ static void poll_without_secret_is_401_wrong_secret_403_bad_wait_400(void **stat
     snprintf(hs, sizeof(hs), "X-Poll-Secret: %s", poll2);
     const char *const other[] = {hs, NULL};
     expect_web_reject(env, "GET", path, other, NULL, 0, 403, "bad_poll_secret");
+    /* near misses and oversized secrets: the whole header is the secret */
+    char near[3][6000];
+    snprintf(near[0], sizeof(near[0]), "X-Poll-Secret: %sx", poll);       /* one byte more */
+    snprintf(near[1], sizeof(near[1]), "X-Poll-Secret: %.*s", (int)strlen(poll) - 1, poll);
+    int k = snprintf(near[2], sizeof(near[2]), "X-Poll-Secret: %s", poll); /* then 5 KB */
+    memset(near[2] + k, 'A', 5000);
+    near[2][k + 5000] = '\0';
+    for (int i = 0; i < 3; i++) {
+        const char *const hn[] = {near[i], NULL};
+        expect_web_reject(env, "GET", path, hn, NULL, 0, 403, "bad_poll_secret");
+    }
     /* the right secret with a bad wait */
     snprintf(hs, sizeof(hs), "X-Poll-Secret: %s", poll);
     const char *const right[] = {hs, NULL};
