@@ -183,8 +183,11 @@ static int read_members(const redisReply *r, void *out, mc_err *err)
     if (!mc_reply_is_array(r, 0))
         return MC_REPLY_SHAPE;
     size_t n = r->elements < MC_ORG_LIST_MAX ? r->elements : MC_ORG_LIST_MAX;
+    /* every array of the three steps, at once: n is known now */
     l->logins = calloc(n ? n : 1, sizeof(*l->logins));
-    if (l->logins == NULL)
+    l->accs = calloc(n ? n : 1, sizeof(*l->accs));
+    l->certs = calloc(n ? n : 1, sizeof(*l->certs));
+    if (l->logins == NULL || l->accs == NULL || l->certs == NULL)
         return mc_err_set(err, 503, "store_unavailable", "out of memory");
     for (size_t i = 0; i < n; i++) {
         if (r->element[i]->type != REDIS_REPLY_STRING)
@@ -237,48 +240,29 @@ static const char *cert_at(void *ctx, size_t i)
     return l->accs[i].cert[0] ? l->accs[i].cert : "-";
 }
 
-static void list_done(mc_org_list *l, const mc_err *err)
+/* The last step, or an error of any step. */
+static void list_done(void *privdata, const mc_err *err)
 {
+    mc_org_list *l = privdata;
     l->cb(l->privdata, err);
-}
-
-static void list_on_certs(void *privdata, const mc_err *err)
-{
-    list_done(privdata, err);
 }
 
 static void list_on_accounts(void *privdata, const mc_err *err)
 {
     mc_org_list *l = privdata;
-    if (err->status != 0) {
+    if (err->status != 0)
         list_done(l, err);
-        return;
-    }
-    l->certs = calloc(l->n ? l->n : 1, sizeof(*l->certs));
-    if (l->certs == NULL) {
-        mc_err e;
-        mc_err_set(&e, 503, "store_unavailable", "out of memory");
-        list_done(l, &e);
-        return;
-    }
-    call_many(l->st, "cert", l->n, cert_at, l, read_certs, l, list_on_certs);
+    else
+        call_many(l->st, "cert", l->n, cert_at, l, read_certs, l, list_done);
 }
 
 static void list_on_members(void *privdata, const mc_err *err)
 {
     mc_org_list *l = privdata;
-    if (err->status != 0) {
+    if (err->status != 0)
         list_done(l, err);
-        return;
-    }
-    l->accs = calloc(l->n ? l->n : 1, sizeof(*l->accs));
-    if (l->accs == NULL) {
-        mc_err e;
-        mc_err_set(&e, 503, "store_unavailable", "out of memory");
-        list_done(l, &e);
-        return;
-    }
-    call_many(l->st, "acct", l->n, login_at, l, read_accounts, l, list_on_accounts);
+    else
+        call_many(l->st, "acct", l->n, login_at, l, read_accounts, l, list_on_accounts);
 }
 
 void mc_store_org_list(mc_store *st, const char *uscc, mc_org_list *out, mc_store_cb cb,

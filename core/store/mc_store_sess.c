@@ -182,15 +182,24 @@ static int read_scan(const redisReply *r, void *out, mc_err *err)
     return 0;
 }
 
-void mc_store_sess_scan(mc_store *st, const char *sid, mc_session_view *out, mc_store_cb cb,
-                        void *privdata)
+/* A function of the session key alone; the sid as its argument if
+ * with_sid (it publishes). */
+static void sess_fcall(mc_store *st, const char *fn, int ro, const char *sid, int with_sid,
+                       mc_reply_fn parse, void *out, mc_store_cb cb, void *privdata)
 {
     char key[64];
     mc_cmd c;
-    mc_cmd_fcall(&c, "sess_scan", 1, 0);
+    mc_cmd_fcall(&c, fn, 1, ro);
     mc_cmd_add(&c, mc_key(key, sizeof(key), "sess", sid));
-    mc_cmd_add(&c, sid);
-    mc_store_call(st, &c, read_scan, out, cb, privdata);
+    if (with_sid)
+        mc_cmd_add(&c, sid);
+    mc_store_call(st, &c, parse, out, cb, privdata);
+}
+
+void mc_store_sess_scan(mc_store *st, const char *sid, mc_session_view *out, mc_store_cb cb,
+                        void *privdata)
+{
+    sess_fcall(st, "sess_scan", 0, sid, 1, read_scan, out, cb, privdata);
 }
 
 /* ---- answers ---- */
@@ -329,11 +338,7 @@ static int read_poll(const redisReply *r, void *out, mc_err *err)
 void mc_store_sess_poll(mc_store *st, const char *sid, mc_sess_poll *out, mc_store_cb cb,
                         void *privdata)
 {
-    char ks[64];
-    mc_cmd c;
-    mc_cmd_fcall(&c, "sess_poll", 1, 1);
-    mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", sid));
-    mc_store_call(st, &c, read_poll, out, cb, privdata);
+    sess_fcall(st, "sess_poll", 1, sid, 0, read_poll, out, cb, privdata);
 }
 
 static int read_mint(const redisReply *r, void *out, mc_err *err)
