@@ -38,7 +38,7 @@ struct mc_events {
     int subscribed;
     int freeing;
     uint64_t epoch;           /* counts deliveries (events and resyncs) */
-    mc_approval approvals[MC_APPROVALS];
+    mc_approval recent[MC_APPROVALS]; /* the last event of a sid, by its hash */
     size_t nwaiters;
     mc_waiter *buckets[NBUCKETS];
 };
@@ -109,12 +109,14 @@ static void wake_all(mc_events *ev, mc_wake why)
     call_list(all, why, NULL);
 }
 
-/* A direct-mapped memory of recent approvals (the slot of a sid is its
- * hash): a later collision just forgets, and a reader then does a read. */
+/* A direct-mapped memory of each sid's last event — its epoch, and for an
+ * approval what it named (the slot of a sid is its hash): a later
+ * collision just forgets, and a reader then does a read. An approval's
+ * facts stay when a later event of the same sid carries none. */
 static void remember_event(mc_events *ev, const char *sid, const char *purpose,
                            const char *account, const char *fp)
 {
-    mc_approval *a = &ev->approvals[bucket_of(sid) % MC_APPROVALS];
+    mc_approval *a = &ev->recent[bucket_of(sid) % MC_APPROVALS];
     if (strcmp(a->sid, sid) != 0 || purpose[0] != '\0') {
         snprintf(a->purpose, sizeof(a->purpose), "%s", purpose);
         snprintf(a->account, sizeof(a->account), "%s", purpose[0] ? account : "");
@@ -126,13 +128,13 @@ static void remember_event(mc_events *ev, const char *sid, const char *purpose,
 
 const mc_approval *mc_events_approval(const mc_events *ev, const char *sid)
 {
-    const mc_approval *a = &ev->approvals[bucket_of(sid) % MC_APPROVALS];
+    const mc_approval *a = &ev->recent[bucket_of(sid) % MC_APPROVALS];
     return strcmp(a->sid, sid) == 0 && a->purpose[0] != '\0' ? a : NULL;
 }
 
 uint64_t mc_events_last(const mc_events *ev, const char *sid)
 {
-    const mc_approval *a = &ev->approvals[bucket_of(sid) % MC_APPROVALS];
+    const mc_approval *a = &ev->recent[bucket_of(sid) % MC_APPROVALS];
     return strcmp(a->sid, sid) == 0 ? a->epoch : 0;
 }
 
