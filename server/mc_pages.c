@@ -27,6 +27,9 @@ static const struct {
     {"/bindings", "bindings.html", "text/html; charset=utf-8"},
     {"/app.js", "app.js", "text/javascript; charset=utf-8"},
     {"/style.css", "style.css", "text/css; charset=utf-8"},
+    {"/sign", "sign.html", "text/html; charset=utf-8"},
+    {"/sign.js", "sign.js", "text/javascript; charset=utf-8"},
+    {"/sm3.js", "sm3.js", "text/javascript; charset=utf-8"},
 };
 #define NFILES (sizeof(files) / sizeof(files[0]))
 #define PAGE_MAX (512 * 1024)

@@ -34,6 +34,9 @@ const mc_route mc_routes[] = {
     {EVHTTP_REQ_GET, "/bindings", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
     {EVHTTP_REQ_GET, "/app.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
     {EVHTTP_REQ_GET, "/style.css", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    {EVHTTP_REQ_GET, "/sign", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    {EVHTTP_REQ_GET, "/sign.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    {EVHTTP_REQ_GET, "/sm3.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
 };
 
 const size_t mc_nroutes = sizeof(mc_routes) / sizeof(mc_routes[0]);

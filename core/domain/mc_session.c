@@ -41,6 +41,8 @@ const char *mc_purpose_name(mc_purpose p)
         return "bind";
     case MC_PURPOSE_LOGIN:
         return "login";
+    case MC_PURPOSE_SIGN:
+        return "sign";
     case MC_PURPOSE_NONE:
     default:
         return "";
@@ -55,6 +57,8 @@ mc_purpose mc_purpose_parse(const char *s, size_t n)
         return MC_PURPOSE_BIND;
     if (n == 5 && memcmp(s, "login", 5) == 0)
         return MC_PURPOSE_LOGIN;
+    if (n == 4 && memcmp(s, "sign", 4) == 0)
+        return MC_PURPOSE_SIGN;
     return MC_PURPOSE_NONE;
 }
 

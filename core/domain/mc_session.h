@@ -34,6 +34,7 @@ typedef enum mc_purpose {
     MC_PURPOSE_NONE = 0,
     MC_PURPOSE_BIND,
     MC_PURPOSE_LOGIN,
+    MC_PURPOSE_SIGN,    /* PROTOCOL.md §8: opened by POST /api/v1/sign-requests only */
 } mc_purpose;
 
 typedef struct mc_session {
@@ -52,7 +53,7 @@ typedef struct mc_session {
     uint32_t choices[3];
 } mc_session;
 
-const char *mc_purpose_name(mc_purpose p);   /* "bind", "login", "" */
+const char *mc_purpose_name(mc_purpose p);   /* "bind", "login", "sign", "" */
 mc_purpose mc_purpose_parse(const char *s, size_t n);
 
 /* 1 if s (len n) matches [a-z0-9._-]{1,64}. */

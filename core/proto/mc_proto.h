@@ -32,6 +32,72 @@
 #define MC_PHONE_BODY_MAX 16384
 #define MC_MP_DEPTH_MAX 8 /* deepest container nesting mc_mp_check accepts */
 
+/* ---- signing (purpose "sign", PROTOCOL.md §8) ---- */
+#define MC_DOCS_MAX 32
+#define MC_DOC_NAME_MAX 255
+#define MC_SIGN_TEXT_MAX 512
+#define MC_DIGEST_LEN 32
+#define MC_INBOX_NONCE_LEN 16
+#define MC_INBOX_MAX 100
+
+/* One document to sign: what the phone shows and what its signature
+ * covers. alg is "sm3" or "sha256". */
+typedef struct mc_doc {
+    char name[MC_DOC_NAME_MAX + 1];
+    uint64_t size;                 /* <= 2^53 - 1 */
+    char alg[8];
+    uint8_t digest[MC_DIGEST_LEN];
+} mc_doc;
+
+/* What a sign session adds to a session. */
+typedef struct mc_sign_info {
+    mc_doc docs[MC_DOCS_MAX];
+    size_t ndocs;                  /* 1..MC_DOCS_MAX */
+    int64_t signing_time;          /* unix seconds, >= 0 */
+    char text[MC_SIGN_TEXT_MAX + 1];
+} mc_sign_info;
+
+/* The canonical msgpack of the documents: an array of ndocs arrays
+ * [name, size, alg, digest] — TBS element 11, and how the store keeps
+ * them. Never fails. */
+void mc_docs_encode(const mc_sign_info *si, mc_buf *out);
+/* Strict inverse of mc_docs_encode (1..32 entries, each exactly that
+ * shape; alg "sm3" | "sha256", the same for all; name 1..255 bytes of
+ * UTF-8 without control characters). Fills docs/ndocs only.
+ * 0 / -1 (bad_msgpack, bad_field). */
+int mc_docs_decode(const uint8_t *p, size_t n, mc_sign_info *si, mc_err *err);
+/* 1 if name (n bytes) is a valid document name: 1..255 bytes of
+ * well-formed UTF-8 with no C0 control character and no DEL. Also used
+ * for the purpose text (mc_text_valid: 0..512 bytes, same rule). */
+int mc_doc_name_valid(const char *name, size_t n);
+int mc_text_valid(const char *s, size_t n);
+
+/* The inbox TBS (§8.4): ["mcert-inbox", 1, base, fp, ts, nonce]. base is
+ * the lower-cased public base URL. Never fails. */
+void mc_inbox_tbs_encode(const char *base, const uint8_t fp[32], int64_t ts,
+                         const uint8_t nonce[MC_INBOX_NONCE_LEN], mc_buf *out);
+
+/* One inbox entry (§8.4). */
+typedef struct mc_inbox_entry {
+    char sid[MC_SID_LEN + 1];
+    char purpose[12];
+    uint32_t match;
+    int64_t created, expires;
+    char requester_name[129];
+    char text[MC_SIGN_TEXT_MAX + 1];
+    uint32_t documents;
+} mc_inbox_entry;
+/* The msgpack map of one entry (the server stores each entry's bytes). */
+void mc_inbox_entry_encode(const mc_inbox_entry *e, mc_buf *out);
+/* The inbox reply {"v":1, "now":, "requests": [...]} from n entries
+ * already encoded by mc_inbox_entry_encode, concatenated in `entries`. */
+void mc_inbox_reply_encode(int64_t now, const uint8_t *entries, size_t len, size_t n,
+                           mc_buf *out);
+/* Phone side: decode a reply. Up to max entries into out; *count gets the
+ * number. 0 / -1 (bad_msgpack, bad_field, or more than max entries). */
+int mc_inbox_decode(const uint8_t *p, size_t n, int64_t *now, mc_inbox_entry *out,
+                    size_t max, size_t *count, mc_err *err);
+
 /* The to-be-signed fields. Strings are borrowed, NUL-terminated. */
 typedef struct mc_tbs {
     const char *purpose;
@@ -43,6 +109,9 @@ typedef struct mc_tbs {
     const uint8_t *cert_fp;    /* 32 bytes, mc_cert_fingerprint of the leaf */
     uint32_t number;
     const char *decision;      /* "approve" or "reject" */
+    /* purpose "sign" only (NULL otherwise): elements 11 (documents) and
+     * 12 (signing_time) — 13 elements in all */
+    const mc_sign_info *sign;
 } mc_tbs;
 
 /* Append the TBS bytes to out. Never fails (aborts on OOM). */
@@ -58,6 +127,10 @@ typedef struct mc_session_view {
     mc_session s;     /* all public fields; match is NOT sent (choices are) */
     char requester_name[129]; /* display name of who opened it (bind) */
     char org_name[129];       /* organisation of the target account (bind) */
+    /* purpose "sign": the 3 more keys (documents, text, signing_time).
+     * Encode reads it; decode fills it (caller storage; a sign view
+     * decoded with sign == NULL is refused, bad_field). */
+    mc_sign_info *sign;
 } mc_session_view;
 
 void mc_view_encode(const mc_session_view *v, mc_buf *out);
@@ -76,6 +149,10 @@ typedef struct mc_response {
     mc_slice chain[MC_CHAIN_MAX];
     size_t nchain;           /* 1..MC_CHAIN_MAX */
     mc_slice sig;            /* DER signature, <= MC_SIG_MAX */
+    /* purpose "sign" only: the key doc_sigs (required for sign, refused
+     * for bind/login), 0..MC_DOCS_MAX bins of 1..MC_SIG_MAX bytes */
+    mc_slice doc_sigs[MC_DOCS_MAX];
+    size_t ndoc_sigs;
 } mc_response;
 
 void mc_response_encode(const mc_response *r, mc_buf *out);

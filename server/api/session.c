@@ -93,7 +93,8 @@ void mc_api_session_open(mc_req *r)
         return;
     }
     mc_purpose purpose = mc_purpose_parse(ps, pslen);
-    if (purpose == MC_PURPOSE_NONE) {
+    if (purpose != MC_PURPOSE_BIND && purpose != MC_PURPOSE_LOGIN) {
+        /* sign sessions come from POST /api/v1/sign-requests only */
         mc_reply_errf(r, 400, "bad_field", "purpose must be \"bind\" or \"login\"");
         return;
     }
