@@ -69,6 +69,7 @@ typedef enum vkind {
     V_ARR_UINT, /* count elements u, u+1, ... */
     V_ARR_BIN,  /* count elements of binlen bytes */
     V_ARR_STR,  /* count elements "x" */
+    V_RAW,      /* slen bytes of s, already msgpack, inserted as they are */
 } vkind;
 
 typedef struct entry {
@@ -92,6 +93,7 @@ typedef struct entry {
 #define E_ARR_UINT(k, first, cnt) {(k), V_ARR_UINT, NULL, 0, (first), 0, 0, (cnt)}
 #define E_ARR_BIN(k, binlen, cnt) {(k), V_ARR_BIN, NULL, 0, 0, 0, (binlen), (cnt)}
 #define E_ARR_STR(k, cnt) {(k), V_ARR_STR, NULL, 0, 0, 0, 0, (cnt)}
+#define E_RAW(k, p, n) {(k), V_RAW, (const char *)(p), (n), 0, 0, 0, 0}
 
 static void pack_value(msgpack_packer *pk, const entry *e)
 {
@@ -135,6 +137,9 @@ static void pack_value(msgpack_packer *pk, const entry *e)
             msgpack_pack_str(pk, 1);
             msgpack_pack_str_body(pk, "x", 1);
         }
+        break;
+    case V_RAW: /* the packer writes through pk_write at once: no buffering */
+        mc_buf_append((mc_buf *)pk->data, e->s, e->slen);
         break;
     }
 }
@@ -463,7 +468,7 @@ static void fill_view(mc_session_view *v)
 static void view_encode_decode_round_trip_without_match(void **state)
 {
     (void)state;
-    mc_session_view v, d;
+    mc_session_view v, d = {.sign = NULL}; /* sign: caller storage, here none */
     fill_view(&v);
     mc_buf b = {0};
     mc_view_encode(&v, &b);
@@ -642,7 +647,7 @@ static void mp_check_rejects_array32_claiming_4g_elements_fast(void **state)
     p[1] = p[2] = p[3] = p[4] = 0xff;
     mc_err err;
     mc_response r;
-    mc_session_view v;
+    mc_session_view v = {.sign = NULL};
     char a[64], b[64];
 
     double t0 = now_sec();
@@ -747,7 +752,7 @@ static int dec_response(const uint8_t *p, size_t n, mc_err *err)
 
 static int dec_view(const uint8_t *p, size_t n, mc_err *err)
 {
-    mc_session_view v;
+    mc_session_view v = {.sign = NULL};
     return mc_view_decode(p, n, &v, err);
 }
 
@@ -803,7 +808,8 @@ static void pack_expect_fail(const decoder *d, const entry *e, size_t n,
     mc_buf_free(&b);
 }
 
-static void hostile_battery(const decoder *d, const mc_buf *valid)
+/* Frames no decoder may accept, whatever its top-level type. */
+static void frame_battery(const decoder *d, const mc_buf *valid)
 {
     expect_ok(d, valid->ptr, valid->len);
 
@@ -859,6 +865,12 @@ static void hostile_battery(const decoder *d, const mc_buf *valid)
     /* never-used byte */
     static const uint8_t c1[] = {0x81, 0xa1, 'v', 0xc1};
     expect_fail(d, c1, sizeof(c1), "bad_msgpack", NULL);
+}
+
+/* frame_battery, and the top-level shapes a decoder of a map refuses. */
+static void hostile_battery(const decoder *d, const mc_buf *valid)
+{
+    frame_battery(d, valid);
     /* wrong top-level types */
     static const uint8_t arr[] = {0x92, 0xa1, 'v', 0x01};
     expect_fail(d, arr, sizeof(arr), "bad_field", NULL);
@@ -1112,6 +1124,854 @@ static void result_decode_rejects_hostile_frames(void **state)
                       "bad_field", "state");
 }
 
+/* ------------------------------------------------------------------ */
+/* signing (purpose "sign", PROTOCOL.md §8)                            */
+/* ------------------------------------------------------------------ */
+
+static void fill_range(uint8_t *p, size_t n, uint8_t first)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(first + i);
+}
+
+/* Two documents: "bid.pdf" (70000 bytes) and "报价.xlsx" (200 bytes), both
+ * sm3, digests 20..3f and 40..5f; signing_time 1700000000. */
+static void fill_sign(mc_sign_info *si)
+{
+    memset(si, 0, sizeof(*si));
+    si->ndocs = 2;
+    strcpy(si->docs[0].name, "bid.pdf");
+    si->docs[0].size = 70000;
+    strcpy(si->docs[0].alg, "sm3");
+    fill_range(si->docs[0].digest, 32, 0x20);
+    strcpy(si->docs[1].name, "\xe6\x8a\xa5\xe4\xbb\xb7.xlsx"); /* 报价.xlsx */
+    si->docs[1].size = 200;
+    strcpy(si->docs[1].alg, "sm3");
+    fill_range(si->docs[1].digest, 32, 0x40);
+    si->signing_time = 1700000000;
+    strcpy(si->text, "\xe9\xa1\xb9\xe7\x9b\xae ZCY-2024-001 lot 2"); /* 项目 … */
+}
+
+/*
+ * The sign example of PROTOCOL.md §8.6, by hand: the 143 bytes of the §4
+ * example with purpose "sign" (a4 7369676e, as long as "bind") and
+ * fixarray 13 (0x9d), then
+ *   92                        fixarray 2: the documents
+ *   94                        fixarray 4: document 0
+ *     a7 6269642e706466       "bid.pdf"
+ *     ce 00011170             uint32 70000 (> 0xffff)
+ *     a3 736d33               "sm3"
+ *     c4 20 20..3f            bin8 32: digest
+ *   94                        document 1
+ *     ab e68aa5 e4bbb7 2e786c7378   fixstr 11: "报价.xlsx" (UTF-8)
+ *     cc c8                   uint8 200
+ *     a3 736d33               "sm3"
+ *     c4 20 40..5f            digest
+ *   ce 6553f100               uint32 1700000000: signing_time
+ * Total 143 + 1 + 52 + 53 + 5 = 254 bytes.
+ */
+#define TBS_SIGN_HEX                                                        \
+    "9d"                                                                    \
+    "a9 6d 63 65 72 74 2d 74 62 73"                                         \
+    "01"                                                                    \
+    "a4 73 69 67 6e"                                                        \
+    "b4 41 42 43 44 45 46 47 48 4a 4b 4d 4e 50 51 52 53 54 56 57 58"        \
+    "c4 20 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f"                 \
+    "      10 11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f"                 \
+    "b2 68 74 74 70 73 3a 2f 2f 63 61 2e 65 78 61 6d 70 6c 65"              \
+    "a5 61 6c 69 63 65"                                                     \
+    "cd 03 e8"                                                              \
+    "c4 20 e0 e1 e2 e3 e4 e5 e6 e7 e8 e9 ea eb ec ed ee ef"                 \
+    "      f0 f1 f2 f3 f4 f5 f6 f7 f8 f9 fa fb fc fd fe ff"                 \
+    "2a"                                                                    \
+    "a7 61 70 70 72 6f 76 65"                                               \
+    "92"                                                                    \
+    "94 a7 62 69 64 2e 70 64 66"                                            \
+    "   ce 00 01 11 70"                                                     \
+    "   a3 73 6d 33"                                                        \
+    "   c4 20 20 21 22 23 24 25 26 27 28 29 2a 2b 2c 2d 2e 2f"              \
+    "         30 31 32 33 34 35 36 37 38 39 3a 3b 3c 3d 3e 3f"              \
+    "94 ab e6 8a a5 e4 bb b7 2e 78 6c 73 78"                                \
+    "   cc c8"                                                              \
+    "   a3 73 6d 33"                                                        \
+    "   c4 20 40 41 42 43 44 45 46 47 48 49 4a 4b 4c 4d 4e 4f"              \
+    "         50 51 52 53 54 55 56 57 58 59 5a 5b 5c 5d 5e 5f"              \
+    "ce 65 53 f1 00"
+
+static void tbs_sign_example_matches_hand_derived_hex(void **state)
+{
+    (void)state;
+    mc_sign_info si;
+    fill_sign(&si);
+    mc_tbs t = fixed_tbs();
+    t.purpose = "sign";
+    t.sign = &si;
+    mc_buf b = {0};
+    mc_tbs_encode(&t, &b);
+    assert_int_equal(b.len, 254);
+    assert_buf_hex(&b, TBS_SIGN_HEX);
+
+    /* element 11 is exactly mc_docs_encode's bytes */
+    mc_buf d = {0};
+    mc_docs_encode(&si, &d);
+    assert_int_equal(d.len, 106);
+    assert_memory_equal(b.ptr + 143, d.ptr, d.len);
+    mc_buf_free(&d);
+
+    /* without t.sign: the 11 elements of §4, whatever the purpose says */
+    t.sign = NULL;
+    b.len = 0;
+    mc_tbs_encode(&t, &b);
+    assert_int_equal(b.len, 143);
+    assert_int_equal(b.ptr[0], 0x9b);
+    mc_buf_free(&b);
+}
+
+/* A reject signs the same 13 elements; number 0 and signing_time 0 take
+ * their one-byte forms. */
+static void tbs_sign_reject_and_small_time(void **state)
+{
+    (void)state;
+    mc_sign_info si;
+    fill_sign(&si);
+    si.ndocs = 1;
+    si.signing_time = 0;
+    mc_tbs t = fixed_tbs();
+    t.purpose = "sign";
+    t.sign = &si;
+    t.number = 0;
+    t.decision = "reject";
+    mc_buf b = {0};
+    mc_tbs_encode(&t, &b);
+    assert_int_equal(b.ptr[0], 0x9d);
+    /* ... 00 (number) a6 "reject" 91 <doc 0> 00 */
+    assert_int_equal(b.len, 143 - 1 - 8 + 1 + 7 + 1 + 52 + 1);
+    assert_int_equal(b.ptr[b.len - 1], 0x00);
+    assert_int_equal(b.ptr[b.len - 54], 0x91);
+    mc_buf_free(&b);
+}
+
+/*
+ * PROTOCOL.md §8.4: base "http://127.0.0.1:8080", fp 00..1f, ts 1000,
+ * nonce a0..af.
+ *   96                                       fixarray 6
+ *   ab 6d636572742d696e626f78                "mcert-inbox"
+ *   01
+ *   b5 687474703a2f2f3132372e302e302e313a38303830   fixstr 21
+ *   c4 20 00..1f
+ *   cd 03e8
+ *   c4 10 a0..af
+ * 1 + 12 + 1 + 22 + 34 + 3 + 18 = 91 bytes.
+ */
+static void inbox_tbs_matches_protocol_example(void **state)
+{
+    (void)state;
+    uint8_t nonce[MC_INBOX_NONCE_LEN];
+    fill_range(nonce, sizeof(nonce), 0xa0);
+    mc_buf b = {0};
+    mc_inbox_tbs_encode("http://127.0.0.1:8080", fixed_nonce, 1000, nonce, &b);
+    assert_int_equal(b.len, 91);
+    assert_buf_hex(&b,
+        "96"
+        "ab 6d 63 65 72 74 2d 69 6e 62 6f 78"
+        "01"
+        "b5 68 74 74 70 3a 2f 2f 31 32 37 2e 30 2e 30 2e 31 3a 38 30 38 30"
+        "c4 20 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f"
+        "      10 11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f"
+        "cd 03 e8"
+        "c4 10 a0 a1 a2 a3 a4 a5 a6 a7 a8 a9 aa ab ac ad ae af");
+    /* a ts of today takes uint32 */
+    b.len = 0;
+    mc_inbox_tbs_encode("http://127.0.0.1:8080", fixed_nonce, 1700000000, nonce, &b);
+    assert_int_equal(b.len, 93);
+    assert_int_equal(b.ptr[70], 0xce);
+    mc_buf_free(&b);
+}
+
+static void doc_name_and_text_rules(void **state)
+{
+    (void)state;
+    char buf[600];
+    assert_true(mc_doc_name_valid("a", 1));
+    assert_true(mc_doc_name_valid("\xe6\x8a\xa5\xe4\xbb\xb7.pdf", 10));
+    assert_true(mc_doc_name_valid("\xf0\x9f\x98\x80", 4)); /* U+1F600 */
+    assert_true(mc_doc_name_valid("a b~", 4));
+    assert_false(mc_doc_name_valid("", 0));
+    assert_false(mc_doc_name_valid("a\0b", 3));
+    assert_false(mc_doc_name_valid("a\x01", 2));
+    assert_false(mc_doc_name_valid("a\x1f", 2));
+    assert_false(mc_doc_name_valid("a\n", 2));
+    assert_false(mc_doc_name_valid("a\x7f", 2));
+    assert_false(mc_doc_name_valid("\xc0\xaf", 2));         /* overlong '/' */
+    assert_false(mc_doc_name_valid("\x80", 1));             /* lone continuation */
+    assert_false(mc_doc_name_valid("\xe6\x8a", 2));         /* cut short */
+    assert_false(mc_doc_name_valid("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(mc_doc_name_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(mc_doc_name_valid("\xff", 1));
+    memset(buf, 'n', sizeof(buf));
+    assert_true(mc_doc_name_valid(buf, 255));
+    assert_false(mc_doc_name_valid(buf, 256));
+    /* text: 0..512, same rule */
+    assert_true(mc_text_valid("", 0));
+    assert_true(mc_text_valid(NULL, 0));
+    assert_true(mc_text_valid(buf, 512));
+    assert_false(mc_text_valid(buf, 513));
+    assert_false(mc_text_valid("lot\t2", 5));
+    assert_false(mc_text_valid("\xe9\xa1", 2));
+}
+
+/* --- documents: the canonical array form --- */
+
+static int dec_docs(const uint8_t *p, size_t n, mc_err *err)
+{
+    mc_sign_info si;
+    return mc_docs_decode(p, n, &si, err);
+}
+static const decoder D_DOCS = {dec_docs, 1};
+
+/* One document of a hand-built documents value: which field to spoil. */
+typedef enum docbad {
+    DB_NONE,
+    DB_MISSING_DIGEST, /* map without "digest" / array of 3 */
+    DB_EXTRA_KEY,      /* map with a 5th key / array of 5 */
+    DB_DIGEST_31,
+    DB_DIGEST_33,
+    DB_DIGEST_STR,     /* hex str instead of bin */
+    DB_NAME_BAD_UTF8,  /* "\xc0\xaf" */
+    DB_NAME_256,
+    DB_NAME_EMPTY,
+    DB_NAME_CTRL,      /* "a\x1b[31m" */
+    DB_ALG_SHA256,     /* alg "sha256" where the others say sm3 */
+    DB_ALG_MD5,
+    DB_SIZE_2_53,
+    DB_SIZE_NEG,
+    DB_DUP_NAME_KEY,   /* map only: "name" twice */
+} docbad;
+
+/* Pack `count` documents (maps for a view, 4-arrays for mc_docs_encode),
+ * all like fill_sign's first one, document `which` spoiled by `bad`. */
+static void pack_docs(mc_buf *out, int as_maps, size_t count, size_t which, docbad bad)
+{
+    static const uint8_t dg[40];
+    static char longname[256];
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, pk_write);
+    memset(longname, 'n', sizeof(longname));
+    msgpack_pack_array(&pk, count);
+    for (size_t i = 0; i < count; i++) {
+        docbad b = i == which ? bad : DB_NONE;
+        const char *name = "bid.pdf";
+        size_t namelen = 7;
+        const char *alg = "sm3";
+        size_t dglen = 32;
+        size_t nfields = 4;
+        if (b == DB_MISSING_DIGEST)
+            nfields = 3;
+        if (b == DB_EXTRA_KEY || b == DB_DUP_NAME_KEY)
+            nfields = 5;
+        if (b == DB_NAME_BAD_UTF8)
+            name = "\xc0\xaf", namelen = 2;
+        if (b == DB_NAME_256)
+            name = longname, namelen = 256;
+        if (b == DB_NAME_EMPTY)
+            name = "", namelen = 0;
+        if (b == DB_NAME_CTRL)
+            name = "a\x1b[31m", namelen = 6;
+        if (b == DB_ALG_SHA256)
+            alg = "sha256";
+        if (b == DB_ALG_MD5)
+            alg = "md5";
+        if (b == DB_DIGEST_31)
+            dglen = 31;
+        if (b == DB_DIGEST_33)
+            dglen = 33;
+        if (as_maps)
+            msgpack_pack_map(&pk, nfields);
+        else
+            msgpack_pack_array(&pk, nfields);
+#define KEY(k)                                         \
+    do {                                               \
+        if (as_maps) {                                 \
+            msgpack_pack_str(&pk, strlen(k));          \
+            msgpack_pack_str_body(&pk, (k), strlen(k)); \
+        }                                              \
+    } while (0)
+        KEY("name");
+        msgpack_pack_str(&pk, namelen);
+        msgpack_pack_str_body(&pk, name, namelen);
+        KEY("size");
+        if (b == DB_SIZE_2_53)
+            msgpack_pack_uint64(&pk, UINT64_C(1) << 53);
+        else if (b == DB_SIZE_NEG)
+            msgpack_pack_int64(&pk, -1);
+        else
+            msgpack_pack_uint64(&pk, 70000);
+        KEY("alg");
+        msgpack_pack_str(&pk, strlen(alg));
+        msgpack_pack_str_body(&pk, alg, strlen(alg));
+        if (nfields >= 4) {
+            KEY("digest");
+            if (b == DB_DIGEST_STR) {
+                msgpack_pack_str(&pk, 64);
+                msgpack_pack_str_body(&pk, longname, 64);
+            } else {
+                msgpack_pack_bin(&pk, dglen);
+                msgpack_pack_bin_body(&pk, dg, dglen);
+            }
+        }
+        if (b == DB_DUP_NAME_KEY) {
+            KEY("name");
+            msgpack_pack_str(&pk, 1);
+            msgpack_pack_str_body(&pk, "x", 1);
+        } else if (nfields == 5) {
+            KEY("pages");
+            msgpack_pack_uint64(&pk, 3);
+        }
+#undef KEY
+    }
+}
+
+typedef struct docs_case {
+    size_t count, which;
+    docbad bad;
+    const char *msg_part; /* NULL: only "documents" */
+} docs_case;
+
+/* The refusals shared by both forms of the documents (array and map).
+ * Each message names the documents field and, for one document, its
+ * index and the field. */
+static const docs_case docs_bad_cases[] = {
+    {33, 0, DB_NONE, "33 documents"},
+    {0, 0, DB_NONE, "0 documents"},
+    {2, 1, DB_MISSING_DIGEST, "document 1"},
+    {2, 1, DB_EXTRA_KEY, "document 1"},
+    {1, 0, DB_DIGEST_31, "\"digest\" has 31 bytes"},
+    {1, 0, DB_DIGEST_33, "\"digest\" has 33 bytes"},
+    {1, 0, DB_DIGEST_STR, "\"digest\" must be binary"},
+    {3, 2, DB_NAME_BAD_UTF8, "document 2: field \"name\""},
+    {1, 0, DB_NAME_256, "\"name\""},
+    {1, 0, DB_NAME_EMPTY, "\"name\""},
+    {1, 0, DB_NAME_CTRL, "\"name\""},
+    {2, 1, DB_ALG_SHA256, "document 1: field \"alg\" differs"},
+    {1, 0, DB_ALG_MD5, "\"alg\""},
+    {1, 0, DB_SIZE_2_53, "\"size\""},
+    {1, 0, DB_SIZE_NEG, "\"size\""},
+};
+#define DOCS_BAD_N (sizeof(docs_bad_cases) / sizeof(docs_bad_cases[0]))
+
+static void docs_encode_decode_round_trip(void **state)
+{
+    (void)state;
+    mc_sign_info si, d;
+    fill_sign(&si);
+    mc_buf b = {0};
+    mc_docs_encode(&si, &b);
+    mc_err err;
+    mc_err_clear(&err);
+    memset(&d, 0x5a, sizeof(d));
+    d.signing_time = 77;
+    assert_int_equal(mc_docs_decode(b.ptr, b.len, &d, &err), 0);
+    assert_int_equal(d.ndocs, 2);
+    assert_memory_equal(d.docs, si.docs, 2 * sizeof(mc_doc));
+    assert_int_equal(d.signing_time, 77); /* docs/ndocs only */
+
+    /* 32 documents of 255-byte names and the largest size; sha256 */
+    for (size_t i = 0; i < MC_DOCS_MAX; i++) {
+        memset(si.docs[i].name, 'a' + (int)(i % 26), MC_DOC_NAME_MAX);
+        si.docs[i].name[MC_DOC_NAME_MAX] = '\0';
+        si.docs[i].size = (UINT64_C(1) << 53) - 1;
+        strcpy(si.docs[i].alg, "sha256");
+        fill_range(si.docs[i].digest, 32, (uint8_t)i);
+    }
+    si.ndocs = MC_DOCS_MAX;
+    b.len = 0;
+    mc_docs_encode(&si, &b);
+    assert_int_equal(mc_docs_decode(b.ptr, b.len, &d, &err), 0);
+    assert_int_equal(d.ndocs, MC_DOCS_MAX);
+    assert_memory_equal(d.docs, si.docs, sizeof(si.docs));
+    mc_buf_free(&b);
+}
+
+static void docs_decode_rejects_hostile_input(void **state)
+{
+    (void)state;
+    mc_sign_info si;
+    fill_sign(&si);
+    mc_buf b = {0};
+    mc_docs_encode(&si, &b);
+    frame_battery(&D_DOCS, &b);
+
+    for (size_t i = 0; i < DOCS_BAD_N; i++) {
+        const docs_case *c = &docs_bad_cases[i];
+        b.len = 0;
+        pack_docs(&b, 0, c->count, c->which, c->bad);
+        expect_fail(&D_DOCS, b.ptr, b.len, "bad_field", "\"documents\"");
+        expect_fail(&D_DOCS, b.ptr, b.len, "bad_field", c->msg_part);
+    }
+    /* the helper's valid output decodes (so the cases above test one thing) */
+    b.len = 0;
+    pack_docs(&b, 0, 3, 0, DB_NONE);
+    expect_ok(&D_DOCS, b.ptr, b.len);
+
+    /* not canonical: size 5 as uint64, alg as str8 */
+    static const uint8_t u64size[] = {0x91, 0x94, 0xa1, 'a', 0xcf, 0, 0, 0, 0, 0, 0, 0, 5,
+                                      0xa3, 's', 'm', '3', 0xc4, 0x20};
+    b.len = 0;
+    mc_buf_append(&b, u64size, sizeof(u64size));
+    mc_buf_append(&b, fixed_nonce, 32);
+    expect_fail(&D_DOCS, b.ptr, b.len, "bad_field", "canonical");
+    static const uint8_t str8alg[] = {0x91, 0x94, 0xa1, 'a', 0x05, 0xd9, 0x03, 's', 'm', '3',
+                                      0xc4, 0x20};
+    b.len = 0;
+    mc_buf_append(&b, str8alg, sizeof(str8alg));
+    mc_buf_append(&b, fixed_nonce, 32);
+    expect_fail(&D_DOCS, b.ptr, b.len, "bad_field", "canonical");
+    /* the same document in canonical form is fine */
+    static const uint8_t canon[] = {0x91, 0x94, 0xa1, 'a', 0x05, 0xa3, 's', 'm', '3',
+                                    0xc4, 0x20};
+    b.len = 0;
+    mc_buf_append(&b, canon, sizeof(canon));
+    mc_buf_append(&b, fixed_nonce, 32);
+    expect_ok(&D_DOCS, b.ptr, b.len);
+    /* wrong shapes: a map, a document that is a map, a str */
+    static const uint8_t amap[] = {0x80};
+    expect_fail(&D_DOCS, amap, sizeof(amap), "bad_field", "\"documents\"");
+    b.len = 0;
+    pack_docs(&b, 1, 1, 0, DB_NONE);
+    expect_fail(&D_DOCS, b.ptr, b.len, "bad_field", "not an array of 4");
+    mc_buf_free(&b);
+}
+
+/* --- the sign view --- */
+
+static int dec_sign_view(const uint8_t *p, size_t n, mc_err *err)
+{
+    mc_sign_info si;
+    mc_session_view v = {.sign = &si};
+    return mc_view_decode(p, n, &v, err);
+}
+static const decoder D_SIGN_VIEW = {dec_sign_view, 1};
+
+/* view_base as a sign view (18 entries), documents from pack_docs. */
+#define SVIEW_N 18
+static void sign_view_entries(entry *e, mc_buf *docs)
+{
+    memcpy(e, view_base, sizeof(view_base));
+    *find_entry(e, VIEW_N, "purpose") = (entry)E_STR("purpose", "sign");
+    *find_entry(e, VIEW_N, "account") = (entry)E_STR("account", "alice");
+    pack_docs(docs, 1, 2, 0, DB_NONE);
+    e[15] = (entry)E_RAW("documents", docs->ptr, docs->len);
+    e[16] = (entry)E_STR("text", "lot 2");
+    e[17] = (entry)E_UINT("signing_time", 1700000000);
+}
+
+static void fill_sign_view(mc_session_view *v, mc_sign_info *si)
+{
+    fill_view(v);
+    fill_sign(si);
+    v->s.purpose = MC_PURPOSE_SIGN;
+    strcpy(v->s.requester, "");
+    strcpy(v->requester_name, "\xe6\x94\xbf\xe9\x87\x87\xe4\xba\x91"); /* 政采云 */
+    v->sign = si;
+}
+
+static void sign_view_encode_decode_round_trip(void **state)
+{
+    (void)state;
+    mc_session_view v, d;
+    mc_sign_info si, dsi;
+    fill_sign_view(&v, &si);
+    mc_buf b = {0};
+    mc_view_encode(&v, &b);
+    assert_int_equal(b.ptr[0], 0xde); /* map16: 18 keys */
+    assert_int_equal(b.ptr[2], 18);
+    mc_err err;
+    mc_err_clear(&err);
+    memset(&d, 0, sizeof(d));
+    memset(&dsi, 0x5a, sizeof(dsi));
+    d.sign = &dsi;
+    d.s.match = 9;
+    assert_int_equal(mc_view_decode(b.ptr, b.len, &d, &err), 0);
+    assert_ptr_equal(d.sign, &dsi);
+    assert_int_equal(d.s.purpose, MC_PURPOSE_SIGN);
+    assert_int_equal(d.s.match, 0);
+    assert_string_equal(d.requester_name, v.requester_name);
+    assert_memory_equal(d.s.choices, v.s.choices, sizeof(v.s.choices));
+    assert_int_equal(dsi.ndocs, 2);
+    assert_memory_equal(dsi.docs, si.docs, 2 * sizeof(mc_doc));
+    assert_string_equal(dsi.text, si.text);
+    assert_int_equal(dsi.signing_time, si.signing_time);
+    /* the whole sign info compares equal: decode zeroed it first */
+    assert_memory_equal(&dsi, &si, sizeof(si));
+
+    /* decoded without storage: refused, and nothing is left behind */
+    d.sign = NULL;
+    assert_int_equal(mc_view_decode(b.ptr, b.len, &d, &err), -1);
+    assert_string_equal(err.code, "bad_field");
+    assert_non_null(strstr(err.msg, "no storage"));
+    assert_null(d.sign);
+    assert_int_equal(d.s.purpose, MC_PURPOSE_NONE);
+
+    /* a failed decode clears the caller's sign storage too */
+    d.sign = &dsi;
+    assert_int_equal(mc_view_decode(b.ptr, b.len - 1, &d, &err), -1);
+    assert_int_equal(dsi.ndocs, 0);
+    assert_int_equal(dsi.docs[0].name[0], '\0');
+
+    /* empty text, signing_time 0 */
+    si.text[0] = '\0';
+    si.signing_time = 0;
+    b.len = 0;
+    mc_view_encode(&v, &b);
+    assert_int_equal(mc_view_decode(b.ptr, b.len, &d, &err), 0);
+    assert_string_equal(dsi.text, "");
+    assert_int_equal(dsi.signing_time, 0);
+    mc_buf_free(&b);
+}
+
+/* Bind and login views keep exactly their 15 keys, even if v->sign is set;
+ * and they decode the same with or without sign storage. */
+static void bind_view_keeps_15_keys(void **state)
+{
+    (void)state;
+    mc_session_view v, d;
+    mc_sign_info si, dsi;
+    fill_view(&v);
+    fill_sign(&si);
+    v.sign = &si;
+    mc_buf b = {0};
+    mc_view_encode(&v, &b);
+    assert_int_equal(b.ptr[0], 0x8f);
+    assert_null(memmem(b.ptr, b.len, "documents", 9));
+    mc_err err;
+    d.sign = &dsi;
+    assert_int_equal(mc_view_decode(b.ptr, b.len, &d, &err), 0);
+    assert_ptr_equal(d.sign, &dsi);
+    assert_int_equal(dsi.ndocs, 0);
+    d.sign = NULL;
+    assert_int_equal(mc_view_decode(b.ptr, b.len, &d, &err), 0);
+    mc_buf_free(&b);
+}
+
+static void sign_view_decode_enforces_key_rules_and_values(void **state)
+{
+    (void)state;
+    entry e[SVIEW_N + 1];
+    mc_buf docs = {0};
+    sign_view_entries(e, &docs);
+    key_rules(&D_SIGN_VIEW, e, SVIEW_N);
+
+    mc_buf b = {0};
+    pack_entries(&b, e, SVIEW_N);
+    hostile_battery(&D_SIGN_VIEW, &b);
+
+    /* the documents, as maps, with every refusal of the array form */
+    for (size_t i = 0; i < DOCS_BAD_N; i++) {
+        const docs_case *c = &docs_bad_cases[i];
+        mc_buf bad = {0};
+        pack_docs(&bad, 1, c->count, c->which, c->bad);
+        mutate_and_expect(&D_SIGN_VIEW, e, SVIEW_N,
+                          (entry)E_RAW("documents", bad.ptr, bad.len), "bad_field",
+                          c->msg_part);
+        mutate_and_expect(&D_SIGN_VIEW, e, SVIEW_N,
+                          (entry)E_RAW("documents", bad.ptr, bad.len), "bad_field",
+                          "\"documents\"");
+        mc_buf_free(&bad);
+    }
+    mc_buf bad = {0};
+    pack_docs(&bad, 1, 2, 0, DB_DUP_NAME_KEY);
+    mutate_and_expect(&D_SIGN_VIEW, e, SVIEW_N, (entry)E_RAW("documents", bad.ptr, bad.len),
+                      "bad_field", "\"name\" appears twice");
+    bad.len = 0;
+    pack_docs(&bad, 0, 1, 0, DB_NONE); /* the array form where maps belong */
+    mutate_and_expect(&D_SIGN_VIEW, e, SVIEW_N, (entry)E_RAW("documents", bad.ptr, bad.len),
+                      "bad_field", "not a map");
+    mc_buf_free(&bad);
+
+    char longtext[MC_SIGN_TEXT_MAX + 1];
+    memset(longtext, 't', sizeof(longtext));
+    const mutation m[] = {
+        {E_STRN("text", longtext, sizeof(longtext)), "bad_field", "text"},
+        {E_STR("text", "a\x01"), "bad_field", "text"},
+        {E_STR("text", "\xe9\xa1"), "bad_field", "text"},
+        {E_NEGINT("signing_time", -1), "bad_field", "signing_time"},
+        {E_UINT("signing_time", UINT64_MAX), "bad_field", "signing_time"},
+    };
+    mutations_fail(&D_SIGN_VIEW, e, SVIEW_N, m, sizeof(m) / sizeof(m[0]));
+    /* 512 bytes of text is fine */
+    entry ok[SVIEW_N];
+    memcpy(ok, e, sizeof(ok));
+    ok[16] = (entry)E_STRN("text", longtext, MC_SIGN_TEXT_MAX);
+    b.len = 0;
+    pack_entries(&b, ok, SVIEW_N);
+    expect_ok(&D_SIGN_VIEW, b.ptr, b.len);
+
+    /* sign keys on a bind or login view: refused, each one */
+    static const char *const purposes[] = {"bind", "login"};
+    for (size_t pu = 0; pu < 2; pu++) {
+        for (size_t k = 15; k < SVIEW_N; k++) {
+            entry x[VIEW_N + 1];
+            memcpy(x, e, VIEW_N * sizeof(entry));
+            *find_entry(x, VIEW_N, "purpose") = (entry)E_STRN("purpose", purposes[pu],
+                                                              strlen(purposes[pu]));
+            x[VIEW_N] = e[k];
+            char want[64];
+            snprintf(want, sizeof(want), "\"%s\" is not allowed for purpose %s", e[k].key,
+                     purposes[pu]);
+            pack_expect_fail(&D_SIGN_VIEW, x, VIEW_N + 1, "bad_field", want);
+        }
+    }
+    mc_buf_free(&b);
+    mc_buf_free(&docs);
+}
+
+/* --- the sign answer --- */
+
+#define SRESP_N 9
+static void sign_resp_entries(entry *e)
+{
+    memcpy(e, resp_base, sizeof(resp_base));
+    *find_entry(e, RESP_N, "purpose") = (entry)E_STR("purpose", "sign");
+    e[RESP_N] = (entry)E_ARR_BIN("doc_sigs", 71, 2);
+}
+
+static void sign_response_encode_decode_round_trip(void **state)
+{
+    (void)state;
+    uint8_t cert[300], sig[72], ds[MC_DOCS_MAX][MC_SIG_MAX];
+    fill_range(cert, sizeof(cert), 1);
+    fill_range(sig, sizeof(sig), 2);
+    mc_response r;
+    memset(&r, 0, sizeof(r));
+    r.v = 1;
+    strcpy(r.sid, "0123456789ABCDEFGHJK");
+    strcpy(r.purpose, "sign");
+    strcpy(r.origin, "https://zcy.example");
+    strcpy(r.decision, "approve");
+    r.number = 57;
+    r.chain[0] = (mc_slice){cert, sizeof(cert)};
+    r.nchain = 1;
+    r.sig = (mc_slice){sig, sizeof(sig)};
+    for (size_t i = 0; i < MC_DOCS_MAX; i++) {
+        memset(ds[i], (int)i, sizeof(ds[i]));
+        r.doc_sigs[i] = (mc_slice){ds[i], i % 2 ? MC_SIG_MAX : 1 + i};
+    }
+    static const size_t counts[] = {3, 0, MC_DOCS_MAX};
+    mc_buf b = {0};
+    for (size_t c = 0; c < 3; c++) {
+        r.ndoc_sigs = counts[c];
+        b.len = 0;
+        mc_response_encode(&r, &b);
+        assert_int_equal(b.ptr[0], 0x89);
+        mc_response d;
+        mc_err err;
+        assert_int_equal(mc_response_decode(b.ptr, b.len, &d, &err), 0);
+        assert_string_equal(d.purpose, "sign");
+        assert_int_equal(d.ndoc_sigs, counts[c]);
+        for (size_t i = 0; i < counts[c]; i++) {
+            assert_int_equal(d.doc_sigs[i].len, r.doc_sigs[i].len);
+            assert_memory_equal(d.doc_sigs[i].ptr, ds[i], d.doc_sigs[i].len);
+            assert_true(d.doc_sigs[i].ptr > b.ptr &&
+                        d.doc_sigs[i].ptr + d.doc_sigs[i].len <= b.ptr + b.len);
+        }
+        assert_int_equal(d.sig.len, sizeof(sig));
+    }
+    /* a bind answer never carries doc_sigs, whatever r holds */
+    strcpy(r.purpose, "bind");
+    b.len = 0;
+    mc_response_encode(&r, &b);
+    assert_int_equal(b.ptr[0], 0x88);
+    assert_null(memmem(b.ptr, b.len, "doc_sigs", 8));
+    mc_response d;
+    mc_err err;
+    assert_int_equal(mc_response_decode(b.ptr, b.len, &d, &err), 0);
+    assert_int_equal(d.ndoc_sigs, 0);
+    mc_buf_free(&b);
+}
+
+static void sign_response_decode_rejects_hostile_values(void **state)
+{
+    (void)state;
+    entry e[SRESP_N + 1];
+    sign_resp_entries(e);
+    key_rules(&D_RESPONSE, e, SRESP_N);
+    mc_buf b = {0};
+    pack_entries(&b, e, SRESP_N);
+    hostile_battery(&D_RESPONSE, &b);
+    mc_buf_free(&b);
+
+    const mutation bad[] = {
+        {E_ARR_BIN("doc_sigs", 71, MC_DOCS_MAX + 1), "bad_field", "33 signatures"},
+        {E_ARR_BIN("doc_sigs", 0, 1), "bad_field", "\"doc_sigs\" has 0 bytes"},
+        {E_ARR_BIN("doc_sigs", MC_SIG_MAX + 1, 2), "bad_field", "\"doc_sigs\" has 81 bytes"},
+        {E_ARR_STR("doc_sigs", 2), "bad_field", "doc_sigs"},
+        {E_BIN("doc_sigs", 71), "bad_field", "doc_sigs"},
+        {E_ARR_UINT("doc_sigs", 1, 1), "bad_field", "doc_sigs"},
+    };
+    mutations_fail(&D_RESPONSE, e, SRESP_N, bad, sizeof(bad) / sizeof(bad[0]));
+
+    /* boundaries that are fine: none (a reject), 32, 80 bytes */
+    static const entry fine[] = {
+        E_ARR_BIN("doc_sigs", 71, 0),
+        E_ARR_BIN("doc_sigs", 1, MC_DOCS_MAX),
+        E_ARR_BIN("doc_sigs", MC_SIG_MAX, 1),
+    };
+    for (size_t i = 0; i < 3; i++) {
+        e[RESP_N] = fine[i];
+        b.len = 0;
+        pack_entries(&b, e, SRESP_N);
+        expect_ok(&D_RESPONSE, b.ptr, b.len);
+    }
+    mc_buf_free(&b);
+
+    /* doc_sigs missing on a sign answer (here: the key simply left out) */
+    pack_expect_fail(&D_RESPONSE, e, RESP_N, "bad_field",
+                     "\"doc_sigs\" is missing (purpose sign)");
+    /* doc_sigs on a bind or login answer, even an empty array */
+    entry x[SRESP_N];
+    memcpy(x, resp_base, sizeof(resp_base));
+    x[RESP_N] = (entry)E_ARR_BIN("doc_sigs", 71, 0);
+    pack_expect_fail(&D_RESPONSE, x, SRESP_N, "bad_field",
+                     "\"doc_sigs\" is not allowed for purpose bind");
+    *find_entry(x, SRESP_N, "purpose") = (entry)E_STR("purpose", "login");
+    pack_expect_fail(&D_RESPONSE, x, SRESP_N, "bad_field",
+                     "\"doc_sigs\" is not allowed for purpose login");
+}
+
+/* --- the inbox --- */
+
+static void fill_entry(mc_inbox_entry *e, size_t i)
+{
+    memset(e, 0, sizeof(*e));
+    snprintf(e->sid, sizeof(e->sid), "ABCDEFGHJKMNPQRS%04zu", i);
+    strcpy(e->purpose, "sign");
+    e->match = 10 + (uint32_t)(i % 90);
+    e->created = 1700000000 + (int64_t)i;
+    e->expires = e->created + 300;
+    strcpy(e->requester_name, "\xe6\x94\xbf\xe9\x87\x87\xe4\xba\x91"); /* 政采云 */
+    snprintf(e->text, sizeof(e->text), "lot %zu", i);
+    e->documents = 1 + (uint32_t)(i % MC_DOCS_MAX);
+}
+
+static int dec_inbox(const uint8_t *p, size_t n, mc_err *err)
+{
+    static mc_inbox_entry out[MC_INBOX_MAX];
+    int64_t now;
+    size_t count;
+    return mc_inbox_decode(p, n, &now, out, MC_INBOX_MAX, &count, err);
+}
+static const decoder D_INBOX = {dec_inbox, 1};
+
+/* One entry map wrapped into a reply by mc_inbox_reply_encode. */
+static int dec_inbox_entry(const uint8_t *p, size_t n, mc_err *err)
+{
+    mc_buf b = {0};
+    mc_inbox_reply_encode(1700000000, p, n, 1, &b);
+    int rc = dec_inbox(b.ptr, b.len, err);
+    mc_buf_free(&b);
+    return rc;
+}
+static const decoder D_INBOX_ENTRY = {dec_inbox_entry, 1};
+
+static void inbox_encode_decode_round_trip(void **state)
+{
+    (void)state;
+    static mc_inbox_entry in[MC_INBOX_MAX], out[MC_INBOX_MAX];
+    mc_buf entries = {0}, b = {0};
+    for (size_t i = 0; i < MC_INBOX_MAX; i++) {
+        fill_entry(&in[i], i);
+        mc_inbox_entry_encode(&in[i], &entries);
+    }
+    static const size_t counts[] = {0, 1, 2, MC_INBOX_MAX};
+    for (size_t c = 0; c < 4; c++) {
+        /* the first counts[c] entries: their bytes are a prefix */
+        size_t len = 0;
+        for (size_t i = 0; i < counts[c]; i++) {
+            mc_buf one = {0};
+            mc_inbox_entry_encode(&in[i], &one);
+            len += one.len;
+            mc_buf_free(&one);
+        }
+        b.len = 0;
+        mc_inbox_reply_encode(1700000123, entries.ptr, len, counts[c], &b);
+        int64_t now = 0;
+        size_t count = 99;
+        mc_err err;
+        mc_err_clear(&err);
+        memset(out, 0x5a, sizeof(out));
+        assert_int_equal(mc_inbox_decode(b.ptr, b.len, &now, out, MC_INBOX_MAX, &count, &err),
+                         0);
+        assert_int_equal(now, 1700000123);
+        assert_int_equal(count, counts[c]);
+        for (size_t i = 0; i < counts[c]; i++)
+            assert_memory_equal(&out[i], &in[i], sizeof(in[i]));
+    }
+    /* more entries than the caller has room for */
+    int64_t now;
+    size_t count;
+    mc_err err;
+    assert_int_equal(mc_inbox_decode(b.ptr, b.len, &now, out, 99, &count, &err), -1);
+    assert_string_equal(err.code, "bad_field");
+    assert_non_null(strstr(err.msg, "requests"));
+    assert_int_equal(count, 0);
+    assert_int_equal(now, 0);
+    mc_buf_free(&b);
+    mc_buf_free(&entries);
+}
+
+static void inbox_decode_rejects_hostile_replies(void **state)
+{
+    (void)state;
+    mc_inbox_entry in;
+    fill_entry(&in, 7);
+    mc_buf one = {0}, b = {0};
+    mc_inbox_entry_encode(&in, &one);
+    mc_inbox_reply_encode(1700000000, one.ptr, one.len, 1, &b);
+    hostile_battery(&D_INBOX, &b);
+
+    /* the reply: every key exactly once, of its type */
+    const entry reply[3] = {
+        E_UINT("v", 1),
+        E_UINT("now", 1700000000),
+        E_RAW("requests", "\x90", 1),
+    };
+    key_rules(&D_INBOX, reply, 3);
+    const mutation rbad[] = {
+        {E_UINT("v", 2), "bad_version", NULL},
+        {E_NEGINT("now", -1), "bad_field", "now"},
+        {E_ARR_UINT("requests", 1, 1), "bad_field", "inbox entry"},
+        {E_ARR_UINT("requests", 1, MC_INBOX_MAX + 1), "bad_field", "101 entries"},
+    };
+    mutations_fail(&D_INBOX, reply, 3, rbad, sizeof(rbad) / sizeof(rbad[0]));
+
+    /* an entry: every key exactly once, of its type */
+    const entry ent[8] = {
+        E_STR("sid", "ABCDEFGHJKMNPQRSTVWX"),
+        E_STR("purpose", "sign"),
+        E_UINT("match", 42),
+        E_UINT("created", 1700000000),
+        E_UINT("expires", 1700000300),
+        E_STR("requester_name", "zcy"),
+        E_STR("text", ""),
+        E_UINT("documents", 3),
+    };
+    key_rules(&D_INBOX_ENTRY, ent, 8);
+    char longname[130];
+    memset(longname, 'r', sizeof(longname));
+    const mutation ebad[] = {
+        {E_STR("sid", "abcdefghjkmnpqrstvwx"), "bad_field", "sid"},
+        {E_STR("purpose", "bind"), "bad_field", "purpose"},
+        {E_UINT("match", UINT64_C(0x100000000)), "bad_field", "match"},
+        {E_STRN("requester_name", longname, 129), "bad_field", "requester_name"},
+        {E_STR("text", "a\nb"), "bad_field", "text"},
+        {E_UINT("documents", 0), "bad_field", "documents"},
+        {E_UINT("documents", MC_DOCS_MAX + 1), "bad_field", "documents"},
+    };
+    mutations_fail(&D_INBOX_ENTRY, ent, 8, ebad, sizeof(ebad) / sizeof(ebad[0]));
+    mc_buf_free(&one);
+    mc_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1136,6 +1996,19 @@ int main(void)
         cmocka_unit_test(view_decode_enforces_key_rules_and_values),
         cmocka_unit_test(error_decode_rejects_hostile_frames),
         cmocka_unit_test(result_decode_rejects_hostile_frames),
+        cmocka_unit_test(tbs_sign_example_matches_hand_derived_hex),
+        cmocka_unit_test(tbs_sign_reject_and_small_time),
+        cmocka_unit_test(inbox_tbs_matches_protocol_example),
+        cmocka_unit_test(doc_name_and_text_rules),
+        cmocka_unit_test(docs_encode_decode_round_trip),
+        cmocka_unit_test(docs_decode_rejects_hostile_input),
+        cmocka_unit_test(sign_view_encode_decode_round_trip),
+        cmocka_unit_test(bind_view_keeps_15_keys),
+        cmocka_unit_test(sign_view_decode_enforces_key_rules_and_values),
+        cmocka_unit_test(sign_response_encode_decode_round_trip),
+        cmocka_unit_test(sign_response_decode_rejects_hostile_values),
+        cmocka_unit_test(inbox_encode_decode_round_trip),
+        cmocka_unit_test(inbox_decode_rejects_hostile_replies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

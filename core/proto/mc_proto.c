@@ -21,15 +21,26 @@
  *    are still checked.
  *  - Messages are maps with short string keys, described by a key table per
  *    message; each key must appear exactly once (seen-bitmask), unknown keys
- *    are rejected. One walker (mp_decode_map) does this for every message
- *    and hands each value to the message's field handler. Field errors are
- *    "bad_field" (400) and name the field.
+ *    are rejected. One walker (mp_walk_map, on any map object, top level or
+ *    nested: a view's documents, the inbox entries) does this for every
+ *    message and hands each value to the message's field handler. Field
+ *    errors are "bad_field" (400) and name the field.
+ *  - Keys that only purpose "sign" carries (the view's documents, text,
+ *    signing_time; the answer's doc_sigs) are left out of the walker's
+ *    required set and judged after the walk (mp_require_for_purpose):
+ *    present iff the purpose, wherever it sits in the map, is "sign".
+ *  - The documents have two forms with one field handler: maps in the view,
+ *    4-arrays in mc_docs_encode (TBS element 11 and the store's copy).
+ *    mc_docs_decode takes only the canonical bytes (it re-encodes and
+ *    compares), so what the store holds is what gets signed.
  *  - Strings are copied into fixed NUL-terminated fields; a string that
  *    does not fit or contains NUL is rejected, never truncated. Binary
  *    fields of a response (chain, sig) are slices into the caller's input.
  *
  * Non-goals: no streaming, no msgpack ext/float/nil support in messages, no
  * tolerance for future fields (a new field means a new protocol version).
+ * Text rules beyond the byte level (Unicode categories, bidi controls in
+ * document names) are the server's sanitising, not this file's.
  */
 #include "mc_proto.h"
 
@@ -72,7 +83,7 @@ void mc_tbs_encode(const mc_tbs *t, mc_buf *out)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, mp_write_buf);
-    msgpack_pack_array(&pk, 11);
+    msgpack_pack_array(&pk, t->sign != NULL ? 13 : 11);
     mp_str(&pk, "mcert-tbs");
     msgpack_pack_uint32(&pk, 1);
     mp_str(&pk, t->purpose);
@@ -86,14 +97,98 @@ void mc_tbs_encode(const mc_tbs *t, mc_buf *out)
     mp_bin(&pk, t->cert_fp, 32);
     msgpack_pack_uint32(&pk, t->number);
     mp_str(&pk, t->decision);
+    if (t->sign != NULL) {
+        /* The packer does not buffer (every pack call writes through
+         * mp_write_buf at once), so appending element 11 to out directly
+         * keeps the order. */
+        mc_docs_encode(t->sign, out);
+        msgpack_pack_int64(&pk, t->sign->signing_time);
+    }
+}
+
+static size_t docs_count(const mc_sign_info *si)
+{
+    return si->ndocs <= MC_DOCS_MAX ? si->ndocs : MC_DOCS_MAX;
+}
+
+void mc_docs_encode(const mc_sign_info *si, mc_buf *out)
+{
+    msgpack_packer pk;
+    size_t nd = docs_count(si);
+    msgpack_packer_init(&pk, out, mp_write_buf);
+    msgpack_pack_array(&pk, nd);
+    for (size_t i = 0; i < nd; i++) {
+        const mc_doc *d = &si->docs[i];
+        msgpack_pack_array(&pk, 4);
+        MP_FIELD(&pk, d->name);
+        msgpack_pack_uint64(&pk, d->size);
+        MP_FIELD(&pk, d->alg);
+        mp_bin(&pk, d->digest, MC_DIGEST_LEN);
+    }
+}
+
+void mc_inbox_tbs_encode(const char *base, const uint8_t fp[32], int64_t ts,
+                         const uint8_t nonce[MC_INBOX_NONCE_LEN], mc_buf *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, mp_write_buf);
+    msgpack_pack_array(&pk, 6);
+    mp_str(&pk, "mcert-inbox");
+    msgpack_pack_uint32(&pk, 1);
+    mp_str(&pk, base);
+    mp_bin(&pk, fp, 32);
+    msgpack_pack_int64(&pk, ts);
+    mp_bin(&pk, nonce, MC_INBOX_NONCE_LEN);
+}
+
+void mc_inbox_entry_encode(const mc_inbox_entry *e, mc_buf *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, mp_write_buf);
+    msgpack_pack_map(&pk, 8);
+    mp_str(&pk, "sid");
+    MP_FIELD(&pk, e->sid);
+    mp_str(&pk, "purpose");
+    MP_FIELD(&pk, e->purpose);
+    mp_str(&pk, "match");
+    msgpack_pack_uint32(&pk, e->match);
+    mp_str(&pk, "created");
+    msgpack_pack_int64(&pk, e->created);
+    mp_str(&pk, "expires");
+    msgpack_pack_int64(&pk, e->expires);
+    mp_str(&pk, "requester_name");
+    MP_FIELD(&pk, e->requester_name);
+    mp_str(&pk, "text");
+    MP_FIELD(&pk, e->text);
+    mp_str(&pk, "documents");
+    msgpack_pack_uint32(&pk, e->documents);
+}
+
+void mc_inbox_reply_encode(int64_t now, const uint8_t *entries, size_t len, size_t n,
+                           mc_buf *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, mp_write_buf);
+    msgpack_pack_map(&pk, 3);
+    mp_str(&pk, "v");
+    msgpack_pack_uint32(&pk, MC_PROTO_VERSION);
+    mp_str(&pk, "now");
+    msgpack_pack_int64(&pk, now);
+    mp_str(&pk, "requests");
+    msgpack_pack_array(&pk, n);
+    if (len != 0)
+        mc_buf_append(out, entries, len); /* n encoded entries, as they are */
 }
 
 void mc_view_encode(const mc_session_view *v, mc_buf *out)
 {
     const mc_session *s = &v->s;
+    /* The 3 sign keys only for a sign session with its data; a bind or
+     * login view keeps exactly its 15 keys whatever v->sign holds. */
+    const mc_sign_info *si = s->purpose == MC_PURPOSE_SIGN ? v->sign : NULL;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, mp_write_buf);
-    msgpack_pack_map(&pk, 15);
+    msgpack_pack_map(&pk, si != NULL ? 18 : 15);
     mp_str(&pk, "v");
     msgpack_pack_uint32(&pk, MC_PROTO_VERSION);
     mp_str(&pk, "sid");
@@ -126,14 +221,38 @@ void mc_view_encode(const mc_session_view *v, mc_buf *out)
     msgpack_pack_array(&pk, 3);
     for (size_t i = 0; i < 3; i++)
         msgpack_pack_uint32(&pk, s->choices[i]);
+    if (si == NULL)
+        return;
+    size_t nd = docs_count(si);
+    mp_str(&pk, "documents");
+    msgpack_pack_array(&pk, nd);
+    for (size_t i = 0; i < nd; i++) {
+        const mc_doc *d = &si->docs[i];
+        msgpack_pack_map(&pk, 4);
+        mp_str(&pk, "name");
+        MP_FIELD(&pk, d->name);
+        mp_str(&pk, "size");
+        msgpack_pack_uint64(&pk, d->size);
+        mp_str(&pk, "alg");
+        MP_FIELD(&pk, d->alg);
+        mp_str(&pk, "digest");
+        mp_bin(&pk, d->digest, MC_DIGEST_LEN);
+    }
+    mp_str(&pk, "text");
+    MP_FIELD(&pk, si->text);
+    mp_str(&pk, "signing_time");
+    msgpack_pack_int64(&pk, si->signing_time);
 }
 
 void mc_response_encode(const mc_response *r, mc_buf *out)
 {
     msgpack_packer pk;
     size_t nchain = r->nchain <= MC_CHAIN_MAX ? r->nchain : MC_CHAIN_MAX;
+    size_t nsigs = r->ndoc_sigs <= MC_DOCS_MAX ? r->ndoc_sigs : MC_DOCS_MAX;
+    /* doc_sigs iff the message says purpose "sign"; it is the last key. */
+    int sign = strncmp(r->purpose, "sign", sizeof(r->purpose)) == 0;
     msgpack_packer_init(&pk, out, mp_write_buf);
-    msgpack_pack_map(&pk, 8);
+    msgpack_pack_map(&pk, sign ? 9 : 8);
     mp_str(&pk, "v");
     msgpack_pack_uint32(&pk, r->v);
     mp_str(&pk, "sid");
@@ -152,6 +271,12 @@ void mc_response_encode(const mc_response *r, mc_buf *out)
         mp_bin(&pk, r->chain[i].ptr, r->chain[i].len);
     mp_str(&pk, "sig");
     mp_bin(&pk, r->sig.ptr, r->sig.len);
+    if (!sign)
+        return;
+    mp_str(&pk, "doc_sigs");
+    msgpack_pack_array(&pk, nsigs);
+    for (size_t i = 0; i < nsigs; i++)
+        mp_bin(&pk, r->doc_sigs[i].ptr, r->doc_sigs[i].len);
 }
 
 void mc_error_encode(const mc_err *e, mc_buf *out)
@@ -356,13 +481,37 @@ static int mp_key(const msgpack_object *k, const char *const *names,
     return mc_err_set(err, 400, "bad_field", "unknown field \"%s\"", shown);
 }
 
-static int mp_require_all(uint32_t seen, const char *const *names,
-                          size_t count, mc_err *err)
+/* Every key of `required` (bit i = names[i]) that is not in `seen` is
+ * reported missing (the first one). */
+static int mp_require(uint32_t seen, uint32_t required, const char *const *names,
+                      size_t count, mc_err *err)
 {
     for (size_t i = 0; i < count; i++)
-        if (!(seen & (UINT32_C(1) << i)))
+        if ((required & (UINT32_C(1) << i)) && !(seen & (UINT32_C(1) << i)))
             return mc_err_set(err, 400, "bad_field", "field \"%s\" is missing",
                               names[i]);
+    return 0;
+}
+
+/* The keys of `mask` that only some purposes carry: all present when
+ * `wanted`, all absent otherwise (purpose names the message's purpose). */
+static int mp_require_for_purpose(uint32_t seen, uint32_t mask, int wanted,
+                                  const char *purpose, const char *const *names,
+                                  size_t count, mc_err *err)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (!(mask & (UINT32_C(1) << i)))
+            continue;
+        int has = (seen & (UINT32_C(1) << i)) != 0;
+        if (wanted && !has)
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"%s\" is missing (purpose %s)", names[i],
+                              purpose);
+        if (!wanted && has)
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"%s\" is not allowed for purpose %s",
+                              names[i], purpose[0] ? purpose : "(none)");
+    }
     return 0;
 }
 
@@ -465,7 +614,7 @@ static int mp_get_sid(const msgpack_object *o, char *dst, size_t dstsize,
     return 0;
 }
 
-/* "purpose": a str that is "bind" or "login", copied into dst (dstsize
+/* "purpose": a str that is "bind", "login" or "sign", copied into dst (dstsize
  * bytes; a longer str is "too long"); *out (if not NULL) gets its value. */
 static int mp_get_purpose(const msgpack_object *o, char *dst, size_t dstsize,
                           mc_purpose *out, mc_err *err)
@@ -475,7 +624,7 @@ static int mp_get_purpose(const msgpack_object *o, char *dst, size_t dstsize,
     mc_purpose pp = mc_purpose_parse(dst, o->via.str.size);
     if (pp == MC_PURPOSE_NONE)
         return mc_err_set(err, 400, "bad_field",
-                          "field \"purpose\" must be bind or login");
+                          "field \"purpose\" must be bind, login or sign");
     if (out != NULL)
         *out = pp;
     return 0;
@@ -486,29 +635,340 @@ static int mp_get_purpose(const msgpack_object *o, char *dst, size_t dstsize,
 typedef int (*mp_field_fn)(int k, const msgpack_object *val, const uint8_t *p,
                            size_t n, void *out, mc_err *err);
 
-/* The walk every message decoder shares: mp_open, then each key through
- * mp_key (names[0..count)) and its value through field(), then
- * mp_require_all. 0 / -1; the caller resets *out on -1. */
-static int mp_decode_map(const uint8_t *p, size_t n, const char *const *names,
-                         size_t count, mp_field_fn field, void *out,
-                         mc_err *err)
+/* The walk every map shares, top level or nested: each key through
+ * mp_key (names[0..count), count <= 32) and its value through field(),
+ * then every key of `required` must have been seen. Keys outside
+ * `required` are optional here; *seen (may be NULL) tells the caller which
+ * came, for the rules that depend on another field (the purpose): those
+ * are checked after the walk, since map order is the sender's. */
+static int mp_walk_map(const msgpack_object *obj, const char *what,
+                       const char *const *names, size_t count, uint32_t required,
+                       mp_field_fn field, const uint8_t *p, size_t n, void *out,
+                       uint32_t *seen_out, mc_err *err)
 {
-    msgpack_unpacked u;
     uint32_t seen = 0;
-    int rc = -1;
 
-    if (mp_open(p, n, &u, err) != 0)
-        return -1;
-    const msgpack_object_map *m = &u.data.via.map;
+    if (obj->type != MSGPACK_OBJECT_MAP)
+        return mc_err_set(err, 400, "bad_field", "%s is not a map", what);
+    const msgpack_object_map *m = &obj->via.map;
     for (uint32_t i = 0; i < m->size; i++) {
         int k = mp_key(&m->ptr[i].key, names, count, &seen, err);
         if (k < 0 || field(k, &m->ptr[i].val, p, n, out, err) != 0)
-            goto done;
+            return -1;
     }
-    rc = mp_require_all(seen, names, count, err);
-done:
+    if (seen_out != NULL)
+        *seen_out = seen;
+    return mp_require(seen, required, names, count, err);
+}
+
+/* The walk of a whole message: mp_open, then mp_walk_map on its top-level
+ * map. 0 / -1; the caller resets *out on -1. */
+static int mp_decode_map(const uint8_t *p, size_t n, const char *const *names,
+                         size_t count, uint32_t required, mp_field_fn field,
+                         void *out, uint32_t *seen, mc_err *err)
+{
+    msgpack_unpacked u;
+
+    if (mp_open(p, n, &u, err) != 0)
+        return -1;
+    int rc = mp_walk_map(&u.data, "message", names, count, required, field, p, n,
+                         out, seen, err);
     msgpack_unpacked_destroy(&u);
     return rc;
+}
+
+/* All keys of a table of count keys. */
+#define MP_ALL(count) ((UINT32_C(1) << (count)) - 1)
+
+/* ------------------------------------------------------------------ */
+/* Text rules and documents (purpose "sign")                           */
+/* ------------------------------------------------------------------ */
+
+/* Well-formed UTF-8 of at most max bytes without C0 controls or DEL. */
+static int utf8_printable(const char *str, size_t n, size_t min, size_t max)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    if (n < min || n > max || (n != 0 && s == NULL))
+        return 0;
+    for (size_t i = 0; i < n;) {
+        if (s[i] < 0x80) {
+            if (s[i] < 0x20 || s[i] == 0x7f)
+                return 0;
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t len = mc_utf8_seq(s + i, n - i, &cp);
+        if (len == 0)
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+int mc_doc_name_valid(const char *name, size_t n)
+{
+    return utf8_printable(name, n, 1, MC_DOC_NAME_MAX);
+}
+
+int mc_text_valid(const char *s, size_t n)
+{
+    return utf8_printable(s, n, 0, MC_SIGN_TEXT_MAX);
+}
+
+/* A time (signing_time): a non-negative integer. */
+static int mp_get_time(const msgpack_object *o, const char *field, int64_t *out,
+                       mc_err *err)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > INT64_MAX)
+        return mc_err_set(err, 400, "bad_field",
+                          "field \"%s\" must be a non-negative integer", field);
+    *out = (int64_t)o->via.u64;
+    return 0;
+}
+
+#define MC_DOC_SIZE_MAX ((UINT64_C(1) << 53) - 1)
+
+/* The four fields of a document, in the order of both of its forms: the
+ * map of the view {name, size, alg, digest} and the array [name, size,
+ * alg, digest] of mc_docs_encode. */
+enum { DK_NAME, DK_SIZE, DK_ALG, DK_DIGEST, DK_COUNT };
+static const char *const mc_doc_keys[DK_COUNT] = {"name", "size", "alg", "digest"};
+
+static int doc_field(int k, const msgpack_object *val, const uint8_t *p, size_t n,
+                     void *out, mc_err *err)
+{
+    mc_doc *d = out;
+    mc_slice dg;
+
+    switch (k) {
+    case DK_NAME:
+        if (mp_get_str(val, "name", d->name, sizeof(d->name), err) != 0)
+            return -1;
+        if (!mc_doc_name_valid(d->name, val->via.str.size))
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"name\" is not 1..%d bytes of UTF-8 without "
+                              "control characters", MC_DOC_NAME_MAX);
+        return 0;
+    case DK_SIZE:
+        if (val->type != MSGPACK_OBJECT_POSITIVE_INTEGER || val->via.u64 > MC_DOC_SIZE_MAX)
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"size\" must be an integer 0..2^53-1");
+        d->size = val->via.u64;
+        return 0;
+    case DK_ALG:
+        if (mp_get_str(val, "alg", d->alg, sizeof(d->alg), err) != 0)
+            return -1;
+        if (strcmp(d->alg, "sm3") != 0 && strcmp(d->alg, "sha256") != 0)
+            return mc_err_set(err, 400, "bad_field", "field \"alg\" must be sm3 or sha256");
+        return 0;
+    case DK_DIGEST:
+        if (mp_get_bin(val, "digest", MC_DIGEST_LEN, MC_DIGEST_LEN, p, n, &dg, err) != 0)
+            return -1;
+        memcpy(d->digest, dg.ptr, MC_DIGEST_LEN);
+        return 0;
+    default:
+        return mc_err_set(err, 500, "internal", "unhandled document field");
+    }
+}
+
+/* The documents of a view (as_maps: an array of maps) or of
+ * mc_docs_encode (an array of 4-arrays) into si->docs/ndocs: 1..32, every
+ * field valid, one alg for all. Errors name the document's index. */
+static int docs_get(const msgpack_object *val, int as_maps, const uint8_t *p, size_t n,
+                    mc_sign_info *si, mc_err *err)
+{
+    if (val->type != MSGPACK_OBJECT_ARRAY)
+        return mc_err_set(err, 400, "bad_field", "field \"documents\" must be an array");
+    uint32_t nd = val->via.array.size;
+    if (nd < 1 || nd > MC_DOCS_MAX)
+        return mc_err_set(err, 400, "bad_field",
+                          "field \"documents\" holds %u documents (want 1..%d)",
+                          (unsigned)nd, MC_DOCS_MAX);
+    for (uint32_t i = 0; i < nd; i++) {
+        const msgpack_object *o = &val->via.array.ptr[i];
+        mc_doc *d = &si->docs[i];
+        int rc = 0;
+        if (as_maps) {
+            rc = mp_walk_map(o, "a document", mc_doc_keys, DK_COUNT, MP_ALL(DK_COUNT),
+                             doc_field, p, n, d, NULL, err);
+        } else if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != DK_COUNT) {
+            rc = mc_err_set(err, 400, "bad_field", "a document is not an array of %d",
+                            DK_COUNT);
+        } else {
+            for (int k = 0; k < DK_COUNT && rc == 0; k++)
+                rc = doc_field(k, &o->via.array.ptr[k], p, n, d, err);
+        }
+        if (rc == 0 && i > 0 && strcmp(d->alg, si->docs[0].alg) != 0)
+            rc = mc_err_set(err, 400, "bad_field",
+                            "field \"alg\" differs from the first document's");
+        if (rc != 0) {
+            if (err != NULL) {
+                char inner[sizeof(err->msg)];
+                memcpy(inner, err->msg, sizeof(inner));
+                mc_err_set(err, err->status, err->code,
+                           "field \"documents\", document %u: %s", (unsigned)i, inner);
+            }
+            return -1;
+        }
+    }
+    si->ndocs = nd;
+    return 0;
+}
+
+int mc_docs_decode(const uint8_t *p, size_t n, mc_sign_info *si, mc_err *err)
+{
+    msgpack_unpacked u;
+    mc_buf again = {0};
+    int rc = -1;
+
+    memset(si->docs, 0, sizeof(si->docs));
+    si->ndocs = 0;
+    if (mc_mp_check(p, n, MC_PHONE_BODY_MAX, err) != 0)
+        return -1;
+    size_t off = 0;
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, (const char *)p, n, &off) != MSGPACK_UNPACK_SUCCESS ||
+        off != n) {
+        mc_err_set(err, 400, "bad_msgpack", "msgpack decode failed");
+        goto done;
+    }
+    if (docs_get(&u.data, 0, p, n, si, err) != 0)
+        goto done;
+    /* Strict inverse: only the canonical bytes (shortest forms) decode, so
+     * that decode then encode gives back exactly the input — the bytes the
+     * TBS carries. */
+    mc_docs_encode(si, &again);
+    if (again.len != n || memcmp(again.ptr, p, n) != 0) {
+        mc_err_set(err, 400, "bad_field", "documents are not in canonical msgpack");
+        goto done;
+    }
+    rc = 0;
+done:
+    msgpack_unpacked_destroy(&u);
+    mc_buf_free(&again);
+    if (rc != 0) {
+        memset(si->docs, 0, sizeof(si->docs));
+        si->ndocs = 0;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Inbox (server -> phone)                                             */
+/* ------------------------------------------------------------------ */
+
+enum {
+    EK_SID, EK_PURPOSE, EK_MATCH, EK_CREATED, EK_EXPIRES, EK_REQUESTER_NAME, EK_TEXT,
+    EK_DOCUMENTS, EK_COUNT
+};
+static const char *const mc_entry_keys[EK_COUNT] = {
+    "sid", "purpose", "match", "created", "expires", "requester_name", "text",
+    "documents",
+};
+
+static int entry_field(int k, const msgpack_object *val, const uint8_t *p, size_t n,
+                       void *out, mc_err *err)
+{
+    mc_inbox_entry *e = out;
+    (void)p, (void)n;
+
+    switch (k) {
+    case EK_SID:
+        return mp_get_sid(val, e->sid, sizeof(e->sid), err);
+    case EK_PURPOSE:
+        if (mp_get_str(val, "purpose", e->purpose, sizeof(e->purpose), err) != 0)
+            return -1;
+        if (strcmp(e->purpose, "sign") != 0)
+            return mc_err_set(err, 400, "bad_field", "field \"purpose\" must be sign");
+        return 0;
+    case EK_MATCH:
+        return mp_get_u32(val, "match", &e->match, err);
+    case EK_CREATED:
+        return mp_get_i64(val, "created", &e->created, err);
+    case EK_EXPIRES:
+        return mp_get_i64(val, "expires", &e->expires, err);
+    case EK_REQUESTER_NAME:
+        return mp_get_str(val, "requester_name", e->requester_name,
+                          sizeof(e->requester_name), err);
+    case EK_TEXT:
+        if (mp_get_str(val, "text", e->text, sizeof(e->text), err) != 0)
+            return -1;
+        if (!mc_text_valid(e->text, val->via.str.size))
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"text\" is not UTF-8 without control characters");
+        return 0;
+    case EK_DOCUMENTS:
+        if (mp_get_u32(val, "documents", &e->documents, err) != 0)
+            return -1;
+        if (e->documents < 1 || e->documents > MC_DOCS_MAX)
+            return mc_err_set(err, 400, "bad_field", "field \"documents\" must be 1..%d",
+                              MC_DOCS_MAX);
+        return 0;
+    default:
+        return mc_err_set(err, 500, "internal", "unhandled inbox entry field");
+    }
+}
+
+enum { IK_V, IK_NOW, IK_REQUESTS, IK_COUNT };
+static const char *const mc_inbox_keys[IK_COUNT] = {"v", "now", "requests"};
+
+/* Where the inbox reply lands: the caller's arrays. */
+typedef struct inbox_out {
+    int64_t now;
+    mc_inbox_entry *entries;
+    size_t max, count;
+} inbox_out;
+
+static int inbox_field(int k, const msgpack_object *val, const uint8_t *p, size_t n,
+                       void *out, mc_err *err)
+{
+    inbox_out *o = out;
+    uint32_t ver;
+
+    switch (k) {
+    case IK_V:
+        return mp_get_version(val, &ver, err);
+    case IK_NOW:
+        return mp_get_time(val, "now", &o->now, err);
+    case IK_REQUESTS:
+        if (val->type != MSGPACK_OBJECT_ARRAY)
+            return mc_err_set(err, 400, "bad_field", "field \"requests\" must be an array");
+        if (val->via.array.size > o->max || val->via.array.size > MC_INBOX_MAX)
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"requests\" holds %u entries (max %zu)",
+                              (unsigned)val->via.array.size,
+                              o->max < MC_INBOX_MAX ? o->max : (size_t)MC_INBOX_MAX);
+        for (uint32_t i = 0; i < val->via.array.size; i++) {
+            memset(&o->entries[i], 0, sizeof(o->entries[i]));
+            if (mp_walk_map(&val->via.array.ptr[i], "an inbox entry", mc_entry_keys,
+                            EK_COUNT, MP_ALL(EK_COUNT), entry_field, p, n,
+                            &o->entries[i], NULL, err) != 0)
+                return -1;
+        }
+        o->count = val->via.array.size;
+        return 0;
+    default:
+        return mc_err_set(err, 500, "internal", "unhandled inbox field");
+    }
+}
+
+int mc_inbox_decode(const uint8_t *p, size_t n, int64_t *now, mc_inbox_entry *out,
+                    size_t max, size_t *count, mc_err *err)
+{
+    inbox_out o = {0, out, out != NULL ? max : 0, 0};
+
+    *now = 0;
+    *count = 0;
+    if (mp_decode_map(p, n, mc_inbox_keys, IK_COUNT, MP_ALL(IK_COUNT), inbox_field, &o,
+                      NULL, err) != 0) {
+        if (out != NULL && max != 0)
+            memset(out, 0, max * sizeof(*out));
+        return -1;
+    }
+    *now = o.now;
+    *count = o.count;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -517,11 +977,14 @@ done:
 
 enum {
     RK_V, RK_SID, RK_PURPOSE, RK_ORIGIN, RK_DECISION, RK_NUMBER, RK_CHAIN,
-    RK_SIG, RK_COUNT
+    RK_SIG, RK_DOC_SIGS, RK_COUNT
 };
 static const char *const mc_response_keys[RK_COUNT] = {
     "v", "sid", "purpose", "origin", "decision", "number", "chain", "sig",
+    "doc_sigs",
 };
+/* Keys of purpose "sign" only: present for sign, absent for the others. */
+#define RK_SIGN_ONLY (UINT32_C(1) << RK_DOC_SIGS)
 
 static int response_field(int k, const msgpack_object *val, const uint8_t *p,
                           size_t n, void *out, mc_err *err)
@@ -562,6 +1025,22 @@ static int response_field(int k, const msgpack_object *val, const uint8_t *p,
         return 0;
     case RK_SIG:
         return mp_get_bin(val, "sig", 1, MC_SIG_MAX, p, n, &r->sig, err);
+    case RK_DOC_SIGS:
+        /* 0..32 here; "exactly one per document" is the server's check
+         * (§8.6 step 8), against its record. */
+        if (val->type != MSGPACK_OBJECT_ARRAY)
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"doc_sigs\" must be an array");
+        if (val->via.array.size > MC_DOCS_MAX)
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"doc_sigs\" holds %u signatures (max %d)",
+                              (unsigned)val->via.array.size, MC_DOCS_MAX);
+        for (uint32_t i = 0; i < val->via.array.size; i++)
+            if (mp_get_bin(&val->via.array.ptr[i], "doc_sigs", 1, MC_SIG_MAX, p, n,
+                           &r->doc_sigs[i], err) != 0)
+                return -1;
+        r->ndoc_sigs = val->via.array.size;
+        return 0;
     default:
         return mc_err_set(err, 500, "internal", "unhandled response field");
     }
@@ -569,9 +1048,12 @@ static int response_field(int k, const msgpack_object *val, const uint8_t *p,
 
 int mc_response_decode(const uint8_t *p, size_t n, mc_response *r, mc_err *err)
 {
+    uint32_t seen = 0;
     memset(r, 0, sizeof(*r));
-    if (mp_decode_map(p, n, mc_response_keys, RK_COUNT, response_field, r,
-                      err) != 0) {
+    if (mp_decode_map(p, n, mc_response_keys, RK_COUNT, MP_ALL(RK_COUNT) & ~RK_SIGN_ONLY,
+                      response_field, r, &seen, err) != 0 ||
+        mp_require_for_purpose(seen, RK_SIGN_ONLY, strcmp(r->purpose, "sign") == 0,
+                               r->purpose, mc_response_keys, RK_COUNT, err) != 0) {
         memset(r, 0, sizeof(*r));
         return -1;
     }
@@ -585,12 +1067,25 @@ int mc_response_decode(const uint8_t *p, size_t n, mc_response *r, mc_err *err)
 enum {
     VK_V, VK_SID, VK_PURPOSE, VK_STATE, VK_NONCE, VK_ORIGIN, VK_ACCOUNT,
     VK_REQUESTER, VK_REQUESTER_NAME, VK_ORG_NAME, VK_IP, VK_UA, VK_CREATED,
-    VK_EXPIRES, VK_CHOICES, VK_COUNT
+    VK_EXPIRES, VK_CHOICES, VK_DOCUMENTS, VK_TEXT, VK_SIGNING_TIME, VK_COUNT
 };
 static const char *const mc_view_keys[VK_COUNT] = {
     "v", "sid", "purpose", "state", "nonce", "origin", "account", "requester",
     "requester_name", "org_name", "ip", "ua", "created", "expires", "choices",
+    "documents", "text", "signing_time",
 };
+#define VK_SIGN_ONLY \
+    ((UINT32_C(1) << VK_DOCUMENTS) | (UINT32_C(1) << VK_TEXT) | \
+     (UINT32_C(1) << VK_SIGNING_TIME))
+
+/* The sign fields need the caller's storage (v->sign). */
+static mc_sign_info *view_sign(mc_session_view *v, const char *field, mc_err *err)
+{
+    if (v->sign == NULL)
+        mc_err_set(err, 400, "bad_field",
+                   "field \"%s\": a sign view, and no storage for one", field);
+    return v->sign;
+}
 
 static int view_field(int k, const msgpack_object *val, const uint8_t *p,
                       size_t n, void *out, mc_err *err)
@@ -600,6 +1095,7 @@ static int view_field(int k, const msgpack_object *val, const uint8_t *p,
     uint32_t ver;
     char purpose[8];
     mc_slice nonce;
+    mc_sign_info *si;
 
     switch (k) {
     case VK_V:
@@ -646,6 +1142,23 @@ static int view_field(int k, const msgpack_object *val, const uint8_t *p,
                            err) != 0)
                 return -1;
         return 0;
+    case VK_DOCUMENTS:
+        if ((si = view_sign(v, "documents", err)) == NULL)
+            return -1;
+        return docs_get(val, 1, p, n, si, err);
+    case VK_TEXT:
+        if ((si = view_sign(v, "text", err)) == NULL)
+            return -1;
+        if (mp_get_str(val, "text", si->text, sizeof(si->text), err) != 0)
+            return -1;
+        if (!mc_text_valid(si->text, val->via.str.size))
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"text\" is not UTF-8 without control characters");
+        return 0;
+    case VK_SIGNING_TIME:
+        if ((si = view_sign(v, "signing_time", err)) == NULL)
+            return -1;
+        return mp_get_time(val, "signing_time", &si->signing_time, err);
     default:
         return mc_err_set(err, 500, "internal", "unhandled view field");
     }
@@ -653,12 +1166,28 @@ static int view_field(int k, const msgpack_object *val, const uint8_t *p,
 
 int mc_view_decode(const uint8_t *p, size_t n, mc_session_view *v, mc_err *err)
 {
+    mc_sign_info *si = v->sign; /* caller storage: kept, and cleared */
+    uint32_t seen = 0;
+
     memset(v, 0, sizeof(*v));
-    if (mp_decode_map(p, n, mc_view_keys, VK_COUNT, view_field, v, err) != 0) {
-        memset(v, 0, sizeof(*v));
-        return -1;
-    }
+    v->sign = si;
+    if (si != NULL)
+        memset(si, 0, sizeof(*si));
+    if (mp_decode_map(p, n, mc_view_keys, VK_COUNT, MP_ALL(VK_COUNT) & ~VK_SIGN_ONLY,
+                      view_field, v, &seen, err) != 0 ||
+        mp_require_for_purpose(seen, VK_SIGN_ONLY, v->s.purpose == MC_PURPOSE_SIGN,
+                               mc_purpose_name(v->s.purpose), mc_view_keys, VK_COUNT,
+                               err) != 0)
+        goto fail;
+    /* (A sign view decoded without v->sign: its sign keys failed in
+     * view_sign, or are missing.) */
     return 0;
+fail:
+    memset(v, 0, sizeof(*v));
+    v->sign = si;
+    if (si != NULL)
+        memset(si, 0, sizeof(*si));
+    return -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -696,7 +1225,7 @@ static int mp_decode_pair(const uint8_t *p, size_t n, const char *k0,
     mp_pair pr = {{k0, k1}, {d0, d1}, {d0sz, d1sz}};
 
     pair_clear(&pr);
-    if (mp_decode_map(p, n, pr.keys, 2, pair_field, &pr, err) != 0) {
+    if (mp_decode_map(p, n, pr.keys, 2, MP_ALL(2), pair_field, &pr, NULL, err) != 0) {
         pair_clear(&pr);
         return -1;
     }

@@ -6,15 +6,20 @@
  * (mc_mp_check) is what keeps msgpack-c from reserving gigabytes or
  * recursing deep. A fuzzer finds the frames unit tests do not think of.
  *
- * Design: one input is fed to mc_mp_check and all four decoders. Besides
- * "no crash / no sanitizer report", it checks three properties and aborts
- * if one breaks:
+ * Design: one input is fed to mc_mp_check and every decoder (response,
+ * view with and without sign storage, error, result, documents, inbox).
+ * Besides "no crash / no sanitizer report", it checks these properties and
+ * aborts if one breaks:
  *   1. if mc_mp_check accepts, msgpack_unpack_next parses the same bytes to
  *      SUCCESS with offset == size (the pre-check is never looser than the
  *      parser);
  *   2. no decoder succeeds on bytes mc_mp_check rejects;
  *   3. whatever a decoder accepts re-encodes to bytes that decode to the
- *      same fields (encode/decode agree), for all four messages.
+ *      same fields (encode/decode agree), for every message;
+ *   4. mc_docs_decode accepts only canonical bytes: its output re-encodes
+ *      to exactly the input (the TBS carries those bytes);
+ *   5. a view decoded without sign storage is never a sign view; decoded
+ *      with it, the storage is filled only for a sign view (else zero).
  *
  * Built and run by tests/fuzz/run.sh (clang -fsanitize=fuzzer), which ctest
  * runs as the "fuzz" test; CMake does not build it as a normal target.
@@ -38,6 +43,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                 \
     } while (0)
 
+static void check_response_doc_sigs(const mc_response *r, const mc_response *d)
+{
+    FUZZ_CHECK(d->ndoc_sigs == r->ndoc_sigs);
+    for (size_t i = 0; i < r->ndoc_sigs; i++)
+        FUZZ_CHECK(d->doc_sigs[i].len == r->doc_sigs[i].len &&
+                   memcmp(d->doc_sigs[i].ptr, r->doc_sigs[i].ptr, r->doc_sigs[i].len) == 0);
+}
+
 static void check_response_round_trip(const mc_response *r)
 {
     mc_buf b = {0};
@@ -54,17 +67,52 @@ static void check_response_round_trip(const mc_response *r)
                    memcmp(d.chain[i].ptr, r->chain[i].ptr, r->chain[i].len) == 0);
     FUZZ_CHECK(d.sig.len == r->sig.len &&
                memcmp(d.sig.ptr, r->sig.ptr, r->sig.len) == 0);
+    check_response_doc_sigs(r, &d);
     mc_buf_free(&b);
 }
 
+/* v->sign is NULL or the storage v was decoded with. */
 static void check_view_round_trip(const mc_session_view *v)
 {
     mc_buf b = {0};
-    mc_session_view d;
+    mc_sign_info dsi;
+    mc_session_view d = {.sign = v->sign != NULL ? &dsi : NULL};
     mc_err err;
     mc_view_encode(v, &b);
     FUZZ_CHECK(mc_view_decode(b.ptr, b.len, &d, &err) == 0);
-    FUZZ_CHECK(memcmp(&d, v, sizeof(d)) == 0); /* both zeroed, then filled */
+    /* both zeroed, then filled */
+    FUZZ_CHECK(memcmp(&d.s, &v->s, sizeof(d.s)) == 0);
+    FUZZ_CHECK(memcmp(d.requester_name, v->requester_name, sizeof(d.requester_name)) == 0);
+    FUZZ_CHECK(memcmp(d.org_name, v->org_name, sizeof(d.org_name)) == 0);
+    if (v->sign != NULL)
+        FUZZ_CHECK(memcmp(&dsi, v->sign, sizeof(dsi)) == 0);
+    mc_buf_free(&b);
+}
+
+static void check_docs_round_trip(const uint8_t *data, size_t size, const mc_sign_info *si)
+{
+    mc_buf b = {0};
+    FUZZ_CHECK(si->ndocs >= 1 && si->ndocs <= MC_DOCS_MAX);
+    mc_docs_encode(si, &b);
+    FUZZ_CHECK(b.len == size && memcmp(b.ptr, data, size) == 0);
+    mc_buf_free(&b);
+}
+
+static void check_inbox_round_trip(int64_t now, const mc_inbox_entry *e, size_t count)
+{
+    static mc_inbox_entry d[MC_INBOX_MAX];
+    mc_buf entries = {0}, b = {0};
+    mc_err err;
+    int64_t now2;
+    size_t count2;
+    for (size_t i = 0; i < count; i++)
+        mc_inbox_entry_encode(&e[i], &entries);
+    mc_inbox_reply_encode(now, entries.ptr, entries.len, count, &b);
+    FUZZ_CHECK(mc_inbox_decode(b.ptr, b.len, &now2, d, MC_INBOX_MAX, &count2, &err) == 0);
+    FUZZ_CHECK(now2 == now && count2 == count);
+    for (size_t i = 0; i < count; i++)
+        FUZZ_CHECK(memcmp(&d[i], &e[i], sizeof(d[i])) == 0); /* zeroed, then filled */
+    mc_buf_free(&entries);
     mc_buf_free(&b);
 }
 
@@ -116,10 +164,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_response_round_trip(&r);
     }
 
-    mc_session_view v;
+    /* a sign response carries doc_sigs, no other one does */
+    if (mc_response_decode(data, size, &r, &err) == 0 && strcmp(r.purpose, "sign") != 0)
+        FUZZ_CHECK(r.ndoc_sigs == 0);
+
+    mc_session_view v = {.sign = NULL};
     if (mc_view_decode(data, size, &v, &err) == 0) {
         FUZZ_CHECK(ok);
+        FUZZ_CHECK(v.s.purpose != MC_PURPOSE_SIGN && v.sign == NULL);
         check_view_round_trip(&v);
+    }
+    static mc_sign_info si;
+    static const mc_sign_info zero_si;
+    v.sign = &si;
+    if (mc_view_decode(data, size, &v, &err) == 0) {
+        FUZZ_CHECK(ok);
+        FUZZ_CHECK(v.sign == &si);
+        if (v.s.purpose != MC_PURPOSE_SIGN)
+            FUZZ_CHECK(memcmp(&si, &zero_si, sizeof(si)) == 0);
+        else
+            FUZZ_CHECK(si.ndocs >= 1 && si.ndocs <= MC_DOCS_MAX);
+        check_view_round_trip(&v);
+    }
+
+    static mc_sign_info docs;
+    if (mc_docs_decode(data, size, &docs, &err) == 0) {
+        FUZZ_CHECK(ok);
+        check_docs_round_trip(data, size, &docs);
+    }
+
+    static mc_inbox_entry entries[MC_INBOX_MAX];
+    int64_t now;
+    size_t count;
+    if (mc_inbox_decode(data, size, &now, entries, MC_INBOX_MAX, &count, &err) == 0) {
+        FUZZ_CHECK(ok && count <= MC_INBOX_MAX);
+        check_inbox_round_trip(now, entries, count);
     }
 
     /* b holds what mc_err.msg can (160 with the NUL), so a decoded message
