@@ -21,7 +21,8 @@
  * job); attached content; signers identified by subjectKeyIdentifier; more
  * than one signer; BER.
  *
- * Thread-safety: no state; OpenSSL objects are per call.
+ * Thread-safety: no state; OpenSSL objects are per call. mc_cms_build and
+ * mc_cms_parse abort on out-of-memory only (as mc_buf does), nothing else.
  */
 #include "mc_cms.h"
 
