@@ -27,6 +27,8 @@ const char *mc_config_usage(void)
            "                         (default " MC_STR(MC_DEFAULT_LIMIT_PENDING) "; 0: no limit)\n"
            "  --limit-waiters N      long polls waiting on one session, per event loop\n"
            "                         (default " MC_STR(MC_DEFAULT_LIMIT_WAITERS) "; 0: no limit)\n"
+           "  --limit-apikey N       calls per API key per minute, all nodes\n"
+           "                         (default " MC_STR(MC_DEFAULT_LIMIT_APIKEY) "; 0: no limit)\n"
            "  --data DIR             data directory with trust/ (default ./var)\n"
            "  --trust PATH           trust anchors, file or dir (default DATA/trust)\n"
            "  --web DIR              static pages (default: the source tree's server/web)\n"
@@ -81,6 +83,7 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
     c->limit_opens = MC_DEFAULT_LIMIT_OPENS;
     c->limit_pending = MC_DEFAULT_LIMIT_PENDING;
     c->limit_waiters = MC_DEFAULT_LIMIT_WAITERS;
+    c->limit_apikey = MC_DEFAULT_LIMIT_APIKEY;
     snprintf(c->data_dir, sizeof(c->data_dir), "%s",
              getenv("MCERT_DATA") ? getenv("MCERT_DATA") : MC_DEFAULT_DATA_DIR);
     snprintf(c->web_dir, sizeof(c->web_dir), "%s", MCERT_WEB_DIR);
@@ -109,6 +112,7 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         {"trusted-proxy", required_argument, NULL, 'T'},
         {"limit-pending", required_argument, NULL, 'P'},
         {"limit-waiters", required_argument, NULL, 'A'},
+        {"limit-apikey", required_argument, NULL, 'K'},
         {"max-conns", required_argument, NULL, 'C'},
         {"header-timeout", required_argument, NULL, 'H'},
         {"min-body-rate", required_argument, NULL, 'R'},
@@ -176,6 +180,10 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         case 'A':
             if (parse_int(optarg, 0, 1000000, &c->limit_waiters) != 0)
                 return mc_err_set(err, 2, "usage", "--limit-waiters wants 0..1000000");
+            break;
+        case 'K':
+            if (parse_int(optarg, 0, 1000000, &c->limit_apikey) != 0)
+                return mc_err_set(err, 2, "usage", "--limit-apikey wants 0..1000000");
             break;
         case 'D':
             if (parse_int(optarg, 50, 60000, &c->store_deadline_ms) != 0)

@@ -21,6 +21,7 @@
 #define MC_DEFAULT_LIMIT_OPENS 600     /* QR session opens per minute */
 #define MC_DEFAULT_LIMIT_PENDING 200   /* QR sessions open at once */
 #define MC_DEFAULT_LIMIT_WAITERS 16    /* long polls on one session, per loop */
+#define MC_DEFAULT_LIMIT_APIKEY 600    /* calls per API key per minute */
 
 #define MC_STR_(x) #x
 #define MC_STR(x) MC_STR_(x)

@@ -265,7 +265,7 @@ static void on_authed(void *privdata, const mc_err *err)
     MC_REQ_LIVE(r);
     if (err->status == 0) {
         r->authed = 1;
-    } else if (err->status >= 500 || r->route->auth == MC_AUTH_REQUIRED) {
+    } else if (err->status >= 500 || r->route->auth != MC_AUTH_OPTIONAL) {
         mc_reply_err(r, err);
         return;
     }
@@ -274,12 +274,42 @@ static void on_authed(void *privdata, const mc_err *err)
     r->route->handler(r);
 }
 
-/* Bearer token -> web session + account (async), then the handler. */
+static void on_key_authed(void *privdata, const mc_err *err)
+{
+    MC_STEP_BEGIN(r, privdata, err);
+    if (r->key.limited) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", r->key.retry_after);
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", ra);
+        mc_reply_errf(r, 429, "too_many_requests", "this API key is over its calls per minute");
+        return;
+    }
+    r->via_key = 1;
+    r->route->handler(r);
+}
+
+/* Bearer token -> web session + account (async), or, where the route takes
+ * one, ApiKey -> the platform's key (counted), then the handler. */
 static void authenticate(mc_req *r)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
+    int takes_key = r->route->auth == MC_AUTH_CALLER || r->route->auth == MC_AUTH_KEY_OPTIONAL;
+    if (takes_key && h != NULL && strncmp(h, "ApiKey ", 7) == 0) {
+        char id[17], hash[65];
+        if (mc_apikey_parse(h + 7, strnlen(h + 7, MC_APIKEY_LEN + 1), id, hash) != 0) {
+            mc_reply_errf(r, 401, "unauthorized", "not an API key");
+            return;
+        }
+        mc_store_apikey_auth(r->node->store, id, hash, r->node->cfg->limit_apikey, &r->key,
+                             on_key_authed, r);
+        return;
+    }
+    if (r->route->auth == MC_AUTH_KEY_OPTIONAL) {
+        r->route->handler(r); /* no key: the handler asks for its own credential */
+        return;
+    }
     if (h == NULL || strncmp(h, "Bearer ", 7) != 0) {
-        if (r->route->auth == MC_AUTH_REQUIRED) {
+        if (r->route->auth == MC_AUTH_REQUIRED || r->route->auth == MC_AUTH_CALLER) {
             mc_reply_errf(r, 401, "unauthorized", "a Bearer token is required");
             return;
         }
@@ -289,7 +319,7 @@ static void authenticate(mc_req *r)
     char login[MC_ACCOUNT_MAX + 1];
     const char *tok = h + 7;
     if (mc_token_parse(tok, strnlen(tok, MC_TOKEN_MAX + 1), login, r->tok_hash) != 0) {
-        if (r->route->auth == MC_AUTH_REQUIRED) {
+        if (r->route->auth == MC_AUTH_REQUIRED || r->route->auth == MC_AUTH_CALLER) {
             mc_reply_errf(r, 401, "unauthorized", "not logged in or session ended");
             return;
         }

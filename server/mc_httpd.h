@@ -35,6 +35,7 @@
 #include "mc_config.h"
 #include "mc_err.h"
 #include "mc_store.h"
+#include "mc_store_sign.h"
 #include "mc_store_web.h"
 #include "mc_token.h"
 #include "mc_x509.h"
@@ -73,9 +74,13 @@ typedef enum mc_auth {
     MC_AUTH_NONE,      /* no token looked at */
     MC_AUTH_OPTIONAL,  /* token used if present and valid, else anonymous */
     MC_AUTH_REQUIRED,  /* 401 without a valid token */
+    MC_AUTH_CALLER,    /* a valid token or API key (§8.1), else 401 */
+    MC_AUTH_KEY_OPTIONAL, /* an API key used if sent (401 if bad); no token */
 } mc_auth;
 
 #define MC_WEB_BODY_MAX 8192
+#define MC_SIGN_BODY_MAX 32768   /* POST /api/v1/sign-requests: 32 documents */
+#define MC_VERIFY_BODY_MAX 98304 /* POST /api/v1/verify: a CMS and a document */
 #define MC_PARAM_MAX 96
 
 typedef struct mc_req mc_req;
@@ -95,6 +100,8 @@ typedef struct mc_req {
     int authed;
     mc_authed who;               /* valid if authed: web session + account */
     char tok_hash[65];           /* valid if authed */
+    int via_key;                 /* authed by an API key (MC_AUTH_CALLER): key is valid */
+    mc_apikey_auth key;
     int64_t now;                 /* unix seconds at dispatch (node clock) */
     /* the handler's own state, freed with the request */
     void *hctx;

@@ -448,8 +448,17 @@ static int cmd_issue(const ctl *c, const ctl_verb *v, int argc, char **argv, int
         goto done;
     mc_cert_rec rec;
     mc_cert_rec_from_info(&ci, &rec);
+    unsigned char *der = NULL;
+    int derlen = i2d_X509(x, &der);
+    if (derlen <= 0) {
+        fprintf(stderr, "mcertctl: cannot encode the certificate\n");
+        goto done;
+    }
+    rec.der = (mc_slice){der, (size_t)derlen};
     mc_actor a = {"mcertctl", "cli"};
-    if (mc_sync_cert_put(st, &rec, &a, &err) != 0) {
+    int put = mc_sync_cert_put(st, &rec, &a, &err);
+    OPENSSL_free(der);
+    if (put != 0) {
         fail(&err);
         goto done;
     }

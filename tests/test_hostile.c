@@ -24,7 +24,8 @@
  * group setup. The expiry test needs a 2-second session TTL and has its own
  * group.
  *
- * Non-goals: cosign, enroll/renew/sign purposes (not in the server yet);
+ * Non-goals: cosign, enroll/renew purposes (not in the server yet); sign
+ * sessions have their own file (test_sign.c);
  * performance (scripts/bench).
  */
 #include <setjmp.h>
@@ -1244,9 +1245,12 @@ static void garbage_phone_bodies_are_4xx_and_the_session_survives(void **state)
     /* a decision that is neither approve nor reject */
     mc_phone_overrides ov3 = {.msg_decision = "maybe", .tbs_decision = "maybe"};
     expect_lie(env, h.ph, &s, &ov3, 400, "bad_field");
-    /* a purpose that is neither bind nor login */
-    mc_phone_overrides ov4 = {.msg_purpose = "sign"};
+    /* a purpose the protocol does not know */
+    mc_phone_overrides ov4 = {.msg_purpose = "enroll"};
     expect_lie(env, h.ph, &s, &ov4, 400, "bad_field");
+    /* a well-formed sign answer (with its doc_sigs) to a bind session */
+    mc_phone_overrides ov5 = {.msg_purpose = "sign"};
+    expect_lie(env, h.ph, &s, &ov5, 409, "purpose_mismatch");
 
     /* after all that, the honest answer */
     expect_honest(env, h.ph, &s, h.login);

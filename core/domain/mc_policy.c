@@ -31,8 +31,16 @@ const char *mc_policy_may_answer(const mc_answer_facts *f, int *status)
         *status = 403;
         return "cert_revoked";
     }
-    if (!f->bind) {
+    if (f->purpose == MC_PURPOSE_LOGIN) {
         if (f->cert_account[0] == '\0') {
+            *status = 404;
+            return "not_bound";
+        }
+        return NULL;
+    }
+    if (f->purpose == MC_PURPOSE_SIGN) {
+        /* only the certificate bound to the account asked of signs */
+        if (strcmp(f->cert_account, f->session_account) != 0 || f->cert_account[0] == '\0') {
             *status = 404;
             return "not_bound";
         }
@@ -47,4 +55,15 @@ const char *mc_policy_may_answer(const mc_answer_facts *f, int *status)
         return "cert_bound";
     }
     return NULL;
+}
+
+const char *mc_policy_may_request_sign(const mc_sign_asker *a, const mc_principal *target,
+                                       int *status)
+{
+    int ok = a->holder != NULL ? strcmp(a->holder, target->login) == 0
+                               : a->key_org != NULL && strcmp(a->key_org, target->org) == 0;
+    if (ok)
+        return NULL;
+    *status = 403;
+    return "not_permitted";
 }

@@ -10,6 +10,8 @@
 #ifndef MC_POLICY_H
 #define MC_POLICY_H
 
+#include "mc_session.h"
+
 /* The facts a rule looks at (borrowed strings). */
 typedef struct mc_principal {
     const char *login;
@@ -28,16 +30,31 @@ int mc_policy_may_list_org(const mc_principal *me);
  * certificate they hold. The facts, as read with the session:
  *   login: the certificate is valid in our records and bound to an account;
  *   bind:  the certificate is not revoked, not bound to an account, and
- *          names the organisation of the account to bind (session_org).
+ *          names the organisation of the account to bind (session_org);
+ *   sign:  the certificate is not revoked and is bound to the account
+ *          whose signature was asked for (session_account).
  * Returns NULL, or the wire code of the refusal (status in *status). The
  * atomic approval step re-checks the record conditions. */
 typedef struct mc_answer_facts {
-    int bind;                     /* 1: a bind session, 0: login */
+    mc_purpose purpose;           /* of the session */
     const char *cert_status;      /* "" if the certificate is not recorded */
     const char *cert_account;     /* "" if unbound */
     const char *cert_org;         /* USCC in the certificate */
     const char *session_org;      /* bind: USCC of the account to bind */
+    const char *session_account;  /* sign: the account whose certificate must sign */
 } mc_answer_facts;
 const char *mc_policy_may_answer(const mc_answer_facts *f, int *status);
+
+/* Who may ask for an account's signatures (PROTOCOL.md §8.2): a holder
+ * only for its own account; the platform, by an API key with scope sign
+ * (checked by the caller), for any account of the key's organisation.
+ * Exactly one of holder (its login) and key_org (the key's USCC) is set. */
+typedef struct mc_sign_asker {
+    const char *holder;
+    const char *key_org;
+} mc_sign_asker;
+/* NULL, or the wire code of the refusal (403 not_permitted). */
+const char *mc_policy_may_request_sign(const mc_sign_asker *a, const mc_principal *target,
+                                       int *status);
 
 #endif

@@ -68,3 +68,37 @@ int mc_token_parse(const char *tok, size_t n, char login[MC_ACCOUNT_MAX + 1], ch
     mc_hex(h, 32, tok_hash);
     return 0;
 }
+
+void mc_apikey_new(char key[MC_APIKEY_LEN + 1], char id[17], char hash[65])
+{
+    uint8_t rid[8];
+    char secret[MC_TOKEN_SECRET_LEN + 1];
+    mc_random(rid, sizeof(rid));
+    mc_hex(rid, sizeof(rid), id);
+    mc_secret_new(secret);
+    snprintf(key, MC_APIKEY_LEN + 1, "mcak.%s.%s", id, secret);
+    OPENSSL_cleanse(secret, sizeof(secret));
+    uint8_t h[32];
+    mc_sha256(key, MC_APIKEY_LEN, h);
+    mc_hex(h, 32, hash);
+}
+
+int mc_apikey_parse(const char *key, size_t n, char id[17], char hash[65])
+{
+    static const char b64u[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    if (n != MC_APIKEY_LEN || memcmp(key, "mcak.", 5) != 0 || key[21] != '.')
+        return -1;
+    for (size_t i = 5; i < 21; i++)
+        if (!((key[i] >= '0' && key[i] <= '9') || (key[i] >= 'a' && key[i] <= 'f')))
+            return -1;
+    for (size_t i = 22; i < n; i++)
+        if (key[i] == '\0' || strchr(b64u, key[i]) == NULL)
+            return -1;
+    memcpy(id, key + 5, 16);
+    id[16] = '\0';
+    uint8_t h[32];
+    mc_sha256(key, n, h);
+    mc_hex(h, 32, hash);
+    return 0;
+}

@@ -35,4 +35,12 @@ void mc_token_derive(const char *poll_secret, size_t n, const char *sid, const c
  * whole token out. 0, or -1 if it is not of the token's form. */
 int mc_token_parse(const char *tok, size_t n, char login[MC_ACCOUNT_MAX + 1], char tok_hash[65]);
 
+/* API keys of the platform (PROTOCOL.md §8.1): "mcak.<id>.<secret>", id 16
+ * lower-case hex (64 random bits: names the record), secret as above; the
+ * store keeps SHA-256 hex of the whole key. */
+#define MC_APIKEY_LEN (5 + 16 + 1 + MC_TOKEN_SECRET_LEN)
+void mc_apikey_new(char key[MC_APIKEY_LEN + 1], char id[17], char hash[65]);
+/* Split a presented key (n bytes, peer data). 0, or -1 if not of the form. */
+int mc_apikey_parse(const char *key, size_t n, char id[17], char hash[65]);
+
 #endif

@@ -136,7 +136,8 @@ static const struct {
     {"org_mismatch", 403},    {"not_bound", 404},       {"not_permitted", 403},
     {"org_exists", 409},      {"account_exists", 409},  {"cert_exists", 409},
     {"sid_collision", 503},   {"bad_poll_secret", 403}, {"unauthorized", 401},
-    {"stale", 503},
+    {"stale", 503},           {"replayed", 409},        {"cert_expired", 403},
+    {"apikey_exists", 409},   {"apikey_revoked", 409},
 };
 
 void mc_store_err_map(const char *text, size_t len, mc_err *err)

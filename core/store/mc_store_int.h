@@ -18,7 +18,7 @@
 
 #include "mc_store.h"
 
-#define MC_CMD_MAX 48
+#define MC_CMD_MAX 64
 #define MC_REPLY_SHAPE (-2)
 
 typedef struct mc_cmd {
@@ -37,9 +37,9 @@ void mc_cmd_add(mc_cmd *c, const char *s);
 void mc_cmd_addn(mc_cmd *c, const void *p, size_t n);
 void mc_cmd_addi(mc_cmd *c, long long v);
 struct mc_cert_rec;
-/* Append a certificate record's 8 fields in the order lua/mcert.lua's
+/* Append a certificate record's 9 fields in the order lua/mcert.lua's
  * cert_record takes them: serial, uscc, cn, org_name, issuer, alg,
- * not_before, not_after. */
+ * not_before, not_after, der. */
 void mc_cmd_add_cert(mc_cmd *c, const struct mc_cert_rec *cr);
 /* Append "{mc}:<kind>:<id>" built in buf (>= 16 + strlen(kind) + strlen(id)). */
 const char *mc_key(char *buf, size_t size, const char *kind, const char *id);

@@ -29,7 +29,7 @@ static const mc_field cert_fields[] = {
     MC_FSTR(mc_cert_rec, org_name),   MC_FSTR(mc_cert_rec, issuer),
     MC_FSTR(mc_cert_rec, alg),        MC_FSTR(mc_cert_rec, status),
     MC_FSTR(mc_cert_rec, account),    MC_FINT(mc_cert_rec, not_before),
-    MC_FINT(mc_cert_rec, not_after),
+    MC_FINT(mc_cert_rec, not_after),  MC_FINT(mc_cert_rec, revoked_at),
 };
 
 /* exported for the other families (mc_store_web.c reads accounts too) */
@@ -98,6 +98,7 @@ void mc_cmd_add_cert(mc_cmd *c, const mc_cert_rec *cr)
     mc_cmd_add(c, cr->alg);
     mc_cmd_addi(c, cr->not_before);
     mc_cmd_addi(c, cr->not_after);
+    mc_cmd_addn(c, cr->der.ptr != NULL ? (const void *)cr->der.ptr : "", cr->der.len);
 }
 
 /* ---- organisations and accounts ---- */

@@ -62,6 +62,11 @@ typedef struct mc_cert_rec {
     char status[12];              /* "valid" | "revoked" | "superseded" */
     char account[MC_ACCOUNT_MAX + 1]; /* bound account or "" */
     int64_t not_before, not_after;
+    int64_t revoked_at;           /* 0 unless revoked */
+    /* writes only: the certificate's DER (borrowed), kept in the record so
+     * that a phone can prove its key to the inbox (§8.4); {NULL, 0} when
+     * unknown. Reads leave it empty (mc_store_sign.h reads it). */
+    mc_slice der;
 } mc_cert_rec;
 
 /* Who does a change and from where, for the audit stream. */

@@ -35,6 +35,13 @@ typedef struct mc_sess_rec {
     char cert[65];
     char claimed[4];
     char result[16];
+    /* sign sessions (§8); the binary fields docs and results are read
+     * apart (sign_blob) */
+    char text[MC_SIGN_TEXT_MAX + 1];
+    int64_t signing_time, ndocs;
+    char alg[8];
+    char apikey[24];
+    char want[65];
 } mc_sess_rec;
 
 #define R mc_sess_rec
@@ -46,7 +53,14 @@ static const mc_field sess_fields[] = {
     MC_FINT(R, created),
     MC_FINT(R, expires),   MC_FINT(R, match),     MC_FSTR(R, choices),
     MC_FSTR(R, poll),      MC_FSTR(R, cert),      MC_FSTR(R, claimed),
-    MC_FSTR(R, result),
+    MC_FSTR(R, result),    MC_FSTR(R, text),      MC_FINT(R, signing_time),
+    MC_FINT(R, ndocs),     MC_FSTR(R, alg),       MC_FSTR(R, apikey),
+    MC_FSTR(R, want),
+};
+/* What sign_open writes besides sess_open_fields (signing_time comes from
+ * Redis). */
+static const mc_field sign_open_fields[] = {
+    MC_FSTR(R, text), MC_FINT(R, ndocs), MC_FSTR(R, alg), MC_FSTR(R, apikey), MC_FSTR(R, want),
 };
 /* What sess_open writes (created, expires, state come from Redis). */
 static const mc_field sess_open_fields[] = {
@@ -62,6 +76,35 @@ static const mc_field sess_open_fields[] = {
 static int corrupt(mc_err *err)
 {
     return mc_err_set(err, 503, "store_unavailable", "corrupt session record");
+}
+
+/* The value of field `name` in a hash reply (flat field/value array), or
+ * NULL. O(fields). */
+static const redisReply *hash_field(const redisReply *r, const char *name)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, name) == 0)
+            return r->element[i + 1];
+    return NULL;
+}
+
+/* A sign session's documents and the rest of its sign fields into si. */
+static int read_sign(const redisReply *hash, const mc_sess_rec *rec, mc_sign_info *si,
+                     mc_err *err)
+{
+    const redisReply *d = hash_field(hash, "docs");
+    mc_err e2;
+    mc_err_clear(&e2);
+    memset(si, 0, sizeof(*si));
+    if (d == NULL || d->type != REDIS_REPLY_STRING ||
+        mc_docs_decode((const uint8_t *)d->str, d->len, si, &e2) != 0 ||
+        (int64_t)si->ndocs != rec->ndocs)
+        return corrupt(err);
+    si->signing_time = rec->signing_time;
+    memcpy(si->text, rec->text, sizeof(si->text));
+    return 0;
 }
 
 /* Read a session hash reply into s (and rec, if given). now: Redis's clock,
@@ -115,28 +158,16 @@ static int read_open(const redisReply *r, void *out, mc_err *err)
     return 0;
 }
 
+static void open_rec(mc_sess_rec *rec, const mc_session *s, const uint8_t poll_hash[32],
+                     const char *requester_name, const char *org, const char *org_name);
+
 void mc_store_sess_open(mc_store *st, const mc_session *s, const uint8_t poll_hash[32], int ttl,
                         const mc_open_limits *lim, const char *requester_name,
                         const char *org, const char *org_name, mc_open_result *out,
                         mc_store_cb cb, void *privdata)
 {
     mc_sess_rec rec;
-    memset(&rec, 0, sizeof(rec));
-    memcpy(rec.sid, s->sid, sizeof(rec.sid));
-    snprintf(rec.purpose, sizeof(rec.purpose), "%s", mc_purpose_name(s->purpose));
-    mc_hex(s->nonce, MC_NONCE_LEN, rec.nonce);
-    snprintf(rec.origin, sizeof(rec.origin), "%s", s->origin);
-    snprintf(rec.account, sizeof(rec.account), "%s", s->account);
-    snprintf(rec.requester, sizeof(rec.requester), "%s", s->requester);
-    snprintf(rec.requester_name, sizeof(rec.requester_name), "%s", requester_name);
-    snprintf(rec.org, sizeof(rec.org), "%s", org);
-    snprintf(rec.org_name, sizeof(rec.org_name), "%s", org_name);
-    snprintf(rec.ip, sizeof(rec.ip), "%s", s->ip);
-    snprintf(rec.ua, sizeof(rec.ua), "%s", s->ua);
-    rec.match = s->match;
-    snprintf(rec.choices, sizeof(rec.choices), "%u,%u,%u", s->choices[0], s->choices[1],
-             s->choices[2]);
-    mc_hex(poll_hash, 32, rec.poll);
+    open_rec(&rec, s, poll_hash, requester_name, org, org_name);
     char key[64], kopens[96], kpending[96];
     mc_cmd c;
     mc_cmd_fcall(&c, "sess_open", 3, 0);
@@ -148,6 +179,68 @@ void mc_store_sess_open(mc_store *st, const mc_session *s, const uint8_t poll_ha
     mc_cmd_addi(&c, lim->pending);
     mc_fields_add(&c, sess_open_fields, MC_NFIELDS(sess_open_fields), &rec);
     mc_store_call(st, &c, read_open, out, cb, privdata);
+}
+
+/* The session fields common to sess_open and sign_open. */
+static void open_rec(mc_sess_rec *rec, const mc_session *s, const uint8_t poll_hash[32],
+                     const char *requester_name, const char *org, const char *org_name)
+{
+    memset(rec, 0, sizeof(*rec));
+    memcpy(rec->sid, s->sid, sizeof(rec->sid));
+    snprintf(rec->purpose, sizeof(rec->purpose), "%s", mc_purpose_name(s->purpose));
+    mc_hex(s->nonce, MC_NONCE_LEN, rec->nonce);
+    snprintf(rec->origin, sizeof(rec->origin), "%s", s->origin);
+    snprintf(rec->account, sizeof(rec->account), "%s", s->account);
+    snprintf(rec->requester, sizeof(rec->requester), "%s", s->requester);
+    snprintf(rec->requester_name, sizeof(rec->requester_name), "%s", requester_name);
+    snprintf(rec->org, sizeof(rec->org), "%s", org);
+    snprintf(rec->org_name, sizeof(rec->org_name), "%s", org_name);
+    snprintf(rec->ip, sizeof(rec->ip), "%s", s->ip);
+    snprintf(rec->ua, sizeof(rec->ua), "%s", s->ua);
+    rec->match = s->match;
+    snprintf(rec->choices, sizeof(rec->choices), "%u,%u,%u", s->choices[0], s->choices[1],
+             s->choices[2]);
+    mc_hex(poll_hash, 32, rec->poll);
+}
+
+void mc_store_sign_open(mc_store *st, const mc_session *s, const uint8_t poll_hash[32], int ttl,
+                        const char *requester_name, const char *org, const char *org_name,
+                        const mc_sign_open *so, const mc_actor *a, mc_open_result *out,
+                        mc_store_cb cb, void *privdata)
+{
+    mc_sess_rec *rec = malloc(sizeof(*rec));
+    if (rec == NULL)
+        abort(); /* out of memory (the transport aborts the same way) */
+    open_rec(rec, s, poll_hash, requester_name, org, org_name);
+    snprintf(rec->text, sizeof(rec->text), "%s", so->si->text);
+    rec->ndocs = (int64_t)so->si->ndocs;
+    snprintf(rec->alg, sizeof(rec->alg), "%s", so->alg);
+    snprintf(rec->apikey, sizeof(rec->apikey), "%s", so->apikey);
+    snprintf(rec->want, sizeof(rec->want), "%s", so->want);
+    mc_buf docs = {0};
+    mc_docs_encode(so->si, &docs);
+    char ks[64], kiz[112], kih[112], khz[112], khh[112];
+    mc_cmd c;
+    mc_cmd_fcall(&c, "sign_open", 6, 0);
+    mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", s->sid));
+    mc_cmd_add(&c, mc_key(kiz, sizeof(kiz), "inbox", so->want));
+    mc_cmd_add(&c, mc_key(kih, sizeof(kih), "inboxe", so->want));
+    mc_cmd_add(&c, mc_key(khz, sizeof(khz), "signs", s->account));
+    mc_cmd_add(&c, mc_key(khh, sizeof(khh), "signh", s->account));
+    mc_cmd_add(&c, "{mc}:audit");
+    mc_cmd_addi(&c, ttl);
+    mc_cmd_addn(&c, so->entry, so->entry_len);
+    mc_cmd_add(&c, so->summary);
+    mc_cmd_add(&c, a->who);
+    mc_cmd_add(&c, a->from);
+    mc_cmd_add(&c, so->docs_audit);
+    mc_fields_add(&c, sess_open_fields, MC_NFIELDS(sess_open_fields), rec);
+    mc_fields_add(&c, sign_open_fields, MC_NFIELDS(sign_open_fields), rec);
+    mc_cmd_add(&c, "docs");
+    mc_cmd_addn(&c, docs.ptr, docs.len);
+    mc_store_call(st, &c, read_open, out, cb, privdata);
+    mc_buf_free(&docs);
+    free(rec);
 }
 
 static int read_exists(const redisReply *r, void *out, mc_err *err)
@@ -179,6 +272,8 @@ static int read_scan(const redisReply *r, void *out, mc_err *err)
         return rc;
     snprintf(v->requester_name, sizeof(v->requester_name), "%s", rec.requester_name);
     snprintf(v->org_name, sizeof(v->org_name), "%s", rec.org_name);
+    if (v->s.purpose == MC_PURPOSE_SIGN)
+        return v->sign != NULL ? read_sign(r, &rec, v->sign, err) : corrupt(err);
     return 0;
 }
 
@@ -220,7 +315,9 @@ static int read_result(const redisReply *r, int *dup, char result[16],
 static int read_answer_ctx(const redisReply *r, void *out, mc_err *err)
 {
     mc_answer_ctx *x = out;
+    mc_sign_info *si = x->sign;
     memset(x, 0, sizeof(*x));
+    x->sign = si;
     if (mc_reply_is_array(r, 3))
         return read_result(r, &x->dup, x->result, x->account);
     if (!mc_reply_is_array(r, 4) || !mc_reply_is_str(r->element[2]) ||
@@ -233,6 +330,11 @@ static int read_answer_ctx(const redisReply *r, void *out, mc_err *err)
     memcpy(x->org, rec.org, sizeof(x->org));
     mc_reply_copy(x->cert_account, sizeof(x->cert_account), r->element[2]);
     mc_reply_copy(x->cert_status, sizeof(x->cert_status), r->element[3]);
+    if (x->s.purpose == MC_PURPOSE_SIGN) {
+        memcpy(x->alg, rec.alg, sizeof(x->alg));
+        memcpy(x->want, rec.want, sizeof(x->want));
+        return si != NULL ? read_sign(r->element[1], &rec, si, err) : corrupt(err);
+    }
     return 0;
 }
 
@@ -330,6 +432,10 @@ static int read_poll(const redisReply *r, void *out, mc_err *err)
     memcpy(p->cert, rec.cert, sizeof(p->cert));
     memcpy(p->result, rec.result, sizeof(p->result));
     p->claimed = rec.claimed[0] == '1';
+    memcpy(p->apikey, rec.apikey, sizeof(p->apikey));
+    memcpy(p->want, rec.want, sizeof(p->want));
+    p->ndocs = (int)rec.ndocs;
+    p->signing_time = rec.signing_time;
     if (mc_unhex(rec.poll, strlen(rec.poll), p->poll_hash, 32) != 0)
         return corrupt(err);
     return 0;
@@ -377,4 +483,90 @@ void mc_store_login_mint(mc_store *st, const char *sid, const uint8_t poll_hash[
     mc_cmd_add(&c, login);
     mc_cmd_add(&c, fp);
     mc_store_call(st, &c, read_mint, out, cb, privdata);
+}
+
+/* ---- sign sessions: the answer and the collection ---- */
+
+void mc_store_sign_approve(mc_store *st, const char *sid, const char *fp, const char *uscc,
+                           const char *login, const char *answer, const mc_buf *results,
+                           const char *docs_audit, const mc_actor *a, mc_answer_res *out,
+                           mc_store_cb cb, void *privdata)
+{
+    char ks[64], kc[96], ka[96], kiz[112], kih[112], khh[112];
+    mc_cmd c;
+    mc_cmd_fcall(&c, "sign_approve", 7, 0);
+    mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", sid));
+    mc_cmd_add(&c, mc_key(kc, sizeof(kc), "cert", fp));
+    mc_cmd_add(&c, mc_key(ka, sizeof(ka), "acct", login[0] ? login : "-"));
+    mc_cmd_add(&c, mc_key(kiz, sizeof(kiz), "inbox", fp));
+    mc_cmd_add(&c, mc_key(kih, sizeof(kih), "inboxe", fp));
+    mc_cmd_add(&c, mc_key(khh, sizeof(khh), "signh", login[0] ? login : "-"));
+    mc_cmd_add(&c, "{mc}:audit");
+    mc_cmd_add(&c, sid);
+    mc_cmd_add(&c, fp);
+    mc_cmd_add(&c, uscc);
+    mc_cmd_add(&c, answer);
+    mc_cmd_add(&c, a->who);
+    mc_cmd_add(&c, a->from);
+    mc_cmd_add(&c, login);
+    mc_cmd_addn(&c, results->ptr, results->len);
+    mc_cmd_add(&c, docs_audit);
+    mc_store_call(st, &c, read_answer_res, out, cb, privdata);
+}
+
+void mc_store_sign_reject(mc_store *st, const char *sid, const char *want, const char *login,
+                          const char *fp, const char *answer, const char *result,
+                          const mc_actor *a, mc_answer_res *out, mc_store_cb cb,
+                          void *privdata)
+{
+    char ks[64], kiz[112], kih[112], khh[112];
+    mc_cmd c;
+    mc_cmd_fcall(&c, "sign_reject", 5, 0);
+    mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", sid));
+    mc_cmd_add(&c, mc_key(kiz, sizeof(kiz), "inbox", want[0] ? want : "-"));
+    mc_cmd_add(&c, mc_key(kih, sizeof(kih), "inboxe", want[0] ? want : "-"));
+    mc_cmd_add(&c, mc_key(khh, sizeof(khh), "signh", login[0] ? login : "-"));
+    mc_cmd_add(&c, "{mc}:audit");
+    mc_cmd_add(&c, sid);
+    mc_cmd_add(&c, fp);
+    mc_cmd_add(&c, answer);
+    mc_cmd_add(&c, result);
+    mc_cmd_add(&c, a->who);
+    mc_cmd_add(&c, a->from);
+    mc_store_call(st, &c, read_answer_res, out, cb, privdata);
+}
+
+static int read_collect(const redisReply *r, void *out, mc_err *err)
+{
+    mc_sign_results *x = out;
+    if (!mc_reply_is_array(r, 2) || !mc_reply_is_str(r->element[0]) ||
+        !mc_reply_is_str(r->element[1]))
+        return MC_REPLY_SHAPE;
+    mc_err e2;
+    mc_err_clear(&e2);
+    memset(&x->si, 0, sizeof(x->si));
+    x->results.len = 0;
+    mc_buf_append(&x->results, r->element[1]->str, r->element[1]->len);
+    if (mc_docs_decode((const uint8_t *)r->element[0]->str, r->element[0]->len, &x->si, &e2) !=
+        0)
+        return corrupt(err);
+    return 0;
+}
+
+void mc_store_sign_collect(mc_store *st, const char *sid, const uint8_t *poll_hash,
+                           const char *apikey, const mc_actor *a, mc_sign_results *results,
+                           mc_store_cb cb, void *privdata)
+{
+    char ks[64], ph[65] = "";
+    if (poll_hash != NULL)
+        mc_hex(poll_hash, 32, ph);
+    mc_cmd c;
+    mc_cmd_fcall(&c, "sign_collect", 2, 0);
+    mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", sid));
+    mc_cmd_add(&c, "{mc}:audit");
+    mc_cmd_add(&c, ph);
+    mc_cmd_add(&c, poll_hash != NULL ? "" : apikey);
+    mc_cmd_add(&c, a->who);
+    mc_cmd_add(&c, a->from);
+    mc_store_call(st, &c, read_collect, results, cb, privdata);
 }

@@ -68,6 +68,12 @@ typedef struct mc_answer_ctx {
     char org[MC_USCC_LEN + 1];        /* bind: USCC of the account to bind */
     char cert_account[MC_ACCOUNT_MAX + 1];
     char cert_status[12];
+    /* sign sessions: the caller points `sign` at storage before the call
+     * (kept across it) and gets the documents there; alg "sm2" | "p256"
+     * and want (the fingerprint asked to sign) from the record */
+    mc_sign_info *sign;
+    char alg[8];
+    char want[65];
 } mc_answer_ctx;
 void mc_store_sess_answer_ctx(mc_store *st, const char *sid, const char *fp, const char *answer,
                               mc_answer_ctx *out, mc_store_cb cb, void *privdata);
@@ -112,6 +118,11 @@ typedef struct mc_sess_poll {
     char result[16];                  /* "approved" | "rejected" | "wrong_number" | "" */
     int claimed;                      /* login: web session created */
     int64_t now;                      /* Redis's clock */
+    /* sign sessions */
+    char apikey[24];                  /* the API key that opened it, "" if a holder */
+    char want[65];                    /* the certificate asked to sign */
+    int ndocs;
+    int64_t signing_time;
 } mc_sess_poll;
 void mc_store_sess_poll(mc_store *st, const char *sid, mc_sess_poll *out, mc_store_cb cb,
                         void *privdata);
@@ -131,5 +142,53 @@ typedef struct mc_mint {
 void mc_store_login_mint(mc_store *st, const char *sid, const uint8_t poll_hash[32],
                          const char *tok_hash, int ttl, const char *ip, const char *login,
                          const char *fp, mc_mint *out, mc_store_cb cb, void *privdata);
+
+/* ---- sign sessions (PROTOCOL.md §8) ---- */
+
+/* Open a sign session: the session (s as for mc_store_sess_open, purpose
+ * sign; signing_time = created, Redis's clock), its entry in the inbox of
+ * the certificate `want`, its line in the account's history, audited. */
+typedef struct mc_sign_open {
+    const mc_sign_info *si;       /* documents, text */
+    const char *alg;              /* "sm2" | "p256": the bound certificate's */
+    const char *want;             /* its fingerprint (hex) */
+    const char *apikey;           /* the asking API key's id, "" for a holder */
+    /* the inbox entry without its times: "<match>\0<ndocs>\0<requester
+     * name>\0<text>" (mc_store_sign.c reads it back) */
+    const char *entry;
+    size_t entry_len;
+    const char *summary;          /* history line (opaque; JSON by the server) */
+    const char *docs_audit;       /* the documents for the audit ("alg:hex,...") */
+} mc_sign_open;
+void mc_store_sign_open(mc_store *st, const mc_session *s, const uint8_t poll_hash[32], int ttl,
+                        const char *requester_name, const char *org, const char *org_name,
+                        const mc_sign_open *so, const mc_actor *a, mc_open_result *out,
+                        mc_store_cb cb, void *privdata);
+
+/* Approve a sign session atomically with the CMS results (an msgpack array
+ * of bin, opaque here): the session is answerable, the certificate fp is
+ * valid and bound to `login` both ways, the account is of organisation
+ * uscc; it leaves the inbox; history and audit. Errors: session_*,
+ * purpose_mismatch, cert_revoked, not_bound, org_mismatch. */
+void mc_store_sign_approve(mc_store *st, const char *sid, const char *fp, const char *uscc,
+                           const char *login, const char *answer, const mc_buf *results,
+                           const char *docs_audit, const mc_actor *a, mc_answer_res *out,
+                           mc_store_cb cb, void *privdata);
+/* End a sign session unapproved (result "rejected" | "wrong_number"),
+ * out of the inbox of `want`, in `login`'s history, audited. */
+void mc_store_sign_reject(mc_store *st, const char *sid, const char *want, const char *login,
+                          const char *fp, const char *answer, const char *result,
+                          const mc_actor *a, mc_answer_res *out, mc_store_cb cb,
+                          void *privdata);
+/* The results of an approved sign session, for the poll-secret holder
+ * (poll_hash) or the API key that opened it (poll_hash NULL, apikey id);
+ * audited. Errors: unknown_session, bad_poll_secret, session_done. */
+typedef struct mc_sign_results {
+    mc_sign_info si;              /* the documents */
+    mc_buf results;               /* owned by the caller: mc_results.h's array */
+} mc_sign_results;
+void mc_store_sign_collect(mc_store *st, const char *sid, const uint8_t *poll_hash,
+                           const char *apikey, const mc_actor *a, mc_sign_results *results,
+                           mc_store_cb cb, void *privdata);
 
 #endif

@@ -3,7 +3,8 @@
  *   auth.c     password login, logout, me
  *   session.c  QR sessions: open, the browser's long poll, the QR image
  *   bind.c     bindings: list, unbind
- *   phone.c    the phone's msgpack API: fetch a session, answer it
+ *   phone.c    the phone's msgpack API: fetch a session, answer it, the inbox
+ *   sign.c     sign requests (platform and holder), their history, verify
  *   health.c   /healthz (never waits for Redis), /readyz
  * Each handler is an mc_handler (mc_httpd.h): called by the dispatcher
  * after its checks; it reads top to bottom as parse -> core rule -> store
@@ -33,6 +34,21 @@ void mc_api_unbind(mc_req *r);
 
 void mc_api_phone_get(mc_req *r);
 void mc_api_phone_respond(mc_req *r);
+void mc_api_phone_inbox(mc_req *r);
+
+void mc_api_sign_open(mc_req *r);
+void mc_api_sign_list(mc_req *r);
+void mc_api_verify(mc_req *r);
+/* The documents as the web sees them: [{name, size, alg, digest (hex)}]. */
+struct mc_sign_info;
+json_t *mc_api_docs_json(const struct mc_sign_info *si);
+
+/* The QR of a reply (api/session.c): "svg,png,text" / "none" parsed into
+ * the three flags (0 / -1); the qr object (payload, version, modules and
+ * the renderings asked for), NULL with err. */
+int mc_api_qr_formats(const char *q, int *svg, int *png, int *text);
+json_t *mc_api_qr_json(const char *base, const char *sid, int svg, int png, int text,
+                       mc_err *err);
 
 void mc_api_healthz(mc_req *r);
 void mc_api_readyz(mc_req *r);

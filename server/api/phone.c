@@ -19,22 +19,37 @@
  * so a racing second answer loses with session_done, and an identical
  * second answer gets the first one's result.
  */
+#include <ctype.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "mc_api.h"
 #include "mc_certcache.h"
+#include "mc_cms.h"
 #include "mc_crypto.h"
 #include "mc_policy.h"
 #include "mc_proto.h"
+#include "mc_results.h"
 #include "mc_store_sess.h"
+#include "mc_store_sign.h"
+#include "mc_workers.h"
 
 /* ---- fetch ---- */
+
+typedef struct get_ctx {
+    mc_session_view v;
+    mc_sign_info si;
+} get_ctx;
 
 static void get_on_scanned(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
-    mc_session_view *v = r->hctx;
+    mc_session_view *v = &((get_ctx *)r->hctx)->v;
+    if (v->s.purpose != MC_PURPOSE_SIGN)
+        v->sign = NULL;
     v->s.match = 0; /* never sent: the user must read it off the web page */
     mc_buf b = {0};
     mc_view_encode(v, &b);
@@ -48,10 +63,11 @@ void mc_api_phone_get(mc_req *r)
         mc_reply_errf(r, 404, "unknown_session", "no such session");
         return;
     }
-    mc_session_view *v = mc_req_ctx(r, sizeof(*v), NULL);
-    if (v == NULL)
+    get_ctx *g = mc_req_ctx(r, sizeof(*g), NULL);
+    if (g == NULL)
         return;
-    mc_store_sess_scan(r->node->store, r->param, v, get_on_scanned, r);
+    g->v.sign = &g->si; /* filled for a sign session */
+    mc_store_sess_scan(r->node->store, r->param, &g->v, get_on_scanned, r);
 }
 
 /* ---- answer ---- */
@@ -64,10 +80,29 @@ typedef struct answer_ctx {
     mc_answer_res res;
     mc_cert_rec rec;
     char who[80];
+    /* sign sessions */
+    mc_sign_info si;              /* the documents, from the record */
+    mc_cert_info ci;
+    EVP_PKEY *pub;                /* the leaf's key, for the worker */
+    int bad_doc;                  /* worker: index of a failing document signature, or -1 */
+    mc_err werr;                  /* worker: another failure */
+    mc_buf cms[MC_DOCS_MAX];      /* worker: one SignedData per document */
+    mc_buf results;
 } answer_ctx;
+
+static void answer_ctx_free(void *p)
+{
+    answer_ctx *x = p;
+    EVP_PKEY_free(x->pub);
+    for (size_t i = 0; i < MC_DOCS_MAX; i++)
+        mc_buf_free(&x->cms[i]);
+    mc_buf_free(&x->results);
+    free(x);
+}
 
 static void answer_on_ctx(void *privdata, const mc_err *err);
 static void answer_on_applied(void *privdata, const mc_err *err);
+static void sign_answer(mc_req *r);
 
 void mc_api_phone_respond(mc_req *r)
 {
@@ -77,9 +112,10 @@ void mc_api_phone_respond(mc_req *r)
         mc_reply_errf(r, 404, "unknown_session", "no such session");
         return;
     }
-    answer_ctx *x = mc_req_ctx(r, sizeof(*x), NULL);
+    answer_ctx *x = mc_req_ctx(r, sizeof(*x), answer_ctx_free);
     if (x == NULL)
         return;
+    x->c.sign = &x->si;
     if (mc_response_decode(r->body.ptr, r->body.len, &x->m, &err) != 0) {
         mc_reply_err(r, &err);
         return;
@@ -145,6 +181,14 @@ static void answer_on_ctx(void *privdata, const mc_err *err)
         mc_reply_err(r, &e);
         return;
     }
+    const mc_sign_info *si = s->purpose == MC_PURPOSE_SIGN ? &x->si : NULL;
+    if (si != NULL &&
+        strcmp(ci.alg == MC_ALG_SM2 ? "sm3" : "sha256", si->docs[0].alg) != 0) {
+        EVP_PKEY_free(pub);
+        mc_reply_errf(r, 409, "alg_mismatch", "the documents' digests are %s: not this key's",
+                      si->docs[0].alg);
+        return;
+    }
     mc_tbs t = {
         .purpose = mc_purpose_name(s->purpose),
         .sid = s->sid,
@@ -155,22 +199,24 @@ static void answer_on_ctx(void *privdata, const mc_err *err)
         .cert_fp = ci.fp,
         .number = x->m.number,
         .decision = x->m.decision,
+        .sign = si,
     };
     mc_buf tbs = {0};
     mc_tbs_encode(&t, &tbs);
     int bad = mc_verify(pub, tbs.ptr, tbs.len, x->m.sig.ptr, x->m.sig.len, &e) != 0;
     mc_buf_free(&tbs);
-    EVP_PKEY_free(pub);
+    x->pub = pub; /* freed with the context; a sign approval's worker uses it */
     if (bad) {
         mc_reply_err(r, &e);
         return;
     }
     mc_answer_facts facts = {
-        .bind = s->purpose == MC_PURPOSE_BIND,
+        .purpose = s->purpose,
         .cert_status = x->c.cert_status,
         .cert_account = x->c.cert_account,
         .cert_org = ci.uscc,
         .session_org = x->c.org,
+        .session_account = s->account,
     };
     int status = 0;
     const char *refused = mc_policy_may_answer(&facts, &status);
@@ -179,6 +225,12 @@ static void answer_on_ctx(void *privdata, const mc_err *err)
         return;
     }
     mc_store *st = r->node->store;
+    snprintf(x->who, sizeof(x->who), "phone:%.16s", ci.fp_hex);
+    if (s->purpose == MC_PURPOSE_SIGN) {
+        x->ci = ci;
+        sign_answer(r);
+        return;
+    }
     if (strcmp(x->m.decision, "reject") == 0) {
         mc_store_sess_reject(st, s->sid, ci.fp_hex, x->answer, "rejected", &x->res,
                              answer_on_applied, r);
@@ -190,10 +242,10 @@ static void answer_on_ctx(void *privdata, const mc_err *err)
                              answer_on_applied, r);
         return;
     }
-    snprintf(x->who, sizeof(x->who), "phone:%.16s", ci.fp_hex);
     mc_actor actor = {x->who, r->ip};
     if (s->purpose == MC_PURPOSE_BIND) {
         mc_cert_rec_from_info(&ci, &x->rec);
+        x->rec.der = x->m.chain[0]; /* kept for the inbox (§8.4) */
         mc_store_bind_approve(st, s->sid, s->account, s->requester, &x->rec, x->answer, &actor,
                               &x->res, answer_on_applied, r);
         return;
@@ -207,4 +259,241 @@ static void answer_on_applied(void *privdata, const mc_err *err)
     MC_STEP_BEGIN(r, privdata, err);
     answer_ctx *x = r->hctx;
     answer_reply(r, x->res.result, x->res.account);
+}
+
+/* ---- a sign session's answer (PROTOCOL.md §8.6) ---- */
+
+static void sign_work(void *arg);
+static void sign_on_checked(void *arg, int ran);
+
+/* After the session signature and who may answer: a rejection ends the
+ * session; an approval has its document signatures checked and its
+ * SignedData built on a worker, then the number, then the atomic step. */
+static void sign_answer(mc_req *r)
+{
+    answer_ctx *x = r->hctx;
+    const mc_session *s = &x->c.s;
+    mc_actor actor = {x->who, r->ip};
+    if (strcmp(x->m.decision, "reject") == 0) {
+        if (x->m.ndoc_sigs != 0) {
+            mc_reply_errf(r, 400, "bad_field", "a rejection carries no document signatures");
+            return;
+        }
+        mc_store_sign_reject(r->node->store, s->sid, x->c.want, s->account, x->ci.fp_hex,
+                             x->answer, "rejected", &actor, &x->res, answer_on_applied, r);
+        return;
+    }
+    if (x->m.ndoc_sigs != x->si.ndocs) {
+        mc_reply_errf(r, 400, "bad_field", "doc_sigs must hold one signature per document (%zu)",
+                      x->si.ndocs);
+        return;
+    }
+    x->bad_doc = -1;
+    if (mc_workers_submit(r->node->workers, sign_work, sign_on_checked, r) != 0)
+        mc_reply_errf(r, 503, "busy", "the server is busy; send the same answer again");
+}
+
+/* 1 if der is a self-signed certificate (an anchor: not worth carrying). */
+static int self_signed(const mc_slice *der)
+{
+    const unsigned char *p = der->ptr;
+    X509 *c = d2i_X509(NULL, &p, (long)der->len);
+    int self = c != NULL && X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(c)) == 0;
+    X509_free(c);
+    return self;
+}
+
+/* On a worker thread: touches only the answer_ctx (its key is not used by
+ * the loop meanwhile). One verify and one assembly per document. */
+static void sign_work(void *arg)
+{
+    mc_req *r = arg;
+    answer_ctx *x = r->hctx;
+    mc_err_clear(&x->werr);
+    mc_slice certs[MC_CHAIN_MAX];
+    size_t ncerts = 0;
+    certs[ncerts++] = x->m.chain[0];
+    for (size_t i = 1; i < x->m.nchain; i++)
+        if (!self_signed(&x->m.chain[i]))
+            certs[ncerts++] = x->m.chain[i];
+    for (size_t i = 0; i < x->si.ndocs; i++) {
+        uint8_t attrs[MC_CMS_ATTRS_LEN];
+        mc_err e;
+        mc_err_clear(&e);
+        const mc_slice *sig = &x->m.doc_sigs[i];
+        if (mc_cms_signed_attrs(x->si.signing_time, x->si.docs[i].digest, attrs, &x->werr) != 0)
+            return;
+        if (mc_verify(x->pub, attrs, sizeof(attrs), sig->ptr, sig->len, &e) != 0) {
+            x->bad_doc = (int)i;
+            return;
+        }
+        if (mc_cms_build(certs, ncerts, x->ci.alg, x->si.docs[i].digest, x->si.signing_time,
+                         sig->ptr, sig->len, &x->cms[i], &x->werr) != 0)
+            return;
+    }
+    mc_results_encode(x->cms, x->si.ndocs, &x->results);
+}
+
+static void sign_on_checked(void *arg, int ran)
+{
+    mc_req *r = arg;
+    MC_REQ_LIVE(r);
+    answer_ctx *x = r->hctx;
+    const mc_session *s = &x->c.s;
+    if (!ran) {
+        mc_reply_errf(r, 503, "busy", "the server is stopping");
+        return;
+    }
+    if (x->bad_doc >= 0) {
+        mc_reply_errf(r, 403, "bad_doc_signature",
+                      "the signature of document %d does not verify over its signed attributes",
+                      x->bad_doc);
+        return;
+    }
+    if (x->werr.status != 0) {
+        mc_reply_err(r, &x->werr);
+        return;
+    }
+    mc_actor actor = {x->who, r->ip};
+    if (x->m.number != s->match) {
+        mc_store_sign_reject(r->node->store, s->sid, x->c.want, s->account, x->ci.fp_hex,
+                             x->answer, "wrong_number", &actor, &x->res, answer_on_applied, r);
+        return;
+    }
+    char *audit = malloc(x->si.ndocs * (8 + 65 + 1) + 1), *p = audit;
+    if (audit == NULL) {
+        mc_reply_errf(r, 503, "busy", "out of memory");
+        return;
+    }
+    *p = '\0';
+    for (size_t i = 0; i < x->si.ndocs; i++) {
+        char hex[65];
+        mc_hex(x->si.docs[i].digest, 32, hex);
+        p += sprintf(p, "%s%s:%s", i ? "," : "", x->si.docs[i].alg, hex);
+    }
+    mc_store_sign_approve(r->node->store, s->sid, x->ci.fp_hex, x->ci.uscc, s->account,
+                          x->answer, &x->results, audit, &actor, &x->res, answer_on_applied, r);
+    free(audit);
+}
+
+/* ---- the inbox (PROTOCOL.md §8.4) ---- */
+
+#define INBOX_SKEW 300 /* seconds a phone's clock may be off */
+
+typedef struct inbox_ctx {
+    uint8_t fp[32];
+    char fp_hex[65];
+    int64_t ts;
+    uint8_t nonce[MC_INBOX_NONCE_LEN];
+    char nonce_hex[2 * MC_INBOX_NONCE_LEN + 1];
+    uint8_t sig[MC_SIG_MAX];
+    size_t siglen;
+    mc_inbox ib;
+} inbox_ctx;
+
+static void inbox_free(void *p)
+{
+    inbox_ctx *x = p;
+    mc_buf_free(&x->ib.der);
+    free(x);
+}
+
+/* 1 if s is exactly n lower-case hex characters. */
+static int lower_hex(const char *s, size_t n)
+{
+    if (strlen(s) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+static void inbox_on_list(void *privdata, const mc_err *err);
+
+void mc_api_phone_inbox(mc_req *r)
+{
+    const char *fp = NULL, *ts = NULL, *nonce = NULL, *sig = NULL;
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, &r->query, next) {
+        const char **slot = strcmp(kv->key, "fp") == 0      ? &fp
+                            : strcmp(kv->key, "ts") == 0    ? &ts
+                            : strcmp(kv->key, "nonce") == 0 ? &nonce
+                            : strcmp(kv->key, "sig") == 0   ? &sig
+                                                            : NULL;
+        if (slot == NULL || *slot != NULL) {
+            mc_reply_errf(r, 400, "bad_query", "the query is fp, ts, nonce and sig, once each");
+            return;
+        }
+        *slot = kv->value;
+    }
+    inbox_ctx *x = mc_req_ctx(r, sizeof(*x), inbox_free);
+    if (x == NULL)
+        return;
+    size_t tslen = ts ? strlen(ts) : 0, siglen = sig ? strlen(sig) : 0;
+    int ok = fp && ts && nonce && sig && lower_hex(fp, 64) && lower_hex(nonce, 32) &&
+             tslen >= 1 && tslen <= 12 && siglen >= 2 && siglen <= 2 * MC_SIG_MAX &&
+             siglen % 2 == 0;
+    for (size_t i = 0; ok && i < tslen; i++)
+        ok = isdigit((unsigned char)ts[i]);
+    if (!ok || mc_unhex(fp, 64, x->fp, 32) != 0 ||
+        mc_unhex(nonce, 32, x->nonce, MC_INBOX_NONCE_LEN) != 0 ||
+        mc_unhex(sig, siglen, x->sig, siglen / 2) != 0) {
+        mc_reply_errf(r, 400, "bad_query", "fp (64 hex), ts (unix seconds), nonce (32 hex), "
+                                           "sig (hex DER) are required");
+        return;
+    }
+    x->siglen = siglen / 2;
+    x->ts = strtoll(ts, NULL, 10);
+    memcpy(x->fp_hex, fp, 65);
+    memcpy(x->nonce_hex, nonce, sizeof(x->nonce_hex));
+    if (x->ts > r->now + INBOX_SKEW || x->ts < r->now - INBOX_SKEW) {
+        mc_reply_errf(r, 403, "stale_request", "ts is more than %d s from the server's clock",
+                      INBOX_SKEW);
+        return;
+    }
+    mc_store_inbox_list(r->node->store, x->fp_hex, x->nonce_hex, &x->ib, inbox_on_list, r);
+}
+
+static void inbox_on_list(void *privdata, const mc_err *err)
+{
+    MC_STEP_BEGIN(r, privdata, err);
+    inbox_ctx *x = r->hctx;
+    /* the record's certificate, and the signature with its key over the
+     * inbox TBS (the base as this server is reached, lower-cased) */
+    const unsigned char *p = x->ib.der.ptr;
+    X509 *c = d2i_X509(NULL, &p, (long)x->ib.der.len);
+    uint8_t fp[32];
+    int same = c != NULL && mc_cert_fingerprint(x->ib.der.ptr, x->ib.der.len, fp) == 0 &&
+               memcmp(fp, x->fp, 32) == 0;
+    EVP_PKEY *pub = c ? X509_get0_pubkey(c) : NULL;
+    char base[sizeof(r->node->cfg->public_base)];
+    size_t i;
+    for (i = 0; r->node->cfg->public_base[i] != '\0' && i + 1 < sizeof(base); i++)
+        base[i] = (char)tolower((unsigned char)r->node->cfg->public_base[i]);
+    base[i] = '\0';
+    while (i > 0 && base[i - 1] == '/')
+        base[--i] = '\0';
+    mc_buf tbs = {0};
+    mc_inbox_tbs_encode(base, x->fp, x->ts, x->nonce, &tbs);
+    mc_err e;
+    mc_err_clear(&e);
+    int good = same && pub != NULL && mc_verify(pub, tbs.ptr, tbs.len, x->sig, x->siglen, &e) == 0;
+    mc_buf_free(&tbs);
+    X509_free(c);
+    if (!same) {
+        mc_reply_errf(r, 503, "store_unavailable", "corrupt certificate record");
+        return;
+    }
+    if (!good) {
+        mc_reply_errf(r, 403, "bad_signature", "the inbox request is not signed by this certificate");
+        return;
+    }
+    mc_buf entries = {0}, out = {0};
+    for (size_t k = 0; k < x->ib.n; k++)
+        mc_inbox_entry_encode(&x->ib.e[k], &entries);
+    mc_inbox_reply_encode(x->ib.now, entries.ptr, entries.len, x->ib.n, &out);
+    mc_buf_free(&entries);
+    mc_reply_msgpack(r, 200, &out);
+    mc_buf_free(&out);
 }

@@ -29,6 +29,7 @@
 #include "mc_events.h"
 #include "mc_policy.h"
 #include "mc_qr.h"
+#include "mc_results.h"
 #include "mc_session.h"
 #include "mc_store_sess.h"
 #include "mc_token.h"
@@ -53,7 +54,7 @@ static void open_ctx_free(void *p)
 }
 
 /* Parse "svg,png,text" / "none" into the three flags. 0 / -1. */
-static int qr_formats(const char *q, int *svg, int *png, int *text)
+int mc_api_qr_formats(const char *q, int *svg, int *png, int *text)
 {
     *svg = *png = *text = 0;
     size_t n = strlen(q);
@@ -104,7 +105,7 @@ void mc_api_session_open(mc_req *r)
     /* ?qr=svg,png,text (default all three; "none": the payload only) */
     x->want_svg = x->want_png = x->want_text = 1;
     const char *qrq = evhttp_find_header(&r->query, "qr");
-    if (qrq != NULL && qr_formats(qrq, &x->want_svg, &x->want_png, &x->want_text) != 0) {
+    if (qrq != NULL && mc_api_qr_formats(qrq, &x->want_svg, &x->want_png, &x->want_text) != 0) {
         mc_reply_errf(r, 400, "bad_query", "qr lists svg, png, text or none, comma-separated");
         return;
     }
@@ -210,7 +211,7 @@ static int qr_image(const mc_qr *q, int png, mc_buf *out, mc_err *err)
 
 /* The QR object of a reply: payload, version, modules and the renderings
  * asked for. NULL with err on failure. */
-static json_t *qr_json(const char *base, const char *sid, int svg, int png, int text,
+json_t *mc_api_qr_json(const char *base, const char *sid, int svg, int png, int text,
                        mc_err *err)
 {
     char payload[MC_QR_PAYLOAD_MAX + 1];
@@ -272,7 +273,7 @@ static void open_on_stored(void *privdata, const mc_err *err)
     x->s.expires = x->opened.expires;
     mc_err e2;
     mc_err_clear(&e2);
-    json_t *qr = qr_json(r->node->cfg->public_base, x->s.sid, x->want_svg, x->want_png,
+    json_t *qr = mc_api_qr_json(r->node->cfg->public_base, x->s.sid, x->want_svg, x->want_png,
                          x->want_text, &e2);
     if (qr == NULL) {
         mc_reply_err(r, &e2);
@@ -355,10 +356,18 @@ typedef struct poll_ctx {
     mc_waiter *waiter;
     uint64_t read_epoch;          /* events epoch when the last read went out */
     int rereads;                  /* reads again because an event raced the read */
+    int via_key;                  /* the platform's API key collects (§8.5) */
+    mc_sign_results *signs;       /* an approved sign session's results */
+    char who[40];
 } poll_ctx;
 
 static void poll_ctx_free(void *p)
 {
+    poll_ctx *x = p;
+    if (x->signs != NULL) {
+        mc_buf_free(&x->signs->results);
+        free(x->signs);
+    }
     OPENSSL_cleanse(p, sizeof(poll_ctx));
     free(p);
 }
@@ -376,6 +385,7 @@ static int poll_collect(mc_req *r);
 static void poll_on_collected(void *privdata, const mc_err *err);
 static void poll_on_read(mc_req *r, const mc_err *err, const mc_sess_poll *p);
 static void poll_on_minted(void *privdata, const mc_err *err);
+static void poll_on_signs(void *privdata, const mc_err *err);
 static void poll_wake(void *privdata, mc_wake why, const char *state);
 static void poll_gone(mc_req *r);
 
@@ -388,7 +398,10 @@ void mc_api_session_poll(mc_req *r)
     const char *secret =
         evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Poll-Secret");
     size_t secret_len = secret ? strnlen(secret, POLL_SECRET_MAX + 1) : 0;
-    if (secret_len == 0) {
+    if (r->via_key) {
+        secret = "";
+        secret_len = 0; /* the key that opened the request is the credential */
+    } else if (secret_len == 0) {
         mc_reply_errf(r, 401, "bad_poll_secret", "the X-Poll-Secret header is required");
         return;
     }
@@ -414,6 +427,7 @@ void mc_api_session_poll(mc_req *r)
     memcpy(x->secret, secret, secret_len);
     x->secret_len = secret_len;
     mc_sha256(x->secret, x->secret_len, x->poll_hash);
+    x->via_key = r->via_key;
     x->wait = known != NULL ? wait : 0;
     x->deadline_ms = now_ms() + (int64_t)x->wait * 1000;
     if (!poll_collect(r))
@@ -482,6 +496,26 @@ static void poll_read(mc_req *r, int woken)
     g->members[g->n++] = r;
 }
 
+/* The documents of an approved sign session with their CMS (base64), or
+ * NULL (none collected, or results that do not decode). */
+static json_t *sign_docs_json(const mc_sign_results *sr)
+{
+    if (sr == NULL)
+        return NULL;
+    mc_slice cms[MC_DOCS_MAX];
+    size_t n;
+    if (mc_results_decode(sr->results.ptr, sr->results.len, cms, MC_DOCS_MAX, &n) != 0 ||
+        n != sr->si.ndocs)
+        return NULL;
+    json_t *a = mc_api_docs_json(&sr->si);
+    for (size_t i = 0; i < n; i++) {
+        char *b64 = mc_base64(cms[i].ptr, cms[i].len);
+        json_object_set_new(json_array_get(a, i), "cms", json_string(b64));
+        free(b64);
+    }
+    return a;
+}
+
 static void poll_reply(mc_req *r)
 {
     poll_ctx *x = r->hctx;
@@ -491,6 +525,16 @@ static void poll_reply(mc_req *r)
                           (json_int_t)s->expires);
     if (strcmp(s->state, "rejected") == 0 && strcmp(x->p.result, "wrong_number") == 0)
         json_object_set_new(o, "reason", json_string("wrong_number"));
+    if (s->purpose == MC_PURPOSE_SIGN) {
+        json_object_set_new(o, "signing_time", json_integer(x->p.signing_time));
+        json_t *docs = sign_docs_json(x->signs);
+        if (docs == NULL && x->signs != NULL) {
+            json_decref(o);
+            mc_reply_errf(r, 503, "store_unavailable", "corrupt sign results");
+            return;
+        }
+        json_object_set_new(o, "documents", docs ? docs : json_integer(x->p.ndocs));
+    }
     if (strcmp(s->state, "approved") == 0) {
         json_object_set_new(o, "account", json_string(s->account));
         json_object_set_new(o, "cert", json_string(x->p.cert));
@@ -511,7 +555,10 @@ static void poll_on_read(mc_req *r, const mc_err *err, const mc_sess_poll *p)
         mc_reply_err(r, err);
         return;
     }
-    if (!mc_ct_eq(p->poll_hash, x->poll_hash, 32)) {
+    int may = x->via_key ? p->s.purpose == MC_PURPOSE_SIGN && p->apikey[0] != '\0' &&
+                               strcmp(p->apikey, r->key.key.id) == 0
+                         : mc_ct_eq(p->poll_hash, x->poll_hash, 32);
+    if (!may) {
         mc_reply_errf(r, 403, "bad_poll_secret", "wrong poll secret for this session");
         return;
     }
@@ -519,6 +566,22 @@ static void poll_on_read(mc_req *r, const mc_err *err, const mc_sess_poll *p)
     mc_session *s = &x->p.s;
     if (s->purpose == MC_PURPOSE_LOGIN && strcmp(s->state, "approved") == 0) {
         poll_mint(r, poll_on_minted);
+        return;
+    }
+    if (s->purpose == MC_PURPOSE_SIGN && strcmp(s->state, "approved") == 0) {
+        x->signs = calloc(1, sizeof(*x->signs));
+        if (x->signs == NULL) {
+            mc_reply_errf(r, 503, "busy", "out of memory");
+            return;
+        }
+        if (x->via_key)
+            snprintf(x->who, sizeof(x->who), "apikey:%s", r->key.key.id);
+        else
+            snprintf(x->who, sizeof(x->who), "poll:%.16s", s->sid);
+        mc_actor actor = {x->who, r->ip};
+        mc_store_sign_collect(r->node->store, s->sid, x->via_key ? NULL : x->poll_hash,
+                              x->via_key ? r->key.key.id : "", &actor, x->signs, poll_on_signs,
+                              r);
         return;
     }
     int open = strcmp(s->state, "pending") == 0 || strcmp(s->state, "scanned") == 0;
@@ -573,7 +636,7 @@ static int poll_collect(mc_req *r)
 {
     poll_ctx *x = r->hctx;
     const mc_approval *a = mc_events_approval(r->node->events, x->sid);
-    if (a == NULL || strcmp(a->purpose, "login") != 0)
+    if (a == NULL || strcmp(a->purpose, "login") != 0 || x->via_key)
         return 0;
     mc_session *s = &x->p.s;
     memset(&x->p, 0, sizeof(x->p));
@@ -605,6 +668,12 @@ static void poll_on_collected(void *privdata, const mc_err *err)
 }
 
 static void poll_on_minted(void *privdata, const mc_err *err)
+{
+    MC_STEP_BEGIN(r, privdata, err);
+    poll_reply(r);
+}
+
+static void poll_on_signs(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     poll_reply(r);
