@@ -7,6 +7,8 @@
  *                                and their certificates, binding by QR (self, or
  *                                an admin for any account of the organisation),
  *                                unbinding after a confirmation, logout.
+ * and the helpers of the 签名 page's own script (window.mcert, used by
+ * /sign.js).
  *
  * Design: vanilla JS, no build step, no dependency; the server's CSP allows
  * scripts and styles from this origin only, so nothing here injects inline
@@ -732,6 +734,15 @@
 
     refresh();
   }
+
+  /* The helpers other pages' scripts use (the 签名 page: /sign.js, loaded
+   * after this file); that page initialises itself. */
+  window.mcert = Object.freeze({
+    ApiError, api, h, $, pad2, fmtTime, errorText, show, showError, token,
+    sessionEnded, sleep, retryAfterOf, transient, certId,
+    ERROR_TEXT, RETRY_TEXT, CERT_STATUS_TEXT, SESSION_ENDED,
+    POLL_WAIT, RETRY_MIN, RETRY_MAX, RETRY_GRACE,
+  });
 
   function init() {
     const page = document.body.dataset.page;
