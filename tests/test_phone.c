@@ -13,7 +13,11 @@
  * the protocol round trip against a tiny in-test evhttp server that speaks
  * the phone API — and lies in it (truncated, oversized, wrong-type msgpack,
  * another session's view, a result that is not one). A QR PNG drawn by
- * mc_qr is read back with the real decoder (zbarimg).
+ * mc_qr is read back with the real decoder (zbarimg). Signing (§8): a sign
+ * answer signs the 13-element TBS and each document's CMS signed
+ * attributes (SM2 and P-256), each sign lie changes one thing only, the
+ * inbox query is signed over the inbox TBS (and its lies), and a sign
+ * view, the inbox and the answer round-trip through the in-test server.
  *
  * The in-test server runs its own event_base in a thread; it is stopped by
  * an atomic flag polled by a 20 ms timer (no libevent_pthreads needed).
@@ -44,6 +48,7 @@
 
 #include <cmocka.h>
 
+#include "mc_cms.h"
 #include "mc_http.h"
 #include "mc_phone.h"
 #include "mc_qr.h"
@@ -189,6 +194,7 @@ static void expected_tbs(const mc_session_view *v, const mc_slice *leaf, uint32_
         .purpose = mc_purpose_name(v->s.purpose), .sid = v->s.sid, .nonce = v->s.nonce,
         .origin = v->s.origin, .account = v->s.account, .expires = v->s.expires,
         .cert_fp = fp, .number = number, .decision = decision,
+        .sign = v->s.purpose == MC_PURPOSE_SIGN ? v->sign : NULL,
     };
     mc_tbs_encode(&t, out);
 }
@@ -709,6 +715,10 @@ typedef struct test_server {
     mc_buf last_response;         /* last POSTed response body (under lock) */
     int canned_status;            /* non-zero: every /m/v1/sessions/ request */
     mc_buf canned;                /* gets this reply instead (under lock) */
+    mc_sign_info sign;            /* view.sign points here for a sign view */
+    mc_buf inbox;                 /* /m/v1/inbox: these encoded entries, */
+    size_t inbox_entries;         /* this many (under lock) */
+    char last_inbox_query[512];   /* the query it last got (under lock) */
 } test_server;
 
 static void reply_msgpack(struct evhttp_request *req, int status, const mc_buf *b)
@@ -774,6 +784,16 @@ static void server_cb(struct evhttp_request *req, void *arg)
         evbuffer_add_buffer(out, in);
         evhttp_send_reply(req, 200, "OK", out);
         evbuffer_free(out);
+        return;
+    }
+    if (strncmp(uri, "/m/v1/inbox?", 12) == 0) {
+        mc_buf b = {0};
+        pthread_mutex_lock(&s->lock);
+        snprintf(s->last_inbox_query, sizeof(s->last_inbox_query), "%s", uri + 12);
+        mc_inbox_reply_encode(1700000000, s->inbox.ptr, s->inbox.len, s->inbox_entries, &b);
+        pthread_mutex_unlock(&s->lock);
+        reply_msgpack(req, 200, &b);
+        mc_buf_free(&b);
         return;
     }
     if (strncmp(uri, prefix, sizeof(prefix) - 1) == 0) {
@@ -892,6 +912,7 @@ static void server_stop(test_server *s)
     event_base_free(s->base);
     mc_buf_free(&s->last_response);
     mc_buf_free(&s->canned);
+    mc_buf_free(&s->inbox);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -1470,6 +1491,468 @@ static void test_scan_png_reads_what_mc_qr_draws(void **state)
     assert_string_equal(pe.code, "qr_unreadable");
 }
 
+/* ------------------------------------------------------------------ */
+/* signing (purpose "sign"): what the phone signs, and its lies        */
+
+/* A sign view with n documents (alg for every one), in caller storage. */
+static void make_sign_view(mc_session_view *v, mc_sign_info *si, size_t n, const char *alg)
+{
+    make_view(v, MC_PURPOSE_SIGN);
+    snprintf(v->s.account, sizeof(v->s.account), "alice");
+    v->s.requester[0] = '\0';
+    snprintf(v->requester_name, sizeof(v->requester_name), "Platform");
+    memset(si, 0, sizeof(*si));
+    si->ndocs = n;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(si->docs[i].name, sizeof(si->docs[i].name), "doc-%zu.pdf", i);
+        si->docs[i].size = 1000 + i;
+        snprintf(si->docs[i].alg, sizeof(si->docs[i].alg), "%s", alg);
+        for (size_t k = 0; k < MC_DIGEST_LEN; k++)
+            si->docs[i].digest[k] = (uint8_t)(16 * i + k);
+    }
+    si->signing_time = v->s.created;
+    snprintf(si->text, sizeof(si->text), "bid 2024-001");
+    v->sign = si;
+}
+
+/* Does sig verify over document i's signed attributes (with this digest
+ * and time) under r's leaf key? */
+static int doc_sig_verifies(const mc_response *r, const mc_slice *sig, int64_t when,
+                            const uint8_t digest[32])
+{
+    uint8_t attrs[MC_CMS_ATTRS_LEN];
+    mc_err e = {0};
+    assert_int_equal(mc_cms_signed_attrs(when, digest, attrs, &e), 0);
+    const unsigned char *p = r->chain[0].ptr;
+    X509 *x = d2i_X509(NULL, &p, (long)r->chain[0].len);
+    assert_non_null(x);
+    int rc = mc_verify(X509_get0_pubkey(x), attrs, sizeof(attrs), sig->ptr, sig->len, &e);
+    X509_free(x);
+    return rc == 0;
+}
+
+static void check_sign_answer(fx *f, mc_alg alg)
+{
+    mc_phone *p = make_phone(f, alg == MC_ALG_SM2 ? "sm2" : "p256", alg);
+    mc_session_view v;
+    mc_sign_info si;
+    make_sign_view(&v, &si, 3, alg == MC_ALG_SM2 ? "sm3" : "sha256");
+    mc_buf tbs = {0}, body = {0}, expect = {0};
+    mc_phone_err pe;
+    mc_err e = {0};
+    mc_response r;
+    uint32_t number = v.s.choices[1];
+
+    assert_int_equal(mc_phone_build(p, &v, MC_PHONE_APPROVE, number, NULL, &tbs, &body, &pe), 0);
+    assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &e), 0);
+    assert_string_equal(r.purpose, "sign");
+    assert_int_equal(r.ndoc_sigs, 3);
+    /* the 13-element TBS, as the server rebuilds it from its record */
+    expected_tbs(&v, &r.chain[0], number, "approve", &expect);
+    assert_int_equal(expect.ptr[0], 0x9d);
+    assert_int_equal(tbs.len, expect.len);
+    assert_memory_equal(tbs.ptr, expect.ptr, expect.len);
+    assert_int_equal(verify_response(&r, &expect), 0);
+    /* one signature per document, over that document's signed attributes */
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(doc_sig_verifies(&r, &r.doc_sigs[i], si.signing_time, si.docs[i].digest));
+        assert_false(doc_sig_verifies(&r, &r.doc_sigs[i], si.signing_time,
+                                      si.docs[(i + 1) % 3].digest));
+        assert_false(doc_sig_verifies(&r, &r.doc_sigs[i], si.signing_time + 1,
+                                      si.docs[i].digest));
+    }
+
+    /* a reject signs the 13 elements too, and carries no document signature */
+    body.len = expect.len = 0;
+    assert_int_equal(mc_phone_build(p, &v, MC_PHONE_REJECT, 0, NULL, NULL, &body, &pe), 0);
+    assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &e), 0);
+    assert_int_equal(r.ndoc_sigs, 0);
+    expected_tbs(&v, &r.chain[0], 0, "reject", &expect);
+    assert_int_equal(verify_response(&r, &expect), 0);
+
+    /* a sign view without its documents is refused locally */
+    v.sign = NULL;
+    assert_int_equal(mc_phone_build(p, &v, MC_PHONE_APPROVE, 1, NULL, NULL, &body, &pe), -1);
+    assert_string_equal(pe.code, "bad_request");
+
+    mc_buf_free(&tbs);
+    mc_buf_free(&body);
+    mc_buf_free(&expect);
+    mc_phone_free(p);
+}
+
+static void test_sm2_sign_answer_signs_the_13_elements_and_each_document(void **state)
+{
+    check_sign_answer(*state, MC_ALG_SM2);
+}
+
+static void test_p256_sign_answer_signs_the_13_elements_and_each_document(void **state)
+{
+    check_sign_answer(*state, MC_ALG_P256);
+}
+
+/* Build a sign approval with ov; r is decoded (must decode). */
+static void sign_build(mc_phone *p, const mc_session_view *v, const mc_phone_overrides *ov,
+                       mc_buf *body, mc_response *r)
+{
+    mc_phone_err pe;
+    mc_err e = {0};
+    body->len = 0;
+    if (mc_phone_build(p, v, MC_PHONE_APPROVE, v->s.choices[0], ov, NULL, body, &pe) != 0)
+        fail_msg("build: %s: %s", pe.code, pe.msg);
+    if (mc_response_decode(body->ptr, body->len, r, &e) != 0)
+        fail_msg("decode: %s: %s", e.code, e.msg);
+}
+
+/* Does r's session signature cover the true TBS of v (approve, choices[0])? */
+static int tbs_sig_true(const mc_session_view *v, const mc_response *r)
+{
+    mc_buf expect = {0};
+    expected_tbs(v, &r->chain[0], v->s.choices[0], "approve", &expect);
+    int ok = verify_response(r, &expect) == 0;
+    mc_buf_free(&expect);
+    return ok;
+}
+
+static void test_each_sign_lie_changes_one_thing(void **state)
+{
+    fx *f = *state;
+    mc_phone *p = make_phone(f, "p", MC_ALG_P256);
+    mc_session_view v, other;
+    mc_sign_info si, osi;
+    make_sign_view(&v, &si, 3, "sha256");
+    make_sign_view(&other, &osi, 3, "sha256"); /* another session: other sid, nonce */
+    other.s.choices[0] = v.s.choices[0];        /* (tbs_sig_true signs choices[0]) */
+    mc_buf body = {0};
+    mc_response r;
+    mc_err e = {0};
+    mc_phone_err pe;
+    int64_t when = si.signing_time;
+
+    /* swap two documents' signatures */
+    static const size_t swap[] = {1, 0};
+    mc_phone_overrides ov = {.doc_sig_order = swap, .doc_sig_order_len = 2};
+    sign_build(p, &v, &ov, &body, &r);
+    assert_true(tbs_sig_true(&v, &r));
+    assert_int_equal(r.ndoc_sigs, 3);
+    assert_true(doc_sig_verifies(&r, &r.doc_sigs[0], when, si.docs[1].digest));
+    assert_true(doc_sig_verifies(&r, &r.doc_sigs[1], when, si.docs[0].digest));
+    assert_true(doc_sig_verifies(&r, &r.doc_sigs[2], when, si.docs[2].digest));
+    assert_false(doc_sig_verifies(&r, &r.doc_sigs[0], when, si.docs[0].digest));
+
+    /* sign a digest other than the one shown, for document 2 only */
+    uint8_t evil[32];
+    memset(evil, 0xee, sizeof(evil));
+    ov = (mc_phone_overrides){.doc_digest = evil, .doc_digest_index = 2};
+    sign_build(p, &v, &ov, &body, &r);
+    assert_true(tbs_sig_true(&v, &r));
+    assert_true(doc_sig_verifies(&r, &r.doc_sigs[0], when, si.docs[0].digest));
+    assert_true(doc_sig_verifies(&r, &r.doc_sigs[1], when, si.docs[1].digest));
+    assert_false(doc_sig_verifies(&r, &r.doc_sigs[2], when, si.docs[2].digest));
+    assert_true(doc_sig_verifies(&r, &r.doc_sigs[2], when, evil));
+
+    /* another signing time in the document signatures */
+    ov = (mc_phone_overrides){.set_doc_signing_time = 1, .doc_signing_time = when - 3600};
+    sign_build(p, &v, &ov, &body, &r);
+    assert_true(tbs_sig_true(&v, &r));
+    assert_false(doc_sig_verifies(&r, &r.doc_sigs[0], when, si.docs[0].digest));
+    assert_true(doc_sig_verifies(&r, &r.doc_sigs[0], when - 3600, si.docs[0].digest));
+
+    /* another session's TBS: the message and documents are this one's */
+    ov = (mc_phone_overrides){.tbs_view = &other};
+    sign_build(p, &v, &ov, &body, &r);
+    assert_false(tbs_sig_true(&v, &r));
+    assert_true(tbs_sig_true(&other, &r));
+    assert_string_equal(r.sid, v.s.sid);
+    assert_true(doc_sig_verifies(&r, &r.doc_sigs[0], when, si.docs[0].digest));
+
+    /* the TBS over other documents, or without any (11 elements) */
+    ov = (mc_phone_overrides){.tbs_sign = &osi};
+    osi.docs[1].size = 7;
+    sign_build(p, &v, &ov, &body, &r);
+    assert_false(tbs_sig_true(&v, &r));
+    ov = (mc_phone_overrides){.tbs_no_docs = 1};
+    sign_build(p, &v, &ov, &body, &r);
+    assert_false(tbs_sig_true(&v, &r));
+    {
+        mc_buf b11 = {0};
+        uint8_t fp[32];
+        assert_int_equal(mc_cert_fingerprint(r.chain[0].ptr, r.chain[0].len, fp), 0);
+        mc_tbs t = {.purpose = "sign", .sid = v.s.sid, .nonce = v.s.nonce, .origin = v.s.origin,
+                    .account = v.s.account, .expires = v.s.expires, .cert_fp = fp,
+                    .number = v.s.choices[0], .decision = "approve"};
+        mc_tbs_encode(&t, &b11);
+        assert_int_equal(b11.ptr[0], 0x9b);
+        assert_int_equal(verify_response(&r, &b11), 0);
+        mc_buf_free(&b11);
+    }
+
+    /* n-1 document signatures; and more than there are documents */
+    ov = (mc_phone_overrides){.set_doc_sigs_count = 1, .doc_sigs_count = 2};
+    sign_build(p, &v, &ov, &body, &r);
+    assert_int_equal(r.ndoc_sigs, 2);
+    assert_true(doc_sig_verifies(&r, &r.doc_sigs[1], when, si.docs[1].digest));
+    ov = (mc_phone_overrides){.set_doc_sigs_count = 1, .doc_sigs_count = 4};
+    sign_build(p, &v, &ov, &body, &r);
+    assert_int_equal(r.ndoc_sigs, 4);
+    assert_true(doc_sig_verifies(&r, &r.doc_sigs[3], when, si.docs[0].digest));
+    /* signatures on a reject */
+    body.len = 0;
+    assert_int_equal(mc_phone_build(p, &v, MC_PHONE_REJECT, 0, &ov, NULL, &body, &pe), 0);
+    assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &e), 0);
+    assert_int_equal(r.ndoc_sigs, 4); /* the session signature, repeated */
+    assert_memory_equal(r.doc_sigs[0].ptr, r.sig.ptr, r.sig.len);
+
+    /* a sign answer without the doc_sigs key: the decoder refuses it */
+    ov = (mc_phone_overrides){.doc_sigs_key = -1};
+    body.len = 0;
+    assert_int_equal(mc_phone_build(p, &v, MC_PHONE_APPROVE, 1, &ov, NULL, &body, &pe), 0);
+    assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "\"doc_sigs\" is missing"));
+    assert_null(memmem(body.ptr, body.len, "doc_sigs", 8));
+
+    /* doc_sigs on a bind answer (the session signature as the one entry) */
+    mc_session_view bv;
+    make_view(&bv, MC_PURPOSE_BIND);
+    ov = (mc_phone_overrides){.doc_sigs_key = 1, .set_doc_sigs_count = 1, .doc_sigs_count = 1};
+    body.len = 0;
+    assert_int_equal(mc_phone_build(p, &bv, MC_PHONE_APPROVE, 1, &ov, NULL, &body, &pe), 0);
+    assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "\"doc_sigs\" is not allowed for purpose bind"));
+    /* ... and with an empty array; the message is otherwise the true one */
+    ov = (mc_phone_overrides){.doc_sigs_key = 1};
+    body.len = 0;
+    assert_int_equal(mc_phone_build(p, &bv, MC_PHONE_APPROVE, 1, &ov, NULL, &body, &pe), 0);
+    assert_int_equal(body.ptr[0], 0x89);
+    assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &e), -1);
+    body.len = 0;
+    assert_int_equal(mc_phone_build(p, &bv, MC_PHONE_APPROVE, 1, NULL, NULL, &body, &pe), 0);
+    assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &e), 0);
+
+    /* bad lies are refused, not half-applied */
+    static const size_t far[] = {5};
+    ov = (mc_phone_overrides){.doc_sig_order = far, .doc_sig_order_len = 1};
+    assert_int_equal(mc_phone_build(p, &v, MC_PHONE_APPROVE, 1, &ov, NULL, &body, &pe), -1);
+    assert_string_equal(pe.code, "bad_override");
+    ov = (mc_phone_overrides){.set_doc_sigs_count = 1, .doc_sigs_count = MC_DOCS_MAX + 1};
+    assert_int_equal(mc_phone_build(p, &v, MC_PHONE_APPROVE, 1, &ov, NULL, &body, &pe), -1);
+    assert_string_equal(pe.code, "bad_override");
+
+    mc_buf_free(&body);
+    mc_phone_free(p);
+}
+
+/* The value of key k in query q ("a=1&b=2"), into out. */
+static void query_get(const char *q, const char *k, char *out, size_t size)
+{
+    size_t kl = strlen(k);
+    for (const char *c = q; c != NULL && *c != '\0';) {
+        const char *end = strchr(c, '&');
+        size_t len = end ? (size_t)(end - c) : strlen(c);
+        if (len > kl && strncmp(c, k, kl) == 0 && c[kl] == '=') {
+            assert_true(len - kl - 1 < size);
+            memcpy(out, c + kl + 1, len - kl - 1);
+            out[len - kl - 1] = '\0';
+            return;
+        }
+        c = end ? end + 1 : NULL;
+    }
+    fail_msg("no %s in %s", k, q);
+}
+
+/* Does the query's sig verify over tbs with the phone's key? */
+static int inbox_sig_verifies(mc_phone *p, const char *query, const mc_buf *tbs)
+{
+    char hex[2 * MC_SIG_MAX + 1];
+    uint8_t sig[MC_SIG_MAX];
+    mc_err e = {0};
+    query_get(query, "sig", hex, sizeof(hex));
+    size_t n = strlen(hex) / 2;
+    assert_int_equal(mc_unhex(hex, strlen(hex), sig, n), 0);
+    mc_slice chain[MC_CHAIN_MAX];
+    assert_true(mc_phone_chain(p, chain, MC_CHAIN_MAX) >= 1);
+    const unsigned char *d = chain[0].ptr;
+    X509 *x = d2i_X509(NULL, &d, (long)chain[0].len);
+    int rc = mc_verify(X509_get0_pubkey(x), tbs->ptr, tbs->len, sig, n, &e);
+    X509_free(x);
+    return rc == 0;
+}
+
+static void check_inbox_query(fx *f, mc_alg alg)
+{
+    mc_phone *p = make_phone(f, alg == MC_ALG_SM2 ? "ism2" : "ip256", alg);
+    char q[512], q2[512], val[200];
+    mc_buf tbs = {0}, expect = {0};
+    mc_phone_err pe;
+
+    /* the base as the phone talks to it, lower-cased, no trailing '/' */
+    assert_int_equal(mc_phone_inbox_build(p, "HTTP://127.0.0.1:8080/", 1000, NULL, q, sizeof(q),
+                                          &tbs, &pe), 0);
+    mc_slice chain[MC_CHAIN_MAX];
+    assert_int_equal(mc_phone_chain(p, chain, MC_CHAIN_MAX), 1);
+    uint8_t fp[32], nonce[MC_INBOX_NONCE_LEN];
+    char fp_hex[65];
+    assert_int_equal(mc_cert_fingerprint(chain[0].ptr, chain[0].len, fp), 0);
+    mc_hex(fp, 32, fp_hex);
+    query_get(q, "fp", val, sizeof(val));
+    assert_string_equal(val, fp_hex);
+    query_get(q, "ts", val, sizeof(val));
+    assert_string_equal(val, "1000");
+    query_get(q, "nonce", val, sizeof(val));
+    assert_int_equal(strlen(val), 32);
+    for (const char *c = val; *c; c++)
+        assert_non_null(strchr("0123456789abcdef", *c));
+    assert_int_equal(mc_unhex(val, 32, nonce, sizeof(nonce)), 0);
+    mc_inbox_tbs_encode("http://127.0.0.1:8080", fp, 1000, nonce, &expect);
+    assert_int_equal(tbs.len, expect.len);
+    assert_memory_equal(tbs.ptr, expect.ptr, expect.len);
+    assert_true(inbox_sig_verifies(p, q, &tbs));
+    /* only the four parameters */
+    assert_int_equal(strncmp(q, "fp=", 3), 0);
+    int amps = 0;
+    for (const char *c = q; *c; c++)
+        amps += *c == '&';
+    assert_int_equal(amps, 3);
+
+    /* a fresh nonce every time */
+    assert_int_equal(mc_phone_inbox_build(p, "http://127.0.0.1:8080", 1000, NULL, q2,
+                                          sizeof(q2), NULL, &pe), 0);
+    char n1[40], n2[40];
+    query_get(q, "nonce", n1, sizeof(n1));
+    query_get(q2, "nonce", n2, sizeof(n2));
+    assert_string_not_equal(n1, n2);
+
+    /* lies: a fixed (replayed) nonce, a skewed or set ts, a bad signature,
+     * another base signed, another fingerprint */
+    uint8_t fixed[MC_INBOX_NONCE_LEN];
+    memset(fixed, 0xab, sizeof(fixed));
+    mc_phone_overrides ov = {.inbox_nonce = fixed, .inbox_ts_skew = -301};
+    tbs.len = 0;
+    assert_int_equal(mc_phone_inbox_build(p, "http://127.0.0.1:8080", 1000, &ov, q, sizeof(q),
+                                          &tbs, &pe), 0);
+    query_get(q, "nonce", val, sizeof(val));
+    assert_string_equal(val, "abababababababababababababababab");
+    query_get(q, "ts", val, sizeof(val));
+    assert_string_equal(val, "699");
+    assert_true(inbox_sig_verifies(p, q, &tbs)); /* honest signature over the lie */
+    ov = (mc_phone_overrides){.set_inbox_ts = 1, .inbox_ts = 42};
+    tbs.len = 0;
+    assert_int_equal(mc_phone_inbox_build(p, "http://127.0.0.1:8080", 1000, &ov, q, sizeof(q),
+                                          &tbs, &pe), 0);
+    query_get(q, "ts", val, sizeof(val));
+    assert_string_equal(val, "42");
+    ov = (mc_phone_overrides){.corrupt_inbox_sig = 1};
+    tbs.len = 0;
+    assert_int_equal(mc_phone_inbox_build(p, "http://127.0.0.1:8080", 1000, &ov, q, sizeof(q),
+                                          &tbs, &pe), 0);
+    assert_false(inbox_sig_verifies(p, q, &tbs));
+    ov = (mc_phone_overrides){.inbox_tbs_base = "http://evil.example"};
+    tbs.len = 0;
+    assert_int_equal(mc_phone_inbox_build(p, "http://127.0.0.1:8080", 1000, &ov, q, sizeof(q),
+                                          &tbs, &pe), 0);
+    assert_non_null(memmem(tbs.ptr, tbs.len, "http://evil.example", 19));
+    uint8_t ofp[32];
+    memset(ofp, 0x11, sizeof(ofp));
+    ov = (mc_phone_overrides){.inbox_fp = ofp};
+    assert_int_equal(mc_phone_inbox_build(p, "http://127.0.0.1:8080", 1000, &ov, q, sizeof(q),
+                                          NULL, &pe), 0);
+    query_get(q, "fp", val, sizeof(val));
+    assert_string_equal(val, "1111111111111111111111111111111111111111111111111111111111111111");
+
+    /* no certificate: refused locally */
+    char dir[128];
+    store_dir(f, alg == MC_ALG_SM2 ? "ibare2" : "ibare", dir, sizeof(dir));
+    assert_int_equal(mc_phone_init(dir, alg, PIN, "A", "B", USCC, &pe), 0);
+    mc_phone *bare = mc_phone_open(dir, PIN, &pe);
+    assert_non_null(bare);
+    assert_int_equal(mc_phone_inbox_build(bare, "http://x", 1, NULL, q, sizeof(q), NULL, &pe),
+                     -1);
+    assert_string_equal(pe.code, "no_certificate");
+    mc_phone_free(bare);
+
+    mc_buf_free(&tbs);
+    mc_buf_free(&expect);
+    mc_phone_free(p);
+}
+
+static void test_sm2_inbox_query_is_signed_over_the_inbox_tbs(void **state)
+{
+    check_inbox_query(*state, MC_ALG_SM2);
+}
+
+static void test_p256_inbox_query_is_signed_over_the_inbox_tbs(void **state)
+{
+    check_inbox_query(*state, MC_ALG_P256);
+}
+
+/* The in-test server as a sign server: a sign view, an inbox. */
+static void test_sign_fetch_inbox_and_answer_round_trip(void **state)
+{
+    fx *f = *state;
+    test_server *s = server_start();
+    mc_phone *p = make_phone(f, "p", MC_ALG_SM2);
+    mc_phone_err pe;
+
+    pthread_mutex_lock(&s->lock);
+    make_sign_view(&s->view, &s->sign, 2, "sm3");
+    s->inbox_entries = 1;
+    mc_inbox_entry en = {.match = s->view.s.match, .created = s->view.s.created,
+                         .expires = s->view.s.expires, .documents = 2};
+    snprintf(en.sid, sizeof(en.sid), "%s", s->view.s.sid);
+    snprintf(en.purpose, sizeof(en.purpose), "sign");
+    snprintf(en.requester_name, sizeof(en.requester_name), "Platform");
+    mc_inbox_entry_encode(&en, &s->inbox);
+    pthread_mutex_unlock(&s->lock);
+
+    /* without sign storage a sign view is a bad reply */
+    mc_session_view v;
+    assert_int_equal(mc_phone_fetch(s->url, s->view.s.sid, &v, &pe), -1);
+    assert_string_equal(pe.code, "bad_reply");
+    mc_sign_info si;
+    assert_int_equal(mc_phone_fetch_any(s->url, s->view.s.sid, &v, &si, &pe), 0);
+    assert_ptr_equal(v.sign, &si);
+    assert_int_equal(si.ndocs, 2);
+    assert_memory_equal(si.docs, s->sign.docs, 2 * sizeof(mc_doc));
+
+    /* the inbox: entries, the server's clock, and what the phone sent */
+    mc_inbox_entry got[4];
+    size_t n = 0;
+    int64_t now = 0;
+    assert_int_equal(mc_phone_inbox(p, s->url, got, 4, &n, &now, NULL, &pe), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(now, 1700000000);
+    const mc_inbox_entry *e = mc_phone_inbox_find(got, n, v.s.sid);
+    assert_non_null(e);
+    assert_int_equal(e->match, s->view.s.match);
+    assert_null(mc_phone_inbox_find(got, n, "ABCDEFGHJKMNPQRSTVWX"));
+    pthread_mutex_lock(&s->lock);
+    assert_int_equal(strncmp(s->last_inbox_query, "fp=", 3), 0);
+    pthread_mutex_unlock(&s->lock);
+    /* room for none: more entries than max is a bad reply */
+    assert_int_equal(mc_phone_inbox(p, s->url, got, 0, &n, &now, NULL, &pe), -1);
+    assert_string_equal(pe.code, "bad_reply");
+
+    /* answer with the inbox's match: one signature per document arrives */
+    mc_phone_result res;
+    assert_int_equal(mc_phone_respond(p, s->url, &v, MC_PHONE_APPROVE, e->match, NULL, &res,
+                                      &pe), 0);
+    assert_string_equal(res.state, "approved");
+    pthread_mutex_lock(&s->lock);
+    mc_buf body = {0};
+    mc_buf_append(&body, s->last_response.ptr, s->last_response.len);
+    pthread_mutex_unlock(&s->lock);
+    mc_response r;
+    mc_err me = {0};
+    assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &me), 0);
+    assert_int_equal(r.ndoc_sigs, 2);
+    assert_int_equal(r.number, s->view.s.match);
+    assert_true(doc_sig_verifies(&r, &r.doc_sigs[1], si.signing_time, si.docs[1].digest));
+    mc_buf_free(&body);
+
+    mc_phone_free(p);
+    server_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1495,6 +1978,12 @@ int main(void)
         cmocka_unit_test(test_fetch_reports_network_errors_locally),
         T(test_phone_refuses_malformed_replies_from_a_hostile_server),
         T(test_scan_png_reads_what_mc_qr_draws),
+        T(test_sm2_sign_answer_signs_the_13_elements_and_each_document),
+        T(test_p256_sign_answer_signs_the_13_elements_and_each_document),
+        T(test_each_sign_lie_changes_one_thing),
+        T(test_sm2_inbox_query_is_signed_over_the_inbox_tbs),
+        T(test_p256_inbox_query_is_signed_over_the_inbox_tbs),
+        T(test_sign_fetch_inbox_and_answer_round_trip),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

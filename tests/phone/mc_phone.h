@@ -24,8 +24,16 @@
  *  - Errors use mc_phone_err, not mc_err: the code of a server error is the
  *    server's own string, copied, so tests can compare it with strcmp.
  *
+ *  - Signing (purpose "sign", PROTOCOL.md §8): the phone lists its inbox
+ *    (mc_phone_inbox: a GET signed over the inbox TBS with a fresh nonce
+ *    and the phone's clock), fetches a sign view with caller storage for
+ *    its documents (mc_phone_fetch_any), and answers with the 13-element
+ *    TBS signature plus one signature per document over that document's
+ *    CMS signed attributes (mc_cms_signed_attrs), built from the view.
+ *
  * Non-goals: cosign mode, the enroll/renew purposes, a secure element, PIN
- * retry limits, https.
+ * retry limits, https, checking locally that the documents' alg is the
+ * key's (the server refuses that, alg_mismatch).
  *
  * Ownership: mc_phone is owned by the caller (mc_phone_free accepts NULL).
  * Borrowed results (mc_phone_key, mc_phone_chain) live as long as the phone.
@@ -138,6 +146,45 @@ typedef struct mc_phone_overrides {
      * the phone, view and chain are not used except for the URL. */
     const uint8_t *raw_body;
     size_t raw_len;
+
+    /* --- purpose "sign" --- */
+    /* TBS: build it from this other view (another session) instead of the
+     * answered one; the tbs_* lies above still apply on top. */
+    const mc_session_view *tbs_view;
+    /* TBS: these documents (and signing_time) as elements 11-12 instead of
+     * the view's; or tbs_no_docs: the 11-element TBS of §4. */
+    const mc_sign_info *tbs_sign;
+    int tbs_no_docs;
+    /* Document signatures: sign this digest (32 bytes) instead of the one
+     * shown for document doc_digest_index. */
+    const uint8_t *doc_digest;
+    size_t doc_digest_index;
+    /* ... and/or this signing time instead of the view's, for every one. */
+    int set_doc_signing_time;
+    int64_t doc_signing_time;
+    /* Send doc_sigs[i] = the signature of document doc_sig_order[i] (an
+     * array of doc_sig_order_len indices < ndocs; shorter than ndocs:
+     * the rest in order). {1, 0} swaps the first two. */
+    const size_t *doc_sig_order;
+    size_t doc_sig_order_len;
+    /* Send this many doc_sigs (0..MC_DOCS_MAX) instead of one per document
+     * (approve) or none (reject): fewer are the first ones, more repeat
+     * them (or the session signature when there are no documents). */
+    int set_doc_sigs_count;
+    size_t doc_sigs_count;
+    /* The doc_sigs key: 0 as the message's purpose says (sign only),
+     * 1 always (e.g. on a bind answer), -1 never (a sign answer without). */
+    int doc_sigs_key;
+
+    /* --- the inbox request (mc_phone_inbox) --- */
+    const uint8_t *inbox_nonce;    /* MC_INBOX_NONCE_LEN bytes instead of fresh */
+    int64_t inbox_ts_skew;         /* added to the phone's clock (ts) */
+    int set_inbox_ts;              /* ... or this ts exactly */
+    int64_t inbox_ts;
+    const char *inbox_tbs_base;    /* sign this base instead of the one used */
+    const uint8_t *inbox_fp;       /* send (and sign) this fingerprint (32 bytes) */
+    int corrupt_inbox_sig;         /* flip the low bit of the sig's last byte */
+    /* (sign_key applies to the inbox signature too.) */
 } mc_phone_overrides;
 
 /* --- store --- */
@@ -180,15 +227,49 @@ size_t mc_phone_chain(const mc_phone *p, mc_slice *out, size_t max);
 /* GET <base>/m/v1/sessions/<sid>. base is "http://host:port" (a trailing
  * slash is tolerated). On success fills *out (the server now counts the
  * session as scanned). Local errors: bad_sid (not MC_SID_LEN base32 chars),
- * bad_url, http_* (mc_http), bad_reply (200 but not a view of that sid). */
+ * bad_url, http_* (mc_http), bad_reply (200 but not a view of that sid;
+ * also a sign view: it needs mc_phone_fetch_any's storage). */
 int mc_phone_fetch(const char *base, const char *sid, mc_session_view *out,
                    mc_phone_err *err);
+
+/* mc_phone_fetch for a view of any purpose: a sign view's documents, text
+ * and signing_time land in *si (caller storage, out->sign = si, zeroed for
+ * other purposes). si may be NULL: then a sign view is bad_reply, as with
+ * mc_phone_fetch (which is this with si NULL). */
+int mc_phone_fetch_any(const char *base, const char *sid, mc_session_view *out,
+                       mc_sign_info *si, mc_phone_err *err);
+
+/* GET <base>/m/v1/inbox?fp=&ts=&nonce=&sig= (§8.4): the sign requests
+ * waiting for this phone's certificate. Signs the inbox TBS (base
+ * lower-cased, without trailing '/'; fp of the leaf; ts = the phone's
+ * clock; a fresh 16-byte nonce) with the device key. Fills entries[0..
+ * *count) (at most max; more is bad_reply) and *now (the server's clock;
+ * may be NULL). ov: the inbox_* lies and sign_key (NULL = none). Errors:
+ * no_certificate, bad_url, http_*, the server's refusals (stale_request,
+ * replayed, bad_signature, not_bound, ...), bad_reply. */
+int mc_phone_inbox(const mc_phone *p, const char *base, mc_inbox_entry *entries, size_t max,
+                   size_t *count, int64_t *now, const mc_phone_overrides *ov,
+                   mc_phone_err *err);
+
+/* What mc_phone_inbox would send at the phone time `now`, without sending
+ * it: the query "fp=..&ts=..&nonce=..&sig=.." into query (size bytes) and
+ * the signed bytes appended to tbs (may be NULL). For tests and replays. */
+int mc_phone_inbox_build(const mc_phone *p, const char *base, int64_t now,
+                         const mc_phone_overrides *ov, char *query, size_t size, mc_buf *tbs,
+                         mc_phone_err *err);
+
+/* The entry of sid among entries[0..n), or NULL. */
+const mc_inbox_entry *mc_phone_inbox_find(const mc_inbox_entry *entries, size_t n,
+                                          const char *sid);
 
 /* 1 if number is one of the view's three choices. */
 int mc_phone_number_ok(const mc_session_view *v, uint32_t number);
 
 /* Build what mc_phone_respond would send, without sending it: the TBS bytes
  * (appended to tbs, may be NULL) and the msgpack body (appended to body).
+ * A sign view (v->sign set) is answered with the 13-element TBS and, on
+ * approval, doc_sigs: per document, a signature over
+ * mc_cms_signed_attrs(signing_time, digest) (none on a reject).
  * p may be NULL if ov supplies both chain and sign_key. raw_body and
  * url_sid are ignored here. Does not check number against the
  * choices (so that tests can send a wrong one). */

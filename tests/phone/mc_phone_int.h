@@ -18,6 +18,16 @@ struct mc_phone {
     uint8_t fp[32];
 };
 
+#define MSGPACK_TYPE "application/x-msgpack"
+
+struct mc_http_reply;
+
+/* One request to the phone API (mc_phone_proto.c). 0 only for a 200 reply
+ * (in *reply, which the caller frees either way); else -1 with the local
+ * error (mc_http) or the server's {code, message}. */
+int mc_phone_api_call(const char *method, const char *url, const void *body, size_t len,
+                      struct mc_http_reply *reply, mc_phone_err *err);
+
 /* Set a local error; returns -1. e may be NULL. */
 int mc_phone_fail(mc_phone_err *e, int status, const char *code,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -13,17 +13,22 @@
  * Every override is applied at exactly one of three places (TBS, message,
  * transport) so that each test lie changes one thing only.
  *
+ * A sign session (PROTOCOL.md §8.6) is answered the same way, with two more
+ * TBS elements (the view's documents and signing_time) and, on approval,
+ * one signature per document over the 107 bytes of its CMS signed
+ * attributes, rebuilt from the view's digest and signing time: the phone
+ * never signs bytes it was handed opaque.
+ *
  * Non-goals: retries (a response is single-use; the server decides), the
- * enroll/renew/sign purposes, cosign.
+ * enroll/renew purposes, cosign.
  */
 #include "mc_phone_int.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "mc_cms.h"
 #include "mc_http.h"
-
-#define MSGPACK_TYPE "application/x-msgpack"
 
 /* "<base>/m/v1/sessions/<sid><suffix>", tolerating a trailing '/' in base. */
 static int session_url(char *out, size_t size, const char *base, const char *sid,
@@ -61,11 +66,8 @@ static int remote_error(const mc_http_reply *r, mc_phone_err *err)
     return -1;
 }
 
-/* One request to the phone API. 0 only for a 200 reply (in *reply, which
- * the caller frees either way); else -1 with the local error (mc_http) or
- * the server's {code, message}. */
-static int api_call(const char *method, const char *url, const void *body, size_t len,
-                    mc_http_reply *reply, mc_phone_err *err)
+int mc_phone_api_call(const char *method, const char *url, const void *body, size_t len,
+                      mc_http_reply *reply, mc_phone_err *err)
 {
     static const char *const get_headers[] = {"Accept: " MSGPACK_TYPE, NULL};
     static const char *const post_headers[] = {"Content-Type: " MSGPACK_TYPE,
@@ -84,6 +86,12 @@ static int api_call(const char *method, const char *url, const void *body, size_
 int mc_phone_fetch(const char *base, const char *sid, mc_session_view *out,
                    mc_phone_err *err)
 {
+    return mc_phone_fetch_any(base, sid, out, NULL, err);
+}
+
+int mc_phone_fetch_any(const char *base, const char *sid, mc_session_view *out,
+                       mc_sign_info *si, mc_phone_err *err)
+{
     char url[MC_PHONE_URL_MAX];
     mc_http_reply reply = {0};
     mc_err e = {0};
@@ -91,11 +99,14 @@ int mc_phone_fetch(const char *base, const char *sid, mc_session_view *out,
 
     mc_phone_err_clear(err);
     memset(out, 0, sizeof(*out));
+    out->sign = si; /* mc_view_decode fills it (zeroed for bind/login) */
+    if (si != NULL)
+        memset(si, 0, sizeof(*si));
     if (sid == NULL || !mc_sid_valid(sid, strlen(sid)))
         return mc_phone_fail(err, 400, "bad_sid", "not a session id");
     if (session_url(url, sizeof(url), base, sid, "", err) != 0)
         return -1;
-    if (api_call("GET", url, NULL, 0, &reply, err) != 0)
+    if (mc_phone_api_call("GET", url, NULL, 0, &reply, err) != 0)
         goto done;
     if (mc_view_decode(reply.body.ptr, reply.body.len, out, &e) != 0) {
         mc_phone_fail(err, 502, "bad_reply", "session view: %s", e.msg);
@@ -107,8 +118,12 @@ int mc_phone_fetch(const char *base, const char *sid, mc_session_view *out,
     }
     rc = 0;
 done:
-    if (rc != 0)
+    if (rc != 0) {
         memset(out, 0, sizeof(*out));
+        out->sign = si;
+        if (si != NULL)
+            memset(si, 0, sizeof(*si));
+    }
     mc_http_reply_free(&reply);
     return rc;
 }
@@ -135,6 +150,110 @@ static int set_field(char *dst, size_t size, const char *src, const char *what,
     return 0;
 }
 
+/* The document signatures of a sign answer into sigs[]/lens[] (storage of
+ * MC_DOCS_MAX), *n of them, for what the message will carry: one per
+ * document over its signed attributes on approval, none on a reject, then
+ * the doc_* lies. tbs_sig is the session signature (the filler when a lie
+ * wants signatures and there are no documents). */
+static int build_doc_sigs(EVP_PKEY *key, const mc_session_view *v, int approve,
+                          const mc_phone_overrides *ov, const uint8_t *tbs_sig, size_t tbs_siglen,
+                          uint8_t sigs[][MC_SIG_MAX], size_t *lens, size_t *n,
+                          mc_phone_err *err)
+{
+    uint8_t mine[MC_DOCS_MAX][MC_SIG_MAX];
+    size_t mylen[MC_DOCS_MAX];
+    size_t nd = 0;
+    mc_err e = {0};
+
+    *n = 0;
+    if (v->s.purpose == MC_PURPOSE_SIGN && v->sign != NULL && approve)
+        nd = v->sign->ndocs <= MC_DOCS_MAX ? v->sign->ndocs : MC_DOCS_MAX;
+    for (size_t i = 0; i < nd; i++) {
+        const mc_doc *d = &v->sign->docs[i];
+        uint8_t attrs[MC_CMS_ATTRS_LEN];
+        const uint8_t *digest =
+            ov->doc_digest != NULL && ov->doc_digest_index == i ? ov->doc_digest : d->digest;
+        int64_t when = ov->set_doc_signing_time ? ov->doc_signing_time : v->sign->signing_time;
+        if (mc_cms_signed_attrs(when, digest, attrs, &e) != 0 ||
+            mc_sign(key, attrs, sizeof(attrs), mine[i], &mylen[i], &e) != 0) {
+            mc_phone_err_from(err, &e);
+            return -1;
+        }
+    }
+    /* Order: doc_sig_order first, then the rest in order. */
+    size_t count = ov->set_doc_sigs_count ? ov->doc_sigs_count : nd;
+    if (count > MC_DOCS_MAX)
+        return mc_phone_fail(err, 400, "bad_override", "doc_sigs_count over %d", MC_DOCS_MAX);
+    if (ov->doc_sig_order_len > MC_DOCS_MAX)
+        return mc_phone_fail(err, 400, "bad_override", "doc_sig_order too long");
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *src = tbs_sig;
+        size_t len = tbs_siglen;
+        if (nd > 0) {
+            size_t j = i % nd;
+            if (ov->doc_sig_order != NULL && i < ov->doc_sig_order_len) {
+                j = ov->doc_sig_order[i];
+                if (j >= nd)
+                    return mc_phone_fail(err, 400, "bad_override",
+                                         "doc_sig_order[%zu] = %zu, only %zu documents", i, j,
+                                         nd);
+            }
+            src = mine[j];
+            len = mylen[j];
+        }
+        memcpy(sigs[i], src, len);
+        lens[i] = len;
+    }
+    *n = count;
+    return 0;
+}
+
+/* msgpack_packer_write into an mc_buf (aborts on OOM, never fails). */
+static int buf_write(void *data, const char *p, size_t n)
+{
+    mc_buf_append((mc_buf *)data, p, n);
+    return 0;
+}
+
+/* The doc_sigs key against the message's purpose (ov->doc_sigs_key): the
+ * encoder writes it iff the purpose is "sign", as its last key, so a lie
+ * either appends it (map 8 -> 9) or cuts it off (map 9 -> 8) the message
+ * that starts at body->ptr[start]. */
+static int apply_doc_sigs_key(const mc_response *r, int lie, mc_buf *body, size_t start,
+                              mc_phone_err *err)
+{
+    int has = strcmp(r->purpose, "sign") == 0;
+    if (lie == 0 || (lie > 0) == has)
+        return 0;
+    if (lie > 0) { /* add it: the signatures r holds */
+        if (body->ptr[start] != 0x88)
+            return mc_phone_fail(err, 500, "internal", "unexpected response encoding");
+        body->ptr[start] = 0x89;
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, body, buf_write);
+        msgpack_pack_str(&pk, 8);
+        msgpack_pack_str_body(&pk, "doc_sigs", 8);
+        msgpack_pack_array(&pk, r->ndoc_sigs);
+        for (size_t i = 0; i < r->ndoc_sigs; i++) {
+            msgpack_pack_bin(&pk, r->doc_sigs[i].len);
+            msgpack_pack_bin_body(&pk, r->doc_sigs[i].ptr, r->doc_sigs[i].len);
+        }
+        return 0;
+    }
+    /* drop it: re-encode without signatures, and cut "doc_sigs" [] off */
+    static const uint8_t tail[] = {0xa8, 'd', 'o', 'c', '_', 's', 'i', 'g', 's', 0x90};
+    mc_response bare = *r;
+    bare.ndoc_sigs = 0;
+    body->len = start;
+    mc_response_encode(&bare, body);
+    if (body->ptr[start] != 0x89 || body->len - start < sizeof(tail) ||
+        memcmp(body->ptr + body->len - sizeof(tail), tail, sizeof(tail)) != 0)
+        return mc_phone_fail(err, 500, "internal", "unexpected response encoding");
+    body->ptr[start] = 0x88;
+    body->len -= sizeof(tail);
+    return 0;
+}
+
 int mc_phone_build(const mc_phone *p, const mc_session_view *v,
                    mc_phone_decision decision, uint32_t number,
                    const mc_phone_overrides *ov, mc_buf *tbs_out, mc_buf *body,
@@ -144,6 +263,8 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
     mc_response r;
     mc_buf tbs = {0};
     uint8_t fp[32], sig[MC_SIG_MAX];
+    uint8_t doc_sigs[MC_DOCS_MAX][MC_SIG_MAX];
+    size_t doc_lens[MC_DOCS_MAX];
     const uint8_t *leaf_fp;
     size_t siglen = 0;
     mc_err e = {0};
@@ -157,6 +278,8 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
                       : decision == MC_PHONE_REJECT ? "reject" : NULL;
     if (dec == NULL || v == NULL)
         return mc_phone_fail(err, 400, "bad_request", "no view or no decision");
+    if (v->s.purpose == MC_PURPOSE_SIGN && v->sign == NULL)
+        return mc_phone_fail(err, 400, "bad_request", "a sign view without its documents");
     if (ov->chain != NULL) {
         if (ov->nchain == 0 || ov->nchain > MC_CHAIN_MAX)
             return mc_phone_fail(err, 400, "bad_override", "chain of 1..%d certificates",
@@ -179,17 +302,25 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
     if (key == NULL)
         return mc_phone_fail(err, 400, "bad_request", "no key to sign with");
 
-    /* What is signed: the view's data, the sent leaf, the user's choice. */
+    /* What is signed: the view's data (or another view's, a lie), the sent
+     * leaf, the user's choice. */
+    const mc_session_view *tv = ov->tbs_view ? ov->tbs_view : v;
+    const mc_sign_info *tsign = tv->s.purpose == MC_PURPOSE_SIGN ? tv->sign : NULL;
+    if (ov->tbs_sign != NULL)
+        tsign = ov->tbs_sign;
+    if (ov->tbs_no_docs)
+        tsign = NULL;
     mc_tbs t = {
-        .purpose = ov->tbs_purpose ? ov->tbs_purpose : mc_purpose_name(v->s.purpose),
-        .sid = ov->tbs_sid ? ov->tbs_sid : v->s.sid,
-        .nonce = ov->tbs_nonce ? ov->tbs_nonce : v->s.nonce,
-        .origin = ov->tbs_origin ? ov->tbs_origin : v->s.origin,
-        .account = ov->tbs_account ? ov->tbs_account : v->s.account,
-        .expires = ov->set_tbs_expires ? ov->tbs_expires : v->s.expires,
+        .purpose = ov->tbs_purpose ? ov->tbs_purpose : mc_purpose_name(tv->s.purpose),
+        .sid = ov->tbs_sid ? ov->tbs_sid : tv->s.sid,
+        .nonce = ov->tbs_nonce ? ov->tbs_nonce : tv->s.nonce,
+        .origin = ov->tbs_origin ? ov->tbs_origin : tv->s.origin,
+        .account = ov->tbs_account ? ov->tbs_account : tv->s.account,
+        .expires = ov->set_tbs_expires ? ov->tbs_expires : tv->s.expires,
         .cert_fp = ov->tbs_cert_fp ? ov->tbs_cert_fp : leaf_fp,
         .number = ov->set_tbs_number ? ov->tbs_number : number,
         .decision = ov->tbs_decision ? ov->tbs_decision : dec,
+        .sign = tsign,
     };
     mc_tbs_encode(&t, &tbs);
     if (mc_sign(key, tbs.ptr, tbs.len, sig, &siglen, &e) != 0) {
@@ -206,6 +337,11 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
     }
     if (ov->corrupt_sig && siglen > 0)
         sig[siglen - 1] ^= 1;
+    if (build_doc_sigs(key, v, decision == MC_PHONE_APPROVE, ov, sig, siglen, doc_sigs,
+                       doc_lens, &r.ndoc_sigs, err) != 0)
+        goto done;
+    for (size_t i = 0; i < r.ndoc_sigs; i++)
+        r.doc_sigs[i] = (mc_slice){doc_sigs[i], doc_lens[i]};
 
     /* What is sent: the true values unless a msg_* lie says otherwise. */
     r.v = ov->set_msg_version ? ov->msg_version : MC_PROTO_VERSION;
@@ -221,7 +357,12 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
         goto done;
     r.number = ov->set_msg_number ? ov->msg_number : number;
     r.sig = (mc_slice){sig, siglen};
+    size_t start = body->len;
     mc_response_encode(&r, body);
+    if (apply_doc_sigs_key(&r, ov->doc_sigs_key, body, start, err) != 0) {
+        body->len = start;
+        goto done;
+    }
     if (tbs_out != NULL)
         mc_buf_append(tbs_out, tbs.ptr, tbs.len);
     rc = 0;
@@ -260,7 +401,7 @@ int mc_phone_respond(const mc_phone *p, const char *base,
         send = body.ptr;
         sendlen = body.len;
     }
-    if (api_call("POST", url, send, sendlen, &reply, err) != 0)
+    if (mc_phone_api_call("POST", url, send, sendlen, &reply, err) != 0)
         goto done;
     if (mc_result_decode(reply.body.ptr, reply.body.len, res.state, sizeof(res.state),
                          res.account, sizeof(res.account), &e) != 0) {

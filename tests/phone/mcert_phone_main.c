@@ -1,13 +1,17 @@
 /*
  * mcert_phone_main.c — `mcert-phone`, a command line that plays the phone
  * app: create a device key and CSR, import the issued certificate, show it,
- * and scan a session QR code (payload text or PNG) to approve or reject it.
+ * scan a session QR code (payload text or PNG) to approve or reject it, list
+ * the inbox of sign requests, and answer one (sign).
  *
  * Why: the README demo, shell-driven tests and a human trying the server all
  * need a phone; this is the smallest honest one. It prints what a phone
  * screen must show against QR-login phishing (origin, the requesting
- * browser's address and User-Agent, who asks, the expiry, the three numbers)
- * and refuses locally a number that is not one of the choices.
+ * browser's address and User-Agent, who asks, the expiry, the three numbers;
+ * for a sign request also every document's name, size and digest, the
+ * purpose text and the signing time) and refuses locally a number that is
+ * not one of the choices. A sign request reached through the inbox needs no
+ * number from the user: the inbox entry carries it (§8.4).
  *
  * Design: argv is parsed once into a read-only `struct options`; every
  * command is one function over it and the mc_phone library. The PIN is
@@ -19,6 +23,7 @@
  * Non-goals: interactive prompts, a real camera, https.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +46,9 @@ struct options {
     int have_pin;
     /* import */
     const char *cert;
-    /* scan */
+    /* scan, inbox, sign */
     const char *payload, *png;
+    const char *server, *sid;
     int approve, reject, have_number;
     uint32_t number;
 };
@@ -57,6 +63,10 @@ static void usage(FILE *f)
           "  scan   (--payload TEXT | --png FILE) --pin PIN\n"
           "         (--approve --number NN | --reject)\n"
           "         show a session and answer it\n"
+          "  inbox  --server URL --pin PIN\n"
+          "         list the sign requests waiting for this certificate\n"
+          "  sign   --server URL --sid SID --pin PIN (--approve | --reject) [--number NN]\n"
+          "         show a sign request and answer it (the number comes from the inbox)\n"
           "The store defaults to $MCERT_PHONE_STORE, else ~/.mcert-phone.\n"
           "Exit status: 0 ok, 1 refused by the server or failed, 2 usage error.\n",
           f);
@@ -143,6 +153,10 @@ static int parse_args(int argc, char **argv, struct options *o, char *store_buf,
             o->payload = v;
         } else if (opt_value(argc, argv, &i, "--png", &v)) {
             o->png = v;
+        } else if (opt_value(argc, argv, &i, "--server", &v)) {
+            o->server = v;
+        } else if (opt_value(argc, argv, &i, "--sid", &v)) {
+            o->sid = v;
         } else if (opt_value(argc, argv, &i, "--number", &v)) {
             char *end = NULL;
             errno = 0;
@@ -267,8 +281,33 @@ static int cmd_show(const struct options *o)
  * the array dst with control bytes replaced, so it cannot drive the terminal. */
 #define SHOWABLE(dst, src) mc_copy_printable((dst), sizeof(dst), (src), strlen(src))
 
+/* What a sign request adds to the screen: the purpose text, the signing
+ * time and every document (name, size, algorithm, the whole digest). */
+static void print_documents(const mc_sign_info *si)
+{
+    char text[MC_SIGN_TEXT_MAX + 1], name[MC_DOC_NAME_MAX + 1], alg[8];
+    char hex[2 * MC_DIGEST_LEN + 1];
+    SHOWABLE(text, si->text);
+    if (text[0] != '\0')
+        printf("  %-13s %s\n", "Purpose:", text);
+    time_t tt = (time_t)si->signing_time;
+    struct tm tm;
+    char when[32] = "?";
+    if (gmtime_r(&tt, &tm) != NULL)
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    printf("  %-13s %s\n", "Signing time:", when);
+    for (size_t i = 0; i < si->ndocs; i++) {
+        const mc_doc *d = &si->docs[i];
+        SHOWABLE(name, d->name);
+        SHOWABLE(alg, d->alg);
+        mc_hex(d->digest, MC_DIGEST_LEN, hex);
+        printf("  %-13s %zu. %s\n", i == 0 ? "Documents:" : "", i + 1, name);
+        printf("  %-13s    %" PRIu64 " bytes, %s %s\n", "", d->size, alg, hex);
+    }
+}
+
 /* The phone screen: everything the user needs to spot a phishing attempt. */
-static void print_view(const char *base, const mc_session_view *v)
+static void print_view(const char *base, const mc_session_view *v, int show_numbers)
 {
     char origin[MC_ORIGIN_MAX + 1], account[MC_ACCOUNT_MAX + 1], who[129],
         requester[MC_ACCOUNT_MAX + 1], org[129], ip[MC_IP_MAX + 1], ua[MC_UA_MAX + 1];
@@ -289,6 +328,11 @@ static void print_view(const char *base, const mc_session_view *v)
     case MC_PURPOSE_LOGIN:
         printf("  %-13s Log in to the web site with this certificate\n", "Request:");
         break;
+    case MC_PURPOSE_SIGN:
+        printf("  %-13s Sign %zu document%s as the account \"%s\"\n", "Request:",
+               v->sign ? v->sign->ndocs : 0, v->sign && v->sign->ndocs == 1 ? "" : "s",
+               account);
+        break;
     default:
         printf("  %-13s Unknown request\n", "Request:");
         break;
@@ -300,15 +344,18 @@ static void print_view(const char *base, const mc_session_view *v)
         printf("  %-13s %s\n", "Asked by:", who[0] ? who : requester);
     if (org[0] != '\0')
         printf("  %-13s %s\n", "Organisation:", org);
-    printf("  %-13s %s, %s\n", "Browser:", ip[0] ? ip : "(unknown address)",
-           ua[0] ? ua : "(no User-Agent)");
+    printf("  %-13s %s, %s\n", s->purpose == MC_PURPOSE_SIGN ? "Opened from:" : "Browser:",
+           ip[0] ? ip : "(unknown address)", ua[0] ? ua : "(no User-Agent)");
+    if (s->purpose == MC_PURPOSE_SIGN && v->sign != NULL)
+        print_documents(v->sign);
     int64_t left = s->expires - (int64_t)time(NULL);
     if (left > 0)
         printf("  %-13s %lld s\n", "Expires in:", (long long)left);
     else
         printf("  %-13s expired\n", "Expires in:");
-    printf("  %-13s %u   %u   %u   (pick the one shown on the web page)\n", "Numbers:",
-           s->choices[0], s->choices[1], s->choices[2]);
+    if (show_numbers)
+        printf("  %-13s %u   %u   %u   (pick the one shown on the web page)\n", "Numbers:",
+               s->choices[0], s->choices[1], s->choices[2]);
 }
 
 static int cmd_scan(const struct options *o)
@@ -317,6 +364,7 @@ static int cmd_scan(const struct options *o)
     mc_phone_err e;
     mc_err qe = {0};
     mc_session_view view;
+    static mc_sign_info si; /* a sign session's documents (about 9 KiB) */
     mc_phone_result res;
     char payload[MC_QR_PAYLOAD_MAX + 1], base[128], sid[MC_SID_LEN + 1];
     int rc = EXIT_REFUSED;
@@ -350,11 +398,11 @@ static int cmd_scan(const struct options *o)
         rc = o->png ? EXIT_REFUSED : EXIT_USAGE;
         goto done;
     }
-    if (mc_phone_fetch(base, sid, &view, &e) != 0) {
+    if (mc_phone_fetch_any(base, sid, &view, &si, &e) != 0) {
         print_err("fetch", &e);
         goto done;
     }
-    print_view(base, &view);
+    print_view(base, &view, 1);
     if (o->have_number && !mc_phone_number_ok(&view, o->number)) {
         printf("%u is not one of the numbers shown: nothing was sent.\n", o->number);
         rc = EXIT_USAGE;
@@ -368,6 +416,111 @@ static int cmd_scan(const struct options *o)
     /* number is 0 unless given (a reject may leave it out) */
     if (mc_phone_respond(phone, base, &view, o->approve ? MC_PHONE_APPROVE : MC_PHONE_REJECT,
                          o->number, NULL, &res, &e) != 0) {
+        print_err("respond", &e);
+        goto done;
+    }
+    char account[MC_ACCOUNT_MAX + 1];
+    SHOWABLE(account, res.account);
+    printf("Result:       %s%s%s\n", res.state, account[0] ? ", account " : "", account);
+    rc = 0;
+done:
+    mc_phone_free(phone);
+    return rc;
+}
+
+static void print_entry(const mc_inbox_entry *en, int64_t now)
+{
+    char who[129], text[MC_SIGN_TEXT_MAX + 1];
+    SHOWABLE(who, en->requester_name);
+    SHOWABLE(text, en->text);
+    printf("%s  match %u  %u document%s  expires in %lld s\n", en->sid, en->match,
+           en->documents, en->documents == 1 ? "" : "s", (long long)(en->expires - now));
+    printf("  %-13s %s\n", "Asked by:", who[0] ? who : "(unnamed)");
+    if (text[0] != '\0')
+        printf("  %-13s %s\n", "Purpose:", text);
+}
+
+static int cmd_inbox(const struct options *o)
+{
+    static mc_inbox_entry entries[MC_INBOX_MAX];
+    mc_phone_err e;
+    size_t n = 0;
+    int64_t now = 0;
+    int rc = EXIT_REFUSED;
+    if (o->server == NULL || !o->have_pin)
+        return usage_error("inbox needs --server and --pin");
+    mc_phone *phone = mc_phone_open(o->store, o->pin, &e);
+    if (phone == NULL) {
+        print_err("open store", &e);
+        return EXIT_REFUSED;
+    }
+    if (mc_phone_inbox(phone, o->server, entries, MC_INBOX_MAX, &n, &now, NULL, &e) != 0) {
+        print_err("inbox", &e);
+        goto done;
+    }
+    printf("%zu sign request%s waiting\n", n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++)
+        print_entry(&entries[i], now);
+    rc = 0;
+done:
+    mc_phone_free(phone);
+    return rc;
+}
+
+static int cmd_sign(const struct options *o)
+{
+    static mc_inbox_entry entries[MC_INBOX_MAX];
+    static mc_sign_info si;
+    mc_session_view view;
+    mc_phone_result res;
+    mc_phone_err e;
+    size_t n = 0;
+    int64_t now = 0;
+    int rc = EXIT_REFUSED;
+
+    if (o->server == NULL || o->sid == NULL || !o->have_pin)
+        return usage_error("sign needs --server, --sid and --pin");
+    if (o->approve == o->reject)
+        return usage_error("sign needs exactly one of --approve and --reject");
+    mc_phone *phone = mc_phone_open(o->store, o->pin, &e);
+    if (phone == NULL) {
+        print_err("open store", &e);
+        return EXIT_REFUSED;
+    }
+    if (mc_phone_fetch_any(o->server, o->sid, &view, &si, &e) != 0) {
+        print_err("fetch", &e);
+        goto done;
+    }
+    if (view.s.purpose != MC_PURPOSE_SIGN) {
+        fprintf(stderr, "mcert-phone: %s is not a sign request (use scan)\n", o->sid);
+        goto done;
+    }
+    print_view(o->server, &view, o->have_number);
+    /* The number: the inbox's match, unless given (the QR path). */
+    uint32_t number = o->number;
+    if (o->have_number) {
+        if (!mc_phone_number_ok(&view, o->number)) {
+            printf("%u is not one of the numbers shown: nothing was sent.\n", o->number);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+    } else {
+        if (mc_phone_inbox(phone, o->server, entries, MC_INBOX_MAX, &n, &now, NULL, &e) != 0) {
+            print_err("inbox", &e);
+            goto done;
+        }
+        const mc_inbox_entry *en = mc_phone_inbox_find(entries, n, view.s.sid);
+        if (en != NULL) {
+            number = en->match;
+        } else if (o->approve) {
+            printf("%s is not in this phone's inbox: give --number (the one on the web "
+                   "page), nothing was sent.\n", view.s.sid);
+            goto done;
+        }
+    }
+    printf("Your answer:  %s\n", o->approve ? "approve (sign every document)" : "reject");
+    if (mc_phone_respond(phone, o->server, &view, o->approve ? MC_PHONE_APPROVE : MC_PHONE_REJECT,
+                         number, NULL, &res, &e) != 0) {
         print_err("respond", &e);
         goto done;
     }
@@ -395,6 +548,10 @@ int main(int argc, char **argv)
         rc = cmd_show(&o);
     else if (strcmp(o.cmd, "scan") == 0)
         rc = cmd_scan(&o);
+    else if (strcmp(o.cmd, "inbox") == 0)
+        rc = cmd_inbox(&o);
+    else if (strcmp(o.cmd, "sign") == 0)
+        rc = cmd_sign(&o);
     else
         rc = usage_error("unknown command");
 done:
