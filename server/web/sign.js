@@ -480,7 +480,9 @@
       if (final) {
         stopCountdown();
         part('countdown').textContent = '';
-        locked = false;
+        /* signed: the list stays as signed until 签名其他文件; otherwise it
+         * may be changed and sent again */
+        locked = state === 'approved';
         updateForm();
         $('sign-again').hidden = state === 'approved';
         $('sign-new').hidden = false;

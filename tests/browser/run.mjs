@@ -20,20 +20,32 @@
  * contexts (a later one may depend on an earlier one's binding). Every child
  * process is killed on exit, failure or signal.
  *
+ * The 签名 page: sm3.js against `openssl dgst -sm3` in the page itself;
+ * files digested in the browser (SM3 for the SM2 holder, SHA-256 for the
+ * P-256 one) equal openssl's; a sign request's QR (qr.svg, decoded from the
+ * pixels) answered by mcert-phone (scan with the number, or sign from the
+ * inbox), 已签名 reached live, the downloaded .p7s checked with
+ * `openssl cms -verify` against the test CA (P-256) and the page's own
+ * 验证签名 (有效, and 无效 for a changed file), the digests the page computed
+ * equal to those the server signed, a rejection, 签名记录.
+ *
  * Screenshots of each state (pending QR, wrong number, retrying through a
- * database outage, rejected, expired, the errors in words, the console) go
- * to tests/browser/out/; Chinese text needs a CJK font (fonts-noto-cjk,
- * installed by scripts/deps --test).
+ * database outage, rejected, expired, the errors in words, the console, the
+ * 签名 page at 1366×768 and 390×844) go to tests/browser/out/; Chinese
+ * text needs a CJK font (fonts-noto-cjk, installed by scripts/deps --test).
  *
  * Environment: MCERT_BIN_DIR (default: <repo>/build, built with cmake if the
  * binaries are missing), MCERT_CHROMIUM (default /usr/bin/chromium),
- * MCERT_KEEP_TMP=1 keeps the temp dir. Screenshots go to tests/browser/out/.
+ * MCERT_KEEP_TMP=1 keeps the temp dir, MCERT_BROWSER_ONLY=<regex> runs only
+ * the scenarios whose name matches (the 签名 ones stand alone). Screenshots
+ * go to tests/browser/out/.
  *
  * Non-goals: timing assertions (scripts/bench measures), browsers other than
  * Chromium, downloading any browser.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -480,11 +492,187 @@ function row(page, account) {
   return page.locator(`tr[data-testid="binding-row"][data-account="${account}"]`);
 }
 
+/* ---- the 签名 page: helpers ---- */
+
+/* A JSON call to the web API from the test itself (not the page). */
+async function apiCall(method, p, { token, body, headers = {} } = {}) {
+  const hd = { Accept: 'application/json', ...headers };
+  if (token) hd.Authorization = 'Bearer ' + token;
+  if (body !== undefined) hd['Content-Type'] = 'application/json';
+  const r = await fetch(W.base + p, { method, headers: hd, body: body === undefined ? undefined : JSON.stringify(body) });
+  let j = null;
+  try {
+    j = await r.json();
+  } catch (e) {
+    j = null;
+  }
+  return { status: r.status, body: j };
+}
+
+/* The account has the phone's certificate bound (binding it through the API
+ * and the phone if it has none); returns a password-login token. */
+async function ensureBound(account, phone) {
+  const login = await apiCall('POST', '/api/v1/login', { body: { account, password: W.pw[account] } });
+  assert(login.status === 200, `password login of ${account}: ${login.status} ${JSON.stringify(login.body)}`);
+  const tok = login.body.token;
+  let me = await apiCall('GET', '/api/v1/me', { token: tok });
+  if (!me.body.cert) {
+    const s = await apiCall('POST', '/api/v1/sessions?qr=none', { token: tok, body: { purpose: 'bind' } });
+    assert(s.status === 201, `bind open for ${account}: ${s.status} ${JSON.stringify(s.body)}`);
+    const r = await phoneScan(phone, s.body.qr.payload, 'approve', s.body.match);
+    assert(r.code === 0, `bind ${account}: mcert-phone exited ${r.code}: ${r.stdout}${r.stderr}`);
+    me = await apiCall('GET', '/api/v1/me', { token: tok });
+  }
+  assert(me.body.cert && String(me.body.cert.serial).toUpperCase() === phone.serial,
+    `${account} is bound to ${JSON.stringify(me.body.cert)}, not the phone's ${phone.serial}`);
+  return tok;
+}
+
+/* Digest of a file with the openssl CLI (sm3 | sha256), lower-case hex. */
+async function opensslDigest(alg, file) {
+  const r = await mustRun('openssl', ['dgst', '-' + alg, '-r', file]);
+  return r.stdout.trim().split(/\s+/)[0].toLowerCase();
+}
+
+/* Test documents: name -> path, in the temp dir; sizes chosen to cross SM3's
+ * block boundaries and to make a multi-slice read. */
+function makeDocs(prefix, specs) {
+  const dir = path.join(W.tmp, prefix);
+  mkdirSync(dir, { recursive: true });
+  return specs.map(({ name, bytes }) => {
+    const p = path.join(dir, name);
+    writeFileSync(p, bytes);
+    return { name, path: p, size: bytes.length };
+  });
+}
+
+/* The sign box: wait until the request is pending, read its match number,
+ * and check its QR: the request was opened with ?qr=none, the <img> is the
+ * session's qr.svg, and the pixels shown decode (zbarimg) to the payload. */
+async function readSignQr(page) {
+  await page.waitForFunction(() => document.querySelector('#sign-qr')?.dataset.state === 'pending');
+  const img = page.locator('#sign-qr img[data-testid="qr-img"]');
+  const sid = await page.getAttribute('#sign-qr', 'data-sid');
+  const payload = await img.getAttribute('data-payload');
+  const src = await img.getAttribute('src');
+  const match = await text(page.locator('#sign-qr [data-testid="qr-match"]'));
+  assert(sid && payload && payload.endsWith('/' + sid), `payload ${payload} does not name the request ${sid}`);
+  assert(src === `/api/v1/sessions/${sid}/qr.svg`, `QR image is not the session's qr.svg: ${src}`);
+  assert(/^\d{2}$/.test(match), `match number is not two digits: "${match}"`);
+  const opened = netLog.find((e) => e.method === 'POST' && /\/api\/v1\/sign-requests(\?|$)/.test(e.url) &&
+    e.body && e.body.sid === sid);
+  assert(opened, `no POST /api/v1/sign-requests reply seen for ${sid}`);
+  assert(new URL(opened.url).searchParams.get('qr') === 'none', `opened with ${opened.url}, not ?qr=none`);
+  await page.waitForFunction(() => {
+    const el = document.querySelector('#sign-qr img.qr-img');
+    return el && el.complete && el.naturalWidth > 0;
+  }).catch(() => { throw new Error('the QR SVG did not render'); });
+  const dataUrl = await img.evaluate((el) => {
+    const c = document.createElement('canvas');
+    const scale = Math.max(1, Math.ceil(400 / el.naturalWidth));
+    c.width = el.naturalWidth * scale;
+    c.height = el.naturalHeight * scale;
+    const g = c.getContext('2d');
+    g.imageSmoothingEnabled = false;
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, c.width, c.height);
+    g.drawImage(el, 0, 0, c.width, c.height);
+    return c.toDataURL('image/png');
+  });
+  const png = path.join(W.tmp, `shown-sign-qr-${++qrShots}.png`);
+  writeFileSync(png, Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64'));
+  const z = await run('zbarimg', ['--raw', '-q', png], { timeout: 10000 });
+  assert(z.code === 0, `zbarimg could not read the sign QR the browser shows (exit ${z.code}): ${z.stderr}`);
+  assert(z.stdout.trim() === payload, `the QR decodes to ${z.stdout.trim()}, the page says ${payload}`);
+  return { sid, payload, match: Number(match), png, opened: opened.body };
+}
+
+/* The phone answers a sign request: by scanning its QR (scan --payload, the
+ * number read off the page), or from its inbox (sign --sid: no number). */
+function phoneSign(phone, how, { payload, sid, number, answer = 'approve' }) {
+  const args = ['--store', phone.dir];
+  if (how === 'inbox') {
+    args.push('sign', '--server', W.base, '--sid', sid, '--pin', PIN, answer === 'approve' ? '--approve' : '--reject');
+  } else {
+    args.push('scan', '--payload', payload, '--pin', PIN);
+    if (answer === 'approve') args.push('--approve', '--number', String(number));
+    else args.push('--reject');
+  }
+  return run(path.join(BIN, 'mcert-phone'), args, { timeout: 30000 });
+}
+
+async function waitSignState(page, want, timeout = STEP_TIMEOUT) {
+  await waitState(page, '#sign-qr', want, timeout);
+}
+
+/* Log in with the password and open 签名 from the menu of 绑定与解绑. */
+async function openSignPage(page, account) {
+  await passwordLogin(page, account, W.pw[account]);
+  await page.waitForURL(W.base + '/bindings');
+  await page.click('.sidebar a[href="/sign"]');
+  await page.waitForURL(W.base + '/sign');
+  await page.locator('#me-name').waitFor();
+  await page.waitForFunction(() => document.body.dataset.alg !== undefined && document.querySelector('#me')?.hidden === false);
+}
+
+/* Pick files in the page's chooser and wait for every digest. Returns the
+ * rows' {name, size, digest, alg} in order. */
+async function pickFiles(page, docs) {
+  await page.setInputFiles('#file-input', docs.map((d) => d.path));
+  return filesDigested(page, docs.length);
+}
+
+async function filesDigested(page, n) {
+  await page.waitForFunction((k) => {
+    const rows = document.querySelectorAll('tr[data-testid="file-row"]');
+    return rows.length === k && Array.from(rows).every((r) => r.dataset.digest);
+  }, n, { timeout: 30000 });
+  return page.locator('tr[data-testid="file-row"]').evaluateAll((rows) => rows.map((r) => ({
+    name: r.dataset.name, digest: r.dataset.digest, alg: r.dataset.alg,
+    size: r.dataset.size, shown: r.querySelector('[data-testid="file-size"]').textContent,
+  })));
+}
+
+/* Visible text with 4+ Latin letters, minus data (names, digests, serials). */
+async function latinOnPage(page) {
+  return page.evaluate(() => {
+    const skip = (el) => el.closest('.mono, [data-testid="me-account"], [data-testid="me-name"], ' +
+      '[data-testid="me-org"], [data-testid="file-name"], [data-testid="sign-cert-cn"], .result-name, ' +
+      '.result-op .muted, .file-pick-name, .record-docs, .record-text, [data-testid="verify-cn"], [data-testid="verify-org"], ' +
+      '[data-testid="verify-issuer"], .brand, option, script, style');
+    const out = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const el = n.parentElement;
+      if (!el || skip(el) || !n.textContent.trim() || el.closest('[hidden]')) continue;
+      if (/[A-Za-z]{4,}/.test(n.textContent)) out.push(n.textContent.trim());
+    }
+    return out;
+  });
+}
+
+/* Screenshots of the page at the two sizes the console must work at. */
+async function shootBoth(page, name) {
+  for (const [w, hgt, tag] of [[1366, 768, 'desktop'], [390, 844, 'mobile']]) {
+    await page.setViewportSize({ width: w, height: hgt });
+    await sleep(150);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 1, `${name} at ${w}x${hgt}: the page is ${overflow}px wider than the window`);
+    await page.screenshot({ path: path.join(OUT, `${name}-${tag}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1366, height: 768 });
+}
+
 /* ---- scenarios ---- */
 
 const results = [];
 
+/* MCERT_BROWSER_ONLY=<regex>: run only the scenarios whose name matches
+ * (for working on one page; the later ones may need the earlier ones). */
+const ONLY = process.env.MCERT_BROWSER_ONLY ? new RegExp(process.env.MCERT_BROWSER_ONLY) : null;
+
 async function check(name, fn) {
+  if (ONLY && !ONLY.test(name)) return;
   const t0 = Date.now();
   let timer;
   try {
@@ -851,6 +1039,282 @@ async function scenarios(chromium) {
         await page.waitForFunction(() => document.querySelector('#login-error')?.dataset.code === 'busy');
         msg = await text(err);
         assert(msg === '系统繁忙，请稍后重试', `busy text: "${msg}"`);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    /* ---- the 签名 page ---- */
+
+    await check('sm3.js in the browser equals openssl dgst -sm3 (empty, "abc", the 64-byte vector, 55/56/63/64/65 bytes, 1 MiB random; whole and in pieces)', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      try {
+        await page.goto(W.base + '/');
+        await page.addScriptTag({ url: '/sm3.js' });
+        const dir = path.join(W.tmp, 'sm3');
+        mkdirSync(dir, { recursive: true });
+        const inputs = [
+          ['empty', Buffer.alloc(0)],
+          ['abc', Buffer.from('abc')],
+          ['abcd x16', Buffer.from('abcd'.repeat(16))],
+          ...[55, 56, 63, 64, 65, 119, 120, 128].map((n) => [`${n} random bytes`, randomBytes(n)]),
+          ['1 MiB random', randomBytes(1 << 20)],
+        ];
+        /* GB/T 32905-2016, appendix A */
+        const known = {
+          abc: '66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0',
+          'abcd x16': 'debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732',
+        };
+        for (const [i, [label, bytes]] of inputs.entries()) {
+          const f = path.join(dir, `in-${i}`);
+          writeFileSync(f, bytes);
+          const want = await opensslDigest('sm3', f);
+          if (known[label]) assert(want === known[label], `openssl's SM3 of ${label} is ${want}, not the standard's`);
+          const got = await page.evaluate((b64) => {
+            const s = atob(b64);
+            const u = new Uint8Array(s.length);
+            for (let k = 0; k < s.length; k++) u[k] = s.charCodeAt(k);
+            const whole = window.mcSm3.hex(window.mcSm3(u));
+            const st = window.mcSm3.create();
+            const steps = [1, 7, 63, 64, 65, 1000, 4096];
+            for (let off = 0, k = 0; off < u.length; off += steps[k++ % steps.length]) {
+              st.update(u.subarray(off, off + steps[k % steps.length]));
+            }
+            return { whole, pieces: window.mcSm3.hex(st.digest()) };
+          }, bytes.toString('base64'));
+          assert(got.whole === want, `SM3(${label}): page ${got.whole}, openssl ${want}`);
+          assert(got.pieces === want, `SM3(${label}) in pieces: page ${got.pieces}, openssl ${want}`);
+        }
+        const ms = await page.evaluate(() => {
+          const u = new Uint8Array(8 << 20);
+          const t = performance.now();
+          window.mcSm3(u);
+          return performance.now() - t;
+        });
+        log(`   SM3 of 8 MiB in the page: ${ms.toFixed(0)} ms`);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    await check('签名 page (SM2 holder): reached from the menu; files picked and dropped are digested locally with SM3 (= openssl); name, size, digest shown; 32 at most', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      try {
+        const served = await fetch(W.base + '/sign');
+        assert(/default-src 'self'/.test(served.headers.get('content-security-policy') || ''), 'no strict CSP on /sign');
+        await ensureBound('alice', W.phones.alice);
+        await openSignPage(page, 'alice');
+        await page.waitForFunction(() => document.body.dataset.alg === 'sm3');
+        assert(/SM2/.test(await text(page.locator('#sign-cert-alg'))), 'the certificate is not shown as SM2');
+        assert((await text(page.locator('#sign-cert-serial'))).toUpperCase() === W.phones.alice.serial, 'wrong serial shown');
+        assert(await page.isDisabled('#sign-start'), '发起签名 enabled with no file');
+        const docs = makeDocs('sm2-docs', [
+          { name: '投标文件-商务标.pdf', bytes: randomBytes(9 * 1024 * 1024 + 17) }, /* two SM3 slices */
+          { name: 'empty.txt', bytes: Buffer.alloc(0) },
+          { name: '技术标 (第2包).docx', bytes: randomBytes(64) },
+        ]);
+        const rows = await pickFiles(page, docs.slice(0, 2));
+        /* the third by drag and drop onto the zone */
+        const third = docs[2];
+        await page.evaluate(({ name, b64 }) => {
+          const s = atob(b64);
+          const u = new Uint8Array(s.length);
+          for (let k = 0; k < s.length; k++) u[k] = s.charCodeAt(k);
+          const dt = new DataTransfer();
+          dt.items.add(new File([u], name));
+          const zone = document.querySelector('#dropzone');
+          for (const type of ['dragenter', 'dragover', 'drop']) {
+            zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+          }
+        }, { name: third.name, b64: readFileSync(third.path).toString('base64') });
+        const all = await filesDigested(page, 3);
+        assert(all[0].digest === rows[0].digest, 'a digest changed when a file was added');
+        for (const [i, d] of docs.entries()) {
+          const want = await opensslDigest('sm3', d.path);
+          assert(all[i].name === d.name, `row ${i} is ${all[i].name}, not ${d.name}`);
+          assert(all[i].alg === 'sm3', `row ${i} digested with ${all[i].alg}`);
+          assert(all[i].digest === want, `SM3 of ${d.name}: page ${all[i].digest}, openssl ${want}`);
+          assert(Number(all[i].size) === d.size, `size of ${d.name}: ${all[i].size}`);
+        }
+        assert(await page.isEnabled('#sign-start'), '发起签名 not enabled once digested');
+        assert(/SM3/.test(await text(page.locator('#digest-alg-head'))), 'digest column does not say SM3');
+        await page.fill('#sign-text', '项目编号 ZJCG-2025-001 第1标段');
+        await shootBoth(page, 'sign-files');
+        /* 33 files: the 33rd is refused in words */
+        const many = makeDocs('many', Array.from({ length: 31 }, (_, i) => ({ name: `f${i}.txt`, bytes: Buffer.from(`doc ${i}`) })));
+        await page.setInputFiles('#file-input', many.map((d) => d.path));
+        await page.locator('#sign-error').waitFor({ state: 'visible' });
+        assert(/最多签名32个文件/.test(await text(page.locator('#sign-error'))), 'no 32-file limit message');
+        assert((await page.locator('tr[data-testid="file-row"]').count()) === 32, 'not exactly 32 files kept');
+        await filesDigested(page, 32);
+        await page.click('#files-clear');
+        assert((await page.locator('tr[data-testid="file-row"]').count()) === 0, '清空文件 left rows');
+        const bad = await latinOnPage(page);
+        assert(bad.length === 0, `English text on /sign: ${JSON.stringify(bad)}`);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    await check('sign request end to end (P-256 holder): 3 files, QR + number, phone approves, 已签名 live, .p7s verifies with openssl cms against the test CA, the digests are the server\'s, 验证签名 says 有效 and 无效 for a changed file, 签名记录 lists it', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      try {
+        await ensureBound('admin', W.phones.admin);
+        await openSignPage(page, 'admin');
+        await page.waitForFunction(() => document.body.dataset.alg === 'sha256');
+        const docs = makeDocs('p256-docs', [
+          { name: '投标文件.pdf', bytes: randomBytes(300 * 1024) },
+          { name: '报价单.xlsx', bytes: randomBytes(4097) },
+          { name: '资格证明.zip', bytes: randomBytes(65) },
+        ]);
+        const rows = await pickFiles(page, docs);
+        for (const [i, d] of docs.entries()) {
+          const want = await opensslDigest('sha256', d.path);
+          assert(rows[i].alg === 'sha256' && rows[i].digest === want, `SHA-256 of ${d.name}: page ${rows[i].digest}, openssl ${want}`);
+        }
+        await page.fill('#sign-text', '项目编号 ZJCG-2025-001 第1标段');
+        await page.selectOption('#sign-ttl', '900');
+        await page.click('#sign-start');
+        const q = await readSignQr(page);
+        const sent = netLog.find((e) => e.method === 'POST' && e.body && e.body.sid === q.sid);
+        assert(sent.body.ttl === 900, `ttl ${sent.body.ttl}, not the 15 minutes chosen`);
+        assert((await text(page.locator('#sign-qr [data-testid="qr-state"]'))) === '待扫码', 'not 待扫码');
+        assert(await page.isDisabled('#sign-start'), '发起签名 still enabled while the request is open');
+        await shootBoth(page, 'sign-pending');
+
+        const r = await phoneSign(W.phones.admin, 'scan', { payload: q.payload, number: q.match });
+        assert(r.code === 0, `mcert-phone approve exited ${r.code}: ${r.stdout}${r.stderr}`);
+        await waitSignState(page, 'approved');
+        assert((await text(page.locator('#sign-qr [data-testid="qr-state"]'))) === '已签名', 'not 已签名');
+        const items = page.locator('li[data-testid="result-item"]');
+        assert((await items.count()) === 3, `${await items.count()} results, not 3`);
+        /* the digests the page computed are those the server signed */
+        const poll = netLog.filter((e) => e.url.includes(`/api/v1/sessions/${q.sid}?`) && e.body && e.body.state === 'approved').pop();
+        assert(poll && Array.isArray(poll.body.documents), 'no approved poll reply with documents');
+        for (const [i, d] of rows.entries()) {
+          assert(poll.body.documents[i].digest.toLowerCase() === d.digest, `server digest ${poll.body.documents[i].digest} != page ${d.digest}`);
+          assert((await items.nth(i).getAttribute('data-match')) === 'yes', `result ${i} not matched to its file`);
+        }
+        await shootBoth(page, 'sign-approved');
+
+        /* download the second .p7s and check it with openssl against the test CA */
+        const dl = page.waitForEvent('download');
+        await items.nth(1).locator('[data-testid="download-p7s"]').click();
+        const download = await dl;
+        assert(download.suggestedFilename() === '报价单.xlsx.p7s', `file name ${download.suggestedFilename()}`);
+        const p7s = path.join(W.tmp, 'download.p7s');
+        await download.saveAs(p7s);
+        const ca = path.join(W.tmp, 'var', 'trust', 'ca.crt');
+        const v = await run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', p7s,
+          '-content', docs[1].path, '-CAfile', ca, '-purpose', 'any', '-out', '/dev/null']);
+        assert(v.code === 0, `openssl cms -verify failed (exit ${v.code}): ${v.stdout}${v.stderr}`);
+        const vbad = await run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', p7s,
+          '-content', docs[0].path, '-CAfile', ca, '-purpose', 'any', '-out', '/dev/null']);
+        assert(vbad.code !== 0, 'openssl verified the .p7s against another file');
+
+        /* 验证签名 in the page: 有效, then 无效 for a changed file */
+        await page.setInputFiles('#verify-cms', p7s);
+        await page.setInputFiles('#verify-doc', docs[1].path);
+        await page.click('#verify-submit');
+        await page.waitForFunction(() => document.querySelector('#verify-result')?.dataset.valid === 'yes');
+        assert((await text(page.locator('[data-testid="verify-verdict-text"]'))) === '有效', 'not 有效');
+        assert((await text(page.locator('[data-testid="verify-cn"]'))) === '管理员', 'signer name not shown');
+        assert((await text(page.locator('[data-testid="verify-serial"]'))).toUpperCase() === W.phones.admin.serial, 'signer serial');
+        assert(/有效/.test(await text(page.locator('[data-testid="verify-status-now"]'))), 'status now');
+        assert(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/.test(await text(page.locator('[data-testid="verify-time"]'))), 'no signing time');
+        await shootBoth(page, 'sign-verify-valid');
+        const changed = path.join(W.tmp, 'changed.xlsx');
+        const cb = readFileSync(docs[1].path);
+        cb[100] ^= 1;
+        writeFileSync(changed, cb);
+        await page.setInputFiles('#verify-doc', changed);
+        await page.click('#verify-submit');
+        await page.waitForFunction(() => document.querySelector('#verify-result')?.dataset.valid === 'no');
+        assert((await text(page.locator('[data-testid="verify-verdict-text"]'))) === '无效', 'not 无效');
+        assert((await page.getAttribute('#verify-result', 'data-reason')) === 'digest_mismatch', 'reason not digest_mismatch');
+        assert(/不一致/.test(await text(page.locator('#verify-reason'))), 'reason not in words');
+        await shootBoth(page, 'sign-verify-invalid');
+
+        /* 签名记录: this request, 已签名, with its 3 files and text */
+        const rec = page.locator(`tr[data-testid="record-row"][data-sid="${q.sid}"]`);
+        await rec.waitFor();
+        assert((await rec.getAttribute('data-state')) === 'approved', 'record not approved');
+        assert((await text(rec.locator('[data-testid="record-state"]'))) === '已签名', 'record state text');
+        assert(/投标文件\.pdf/.test(await text(rec)) && /ZJCG-2025-001/.test(await text(rec)), 'record lacks files or text');
+        const bad = await latinOnPage(page);
+        assert(bad.length === 0, `English text on /sign: ${JSON.stringify(bad)}`);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    await check('sign request (SM2 holder) approved from the phone\'s inbox: the SM3 .p7s verifies in the page; a rejected request says 已拒绝, a wrong number says so, each can be sent again', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      try {
+        await ensureBound('alice', W.phones.alice);
+        await openSignPage(page, 'alice');
+        await page.waitForFunction(() => document.body.dataset.alg === 'sm3');
+        const docs = makeDocs('sm2-flow', [
+          { name: '投标函.pdf', bytes: randomBytes(70000) },
+          { name: '附件.txt', bytes: Buffer.from('第1标段') },
+        ]);
+        const rows = await pickFiles(page, docs);
+        await page.click('#sign-start');
+        const q = await readSignQr(page);
+        /* first: the phone rejects */
+        let r = await phoneSign(W.phones.alice, 'scan', { payload: q.payload, answer: 'reject' });
+        assert(r.code === 0, `mcert-phone reject exited ${r.code}: ${r.stdout}${r.stderr}`);
+        await waitSignState(page, 'rejected');
+        assert((await text(page.locator('#sign-qr [data-testid="qr-state"]'))) === '已拒绝', 'not 已拒绝');
+        assert(await page.locator('#sign-again').isVisible(), 'no 重新发起');
+        await page.screenshot({ path: path.join(OUT, 'sign-rejected.png') });
+        /* again: a wrong number ends it, said in words */
+        await page.click('#sign-again');
+        const qw = await readSignQr(page);
+        assert(qw.sid !== q.sid, '重新发起 did not open a new request');
+        const choices = await phoneChoices(W.phones.alice, qw.payload);
+        assert(choices.includes(qw.match), `the page's number ${qw.match} is not among the phone's ${choices}`);
+        r = await phoneSign(W.phones.alice, 'scan', { payload: qw.payload, number: choices.find((n) => n !== qw.match) });
+        assert(r.code === 1 && /wrong_number/.test(r.stdout + r.stderr), `a decoy number was not refused (exit ${r.code}): ${r.stdout}${r.stderr}`);
+        await waitSignState(page, 'rejected');
+        assert((await page.getAttribute('#sign-qr', 'data-reason')) === 'wrong_number', 'no data-reason=wrong_number');
+        assert(/数字与页面不一致/.test(await text(page.locator('#sign-qr [data-testid="qr-state"]'))), 'wrong number not in words');
+        /* and again, approved from the inbox (no QR, no number) */
+        await page.click('#sign-again');
+        const q2 = await readSignQr(page);
+        assert(q2.sid !== qw.sid, '重新发起 did not open a new request');
+        r = await phoneSign(W.phones.alice, 'inbox', { sid: q2.sid });
+        assert(r.code === 0, `mcert-phone sign exited ${r.code}: ${r.stdout}${r.stderr}`);
+        await waitSignState(page, 'approved');
+        const items = page.locator('li[data-testid="result-item"]');
+        for (const [i, d] of rows.entries()) assert((await items.nth(i).getAttribute('data-digest')) === d.digest, `result ${i} digest`);
+        const dl = page.waitForEvent('download');
+        await items.nth(0).locator('[data-testid="download-p7s"]').click();
+        const p7s = path.join(W.tmp, 'sm2.p7s');
+        await (await dl).saveAs(p7s);
+        /* the SignedData names SM3 */
+        const asn = await run('openssl', ['asn1parse', '-inform', 'DER', '-in', p7s]);
+        assert(/sm3|1\.2\.156\.10197\.1\.401/i.test(asn.stdout), 'the .p7s does not name SM3');
+        await page.setInputFiles('#verify-cms', p7s);
+        await page.setInputFiles('#verify-doc', docs[0].path);
+        await page.click('#verify-submit');
+        await page.waitForFunction(() => document.querySelector('#verify-result')?.dataset.valid === 'yes');
+        assert((await page.getAttribute('#verify-result', 'data-digest')) === rows[0].digest, 'verify used another digest');
+        assert(/SM3/.test(await text(page.locator('[data-testid="verify-alg"]'))), 'verify does not say SM3');
+        await page.setInputFiles('#verify-doc', docs[1].path);
+        await page.click('#verify-submit');
+        await page.waitForFunction(() => document.querySelector('#verify-result')?.dataset.valid === 'no');
+        const states = await page.locator('tr[data-testid="record-row"]').evaluateAll((rs) => rs.map((x) => x.dataset.state));
+        assert(states.includes('approved') && states.filter((x) => x === 'rejected').length >= 2, `records: ${states}`);
+        /* signed: the list stays as signed until 签名其他文件 */
+        assert(await page.isDisabled('#sign-start'), '发起签名 enabled again over the signed list');
+        await page.click('#sign-new');
+        assert((await page.locator('tr[data-testid="file-row"]').count()) === 0 && await page.locator('#sign-session').isHidden(),
+          '签名其他文件 did not start afresh');
       } finally {
         await ctx.close();
       }
