@@ -10,6 +10,9 @@
  *   mcertctl ... revoke --fp HEX
  *   mcertctl ... account show --login L
  *   mcertctl ... audit [--count N]
+ *   mcertctl ... apikey add --name NAME --org USCC --scope sign[,verify]
+ *   mcertctl ... apikey list | apikey revoke --id ID
+ *   mcertctl ... verify --cms FILE.p7s (--file DOC | --digest HEX)
  *   mcertctl [--help]  |  mcertctl ... VERB --help
  *
  * The CA lives in DATA/ca (ca.key 0600, ca.crt); `ca init` also installs
@@ -39,8 +42,12 @@
 
 #include <openssl/pem.h>
 
+#include "mc_cms.h"
+#include "mc_cms_verify.h"
 #include "mc_crypto.h"
 #include "mc_defaults.h"
+#include "mc_store_sign.h"
+#include "mc_token.h"
 #include "mc_session.h"
 #include "mc_store_sync.h"
 #include "mc_x509.h"
@@ -579,6 +586,207 @@ static int cmd_revoke(const ctl *c, const ctl_verb *v, int argc, char **argv, in
     return rc;
 }
 
+/* ---- API keys of the platform (PROTOCOL.md §8.1) ---- */
+
+static int cmd_apikey_add(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *name = NULL, *org = NULL, *scope = NULL;
+    ctl_flag fl[] = {REQUIRED("--name", &name), REQUIRED("--org", &org),
+                     REQUIRED("--scope", &scope)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    if (!mc_uscc_valid(org, strlen(org)))
+        return usage_error(v, "--org is an organisation's 统一社会信用代码");
+    if (!printable(name) || strlen(name) == 0 || strlen(name) > 128)
+        return usage_error(v, "--name must be printable UTF-8, 1..128 bytes");
+    if (strcmp(scope, "sign") != 0 && strcmp(scope, "verify") != 0 &&
+        strcmp(scope, "sign,verify") != 0 && strcmp(scope, "verify,sign") != 0)
+        return usage_error(v, "--scope is sign, verify or sign,verify");
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_err err;
+    mc_org o;
+    mc_err_clear(&err);
+    mc_store_org_get(st, org, &o, mc_store_sync_cb, &err);
+    int rc = 1;
+    if (err.status != 0) {
+        if (err.status == 404)
+            fprintf(stderr, "mcertctl: no organisation %s\n", org);
+        else
+            fail(&err);
+        goto done;
+    }
+    char key[MC_APIKEY_LEN + 1];
+    mc_apikey k;
+    memset(&k, 0, sizeof(k));
+    mc_apikey_new(key, k.id, k.hash);
+    snprintf(k.name, sizeof(k.name), "%s", name);
+    snprintf(k.org, sizeof(k.org), "%s", org);
+    snprintf(k.scopes, sizeof(k.scopes), "%s", strcmp(scope, "verify,sign") == 0 ? "sign,verify" : scope);
+    mc_actor a = {"mcertctl", "cli"};
+    if (mc_sync_apikey_create(st, &k, &a, &err) != 0) {
+        fail(&err);
+        goto done;
+    }
+    printf("API key %s for %s (%s), scope %s; shown this once:\n%s\n", k.id, o.name, org,
+           k.scopes, key);
+    rc = 0;
+    OPENSSL_cleanse(key, sizeof(key));
+done:
+    mc_store_free(st);
+    return rc;
+}
+
+static int cmd_apikey_list(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, NULL, 0)) >= 0)
+        return prc;
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_apikeys ks;
+    mc_err err;
+    int rc = mc_sync_apikey_list(st, &ks, &err) == 0 ? 0 : fail(&err);
+    for (size_t k = 0; rc == 0 && k < ks.n; k++) {
+        char when[32] = "in force";
+        if (ks.k[k].revoked_at != 0) {
+            time_t t = (time_t)ks.k[k].revoked_at;
+            strftime(when, sizeof(when), "revoked %Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+        }
+        time_t t = (time_t)ks.k[k].created;
+        char made[24];
+        strftime(made, sizeof(made), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+        printf("%s  %s  org %s  scope %s  created %s  %s\n", ks.k[k].id, ks.k[k].name,
+               ks.k[k].org, ks.k[k].scopes, made, when);
+    }
+    free(ks.k);
+    mc_store_free(st);
+    return rc;
+}
+
+static int cmd_apikey_revoke(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *id = NULL;
+    ctl_flag fl[] = {REQUIRED("--id", &id)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    uint8_t raw[8];
+    if (strlen(id) != 16 || mc_unhex(id, 16, raw, 8) != 0)
+        return usage_error(v, "--id is the key's 16 hex digits (apikey list)");
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_actor a = {"mcertctl", "cli"};
+    mc_err err;
+    int rc = mc_sync_apikey_revoke(st, id, &a, &err) == 0 ? 0 : fail(&err);
+    if (rc == 0)
+        printf("API key %s revoked\n", id);
+    mc_store_free(st);
+    return rc;
+}
+
+/* ---- verify a detached signature (PROTOCOL.md §8.8), offline ---- */
+
+/* The digest of a file of any size with the SignedData's algorithm. 0 / -1. */
+static int digest_file(const char *path, mc_alg alg, uint8_t out[32])
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    int ok = m != NULL && EVP_DigestInit_ex(m, alg == MC_ALG_SM2 ? EVP_sm3() : EVP_sha256(),
+                                            NULL) == 1;
+    uint8_t buf[65536];
+    size_t n;
+    while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+        ok = EVP_DigestUpdate(m, buf, n) == 1;
+    ok = ok && !ferror(f) && EVP_DigestFinal_ex(m, out, NULL) == 1;
+    EVP_MD_CTX_free(m);
+    fclose(f);
+    return ok ? 0 : -1;
+}
+
+static int cmd_verify(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *cms = NULL, *file = NULL, *digest = NULL;
+    ctl_flag fl[] = {REQUIRED("--cms", &cms), FLAG("--file", &file), FLAG("--digest", &digest)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    if ((file == NULL) == (digest == NULL))
+        return usage_error(v, "give exactly one of --file and --digest");
+    uint8_t dg[32];
+    if (digest != NULL && mc_unhex(digest, strlen(digest), dg, 32) != 0)
+        return usage_error(v, "--digest is 64 hex digits");
+    mc_buf der = {0};
+    mc_err err;
+    mc_err_clear(&err);
+    int rc = 1;
+    mc_trust *trust = NULL;
+    mc_store *st = NULL;
+    mc_cms_info info;
+    if (read_file(cms, &der) != 0) {
+        fprintf(stderr, "mcertctl: cannot read %s\n", cms);
+        goto done;
+    }
+    if (mc_cms_parse(der.ptr, der.len, &info, &err) != 0) {
+        fail(&err);
+        goto done;
+    }
+    mc_alg alg = info.alg;
+    mc_cms_info_clear(&info);
+    if (file != NULL && digest_file(file, alg, dg) != 0) {
+        fprintf(stderr, "mcertctl: cannot read %s\n", file);
+        goto done;
+    }
+    char tpath[600];
+    snprintf(tpath, sizeof(tpath), "%s/trust", c->data);
+    if ((trust = mc_trust_load(tpath, &err)) == NULL) {
+        fail(&err);
+        goto done;
+    }
+    mc_cms_result res;
+    if (mc_cms_verify(trust, der.ptr, der.len, dg, NULL, 0, &res, &err) != 0) {
+        fail(&err);
+        goto done;
+    }
+    mc_cert_rec rec;
+    int found = 0;
+    memset(&rec, 0, sizeof(rec));
+    if (res.signer.fp_hex[0] != '\0') {
+        if ((st = connect_store(c)) == NULL)
+            goto done;
+        if (mc_sync_cert_get(st, res.signer.fp_hex, &rec, &found, &err) != 0) {
+            fail(&err);
+            goto done;
+        }
+    }
+    const char *now, *then;
+    mc_cms_verdict(&res, found ? rec.status : "", rec.revoked_at, &now, &then);
+    time_t t = (time_t)res.signing_time;
+    char when[24];
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    printf("%s%s%s\n", res.reason ? "INVALID (" : "VALID", res.reason ? res.reason : "",
+           res.reason ? ")" : "");
+    printf("signer:       %s, %s (%s)\nserial:       %s\nfingerprint:  %s\nissuer:       %s\n",
+           res.signer.cn, res.signer.org_name, res.signer.uscc, res.signer.serial_hex,
+           res.signer.fp_hex, res.signer.issuer_cn);
+    char hex[65];
+    mc_hex(res.digest, 32, hex);
+    printf("signing time: %s\ndigest:       %s %s\nstatus:       at signing %s, now %s\n",
+           when, res.digest_alg, hex, then, now);
+    rc = res.reason ? 1 : 0;
+done:
+    mc_buf_free(&der);
+    mc_trust_free(trust);
+    mc_store_free(st);
+    return rc;
+}
+
 static const ctl_verb verbs[] = {
     {"ca init", "[--alg p256|sm2] [--cn NAME] [--days N]",
      "create the CA in DATA/ca and install ca.crt in DATA/trust/ (default p256, 3650 days)",
@@ -593,6 +801,15 @@ static const ctl_verb verbs[] = {
     {"revoke", "--fp HEX", "revoke a certificate by its fingerprint", cmd_revoke},
     {"audit", "[--count N]", "the newest audit entries first (default 20, at most 100000)",
      cmd_audit},
+    {"apikey add", "--name NAME --org USCC --scope sign|verify|sign,verify",
+     "an API key for the platform of an organisation; printed once, stored hashed",
+     cmd_apikey_add},
+    {"apikey list", "", "every API key (id, name, organisation, scope, state)", cmd_apikey_list},
+    {"apikey revoke", "--id ID", "end an API key at once", cmd_apikey_revoke},
+    {"verify", "--cms FILE (--file DOC | --digest HEX)",
+     "check a detached CMS signature: signer, signing time, status then and now (exit 1 if "
+     "invalid)",
+     cmd_verify},
 };
 
 /* Every verb's usage on f; returns the exit status that goes with it. */

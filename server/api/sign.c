@@ -24,6 +24,7 @@
 
 #include "mc_api.h"
 #include "mc_cms.h"
+#include "mc_cms_verify.h"
 #include "mc_crypto.h"
 #include "mc_proto.h"
 #include "mc_qr.h"
@@ -377,15 +378,10 @@ void mc_api_sign_list(mc_req *r)
 typedef struct verify_ctx {
     mc_buf cms;
     mc_buf doc;                   /* the document, if sent */
-    uint8_t digest[32];           /* sent, or computed from doc by the worker */
+    uint8_t digest[32];           /* if sent */
     int have_digest;
-    /* the worker's findings */
-    mc_err perr;                  /* parse error (bad_cms) */
-    const char *reason;           /* NULL: valid so far */
-    mc_cert_info ci;
-    char digest_alg[8];
-    int64_t signing_time;
-    uint8_t got_digest[32];
+    mc_err perr;                  /* the worker's: bad_cms */
+    mc_cms_result res;            /* the worker's findings */
     mc_cert_rec rec;              /* the store's record of the signer */
 } verify_ctx;
 
@@ -401,26 +397,23 @@ static void verify_work(void *arg);
 static void verify_on_checked(void *arg, int ran);
 static void verify_on_record(void *privdata, const mc_err *err);
 
-/* Standard base64 (padded) of a JSON string into out (at most max bytes).
- * 0 / -1. */
+/* Standard base64 (padded) of a JSON string into out, at most max bytes
+ * decoded. 0 / -1. */
 static int unbase64(json_t *s, size_t max, mc_buf *out)
 {
     const char *p = json_string_value(s);
     size_t n = json_string_length(s);
     if (n == 0 || n % 4 != 0 || n / 4 * 3 > max + 2)
         return -1;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '=' && i < n - 2)
+            return -1;
     mc_buf_reserve(out, n / 4 * 3 + 1);
     int len = EVP_DecodeBlock(out->ptr, (const unsigned char *)p, (int)n);
     if (len < 0)
         return -1;
     /* EVP_DecodeBlock counts the padding as zero bytes */
-    if (n >= 1 && p[n - 1] == '=')
-        len--;
-    if (n >= 2 && p[n - 2] == '=')
-        len--;
-    for (size_t i = 0; i < n; i++)
-        if (p[i] == '=' && i < n - 2)
-            return -1;
+    len -= (p[n - 1] == '=') + (p[n - 2] == '=');
     if ((size_t)len > max)
         return -1;
     out->len = (size_t)len;
@@ -463,7 +456,7 @@ void mc_api_verify(mc_req *r)
             return;
         }
         x->have_digest = 1;
-    } else if (unbase64(doc, 65536, &x->doc) != 0 && json_string_length(doc) != 0) {
+    } else if (json_string_length(doc) != 0 && unbase64(doc, 65536, &x->doc) != 0) {
         mc_reply_errf(r, 400, "bad_field", "document must be base64 of at most 65536 bytes");
         return;
     }
@@ -477,50 +470,9 @@ static void verify_work(void *arg)
 {
     mc_req *r = arg;
     verify_ctx *x = r->hctx;
-    mc_cms_info info;
-    mc_err e;
-    mc_err_clear(&e);
     mc_err_clear(&x->perr);
-    if (mc_cms_parse(x->cms.ptr, x->cms.len, &info, &x->perr) != 0)
-        return;
-    x->signing_time = info.signing_time;
-    memcpy(x->got_digest, info.digest, 32);
-    snprintf(x->digest_alg, sizeof(x->digest_alg), "%s",
-             info.alg == MC_ALG_SM2 ? "sm3" : "sha256");
-    if (!x->have_digest) {
-        if (info.alg == MC_ALG_SM2)
-            mc_sm3(x->doc.ptr, x->doc.len, x->digest);
-        else
-            mc_sha256(x->doc.ptr, x->doc.len, x->digest);
-    }
-    /* the chain at the signing time; the certificates of the SignedData */
-    mc_buf ders[MC_CHAIN_MAX];
-    mc_slice chain[MC_CHAIN_MAX];
-    size_t n = 0;
-    memset(ders, 0, sizeof(ders));
-    if (mc_x509_der(info.signer, &ders[n]) == 0) {
-        chain[n] = (mc_slice){ders[n].ptr, ders[n].len};
-        n++;
-    }
-    for (int i = 0; info.others != NULL && i < sk_X509_num(info.others) && n < MC_CHAIN_MAX;
-         i++) {
-        if (mc_x509_der(sk_X509_value(info.others, i), &ders[n]) != 0)
-            continue;
-        chain[n] = (mc_slice){ders[n].ptr, ders[n].len};
-        n++;
-    }
-    if (mc_cert_info_of(info.signer, &x->ci, &e) != 0)
-        x->reason = "cert_untrusted";
-    else if (!mc_ct_eq(x->digest, info.digest, 32))
-        x->reason = "digest_mismatch";
-    else if (mc_cms_check(&info, &e) != 0)
-        x->reason = "bad_signature";
-    else if (mc_cert_verify_chain(r->node->trust, chain, n, info.signing_time, NULL, NULL, &e) !=
-             0)
-        x->reason = "cert_untrusted";
-    for (size_t i = 0; i < MC_CHAIN_MAX; i++)
-        mc_buf_free(&ders[i]);
-    mc_cms_info_clear(&info);
+    mc_cms_verify(r->node->trust, x->cms.ptr, x->cms.len, x->have_digest ? x->digest : NULL,
+                  x->doc.ptr, x->doc.len, &x->res, &x->perr);
 }
 
 static void verify_on_checked(void *arg, int ran)
@@ -536,33 +488,31 @@ static void verify_on_checked(void *arg, int ran)
         mc_reply_err(r, &x->perr);
         return;
     }
-    if (x->ci.fp_hex[0] == '\0') {
+    if (x->res.signer.fp_hex[0] == '\0') {
         verify_on_record(r, &x->perr); /* no identity to look up */
         return;
     }
-    mc_store_cert_get(r->node->store, x->ci.fp_hex, &x->rec, verify_on_record, r);
+    mc_store_cert_get(r->node->store, x->res.signer.fp_hex, &x->rec, verify_on_record, r);
 }
 
 static void verify_on_record(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     verify_ctx *x = r->hctx;
-    const char *now = x->rec.fp[0] ? x->rec.status : "unknown";
-    int revoked_before = strcmp(now, "revoked") == 0 && x->rec.revoked_at > 0 &&
-                         x->rec.revoked_at <= x->signing_time;
-    if (x->reason == NULL && revoked_before)
-        x->reason = "revoked_before_signing";
+    const char *now, *then;
+    mc_cms_verdict(&x->res, x->rec.fp[0] ? x->rec.status : "", x->rec.revoked_at, &now, &then);
+    const mc_cert_info *ci = &x->res.signer;
     char dg[65];
-    mc_hex(x->got_digest, 32, dg);
+    mc_hex(x->res.digest, 32, dg);
     json_t *o = json_pack("{s:b, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}, s:I, s:s, s:s, s:s, s:s}",
-                          "valid", x->reason == NULL, "signer", "cn", x->ci.cn, "org_name",
-                          x->ci.org_name, "uscc", x->ci.uscc, "serial", x->ci.serial_hex, "fp",
-                          x->ci.fp_hex, "issuer", x->ci.issuer_cn, "alg", mc_alg_name(x->ci.alg),
-                          "signing_time", (json_int_t)x->signing_time, "digest_alg",
-                          x->digest_alg, "digest", dg, "status_at_signing",
-                          revoked_before ? "revoked" : "valid", "status_now", now);
-    if (o != NULL && x->reason != NULL)
-        json_object_set_new(o, "reason", json_string(x->reason));
+                          "valid", x->res.reason == NULL, "signer", "cn", ci->cn, "org_name",
+                          ci->org_name, "uscc", ci->uscc, "serial", ci->serial_hex, "fp",
+                          ci->fp_hex, "issuer", ci->issuer_cn, "alg", mc_alg_name(ci->alg),
+                          "signing_time", (json_int_t)x->res.signing_time, "digest_alg",
+                          x->res.digest_alg, "digest", dg, "status_at_signing", then,
+                          "status_now", now);
+    if (o != NULL && x->res.reason != NULL)
+        json_object_set_new(o, "reason", json_string(x->res.reason));
     if (o != NULL && strcmp(now, "revoked") == 0)
         json_object_set_new(o, "revoked_at", json_integer(x->rec.revoked_at));
     mc_reply_json(r, 200, o);

@@ -359,7 +359,8 @@ local function sign_open(keys, args)
   volatile('HSET', ih, sid, t .. '\0' .. (t + ttl) .. '\0' .. args[2])
   volatile('EXPIREAT', iz, t + 86400 + 120)
   volatile('EXPIREAT', ih, t + 86400 + 120)
-  redis.call('ZADD', hz, t, sid)
+  local tm = redis.call('TIME') -- microseconds order two requests of one second
+  redis.call('ZADD', hz, tonumber(tm[1]) + tonumber(tm[2]) / 1e6, sid)
   redis.call('HSET', hh, sid, args[3], sid .. ':s', 'pending', sid .. ':t', t .. ' ' .. (t + ttl) .. ' 0')
   local n = redis.call('ZCARD', hz)
   if n > HISTORY_MAX then
