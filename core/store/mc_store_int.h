@@ -84,6 +84,13 @@ int mc_reply_is_int(const struct redisReply *r);
 /* Copy a string reply into dst[size] (truncating). */
 void mc_reply_copy(char *dst, size_t size, const struct redisReply *r);
 
+/* Record readers shared by the families (mc_store_rec.c): an account hash
+ * (0 / MC_REPLY_SHAPE) and a certificate hash (an mc_reply_fn into an
+ * mc_cert_rec). */
+struct mc_account;
+int mc_rec_read_account(const struct redisReply *r, struct mc_account *out);
+int mc_rec_read_cert(const struct redisReply *r, void *out, mc_err *err);
+
 /* The Functions library built into this binary (generated from lua/). */
 extern const char mc_lua_src[];
 extern const size_t mc_lua_len;

@@ -33,7 +33,6 @@ static const mc_field cert_fields[] = {
 };
 
 /* exported for the other families (mc_store_web.c reads accounts too) */
-int mc_rec_read_account(const redisReply *r, mc_account *out);
 int mc_rec_read_account(const redisReply *r, mc_account *out)
 {
     return mc_fields_read(account_fields, MC_NFIELDS(account_fields), r, out);
@@ -58,7 +57,7 @@ static int read_account(const redisReply *r, void *out, mc_err *err)
     return read_found(account_fields, MC_NFIELDS(account_fields), r, out, err);
 }
 
-static int read_cert(const redisReply *r, void *out, mc_err *err)
+int mc_rec_read_cert(const redisReply *r, void *out, mc_err *err)
 {
     return mc_fields_read(cert_fields, MC_NFIELDS(cert_fields), r, out);
 }
@@ -314,7 +313,7 @@ void mc_store_cert_put(mc_store *st, const mc_cert_rec *cr, const mc_actor *a, m
 void mc_store_cert_get(mc_store *st, const char *fp, mc_cert_rec *out, mc_store_cb cb,
                        void *privdata)
 {
-    hgetall(st, "cert", fp, read_cert, out, cb, privdata);
+    hgetall(st, "cert", fp, mc_rec_read_cert, out, cb, privdata);
 }
 
 void mc_store_cert_revoke(mc_store *st, const char *fp, const char *login, const mc_actor *a,

@@ -158,6 +158,24 @@ void mc_store_sign_history(mc_store *st, const char *login, mc_sign_hists *out,
     mc_store_call(st, &c, read_history, out, cb, privdata);
 }
 
+/* ---- verification ---- */
+
+
+void mc_store_verify_note(mc_store *st, const char *fp, const char *verdict, const mc_actor *a,
+                          mc_cert_rec *c, mc_store_cb cb, void *privdata)
+{
+    char kc[96];
+    mc_cmd cmd;
+    mc_cmd_fcall(&cmd, "verify_note", 2, 0);
+    mc_cmd_add(&cmd, mc_key(kc, sizeof(kc), "cert", fp[0] ? fp : "-"));
+    mc_cmd_add(&cmd, "{mc}:audit");
+    mc_cmd_add(&cmd, a->who);
+    mc_cmd_add(&cmd, a->from);
+    mc_cmd_add(&cmd, fp[0] ? fp : "-");
+    mc_cmd_add(&cmd, verdict);
+    mc_store_call(st, &cmd, mc_rec_read_cert, c, cb, privdata);
+}
+
 /* ---- API keys ---- */
 
 static const mc_field key_fields[] = {

@@ -62,6 +62,13 @@ void mc_store_sign_history(mc_store *st, const char *login, mc_sign_hists *out,
                            mc_store_cb cb, void *privdata);
 void mc_sign_hists_free(mc_sign_hists *h);
 
+/* ---- verification (§8.8) ---- */
+
+/* The signer's record now (c->fp "" if unrecorded), and the audit line
+ * "verify" of who checked it with what verdict ("valid" or the reason). */
+void mc_store_verify_note(mc_store *st, const char *fp, const char *verdict, const mc_actor *a,
+                          mc_cert_rec *c, mc_store_cb cb, void *privdata);
+
 /* ---- API keys ---- */
 
 #define MC_APIKEY_ID_LEN 16

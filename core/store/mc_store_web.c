@@ -10,7 +10,6 @@
 
 #include "mc_store_int.h"
 
-int mc_rec_read_account(const redisReply *r, mc_account *out); /* mc_store_rec.c */
 
 static const mc_field web_fields[] = {
     MC_FSTR(mc_websess, account), MC_FSTR(mc_websess, cert),    MC_FSTR(mc_websess, ip),

@@ -383,6 +383,7 @@ typedef struct verify_ctx {
     mc_err perr;                  /* the worker's: bad_cms */
     mc_cms_result res;            /* the worker's findings */
     mc_cert_rec rec;              /* the store's record of the signer */
+    char who[96];
 } verify_ctx;
 
 static void verify_free(void *p)
@@ -488,11 +489,14 @@ static void verify_on_checked(void *arg, int ran)
         mc_reply_err(r, &x->perr);
         return;
     }
-    if (x->res.signer.fp_hex[0] == '\0') {
-        verify_on_record(r, &x->perr); /* no identity to look up */
-        return;
-    }
-    mc_store_cert_get(r->node->store, x->res.signer.fp_hex, &x->rec, verify_on_record, r);
+    if (r->via_key)
+        snprintf(x->who, sizeof(x->who), "apikey:%s", r->key.key.id);
+    else
+        snprintf(x->who, sizeof(x->who), "%s", r->who.acc.login);
+    mc_actor actor = {x->who, r->ip};
+    mc_store_verify_note(r->node->store, x->res.signer.fp_hex,
+                         x->res.reason ? x->res.reason : "valid", &actor, &x->rec,
+                         verify_on_record, r);
 }
 
 static void verify_on_record(void *privdata, const mc_err *err)

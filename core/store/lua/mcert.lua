@@ -480,6 +480,14 @@ local function inbox_list(keys, args)
   return {der, t, flat}
 end
 
+-- KEYS: cert, audit. ARGV: who, from, fp, verdict ('valid' or the reason).
+-- A verification (§8.8): the signer's record as it is now, and the audit
+-- line of who checked what. -> the certificate hash ({} if unrecorded)
+local function verify_note(keys, args)
+  audit(keys[2], now(), args[1], args[2], 'verify', 'cert', args[3], 'verdict', args[4])
+  return redis.call('HGETALL', keys[1])
+end
+
 ---------------------------------------------------------------- API keys
 
 -- KEYS: key hash, key set, audit. ARGV: id, hash, name, org, scopes, who, from
@@ -714,6 +722,7 @@ reg('sign_reject', sign_reject)
 reg('sign_collect', sign_collect)
 reg('sign_history', sign_history, true)
 reg('inbox_list', inbox_list)
+reg('verify_note', verify_note)
 reg('apikey_create', apikey_create)
 reg('apikey_revoke', apikey_revoke)
 reg('apikey_auth', apikey_auth)
