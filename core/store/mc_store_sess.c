@@ -380,6 +380,21 @@ void mc_store_bind_approve(mc_store *st, const char *sid, const char *login,
     mc_store_call(st, &c, read_answer_res, out, cb, privdata);
 }
 
+/* The audit key and the ARGV that login_approve and sign_approve share:
+ * sid, fp, uscc, answer, who, from, login. */
+static void approve_args(mc_cmd *c, const char *sid, const char *fp, const char *uscc,
+                         const char *answer, const mc_actor *a, const char *login)
+{
+    mc_cmd_add(c, "{mc}:audit");
+    mc_cmd_add(c, sid);
+    mc_cmd_add(c, fp);
+    mc_cmd_add(c, uscc);
+    mc_cmd_add(c, answer);
+    mc_cmd_add(c, a->who);
+    mc_cmd_add(c, a->from);
+    mc_cmd_add(c, login);
+}
+
 void mc_store_login_approve(mc_store *st, const char *sid, const char *fp, const char *uscc,
                             const char *login, const char *answer, const mc_actor *a,
                             mc_answer_res *out, mc_store_cb cb, void *privdata)
@@ -390,14 +405,7 @@ void mc_store_login_approve(mc_store *st, const char *sid, const char *fp, const
     mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", sid));
     mc_cmd_add(&c, mc_key(kc, sizeof(kc), "cert", fp));
     mc_cmd_add(&c, mc_key(ka, sizeof(ka), "acct", login[0] ? login : "-"));
-    mc_cmd_add(&c, "{mc}:audit");
-    mc_cmd_add(&c, sid);
-    mc_cmd_add(&c, fp);
-    mc_cmd_add(&c, uscc);
-    mc_cmd_add(&c, answer);
-    mc_cmd_add(&c, a->who);
-    mc_cmd_add(&c, a->from);
-    mc_cmd_add(&c, login);
+    approve_args(&c, sid, fp, uscc, answer, a, login);
     mc_store_call(st, &c, read_answer_res, out, cb, privdata);
 }
 
@@ -501,14 +509,7 @@ void mc_store_sign_approve(mc_store *st, const char *sid, const char *fp, const 
     mc_cmd_add(&c, mc_key(kiz, sizeof(kiz), "inbox", fp));
     mc_cmd_add(&c, mc_key(kih, sizeof(kih), "inboxe", fp));
     mc_cmd_add(&c, mc_key(khh, sizeof(khh), "signh", login[0] ? login : "-"));
-    mc_cmd_add(&c, "{mc}:audit");
-    mc_cmd_add(&c, sid);
-    mc_cmd_add(&c, fp);
-    mc_cmd_add(&c, uscc);
-    mc_cmd_add(&c, answer);
-    mc_cmd_add(&c, a->who);
-    mc_cmd_add(&c, a->from);
-    mc_cmd_add(&c, login);
+    approve_args(&c, sid, fp, uscc, answer, a, login);
     mc_cmd_addn(&c, results->ptr, results->len);
     mc_cmd_add(&c, docs_audit);
     mc_store_call(st, &c, read_answer_res, out, cb, privdata);

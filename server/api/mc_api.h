@@ -43,6 +43,11 @@ void mc_api_verify(mc_req *r);
 struct mc_sign_info;
 json_t *mc_api_docs_json(const struct mc_sign_info *si);
 
+/* A new QR session of r's caller (api/session.c): ids, nonce and numbers
+ * from the CSPRNG, the origin, client address and User-Agent summary of r;
+ * the caller sets account and requester. */
+void mc_api_session_new(mc_req *r, mc_session *s, mc_purpose purpose, int ttl);
+
 /* The QR of a reply (api/session.c): "svg,png,text" / "none" parsed into
  * the three flags (0 / -1); the qr object (payload, version, modules and
  * the renderings asked for), NULL with err. */

@@ -75,6 +75,16 @@ int mc_api_qr_formats(const char *q, int *svg, int *png, int *text)
     return 0;
 }
 
+void mc_api_session_new(mc_req *r, mc_session *s, mc_purpose purpose, int ttl)
+{
+    mc_session_init(s, purpose, r->now, ttl);
+    snprintf(s->origin, sizeof(s->origin), "%s", r->origin);
+    snprintf(s->ip, sizeof(s->ip), "%s", r->ip);
+    const char *ua = evhttp_find_header(evhttp_request_get_input_headers(r->req), "User-Agent");
+    if (ua)
+        mc_ua_summary(ua, strnlen(ua, 1024), s->ua, sizeof(s->ua));
+}
+
 static void open_on_target(void *privdata, const mc_err *err);
 static void open_on_org(void *privdata, const mc_err *err);
 static void open_store(mc_req *r);
@@ -110,12 +120,7 @@ void mc_api_session_open(mc_req *r)
         return;
     }
     mc_session *s = &x->s;
-    mc_session_init(s, purpose, r->now, r->node->cfg->session_ttl);
-    snprintf(s->origin, sizeof(s->origin), "%s", r->origin);
-    snprintf(s->ip, sizeof(s->ip), "%s", r->ip);
-    const char *ua = evhttp_find_header(evhttp_request_get_input_headers(r->req), "User-Agent");
-    if (ua)
-        mc_ua_summary(ua, strnlen(ua, 1024), s->ua, sizeof(s->ua));
+    mc_api_session_new(r, s, purpose, r->node->cfg->session_ttl);
     if (purpose == MC_PURPOSE_LOGIN) {
         if (target != NULL) {
             mc_reply_errf(r, 400, "bad_field", "a login session names no account");

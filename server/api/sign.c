@@ -31,7 +31,6 @@
 #include "mc_store_sess.h"
 #include "mc_store_sign.h"
 #include "mc_token.h"
-#include "mc_ua.h"
 #include "mc_workers.h"
 
 #define SIGN_TTL_DEFAULT 300
@@ -260,14 +259,9 @@ static void open_on_view(void *privdata, const mc_err *err)
         return;
     }
     mc_session *s = &x->s;
-    mc_session_init(s, MC_PURPOSE_SIGN, r->now, x->ttl);
-    snprintf(s->origin, sizeof(s->origin), "%s", r->origin);
-    snprintf(s->ip, sizeof(s->ip), "%s", r->ip);
+    mc_api_session_new(r, s, MC_PURPOSE_SIGN, x->ttl);
     snprintf(s->account, sizeof(s->account), "%s", x->target.login);
     snprintf(s->requester, sizeof(s->requester), "%s", r->via_key ? "" : r->who.acc.login);
-    const char *ua = evhttp_find_header(evhttp_request_get_input_headers(r->req), "User-Agent");
-    if (ua)
-        mc_ua_summary(ua, strnlen(ua, 1024), s->ua, sizeof(s->ua));
     const char *rname = r->via_key ? r->key.key.name : r->who.acc.name;
     mc_secret_new(x->poll);
     mc_sha256(x->poll, MC_TOKEN_SECRET_LEN, x->poll_hash);
