@@ -18,28 +18,6 @@
 #include "mc_policy.h"
 #include "mc_store_rec.h"
 
-mc_principal mc_api_principal(const mc_account *a)
-{
-    return (mc_principal){a->login, a->org, a->role};
-}
-
-json_t *mc_api_account_json(const mc_account *a, const mc_cert_rec *c)
-{
-    json_t *cert;
-    if (a->cert[0] == '\0')
-        cert = json_null();
-    else if (c == NULL || c->fp[0] == '\0')
-        cert = json_pack("{s:s}", "fp", a->cert);
-    else
-        cert = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "fp", c->fp, "serial",
-                         c->serial, "cn", c->cn, "org_name", c->org_name, "issuer", c->issuer,
-                         "alg", c->alg, "not_before", (json_int_t)c->not_before, "not_after",
-                         (json_int_t)c->not_after, "status", c->status);
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s}", "account", a->login, "name",
-                     a->name, "role", a->role, "org", a->org, "cert", cert, "bound_at",
-                     (json_int_t)a->bound_at, "bound_by", a->bound_by);
-}
-
 /* ---- list ---- */
 
 typedef struct list_ctx {

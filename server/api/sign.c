@@ -64,19 +64,6 @@ static char *docs_audit(const mc_sign_info *si)
     return s;
 }
 
-json_t *mc_api_docs_json(const mc_sign_info *si)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < si->ndocs; i++) {
-        char hex[2 * MC_DIGEST_LEN + 1];
-        mc_hex(si->docs[i].digest, MC_DIGEST_LEN, hex);
-        json_array_append_new(a, json_pack("{s:s, s:I, s:s, s:s}", "name", si->docs[i].name,
-                                           "size", (json_int_t)si->docs[i].size, "alg",
-                                           si->docs[i].alg, "digest", hex));
-    }
-    return a;
-}
-
 /* ---- open ---- */
 
 typedef struct open_ctx {
