@@ -48,6 +48,11 @@ typedef struct mc_sess_state mc_sess_state;
 typedef struct mc_node {
     const mc_config *cfg;        /* borrowed, read-only */
     const mc_trust *trust;       /* borrowed, read-only (thread-safe lookups) */
+    /* borrowed: the CA of DATA/ca that issues certificates online (enroll,
+     * api/enroll.c), NULL when DATA/ca holds none. Loaded once by mcertd
+     * and shared by every loop and worker: used read-only (signing with
+     * one OpenSSL 3 key from several threads at once is safe). */
+    mc_ca *ca;
     struct event_base *base;     /* owned */
     struct evhttp *http;         /* owned */
     mc_store *store;             /* owned: async Redis on this loop */

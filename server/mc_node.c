@@ -81,8 +81,8 @@ static int listen_socket(const char *host, int port, mc_err *err)
     return fd;
 }
 
-mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, const mc_pages *pages, int id,
-                     const char *dummy_pw, mc_err *err)
+mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, mc_ca *ca,
+                     const mc_pages *pages, int id, const char *dummy_pw, mc_err *err)
 {
     mc_node *n = calloc(1, sizeof(*n));
     if (n == NULL) {
@@ -91,6 +91,7 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, const mc_pages
     }
     n->cfg = cfg;
     n->trust = trust;
+    n->ca = ca;
     n->pages = pages;
     n->id = id;
     snprintf(n->dummy_pw, sizeof(n->dummy_pw), "%s", dummy_pw);

@@ -12,10 +12,10 @@
 
 #include "mc_httpd.h"
 
-/* NULL with err on failure. cfg, trust and pages are borrowed and must
- * outlive the node. dummy_pw is copied. */
-mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, const mc_pages *pages, int id,
-                     const char *dummy_pw, mc_err *err);
+/* NULL with err on failure. cfg, trust, ca (may be NULL: no online CA)
+ * and pages are borrowed and must outlive the node. dummy_pw is copied. */
+mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, mc_ca *ca,
+                     const mc_pages *pages, int id, const char *dummy_pw, mc_err *err);
 void mc_node_free(mc_node *n);
 
 #endif

@@ -1,10 +1,11 @@
 /*
  * mcertd_main.c — the mcertd process: parse the configuration, load the
- * trust anchors, start one event loop per thread (SO_REUSEPORT on one port),
+ * trust anchors and the online CA (DATA/ca, if any), start one event loop per thread (SO_REUSEPORT on one port),
  * stop all loops on SIGINT/SIGTERM.
  *
  * Non-goals: daemonising, privilege dropping, TLS (terminate TLS in front).
  */
+#include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "mc_config.h"
 #include "mc_crypto.h"
@@ -39,6 +41,23 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     fprintf(stderr, "mcertd: signal %d, stopping\n", (int)sig);
     for (int i = 0; i < a->n; i++)
         event_base_loopbreak(a->nodes[i]->base);
+}
+
+/* The online CA (DATA/ca, made by `mcertctl ca init`): *out NULL when
+ * there is no ca.key there (enrollment then answers 503 no_ca); a CA that
+ * is there but does not load stops the start. 0 / -1. */
+static int load_ca(const mc_config *cfg, mc_ca **out, mc_err *err)
+{
+    char dir[600], key[640];
+    snprintf(dir, sizeof(dir), "%s/ca", cfg->data_dir);
+    snprintf(key, sizeof(key), "%s/ca.key", dir);
+    *out = NULL;
+    if (access(key, F_OK) != 0 && errno == ENOENT) {
+        fprintf(stderr, "mcertd: no CA in %s: certificates are not issued online\n", dir);
+        return 0;
+    }
+    *out = mc_ca_load(dir, err);
+    return *out != NULL ? 0 : -1;
 }
 
 static void raise_nofile(void)
@@ -81,6 +100,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "mcertd: trust anchors %s: %s\n", cfg.trust_path, err.msg);
         return 1;
     }
+    mc_ca *ca = NULL;
+    if (load_ca(&cfg, &ca, &err) != 0) {
+        fprintf(stderr, "mcertd: CA %s/ca: %s\n", cfg.data_dir, err.msg);
+        mc_trust_free(trust);
+        return 1;
+    }
     char dummy[MC_PWHASH_MAX];
     uint8_t rnd[16];
     mc_random(rnd, sizeof(rnd));
@@ -92,6 +117,7 @@ int main(int argc, char **argv)
     if (pages == NULL) {
         fprintf(stderr, "mcertd: %s\n", err.msg);
         mc_trust_free(trust);
+        mc_ca_free(ca);
         return 1;
     }
     app a = {calloc((size_t)cfg.threads, sizeof(mc_node *)), 0};
@@ -101,7 +127,7 @@ int main(int argc, char **argv)
     if (a.nodes == NULL || th == NULL)
         goto done;
     for (int i = 0; i < cfg.threads; i++) {
-        a.nodes[i] = mc_node_new(&cfg, trust, pages, i, dummy, &err);
+        a.nodes[i] = mc_node_new(&cfg, trust, ca, pages, i, dummy, &err);
         if (a.nodes[i] == NULL) {
             fprintf(stderr, "mcertd: %s\n", err.msg);
             goto done;
@@ -133,6 +159,7 @@ done:
     free(a.nodes);
     free(th);
     mc_trust_free(trust);
+    mc_ca_free(ca);
     mc_pages_free(pages);
     OPENSSL_cleanse(dummy, sizeof(dummy));
     return rc;
