@@ -138,6 +138,9 @@ static const struct {
     {"sid_collision", 503},   {"bad_poll_secret", 403}, {"unauthorized", 401},
     {"stale", 503},           {"replayed", 409},        {"cert_expired", 403},
     {"apikey_exists", 409},   {"apikey_revoked", 409},
+    /* payments (lua/pay.lua) */
+    {"unknown_order", 404},   {"order_expired", 409},   {"amount_mismatch", 409},
+    {"provider_mismatch", 409}, {"bad_transition", 409},
 };
 
 void mc_store_err_map(const char *text, size_t len, mc_err *err)
