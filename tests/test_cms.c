@@ -642,6 +642,49 @@ static void test_build_appends_and_refuses_bad_arguments(void **state)
 
 /* What mc_cms_build makes, mc_cms_parse takes: it refuses certificates
  * that would take the SignedData over MC_CMS_MAX. */
+/* The signer prepared once builds, for each document, exactly what
+ * mc_cms_build builds; and refuses what mc_cms_build refuses. */
+static void test_a_prepared_signer_builds_the_same_bytes(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        leaf l;
+        memset(&l, 0, sizeof(l));
+        leaf_init(&l, k ? MC_ALG_SM2 : MC_ALG_P256, "prepared");
+        mc_slice certs[1] = {{l.der.ptr, l.der.len}};
+        mc_err err;
+        mc_cms_signer *s = mc_cms_signer_new(certs, 1, l.alg, &err);
+        assert_non_null(s);
+        for (int i = 0; i < 3; i++) {
+            uint8_t d[32], sig[MC_SIG_MAX];
+            size_t siglen;
+            char doc[16];
+            snprintf(doc, sizeof(doc), "document %d", i);
+            doc_digest(l.alg, doc, d);
+            phone_sign(&l, T_KNOWN + i, d, sig, &siglen);
+            mc_buf a = {0}, b = {0};
+            assert_int_equal(mc_cms_build(certs, 1, l.alg, d, T_KNOWN + i, sig, siglen, &a, &err),
+                             0);
+            assert_int_equal(mc_cms_signer_build(s, d, T_KNOWN + i, sig, siglen, &b, &err), 0);
+            assert_int_equal(a.len, b.len);
+            assert_memory_equal(a.ptr, b.ptr, a.len);
+            /* an empty signature is refused, and nothing is appended */
+            size_t before = b.len;
+            assert_int_equal(mc_cms_signer_build(s, d, T_KNOWN, sig, 0, &b, &err), -1);
+            assert_string_equal(err.code, "bad_signature");
+            assert_int_equal(b.len, before);
+            mc_buf_free(&a);
+            mc_buf_free(&b);
+        }
+        mc_cms_signer_free(s);
+        /* the wrong algorithm for the certificate's key */
+        assert_null(mc_cms_signer_new(certs, 1, k ? MC_ALG_P256 : MC_ALG_SM2, &err));
+        assert_string_equal(err.code, "unsupported_key");
+        leaf_fini(&l);
+    }
+    mc_cms_signer_free(NULL);
+}
+
 static void test_build_refuses_more_than_the_parse_limit(void **state)
 {
     const leaf *l = &F->p256;
@@ -1390,6 +1433,7 @@ int main(void)
         cmocka_unit_test(test_build_is_the_profile_encoding_with_sorted_certificates),
         cmocka_unit_test(test_build_appends_and_refuses_bad_arguments),
         cmocka_unit_test(test_build_refuses_more_than_the_parse_limit),
+        cmocka_unit_test(test_a_prepared_signer_builds_the_same_bytes),
         cmocka_unit_test(test_p256_openssl_cms_verify_accepts_and_refuses_a_changed_document),
         cmocka_unit_test(test_sm2_signed_data_verifies_with_openssl_alone),
         cmocka_unit_test(test_openssl_cms_sign_output_parses_and_checks),

@@ -328,62 +328,102 @@ static int issuer_and_serial(X509 *x, mc_buf *out)
     return 0;
 }
 
-int mc_cms_build(const mc_slice *certs, size_t ncerts, mc_alg alg, const uint8_t digest[32],
-                 int64_t signing_time, const uint8_t *sig, size_t siglen, mc_buf *out,
-                 mc_err *err)
-{
-    uint8_t attrs[MC_CMS_ATTRS_LEN];
+struct mc_cms_signer {
+    const mc_slice *certs;        /* borrowed */
+    size_t ncerts;
     alg_oids o;
+    mc_buf isn;                   /* the signer's IssuerAndSerialNumber, DER */
+};
+
+mc_cms_signer *mc_cms_signer_new(const mc_slice *certs, size_t ncerts, mc_alg alg, mc_err *err)
+{
+    mc_cms_signer *s = calloc(1, sizeof(*s));
     X509 *x = NULL;
     const unsigned char *p;
-    mc_buf isn = {0};
-    size_t start = out->len;
-    int rc = -1;
 
-    if (oids_of(alg, &o) != 0)
-        return mc_err_set(err, 400, "unsupported_key", "no CMS profile for this algorithm");
-    if (ncerts == 0 || certs == NULL)
-        return mc_err_set(err, 400, "bad_cert", "no signer certificate");
-    if (sig == NULL || siglen == 0 || siglen > MC_SIG_MAX)
-        return mc_err_set(err, 403, "bad_signature", "signature length %zu", siglen);
-    if (mc_cms_signed_attrs(signing_time, digest, attrs, err) != 0)
-        return -1;
+    if (s == NULL)
+        abort(); /* out of memory */
+    s->certs = certs;
+    s->ncerts = ncerts;
+    if (oids_of(alg, &s->o) != 0) {
+        mc_err_set(err, 400, "unsupported_key", "no CMS profile for this algorithm");
+        goto fail;
+    }
+    if (ncerts == 0 || certs == NULL) {
+        mc_err_set(err, 400, "bad_cert", "no signer certificate");
+        goto fail;
+    }
     p = certs[0].ptr;
     if (certs[0].len == 0 || certs[0].len > MC_CMS_MAX ||
         (x = d2i_X509(NULL, &p, (long)certs[0].len)) == NULL ||
         p != certs[0].ptr + certs[0].len) {
         ERR_clear_error();
         mc_err_set(err, 400, "bad_cert", "the signer certificate does not parse");
-        goto done;
+        goto fail;
     }
     if (mc_pkey_alg(X509_get0_pubkey(x)) != alg) {
         mc_err_set(err, 400, "unsupported_key", "the signer certificate's key is not %s",
                    mc_alg_name(alg));
-        goto done;
+        goto fail;
     }
     for (size_t i = 1; i < ncerts; i++) {
         if (certs[i].ptr == NULL || !is_one_sequence(certs[i].ptr, certs[i].len)) {
             mc_err_set(err, 400, "bad_cert", "certificate %zu is not one DER SEQUENCE", i);
-            goto done;
+            goto fail;
         }
     }
-    if (issuer_and_serial(x, &isn) != 0) {
+    if (issuer_and_serial(x, &s->isn) != 0) {
         ERR_clear_error();
         mc_err_set(err, 500, "internal", "cannot encode the issuer and serial");
-        goto done;
+        goto fail;
     }
-    assemble(certs, ncerts, &o, isn.ptr, isn.len, attrs, sig, siglen, out);
+    X509_free(x);
+    return s;
+fail:
+    X509_free(x);
+    mc_cms_signer_free(s);
+    return NULL;
+}
+
+void mc_cms_signer_free(mc_cms_signer *s)
+{
+    if (s == NULL)
+        return;
+    mc_buf_free(&s->isn);
+    free(s);
+}
+
+int mc_cms_signer_build(const mc_cms_signer *s, const uint8_t digest[32], int64_t signing_time,
+                        const uint8_t *sig, size_t siglen, mc_buf *out, mc_err *err)
+{
+    uint8_t attrs[MC_CMS_ATTRS_LEN];
+    size_t start = out->len;
+
+    if (sig == NULL || siglen == 0 || siglen > MC_SIG_MAX)
+        return mc_err_set(err, 403, "bad_signature", "signature length %zu", siglen);
+    if (mc_cms_signed_attrs(signing_time, digest, attrs, err) != 0)
+        return -1;
+    assemble(s->certs, s->ncerts, &s->o, s->isn.ptr, s->isn.len, attrs, sig, siglen, out);
     /* What we build, mc_cms_parse must take. */
     if (out->len - start > MC_CMS_MAX) {
         out->len = start;
-        mc_err_set(err, 400, "bad_cert", "the certificates make the CMS over %d bytes",
-                   MC_CMS_MAX);
-        goto done;
+        return mc_err_set(err, 400, "bad_cert", "the certificates make the CMS over %d bytes",
+                          MC_CMS_MAX);
     }
-    rc = 0;
-done:
-    X509_free(x);
-    mc_buf_free(&isn);
+    return 0;
+}
+
+int mc_cms_build(const mc_slice *certs, size_t ncerts, mc_alg alg, const uint8_t digest[32],
+                 int64_t signing_time, const uint8_t *sig, size_t siglen, mc_buf *out,
+                 mc_err *err)
+{
+    if (sig == NULL || siglen == 0 || siglen > MC_SIG_MAX)
+        return mc_err_set(err, 403, "bad_signature", "signature length %zu", siglen);
+    mc_cms_signer *s = mc_cms_signer_new(certs, ncerts, alg, err);
+    if (s == NULL)
+        return -1;
+    int rc = mc_cms_signer_build(s, digest, signing_time, sig, siglen, out, err);
+    mc_cms_signer_free(s);
     return rc;
 }
 

@@ -20,8 +20,11 @@
  * AlgorithmIdentifiers carry no parameters.
  *
  * No I/O, no event loop; every function is thread-safe (worker threads
- * call them). Cost: mc_cms_build is a few µs (no crypto); mc_cms_check is
- * one signature verify.
+ * call them). Cost: mc_cms_build parses the signer certificate (~90 µs
+ * with OpenSSL 3's decoders, more than the signature verify it follows);
+ * for many documents of one signer, mc_cms_signer_new parses once and
+ * mc_cms_signer_build assembles each in a few µs. mc_cms_check is one
+ * signature verify.
  */
 #ifndef MC_CMS_H
 #define MC_CMS_H
@@ -53,6 +56,15 @@ int mc_cms_signed_attrs(int64_t signing_time, const uint8_t digest[32],
 int mc_cms_build(const mc_slice *certs, size_t ncerts, mc_alg alg, const uint8_t digest[32],
                  int64_t signing_time, const uint8_t *sig, size_t siglen, mc_buf *out,
                  mc_err *err);
+
+/* mc_cms_build in two steps: the signer (its certificates parsed and
+ * checked once; certs is borrowed and must outlive it) and then each
+ * document. Errors as mc_cms_build's. */
+typedef struct mc_cms_signer mc_cms_signer;
+mc_cms_signer *mc_cms_signer_new(const mc_slice *certs, size_t ncerts, mc_alg alg, mc_err *err);
+int mc_cms_signer_build(const mc_cms_signer *s, const uint8_t digest[32], int64_t signing_time,
+                        const uint8_t *sig, size_t siglen, mc_buf *out, mc_err *err);
+void mc_cms_signer_free(mc_cms_signer *s); /* accepts NULL */
 
 /* What a ContentInfo says, after mc_cms_parse. */
 typedef struct mc_cms_info {

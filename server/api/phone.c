@@ -316,22 +316,27 @@ static void sign_work(void *arg)
     for (size_t i = 1; i < x->m.nchain; i++)
         if (!self_signed(&x->m.chain[i]))
             certs[ncerts++] = x->m.chain[i];
+    mc_cms_signer *signer = mc_cms_signer_new(certs, ncerts, x->ci.alg, &x->werr);
+    if (signer == NULL)
+        return;
     for (size_t i = 0; i < x->si.ndocs; i++) {
         uint8_t attrs[MC_CMS_ATTRS_LEN];
         mc_err e;
         mc_err_clear(&e);
         const mc_slice *sig = &x->m.doc_sigs[i];
         if (mc_cms_signed_attrs(x->si.signing_time, x->si.docs[i].digest, attrs, &x->werr) != 0)
-            return;
+            break;
         if (mc_verify(x->pub, attrs, sizeof(attrs), sig->ptr, sig->len, &e) != 0) {
             x->bad_doc = (int)i;
-            return;
+            break;
         }
-        if (mc_cms_build(certs, ncerts, x->ci.alg, x->si.docs[i].digest, x->si.signing_time,
-                         sig->ptr, sig->len, &x->cms[i], &x->werr) != 0)
-            return;
+        if (mc_cms_signer_build(signer, x->si.docs[i].digest, x->si.signing_time, sig->ptr,
+                                sig->len, &x->cms[i], &x->werr) != 0)
+            break;
     }
-    mc_results_encode(x->cms, x->si.ndocs, &x->results);
+    mc_cms_signer_free(signer);
+    if (x->bad_doc < 0 && x->werr.status == 0)
+        mc_results_encode(x->cms, x->si.ndocs, &x->results);
 }
 
 static void sign_on_checked(void *arg, int ran)
