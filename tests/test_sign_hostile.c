@@ -1398,35 +1398,27 @@ static void a_name_of_raw_invalid_utf8_is_bad_json(void **state)
     }
 }
 
-/* §8.2: a name "with NUL" (U+0000 is a control character) is bad_field.
- * In JSON it can only be written as the escape \u0000 — valid JSON text
- * (RFC 8259 §7), so §0 step 7 (malformed: bad_json) does not apply and
- * the endpoint's own rule does. */
-static void a_name_with_an_escaped_nul_is_bad_field(void **state)
+/* §0 rule 7: a JSON string holding the escape of a NUL (\u0000) or of a
+ * lone surrogate (\ud800: grammatical, but no UTF-8 can hold it, RFC 8259
+ * §8.2) is no text the server takes: 400 bad_json, before the API key is
+ * looked at (nothing counted). */
+static void escaped_nul_and_lone_surrogates_are_bad_json(void **state)
 {
     fixture *f = fx(state);
     const char *body = "{\"account\":\"expiring\",\"documents\":[{\"name\":\"a\\u0000b\","
                        "\"size\":1,\"alg\":\"sha256\",\"digest\":\"" GOOD_HEX "\"}]}";
-    open_reject(f, "/api/v1/sign-requests", body, strlen(body), NULL, 1, 400, "bad_field",
+    open_reject(f, "/api/v1/sign-requests", body, strlen(body), NULL, 0, 400, "bad_json",
                 "name with \\u0000");
     body = "{\"account\":\"expiring\",\"documents\":[" DOC("") "],\"text\":\"a\\u0000\"}";
-    open_reject(f, "/api/v1/sign-requests", body, strlen(body), NULL, 1, 400, "bad_field",
+    open_reject(f, "/api/v1/sign-requests", body, strlen(body), NULL, 0, 400, "bad_json",
                 "text with \\u0000");
-}
-
-/* §8.2: a name "not UTF-8" is bad_field. The escape of a lone surrogate
- * (\ud800) is grammatical JSON (RFC 8259 §7, §8.2: "behavior is
- * unpredictable") whose string no UTF-8 can hold: the endpoint's rule. */
-static void a_name_with_a_lone_surrogate_escape_is_bad_field(void **state)
-{
-    fixture *f = fx(state);
-    const char *body = "{\"account\":\"expiring\",\"documents\":[{\"name\":\"a\\ud800b\","
-                       "\"size\":1,\"alg\":\"sha256\",\"digest\":\"" GOOD_HEX "\"}]}";
-    open_reject(f, "/api/v1/sign-requests", body, strlen(body), NULL, 1, 400, "bad_field",
+    body = "{\"account\":\"expiring\",\"documents\":[{\"name\":\"a\\ud800b\","
+           "\"size\":1,\"alg\":\"sha256\",\"digest\":\"" GOOD_HEX "\"}]}";
+    open_reject(f, "/api/v1/sign-requests", body, strlen(body), NULL, 0, 400, "bad_json",
                 "name with \\ud800");
     body = "{\"account\":\"expiring\",\"documents\":[{\"name\":\"a\\udc00b\","
            "\"size\":1,\"alg\":\"sha256\",\"digest\":\"" GOOD_HEX "\"}]}";
-    open_reject(f, "/api/v1/sign-requests", body, strlen(body), NULL, 1, 400, "bad_field",
+    open_reject(f, "/api/v1/sign-requests", body, strlen(body), NULL, 0, 400, "bad_json",
                 "name with \\udc00");
 }
 
@@ -2149,8 +2141,7 @@ int main(void)
         cmocka_unit_test(hostile_sign_request_bodies_are_refused_and_store_nothing),
         cmocka_unit_test(sign_request_errors_come_in_the_documented_order),
         cmocka_unit_test(a_name_of_raw_invalid_utf8_is_bad_json),
-        cmocka_unit_test(a_name_with_an_escaped_nul_is_bad_field),
-        cmocka_unit_test(a_name_with_a_lone_surrogate_escape_is_bad_field),
+        cmocka_unit_test(escaped_nul_and_lone_surrogates_are_bad_json),
         cmocka_unit_test(the_limits_themselves_are_accepted),
         cmocka_unit_test(collecting_without_the_right_credential_is_bad_poll_secret),
         cmocka_unit_test(hostile_verify_bodies_are_refused),
