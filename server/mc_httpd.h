@@ -58,6 +58,7 @@ typedef struct mc_node {
     mc_store *store;             /* owned: async Redis on this loop */
     struct mc_workers *workers;  /* owned: threads for password checks */
     mc_sess_state *sess;         /* owned: api/session.c's per-loop state */
+    struct mc_pay *pay;          /* owned: api/pay.c's providers, keys, refund timers */
     struct event *tick;          /* owned: store deadlines and reconnects */
     mc_events *events;           /* owned: pub/sub subscription + waiters */
     struct mc_certcache *certs;  /* owned: chains that verified before */

@@ -122,6 +122,9 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, mc_ca *ca,
         mc_err_set(err, 500, "internal", "out of memory");
         goto fail;
     }
+    n->pay = mc_api_pay_new(n, err);
+    if (n->pay == NULL)
+        goto fail;
     n->workers = mc_workers_new(n->base, WORKER_THREADS, WORKER_QUEUE);
     if (n->workers == NULL) {
         mc_err_set(err, 500, "internal", "cannot start the worker pool");
@@ -184,6 +187,8 @@ void mc_node_free(mc_node *n)
     if (n->tick)
         event_free(n->tick);
     mc_workers_free(n->workers);
+    mc_api_pay_free(n->pay); /* its timers, before the store they would call */
+    n->pay = NULL;
     mc_store_free(n->store);
     if (n->base)
         event_base_loop(n->base, EVLOOP_NONBLOCK);

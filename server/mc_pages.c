@@ -30,6 +30,8 @@ static const struct {
     {"/sign", "sign.html", "text/html; charset=utf-8"},
     {"/sign.js", "sign.js", "text/javascript; charset=utf-8"},
     {"/sm3.js", "sm3.js", "text/javascript; charset=utf-8"},
+    {"/pay/sandbox", "cashier.html", "text/html; charset=utf-8"},
+    {"/cashier.js", "cashier.js", "text/javascript; charset=utf-8"},
 };
 #define NFILES (sizeof(files) / sizeof(files[0]))
 #define PAGE_MAX (512 * 1024)

@@ -4,6 +4,7 @@
  * documents each; keep both in step.
  */
 #include "mc_api.h"
+#include "mc_pay.h"
 #include "mc_proto.h"
 #include "mc_web.h"
 
@@ -29,6 +30,13 @@ const mc_route mc_routes[] = {
      mc_api_session_poll},
     {EVHTTP_REQ_POST, "/api/v1/verify", MC_API_WEB, MC_VERIFY_BODY_MAX, MC_AUTH_CALLER,
      mc_api_verify},
+    {EVHTTP_REQ_POST, "/api/v1/applications/:id/pay", MC_API_WEB, 0, MC_AUTH_REQUIRED,
+     mc_api_pay_open},
+    {EVHTTP_REQ_GET, "/api/v1/orders/:oid", MC_API_WEB, 0, MC_AUTH_REQUIRED, mc_api_order_get},
+    {EVHTTP_REQ_POST, "/api/v1/payments/:provider/callback", MC_API_WEB, MC_PAY_NOTICE_MAX,
+     MC_AUTH_NONE, mc_api_pay_callback},
+    {EVHTTP_REQ_POST, "/pay/sandbox/:oid/confirm", MC_API_WEB, MC_WEB_BODY_MAX,
+     MC_AUTH_REQUIRED, mc_api_pay_sandbox_confirm},
     {EVHTTP_REQ_GET, "/healthz", MC_API_WEB, 0, MC_AUTH_NONE, mc_api_healthz},
     {EVHTTP_REQ_GET, "/readyz", MC_API_WEB, 0, MC_AUTH_NONE, mc_api_readyz},
     /* phone msgpack API */
@@ -45,6 +53,8 @@ const mc_route mc_routes[] = {
     {EVHTTP_REQ_GET, "/sign", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
     {EVHTTP_REQ_GET, "/sign.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
     {EVHTTP_REQ_GET, "/sm3.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    {EVHTTP_REQ_GET, "/pay/sandbox", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    {EVHTTP_REQ_GET, "/cashier.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
 };
 
 const size_t mc_nroutes = sizeof(mc_routes) / sizeof(mc_routes[0]);

@@ -5,6 +5,7 @@
  *   bind.c     bindings: list, unbind
  *   phone.c    the phone's msgpack API: fetch a session, answer it, the inbox
  *   sign.c     sign requests (platform and holder), their history, verify
+ *   pay.c      payment orders, provider notices, the sandbox provider, refunds
  *   health.c   /healthz (never waits for Redis), /readyz
  * Each handler is an mc_handler (mc_httpd.h): called by the dispatcher
  * after its checks; it reads top to bottom as parse -> core rule -> store
@@ -54,6 +55,33 @@ void mc_api_session_new(mc_req *r, mc_session *s, mc_purpose purpose, int ttl);
 int mc_api_qr_formats(const char *q, int *svg, int *png, int *text);
 json_t *mc_api_qr_json(const char *base, const char *sid, int svg, int png, int text,
                        mc_err *err);
+
+/* api/pay.c: payments (§9.6). */
+void mc_api_pay_open(mc_req *r);
+void mc_api_order_get(mc_req *r);
+void mc_api_pay_callback(mc_req *r);
+void mc_api_pay_sandbox_confirm(mc_req *r);
+/* api/pay.c's per-loop state: the providers and their keys (DATA/pay/
+ * <provider>.key, made at the first start), the sandbox's notices waiting
+ * on their timers, and on loop 0 the refund sweep. NULL with err (a key
+ * file that cannot be made or read stops the start). Free it before the
+ * store: it cancels its timers. */
+typedef struct mc_pay mc_pay;
+mc_pay *mc_api_pay_new(mc_node *node, mc_err *err);
+void mc_api_pay_free(mc_pay *pay);
+/* Refund order_id, which a Redis Function of the caller's has just marked
+ * refund_pending (and queued in {mc}:refundq): records the refund request
+ * and asks the order's provider; the provider's refunded notice later makes
+ * the order refunded. Asynchronous and fire-and-forget: it never answers a
+ * request, the caller replies as usual; the outcome is the order's state.
+ * A refund not asked now (store or provider down, mcertd stopping) is asked
+ * again by the sweep. 0, or -1 (not an order id, out of memory, no
+ * payments on this node). */
+int mc_pay_refund(mc_node *node, const char *order_id, const mc_actor *a);
+
+/* api/enroll.c: the phone redeems an activation (§9.7); the web's enroll QR. */
+void mc_api_enroll(mc_req *r);
+void mc_api_enroll_session(mc_req *r);
 
 void mc_api_healthz(mc_req *r);
 void mc_api_readyz(mc_req *r);
