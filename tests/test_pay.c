@@ -218,6 +218,74 @@ static int teardown(void **state)
     return 0;
 }
 
+/* ---- the pure rules (core/domain/mc_pay.c) ---- */
+
+static void the_signature_is_hmac_sha256_of_the_raw_bytes(void **state)
+{
+    /* the example of PROTOCOL.md §9.6.4 (checked with Python's hmac) */
+    uint8_t k[MC_PAY_KEY_LEN];
+    for (int i = 0; i < MC_PAY_KEY_LEN; i++)
+        k[i] = (uint8_t)i;
+    mc_pay_notice n = {.amount = 20000, .ts = 1796126822};
+    snprintf(n.order, sizeof(n.order), "PO202612013318602270");
+    snprintf(n.status, sizeof(n.status), "paid");
+    snprintf(n.txn, sizeof(n.txn), "T1");
+    mc_err err;
+    assert_int_equal(mc_pay_notice_check(&n, &err), 0);
+    char body[MC_PAY_NOTICE_MAX], sig[65];
+    size_t len = mc_pay_notice_format(&n, body, sizeof(body));
+    assert_string_equal(body, "{\"order\":\"PO202612013318602270\",\"amount\":20000,"
+                              "\"status\":\"paid\",\"txn\":\"T1\",\"ts\":1796126822}");
+    assert_int_equal(len, strlen(body));
+    mc_pay_sign(k, body, len, sig);
+    assert_string_equal(sig, "3b813d26dd70da3dd6722f40f3382b0c28b46e6c49739ad0b9ae1d2267e325f9");
+    assert_true(mc_pay_sig_ok(k, body, len, sig, 64));
+    assert_true(mc_pay_sig_ok(k, body, len,
+                              "3B813D26DD70DA3DD6722F40F3382B0C28B46E6C49739AD0B9AE1D2267E325F9",
+                              64));
+    assert_false(mc_pay_sig_ok(k, body, len, sig, 63));
+    assert_false(mc_pay_sig_ok(k, body, len - 1, sig, 64));
+    assert_false(mc_pay_sig_ok(k, body, len, NULL, 0));
+    sig[0] = sig[0] == '3' ? '4' : '3';
+    assert_false(mc_pay_sig_ok(k, body, len, sig, 64));
+    assert_int_equal(mc_pay_notice_format(&n, body, 20), 0); /* does not fit */
+    /* the window: ±300 s, both ends in */
+    assert_true(mc_pay_fresh(1000, 1300));
+    assert_true(mc_pay_fresh(1600, 1300));
+    assert_false(mc_pay_fresh(999, 1300));
+    assert_false(mc_pay_fresh(1601, 1300));
+    /* shapes */
+    char oid[MC_PAY_OID_LEN + 1];
+    mc_pay_oid_new(1796126822, oid); /* 2026-12-01 UTC+8 */
+    assert_true(mc_pay_oid_valid(oid, strlen(oid)));
+    assert_int_equal(strncmp(oid, "PO20261201", 10), 0);
+    assert_false(mc_pay_oid_valid("PO20261201333", 13));
+    assert_false(mc_pay_oid_valid("XO202612013318602270", 20));
+    assert_false(mc_pay_oid_valid("PO20261201331860227a", 20));
+    assert_true(mc_pay_txn_valid("EXT-0001_a", 10));
+    assert_false(mc_pay_txn_valid("", 0));
+    assert_false(mc_pay_txn_valid("a b", 3));
+    assert_false(mc_pay_amount_valid(0));
+    assert_true(mc_pay_amount_valid(MC_PAY_AMOUNT_MAX));
+    assert_false(mc_pay_amount_valid(MC_PAY_AMOUNT_MAX + 1));
+    n.amount = -5;
+    assert_int_equal(mc_pay_notice_check(&n, &err), -1);
+    assert_string_equal(err.code, "bad_field");
+    /* who pays, who reads */
+    mc_principal alice = {.login = "alice", .org = MC_TEST_ORG, .role = "staff"},
+                 boss = {.login = "boss", .org = MC_TEST_ORG, .role = "admin"},
+                 bob = {.login = "bob", .org = MC_TEST_ORG, .role = "staff"},
+                 op = {.login = "op", .org = MC_TEST_ORG2, .role = "operator"},
+                 other = {.login = "other", .org = MC_TEST_ORG2, .role = "admin"};
+    assert_true(mc_pay_may_pay(&alice, "alice", MC_TEST_ORG));
+    assert_true(mc_pay_may_pay(&boss, "alice", MC_TEST_ORG));
+    assert_false(mc_pay_may_pay(&bob, "alice", MC_TEST_ORG));
+    assert_false(mc_pay_may_pay(&other, "alice", MC_TEST_ORG));
+    assert_false(mc_pay_may_pay(&op, "alice", MC_TEST_ORG));
+    assert_true(mc_pay_may_read(&op, "alice", MC_TEST_ORG));
+    assert_false(mc_pay_may_read(&bob, "alice", MC_TEST_ORG));
+}
+
 /* ---- tests ---- */
 
 static void the_key_file_is_made_once_0600(void **state)
@@ -570,6 +638,7 @@ static void a_withdrawn_paid_application_is_refunded_by_the_sweep(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_signature_is_hmac_sha256_of_the_raw_bytes),
         cmocka_unit_test(the_key_file_is_made_once_0600),
         cmocka_unit_test(paying_through_the_sandbox_makes_the_application_pending_review),
         cmocka_unit_test(the_pay_endpoint_refuses_what_cannot_be_paid),
