@@ -109,6 +109,7 @@
       const res = await api('POST', `/pay/sandbox/${encodeURIComponent(order.order)}/confirm`, { method });
       order.state = res.state;
       setState(res.state);
+      tick(); /* no countdown for a paid order */
       show($('pay-done'), '支付成功,正在返回申领页面…');
       $('pay-done').dataset.appState = res.app_state;
       setTimeout(() => location.assign(res.return || backUrl()), BACK_DELAY_MS);
