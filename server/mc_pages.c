@@ -1,6 +1,6 @@
 /*
- * mc_pages.c — the static web pages (login, bindings) and the page a
- * generic QR scanner lands on.
+ * mc_pages.c — the static web pages (login, bindings, sign, apply, review,
+ * renew) and the page a generic QR scanner lands on.
  *
  * Files come from cfg->web_dir by a fixed table (no path from a request
  * ever reaches the file system) and are read ONCE at start (mc_pages_load):
@@ -32,6 +32,11 @@ static const struct {
     {"/sm3.js", "sm3.js", "text/javascript; charset=utf-8"},
     {"/pay/sandbox", "cashier.html", "text/html; charset=utf-8"},
     {"/cashier.js", "cashier.js", "text/javascript; charset=utf-8"},
+    {"/apply", "apply.html", "text/html; charset=utf-8"},
+    {"/apply.js", "apply.js", "text/javascript; charset=utf-8"},
+    {"/review", "review.html", "text/html; charset=utf-8"},
+    {"/review.js", "review.js", "text/javascript; charset=utf-8"},
+    {"/renew", "renew.html", "text/html; charset=utf-8"},
 };
 #define NFILES (sizeof(files) / sizeof(files[0]))
 #define PAGE_MAX (512 * 1024)

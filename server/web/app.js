@@ -236,6 +236,97 @@
     return c.serial || c.fp || '';
   }
 
+  /* ---- shared by the console pages: who is logged in, the menu, raw bodies ---- */
+
+  const ROLE_TEXT = { admin: '机构管理员', staff: '员工', operator: 'CA审核员' };
+
+  /* Menu entries only some roles see carry data-role-only="<role>". */
+  function roleMenu(me) {
+    for (const el of document.querySelectorAll('[data-role-only]')) {
+      el.hidden = !me || el.dataset.roleOnly !== me.role;
+    }
+  }
+
+  /* The top bar of a console page (the elements of bindings.html) for the
+   * account of GET /api/v1/me, the role's menu entries, and 退出登录. */
+  function shell(me) {
+    $('me-name').textContent = me.name;
+    $('me-account').textContent = `(${me.account})`;
+    $('me-org').textContent = me.org_name || me.org;
+    $('me-org').title = `统一社会信用代码 ${me.org}`;
+    $('me-role').textContent = ROLE_TEXT[me.role] || '员工';
+    $('me-via').textContent = me.via === 'certificate' ? '扫码登录' : '账号登录';
+    $('me-via').dataset.via = me.via;
+    $('me').hidden = false;
+    roleMenu(me);
+    const out = $('logout');
+    if (out && !out.dataset.wired) {
+      out.dataset.wired = 'yes';
+      out.addEventListener('click', async () => {
+        try {
+          await api('POST', '/api/v1/logout');
+        } catch (e) {
+          /* a session already gone is as good as logged out */
+        }
+        sessionEnded('已退出登录');
+      });
+    }
+  }
+
+  /* A call whose body is raw bytes (an upload: a File or Blob with its own
+   * type) or whose reply is raw bytes (asBlob: resolves to a Blob). Errors
+   * as api(). */
+  async function apiRaw(method, path, { body, type, asBlob = false } = {}) {
+    const headers = { Accept: asBlob ? '*/*' : 'application/json' };
+    const tok = token();
+    if (tok) headers.Authorization = 'Bearer ' + tok;
+    const init = { method, headers, cache: 'no-store' };
+    if (body !== undefined) {
+      headers['Content-Type'] = type || body.type || 'application/octet-stream';
+      init.body = body;
+    }
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch (e) {
+      throw new ApiError(0, 'network', 'network error');
+    }
+    if (res.ok && asBlob) return res.blob();
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (e) {
+      data = null;
+    }
+    if (!res.ok) {
+      const code = data && typeof data.code === 'string' ? data.code : 'http_' + res.status;
+      const msg = data && typeof data.message === 'string' ? data.message : res.statusText;
+      throw new ApiError(res.status, code, msg, retryAfterOf(res));
+    }
+    return data || {};
+  }
+
+  /* A Blob as a data: URI (the CSP allows images from data:, not blob:). */
+  function dataUrl(blob) {
+    return new Promise((resolve, reject) => {
+      const r = new FileReader();
+      r.onload = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+      r.readAsDataURL(blob);
+    });
+  }
+
+  /* A page that only needs the top bar (CA续费与延期). */
+  function initPlain() {
+    if (!token()) {
+      location.replace('/');
+      return;
+    }
+    api('GET', '/api/v1/me').then(shell, (e) => {
+      if (e instanceof ApiError && e.status === 401) sessionEnded(SESSION_ENDED);
+    });
+  }
+
   /* ---- the QR session box (shared by QR login and the bind dialog) ----
    *
    * root: an element with an <img class="qr-img"> and children marked
@@ -419,7 +510,10 @@
       img.dataset.payload = payload;
       img.hidden = false;
       root.dataset.sid = s.sid;
-      matchEl.textContent = pad2(s.match);
+      /* an enroll session has no number to compare (the SMS code is the proof) */
+      const hasMatch = typeof s.match === 'number';
+      matchEl.textContent = hasMatch ? pad2(s.match) : '';
+      if (matchEl.parentElement) matchEl.parentElement.hidden = !hasMatch;
       startCountdown(s.ttl > 0 ? s.ttl : Math.max(0, s.expires - Date.now() / 1000));
       setState('pending');
       poll(s, my);
@@ -539,7 +633,8 @@
       $('me-account').textContent = `(${me.account})`;
       $('me-org').textContent = me.org_name || me.org;
       $('me-org').title = `统一社会信用代码 ${me.org}`;
-      $('me-role').textContent = me.role === 'admin' ? '机构管理员' : '员工';
+      $('me-role').textContent = ROLE_TEXT[me.role] || '员工';
+      roleMenu(me);
       $('me-via').textContent = me.via === 'certificate' ? '扫码登录' : '账号登录';
       $('me-via').dataset.via = me.via;
       $('me').hidden = false;
@@ -740,6 +835,7 @@
   window.mcert = Object.freeze({
     ApiError, api, h, $, pad2, fmtTime, errorText, show, showError, token,
     sessionEnded, sleep, retryAfterOf, transient, certId,
+    qrBox, shell, roleMenu, apiRaw, dataUrl, ROLE_TEXT,
     ERROR_TEXT, RETRY_TEXT, CERT_STATUS_TEXT, SESSION_ENDED,
     POLL_WAIT, RETRY_MIN, RETRY_MAX, RETRY_GRACE,
   });
@@ -748,6 +844,11 @@
     const page = document.body.dataset.page;
     if (page === 'login') initLogin();
     else if (page === 'bindings') initBindings();
+    else if (page === 'renew') initPlain();
+    else if (page === 'sign' && token()) {
+      /* the 签名 page draws its own top bar; only the role's menu here */
+      api('GET', '/api/v1/me').then(roleMenu, () => {});
+    }
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
