@@ -43,6 +43,8 @@ const char *mc_purpose_name(mc_purpose p)
         return "login";
     case MC_PURPOSE_SIGN:
         return "sign";
+    case MC_PURPOSE_ENROLL:
+        return "enroll";
     case MC_PURPOSE_NONE:
     default:
         return "";
@@ -59,6 +61,8 @@ mc_purpose mc_purpose_parse(const char *s, size_t n)
         return MC_PURPOSE_LOGIN;
     if (n == 4 && memcmp(s, "sign", 4) == 0)
         return MC_PURPOSE_SIGN;
+    if (n == 6 && memcmp(s, "enroll", 6) == 0)
+        return MC_PURPOSE_ENROLL;
     return MC_PURPOSE_NONE;
 }
 

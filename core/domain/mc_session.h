@@ -35,6 +35,8 @@ typedef enum mc_purpose {
     MC_PURPOSE_BIND,
     MC_PURPOSE_LOGIN,
     MC_PURPOSE_SIGN,    /* PROTOCOL.md §8: opened by POST /api/v1/sign-requests only */
+    MC_PURPOSE_ENROLL,  /* PROTOCOL.md §9.7: opened by POST /api/v1/applications/<id>/
+                           enroll-session only; answered by POST /m/v1/enroll */
 } mc_purpose;
 
 typedef struct mc_session {
@@ -53,7 +55,7 @@ typedef struct mc_session {
     uint32_t choices[3];
 } mc_session;
 
-const char *mc_purpose_name(mc_purpose p);   /* "bind", "login", "sign", "" */
+const char *mc_purpose_name(mc_purpose p);   /* "bind", "login", "sign", "enroll", "" */
 mc_purpose mc_purpose_parse(const char *s, size_t n);
 
 /* 1 if s (len n) matches [a-z0-9._-]{1,64}. */

@@ -28,7 +28,11 @@
  *  - Keys that only purpose "sign" carries (the view's documents, text,
  *    signing_time; the answer's doc_sigs) are left out of the walker's
  *    required set and judged after the walk (mp_require_for_purpose):
- *    present iff the purpose, wherever it sits in the map, is "sign".
+ *    present iff the purpose, wherever it sits in the map, is "sign". The
+ *    view's enroll keys (app, holder_name) are judged the same way.
+ *  - mc_proto_int.h shares the walker and the field readers with the other
+ *    message files (mc_enroll_proto.c), so that every message from a phone
+ *    goes through the same strict path.
  *  - The documents have two forms with one field handler: maps in the view,
  *    4-arrays in mc_docs_encode (TBS element 11 and the store's copy).
  *    mc_docs_decode takes only the canonical bytes (it re-encodes and
@@ -43,6 +47,7 @@
  * document names) are the server's sanitising, not this file's.
  */
 #include "mc_proto.h"
+#include "mc_proto_int.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -183,12 +188,14 @@ void mc_inbox_reply_encode(int64_t now, const uint8_t *entries, size_t len, size
 void mc_view_encode(const mc_session_view *v, mc_buf *out)
 {
     const mc_session *s = &v->s;
-    /* The 3 sign keys only for a sign session with its data; a bind or
-     * login view keeps exactly its 15 keys whatever v->sign holds. */
+    /* The 3 sign keys only for a sign session with its data, the 2
+     * enroll keys only for an enroll session; a bind or login view keeps
+     * exactly its 15 keys whatever v->sign holds. */
     const mc_sign_info *si = s->purpose == MC_PURPOSE_SIGN ? v->sign : NULL;
+    int enroll = s->purpose == MC_PURPOSE_ENROLL;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, mp_write_buf);
-    msgpack_pack_map(&pk, si != NULL ? 18 : 15);
+    msgpack_pack_map(&pk, si != NULL ? 18 : enroll ? 17 : 15);
     mp_str(&pk, "v");
     msgpack_pack_uint32(&pk, MC_PROTO_VERSION);
     mp_str(&pk, "sid");
@@ -221,6 +228,13 @@ void mc_view_encode(const mc_session_view *v, mc_buf *out)
     msgpack_pack_array(&pk, 3);
     for (size_t i = 0; i < 3; i++)
         msgpack_pack_uint32(&pk, s->choices[i]);
+    if (enroll) {
+        mp_str(&pk, "app");
+        MP_FIELD(&pk, v->app);
+        mp_str(&pk, "holder_name");
+        MP_FIELD(&pk, v->holder_name);
+        return;
+    }
     if (si == NULL)
         return;
     size_t nd = docs_count(si);
@@ -614,7 +628,7 @@ static int mp_get_sid(const msgpack_object *o, char *dst, size_t dstsize,
     return 0;
 }
 
-/* "purpose": a str that is "bind", "login" or "sign", copied into dst (dstsize
+/* "purpose": a str that is "bind", "login", "sign" or "enroll", copied into dst (dstsize
  * bytes; a longer str is "too long"); *out (if not NULL) gets its value. */
 static int mp_get_purpose(const msgpack_object *o, char *dst, size_t dstsize,
                           mc_purpose *out, mc_err *err)
@@ -624,7 +638,7 @@ static int mp_get_purpose(const msgpack_object *o, char *dst, size_t dstsize,
     mc_purpose pp = mc_purpose_parse(dst, o->via.str.size);
     if (pp == MC_PURPOSE_NONE)
         return mc_err_set(err, 400, "bad_field",
-                          "field \"purpose\" must be bind, login or sign");
+                          "field \"purpose\" must be bind, login, sign or enroll");
     if (out != NULL)
         *out = pp;
     return 0;
@@ -996,8 +1010,15 @@ static int response_field(int k, const msgpack_object *val, const uint8_t *p,
         return mp_get_version(val, &r->v, err);
     case RK_SID:
         return mp_get_sid(val, r->sid, sizeof(r->sid), err);
-    case RK_PURPOSE:
-        return mp_get_purpose(val, r->purpose, sizeof(r->purpose), NULL, err);
+    case RK_PURPOSE: {
+        mc_purpose pp;
+        if (mp_get_purpose(val, r->purpose, sizeof(r->purpose), &pp, err) != 0)
+            return -1;
+        if (pp == MC_PURPOSE_ENROLL) /* its answer is POST /m/v1/enroll (§9.7) */
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"purpose\": an enroll session is not answered here");
+        return 0;
+    }
     case RK_ORIGIN:
         return mp_get_str(val, "origin", r->origin, sizeof(r->origin), err);
     case RK_DECISION:
@@ -1067,16 +1088,18 @@ int mc_response_decode(const uint8_t *p, size_t n, mc_response *r, mc_err *err)
 enum {
     VK_V, VK_SID, VK_PURPOSE, VK_STATE, VK_NONCE, VK_ORIGIN, VK_ACCOUNT,
     VK_REQUESTER, VK_REQUESTER_NAME, VK_ORG_NAME, VK_IP, VK_UA, VK_CREATED,
-    VK_EXPIRES, VK_CHOICES, VK_DOCUMENTS, VK_TEXT, VK_SIGNING_TIME, VK_COUNT
+    VK_EXPIRES, VK_CHOICES, VK_DOCUMENTS, VK_TEXT, VK_SIGNING_TIME, VK_APP,
+    VK_HOLDER_NAME, VK_COUNT
 };
 static const char *const mc_view_keys[VK_COUNT] = {
     "v", "sid", "purpose", "state", "nonce", "origin", "account", "requester",
     "requester_name", "org_name", "ip", "ua", "created", "expires", "choices",
-    "documents", "text", "signing_time",
+    "documents", "text", "signing_time", "app", "holder_name",
 };
 #define VK_SIGN_ONLY \
     ((UINT32_C(1) << VK_DOCUMENTS) | (UINT32_C(1) << VK_TEXT) | \
      (UINT32_C(1) << VK_SIGNING_TIME))
+#define VK_ENROLL_ONLY ((UINT32_C(1) << VK_APP) | (UINT32_C(1) << VK_HOLDER_NAME))
 
 /* The sign fields need the caller's storage (v->sign). */
 static mc_sign_info *view_sign(mc_session_view *v, const char *field, mc_err *err)
@@ -1159,6 +1182,10 @@ static int view_field(int k, const msgpack_object *val, const uint8_t *p,
         if ((si = view_sign(v, "signing_time", err)) == NULL)
             return -1;
         return mp_get_time(val, "signing_time", &si->signing_time, err);
+    case VK_APP:
+        return mp_get_str(val, "app", v->app, sizeof(v->app), err);
+    case VK_HOLDER_NAME:
+        return mp_get_str(val, "holder_name", v->holder_name, sizeof(v->holder_name), err);
     default:
         return mc_err_set(err, 500, "internal", "unhandled view field");
     }
@@ -1173,9 +1200,13 @@ int mc_view_decode(const uint8_t *p, size_t n, mc_session_view *v, mc_err *err)
     v->sign = si;
     if (si != NULL)
         memset(si, 0, sizeof(*si));
-    if (mp_decode_map(p, n, mc_view_keys, VK_COUNT, MP_ALL(VK_COUNT) & ~VK_SIGN_ONLY,
-                      view_field, v, &seen, err) != 0 ||
+    if (mp_decode_map(p, n, mc_view_keys, VK_COUNT,
+                      MP_ALL(VK_COUNT) & ~VK_SIGN_ONLY & ~VK_ENROLL_ONLY, view_field, v,
+                      &seen, err) != 0 ||
         mp_require_for_purpose(seen, VK_SIGN_ONLY, v->s.purpose == MC_PURPOSE_SIGN,
+                               mc_purpose_name(v->s.purpose), mc_view_keys, VK_COUNT,
+                               err) != 0 ||
+        mp_require_for_purpose(seen, VK_ENROLL_ONLY, v->s.purpose == MC_PURPOSE_ENROLL,
                                mc_purpose_name(v->s.purpose), mc_view_keys, VK_COUNT,
                                err) != 0)
         goto fail;
@@ -1246,4 +1277,38 @@ int mc_result_decode(const uint8_t *p, size_t n, char *state, size_t statesz,
 {
     return mp_decode_pair(p, n, "state", state, statesz, "account", account,
                           accountsz, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Shared with the other message files (mc_proto_int.h)                */
+/* ------------------------------------------------------------------ */
+
+int mc_mp_decode_map(const uint8_t *p, size_t n, const char *const *names, size_t count,
+                     uint32_t required, mc_mp_field_fn field, void *out, uint32_t *seen,
+                     mc_err *err)
+{
+    return mp_decode_map(p, n, names, count, required, field, out, seen, err);
+}
+
+int mc_mp_get_str(const msgpack_object *o, const char *field, char *dst, size_t dstsize,
+                  mc_err *err)
+{
+    return mp_get_str(o, field, dst, dstsize, err);
+}
+
+int mc_mp_get_bin(const msgpack_object *o, const char *field, size_t min, size_t max,
+                  const uint8_t *base, size_t n, mc_slice *out, mc_err *err)
+{
+    return mp_get_bin(o, field, min, max, base, n, out, err);
+}
+
+int mc_mp_get_version(const msgpack_object *o, mc_err *err)
+{
+    uint32_t v;
+    return mp_get_version(o, &v, err);
+}
+
+int mc_mp_get_sid(const msgpack_object *o, char *dst, size_t dstsize, mc_err *err)
+{
+    return mp_get_sid(o, dst, dstsize, err);
 }

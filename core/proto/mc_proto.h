@@ -32,6 +32,10 @@
 #define MC_PHONE_BODY_MAX 16384
 #define MC_MP_DEPTH_MAX 8 /* deepest container nesting mc_mp_check accepts */
 
+/* ---- enrollment (purpose "enroll", PROTOCOL.md §9.7; the messages are
+ * in mc_enroll_proto.h) ---- */
+#define MC_APP_ID_MAX 32 /* application ids: 1..32 of [0-9A-Z] */
+
 /* ---- signing (purpose "sign", PROTOCOL.md §8) ---- */
 #define MC_DOCS_MAX 32
 #define MC_DOC_NAME_MAX 255
@@ -131,6 +135,11 @@ typedef struct mc_session_view {
      * Encode reads it; decode fills it (caller storage; a sign view
      * decoded with sign == NULL is refused, bad_field). */
     mc_sign_info *sign;
+    /* purpose "enroll" (§9.7): the 2 more keys app (the application's id,
+     * its order number) and holder_name (申领人); org_name above is the
+     * application's organisation. Sent and required for enroll only. */
+    char app[MC_APP_ID_MAX + 1];
+    char holder_name[129];
 } mc_session_view;
 
 void mc_view_encode(const mc_session_view *v, mc_buf *out);

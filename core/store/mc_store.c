@@ -138,6 +138,11 @@ static const struct {
     {"sid_collision", 503},   {"bad_poll_secret", 403}, {"unauthorized", 401},
     {"stale", 503},           {"replayed", 409},        {"cert_expired", 403},
     {"apikey_exists", 409},   {"apikey_revoked", 409},
+    /* enrollment (lua/enroll.lua) */
+    {"no_activation", 404},   {"activation_locked", 403}, {"activation_expired", 410},
+    {"activation_used", 409}, {"app_mismatch", 409},
+    /* applications (lua/apply.lua) */
+    {"bad_transition", 409},  {"too_many_attempts", 429}, {"id_collision", 503},
     /* payments (lua/pay.lua) */
     {"unknown_order", 404},   {"order_expired", 409},   {"amount_mismatch", 409},
     {"provider_mismatch", 409}, {"bad_transition", 409},

@@ -15,6 +15,7 @@
 #define MC_STORE_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mc_store.h"
 
@@ -90,6 +91,17 @@ void mc_reply_copy(char *dst, size_t size, const struct redisReply *r);
 struct mc_account;
 int mc_rec_read_account(const struct redisReply *r, struct mc_account *out);
 int mc_rec_read_cert(const struct redisReply *r, void *out, mc_err *err);
+
+/* The QR session's fields as sess_open (lua/mcert.lua) stores them, for
+ * the functions that open a session of their own kind (enroll_open):
+ * appended to c as field/value pairs pointing into the returned storage,
+ * which the caller free()s after mc_store_call. mc_sess_read_open maps
+ * sess_open's reply into an mc_open_result (mc_store_sess.h). Both in
+ * mc_store_sess.c. */
+struct mc_session;
+void *mc_cmd_add_sess_open(mc_cmd *c, const struct mc_session *s, const uint8_t poll_hash[32],
+                           const char *requester_name, const char *org, const char *org_name);
+int mc_sess_read_open(const struct redisReply *r, void *out, mc_err *err);
 
 /* The Functions library built into this binary (generated from lua/). */
 extern const char mc_lua_src[];

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mc_crypto.h"
+#include "mc_enroll_proto.h"
 #include "mc_store_int.h"
 
 /* The session hash as stored. */
@@ -42,6 +43,9 @@ typedef struct mc_sess_rec {
     char alg[8];
     char apikey[24];
     char want[65];
+    /* enroll sessions (§9.7) */
+    char app[MC_APP_ID_MAX + 1];
+    char holder_name[129];
 } mc_sess_rec;
 
 #define R mc_sess_rec
@@ -55,7 +59,7 @@ static const mc_field sess_fields[] = {
     MC_FSTR(R, poll),      MC_FSTR(R, cert),      MC_FSTR(R, claimed),
     MC_FSTR(R, result),    MC_FSTR(R, text),      MC_FINT(R, signing_time),
     MC_FINT(R, ndocs),     MC_FSTR(R, alg),       MC_FSTR(R, apikey),
-    MC_FSTR(R, want),
+    MC_FSTR(R, want),      MC_FSTR(R, app),       MC_FSTR(R, holder_name),
 };
 /* What sign_open writes besides sess_open_fields (signing_time comes from
  * Redis). */
@@ -272,6 +276,12 @@ static int read_scan(const redisReply *r, void *out, mc_err *err)
         return rc;
     snprintf(v->requester_name, sizeof(v->requester_name), "%s", rec.requester_name);
     snprintf(v->org_name, sizeof(v->org_name), "%s", rec.org_name);
+    if (v->s.purpose == MC_PURPOSE_ENROLL) {
+        if (!mc_app_id_valid(rec.app, strlen(rec.app)))
+            return corrupt(err);
+        memcpy(v->app, rec.app, sizeof(v->app));
+        memcpy(v->holder_name, rec.holder_name, sizeof(v->holder_name));
+    }
     if (v->s.purpose == MC_PURPOSE_SIGN)
         return v->sign != NULL ? read_sign(r, &rec, v->sign, err) : corrupt(err);
     return 0;
@@ -570,4 +580,22 @@ void mc_store_sign_collect(mc_store *st, const char *sid, const uint8_t *poll_ha
     mc_cmd_add(&c, a->who);
     mc_cmd_add(&c, a->from);
     mc_store_call(st, &c, read_collect, results, cb, privdata);
+}
+
+/* ---- shared with the other session kinds (mc_store_int.h) ---- */
+
+void *mc_cmd_add_sess_open(mc_cmd *c, const mc_session *s, const uint8_t poll_hash[32],
+                           const char *requester_name, const char *org, const char *org_name)
+{
+    mc_sess_rec *rec = malloc(sizeof(*rec));
+    if (rec == NULL)
+        abort(); /* out of memory (the transport aborts the same way) */
+    open_rec(rec, s, poll_hash, requester_name, org, org_name);
+    mc_fields_add(c, sess_open_fields, MC_NFIELDS(sess_open_fields), rec);
+    return rec; /* the arguments point into it */
+}
+
+int mc_sess_read_open(const redisReply *r, void *out, mc_err *err)
+{
+    return read_open(r, out, err);
 }

@@ -31,7 +31,13 @@
  *    TBS signature plus one signature per document over that document's
  *    CMS signed attributes (mc_cms_signed_attrs), built from the view.
  *
- * Non-goals: cosign mode, the enroll/renew purposes, a secure element, PIN
+ *  - Enrollment (PROTOCOL.md §9.7): the store's key and CSR (mc_phone_init)
+ *    are sent with the application's id and the activation code from the
+ *    SMS (mc_phone_enroll); the chain that comes back is imported like
+ *    `import` does. Sending the same store's CSR again after a lost reply
+ *    gets the same certificate.
+ *
+ * Non-goals: cosign mode, the renew purpose, a secure element, PIN
  * retry limits, https, checking locally that the documents' alg is the
  * key's (the server refuses that, alg_mismatch).
  *
@@ -48,6 +54,7 @@
 #include "mc_buf.h"
 #include "mc_crypto.h"
 #include "mc_err.h"
+#include "mc_enroll_proto.h"
 #include "mc_proto.h"
 #include "mc_session.h"
 #include "mc_x509.h"
@@ -185,6 +192,10 @@ typedef struct mc_phone_overrides {
     const uint8_t *inbox_fp;       /* send (and sign) this fingerprint (32 bytes) */
     int corrupt_inbox_sig;         /* flip the low bit of the sig's last byte */
     /* (sign_key applies to the inbox signature too.) */
+
+    /* --- enrollment (mc_phone_enroll; raw_body applies too) --- */
+    const mc_slice *enroll_csr;    /* send these bytes as the CSR */
+    int enroll_no_import;          /* leave the returned chain out of the store */
 } mc_phone_overrides;
 
 /* --- store --- */
@@ -295,6 +306,31 @@ int mc_phone_respond(const mc_phone *p, const char *base,
  * qr_too_long. mc_qr_parse then gives base and sid. Cost: one process. */
 int mc_phone_scan_png(const char *path, char *payload, size_t size,
                       mc_phone_err *err);
+
+/* --- enrollment (PROTOCOL.md §9.7) --- */
+
+/* The store's CSR (device.csr) as DER, appended to out. Errors: bad_store. */
+int mc_phone_csr_der(const char *dir, mc_buf *out, mc_phone_err *err);
+
+/* What an enrollment got: the application, the leaf's fingerprint, the
+ * chain's length (leaf + CA). */
+typedef struct mc_phone_enrolled {
+    char app[MC_APP_ID_MAX + 1];
+    char fp[65];
+    size_t nchain;
+} mc_phone_enrolled;
+
+/* POST <base>/m/v1/enroll {v, app, code, csr (the store's, DER), sid (if
+ * not NULL or "")} and, on 200, import the chain into the store dir (the
+ * leaf must be for its key and the reply's fp the leaf's). No PIN needed:
+ * the CSR was signed at init. ov (may be NULL): enroll_csr, raw_body,
+ * enroll_no_import. Errors: bad_url, http_*, the server's refusals
+ * (remote: bad_code, activation_locked, activation_expired,
+ * activation_used, subject_mismatch, alg_mismatch, bad_csr, ...),
+ * bad_reply, key_mismatch, bad_store. out may be NULL. */
+int mc_phone_enroll(const char *dir, const char *base, const char *app, const char *code,
+                    const char *sid, const mc_phone_overrides *ov, mc_phone_enrolled *out,
+                    mc_phone_err *err);
 
 /* Copy an mc_err (local failure) into a phone error. */
 void mc_phone_err_from(mc_phone_err *pe, const mc_err *e);

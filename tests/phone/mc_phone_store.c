@@ -508,6 +508,34 @@ done:
     return rc;
 }
 
+int mc_phone_csr_der(const char *dir, mc_buf *out, mc_phone_err *err)
+{
+    mc_buf pem = {0};
+    BIO *b = NULL;
+    X509_REQ *req = NULL;
+    unsigned char *der = NULL;
+    int rc = -1, n = 0;
+
+    mc_phone_err_clear(err);
+    if (read_store_file(dir, MC_PHONE_CSR_FILE, STORE_FILE_MAX, &pem, NULL, err) != 0)
+        goto done;
+    b = BIO_new_mem_buf(pem.ptr, (int)pem.len);
+    req = b ? PEM_read_bio_X509_REQ(b, NULL, NULL, NULL) : NULL;
+    if (req == NULL || (n = i2d_X509_REQ(req, &der)) <= 0) {
+        mc_phone_fail(err, 400, "bad_store", "%s: not a PEM CSR", MC_PHONE_CSR_FILE);
+        goto done;
+    }
+    mc_buf_append(out, der, (size_t)n);
+    rc = 0;
+done:
+    ERR_clear_error();
+    OPENSSL_free(der);
+    X509_REQ_free(req);
+    BIO_free(b);
+    mc_buf_free(&pem);
+    return rc;
+}
+
 /* Copy the UTF-8 value of the first `nid` entry of name into out ("" if
  * absent). */
 static void name_entry(X509_NAME *name, int nid, char *out, size_t size)

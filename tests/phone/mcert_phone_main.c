@@ -2,7 +2,8 @@
  * mcert_phone_main.c — `mcert-phone`, a command line that plays the phone
  * app: create a device key and CSR, import the issued certificate, show it,
  * scan a session QR code (payload text or PNG) to approve or reject it, list
- * the inbox of sign requests, and answer one (sign).
+ * the inbox of sign requests, answer one (sign), and receive a certificate
+ * for an approved application with its activation code (enroll).
  *
  * Why: the README demo, shell-driven tests and a human trying the server all
  * need a phone; this is the smallest honest one. It prints what a phone
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mc_phone.h"
 #include "mc_qr.h"
@@ -51,6 +53,10 @@ struct options {
     const char *server, *sid;
     int approve, reject, have_number;
     uint32_t number;
+    /* enroll */
+    const char *app;
+    char code[MC_ENROLL_CODE_LEN + 2];
+    int have_code;
 };
 
 static void usage(FILE *f)
@@ -67,6 +73,11 @@ static void usage(FILE *f)
           "         list the sign requests waiting for this certificate\n"
           "  sign   --server URL --sid SID --pin PIN (--approve | --reject) [--number NN]\n"
           "         show a sign request and answer it (the number comes from the inbox)\n"
+          "  enroll --server URL --app ID --code CODE [--sid SID | --payload QR]\n"
+          "         --alg sm2|p256 --pin PIN --cn NAME --org-name NAME --uscc USCC\n"
+          "         receive the certificate of an approved application: makes the key\n"
+          "         and CSR (or reuses the store's), sends them with the activation\n"
+          "         code from the SMS, stores the chain; run again after a lost reply\n"
           "The store defaults to $MCERT_PHONE_STORE, else ~/.mcert-phone.\n"
           "Exit status: 0 ok, 1 refused by the server or failed, 2 usage error.\n",
           f);
@@ -140,6 +151,16 @@ static int parse_args(int argc, char **argv, struct options *o, char *store_buf,
             if (n < 0 || (size_t)n >= sizeof(o->pin))
                 return usage_error("the PIN must be 6 to 64 digits");
             o->have_pin = 1;
+        } else if (opt_value(argc, argv, &i, "--code", &v)) {
+            if (v == NULL)
+                return usage_error("--code needs a value");
+            int n = snprintf(o->code, sizeof(o->code), "%s", v);
+            OPENSSL_cleanse(v, strlen(v)); /* a secret, like the PIN */
+            if (n < 0 || !mc_enroll_code_valid(o->code, (size_t)n))
+                return usage_error("the activation code is 8 digits");
+            o->have_code = 1;
+        } else if (opt_value(argc, argv, &i, "--app", &v)) {
+            o->app = v;
         } else if (opt_value(argc, argv, &i, "--alg", &v)) {
             if (v == NULL || (o->alg = mc_alg_parse(v)) == MC_ALG_NONE)
                 return usage_error("--alg must be sm2 or p256");
@@ -333,6 +354,14 @@ static void print_view(const char *base, const mc_session_view *v, int show_numb
                v->sign ? v->sign->ndocs : 0, v->sign && v->sign->ndocs == 1 ? "" : "s",
                account);
         break;
+    case MC_PURPOSE_ENROLL: {
+        char app[MC_APP_ID_MAX + 1], holder[129];
+        SHOWABLE(app, v->app);
+        SHOWABLE(holder, v->holder_name);
+        printf("  %-13s Receive the certificate of application %s\n", "Request:", app);
+        printf("  %-13s %s (account \"%s\")\n", "Holder:", holder, account);
+        break;
+    }
     default:
         printf("  %-13s Unknown request\n", "Request:");
         break;
@@ -533,6 +562,108 @@ done:
     return rc;
 }
 
+/* The store's key and CSR: made now if it has none, else the ones it has
+ * (a repeated enrollment after a lost reply must send the same CSR). A
+ * store that already holds a certificate is left alone. 0 / exit status. */
+static int enroll_store(const struct options *o)
+{
+    mc_phone_err e;
+    char key[4200];
+    snprintf(key, sizeof(key), "%s/%s", o->store, MC_PHONE_KEY_FILE);
+    if (access(key, F_OK) != 0) {
+        if (o->alg == MC_ALG_NONE || o->cn == NULL || o->org_name == NULL || o->uscc == NULL)
+            return usage_error("enroll needs --alg, --cn, --org-name and --uscc (the "
+                               "application's) to make the key");
+        if (mc_phone_init(o->store, o->alg, o->pin, o->cn, o->org_name, o->uscc, &e) != 0) {
+            print_err("init", &e);
+            return e.status == 400 && strcmp(e.code, "bad_store") != 0 ? EXIT_USAGE
+                                                                       : EXIT_REFUSED;
+        }
+        printf("New %s key and CSR in %s\n", mc_alg_name(o->alg), o->store);
+        return 0;
+    }
+    mc_phone_status st;
+    if (mc_phone_describe(o->store, &st, &e) != 0) {
+        print_err("show", &e);
+        return EXIT_REFUSED;
+    }
+    if (st.has_cert) {
+        fprintf(stderr, "mcert-phone: %s already holds a certificate (%s)\n", o->store,
+                st.leaf.fp_hex);
+        return EXIT_REFUSED;
+    }
+    printf("Using the %s key and CSR already in %s\n", mc_alg_name(st.alg), o->store);
+    return 0;
+}
+
+static int cmd_enroll(const struct options *o)
+{
+    mc_phone_err e;
+    mc_err qe = {0};
+    mc_session_view view;
+    mc_phone_enrolled got;
+    char base[128], sid[MC_SID_LEN + 1] = "";
+    const char *server = o->server, *app = o->app;
+    int rc;
+
+    if (!o->have_code || !o->have_pin)
+        return usage_error("enroll needs --code (from the SMS) and --pin");
+    if (o->payload != NULL && o->sid != NULL)
+        return usage_error("enroll takes --sid or --payload, not both");
+    if (o->payload != NULL) {
+        if (mc_qr_parse(o->payload, strlen(o->payload), base, sizeof(base), sid, &qe) != 0) {
+            fprintf(stderr, "mcert-phone: not a session QR code: %s\n", qe.msg);
+            return EXIT_USAGE;
+        }
+        if (server == NULL)
+            server = base;
+    } else if (o->sid != NULL) {
+        snprintf(sid, sizeof(sid), "%s", o->sid);
+    }
+    if (server == NULL)
+        return usage_error("enroll needs --server (or --payload)");
+    if (sid[0] != '\0') {
+        if (mc_phone_fetch(server, sid, &view, &e) != 0) {
+            print_err("fetch", &e);
+            return EXIT_REFUSED;
+        }
+        if (view.s.purpose != MC_PURPOSE_ENROLL) {
+            fprintf(stderr, "mcert-phone: %s is not an enroll session\n", sid);
+            return EXIT_REFUSED;
+        }
+        print_view(server, &view, 0);
+        if (app != NULL && strcmp(app, view.app) != 0) {
+            fprintf(stderr, "mcert-phone: the session is for application %s, not %s\n",
+                    view.app, app);
+            return EXIT_USAGE;
+        }
+        app = view.app;
+    }
+    if (app == NULL || !mc_app_id_valid(app, strlen(app)))
+        return usage_error("enroll needs --app (the application's number) or a session");
+    if ((rc = enroll_store(o)) != 0)
+        return rc;
+    mc_phone *phone = mc_phone_open(o->store, o->pin, &e); /* the PIN, checked here */
+    if (phone == NULL) {
+        print_err("open store", &e);
+        return EXIT_REFUSED;
+    }
+    mc_phone_free(phone);
+    if (mc_phone_enroll(o->store, server, app, o->code, sid, NULL, &got, &e) != 0) {
+        print_err("enroll", &e);
+        return EXIT_REFUSED;
+    }
+    mc_phone_status st;
+    if (mc_phone_describe(o->store, &st, &e) != 0) {
+        print_err("show", &e);
+        return EXIT_REFUSED;
+    }
+    printf("Issued:       %s, %s (%s), fingerprint %s\n", st.leaf.cn, st.leaf.org_name,
+           st.leaf.uscc, got.fp);
+    print_time("valid until:", st.leaf.not_after);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -552,10 +683,13 @@ int main(int argc, char **argv)
         rc = cmd_inbox(&o);
     else if (strcmp(o.cmd, "sign") == 0)
         rc = cmd_sign(&o);
+    else if (strcmp(o.cmd, "enroll") == 0)
+        rc = cmd_enroll(&o);
     else
         rc = usage_error("unknown command");
 done:
     OPENSSL_cleanse(o.pin, sizeof(o.pin));
+    OPENSSL_cleanse(o.code, sizeof(o.code));
     fflush(stdout);
     return rc;
 }
