@@ -439,8 +439,9 @@ void mc_http_dispatch(struct evhttp_request *req, void *arg)
         return;
     }
     if (body_len > 0) {
-        const char *want = found->api == MC_API_PHONE ? "application/x-msgpack"
-                                                      : "application/json";
+        const char *want = found->ctype != NULL        ? found->ctype
+                           : found->api == MC_API_PHONE ? "application/x-msgpack"
+                                                        : "application/json";
         if (!header_is(req, "Content-Type", want)) {
             mc_reply_errf(r, 415, "unsupported_media_type", "Content-Type must be %s", want);
             return;
@@ -461,7 +462,7 @@ void mc_http_dispatch(struct evhttp_request *req, void *arg)
         snprintf(r->origin, sizeof(r->origin), "%s", node->cfg->origins[0]);
     }
 
-    if (found->api == MC_API_WEB && found->body_max > 0) {
+    if (found->api == MC_API_WEB && found->body_max > 0 && found->ctype == NULL) {
         if (r->body.len == 0) {
             mc_reply_errf(r, 400, "bad_json", "a JSON object body is required");
             return;

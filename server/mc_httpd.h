@@ -58,6 +58,7 @@ typedef struct mc_node {
     mc_store *store;             /* owned: async Redis on this loop */
     struct mc_workers *workers;  /* owned: threads for password checks */
     mc_sess_state *sess;         /* owned: api/session.c's per-loop state */
+    struct mc_ca_state *ca_state;/* owned: api/ca.c's per-loop CRL cache */
     struct mc_pay *pay;          /* owned: api/pay.c's providers, keys, refund timers */
     struct event *tick;          /* owned: store deadlines and reconnects */
     mc_events *events;           /* owned: pub/sub subscription + waiters */
@@ -155,6 +156,11 @@ typedef struct mc_route {
     /* Whether a Bearer token is required. */
     mc_auth auth;
     mc_handler handler;
+    /* The body's Content-Type when it is not the API's (JSON for web and
+     * pages, msgpack for the phone), e.g. "application/ocsp-request"; NULL:
+     * the API's. A body of a route's own type is handed over raw (r->body,
+     * no JSON parse). */
+    const char *ctype;
 } mc_route;
 
 extern const mc_route mc_routes[];

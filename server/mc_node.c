@@ -118,7 +118,8 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, mc_ca *ca,
         goto fail;
     }
     n->sess = mc_api_sess_new();
-    if (n->sess == NULL) {
+    n->ca_state = mc_api_ca_new();
+    if (n->sess == NULL || n->ca_state == NULL) {
         mc_err_set(err, 500, "internal", "out of memory");
         goto fail;
     }
@@ -193,6 +194,7 @@ void mc_node_free(mc_node *n)
     if (n->base)
         event_base_loop(n->base, EVLOOP_NONBLOCK);
     mc_api_sess_free(n->sess);
+    mc_api_ca_free(n->ca_state);
     mc_certcache_free(n->certs);
     if (n->base)
         event_base_free(n->base);

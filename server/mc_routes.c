@@ -4,9 +4,14 @@
  * documents each; keep both in step.
  */
 #include "mc_api.h"
+#include "mc_crl.h"
 #include "mc_pay.h"
 #include "mc_proto.h"
 #include "mc_web.h"
+
+/* A route's last fields (ctype) are left out where they are the default
+ * (NULL): the table stays one line per route. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 const mc_route mc_routes[] = {
     /* web JSON API */
@@ -37,6 +42,8 @@ const mc_route mc_routes[] = {
      MC_AUTH_NONE, mc_api_pay_callback},
     {EVHTTP_REQ_POST, "/pay/sandbox/:oid/confirm", MC_API_WEB, MC_WEB_BODY_MAX,
      MC_AUTH_REQUIRED, mc_api_pay_sandbox_confirm},
+    {EVHTTP_REQ_POST, "/api/v1/certs/:fp/revoke", MC_API_WEB, MC_WEB_BODY_MAX,
+     MC_AUTH_REQUIRED, mc_api_cert_revoke},
     {EVHTTP_REQ_GET, "/healthz", MC_API_WEB, 0, MC_AUTH_NONE, mc_api_healthz},
     {EVHTTP_REQ_GET, "/readyz", MC_API_WEB, 0, MC_AUTH_NONE, mc_api_readyz},
     /* phone msgpack API */
@@ -44,6 +51,10 @@ const mc_route mc_routes[] = {
     {EVHTTP_REQ_POST, "/m/v1/sessions/:sid/response", MC_API_PHONE, MC_PHONE_BODY_MAX,
      MC_AUTH_NONE, mc_api_phone_respond},
     {EVHTTP_REQ_GET, "/m/v1/inbox", MC_API_PHONE, 0, MC_AUTH_NONE, mc_api_phone_inbox},
+    /* the CA's publications (§9.8): DER in and out, errors as JSON */
+    {EVHTTP_REQ_GET, "/ca/crl", MC_API_PAGE, 0, MC_AUTH_NONE, mc_api_ca_crl},
+    {EVHTTP_REQ_POST, "/ca/ocsp", MC_API_PAGE, MC_OCSP_BODY_MAX, MC_AUTH_NONE, mc_api_ca_ocsp,
+     "application/ocsp-request"},
     /* pages */
     {EVHTTP_REQ_GET, "/M/:sid", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_scan_hint},
     {EVHTTP_REQ_GET, "/", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},

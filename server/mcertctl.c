@@ -7,7 +7,8 @@
  *   mcertctl ... account add --login L --name NAME --org USCC --role admin|staff
  *                            [--password-stdin]     (else a password is generated and printed once)
  *   mcertctl ... issue --csr FILE [--out FILE] [--days N]
- *   mcertctl ... revoke --fp HEX
+ *   mcertctl ... revoke (--fp HEX | --serial HEX) [--reason NAME|N]
+ *   mcertctl ... crl [--out FILE]
  *   mcertctl ... account show --login L
  *   mcertctl ... audit [--count N]
  *   mcertctl ... apikey add --name NAME --org USCC --scope sign[,verify]
@@ -44,8 +45,10 @@
 
 #include "mc_cms.h"
 #include "mc_cms_verify.h"
+#include "mc_crl.h"
 #include "mc_crypto.h"
 #include "mc_defaults.h"
+#include "mc_store_ca.h"
 #include "mc_store_sign.h"
 #include "mc_token.h"
 #include "mc_session.h"
@@ -562,26 +565,111 @@ static int cmd_audit(const ctl *c, const ctl_verb *v, int argc, char **argv, int
     return rc;
 }
 
+/* A serial as given (hex, either case, leading zero octets allowed) in
+ * the index's form: upper-case, no leading zero octets. 0 / -1. */
+static int serial_norm(const char *s, char out[41])
+{
+    size_t n = strlen(s);
+    uint8_t raw[20];
+    if (n == 0 || n > 40 || n % 2 != 0 || mc_unhex(s, n, raw, n / 2) != 0)
+        return -1;
+    size_t k = 0;
+    while (k + 1 < n / 2 && raw[k] == 0)
+        k++;
+    for (size_t j = k; j < n / 2; j++)
+        snprintf(out + 2 * (j - k), 3, "%02X", raw[j]);
+    return 0;
+}
+
 static int cmd_revoke(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
 {
-    const char *fp = NULL;
-    ctl_flag fl[] = {REQUIRED("--fp", &fp)};
+    const char *fp = NULL, *serial = NULL, *reason = NULL;
+    ctl_flag fl[] = {FLAG("--fp", &fp), FLAG("--serial", &serial), FLAG("--reason", &reason)};
     uint8_t raw[32];
-    int prc;
+    char lower[65], sn[41];
+    int prc, why = MC_REASON_UNSPECIFIED;
     if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
         return prc;
-    if (mc_unhex(fp, strlen(fp), raw, 32) != 0)
+    if ((fp == NULL) == (serial == NULL))
+        return usage_error(v, "give exactly one of --fp and --serial");
+    if (fp != NULL && mc_unhex(fp, strlen(fp), raw, 32) != 0)
         return usage_error(v, "--fp is 64 hex digits (a certificate fingerprint)");
-    char lower[65];
-    mc_hex(raw, 32, lower);
+    if (serial != NULL && serial_norm(serial, sn) != 0)
+        return usage_error(v, "--serial is the certificate's serial number in hex (2..40 "
+                              "digits)");
+    if (reason != NULL && (why = mc_reason_parse(reason, strlen(reason))) < 0)
+        return usage_error(v, "--reason is unspecified (0), keyCompromise (1), "
+                              "affiliationChanged (3), superseded (4), cessationOfOperation (5) "
+                              "or privilegeWithdrawn (9), not \"%s\"", reason);
     mc_store *st = connect_store(c);
     if (st == NULL)
         return 1;
     mc_actor a = {"mcertctl", "cli"};
     mc_err err;
-    int rc = mc_sync_cert_revoke(st, lower, &a, &err) == 0 ? 0 : fail(&err);
-    if (rc == 0)
-        printf("certificate %s revoked\n", lower);
+    mc_revoked done;
+    int rc = 1, found;
+    if (fp != NULL) {
+        mc_hex(raw, 32, lower);
+    } else if (mc_sync_serial_fp(st, sn, lower, &found, &err) != 0) {
+        fail(&err);
+        goto out;
+    } else if (!found) {
+        fprintf(stderr, "mcertctl: no certificate is recorded with serial %s (not_found)\n", sn);
+        goto out;
+    }
+    if (mc_sync_ca_revoke(st, lower, why, &a, &done, &err) != 0) {
+        fail(&err);
+        goto out;
+    }
+    printf("certificate %s revoked (%s), CRL number %lld\n", lower, mc_reason_name(why),
+           (long long)done.crlver);
+    rc = 0;
+out:
+    mc_store_free(st);
+    return rc;
+}
+
+/* The CA's CRL now, DER, to --out or stdout (what GET /ca/crl serves). */
+static int cmd_crl(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *out = NULL;
+    ctl_flag fl[] = {FLAG("--out", &out)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/ca", c->data);
+    mc_err err;
+    mc_crl_state cs = {0};
+    mc_buf der = {0};
+    mc_store *st = NULL;
+    int rc = 1;
+    mc_ca *ca = mc_ca_load(dir, &err);
+    if (ca == NULL) {
+        fail(&err);
+        goto done;
+    }
+    if ((st = connect_store(c)) == NULL)
+        goto done;
+    if (mc_sync_crl_read(st, &cs, &err) != 0 ||
+        mc_crl_build(ca, cs.ver, cs.now, cs.e, cs.n, &der, &err) != 0) {
+        fail(&err);
+        goto done;
+    }
+    FILE *f = out ? fopen(out, "wb") : stdout;
+    if (f == NULL || fwrite(der.ptr, 1, der.len, f) != der.len || (f != stdout && fclose(f))) {
+        fprintf(stderr, "mcertctl: cannot write the CRL\n");
+        goto done;
+    }
+    if (f == stdout)
+        fflush(stdout);
+    fprintf(stderr, "CRL number %lld, %zu revoked%s%s\n", (long long)cs.ver, cs.n,
+            out ? " -> " : "", out ? out : "");
+    rc = 0;
+done:
+    mc_buf_free(&der);
+    mc_crl_state_free(&cs);
+    mc_ca_free(ca);
     mc_store_free(st);
     return rc;
 }
@@ -798,7 +886,11 @@ static const ctl_verb verbs[] = {
     {"account show", "--login L", "show an account and its bound certificate", cmd_account_show},
     {"issue", "--csr FILE [--out FILE] [--days N]",
      "issue a certificate from a CSR (proof of possession checked; default 365 days)", cmd_issue},
-    {"revoke", "--fp HEX", "revoke a certificate by its fingerprint", cmd_revoke},
+    {"revoke", "(--fp HEX | --serial HEX) [--reason NAME|N]",
+     "revoke a certificate by its fingerprint or serial, with an RFC 5280 reason (default "
+     "unspecified); it goes on the CRL and OCSP says revoked at once",
+     cmd_revoke},
+    {"crl", "[--out FILE]", "the CA's CRL now (DER), as GET /ca/crl serves it", cmd_crl},
     {"audit", "[--count N]", "the newest audit entries first (default 20, at most 100000)",
      cmd_audit},
     {"apikey add", "--name NAME --org USCC --scope sign|verify|sign,verify",

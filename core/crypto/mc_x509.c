@@ -441,6 +441,11 @@ X509 *mc_ca_cert(const mc_ca *ca)
     return ca == NULL ? NULL : ca->cert;
 }
 
+EVP_PKEY *mc_ca_key(const mc_ca *ca)
+{
+    return ca == NULL ? NULL : ca->key;
+}
+
 static int ca_path(char *out, size_t cap, const char *dir, const char *file)
 {
     return (size_t)snprintf(out, cap, "%s/%s", dir, file) < cap;

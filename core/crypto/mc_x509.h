@@ -92,6 +92,10 @@ int mc_ca_save(const mc_ca *ca, const char *dir, mc_err *err);
 mc_ca *mc_ca_load(const char *dir, mc_err *err);
 void mc_ca_free(mc_ca *ca);
 X509 *mc_ca_cert(const mc_ca *ca); /* borrowed, valid while ca lives */
+/* The CA's private key, for what else the CA signs (its CRL and OCSP
+ * responses, mc_crl.h): borrowed, valid while ca lives; signing with it
+ * from several threads at once is safe (OpenSSL 3 keys are read-only). */
+EVP_PKEY *mc_ca_key(const mc_ca *ca);
 
 /* Issue a leaf from a CSR (PEM or DER, auto-detected). Checks proof of
  * possession, key algorithm (SM2 or P-256, else "unsupported_key"), a CN

@@ -67,3 +67,16 @@ const char *mc_policy_may_request_sign(const mc_sign_asker *a, const mc_principa
     *status = 403;
     return "not_permitted";
 }
+
+/* ---- revocation ---- */
+
+const char *mc_policy_may_revoke(const mc_principal *me, const mc_revoke_facts *f, int *status)
+{
+    int operator = strcmp(me->role, "operator") == 0;
+    int holder = f->cert_account[0] != '\0' && strcmp(f->cert_account, me->login) == 0;
+    int org_admin = is_admin(me) && strcmp(f->cert_org, me->org) == 0;
+    if (operator || ((holder || org_admin) && f->reason != 9))
+        return NULL;
+    *status = 403;
+    return "not_permitted";
+}

@@ -57,4 +57,18 @@ typedef struct mc_sign_asker {
 const char *mc_policy_may_request_sign(const mc_sign_asker *a, const mc_principal *target,
                                        int *status);
 
+/* ---- revocation (PROTOCOL.md §9.8) ----
+ * Who may revoke a certificate: its holder (the account it is bound to),
+ * an admin of the organisation the certificate names (its USCC), or a CA
+ * operator (role "operator") — any certificate. privilegeWithdrawn (9) is
+ * the CA's own verdict: an operator's alone. The reason itself is checked
+ * before (mc_reason_allowed). */
+typedef struct mc_revoke_facts {
+    const char *cert_org;         /* the record's USCC */
+    const char *cert_account;     /* the account it is bound to, "" if none */
+    int reason;                   /* RFC 5280 CRLReason */
+} mc_revoke_facts;
+/* NULL, or the wire code of the refusal (403 not_permitted). */
+const char *mc_policy_may_revoke(const mc_principal *me, const mc_revoke_facts *f, int *status);
+
 #endif

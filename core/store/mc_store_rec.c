@@ -298,11 +298,12 @@ void mc_org_list_free(mc_org_list *l)
 void mc_store_cert_put(mc_store *st, const mc_cert_rec *cr, const mc_actor *a, mc_store_cb cb,
                        void *privdata)
 {
-    char kc[96];
+    char kc[96], kn[80];
     mc_cmd c;
-    mc_cmd_fcall(&c, "cert_put", 2, 0);
+    mc_cmd_fcall(&c, "cert_put", 3, 0);
     mc_cmd_add(&c, mc_key(kc, sizeof(kc), "cert", cr->fp));
     mc_cmd_add(&c, "{mc}:audit");
+    mc_cmd_add(&c, mc_key(kn, sizeof(kn), "serial", cr->serial)); /* lua/ca.lua */
     mc_cmd_add(&c, cr->fp);
     mc_cmd_add(&c, a->who);
     mc_cmd_add(&c, a->from);
@@ -314,22 +315,6 @@ void mc_store_cert_get(mc_store *st, const char *fp, mc_cert_rec *out, mc_store_
                        void *privdata)
 {
     hgetall(st, "cert", fp, mc_rec_read_cert, out, cb, privdata);
-}
-
-void mc_store_cert_revoke(mc_store *st, const char *fp, const char *login, const mc_actor *a,
-                          mc_store_cb cb, void *privdata)
-{
-    char kc[96], ka[96];
-    mc_cmd c;
-    mc_cmd_fcall(&c, "revoke", 3, 0);
-    mc_cmd_add(&c, mc_key(kc, sizeof(kc), "cert", fp));
-    mc_cmd_add(&c, mc_key(ka, sizeof(ka), "acct", login[0] ? login : "-"));
-    mc_cmd_add(&c, "{mc}:audit");
-    mc_cmd_add(&c, fp);
-    mc_cmd_add(&c, login);
-    mc_cmd_add(&c, a->who);
-    mc_cmd_add(&c, a->from);
-    mc_store_call(st, &c, NULL, NULL, cb, privdata);
 }
 
 void mc_store_unbind(mc_store *st, const char *login, const char *fp, const mc_actor *a,

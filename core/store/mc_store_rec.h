@@ -127,12 +127,7 @@ void mc_store_cert_put(mc_store *st, const mc_cert_rec *c, const mc_actor *a, mc
 /* A missing record is not an error: out->fp is then "". */
 void mc_store_cert_get(mc_store *st, const char *fp, mc_cert_rec *out, mc_store_cb cb,
                        void *privdata);
-/* Revoke; `login` is the account the record was read bound to ("" if
- * none): that binding ends, and so do the web sessions it made. Errors:
- * not_found, cert_revoked (already), stale (the binding changed since it
- * was read: read again). */
-void mc_store_cert_revoke(mc_store *st, const char *fp, const char *login, const mc_actor *a,
-                          mc_store_cb cb, void *privdata);
+/* Revocation (with its reason, the CRL, the serial index): mc_store_ca.h. */
 /* Unbind account `login` from cert `fp` (both sides); the web sessions
  * that certificate made for the account stop authenticating. Errors:
  * not_found, not_bound (not bound to fp). */

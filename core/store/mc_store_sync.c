@@ -52,24 +52,3 @@ int mc_sync_cert_get(mc_store *st, const char *fp, mc_cert_rec *c, int *found, m
     *found = e.status == 0 && c->fp[0] != '\0';
     return e.status ? -1 : 0;
 }
-
-int mc_sync_cert_revoke(mc_store *st, const char *fp, const mc_actor *a, mc_err *err)
-{
-    for (int attempt = 0; attempt < 5; attempt++) {
-        mc_cert_rec c;
-        int found;
-        if (mc_sync_cert_get(st, fp, &c, &found, err) != 0)
-            return -1;
-        if (!found)
-            return mc_err_set(err, 404, "not_found", "no such certificate");
-        mc_err e;
-        mc_err_clear(&e);
-        mc_store_cert_revoke(st, fp, c.account, a, mc_store_sync_cb, &e);
-        if (e.status == 0 || strcmp(e.code, "stale") != 0) {
-            if (err)
-                *err = e;
-            return e.status ? -1 : 0;
-        }
-    }
-    return mc_err_set(err, 503, "store_unavailable", "the binding keeps changing; try again");
-}

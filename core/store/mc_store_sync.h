@@ -21,8 +21,6 @@ int mc_sync_account_get(mc_store *st, const char *login, mc_account *acc, mc_err
 int mc_sync_cert_put(mc_store *st, const mc_cert_rec *c, const mc_actor *a, mc_err *err);
 /* *found = 0 when there is no record (not an error). */
 int mc_sync_cert_get(mc_store *st, const char *fp, mc_cert_rec *c, int *found, mc_err *err);
-/* Read the record, then revoke with the binding it had (again if it
- * changed in between). */
-int mc_sync_cert_revoke(mc_store *st, const char *fp, const mc_actor *a, mc_err *err);
+/* Revocation: mc_sync_ca_revoke (mc_store_ca.h). */
 
 #endif

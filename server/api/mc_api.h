@@ -5,6 +5,7 @@
  *   bind.c     bindings: list, unbind
  *   phone.c    the phone's msgpack API: fetch a session, answer it, the inbox
  *   sign.c     sign requests (platform and holder), their history, verify
+ *   ca.c       revocation with a reason, the CA's CRL and OCSP responder
  *   pay.c      payment orders, provider notices, the sandbox provider, refunds
  *   health.c   /healthz (never waits for Redis), /readyz
  * Each handler is an mc_handler (mc_httpd.h): called by the dispatcher
@@ -82,6 +83,14 @@ int mc_pay_refund(mc_node *node, const char *order_id, const mc_actor *a);
 /* api/enroll.c: the phone redeems an activation (§9.7); the web's enroll QR. */
 void mc_api_enroll(mc_req *r);
 void mc_api_enroll_session(mc_req *r);
+
+/* api/ca.c: revocation (§9.8), the CRL and OCSP. */
+void mc_api_cert_revoke(mc_req *r);
+void mc_api_ca_crl(mc_req *r);
+void mc_api_ca_ocsp(mc_req *r);
+/* api/ca.c's per-loop state: the CRL last built, by version. */
+struct mc_ca_state *mc_api_ca_new(void);
+void mc_api_ca_free(struct mc_ca_state *s);
 
 void mc_api_healthz(mc_req *r);
 void mc_api_readyz(mc_req *r);

@@ -122,13 +122,19 @@ end
 
 -- A certificate record from 9 positional arguments starting at args[i]:
 -- serial, uscc, cn, org_name, issuer, alg, not_before, not_after, der
--- (mc_cmd_add_cert in C sends them in that order).
-local function cert_record(c, fp, args, i, t)
+-- (mc_cmd_add_cert in C sends them in that order). ks is the serial index
+-- key {mc}:serial:<serial> (KEYS; C: mc_serial_key): it names the record
+-- by serial for OCSP and `mcertctl revoke --serial` (lua/ca.lua). The
+-- first record of a serial keeps it: a certificate of another trusted CA
+-- with the same serial cannot take over the index.
+local function cert_record(c, fp, args, i, t, ks)
+  if not ks then error('cert_record needs the serial index key') end
   redis.call('HSET', c, 'fp', fp, 'serial', args[i], 'uscc', args[i + 1], 'cn', args[i + 2],
              'org_name', args[i + 3], 'issuer', args[i + 4], 'alg', args[i + 5],
              'not_before', args[i + 6], 'not_after', args[i + 7], 'status', 'valid',
              'recorded_at', t)
   if args[i + 8] ~= '' then redis.call('HSET', c, 'der', args[i + 8]) end
+  redis.call('SET', ks, fp, 'NX')
 end
 
 -- The account side of ending a binding; the new bind_gen ends the web
@@ -202,7 +208,8 @@ local function sess_answer_ctx(keys, args)
   return {'open', redis.call('HGETALL', s), hget(c, 'account') or '', hget(c, 'status') or ''}
 end
 
--- KEYS: sess, acct (target), cert, requester's acct (= acct for self), audit
+-- KEYS: sess, acct (target), cert, requester's acct (= acct for self), audit,
+--       serial index (cert_record)
 -- ARGV: sid, fp, login, answer, who, from, then the certificate's 9
 --       fields (cert_record)
 -- -> {'ok'|'dup', result, login}
@@ -228,7 +235,7 @@ local function bind_approve(keys, args)
   if (hget(c, 'account') or '') ~= '' then return fail('cert_bound') end
   if (hget(a, 'cert') or '') ~= '' then return fail('account_bound') end
   if not cst then
-    cert_record(c, fp, args, 7, t)
+    cert_record(c, fp, args, 7, t, keys[6])
   elseif not hget(c, 'der') and args[15] ~= '' then
     redis.call('HSET', c, 'der', args[15])
   end
@@ -423,12 +430,12 @@ local function acct_create(keys, args)
   return 'ok'
 end
 
--- KEYS: cert, audit. ARGV: fp, who, from, then the certificate's 9 fields
--- (cert_record)
+-- KEYS: cert, audit, serial index (cert_record). ARGV: fp, who, from, then
+-- the certificate's 9 fields (cert_record)
 local function cert_put(keys, args)
   if redis.call('EXISTS', keys[1]) == 1 then return fail('cert_exists') end
   local t = now()
-  cert_record(keys[1], args[1], args, 4, t)
+  cert_record(keys[1], args[1], args, 4, t, keys[3])
   redis.call('HSET', keys[1], 'account', '')
   audit(keys[2], t, args[2], args[3], 'cert_issue', 'cert', args[1], 'org', args[5],
         'serial', args[4])
@@ -450,21 +457,7 @@ local function unbind(keys, args)
   return 'ok'
 end
 
--- KEYS: cert, acct (the bound account as the caller read it, or any key
--- when none), audit. ARGV: fp, login ('' if unbound), who, from.
--- 'stale' if the binding changed since the caller read it (read again).
-local function revoke(keys, args)
-  local c, a, au = keys[1], keys[2], keys[3]
-  local fp, login = args[1], args[2]
-  if redis.call('EXISTS', c) == 0 then return fail('not_found') end
-  if hget(c, 'status') == 'revoked' then return fail('cert_revoked') end
-  if (hget(c, 'account') or '') ~= login then return fail('stale') end
-  local t = now()
-  if login ~= '' and hget(a, 'cert') == fp then account_unbind(a) end
-  redis.call('HSET', c, 'status', 'revoked', 'account', '', 'revoked_at', t)
-  audit(au, t, args[3], args[4], 'revoke', 'cert', fp, 'account', login)
-  return 'ok'
-end
+-- revoke: lua/ca.lua (with its reason, the CRL and the serial index).
 
 -- KEYS: any number of hashes. -> their HGETALLs, in order ({} if missing)
 local function hgetall_many(keys, args)
@@ -500,5 +493,4 @@ reg('org_create', org_create)
 reg('acct_create', acct_create)
 reg('cert_put', cert_put)
 reg('unbind', unbind)
-reg('revoke', revoke)
 reg('hgetall_many', hgetall_many, true)

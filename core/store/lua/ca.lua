@@ -1,0 +1,90 @@
+--[[
+ca.lua — revocation and what the CA publishes about it (PROTOCOL.md §9.8):
+revoke with an RFC 5280 reason, the CRL's entries and version, OCSP's
+statuses. Appended after mcert.lua (whose helpers it uses: now, fail, hget,
+audit, account_unbind; cert_record there writes the serial index).
+
+Keys (all durable):
+  {mc}:crl            zset serial -> revoked_at: every revoked serial
+  {mc}:crlinfo        hash serial -> reason (RFC 5280 CRLReason, 0..10)
+  {mc}:crlver         counter: bumped by every revocation; the CRL's
+                      cRLNumber, and what a node compares to know that its
+                      cached CRL is stale
+  {mc}:serial:<HEX>   string -> fp: a recorded certificate by its serial
+                      (upper-case hex, no leading zero octets); written by
+                      cert_record (mcert.lua). Records made before it
+                      existed have none: OCSP says `unknown` for them while
+                      they are valid (revoked ones are on the CRL anyway).
+]]
+
+---------------------------------------------------------------- revocation
+
+-- KEYS: cert, acct (the bound account as the caller read it, or any key
+-- when none), audit, crl, crlinfo, crlver.
+-- ARGV: fp, login ('' if unbound), who, from, reason (0..10, checked by C).
+-- The certificate is recorded revoked with its reason and unbound; its
+-- account's bind_gen moves on, so the web sessions it made end (web_auth);
+-- its serial joins the CRL and the CRL's version moves on, in one step.
+-- 'stale' if the binding changed since the caller read it (read again).
+-- -> {revoked_at, crlver}
+local function revoke(keys, args)
+  local c, a, au, kl, ki, kv = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6]
+  local fp, login, who, from, reason = args[1], args[2], args[3], args[4], args[5]
+  if redis.call('EXISTS', c) == 0 then return fail('not_found') end
+  if hget(c, 'status') == 'revoked' then return fail('cert_revoked') end
+  if (hget(c, 'account') or '') ~= login then return fail('stale') end
+  local serial = hget(c, 'serial') or ''
+  local t = now()
+  if login ~= '' and hget(a, 'cert') == fp then account_unbind(a) end
+  redis.call('HSET', c, 'status', 'revoked', 'account', '', 'revoked_at', t, 'reason', reason)
+  if serial ~= '' then
+    redis.call('ZADD', kl, t, serial)
+    redis.call('HSET', ki, serial, reason)
+  end
+  local ver = redis.call('INCR', kv)
+  audit(au, t, who, from, 'revoke', 'cert', fp, 'account', login, 'serial', serial,
+        'reason', reason)
+  return {t, ver}
+end
+
+---------------------------------------------------------------- publishing
+
+-- KEYS: crl, crlinfo, crlver. Everything the CRL holds, as of one moment:
+-- -> {crlver, now, {serial, revoked_at, reason, serial, ...}} (by
+-- revocation time). O(N) in the revoked serials: a node reads it only when
+-- crlver moved (api/ca.c).
+local function crl_read(keys, args)
+  local kl, ki, kv = keys[1], keys[2], keys[3]
+  local z = redis.call('ZRANGE', kl, 0, -1, 'WITHSCORES')
+  local out = {}
+  for i = 1, #z, 2 do
+    out[#out + 1] = z[i]
+    out[#out + 1] = z[i + 1]
+    out[#out + 1] = hget(ki, z[i]) or '0'
+  end
+  return {tonumber(redis.call('GET', kv) or '0'), now(), out}
+end
+
+-- KEYS: crl, crlinfo, then one serial index key per serial.
+-- ARGV: the serials (as in the keys). -> {now, {state, revoked_at, reason}
+-- per serial}: 'revoked' if on the CRL, else 'good' if a certificate was
+-- recorded with that serial, else 'unknown'.
+local function ocsp_status(keys, args)
+  local kl, ki = keys[1], keys[2]
+  local out = {}
+  for i = 1, #args do
+    local at = redis.call('ZSCORE', kl, args[i])
+    if at then
+      out[i] = {'revoked', at, hget(ki, args[i]) or '0'}
+    elseif redis.call('EXISTS', keys[2 + i]) == 1 then
+      out[i] = {'good', '0', '0'}
+    else
+      out[i] = {'unknown', '0', '0'}
+    end
+  end
+  return {now(), out}
+end
+
+reg('revoke', revoke)
+reg('crl_read', crl_read, true)
+reg('ocsp_status', ocsp_status, true)
