@@ -43,6 +43,8 @@ const char *mc_config_usage(void)
            "                         previous reply (default 10)\n"
            "  --min-body-rate B      bytes/s a request body must keep up after that\n"
            "                         grace (default 1024)\n"
+           "  --ca-provider ID       a CA provider applications may name, [a-z0-9_-]{1,32}\n"
+           "                         (repeatable; default mcert, the local CA)\n"
            "  --quiet                no request log\n"
            "  --print-defaults       print the default ports as shell assignments\n";
 }
@@ -117,6 +119,7 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         {"header-timeout", required_argument, NULL, 'H'},
         {"min-body-rate", required_argument, NULL, 'R'},
         {"quiet", no_argument, NULL, 'q'},
+        {"ca-provider", required_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -204,6 +207,20 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         case 'q':
             c->quiet = 1;
             break;
+        case 'V': {
+            size_t pl = strlen(optarg);
+            int ok = pl >= 1 && pl <= 32 && c->nproviders < MC_PROVIDERS_MAX;
+            for (size_t i = 0; ok && i < pl; i++)
+                ok = (optarg[i] >= 'a' && optarg[i] <= 'z') ||
+                     (optarg[i] >= '0' && optarg[i] <= '9') || optarg[i] == '_' ||
+                     optarg[i] == '-';
+            if (!ok)
+                return mc_err_set(err, 2, "usage",
+                                  "--ca-provider wants [a-z0-9_-]{1,32}, at most %d of them",
+                                  MC_PROVIDERS_MAX);
+            snprintf(c->providers[c->nproviders++], sizeof(c->providers[0]), "%s", optarg);
+            break;
+        }
         case 'h':
             *help = 1;
             return 0;
@@ -223,6 +240,11 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         c->public_base[bl - 1] = '\0';
     if (c->norigins == 0)
         snprintf(c->origins[c->norigins++], sizeof(c->origins[0]), "%s", c->public_base);
+    if (c->nproviders == 0)
+        snprintf(c->providers[c->nproviders++], sizeof(c->providers[0]), "mcert");
+    for (int i = 0; i < c->nproviders; i++)
+        c->providerv[i] = c->providers[i];
+    c->providerv[c->nproviders] = NULL;
     return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #define MC_ORIGINS_MAX 8
 #define MC_PROXIES_MAX 16
+#define MC_PROVIDERS_MAX 8
 
 typedef struct mc_config {
     char listen_host[64];
@@ -45,6 +46,11 @@ typedef struct mc_config {
     int header_timeout;          /* seconds a request's headers may take, default 10 */
     int min_body_rate;           /* bytes/s a request body must keep up, default 1024 */
     int quiet;                   /* no request log */
+    /* CA providers an application may name (--ca-provider, repeatable;
+     * default "mcert", the local CA); NULL-terminated view in providerv */
+    char providers[MC_PROVIDERS_MAX][33];
+    const char *providerv[MC_PROVIDERS_MAX + 1];
+    int nproviders;
 } mc_config;
 
 /* Parse argv. 0 / -1 (err holds a usage message). --help sets *help. */

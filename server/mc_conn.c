@@ -52,6 +52,12 @@ typedef struct conn {
     size_t body_bytes;                /* of which after the header block */
     int nl;                           /* header scan: last byte seen was LF (CR skipped) */
     int cut;                          /* shut down by the guard */
+    /* the request line's first bytes, kept until its LF, so that the
+     * route's own cap (mc_conn_limits.request_max) is known */
+    char line[MC_CONN_LINE_MAX];
+    size_t linelen;
+    int line_done;
+    size_t cap;                       /* raw bytes allowed for this request */
 } conn;
 
 struct mc_conns {
@@ -110,6 +116,34 @@ static void window_open(conn *c, int64_t now)
     c->bytes = 0;
     c->body_bytes = 0;
     c->nl = 0;
+    c->linelen = 0;
+    c->line_done = 0;
+    c->cap = MC_HTTP_REQUEST_MAX;
+}
+
+/* Keep the newest n bytes of buf that belong to the request line; at its
+ * LF (or when the line outgrows the copy) the request's cap is decided.
+ * O(n) for the first bytes of a request, O(1) after. */
+static void note_line(conn *c, struct evbuffer *buf, size_t n)
+{
+    size_t len = evbuffer_get_length(buf);
+    if (n > len)
+        n = len;
+    size_t room = sizeof(c->line) - c->linelen;
+    size_t take = n < room ? n : room;
+    struct evbuffer_ptr p;
+    if (take > 0 && evbuffer_ptr_set(buf, &p, len - n, EVBUFFER_PTR_SET) == 0 &&
+        evbuffer_copyout_from(buf, &p, c->line + c->linelen, take) == (ev_ssize_t)take)
+        c->linelen += take;
+    const char *lf = memchr(c->line, '\n', c->linelen);
+    if (lf == NULL && c->linelen < sizeof(c->line))
+        return;
+    c->line_done = 1;
+    if (lf != NULL && c->g->lim.request_max != NULL) {
+        size_t cap = c->g->lim.request_max(c->line, (size_t)(lf - c->line));
+        if (cap > MC_HTTP_REQUEST_MAX)
+            c->cap = cap;
+    }
 }
 
 /* A whole {code, message} reply that closes the connection, in out;
@@ -201,13 +235,18 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
     if (info->n_added == 0 || c->cut)
         return;
     int64_t now = now_ms();
+    if (!c->line_done)
+        note_line(c, buf, info->n_added);
     c->bytes += info->n_added;
     if (c->body_ms != 0)
         c->body_bytes += info->n_added;
     else if (info->n_deleted == 0) /* else the new bytes' place is unknown: count only */
         scan_headers(c, buf, info->n_added, now);
-    if (c->bytes > MC_HTTP_REQUEST_MAX)
-        cut(c, 413, "too_large", "request larger than 131072 bytes", "request too large");
+    if (c->bytes > c->cap)
+        cut(c, 413, "too_large",
+            c->cap == MC_HTTP_REQUEST_MAX ? "request larger than 131072 bytes"
+                                          : "request larger than this endpoint takes",
+            "request too large");
 }
 
 /* libevent answers what it cannot parse itself (a malformed request line

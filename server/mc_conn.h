@@ -62,7 +62,9 @@
  * every oversized request within it reaches the dispatcher, whose reply
  * names the route's own limit. Also the most memory one connection holds
  * for a request. */
-#define MC_HTTP_REQUEST_MAX (128 * 1024)
+#define MC_HTTP_REQUEST_MAX (128 * 1024) /* except routes above it: request_max */
+/* Bytes of a request line the guard keeps to find the request's route. */
+#define MC_CONN_LINE_MAX 256
 #define MC_CONN_SWEEP_MS 100
 
 typedef struct mc_conns mc_conns;
@@ -75,6 +77,12 @@ typedef struct mc_conn_limits {
     int header_timeout_ms;
     /* bytes/s a body must keep up, on average, after the grace */
     int min_body_rate;
+    /* The raw cap of a request whose request line (without its line end)
+     * is line[0..n): a route that takes more than MC_HTTP_REQUEST_MAX
+     * (the uploads) names its own, the rest get MC_HTTP_REQUEST_MAX (a
+     * smaller answer counts as that). NULL: MC_HTTP_REQUEST_MAX for all.
+     * Also the most memory one connection holds for such a request. */
+    size_t (*request_max)(const char *line, size_t n);
 } mc_conn_limits;
 
 /* A guard on http (borrowed; the guard sets its bufferevent callback).

@@ -239,6 +239,34 @@ static int path_match(const char *pattern, const char *path, char *param)
     return *pattern == '\0' && *path == '\0';
 }
 
+size_t mc_http_request_max(const char *line, size_t n)
+{
+    static const struct {
+        const char *name;
+        enum evhttp_cmd_type m;
+    } methods[] = {{"GET ", EVHTTP_REQ_GET}, {"POST ", EVHTTP_REQ_POST},
+                   {"PUT ", EVHTTP_REQ_PUT}, {"DELETE ", EVHTTP_REQ_DELETE}};
+    char path[MC_CONN_LINE_MAX + 1], param[MC_PARAM_MAX + 1];
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        size_t ml = strlen(methods[i].name);
+        if (n <= ml || memcmp(line, methods[i].name, ml) != 0)
+            continue;
+        size_t pl = strcspn(line + ml, " ?");
+        if (ml + pl > n || pl > MC_CONN_LINE_MAX)
+            return MC_HTTP_REQUEST_MAX;
+        memcpy(path, line + ml, pl);
+        path[pl] = '\0';
+        for (size_t k = 0; k < mc_nroutes; k++) {
+            if (mc_routes[k].method != methods[i].m || !path_match(mc_routes[k].path, path, param))
+                continue;
+            size_t cap = mc_routes[k].body_max + MC_HTTP_HEADERS_MAX + MC_CONN_LINE_MAX;
+            return cap > MC_HTTP_REQUEST_MAX ? cap : MC_HTTP_REQUEST_MAX;
+        }
+        return MC_HTTP_REQUEST_MAX;
+    }
+    return MC_HTTP_REQUEST_MAX;
+}
+
 static int header_is(struct evhttp_request *req, const char *name, const char *want)
 {
     const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), name);
@@ -442,7 +470,7 @@ void mc_http_dispatch(struct evhttp_request *req, void *arg)
         const char *want = found->ctype != NULL        ? found->ctype
                            : found->api == MC_API_PHONE ? "application/x-msgpack"
                                                         : "application/json";
-        if (!header_is(req, "Content-Type", want)) {
+        if (strcmp(want, "*") != 0 && !header_is(req, "Content-Type", want)) {
             mc_reply_errf(r, 415, "unsupported_media_type", "Content-Type must be %s", want);
             return;
         }

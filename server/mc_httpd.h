@@ -88,6 +88,7 @@ typedef enum mc_auth {
 #define MC_WEB_BODY_MAX 8192
 #define MC_SIGN_BODY_MAX 32768   /* POST /api/v1/sign-requests: 32 documents */
 #define MC_VERIFY_BODY_MAX 98304 /* POST /api/v1/verify: a CMS and a document */
+#define MC_UPLOAD_BODY_MAX (5 * 1024 * 1024) /* POST /api/v1/uploads: one scan */
 #define MC_PARAM_MAX 96
 
 typedef struct mc_req mc_req;
@@ -159,12 +160,19 @@ typedef struct mc_route {
     /* The body's Content-Type when it is not the API's (JSON for web and
      * pages, msgpack for the phone), e.g. "application/ocsp-request"; NULL:
      * the API's. A body of a route's own type is handed over raw (r->body,
-     * no JSON parse). */
+     * no JSON parse). "*": any Content-Type, raw; the handler judges it
+     * (the uploads). */
     const char *ctype;
 } mc_route;
 
 extern const mc_route mc_routes[];
 extern const size_t mc_nroutes;
+
+/* The connection guard's cap for a request (mc_conn_limits.request_max):
+ * its route's body cap plus the header block and the request line, when
+ * that exceeds MC_HTTP_REQUEST_MAX; else MC_HTTP_REQUEST_MAX. line is the
+ * request line without its end ("POST /api/v1/uploads HTTP/1.1"). */
+size_t mc_http_request_max(const char *line, size_t n);
 
 /* Entry point given to evhttp_set_gencb; arg is the mc_node. */
 void mc_http_dispatch(struct evhttp_request *req, void *arg);

@@ -46,6 +46,7 @@ static void conn_limits(const mc_config *cfg, int id, mc_conn_limits *lim)
     lim->max_conns = mc_conn_share(cfg->max_conns, cfg->threads, nofile);
     lim->header_timeout_ms = cfg->header_timeout * 1000;
     lim->min_body_rate = cfg->min_body_rate;
+    lim->request_max = mc_http_request_max; /* the uploads' larger cap */
     long fit = mc_conn_share(0, cfg->threads, nofile);
     if (id == 0 && lim->max_conns > fit)
         fprintf(stderr, "mcertd: --max-conns %d is more than the fd limit %ld leaves room for "

@@ -4,7 +4,7 @@
  *
  *   mcertctl [--data DIR] [--redis HOST:PORT] ca init [--alg p256|sm2] [--cn NAME] [--days N]
  *   mcertctl ... org add --uscc USCC --name NAME
- *   mcertctl ... account add --login L --name NAME --org USCC --role admin|staff
+ *   mcertctl ... account add --login L --name NAME --org USCC --role admin|staff|operator
  *                            [--password-stdin]     (else a password is generated and printed once)
  *   mcertctl ... issue --csr FILE [--out FILE] [--days N]
  *   mcertctl ... revoke (--fp HEX | --serial HEX) [--reason NAME|N]
@@ -49,6 +49,7 @@
 #include "mc_crypto.h"
 #include "mc_defaults.h"
 #include "mc_store_ca.h"
+#include "mc_store_app.h"
 #include "mc_store_sign.h"
 #include "mc_token.h"
 #include "mc_session.h"
@@ -323,8 +324,9 @@ static int cmd_account_add(const ctl *c, const ctl_verb *v, int argc, char **arg
         fprintf(stderr, "mcertctl: account names are [a-z0-9._-]{1,64}\n");
         return 1;
     }
-    if (strcmp(role, "admin") != 0 && strcmp(role, "staff") != 0)
-        return usage_error(v, "--role is admin or staff, not \"%s\"", role);
+    if (strcmp(role, "admin") != 0 && strcmp(role, "staff") != 0 &&
+        strcmp(role, "operator") != 0)
+        return usage_error(v, "--role is admin, staff or operator, not \"%s\"", role);
     if (!printable(name) || strlen(name) > 128) {
         fprintf(stderr, "mcertctl: the name must be printable UTF-8, at most 128 bytes\n");
         return 1;
@@ -875,13 +877,177 @@ done:
     return rc;
 }
 
+/* ---- applications (PROTOCOL.md §9) ---- */
+
+static int cmd_app_list(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *state = NULL, *org = NULL;
+    ctl_flag fl[] = {FLAG("--state", &state), FLAG("--org", &org)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    if (state != NULL && mc_app_state_parse(state) == MC_APP_NONE)
+        return usage_error(v, "--state is an application state, not \"%s\"", state);
+    if (org != NULL && !mc_uscc_valid(org, strlen(org)))
+        return usage_error(v, "--org is a 统一社会信用代码");
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_err err;
+    mc_err_clear(&err);
+    mc_app_ids ids = {0};
+    mc_app_rows rows = {0};
+    mc_store_app_ids(st, org, &ids, mc_store_sync_cb, &err);
+    if (err.status == 0 && ids.n > 0)
+        mc_store_app_rows(st, ids.id, ids.n, &rows, mc_store_sync_cb, &err);
+    int rc = err.status ? fail(&err) : 0;
+    for (size_t k = 0; rc == 0 && k < rows.n; k++) {
+        const mc_app *a = &rows.a[k];
+        if (a->id[0] == '\0' || (state != NULL && strcmp(a->state, state) != 0))
+            continue;
+        printf("%s  %-22s  %s  %s  %s  fee %lld\n", a->id, a->state, a->uscc, a->org_name,
+               a->holder_name, (long long)a->fee);
+    }
+    mc_app_ids_free(&ids);
+    mc_app_rows_free(&rows);
+    mc_store_free(st);
+    return rc;
+}
+
+static int app_read(mc_store *st, const char *id, mc_app *a)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    if (!mc_app_number_valid(id, strlen(id))) {
+        fprintf(stderr, "mcertctl: %s is not an order number (SQ + 16 digits)\n", id);
+        return -1;
+    }
+    mc_store_app_get(st, id, a, mc_store_sync_cb, &err);
+    if (err.status != 0) {
+        fail(&err);
+        return -1;
+    }
+    return 0;
+}
+
+static void app_print(const mc_app *a)
+{
+    printf("id %s\nstate %s (%s)\nprovider %s\nkind %s\nquantity %lld\norg_name %s\n"
+           "org_type %s\nuscc %s\nregion %s\nlicence %s\nholder_name %s\nholder_id %s\n"
+           "mobile %s\nemail %s\nid_scan %s\nauth_letter %s\nalg %s\ndelivery %s\n"
+           "identity %s\nfee %lld\npaid %s\norder %s\nreason %s\napplicant %s\ncreated %lld\n"
+           "submitted_at %lld\nreviewed_at %lld\nreviewer %s\ncert %s\n",
+           a->id, a->state, mc_app_state_label(mc_app_state_parse(a->state)), a->provider,
+           a->kind, (long long)a->quantity, a->org_name, a->org_type, a->uscc, a->region,
+           a->licence, a->holder_name, a->holder_id, a->mobile, a->email, a->id_scan,
+           a->auth_letter, a->alg, a->delivery, a->identity, (long long)a->fee, a->paid,
+           a->order[0] ? a->order : "-", a->reason[0] ? a->reason : "-", a->applicant,
+           (long long)a->created, (long long)a->submitted_at, (long long)a->reviewed_at,
+           a->reviewer[0] ? a->reviewer : "-", a->cert[0] ? a->cert : "-");
+}
+
+static int cmd_app_show(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *id = NULL;
+    ctl_flag fl[] = {REQUIRED("--id", &id)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_app a;
+    int rc = app_read(st, id, &a) == 0 ? 0 : 1;
+    if (rc == 0)
+        app_print(&a);
+    mc_store_free(st);
+    return rc;
+}
+
+/* The table's verdict on an event for the state read; the Redis Function
+ * checks again. 0, or 1 after the message. */
+static int app_allows(const mc_app *a, mc_app_event ev)
+{
+    if (mc_app_next(mc_app_state_parse(a->state), ev) != MC_APP_NONE)
+        return 0;
+    fprintf(stderr, "mcertctl: %s is not possible in state %s (bad_transition)\n",
+            mc_app_event_name(ev), a->state);
+    return 1;
+}
+
+static int cmd_app_approve(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *id = NULL;
+    ctl_flag fl[] = {REQUIRED("--id", &id)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_app a, out;
+    int rc = app_read(st, id, &a) == 0 ? app_allows(&a, MC_APP_EV_APPROVE) : 1;
+    if (rc == 0) {
+        char hash[65], sms[MC_SMS_MAX];
+        mc_app_activation_new(a.id, hash, sms, sizeof(sms));
+        mc_actor ac = {"mcertctl", "cli"};
+        mc_err err;
+        mc_err_clear(&err);
+        mc_store_app_approve(st, a.id, hash, MC_ACTIVATION_TTL, sms, &ac, &out,
+                             mc_store_sync_cb, &err);
+        OPENSSL_cleanse(sms, sizeof(sms));
+        if (err.status != 0)
+            rc = fail(&err);
+        else
+            printf("application %s approved (%s); the activation code went to %.3s****%s by "
+                   "SMS\n", out.id, out.state, out.mobile,
+                   strlen(out.mobile) >= 4 ? out.mobile + strlen(out.mobile) - 4 : "");
+    }
+    mc_store_free(st);
+    return rc;
+}
+
+static int cmd_app_reject(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *id = NULL, *reason = NULL;
+    ctl_flag fl[] = {REQUIRED("--id", &id), REQUIRED("--reason", &reason)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    if (!mc_app_text_valid(reason, strlen(reason), MC_APP_REASON_MAX))
+        return usage_error(v, "--reason is 1..512 bytes of printable UTF-8");
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_app a;
+    int rc = app_read(st, id, &a) == 0 ? app_allows(&a, MC_APP_EV_REJECT) : 1;
+    if (rc == 0) {
+        mc_actor ac = {"mcertctl", "cli"};
+        mc_err err;
+        mc_err_clear(&err);
+        mc_app_done done;
+        mc_store_app_reject(st, &a, reason, &ac, &done, mc_store_sync_cb, &err);
+        if (err.status != 0)
+            rc = fail(&err);
+        else if (done.refund[0] != '\0')
+            printf("application %s rejected; order %s is refund_pending (mcertd's sweep asks "
+                   "the provider)\n", done.app.id, done.refund);
+        else
+            printf("application %s rejected\n", done.app.id);
+    }
+    mc_store_free(st);
+    return rc;
+}
+
 static const ctl_verb verbs[] = {
     {"ca init", "[--alg p256|sm2] [--cn NAME] [--days N]",
      "create the CA in DATA/ca and install ca.crt in DATA/trust/ (default p256, 3650 days)",
      cmd_ca_init},
     {"org add", "--uscc USCC --name NAME", "create an organisation", cmd_org_add},
-    {"account add", "--login L --name NAME --org USCC --role admin|staff [--password-stdin]",
-     "create an account; without --password-stdin a password is generated and printed once",
+    {"account add",
+     "--login L --name NAME --org USCC --role admin|staff|operator [--password-stdin]",
+     "create an account (operator: a CA operator, of the CA's own organisation); without "
+     "--password-stdin a password is generated and printed once",
      cmd_account_add},
     {"account show", "--login L", "show an account and its bound certificate", cmd_account_show},
     {"issue", "--csr FILE [--out FILE] [--days N]",
@@ -893,6 +1059,16 @@ static const ctl_verb verbs[] = {
     {"crl", "[--out FILE]", "the CA's CRL now (DER), as GET /ca/crl serves it", cmd_crl},
     {"audit", "[--count N]", "the newest audit entries first (default 20, at most 100000)",
      cmd_audit},
+    {"application list", "[--state STATE] [--org USCC]",
+     "applications newest first: every one not in draft, or all of an organisation",
+     cmd_app_list},
+    {"application show", "--id ID", "one application, every field", cmd_app_show},
+    {"application approve", "--id ID",
+     "approve a pending_review application: the activation code goes to the applicant by SMS",
+     cmd_app_approve},
+    {"application reject", "--id ID --reason TEXT",
+     "reject a pending_review application (a paid one is refunded by mcertd's sweep)",
+     cmd_app_reject},
     {"apikey add", "--name NAME --org USCC --scope sign|verify|sign,verify",
      "an API key for the platform of an organisation; printed once, stored hashed",
      cmd_apikey_add},

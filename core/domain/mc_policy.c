@@ -68,6 +68,45 @@ const char *mc_policy_may_request_sign(const mc_sign_asker *a, const mc_principa
     return "not_permitted";
 }
 
+/* ---- applications ---- */
+
+int mc_policy_is_operator(const mc_principal *me)
+{
+    return strcmp(me->role, "operator") == 0;
+}
+
+int mc_policy_app_may_create(const mc_principal *me)
+{
+    return is_admin(me) || strcmp(me->role, "staff") == 0;
+}
+
+int mc_policy_app_may_act(const mc_principal *me, const mc_app_owner *app)
+{
+    if (mc_policy_is_operator(me) || strcmp(me->org, app->org) != 0)
+        return 0;
+    return is_admin(me) || strcmp(me->login, app->applicant) == 0;
+}
+
+int mc_policy_app_may_read(const mc_principal *me, const mc_app_owner *app)
+{
+    return mc_policy_is_operator(me) || mc_policy_app_may_act(me, app);
+}
+
+int mc_policy_app_may_review(const mc_principal *me)
+{
+    return mc_policy_is_operator(me);
+}
+
+int mc_policy_app_sees_org(const mc_principal *me)
+{
+    return is_admin(me);
+}
+
+int mc_policy_upload_may_read(const mc_principal *me, int mine, int my_org)
+{
+    return mc_policy_is_operator(me) || mine || (my_org && is_admin(me));
+}
+
 /* ---- revocation ---- */
 
 const char *mc_policy_may_revoke(const mc_principal *me, const mc_revoke_facts *f, int *status)

@@ -16,7 +16,7 @@
 typedef struct mc_principal {
     const char *login;
     const char *org;     /* USCC */
-    const char *role;    /* "admin" | "staff" */
+    const char *role;    /* "admin" | "staff" | "operator" */
 } mc_principal;
 
 /* 1 if `me` may bind or unbind a certificate for `target`. */
@@ -56,6 +56,38 @@ typedef struct mc_sign_asker {
 /* NULL, or the wire code of the refusal (403 not_permitted). */
 const char *mc_policy_may_request_sign(const mc_sign_asker *a, const mc_principal *target,
                                        int *status);
+
+/* ---- applications (申领, PROTOCOL.md §9) ----
+ * An application belongs to its organisation (uscc) and to the account
+ * that created it (applicant). The applicant and its organisation's admin
+ * read, edit, submit, identify and withdraw it; a CA operator (role
+ * operator) reads every application and alone approves and rejects.
+ * Operators do not apply (their organisation is the CA's). A principal
+ * that may not read an application is answered 404 not_found (it does not
+ * learn that the number exists); one that may read but not act, 403
+ * not_permitted. */
+typedef struct mc_app_owner {
+    const char *applicant;        /* login */
+    const char *org;              /* USCC */
+} mc_app_owner;
+int mc_policy_is_operator(const mc_principal *me);
+/* 1 if me may create an application (for its own organisation). */
+int mc_policy_app_may_create(const mc_principal *me);
+int mc_policy_app_may_read(const mc_principal *me, const mc_app_owner *app);
+/* edit, submit, the identity check, withdraw, pay */
+int mc_policy_app_may_act(const mc_principal *me, const mc_app_owner *app);
+/* approve, reject, the review queue */
+int mc_policy_app_may_review(const mc_principal *me);
+/* 1 if me sees every application of its organisation in the list (admin),
+ * not only its own (staff). */
+int mc_policy_app_sees_org(const mc_principal *me);
+
+/* An upload (a scan) is linked to every account that uploaded its bytes,
+ * with that account's organisation. It may be read by an operator, by an
+ * account that uploaded it, and by an admin of an organisation one of its
+ * uploaders belongs to. mine: me uploaded it; my_org: one of its
+ * uploaders is of me's organisation. */
+int mc_policy_upload_may_read(const mc_principal *me, int mine, int my_org);
 
 /* ---- revocation (PROTOCOL.md §9.8) ----
  * Who may revoke a certificate: its holder (the account it is bound to),

@@ -42,7 +42,7 @@ typedef struct mc_account {
     char login[MC_ACCOUNT_MAX + 1];
     char name[129];
     char org[MC_USCC_LEN + 1];
-    char role[8];                 /* "admin" | "staff" */
+    char role[12];                /* "admin" | "staff" | "operator" */
     char pw[MC_PWHASH_MAX];       /* scrypt encoding, see mc_crypto.h */
     char cert[65];                /* fingerprint hex of the bound cert, "" if none */
     char bound_by[MC_ACCOUNT_MAX + 1];

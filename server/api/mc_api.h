@@ -5,6 +5,7 @@
  *   bind.c     bindings: list, unbind
  *   phone.c    the phone's msgpack API: fetch a session, answer it, the inbox
  *   sign.c     sign requests (platform and holder), their history, verify
+ *   apply.c    applications (申领): uploads, drafts, submit, review, identity
  *   ca.c       revocation with a reason, the CA's CRL and OCSP responder
  *   pay.c      payment orders, provider notices, the sandbox provider, refunds
  *   health.c   /healthz (never waits for Redis), /readyz
@@ -56,6 +57,21 @@ void mc_api_session_new(mc_req *r, mc_session *s, mc_purpose purpose, int ttl);
 int mc_api_qr_formats(const char *q, int *svg, int *png, int *text);
 json_t *mc_api_qr_json(const char *base, const char *sid, int svg, int png, int text,
                        mc_err *err);
+
+/* api/apply.c: applications (§9.1-§9.5), their uploads, the review. */
+void mc_api_upload(mc_req *r);
+void mc_api_upload_get(mc_req *r);
+void mc_api_app_fee(mc_req *r);
+void mc_api_app_create(mc_req *r);
+void mc_api_app_list(mc_req *r);
+void mc_api_app_get(mc_req *r);
+void mc_api_app_edit(mc_req *r);
+void mc_api_app_submit(mc_req *r);
+void mc_api_app_withdraw(mc_req *r);
+void mc_api_app_identity(mc_req *r);
+void mc_api_app_review(mc_req *r);
+void mc_api_app_approve(mc_req *r);
+void mc_api_app_reject(mc_req *r);
 
 /* api/pay.c: payments (§9.6). */
 void mc_api_pay_open(mc_req *r);
