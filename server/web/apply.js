@@ -126,6 +126,14 @@
     return (Number(fen) / 100).toFixed(2);
   }
 
+  /* Whether a fee was paid, as the order says. */
+  function payWords(paid, o) {
+    if (paid) return '（已支付）';
+    if (o && o.state === 'refunded') return '（已退款）';
+    if (o && o.state === 'refund_pending') return '（退款中）';
+    return '（未支付）';
+  }
+
   function feeText(fen) {
     return Number(fen) > 0 ? `${yuan(fen)} 元` : '免费';
   }
@@ -1009,6 +1017,21 @@
       rejected: '审核未通过，请按不通过理由修改后重新提交。',
       withdrawn: paid ? '已撤销，已支付的费用将自动退回。' : '已撤销。',
     }[a.state] || '';
+    /* back from the cashier: the payment lands through the provider's
+     * signed notice, maybe a moment after the order says paid; ask again
+     * for a while */
+    const o = a.order && typeof a.order === 'object' ? a.order : null;
+    if (a.state === 'pending_payment' && o) {
+      if (o.state === 'paid') waitPaid(a.id);
+      else if (o.state === 'pending' && o.expires) {
+        $('d-state-note').textContent = `需支付费用 ${yuan(a.fee || 0)} 元，请在 ${fmtTime(o.expires)} 前完成支付。`;
+      }
+    }
+    if (o && (o.state === 'refund_pending' || o.state === 'refunded')) {
+      $('d-state-note').textContent += o.state === 'refunded'
+        ? `已支付的 ${yuan(o.amount)} 元已退款（${fmtTime(o.refunded_at)}）。`
+        : `已支付的 ${yuan(o.amount)} 元正在退款，一般在3~15个工作日内到账。`;
+    }
     const reason = $('d-reason');
     reason.hidden = !(a.state === 'rejected' && a.reason);
     reason.querySelector('[data-role="reason"]').textContent = a.reason || '';
@@ -1045,7 +1068,7 @@
         ['CA服务商：', providerName(a.provider), 'd-provider'],
         ['申领数量：', String(a.quantity ?? ''), 'd-quantity'],
         ['密钥算法：', ALG_TEXT[a.alg] || a.alg, 'd-alg'],
-        ['申领费用：', typeof a.fee === 'number' ? feeText(a.fee) + (a.fee > 0 ? (paid ? '（已支付）' : '（未支付）') : '') : '—', 'd-fee'],
+        ['申领费用：', typeof a.fee === 'number' ? feeText(a.fee) + (a.fee > 0 ? payWords(paid, o) : '') : '—', 'd-fee'],
         ['申领时间：', fmtTime(a.submitted_at || a.created), 'd-time'],
       ]),
       kvSection('基本信息', [
@@ -1066,21 +1089,6 @@
     fields.append(h('section', { class: 'd-section' }, h('h2', { class: 'section-title' }, '扫描件'), scans));
     for (const [k, label] of SCANS) scans.append(await scanCell(a[k], label));
 
-    /* back from the cashier: the payment lands through the provider's
-     * signed notice, maybe a moment after the order says paid; ask again
-     * for a while */
-    const o = a.order && typeof a.order === 'object' ? a.order : null;
-    if (a.state === 'pending_payment' && o) {
-      if (o.state === 'paid') waitPaid(a.id);
-      else if (o.state === 'pending' && o.expires) {
-        $('d-state-note').textContent = `需支付费用 ${yuan(a.fee || 0)} 元，请在 ${fmtTime(o.expires)} 前完成支付。`;
-      }
-    }
-    if (o && (o.state === 'refund_pending' || o.state === 'refunded')) {
-      $('d-state-note').textContent += o.state === 'refunded'
-        ? `已支付的 ${yuan(o.amount)} 元已退款（${fmtTime(o.refunded_at)}）。`
-        : `已支付的 ${yuan(o.amount)} 元正在退款，一般在3~15个工作日内到账。`;
-    }
   }
 
   async function waitPaid(id) {

@@ -296,7 +296,7 @@
         ['CA服务商：', providerName(a.provider), 'r-provider'],
         ['申领数量：', String(a.quantity ?? ''), 'r-quantity'],
         ['密钥算法：', ALG_TEXT[a.alg] || a.alg, 'r-alg'],
-        ['申领费用：', Number(a.fee) > 0 ? `${yuan(a.fee)} 元${paid ? '（已支付）' : '（未支付）'}` : '免费', 'r-fee'],
+        ['申领费用：', Number(a.fee) > 0 ? `${yuan(a.fee)} 元${paid ? '（已支付）' : ({ refunded: '（已退款）', refund_pending: '（退款中）' })[a.order && a.order.state] || '（未支付）'}` : '免费', 'r-fee'],
         ['申领账号：', a.applicant, 'r-applicant', 'mono'],
         ['提交时间：', M.fmtTime(a.submitted_at), 'r-time'],
       ]),

@@ -44,7 +44,7 @@
  * Chromium, downloading any browser.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -58,6 +58,10 @@ const WEB = path.join(ROOT, 'server', 'web');
 const OUT = path.join(HERE, 'out');
 const CHROMIUM = process.env.MCERT_CHROMIUM || '/usr/bin/chromium';
 const USCC = '91330100MA2DEM001H';
+/* CA证书申领: an organisation with no certificate yet (its first one is
+ * free), and the CA's own organisation, whose operator reviews. */
+const USCC2 = '91330106MA27XF6T84';
+const USCC_CA = '91110000600037341L';
 const PIN = '123456';
 const STEP_TIMEOUT = 15000; /* ms, one browser wait; below the 25 s long poll */
 const XSS_NAME = '<img src=x onerror=alert(1)>&amp;"';
@@ -242,8 +246,8 @@ function ctl(...args) {
   return mustRun(path.join(BIN, 'mcertctl'), ['--data', path.join(W.tmp, 'var'), '--redis', `127.0.0.1:${W.redisPort}`, ...args]);
 }
 
-async function addAccount(login, name, role) {
-  const r = await ctl('account', 'add', '--login', login, '--name', name, '--org', USCC, '--role', role);
+async function addAccount(login, name, role, org = USCC) {
+  const r = await ctl('account', 'add', '--login', login, '--name', name, '--org', org, '--role', role);
   const m = /password: (\S+)\s*$/.exec(r.stdout.trim());
   if (!m) throw new Error(`no password in mcertctl output: ${r.stdout}`);
   return m[1];
@@ -301,6 +305,12 @@ async function setup() {
     alice: await addAccount('alice', 'Alice 李', 'staff'),
     mallory: await addAccount('mallory', XSS_NAME, 'staff'),
   };
+  /* CA证书申领: the applicant's organisation (no certificate yet) and the
+   * CA's operator (role operator: made by the scenarios that need it, so
+   * that the rest runs on a build without it) */
+  await ctl('org', 'add', '--uscc', USCC2, '--name', '杭州示例科技有限公司');
+  W.pw.zhang = await addAccount('zhang', '张伟', 'admin', USCC2);
+  await ctl('org', 'add', '--uscc', USCC_CA, '--name', 'mcert 本地CA');
   const main = await startMcertd(await freePort());
   W.base = main.base;
   W.mcertd = main.proc;
@@ -347,6 +357,8 @@ const EXPECTED_API_FAILURES = [
   { status: 429, url: /\/api\/v1\/login$/ },
   { status: 503, url: /\/api\/v1\/login$/ },
   { status: 503, url: /\/api\/v1\/sessions\/[A-Z0-9]+\?/ },
+  /* 审核: revoking a certificate that is already revoked */
+  { status: 409, url: /\/api\/v1\/certs\/[0-9a-f]{64}\/revoke$/ },
 ];
 function expectedFailure(text, url) {
   const m = /^Failed to load resource: the server responded with a status of (\d+) /.exec(text);
@@ -661,6 +673,235 @@ async function shootBoth(page, name) {
     await page.screenshot({ path: path.join(OUT, `${name}-${tag}.png`), fullPage: true });
   }
   await page.setViewportSize({ width: 1366, height: 768 });
+}
+
+/* ---- CA证书申领 and 审核: helpers ---- */
+
+/* The application the scenarios fill in (the applicant's organisation). */
+const APPL = {
+  org_name: '杭州示例科技有限公司', org_type: 'legal_person', uscc: USCC2, region: '330000',
+  holder_name: '张伟', holder_id: '11010519491231002X', mobile: '13800138000',
+  email: 'zhang.wei@example.com', alg: 'sm2',
+};
+
+/* Scans made the way a scanner would: a JPEG and a PNG drawn by the
+ * browser's canvas (with Chinese text), a small PDF; a text file named
+ * .png and a PNG over 5 MiB, which the page must refuse. Paths in W.scans. */
+async function makeScans(page) {
+  if (W.scans) return W.scans;
+  const dir = path.join(W.tmp, 'scans');
+  mkdirSync(dir, { recursive: true });
+  const draw = (type, title, lines, bg) => page.evaluate(([type, title, lines, bg]) => {
+    const c = document.createElement('canvas');
+    c.width = 640;
+    c.height = 400;
+    const g = c.getContext('2d');
+    g.fillStyle = bg;
+    g.fillRect(0, 0, c.width, c.height);
+    g.strokeStyle = '#9a3412';
+    g.lineWidth = 6;
+    g.strokeRect(14, 14, c.width - 28, c.height - 28);
+    g.fillStyle = '#9a3412';
+    g.font = 'bold 44px sans-serif';
+    g.textAlign = 'center';
+    g.fillText(title, c.width / 2, 90);
+    g.textAlign = 'left';
+    g.fillStyle = '#1f2937';
+    g.font = '24px sans-serif';
+    lines.forEach((l, i) => g.fillText(l, 50, 160 + i * 44));
+    return c.toDataURL(type, 0.92);
+  }, [type, title, lines, bg]);
+  const bytes = (u) => Buffer.from(u.replace(/^data:[^,]+;base64,/, ''), 'base64');
+  const licence = path.join(dir, '营业执照.jpg');
+  writeFileSync(licence, bytes(await draw('image/jpeg', '营业执照',
+    [`统一社会信用代码 ${USCC2}`, `名称 ${APPL.org_name}`, '类型 有限责任公司', '住所 浙江省杭州市西湖区'], '#fbf6e9')));
+  const idScan = path.join(dir, '身份证.png');
+  writeFileSync(idScan, bytes(await draw('image/png', '居民身份证',
+    [`姓名 ${APPL.holder_name}`, `公民身份号码 ${APPL.holder_id}`, '（复印件 加盖公章）'], '#eef4fb')));
+  const licence2 = path.join(dir, '营业执照-清晰.png');
+  writeFileSync(licence2, bytes(await draw('image/png', '营业执照（副本）',
+    [`统一社会信用代码 ${USCC2}`, `名称 ${APPL.org_name}`, '清晰扫描件'], '#f5fbef')));
+  const pdf = path.join(dir, '授权委托书.pdf');
+  const body = '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n' +
+    '2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n' +
+    '3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n';
+  const xref = body.length;
+  writeFileSync(pdf, body + 'xref\n0 4\n0000000000 65535 f \n' +
+    [9, body.indexOf('2 0 obj'), body.indexOf('3 0 obj')].map((o) => String(o).padStart(10, '0') + ' 00000 n \n').join('') +
+    `trailer<</Size 4/Root 1 0 R>>\nstartxref\n${xref}\n%%EOF\n`);
+  const fake = path.join(dir, '不是图片.png');
+  writeFileSync(fake, 'this is plain text, not an image\n');
+  const big = path.join(dir, '过大的扫描件.png');
+  const bigBytes = Buffer.alloc(5 * 1024 * 1024 + 1, 0x20);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(bigBytes);
+  writeFileSync(big, bigBytes);
+  W.scans = { licence, idScan, licence2, pdf, fake, big };
+  return W.scans;
+}
+
+function sha256File(p) {
+  return createHash('sha256').update(readFileSync(p)).digest('hex');
+}
+
+/* Log in with the password and open a page from the menu of 绑定与解绑. */
+async function openFromMenu(page, account, href) {
+  await passwordLogin(page, account, W.pw[account]);
+  await page.waitForURL(W.base + '/bindings');
+  await page.click(`.sidebar a[href="${href}"]`);
+  await page.waitForURL((u) => u.pathname === href);
+  await page.locator('#me-name').waitFor();
+}
+
+/* The CA's operator: made once (mcertctl account add --role operator). */
+async function ensureOperator() {
+  if (!W.pw.op) W.pw.op = await addAccount('op', '审核员王', 'operator', USCC_CA);
+  return W.pw.op;
+}
+
+/* A token for an account (password login), for the test's own API calls. */
+async function tokenOf(account) {
+  const r = await apiCall('POST', '/api/v1/login', { body: { account, password: W.pw[account] } });
+  assert(r.status === 200, `login ${account}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.token;
+}
+
+async function appOf(id, account = 'zhang') {
+  const r = await apiCall('GET', `/api/v1/applications/${id}`, { token: await tokenOf(account) });
+  assert(r.status === 200, `GET application ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/* The list view is shown and has loaded (its rows or 暂无数据). */
+async function listLoaded(page) {
+  await page.locator('#view-list').waitFor();
+  await page.waitForFunction(() => {
+    const b = document.querySelector('#apps-body');
+    return b && !/加载中/.test(b.textContent);
+  });
+}
+
+/* 申领CA → 申领 (the provider) → 阅读条款 → 我知道了: the form of a new application. */
+async function startApplication(page, shots) {
+  await listLoaded(page);
+  await page.click('#apply-new');
+  const dlg = page.locator('#provider-dialog');
+  await dlg.waitFor({ state: 'visible' });
+  await dlg.locator('[data-testid="provider-option"]').first().waitFor();
+  const names = await dlg.locator('.provider-name').allTextContents();
+  assert(names.length >= 1 && names.every((n) => n.trim()), `no CA provider offered: ${JSON.stringify(names)}`);
+  if (shots) await page.screenshot({ path: path.join(OUT, 'apply-provider-dialog.png') });
+  await page.click('#provider-ok');
+  const terms = page.locator('#terms-dialog');
+  await terms.waitFor({ state: 'visible' });
+  const fee = await text(terms.locator('[data-testid="fee-table"]'));
+  assert(/子证书/.test(fee) && /200元/.test(fee) && /免费/.test(fee), `the fee table is not the manual's: ${fee}`);
+  if (shots) {
+    await page.screenshot({ path: path.join(OUT, 'apply-terms-desktop.png') });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await sleep(150);
+    await page.screenshot({ path: path.join(OUT, 'apply-terms-mobile.png') });
+    await page.setViewportSize({ width: 1366, height: 768 });
+  }
+  await page.click('#terms-ok');
+  await page.locator('#view-form').waitFor();
+  await page.waitForFunction(() => document.querySelector('#f-provider')?.options.length > 0);
+}
+
+async function fillApplication(page, d = APPL) {
+  await page.fill('#f-org_name', d.org_name);
+  await page.selectOption('#f-org_type', d.org_type);
+  await page.fill('#f-uscc', d.uscc);
+  await page.selectOption('#f-region', d.region);
+  await page.fill('#f-holder_name', d.holder_name);
+  await page.fill('#f-holder_id', d.holder_id);
+  await page.fill('#f-mobile', d.mobile);
+  await page.fill('#f-email', d.email);
+  await page.selectOption('#f-alg', d.alg);
+}
+
+/* Pick a scan in one upload box and wait until it is uploaded; returns
+ * the upload id the page holds. */
+async function uploadScan(page, kind, file) {
+  await page.setInputFiles(`[data-testid="file-${kind}"]`, file);
+  const item = page.locator(`[data-upload="${kind}"] .upload-item[data-state="done"]`);
+  await item.waitFor();
+  const id = await item.getAttribute('data-id');
+  assert(/^[0-9a-f]{64}$/.test(id || ''), `upload ${kind}: no id on the page (${id})`);
+  return id;
+}
+
+/* The applicant's detail view of an application reached state `want`. */
+async function detailState(page, want, timeout = STEP_TIMEOUT) {
+  try {
+    await page.waitForFunction((st) => {
+      const v = document.querySelector('#view-detail');
+      return v && !v.hidden && v.dataset.state === st;
+    }, want, { timeout });
+  } catch (e) {
+    const got = await page.evaluate(() => {
+      const v = document.querySelector('#view-detail');
+      return `${v?.hidden ? 'hidden' : 'shown'} ${v?.dataset.state} ${document.querySelector('#d-error')?.textContent || ''}` +
+        ` ${document.querySelector('#form-error')?.textContent || ''} ${document.querySelector('#confirm-error')?.textContent || ''}`;
+    }).catch(() => '?');
+    throw new Error(`the detail did not reach ${want} (now ${got})`);
+  }
+}
+
+/* 提交 from the form: the face check (sandbox) when it is still to do, the
+ * fee dialog; returns its text (the dialog is left open). */
+async function submitForm(page) {
+  await page.click('#form-submit');
+  const face = page.locator('#face-dialog');
+  const conf = page.locator('#confirm-dialog');
+  await Promise.race([face.waitFor({ state: 'visible' }), conf.waitFor({ state: 'visible' })]).catch(async (e) => {
+    const why = await page.evaluate(() => [document.querySelector('#form-error')?.textContent,
+      ...Array.from(document.querySelectorAll('.field-error:not(:empty)')).map((x) => `${x.dataset.for}: ${x.textContent}`)].join(' | '));
+    throw new Error(`提交 opened neither the face check nor the confirmation: ${why}`);
+  });
+  if (await face.isVisible()) {
+    await page.click('#face-start');
+    await conf.waitFor({ state: 'visible' });
+  }
+  return text(page.locator('#confirm-text'));
+}
+
+/* The activation code the sandbox SMS gateway sent for an application. */
+async function activationCode(appId) {
+  const r = await mustRun('redis-cli', ['-p', String(W.redisPort), '--raw', 'XRANGE', '{mc}:outbox', '-', '+']);
+  const lines = r.stdout.split('\n');
+  let code = null;
+  let to = null;
+  /* entries: id, then field, value pairs */
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] === 'app' && lines[i + 1] === appId) {
+      for (let j = i; j > Math.max(0, i - 14); j--) {
+        if (lines[j] === 'text') {
+          const m = /(?<![0-9A-Za-z])(\d{6,8})(?!\d)/.exec(lines[j + 1].replace(appId, ''));
+          if (m) code = m[1];
+        }
+        if (lines[j] === 'to') to = lines[j + 1];
+      }
+    }
+  }
+  assert(code, `no activation SMS for ${appId} in the outbox:\n${r.stdout.slice(-2000)}`);
+  return { code, to };
+}
+
+/* Visible Latin words (4+ letters) outside data. */
+async function latinOnConsole(page) {
+  return page.evaluate(() => {
+    const skip = (el) => el.closest('.mono, .v, .app-info, [data-testid="me-account"], [data-testid="me-name"], ' +
+      '[data-testid="me-org"], [data-testid="row-org"], [data-testid="row-holder"], .upload-name, .brand, option, ' +
+      'input, textarea, .reason-v, .enroll-note, .confirm-text, [data-testid="page-notice"], script, style');
+    const out = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const el = n.parentElement;
+      if (!el || skip(el) || !n.textContent.trim() || el.closest('[hidden]') || el.closest('dialog:not([open])')) continue;
+      if (/[A-Za-z]{4,}/.test(n.textContent)) out.push(n.textContent.trim());
+    }
+    return out;
+  });
 }
 
 /* ---- scenarios ---- */
@@ -1318,6 +1559,428 @@ async function scenarios(chromium) {
       } finally {
         await ctx.close();
       }
+    });
+
+    /* ---- CA证书申领 and 审核 ---- */
+
+    await check('console menus: CA绑定与解绑 / CA证书申领 / CA续费与延期 / 签名 on every page, 审核 hidden from a non-operator; CA续费与延期 is a placeholder', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      try {
+        await openFromMenu(page, 'zhang', '/apply');
+        for (const p of ['/bindings', '/apply', '/renew', '/sign']) {
+          await page.goto(W.base + p);
+          await page.locator('#me-name').waitFor();
+          const items = (await page.locator('.sidebar .nav-item:visible').allTextContents()).map((t) => t.trim());
+          assert(JSON.stringify(items) === JSON.stringify(['CA绑定与解绑', 'CA证书申领', 'CA续费与延期', '签名']),
+            `menu of ${p} for an admin: ${JSON.stringify(items)}`);
+          const active = await text(page.locator('.sidebar .nav-item.active'));
+          assert(active === { '/bindings': 'CA绑定与解绑', '/apply': 'CA证书申领', '/renew': 'CA续费与延期', '/sign': '签名' }[p],
+            `active menu entry of ${p}: ${active}`);
+        }
+        await page.goto(W.base + '/renew');
+        await page.locator('[data-testid="renew-placeholder"]').waitFor();
+        assert(/即将上线/.test(await text(page.locator('[data-testid="renew-placeholder"]'))), 'the placeholder does not say it comes later');
+        await page.waitForFunction(() => document.querySelector('#me')?.hidden === false);
+        await shootBoth(page, 'renew');
+        /* the menu stays reachable on a phone-sized window */
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.click('.sidebar a[href="/apply"]');
+        await page.waitForURL(W.base + '/apply');
+        await page.setViewportSize({ width: 1366, height: 768 });
+        await listLoaded(page);
+        assert((await page.locator('tr[data-testid="app-row"]').count()) === 0, 'a new organisation already has applications');
+        assert(/暂无数据/.test(await text(page.locator('#apps-body'))), 'the empty list does not say 暂无数据');
+        await page.goto(W.base + '/review');
+        await page.locator('#not-operator').waitFor();
+        assert(await page.locator('#view-queue').isHidden(), 'a non-operator sees the review queue');
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    await check('申领CA form: provider dialog, 阅读条款 with the 收费标准, the 34 provinces, the checks in the browser (GB 32100, GB 11643, mobile, email, required, scan type and size) before anything is sent', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      try {
+        await page.setViewportSize({ width: 1366, height: 768 });
+        await openFromMenu(page, 'zhang', '/apply');
+        await startApplication(page, true);
+        const regions = await page.locator('#f-region option').evaluateAll((os) => os.filter((o) => o.value).map((o) => o.value));
+        assert(regions.length === 34 && regions.includes('330000') && regions.includes('820000'), `regions: ${regions.length}`);
+        assert((await text(page.locator('[data-testid="f-delivery"]'))) === '在线发放', '寄送方式 is not 在线发放');
+        const steps = (await page.locator('#form-steps .step-label').allTextContents()).join('→');
+        assert(steps === '填写资料→平台审核→收取CA', `steps bar: ${steps}`);
+
+        /* nothing filled: 提交 names every field and sends nothing */
+        const before = reqLog.length;
+        await page.click('#form-submit');
+        await page.locator('#form-error').waitFor({ state: 'visible' });
+        const req = await page.locator('.field-error:not(:empty)').count();
+        /* the organisation's name and code come filled in from the account */
+        assert(req === 9, `${req} fields say they are required, not the 9 left empty`);
+        const wrong = [
+          ['#f-uscc', USCC2.slice(0, 17) + (USCC2[17] === '4' ? '5' : '4'), 'uscc', /统一社会信用代码有误/],
+          ['#f-uscc', '91330106MA27XF6TI4', 'uscc', /统一社会信用代码有误/],
+          ['#f-holder_id', '110105194912310021', 'holder_id', /身份证号码有误/],
+          ['#f-holder_id', '11010519490231002X'.slice(0, 17) + 'X', 'holder_id', /身份证号码有误/],
+          ['#f-mobile', '12800138000', 'mobile', /手机号码/],
+          ['#f-email', 'zhang..wei@example.com', 'email', /邮箱格式有误/],
+          ['#f-email', 'zhang@localhost', 'email', /邮箱格式有误/],
+        ];
+        for (const [sel, val, name, re] of wrong) {
+          await page.fill(sel, val);
+          await page.locator(sel).blur();
+          const msg = await text(page.locator(`.field-error[data-for="${name}"]`));
+          assert(re.test(msg), `${sel} = ${val}: "${msg}"`);
+        }
+        await page.screenshot({ path: path.join(OUT, 'apply-form-errors-desktop.png'), fullPage: true });
+        await page.setViewportSize({ width: 390, height: 844 });
+        await sleep(150);
+        await page.screenshot({ path: path.join(OUT, 'apply-form-errors-mobile.png'), fullPage: true });
+        await page.setViewportSize({ width: 1366, height: 768 });
+        /* valid values clear the errors; a valid code names the province */
+        await page.selectOption('#f-region', '');
+        await page.fill('#f-uscc', APPL.uscc);
+        await page.locator('#f-uscc').dispatchEvent('change');
+        await page.locator('#f-uscc').blur();
+        assert((await page.inputValue('#f-region')) === '330000', 'the USCC did not name 浙江省');
+        for (const [sel, v] of [['#f-holder_id', APPL.holder_id.toLowerCase()], ['#f-mobile', APPL.mobile], ['#f-email', APPL.email]]) {
+          await page.fill(sel, v);
+          await page.locator(sel).blur();
+        }
+        for (const n of ['uscc', 'holder_id', 'mobile', 'email']) {
+          assert(!(await text(page.locator(`.field-error[data-for="${n}"]`))), `${n} still shows an error`);
+        }
+        /* scans: a text file named .png and a file over 5 MiB are refused in the page */
+        const sc = await makeScans(page);
+        await page.setInputFiles('[data-testid="file-licence"]', sc.fake);
+        await page.waitForFunction(() => /格式不支持/.test(document.querySelector('.field-error[data-for="licence"]').textContent));
+        await page.setInputFiles('[data-testid="file-id_scan"]', sc.big);
+        await page.waitForFunction(() => /文件过大/.test(document.querySelector('.field-error[data-for="id_scan"]').textContent));
+        const uploads = reqLog.slice(before).filter((q) => /\/api\/v1\/(uploads|applications)(\/|$|\?)/.test(q.url) && q.method !== 'GET');
+        assert(uploads.length === 0, `the page sent refused input: ${JSON.stringify(uploads.map((u) => u.method + ' ' + u.url))}`);
+        assert((await latinOnConsole(page)).length === 0, `English on the form: ${JSON.stringify(await latinOnConsole(page))}`);
+      } finally {
+        await ctx.close();
+      }
+    });
+
+    await check('free application end to end: 申领CA → form with JPEG / PNG / PDF scans (previews) → 保存 (草稿 in the list) → 提交 → 人脸认证 → 当前申领免费，确定提交吗？ → 待审核; the server holds exactly what was typed and uploaded', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      await page.setViewportSize({ width: 1366, height: 768 });
+      S.applyCtx = ctx;
+      S.apply = page;
+      await openFromMenu(page, 'zhang', '/apply');
+      const sc = await makeScans(page);
+      await startApplication(page, false);
+      await fillApplication(page);
+      const ids = {
+        licence: await uploadScan(page, 'licence', sc.licence),
+        id_scan: await uploadScan(page, 'id_scan', sc.idScan),
+        auth_letter: await uploadScan(page, 'auth_letter', sc.pdf),
+      };
+      assert(ids.licence === sha256File(sc.licence) && ids.id_scan === sha256File(sc.idScan) && ids.auth_letter === sha256File(sc.pdf),
+        'upload ids are not the SHA-256 of the files');
+      const thumbs = await page.locator('#view-form img.upload-thumb').evaluateAll((is) => is.map((i) => i.naturalWidth));
+      assert(thumbs.length === 2 && thumbs.every((w) => w === 640), `image previews: ${JSON.stringify(thumbs)}`);
+      assert(/PDF/.test(await text(page.locator('[data-upload="auth_letter"] .upload-doc'))), 'no PDF tile');
+      assert((await text(page.locator('[data-testid="upload-name-auth_letter"]'))) === '授权委托书.pdf', 'PDF name not shown');
+      await page.waitForFunction(() => document.querySelector('#fee')?.dataset.fen === '0');
+      assert((await text(page.locator('#fee'))) === '免费', `fee shown: ${await text(page.locator('#fee'))}`);
+      await shootBoth(page, 'apply-form');
+
+      await page.click('#form-save');
+      await page.locator('#page-notice').filter({ hasText: '已保存草稿' }).waitFor();
+      const id = await page.getAttribute('#view-form', 'data-id');
+      assert(/^SQ\d{16}$/.test(id || ''), `no order number after 保存: ${id} (${page.url()}, ${await text(page.locator('#page-notice'))})`);
+      S.freeId = id;
+      let a = await appOf(id);
+      assert(a.state === 'draft', `saved state ${a.state}`);
+      for (const k of ['org_name', 'org_type', 'uscc', 'region', 'holder_name', 'holder_id', 'mobile', 'email', 'alg']) {
+        assert(String(a[k]) === APPL[k], `${k}: server ${a[k]}, typed ${APPL[k]}`);
+      }
+      for (const k of Object.keys(ids)) assert(a[k] === ids[k], `${k}: server ${a[k]}, uploaded ${ids[k]}`);
+      /* the stored scan is the file, byte for byte */
+      const tok = await tokenOf('zhang');
+      const got = await fetch(`${W.base}/api/v1/uploads/${ids.licence}`, { headers: { Authorization: 'Bearer ' + tok } });
+      const gotBytes = Buffer.from(await got.arrayBuffer());
+      assert(got.status === 200 && gotBytes.equals(readFileSync(sc.licence)), `GET upload: ${got.status}, ${gotBytes.length} bytes`);
+
+      /* the draft is in the list, and comes back into the form */
+      await page.click('#form-back');
+      await listLoaded(page);
+      const row = page.locator(`tr[data-testid="app-row"][data-id="${id}"]`);
+      await row.waitFor();
+      assert((await text(row.locator('[data-testid="row-state"]'))) === '草稿', 'the list does not say 草稿');
+      assert((await text(row.locator('[data-testid="row-org"]'))) === APPL.org_name, 'the list does not show 机构名称');
+      await row.locator('[data-testid="row-edit"]').click();
+      await page.locator('#view-form').waitFor();
+      await page.waitForFunction((v) => document.querySelector('#f-holder_id')?.value === v, APPL.holder_id);
+      await page.waitForFunction(() => document.querySelectorAll('#view-form img.upload-thumb').length === 2);
+
+      const ask = await submitForm(page);
+      assert(ask === '当前申领免费，确定提交吗？', `the confirmation says "${ask}"`);
+      assert((await text(page.locator('#confirm-ok'))) === '确定', 'the confirmation button is not 确定');
+      await page.screenshot({ path: path.join(OUT, 'apply-confirm-free.png') });
+      await page.click('#confirm-ok');
+      await detailState(page, 'pending_review');
+      assert((await text(page.locator('#d-state'))) === '待审核', 'the detail does not say 待审核');
+      a = await appOf(id);
+      assert(a.state === 'pending_review' && a.identity === 'face_passed' && Number(a.fee) === 0,
+        `after submit: ${a.state} ${a.identity} fee ${a.fee}`);
+      await shootBoth(page, 'apply-detail-pending');
+      await page.click('#d-back');
+      await listLoaded(page);
+      await page.locator(`tr[data-testid="app-row"][data-id="${id}"][data-state="pending_review"]`).waitFor();
+      await shootBoth(page, 'apply-list');
+    });
+
+    await check('operator: the review queue (filter, search by 订单编号), the application with its scans (images inline, PDF to download), 审核不通过 with a reason', async () => {
+      await ensureOperator();
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      await page.setViewportSize({ width: 1366, height: 768 });
+      S.opCtx = ctx;
+      S.op = page;
+      await passwordLogin(page, 'op', W.pw.op);
+      await page.waitForURL(W.base + '/bindings');
+      await page.locator('.sidebar a[href="/review"]').waitFor({ state: 'visible' });
+      await page.click('.sidebar a[href="/review"]');
+      await page.waitForURL(W.base + '/review');
+      await page.locator('#view-queue').waitFor();
+      const row = page.locator(`tr[data-testid="queue-row"][data-id="${S.freeId}"]`);
+      await row.waitFor();
+      assert((await page.inputValue('#state-filter')) === 'pending_review', 'the queue does not start at 待审核');
+      /* search: a prefix of another number finds nothing, this one finds it */
+      await page.fill('#q', 'SQ19990101');
+      await page.click('#filter-search');
+      await page.waitForFunction(() => /暂无数据/.test(document.querySelector('#queue-body').textContent));
+      await page.fill('#q', S.freeId);
+      await page.click('#filter-search');
+      await row.waitFor();
+      assert((await page.locator('tr[data-testid="queue-row"]').count()) === 1, 'search by 订单编号 found more than one');
+      await page.selectOption('#state-filter', 'issued');
+      await page.click('#filter-search');
+      await page.waitForFunction(() => /暂无数据/.test(document.querySelector('#queue-body').textContent));
+      await page.click('#filter-reset');
+      await row.waitFor();
+      await shootBoth(page, 'review-queue');
+
+      await row.locator('[data-testid="row-open"]').click();
+      await page.waitForFunction((id) => document.querySelector('#view-app')?.dataset.id === id, S.freeId);
+      await page.waitForFunction(() => document.querySelectorAll('#r-fields [data-testid="scan"]').length === 3);
+      const kinds = await page.locator('#r-fields [data-testid="scan"]').evaluateAll((c) => c.map((x) => x.dataset.kind));
+      assert(JSON.stringify(kinds) === '["image","image","pdf"]', `scans: ${JSON.stringify(kinds)}`);
+      await page.waitForFunction(() => Array.from(document.querySelectorAll('#r-fields img.scan-img')).every((i) => i.complete && i.naturalWidth === 640));
+      const dl = page.waitForEvent('download');
+      await page.click('[data-testid="scan-pdf"]');
+      const file = await (await dl).path();
+      assert(readFileSync(file).equals(readFileSync(W.scans.pdf)), 'the PDF downloaded is not the one uploaded');
+      assert((await text(page.locator('[data-testid="r-holder_id"]'))) === APPL.holder_id, 'holder id not shown');
+      await shootBoth(page, 'review-app');
+
+      await page.click('#r-reject');
+      await page.locator('#decide-dialog').waitFor({ state: 'visible' });
+      await page.click('#decide-ok');
+      await page.locator('#decide-error').filter({ hasText: '请填写不通过理由' }).waitFor();
+      S.reason = '营业执照扫描件不清晰，请上传清晰的营业执照副本扫描件。';
+      await page.fill('#decide-reason', S.reason);
+      await page.screenshot({ path: path.join(OUT, 'review-reject-dialog.png') });
+      await page.click('#decide-ok');
+      await page.waitForFunction(() => document.querySelector('#view-app')?.dataset.state === 'rejected');
+      assert((await text(page.locator('#r-reason [data-role="reason"]'))) === S.reason, 'the reason is not shown to the operator');
+      const a = await appOf(S.freeId);
+      assert(a.state === 'rejected' && a.reason === S.reason && a.reviewer === 'op', `after reject: ${a.state} ${a.reason} ${a.reviewer}`);
+    });
+
+    await check('rejected: the applicant sees 审核未通过 and the 不通过理由, edits (a new licence scan) and resubmits → 待审核; the operator approves → 审核通过，待制证 with the activation SMS', async () => {
+      const page = S.apply;
+      await page.goto(`${W.base}/apply?id=${S.freeId}`);
+      await detailState(page, 'rejected');
+      assert((await text(page.locator('[data-testid="d-reason-text"]'))) === S.reason, 'the applicant does not see the reason');
+      assert((await text(page.locator('#d-state'))) === '审核未通过', 'the state is not 审核未通过');
+      assert(await page.locator('#d-resubmit').isVisible() && await page.locator('#d-edit').isVisible(), 'no 编辑 / 重新提交');
+      await shootBoth(page, 'apply-detail-rejected');
+      await page.click('#d-edit');
+      await page.locator('#view-form').waitFor();
+      await page.waitForFunction((v) => document.querySelector('#f-holder_id')?.value === v, APPL.holder_id);
+      assert((await text(page.locator('#form-reason [data-role="reason"]'))) === S.reason, 'the form does not show the reason');
+      assert((await text(page.locator('#form-submit'))) === '重新提交', 'the form button is not 重新提交');
+      const newId = await uploadScan(page, 'licence', W.scans.licence2);
+      const ask = await submitForm(page);
+      assert(ask === '当前申领免费，确定提交吗？', `the resubmission asks "${ask}"`);
+      await page.click('#confirm-ok');
+      await detailState(page, 'pending_review');
+      let a = await appOf(S.freeId);
+      assert(a.state === 'pending_review' && a.licence === newId, `after resubmit: ${a.state} licence ${a.licence}`);
+
+      const op = S.op;
+      await op.goto(`${W.base}/review?id=${S.freeId}`);
+      await op.waitForFunction(() => document.querySelector('#view-app')?.dataset.state === 'pending_review');
+      await op.click('#r-approve');
+      await op.locator('#decide-dialog').waitFor({ state: 'visible' });
+      await op.click('#decide-ok');
+      await op.waitForFunction(() => document.querySelector('#view-app')?.dataset.state === 'approved_pending_issue');
+      a = await appOf(S.freeId);
+      assert(a.state === 'approved_pending_issue', `after approve: ${a.state}`);
+      const sms = await activationCode(S.freeId);
+      assert(sms.to === APPL.mobile, `the SMS went to ${sms.to}`);
+      S.code = sms.code;
+
+      await page.goto(`${W.base}/apply?id=${S.freeId}`);
+      await detailState(page, 'approved_pending_issue');
+      assert((await text(page.locator('#d-state'))) === '审核通过，待制证', 'the state is not 审核通过，待制证');
+      const noteText = await text(page.locator('#d-enroll-note'));
+      assert(/短信/.test(noteText) && noteText.includes('138****8000') && !noteText.includes(S.code), `activation note: ${noteText}`);
+      await shootBoth(page, 'apply-detail-approved');
+    });
+
+    await check('approved: 显示下载二维码 opens an enroll session; mcert-phone enroll answers its QR with the SMS code; the page shows 已发证 live', async () => {
+      const page = S.apply;
+      await page.goto(`${W.base}/apply?id=${S.freeId}`);
+      await detailState(page, 'approved_pending_issue');
+      await page.click('#enroll-start');
+      await page.waitForFunction(() => document.querySelector('#enroll-qr')?.dataset.state === 'pending');
+      const img = page.locator('#enroll-qr img[data-testid="qr-img"]');
+      const payload = await img.getAttribute('data-payload');
+      const sid = await page.getAttribute('#enroll-qr', 'data-sid');
+      assert(payload && sid && payload.endsWith('/M/' + sid), `enroll QR payload ${payload} / ${sid}`);
+      await page.waitForFunction(() => {
+        const el = document.querySelector('#enroll-qr img.qr-img');
+        return el && el.complete && el.naturalWidth > 0;
+      });
+      const dataUrl = await img.evaluate((el) => {
+        const c = document.createElement('canvas');
+        c.width = el.naturalWidth;
+        c.height = el.naturalHeight;
+        const g = c.getContext('2d');
+        g.fillStyle = '#fff';
+        g.fillRect(0, 0, c.width, c.height);
+        g.drawImage(el, 0, 0);
+        return c.toDataURL('image/png');
+      });
+      const png = path.join(W.tmp, 'shown-enroll-qr.png');
+      writeFileSync(png, Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64'));
+      const z = await run('zbarimg', ['--raw', '-q', png], { timeout: 10000 });
+      assert(z.code === 0 && z.stdout.trim() === payload, `the enroll QR decodes to ${z.stdout.trim()} (exit ${z.code})`);
+      assert(await page.locator('#enroll-qr .match').isHidden(), 'an enroll QR shows a match number');
+      await shootBoth(page, 'apply-enroll-qr');
+      const store = path.join(W.tmp, 'phone-zhang');
+      const r = await run(path.join(BIN, 'mcert-phone'), ['--store', store, 'enroll', '--payload', z.stdout.trim(),
+        '--code', S.code, '--pin', PIN, '--alg', APPL.alg, '--cn', APPL.holder_name, '--org-name', APPL.org_name,
+        '--uscc', APPL.uscc], { timeout: 30000 });
+      assert(r.code === 0, `mcert-phone enroll exited ${r.code}: ${r.stdout}${r.stderr}`);
+      const fp = (/fingerprint ([0-9a-f]{64})/.exec(r.stdout) || [])[1];
+      assert(fp, `no fingerprint in mcert-phone's output: ${r.stdout}`);
+      await detailState(page, 'issued');
+      assert((await text(page.locator('#d-state'))) === '审核通过，已发证', 'the state is not 审核通过，已发证');
+      assert((await text(page.locator('[data-testid="d-cert-fp"]'))) === fp, 'the page does not show the issued fingerprint');
+      const a = await appOf(S.freeId);
+      assert(a.state === 'issued' && a.cert === fp, `after enroll: ${a.state} ${a.cert}`);
+      S.issuedFp = fp;
+      await shootBoth(page, 'apply-detail-issued');
+    });
+
+    await check('operator revokes the issued certificate from the application page (RFC 5280 reason); the revocation form by fingerprint then says it is already revoked; the CRL lists it', async () => {
+      const op = S.op;
+      await op.goto(`${W.base}/review?id=${S.freeId}`);
+      await op.waitForFunction(() => document.querySelector('#view-app')?.dataset.state === 'issued');
+      assert((await text(op.locator('[data-testid="r-cert"]'))) === S.issuedFp, 'the operator does not see the fingerprint');
+      await op.click('#r-revoke');
+      await op.locator('#decide-dialog').waitFor({ state: 'visible' });
+      const reasons = await op.locator('#decide-crl option').evaluateAll((os) => os.map((o) => Number(o.value)));
+      assert(JSON.stringify(reasons) === '[0,1,3,4,5,9]', `reasons offered: ${JSON.stringify(reasons)}`);
+      await op.selectOption('#decide-crl', '1');
+      await op.screenshot({ path: path.join(OUT, 'review-revoke-dialog.png') });
+      await op.click('#decide-ok');
+      await op.locator('#page-notice').filter({ hasText: '已吊销' }).waitFor();
+      const crl = await fetch(`${W.base}/ca/crl`);
+      assert(crl.status === 200, `GET /ca/crl: ${crl.status}`);
+      const crlFile = path.join(W.tmp, 'ca.crl');
+      writeFileSync(crlFile, Buffer.from(await crl.arrayBuffer()));
+      const t = await mustRun('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-noout', '-text']);
+      const phoneShow = await mustRun(path.join(BIN, 'mcert-phone'), ['--store', path.join(W.tmp, 'phone-zhang'), 'show']);
+      const serial = (/serial:\s+([0-9A-Fa-f]+)/.exec(phoneShow.stdout) || [])[1];
+      assert(serial && t.stdout.toUpperCase().includes(serial.toUpperCase()), `the CRL does not list ${serial}`);
+      assert(/Key Compromise/i.test(t.stdout), 'the CRL does not give the reason keyCompromise');
+      /* the revocation form: a malformed fingerprint is refused in the page, this one is already revoked */
+      await op.goto(`${W.base}/review`);
+      await op.locator('#view-revoke').waitFor();
+      await op.fill('#rv-id', 'abc');
+      await op.click('#rv-submit');
+      await op.locator('#rv-error').filter({ hasText: '64位' }).waitFor();
+      await op.fill('#rv-id', S.issuedFp.toUpperCase().replace(/(..)(?!$)/g, '$1:'));
+      await op.click('#rv-submit');
+      await op.locator('#rv-error').filter({ hasText: '已被吊销' }).waitFor();
+      assert((await op.getAttribute('#rv-error', 'data-code')) === 'cert_revoked', 'not cert_revoked');
+      await shootBoth(op, 'review-revoke');
+    });
+
+    await check('paid application: the organisation\'s second → 当前申领需支付费用 200.00 元 → 去支付 → 收银台 (sandbox) → 确认支付 → back to the detail → 待审核', async () => {
+      const page = S.apply;
+      await page.goto(`${W.base}/apply`);
+      await startApplication(page, false);
+      await fillApplication(page, { ...APPL, holder_name: '李娜', holder_id: '33010619900101123X', mobile: '13912345678', email: 'li.na@example.com', alg: 'p256' });
+      await uploadScan(page, 'licence', W.scans.licence2);
+      await uploadScan(page, 'id_scan', W.scans.idScan);
+      await uploadScan(page, 'auth_letter', W.scans.pdf);
+      await page.waitForFunction(() => document.querySelector('#fee')?.dataset.fen === '20000');
+      assert((await text(page.locator('#fee'))) === '200.00 元', `fee shown: ${await text(page.locator('#fee'))}`);
+      const ask = await submitForm(page);
+      assert(ask === '当前申领需支付费用 200.00 元', `the confirmation says "${ask}"`);
+      assert((await text(page.locator('#confirm-ok'))) === '去支付', 'the button is not 去支付');
+      await page.screenshot({ path: path.join(OUT, 'apply-confirm-pay.png') });
+      const id = await page.getAttribute('#view-form', 'data-id');
+      S.paidId = id;
+      await page.click('#confirm-ok');
+      await page.waitForURL((u) => u.pathname === '/pay/sandbox');
+      const oid = new URL(page.url()).searchParams.get('order');
+      await page.locator('#cashier[data-state="pending"]').waitFor().catch(() => page.locator('#cashier').waitFor());
+      assert(/200\.00/.test(await text(page.locator('#amount'))), `the cashier asks ${await text(page.locator('#amount'))}`);
+      let a = await appOf(id);
+      assert(a.state === 'pending_payment' && a.order_id === oid, `before paying: ${a.state} order ${a.order_id} (cashier ${oid})`);
+      await shootBoth(page, 'cashier');
+      await page.click('#pay-confirm');
+      await page.waitForURL((u) => u.pathname === '/apply' && u.searchParams.get('id') === id, { timeout: 20000 });
+      await detailState(page, 'pending_review');
+      a = await appOf(id);
+      assert(a.state === 'pending_review' && a.paid === true && Number(a.fee) === 20000, `after paying: ${a.state} paid ${a.paid} fee ${a.fee}`);
+      assert(/200\.00 元（已支付）/.test(await text(page.locator('[data-testid="d-fee"]'))), 'the detail does not say 已支付');
+    });
+
+    await check('撤销 a paid application: the confirmation gives the refund note; 已撤销, and the order is refunded', async () => {
+      const page = S.apply;
+      await page.goto(`${W.base}/apply`);
+      await listLoaded(page);
+      const row = page.locator(`tr[data-testid="app-row"][data-id="${S.paidId}"]`);
+      await row.waitFor();
+      await row.locator('[data-testid="row-withdraw"]').click();
+      await page.locator('#confirm-dialog').waitFor({ state: 'visible' });
+      assert((await text(page.locator('#confirm-text'))) === '确定撤销该申领吗？', 'withdraw confirmation text');
+      assert(/自动原路退款/.test(await text(page.locator('#confirm-note'))), 'no refund note');
+      await page.screenshot({ path: path.join(OUT, 'apply-withdraw-confirm.png') });
+      await page.click('#confirm-ok');
+      await page.locator(`tr[data-testid="app-row"][data-id="${S.paidId}"][data-state="withdrawn"]`).waitFor();
+      assert((await text(page.locator(`tr[data-id="${S.paidId}"] [data-testid="row-state"]`))) === '已撤销', 'the list does not say 已撤销');
+      const a = await appOf(S.paidId);
+      const tok = await tokenOf('zhang');
+      let o;
+      for (let i = 0; i < 50; i++) {
+        o = await apiCall('GET', `/api/v1/orders/${a.order_id}`, { token: tok });
+        if (o.body && o.body.state === 'refunded') break;
+        await sleep(100);
+      }
+      assert(o.body && o.body.state === 'refunded', `the order is ${o.body && o.body.state}`);
+      await page.goto(`${W.base}/apply?id=${S.paidId}`);
+      await detailState(page, 'withdrawn');
+      const noteText = await text(page.locator('#d-state-note'));
+      assert(/200\.00 元已退款/.test(noteText), `the detail does not say the fee was refunded: ${noteText} ${JSON.stringify((await appOf(S.paidId)).order)}`);
+      await shootBoth(page, 'apply-detail-withdrawn');
+      assert((await latinOnConsole(page)).length === 0, `English on the detail: ${JSON.stringify(await latinOnConsole(page))}`);
+      await S.applyCtx.close();
+      if (S.opCtx) await S.opCtx.close();
     });
 
     await check('no English glosses beside the labels on either page', async () => {
