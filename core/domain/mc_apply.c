@@ -48,7 +48,7 @@ static int num(const char *s, size_t n)
 static int real_date(int y, int m, int d)
 {
     static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1)
+    if (y < 1800 || y > 2199 || m < 1 || m > 12 || d < 1)
         return 0;
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     return d <= mdays[m - 1] + (m == 2 && leap);

@@ -72,7 +72,7 @@ typedef struct mc_app {
 /* GB 11643-1999: 17 digits (6 region, 8 birth date, 3 sequence) and the
  * check character (ISO 7064 MOD 11-2; 'X' upper case for 10). The region
  * must start with a provincial code, the birth date must be a real date
- * from 1900-01-01 on. */
+ * from 1800-01-01 on (the standard's own second example is of 1880). */
 int mc_idnum_valid(const char *s, size_t n);
 /* The check character of the first 17 digits of s ('0'..'9' or 'X'),
  * or 0 if they are not 17 digits. */
