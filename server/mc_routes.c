@@ -68,6 +68,8 @@ const mc_route mc_routes[] = {
      MC_AUTH_REQUIRED, mc_api_pay_sandbox_confirm},
     {EVHTTP_REQ_POST, "/api/v1/certs/:fp/revoke", MC_API_WEB, MC_WEB_BODY_MAX,
      MC_AUTH_REQUIRED, mc_api_cert_revoke},
+    {EVHTTP_REQ_POST, "/api/v1/applications/:id/enroll-session", MC_API_WEB, 0,
+     MC_AUTH_REQUIRED, mc_api_enroll_session},
     {EVHTTP_REQ_GET, "/healthz", MC_API_WEB, 0, MC_AUTH_NONE, mc_api_healthz},
     {EVHTTP_REQ_GET, "/readyz", MC_API_WEB, 0, MC_AUTH_NONE, mc_api_readyz},
     /* phone msgpack API */
@@ -75,6 +77,8 @@ const mc_route mc_routes[] = {
     {EVHTTP_REQ_POST, "/m/v1/sessions/:sid/response", MC_API_PHONE, MC_PHONE_BODY_MAX,
      MC_AUTH_NONE, mc_api_phone_respond},
     {EVHTTP_REQ_GET, "/m/v1/inbox", MC_API_PHONE, 0, MC_AUTH_NONE, mc_api_phone_inbox},
+    {EVHTTP_REQ_POST, "/m/v1/enroll", MC_API_PHONE, MC_PHONE_BODY_MAX, MC_AUTH_NONE,
+     mc_api_enroll},
     /* the CA's publications (§9.8): DER in and out, errors as JSON */
     {EVHTTP_REQ_GET, "/ca/crl", MC_API_PAGE, 0, MC_AUTH_NONE, mc_api_ca_crl},
     {EVHTTP_REQ_POST, "/ca/ocsp", MC_API_PAGE, MC_OCSP_BODY_MAX, MC_AUTH_NONE, mc_api_ca_ocsp,

@@ -5,6 +5,7 @@
  *   bind.c     bindings: list, unbind
  *   phone.c    the phone's msgpack API: fetch a session, answer it, the inbox
  *   sign.c     sign requests (platform and holder), their history, verify
+ *   enroll.c   enrollment: the phone redeems its activation code, the enroll QR
  *   apply.c    applications (申领): uploads, drafts, submit, review, identity
  *   ca.c       revocation with a reason, the CA's CRL and OCSP responder
  *   pay.c      payment orders, provider notices, the sandbox provider, refunds
@@ -107,6 +108,10 @@ void mc_api_ca_ocsp(mc_req *r);
 /* api/ca.c's per-loop state: the CRL last built, by version. */
 struct mc_ca_state *mc_api_ca_new(void);
 void mc_api_ca_free(struct mc_ca_state *s);
+
+/* api/enroll.c: the phone redeems an activation (§9.7); the web's enroll QR. */
+void mc_api_enroll(mc_req *r);
+void mc_api_enroll_session(mc_req *r);
 
 void mc_api_healthz(mc_req *r);
 void mc_api_readyz(mc_req *r);
