@@ -94,6 +94,11 @@ const mc_route mc_routes[] = {
     {EVHTTP_REQ_GET, "/sm3.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
     {EVHTTP_REQ_GET, "/pay/sandbox", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
     {EVHTTP_REQ_GET, "/cashier.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    {EVHTTP_REQ_GET, "/apply", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    {EVHTTP_REQ_GET, "/apply.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    {EVHTTP_REQ_GET, "/review", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    {EVHTTP_REQ_GET, "/review.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    {EVHTTP_REQ_GET, "/renew", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
 };
 
 const size_t mc_nroutes = sizeof(mc_routes) / sizeof(mc_routes[0]);

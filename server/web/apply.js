@@ -499,9 +499,13 @@
 
   for (const f of FIELDS) {
     const el = $('f-' + f);
-    el.addEventListener('blur', () => fieldError(f, check(f, values(), false)));
-    el.addEventListener('input', () => {
-      if (el.closest('.field').classList.contains('invalid')) fieldError(f, check(f, values(), false));
+    /* a field that says it is required keeps saying so until filled */
+    el.addEventListener('blur', () => {
+      const shown = el.closest('.field').classList.contains('invalid');
+      fieldError(f, check(f, values(), shown));
+    });
+    el.addEventListener(el.tagName === 'SELECT' ? 'change' : 'input', () => {
+      if (el.closest('.field').classList.contains('invalid')) fieldError(f, check(f, values(), true));
     });
   }
   /* A valid code names the region in its 3rd and 4th characters. */
@@ -964,7 +968,9 @@
     try {
       const s = await loadScan(id);
       if (s.preview) {
-        cell.append(h('img', { class: 'scan-img', src: s.preview, alt: label }));
+        const img = h('img', { class: 'scan-img', src: s.preview, alt: label, title: '点击放大或缩小' });
+        img.addEventListener('click', () => cell.classList.toggle('big'));
+        cell.append(img);
       } else {
         const a = h('button', { type: 'button', class: 'btn btn-small' }, '下载PDF');
         a.addEventListener('click', () => {
@@ -1052,13 +1058,13 @@
     const issued = $('d-issued');
     issued.hidden = a.state !== 'issued';
     if (!issued.hidden) {
-      const c = a.cert_info || {};
+      /* the application names its certificate by fingerprint (SHA-256) */
       const line = (k, v, testid, cls) => h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
         h('span', { class: 'v' + (cls ? ' ' + cls : ''), 'data-testid': testid }, v || '—'));
       $('d-cert').replaceChildren(
-        line('证书序列号：', c.serial || '', 'd-cert-serial', 'mono'),
-        line('证书指纹：', a.cert || c.fp || '', 'd-cert-fp', 'mono'),
-        c.not_after ? line('到期时间：', fmtTime(c.not_after), 'd-cert-expiry') : null);
+        line('证书持有人：', `${a.holder_name}（${a.org_name}）`, 'd-cert-holder'),
+        line('证书指纹：', a.cert, 'd-cert-fp', 'mono'),
+        line('密钥算法：', ALG_TEXT[a.alg] || a.alg, 'd-cert-alg'));
     }
 
     const fields = $('d-fields');

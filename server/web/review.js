@@ -236,7 +236,9 @@
       const blob = await apiRaw('GET', `/api/v1/uploads/${encodeURIComponent(id)}`, { asBlob: true });
       if (/^image\/(jpeg|png)$/.test(blob.type)) {
         cell.dataset.kind = 'image';
-        cell.append(h('img', { class: 'scan-img', src: await dataUrl(blob), alt: label, 'data-testid': 'scan-img' }));
+        const img = h('img', { class: 'scan-img', src: await dataUrl(blob), alt: label, 'data-testid': 'scan-img', title: '点击放大或缩小' });
+        img.addEventListener('click', () => cell.classList.toggle('big'));
+        cell.append(img);
       } else {
         cell.dataset.kind = 'pdf';
         const b = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'scan-pdf' }, '下载PDF');

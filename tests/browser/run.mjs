@@ -1916,6 +1916,7 @@ async function scenarios(chromium) {
       await op.locator('#rv-error').filter({ hasText: '已被吊销' }).waitFor();
       assert((await op.getAttribute('#rv-error', 'data-code')) === 'cert_revoked', 'not cert_revoked');
       await shootBoth(op, 'review-revoke');
+      assert((await latinOnConsole(op)).length === 0, `English on 审核: ${JSON.stringify(await latinOnConsole(op))}`);
     });
 
     await check('paid application: the organisation\'s second → 当前申领需支付费用 200.00 元 → 去支付 → 收银台 (sandbox) → 确认支付 → back to the detail → 待审核', async () => {
