@@ -1919,17 +1919,30 @@ async function scenarios(chromium) {
       assert((await latinOnConsole(op)).length === 0, `English on 审核: ${JSON.stringify(await latinOnConsole(op))}`);
     });
 
-    await check('paid application: the organisation\'s second → 当前申领需支付费用 200.00 元 → 去支付 → 收银台 (sandbox) → 确认支付 → back to the detail → 待审核', async () => {
+    await check('paid application: the organisation\'s second; the sandbox face check fails (attempts left shown), 邮寄纸质资料 instead → 当前申领需支付费用 200.00 元 → 去支付 → 收银台 (sandbox) → 确认支付 → back to the detail → 待审核', async () => {
       const page = S.apply;
       await page.goto(`${W.base}/apply`);
       await startApplication(page, false);
-      await fillApplication(page, { ...APPL, holder_name: '李娜', holder_id: '33010619900101123X', mobile: '13912345678', email: 'li.na@example.com', alg: 'p256' });
+      /* the sandbox's face check fails for a name with 失败 in it */
+      await fillApplication(page, { ...APPL, holder_name: '李娜失败', holder_id: '33010619900101123X', mobile: '13912345678', email: 'li.na@example.com', alg: 'p256' });
       await uploadScan(page, 'licence', W.scans.licence2);
       await uploadScan(page, 'id_scan', W.scans.idScan);
       await uploadScan(page, 'auth_letter', W.scans.pdf);
       await page.waitForFunction(() => document.querySelector('#fee')?.dataset.fen === '20000');
       assert((await text(page.locator('#fee'))) === '200.00 元', `fee shown: ${await text(page.locator('#fee'))}`);
+      await page.click('#form-submit');
+      await page.locator('#face-dialog').waitFor({ state: 'visible' });
+      await page.click('#face-start');
+      await page.locator('#face-state[data-state="failed"]').waitFor();
+      const failed = await text(page.locator('#face-state'));
+      assert(/人脸认证未通过（今日还可认证9次）/.test(failed) && /邮寄纸质资料/.test(failed), `face failure says: ${failed}`);
+      await page.screenshot({ path: path.join(OUT, 'apply-face-failed.png') });
+      await page.click('#face-cancel');
+      /* the alternative: 邮寄纸质资料, a note for the reviewer; no face check */
+      await page.check('[data-testid="id-paper"]');
+      assert(/邮寄/.test(await text(page.locator('#identity-note'))), 'no note for 邮寄纸质资料');
       const ask = await submitForm(page);
+      assert(await page.locator('#face-dialog').isHidden(), 'the face check came back for 邮寄纸质资料');
       assert(ask === '当前申领需支付费用 200.00 元', `the confirmation says "${ask}"`);
       assert((await text(page.locator('#confirm-ok'))) === '去支付', 'the button is not 去支付');
       await page.screenshot({ path: path.join(OUT, 'apply-confirm-pay.png') });
@@ -1941,7 +1954,8 @@ async function scenarios(chromium) {
       await page.locator('#cashier[data-state="pending"]').waitFor().catch(() => page.locator('#cashier').waitFor());
       assert(/200\.00/.test(await text(page.locator('#amount'))), `the cashier asks ${await text(page.locator('#amount'))}`);
       let a = await appOf(id);
-      assert(a.state === 'pending_payment' && a.order_id === oid, `before paying: ${a.state} order ${a.order_id} (cashier ${oid})`);
+      assert(a.state === 'pending_payment' && a.order_id === oid && a.identity === 'paper',
+        `before paying: ${a.state} order ${a.order_id} (cashier ${oid}) identity ${a.identity}`);
       await shootBoth(page, 'cashier');
       await page.click('#pay-confirm');
       await page.waitForURL((u) => u.pathname === '/apply' && u.searchParams.get('id') === id, { timeout: 20000 });
@@ -1949,6 +1963,7 @@ async function scenarios(chromium) {
       a = await appOf(id);
       assert(a.state === 'pending_review' && a.paid === true && Number(a.fee) === 20000, `after paying: ${a.state} paid ${a.paid} fee ${a.fee}`);
       assert(/200\.00 元（已支付）/.test(await text(page.locator('[data-testid="d-fee"]'))), 'the detail does not say 已支付');
+      assert((await text(page.locator('[data-testid="d-identity"]'))) === '邮寄纸质资料', 'the detail does not say 邮寄纸质资料');
     });
 
     await check('撤销 a paid application: the confirmation gives the refund note; 已撤销, and the order is refunded', async () => {
