@@ -899,6 +899,32 @@ static int ctl_out(mc_testenv *env, char *out, size_t size, const char *fmt, ...
     return rc;
 }
 
+/* A certificate the organisation already holds, however it came (here:
+ * `mcertctl issue`, no application), uses up its free first one: every
+ * path that records a certificate adds it to the organisation's set. */
+static void i_a_certificate_held_makes_the_next_one_paid(void **state)
+{
+    (void)state;
+    world w;
+    world_start(&w);
+    int st;
+    json_t *fee = mc_testenv_api(w.env, "GET", "/api/v1/applications/fee?org_type=legal_person",
+                                 w.clerk, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(json_integer_value(json_object_get(fee, "fee")), 0);
+    json_decref(fee);
+    mc_phone *ph = mc_testenv_phone(w.env, "held", MC_ALG_P256, MC_TEST_ORG);
+    assert_int_equal(mc_testenv_redis_int(w.env, "SCARD {mc}:orgcerts:%s", MC_TEST_ORG), 1);
+    fee = mc_testenv_api(w.env, "GET", "/api/v1/applications/fee?org_type=legal_person", w.clerk,
+                         NULL, &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(json_integer_value(json_object_get(fee, "fee")), 20000);
+    assert_false(json_is_true(json_object_get(fee, "first")));
+    json_decref(fee);
+    mc_phone_free(ph);
+    world_stop(&w);
+}
+
 static void h_mcertctl_lists_shows_approves_and_rejects(void **state)
 {
     world w;
@@ -948,6 +974,7 @@ int main(void)
         cmocka_unit_test(f_field_errors_name_their_field),
         cmocka_unit_test(g_the_eleventh_identity_check_of_a_day_is_429),
         cmocka_unit_test(h_mcertctl_lists_shows_approves_and_rejects),
+        cmocka_unit_test(i_a_certificate_held_makes_the_next_one_paid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,14 +140,15 @@ void mc_store_enroll_commit(mc_store *st, const char *app, const char *code_hash
                             const mc_actor *a, mc_enroll_done *out, mc_store_cb cb,
                             void *privdata)
 {
-    char kact[64], kapp[64], kc[96], kn[80], ks[64];
+    char kact[64], kapp[64], kc[96], kn[80], ko[64], ks[64];
     mc_cmd c;
-    mc_cmd_fcall(&c, "enroll_commit", sid[0] ? 6 : 5, 0);
+    mc_cmd_fcall(&c, "enroll_commit", sid[0] ? 7 : 6, 0);
     mc_cmd_add(&c, mc_key(kact, sizeof(kact), "act", app));
     mc_cmd_add(&c, mc_key(kapp, sizeof(kapp), "app", app));
     mc_cmd_add(&c, mc_key(kc, sizeof(kc), "cert", cr->fp));
     mc_cmd_add(&c, mc_key(kn, sizeof(kn), "serial", cr->serial));
     mc_cmd_add(&c, "{mc}:audit");
+    mc_cmd_add(&c, mc_key(ko, sizeof(ko), "orgcerts", cr->uscc));
     if (sid[0])
         mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", sid));
     mc_cmd_add(&c, code_hash);

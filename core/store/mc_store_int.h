@@ -42,6 +42,10 @@ struct mc_cert_rec;
  * cert_record takes them: serial, uscc, cn, org_name, issuer, alg,
  * not_before, not_after, der. */
 void mc_cmd_add_cert(mc_cmd *c, const struct mc_cert_rec *cr);
+/* Append the two keys cert_record writes besides the certificate: its
+ * serial index and its organisation's set of certificates, built in ks and
+ * ko. */
+void mc_cmd_add_cert_keys(mc_cmd *c, const struct mc_cert_rec *cr, char ks[80], char ko[64]);
 /* Append "{mc}:<kind>:<id>" built in buf (>= 16 + strlen(kind) + strlen(id)). */
 const char *mc_key(char *buf, size_t size, const char *kind, const char *id);
 

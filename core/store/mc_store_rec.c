@@ -87,6 +87,12 @@ void mc_cert_rec_from_info(const mc_cert_info *ci, mc_cert_rec *c)
     c->not_after = ci->not_after;
 }
 
+void mc_cmd_add_cert_keys(mc_cmd *c, const mc_cert_rec *cr, char ks[80], char ko[64])
+{
+    mc_cmd_add(c, mc_key(ks, 80, "serial", cr->serial)); /* lua/ca.lua */
+    mc_cmd_add(c, mc_key(ko, 64, "orgcerts", cr->uscc)); /* lua/apply.lua's fee */
+}
+
 void mc_cmd_add_cert(mc_cmd *c, const mc_cert_rec *cr)
 {
     mc_cmd_add(c, cr->serial);
@@ -298,12 +304,12 @@ void mc_org_list_free(mc_org_list *l)
 void mc_store_cert_put(mc_store *st, const mc_cert_rec *cr, const mc_actor *a, mc_store_cb cb,
                        void *privdata)
 {
-    char kc[96], kn[80];
+    char kc[96], kn[80], ko[64];
     mc_cmd c;
-    mc_cmd_fcall(&c, "cert_put", 3, 0);
+    mc_cmd_fcall(&c, "cert_put", 4, 0);
     mc_cmd_add(&c, mc_key(kc, sizeof(kc), "cert", cr->fp));
     mc_cmd_add(&c, "{mc}:audit");
-    mc_cmd_add(&c, mc_key(kn, sizeof(kn), "serial", cr->serial)); /* lua/ca.lua */
+    mc_cmd_add_cert_keys(&c, cr, kn, ko);
     mc_cmd_add(&c, cr->fp);
     mc_cmd_add(&c, a->who);
     mc_cmd_add(&c, a->from);

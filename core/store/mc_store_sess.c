@@ -372,15 +372,15 @@ void mc_store_bind_approve(mc_store *st, const char *sid, const char *login,
                            const mc_actor *a, mc_answer_res *out, mc_store_cb cb,
                            void *privdata)
 {
-    char ks[64], ka[96], kc[96], kr[96], kn[80];
+    char ks[64], ka[96], kc[96], kr[96], kn[80], ko[64];
     mc_cmd c;
-    mc_cmd_fcall(&c, "bind_approve", 6, 0);
+    mc_cmd_fcall(&c, "bind_approve", 7, 0);
     mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", sid));
     mc_cmd_add(&c, mc_key(ka, sizeof(ka), "acct", login));
     mc_cmd_add(&c, mc_key(kc, sizeof(kc), "cert", cr->fp));
     mc_cmd_add(&c, mc_key(kr, sizeof(kr), "acct", requester[0] ? requester : login));
     mc_cmd_add(&c, "{mc}:audit");
-    mc_cmd_add(&c, mc_key(kn, sizeof(kn), "serial", cr->serial)); /* lua/ca.lua */
+    mc_cmd_add_cert_keys(&c, cr, kn, ko);
     mc_cmd_add(&c, sid);
     mc_cmd_add(&c, cr->fp);
     mc_cmd_add(&c, login);

@@ -24,7 +24,7 @@ file(READ ${OUT}.txt HEX HEX)
 string(LENGTH "${HEX}" HEXLEN)
 math(EXPR LEN "${HEXLEN} / 2")
 string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," BYTES "${HEX}")
-file(WRITE ${OUT} "/* generated from core/store/lua/*.lua: do not edit */\n#include <stddef.h>\n"
+file(WRITE ${OUT} "/* generated from the files of core/store/lua: do not edit */\n#include <stddef.h>\n"
   "const char mc_lua_src[] = {${BYTES} 0};\n"
   "const size_t mc_lua_len = ${LEN};\n"
   "const char mc_lua_version[] = \"${VER}\";\n")

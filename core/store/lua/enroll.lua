@@ -98,7 +98,7 @@ local function enroll_cert(keys, args)
   return {hget(keys[1], 'status') or '', hget(keys[1], 'der') or ''}
 end
 
--- KEYS: act, app, cert, serial index, audit, sess (only when sid ~= '')
+-- KEYS: act, app, cert, serial index, audit, orgcerts, sess (only when sid ~= '')
 -- ARGV: code hash, csr hash, sid, who, from, app id, fp, then the
 --       certificate's 9 fields (cert_record: serial, uscc, cn, org_name,
 --       issuer, alg, not_before, not_after, der)
@@ -109,7 +109,8 @@ end
 -- -> {'ok', fp} | {'again', fp} (a racing identical redemption won: the
 --    certificate passed here was not recorded)
 local function enroll_commit(keys, args)
-  local ka, kp, kc, kn, au, ks = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6]
+  local ka, kp, kc, kn, au, ko, ks = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
+    keys[7]
   local hash, csr, sid, who, from, app, fp =
     args[1], args[2], args[3], args[4], args[5], args[6], args[7]
   local t = now()
@@ -125,7 +126,7 @@ local function enroll_commit(keys, args)
   local from_state = hget(kp, 'state')
   if from_state ~= 'approved_pending_issue' then return fail('bad_transition') end
   if redis.call('EXISTS', kc) == 1 then return fail('cert_exists') end
-  cert_record(kc, fp, args, 8, t, kn) -- with the serial index (lua/ca.lua)
+  cert_record(kc, fp, args, 8, t, kn, ko) -- with the serial index (lua/ca.lua)
   redis.call('HSET', kc, 'account', '', 'app', app)
   redis.call('HSET', ka, 'state', 'used', 'fp', fp, 'csr', csr, 'used_at', t)
   redis.call('HSET', kp, 'state', 'issued', 'cert', fp)

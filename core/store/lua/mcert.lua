@@ -127,14 +127,18 @@ end
 -- by serial for OCSP and `mcertctl revoke --serial` (lua/ca.lua). The
 -- first record of a serial keeps it: a certificate of another trusted CA
 -- with the same serial cannot take over the index.
-local function cert_record(c, fp, args, i, t, ks)
-  if not ks then error('cert_record needs the serial index key') end
+-- ks, ko: the keys of the serial index and of the organisation's set of
+-- certificates (apply.lua's fee rule counts it); mc_cmd_add_cert_keys in C
+-- sends both.
+local function cert_record(c, fp, args, i, t, ks, ko)
+  if not ks or not ko then error('cert_record needs the serial index and orgcerts keys') end
   redis.call('HSET', c, 'fp', fp, 'serial', args[i], 'uscc', args[i + 1], 'cn', args[i + 2],
              'org_name', args[i + 3], 'issuer', args[i + 4], 'alg', args[i + 5],
              'not_before', args[i + 6], 'not_after', args[i + 7], 'status', 'valid',
              'recorded_at', t)
   if args[i + 8] ~= '' then redis.call('HSET', c, 'der', args[i + 8]) end
   redis.call('SET', ks, fp, 'NX')
+  redis.call('SADD', ko, fp)
 end
 
 -- The account side of ending a binding; the new bind_gen ends the web
@@ -209,7 +213,7 @@ local function sess_answer_ctx(keys, args)
 end
 
 -- KEYS: sess, acct (target), cert, requester's acct (= acct for self), audit,
---       serial index (cert_record)
+--       serial index, orgcerts (cert_record)
 -- ARGV: sid, fp, login, answer, who, from, then the certificate's 9
 --       fields (cert_record)
 -- -> {'ok'|'dup', result, login}
@@ -235,7 +239,7 @@ local function bind_approve(keys, args)
   if (hget(c, 'account') or '') ~= '' then return fail('cert_bound') end
   if (hget(a, 'cert') or '') ~= '' then return fail('account_bound') end
   if not cst then
-    cert_record(c, fp, args, 7, t, keys[6])
+    cert_record(c, fp, args, 7, t, keys[6], keys[7])
   elseif not hget(c, 'der') and args[15] ~= '' then
     redis.call('HSET', c, 'der', args[15])
   end
@@ -430,12 +434,12 @@ local function acct_create(keys, args)
   return 'ok'
 end
 
--- KEYS: cert, audit, serial index (cert_record). ARGV: fp, who, from, then
+-- KEYS: cert, audit, serial index, orgcerts (cert_record). ARGV: fp, who, from, then
 -- the certificate's 9 fields (cert_record)
 local function cert_put(keys, args)
   if redis.call('EXISTS', keys[1]) == 1 then return fail('cert_exists') end
   local t = now()
-  cert_record(keys[1], args[1], args, 4, t, keys[3])
+  cert_record(keys[1], args[1], args, 4, t, keys[3], keys[4])
   redis.call('HSET', keys[1], 'account', '')
   audit(keys[2], t, args[2], args[3], 'cert_issue', 'cert', args[1], 'org', args[5],
         'serial', args[4])
