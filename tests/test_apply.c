@@ -6,7 +6,9 @@
  *   DATA/blobs) -> a draft -> the identity check (sandbox) -> submit: the
  *   organisation's first certificate is free (legal_person) -> the operator's
  *   queue -> approve: the activation record and the SMS with its code in the
- *   outbox stream, in one step -> a second application costs 20000 fen and
+ *   outbox stream, in one step -> the phone enrolls with that code
+ *   (mcert-phone's library: key, CSR, certificate) -> issued -> the
+ *   certificate binds and logs in -> a second application costs 20000 fen and
  *   waits for payment; reject with a reason -> edit -> resubmit; paid then
  *   rejected -> the order is refunded (PAY's sandbox);
  *
@@ -415,6 +417,54 @@ static void a_free_application_is_identified_submitted_reviewed_and_approved(voi
     assert_string_equal(mc_testenv_jstr(a, "state_label"), "审核通过,待制证");
     assert_string_equal(mc_testenv_jstr(a, "reviewer"), "op");
     json_decref(a);
+
+    /* the phone redeems the code from the SMS: it makes its key and CSR,
+     * gets its certificate (the application is issued), binds it to the
+     * clerk's account and logs in with it — the whole life, end to end */
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/lifephone", env->dir);
+    mc_phone_err pe;
+    assert_int_equal(mc_phone_init(dir, MC_ALG_SM2, MC_TEST_PIN, "张三", "演示供应商有限公司",
+                                   MC_TEST_ORG, &pe),
+                     0);
+    mc_phone_enrolled got;
+    if (mc_phone_enroll(dir, env->base, id, code, NULL, NULL, &got, &pe) != 0)
+        fail_msg("enroll: %s %s", pe.code, pe.msg);
+    a = get_app(env, w.clerk, id, &st);
+    assert_string_equal(mc_testenv_jstr(a, "state"), "issued");
+    assert_string_equal(mc_testenv_jstr(a, "cert"), got.fp);
+    json_decref(a);
+    mc_phone *life = mc_phone_open(dir, MC_TEST_PIN, &pe);
+    assert_non_null(life);
+    char sid[MC_SID_LEN + 1], poll[64];
+    int match;
+    assert_int_equal(mc_testenv_open(env, w.clerk, "bind", NULL, sid, poll, &match, NULL), 201);
+    mc_phone_result res;
+    if (mc_testenv_answer(env->base, life, sid, MC_PHONE_APPROVE, match, &res, &pe) != 0)
+        fail_msg("bind: %s %s", pe.code, pe.msg);
+    assert_string_equal(res.account, "clerk");
+    assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, sid, poll, &match, NULL), 201);
+    assert_int_equal(mc_testenv_answer(env->base, life, sid, MC_PHONE_APPROVE, match, &res, &pe),
+                     0);
+    json_t *lp = mc_testenv_poll(env, sid, poll, NULL, 0, &st);
+    assert_string_equal(mc_testenv_jstr(lp, "state"), "approved");
+    assert_string_equal(mc_testenv_jstr(lp, "account"), "clerk");
+    assert_true(strlen(mc_testenv_jstr(lp, "token")) > 40);
+    json_decref(lp);
+    mc_phone_free(life);
+    /* the same CSR again (a reply lost) gets the same certificate; the
+     * right code with another key's CSR is refused: the activation is used */
+    mc_phone_enrolled again;
+    mc_phone_overrides keep = {.enroll_no_import = 1};
+    assert_int_equal(mc_phone_enroll(dir, env->base, id, code, NULL, &keep, &again, &pe), 0);
+    assert_string_equal(again.fp, got.fp);
+    char dir2[300];
+    snprintf(dir2, sizeof(dir2), "%s/lifephone2", env->dir);
+    assert_int_equal(mc_phone_init(dir2, MC_ALG_SM2, MC_TEST_PIN, "张三", "演示供应商有限公司",
+                                   MC_TEST_ORG, &pe),
+                     0);
+    assert_int_equal(mc_phone_enroll(dir2, env->base, id, code, NULL, NULL, NULL, &pe), -1);
+    assert_string_equal(pe.code, "activation_used");
 
     /* a second application of the organisation costs 200 CNY and waits for payment */
     scans s2;
