@@ -360,6 +360,43 @@ static void five_wrong_codes_lock_the_activation_even_for_the_right_code(void **
     assert_field(env, "app", id, "state", "approved_pending_issue");
 }
 
+/* One client address guessing codes across many activations is stopped
+ * before it can lock them all: after 20 wrong codes (4 activations locked)
+ * the next try of any activation is 429 — not compared, not counted on
+ * the activation — and so is the right code, until the window ends. */
+static void one_address_guessing_many_activations_is_429(void **state)
+{
+    mc_testenv *env = env_of(state);
+    char key[96];
+    snprintf(key, sizeof(key), "{mc}:enrollfail-ip:127.0.0.1");
+    mc_testenv_redis_int(env, "DEL %s", key); /* the earlier tests' wrong codes */
+    char ids[5][MC_APP_ID_MAX + 1], dir[400];
+    phone_dir(env, "guesser", MC_ALG_P256, "钱七", ORG_NAME, MC_TEST_ORG, dir);
+    for (int a = 0; a < 5; a++) {
+        new_id(ids[a]);
+        approved_app(env, ids[a], "qian.qi", "钱七", "p256", CODE, 3600);
+    }
+    for (int a = 0; a < 4; a++) {
+        for (int i = 0; i < 4; i++)
+            expect_refusal(env, dir, ids[a], "12345670", NULL, NULL, 403, "bad_code");
+        expect_refusal(env, dir, ids[a], "12345670", NULL, NULL, 403, "activation_locked");
+    }
+    expect_refusal(env, dir, ids[4], "12345670", NULL, NULL, 429, "too_many_attempts");
+    assert_field(env, "act", ids[4], "tries", "0");
+    expect_refusal(env, dir, ids[4], CODE, NULL, NULL, 429, "too_many_attempts");
+    assert_true(mc_testenv_redis_int(env, "TTL %s", key) > 0);
+    /* the window over: the right code works, and gives its try back */
+    mc_testenv_redis_int(env, "DEL %s", key);
+    mc_phone_err pe;
+    if (mc_phone_enroll(dir, env->base, ids[4], CODE, NULL, NULL, NULL, &pe) != 0)
+        fail_msg("enroll: %s %s", pe.code, pe.msg);
+    redisReply *c = mc_testenv_redis(env, "GET %s", key);
+    assert_int_equal(c->type, REDIS_REPLY_STRING);
+    assert_string_equal(c->str, "0");
+    freeReplyObject(c);
+    assert_field(env, "app", ids[4], "state", "issued");
+}
+
 static void an_expired_activation_is_410_and_changes_nothing(void **state)
 {
     mc_testenv *env = env_of(state);
@@ -815,6 +852,7 @@ int main(void)
         cmocka_unit_test(the_enroll_qr_shows_the_application_and_wakes_the_browser),
         cmocka_unit_test(mcert_phone_enroll_by_qr_payload_and_again_after_a_lost_reply),
         cmocka_unit_test(a_node_without_a_ca_answers_503_no_ca),
+        cmocka_unit_test(one_address_guessing_many_activations_is_429),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -43,7 +43,7 @@ static int kind_is(const redisReply *e, const char *k)
     return mc_reply_is_str(e) && strcmp(e->str, k) == 0;
 }
 
-/* {'wrong', n} | {'locked', 0} | {'again', fp} | {'open', holder_name,
+/* {'wrong', n} | {'locked', 0} | {'limited', s} | {'again', fp} | {'open', holder_name,
  * org_name, uscc, alg, applicant} */
 static int read_begin(const redisReply *r, void *out, mc_err *err)
 {
@@ -52,10 +52,12 @@ static int read_begin(const redisReply *r, void *out, mc_err *err)
     if (!mc_reply_is_array(r, 0) || r->elements < 2 || !mc_reply_is_str(r->element[0]))
         return MC_REPLY_SHAPE;
     const redisReply *const *e = (const redisReply *const *)r->element;
-    if ((kind_is(e[0], "wrong") || kind_is(e[0], "locked")) && r->elements == 2 &&
-        mc_reply_is_int(e[1])) {
-        t->kind = kind_is(e[0], "wrong") ? MC_ENROLL_WRONG : MC_ENROLL_LOCKED;
-        t->tries_left = (int)e[1]->integer;
+    if ((kind_is(e[0], "wrong") || kind_is(e[0], "locked") || kind_is(e[0], "limited")) &&
+        r->elements == 2 && mc_reply_is_int(e[1])) {
+        t->kind = kind_is(e[0], "wrong")    ? MC_ENROLL_WRONG
+                  : kind_is(e[0], "locked") ? MC_ENROLL_LOCKED
+                                            : MC_ENROLL_LIMITED;
+        t->tries_left = (int)e[1]->integer; /* LIMITED: the seconds to wait */
         return 0;
     }
     if (kind_is(e[0], "again") && r->elements == 2 && mc_reply_is_str(e[1])) {
@@ -82,12 +84,13 @@ void mc_store_enroll_begin(mc_store *st, const char *app, const char *code_hash,
                            const char *csr_hash, const char *sid, const mc_actor *a,
                            mc_enroll_try *out, mc_store_cb cb, void *privdata)
 {
-    char kact[64], kapp[64], ks[64];
+    char kact[64], kapp[64], ks[64], ki[96];
     mc_cmd c;
-    mc_cmd_fcall(&c, "enroll_begin", sid[0] ? 4 : 3, 0);
+    mc_cmd_fcall(&c, "enroll_begin", sid[0] ? 5 : 4, 0);
     mc_cmd_add(&c, mc_key(kact, sizeof(kact), "act", app));
     mc_cmd_add(&c, mc_key(kapp, sizeof(kapp), "app", app));
     mc_cmd_add(&c, "{mc}:audit");
+    mc_cmd_add(&c, mc_key(ki, sizeof(ki), "enrollfail-ip", a->from));
     if (sid[0])
         mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", sid));
     mc_cmd_add(&c, code_hash);
@@ -97,6 +100,8 @@ void mc_store_enroll_begin(mc_store *st, const char *app, const char *code_hash,
     mc_cmd_add(&c, a->who);
     mc_cmd_add(&c, a->from);
     mc_cmd_add(&c, app);
+    mc_cmd_addi(&c, MC_ENROLL_TRIES_PER_ADDRESS);
+    mc_cmd_addi(&c, MC_ENROLL_WINDOW);
     mc_store_call(st, &c, read_begin, out, cb, privdata);
 }
 

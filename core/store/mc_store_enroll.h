@@ -30,6 +30,11 @@
 #include "mc_store_sess.h"
 
 #define MC_ENROLL_TRIES 5       /* wrong codes that lock an activation */
+/* Wrong codes one client address may send, all activations together, in a
+ * window (then 429 too_many_attempts, the window doubling as for passwords):
+ * so that one source guessing order numbers cannot lock others' activations. */
+#define MC_ENROLL_TRIES_PER_ADDRESS 20
+#define MC_ENROLL_WINDOW 900
 
 /* The application as enrollment sees it (fields of APP's hash). */
 typedef struct mc_enroll_app {
@@ -53,6 +58,8 @@ typedef enum mc_enroll_kind {
     MC_ENROLL_AGAIN,              /* right code, already issued for this CSR: fp */
     MC_ENROLL_WRONG,              /* wrong code, counted: tries_left */
     MC_ENROLL_LOCKED,             /* wrong code, the last one: now locked */
+    MC_ENROLL_LIMITED,            /* the client address is over its wrong codes:
+                                     tries_left holds the seconds to wait */
 } mc_enroll_kind;
 typedef struct mc_enroll_try {
     mc_enroll_kind kind;

@@ -176,6 +176,14 @@ static void enroll_on_begun(void *privdata, const mc_err *err)
                       "%d wrong codes: the activation is locked",
                       MC_ENROLL_TRIES);
         return;
+    case MC_ENROLL_LIMITED: {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", x->t.tries_left);
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", ra);
+        mc_reply_errf(r, 429, "too_many_attempts",
+                      "too many wrong activation codes from this address; try again later");
+        return;
+    }
     case MC_ENROLL_AGAIN:
         mc_store_enroll_cert(r->node->store, x->t.fp, &x->again, enroll_on_again, r);
         return;

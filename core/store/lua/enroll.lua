@@ -50,23 +50,34 @@ function ENROLL.sess(ks, app, t)
   return nil
 end
 
--- KEYS: act, app, audit, sess (only when ARGV sid is not '')
+-- KEYS: act, app, audit, the client address's counter, sess (only when
+--       ARGV sid is not '')
 -- ARGV: code hash (SHA-256 hex of "<app>:<code>"), csr hash, tries allowed,
---       sid, who, from, app id
+--       sid, who, from, app id, wrong codes allowed per address, window (s)
 -- The code is counted BEFORE it is compared (the try is added to `tries`
 -- first; a right code takes it back), so parallel guesses never get more
 -- comparisons than allowed; the last wrong one locks the activation.
--- -> {'wrong', tries left} | {'locked', 0} (both written and audited) |
+-- Per client address too (like pw_attempt): a try is counted on the
+-- address's counter before the code is compared, and given back when it
+-- was right, so one source cannot lock everyone's activations by guessing
+-- order numbers; over the limit the code is not compared at all.
+-- -> {'limited', retry_after} (nothing but the address's counter written) |
+--    {'wrong', tries left} | {'locked', 0} (both written and audited) |
 --    {'again', fp} (already issued for this CSR) |
 --    {'open', holder_name, org_name, uscc, alg, applicant}
 local function enroll_begin(keys, args)
-  local ka, kp, au, ks = keys[1], keys[2], keys[3], keys[4]
+  local ka, kp, au, ki, ks = keys[1], keys[2], keys[3], keys[4], keys[5]
   local hash, csr, max, sid, who, from, app =
     args[1], args[2], tonumber(args[3]), args[4], args[5], args[6], args[7]
+  local per_ip, win = tonumber(args[8]), tonumber(args[9])
   local t = now()
   local e = ENROLL.closed(ka, kp, t)
   if e then return fail(e) end
+  local m = volatile('INCR', ki)
+  if m == 1 then volatile('EXPIRE', ki, win) end
+  if m > per_ip then return {'limited', refuse(ki, m - per_ip, win)} end
   local n = redis.call('HINCRBY', ka, 'tries', 1)
+  if hget(ka, 'hash') == hash then volatile('DECR', ki) end
   if hget(ka, 'hash') ~= hash then
     if n >= max then
       redis.call('HSET', ka, 'state', 'locked', 'locked_at', t)
