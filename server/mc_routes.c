@@ -57,6 +57,8 @@ const mc_route mc_routes[] = {
     {EVHTTP_REQ_GET, "/api/v1/review", MC_API_WEB, 0, MC_AUTH_REQUIRED, mc_api_app_review},
     {EVHTTP_REQ_POST, "/api/v1/applications/:id/approve", MC_API_WEB, 0, MC_AUTH_REQUIRED,
      mc_api_app_approve},
+    {EVHTTP_REQ_POST, "/api/v1/applications/:id/activation", MC_API_WEB, 0, MC_AUTH_REQUIRED,
+     mc_api_app_reactivate},
     {EVHTTP_REQ_POST, "/api/v1/applications/:id/reject", MC_API_WEB, MC_WEB_BODY_MAX,
      MC_AUTH_REQUIRED, mc_api_app_reject},
     {EVHTTP_REQ_POST, "/api/v1/applications/:id/pay", MC_API_WEB, 0, MC_AUTH_REQUIRED,

@@ -975,6 +975,74 @@ static void i_a_certificate_held_makes_the_next_one_paid(void **state)
     world_stop(&w);
 }
 
+/* The code of the newest activation SMS of id into code (9). */
+static void newest_code(mc_testenv *env, const char *id, int want_sms, char code[9])
+{
+    char text[512], to[16];
+    assert_int_equal(outbox_text(env, id, text, to), want_sms);
+    const char *c = strstr(text, "激活码 ");
+    assert_non_null(c);
+    snprintf(code, 9, "%.8s", c + strlen("激活码 "));
+}
+
+/* An activation locked by 5 wrong codes (or lost, or expired) gets a new
+ * code on request: the old one stops working, the tries start again, the
+ * SMS goes out again; at most 5 times; never once the certificate is issued. */
+static void j_a_locked_activation_gets_a_new_code(void **state)
+{
+    (void)state;
+    world w;
+    world_start(&w);
+    mc_testenv *env = w.env;
+    scans s;
+    upload_scans(env, w.clerk, 7, &s);
+    char id[19], stt[32], code[9], dir[300];
+    create(env, w.clerk, form("legal_person", "330100", "张三", &s), id);
+    act(env, w.clerk, id, "submit", NULL, 200, stt, NULL);
+    act(env, w.op, id, "approve", NULL, 200, stt, NULL);
+    newest_code(env, id, 1, code);
+    snprintf(dir, sizeof(dir), "%s/relock", env->dir);
+    mc_phone_err pe;
+    assert_int_equal(mc_phone_init(dir, MC_ALG_SM2, MC_TEST_PIN, "张三", "演示供应商有限公司",
+                                   MC_TEST_ORG, &pe),
+                     0);
+    char wrong[12];
+    snprintf(wrong, sizeof(wrong), "%08d", (atoi(code) + 1) % 100000000);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(mc_phone_enroll(dir, env->base, id, wrong, NULL, NULL, NULL, &pe), -1);
+    assert_string_equal(pe.code, "activation_locked");
+    /* another organisation's admin may not; the applicant may */
+    reply r;
+    mc_testenv_account(env, "stranger", MC_TEST_ORG2, "admin");
+    char *stranger = mc_testenv_login(env, "stranger");
+    act(env, stranger, id, "activation", NULL, 404, NULL, NULL);
+    free(stranger);
+    act(env, w.clerk, id, "activation", NULL, 200, stt, NULL);
+    assert_string_equal(stt, "approved_pending_issue");
+    char code2[9];
+    newest_code(env, id, 2, code2);
+    /* the old code is dead, the new one works */
+    if (strcmp(code, code2) != 0) {
+        assert_int_equal(mc_phone_enroll(dir, env->base, id, code, NULL, NULL, NULL, &pe), -1);
+        assert_string_equal(pe.code, "bad_code");
+    }
+    /* the operator may too; 4 more, then refused */
+    for (int i = 0; i < 4; i++)
+        act(env, w.op, id, "activation", NULL, 200, NULL, NULL);
+    act(env, w.clerk, id, "activation", NULL, 409, NULL, &r);
+    assert_string_equal(r.code, "too_many_reissues");
+    reply_free(&r);
+    char code6[9];
+    newest_code(env, id, 6, code6);
+    if (mc_phone_enroll(dir, env->base, id, code6, NULL, NULL, NULL, &pe) != 0)
+        fail_msg("enroll: %s %s", pe.code, pe.msg);
+    /* issued: no new code any more */
+    act(env, w.clerk, id, "activation", NULL, 409, NULL, &r);
+    assert_string_equal(r.code, "bad_transition");
+    reply_free(&r);
+    world_stop(&w);
+}
+
 static void h_mcertctl_lists_shows_approves_and_rejects(void **state)
 {
     world w;
@@ -1025,6 +1093,7 @@ int main(void)
         cmocka_unit_test(g_the_eleventh_identity_check_of_a_day_is_429),
         cmocka_unit_test(h_mcertctl_lists_shows_approves_and_rejects),
         cmocka_unit_test(i_a_certificate_held_makes_the_next_one_paid),
+        cmocka_unit_test(j_a_locked_activation_gets_a_new_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,7 +140,7 @@ static const struct {
     {"apikey_exists", 409},   {"apikey_revoked", 409},
     /* enrollment (lua/enroll.lua) */
     {"no_activation", 404},   {"activation_locked", 403}, {"activation_expired", 410},
-    {"activation_used", 409}, {"app_mismatch", 409},
+    {"activation_used", 409}, {"app_mismatch", 409},   {"too_many_reissues", 409},
     /* applications (lua/apply.lua) */
     {"bad_transition", 409},  {"too_many_attempts", 429}, {"id_collision", 503},
     /* payments (lua/pay.lua) */

@@ -187,6 +187,25 @@ void mc_store_app_approve(mc_store *st, const char *id, const char *code_hash, i
     mc_store_call(st, &c, read_app, out, cb, privdata);
 }
 
+void mc_store_app_reactivate(mc_store *st, const char *id, const char *code_hash, int ttl,
+                             const char *sms, int reissues, const mc_actor *ac, mc_app *out,
+                             mc_store_cb cb, void *privdata)
+{
+    char ka[64], kt[64];
+    mc_cmd c;
+    mc_cmd_fcall(&c, "app_reactivate", 4, 0);
+    mc_cmd_add(&c, mc_key(ka, sizeof(ka), "app", id));
+    mc_cmd_add(&c, mc_key(kt, sizeof(kt), "act", id));
+    mc_cmd_add(&c, "{mc}:outbox");
+    mc_cmd_add(&c, "{mc}:audit");
+    add_actor(&c, ac);
+    mc_cmd_add(&c, code_hash);
+    mc_cmd_addi(&c, ttl);
+    mc_cmd_add(&c, sms);
+    mc_cmd_addi(&c, reissues);
+    mc_store_call(st, &c, read_app, out, cb, privdata);
+}
+
 static int read_idcount(const redisReply *r, void *out, mc_err *err)
 {
     mc_idcount *x = out;

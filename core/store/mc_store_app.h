@@ -56,6 +56,14 @@ void mc_store_app_approve(mc_store *st, const char *id, const char *code_hash, i
                           const char *sms, const mc_actor *ac, mc_app *out, mc_store_cb cb,
                           void *privdata);
 
+/* A new activation for an approved application (the old code lost, locked
+ * or expired): replaced with code_hash, tries reset, the SMS sent again, at
+ * most `reissues` times. Errors: not_found, bad_transition,
+ * activation_used, too_many_reissues (409). */
+void mc_store_app_reactivate(mc_store *st, const char *id, const char *code_hash, int ttl,
+                             const char *sms, int reissues, const mc_actor *ac, mc_app *out,
+                             mc_store_cb cb, void *privdata);
+
 /* One identity check of holder_id counted (before it is made): the count
  * today and the seconds left of the day; too_many_attempts past limit. */
 typedef struct mc_idcount {

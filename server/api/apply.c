@@ -13,6 +13,8 @@
  *   POST /api/v1/applications/<id>/identity   the face check (sandbox provider)
  *   GET  /api/v1/review                       the operator's queue
  *   POST /api/v1/applications/<id>/approve    operator: activation + SMS
+ *   POST /api/v1/applications/<id>/activation applicant, its admin, operator:
+ *                                             a new code (lost, locked, expired)
  *   POST /api/v1/applications/<id>/reject     operator: with a reason (refunded if paid)
  *
  * Rules kept here, in this order for every action on an application: the
@@ -585,6 +587,35 @@ void mc_api_app_approve(mc_req *r)
         return;
     }
     act_begin(r, approve_judge);
+}
+
+/* ---- a new activation code (the old one lost, locked or expired) ---- */
+
+#define ACTIVATION_REISSUES 5
+
+static void reactivate_judge(mc_req *r)
+{
+    act_ctx *c = r->hctx;
+    mc_app *a = &c->x.app;
+    mc_principal me = me_of(r);
+    if (!mc_policy_app_may_review(&me) && may_act(r, a) != 0)
+        return;
+    if (strcmp(a->state, "approved_pending_issue") != 0) {
+        mc_reply_errf(r, 409, "bad_transition", "a new activation code is for an approved "
+                                                "application, not one in state %s", a->state);
+        return;
+    }
+    mc_app_activation_new(a->id, c->code_hash, c->sms, sizeof(c->sms));
+    mc_actor ac;
+    actor_of(r, &ac);
+    mc_store_app_reactivate(r->node->store, a->id, c->code_hash, MC_ACTIVATION_TTL, c->sms,
+                            ACTIVATION_REISSUES, &ac, &c->done.app, on_app_written, r);
+    OPENSSL_cleanse(c->sms, sizeof(c->sms));
+}
+
+void mc_api_app_reactivate(mc_req *r)
+{
+    act_begin(r, reactivate_judge);
 }
 
 static void reject_judge(mc_req *r)

@@ -72,6 +72,7 @@ void mc_api_app_withdraw(mc_req *r);
 void mc_api_app_identity(mc_req *r);
 void mc_api_app_review(mc_req *r);
 void mc_api_app_approve(mc_req *r);
+void mc_api_app_reactivate(mc_req *r);
 void mc_api_app_reject(mc_req *r);
 
 /* api/pay.c: payments (§9.6). */

@@ -190,6 +190,32 @@ local function app_approve(keys, args)
   return app_flat(a)
 end
 
+-- KEYS: app, act, outbox, audit. ARGV: who, from, code hash, ttl, sms,
+-- reissues allowed. A new activation code for an approved application whose
+-- code was lost, locked (5 wrong) or expired: the old code stops working,
+-- the tries start again, the SMS goes out again — at most `reissues` times.
+-- Refusals: bad_transition (not approved_pending_issue), activation_used,
+-- too_many_attempts. -> the application
+local function app_reactivate(keys, args)
+  local a, act, ob, au = keys[1], keys[2], keys[3], keys[4]
+  if redis.call('EXISTS', a) == 0 then return fail('not_found') end
+  if hget(a, 'state') ~= 'approved_pending_issue' then return fail('bad_transition') end
+  if hget(act, 'state') == 'used' then return fail('activation_used') end
+  local n = tonumber(hget(act, 'reissues') or '0')
+  if n >= tonumber(args[6]) then return fail('too_many_reissues') end
+  local t = now()
+  local id = hget(a, 'id')
+  redis.call('DEL', act)
+  redis.call('HSET', act, 'app', id, 'hash', args[3], 'expires', t + tonumber(args[4]),
+             'tries', '0', 'state', 'open', 'created', t, 'reissues', n + 1)
+  redis.call('XADD', ob, 'MAXLEN', '~', '100000', '*', 'to', hget(a, 'mobile'),
+             'text', args[5], 'at', t, 'kind', 'activation', 'app', id)
+  app_bump(a)
+  audit(au, t, args[1], args[2], 'activation_reissue', 'app', id, 'activation_expires',
+        t + tonumber(args[4]), 'reissue', n + 1)
+  return app_flat(a)
+end
+
 -- KEYS: the holder's counter, ARGV: limit per day. The day is Redis's
 -- (UTC+8). Counted before the check it allows: an attempt over the limit
 -- is still counted (and refused).  -> {count, seconds to the day's end}
@@ -251,6 +277,7 @@ reg('app_submit', app_submit)
 reg('app_withdraw', app_withdraw)
 reg('app_reject', app_reject)
 reg('app_approve', app_approve)
+reg('app_reactivate', app_reactivate)
 reg('app_identity_count', app_identity_count)
 reg('app_identity_set', app_identity_set)
 reg('app_first', app_first, true)
