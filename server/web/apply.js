@@ -83,6 +83,8 @@
 
   /* The codes of the application endpoints, in words (else app.js's). */
   const ERROR_TEXT = {
+    too_many_reissues: '激活码重新发送次数已达上限，请联系CA审核员',
+    activation_used: '证书已下载，激活码已使用',
     bad_transition: '当前状态不允许该操作，请刷新页面后重试',
     not_found: '申领记录不存在',
     not_permitted: '无权查看或操作该申领',
@@ -1131,6 +1133,18 @@
       note(`证书已发放（订单编号 ${detail.id}）`);
       showDetail(detail.id);
     });
+  $('enroll-resend').addEventListener('click', async () => {
+    const b = $('enroll-resend');
+    b.disabled = true;
+    try {
+      await api('POST', `/api/v1/applications/${encodeURIComponent(detail.id)}/activation`);
+      note(`新的激活码已通过短信发送至 ${mask(detail.mobile)}，原激活码已失效`);
+    } catch (e) {
+      handle(e, $('d-error'));
+    } finally {
+      b.disabled = false;
+    }
+  });
   $('enroll-start').addEventListener('click', () => {
     $('enroll-start').hidden = true;
     $('enroll-qr').hidden = false;

@@ -1835,6 +1835,13 @@ async function scenarios(chromium) {
       const noteText = await text(page.locator('#d-enroll-note'));
       assert(/短信/.test(noteText) && noteText.includes('138****8000') && !noteText.includes(S.code), `activation note: ${noteText}`);
       await shootBoth(page, 'apply-detail-approved');
+      /* 重新发送激活码: a new SMS with a new code; the enrollment below uses it */
+      const before = S.code;
+      await page.click('#enroll-resend');
+      await page.waitForFunction(() => /新的激活码已通过短信发送/.test(document.body.innerText));
+      const again = await activationCode(S.freeId);
+      assert(again.to === APPL.mobile && again.code !== before, `the resent SMS: ${again.to} ${again.code}`);
+      S.code = again.code;
     });
 
     await check('approved: 显示下载二维码 opens an enroll session; mcert-phone enroll answers its QR with the SMS code; the page shows 已发证 live', async () => {
