@@ -40,6 +40,7 @@
 
 #include "mc_crypto.h"
 #include "mc_enroll_proto.h"
+#include "mc_http.h"
 #include "mc_testenv.h"
 
 #define ORG_NAME "演示供应商有限公司" /* mc_testenv's organisation */
@@ -812,6 +813,43 @@ static void mcert_phone_enroll_by_qr_payload_and_again_after_a_lost_reply(void *
     assert_int_equal(mc_testenv_sh("%s/mcert-phone --store %s/x enroll --server %s --app %s "
                                    "--code 123 --pin %s >/dev/null 2>&1",
                                    MCERT_BIN_DIR, env->dir, env->base, id, MC_TEST_PIN),
+                     2);
+    free(tok);
+
+    /* the QR as the page draws it (PNG), read by the phone's real decoder */
+    char id2[MC_APP_ID_MAX + 1], store2[400], png[450];
+    new_id(id2);
+    approved_app(env, id2, "he.jing", "何静", "sm2", CODE, 3600);
+    tok = mc_testenv_login(env, "he.jing");
+    o = open_enroll(env, tok, id2, &st);
+    assert_int_equal(st, 201);
+    char sid[MC_SID_LEN + 1];
+    snprintf(sid, sizeof(sid), "%s", mc_testenv_jstr(o, "sid"));
+    json_decref(o);
+    snprintf(png, sizeof(png), "%s/enroll-qr.png", env->dir);
+    char url[300];
+    snprintf(url, sizeof(url), "%s/api/v1/sessions/%s/qr.png", env->base, sid);
+    mc_http_reply hr;
+    mc_err herr;
+    memset(&hr, 0, sizeof(hr));
+    assert_int_equal(mc_http_request("GET", url, NULL, NULL, 0, 10, &hr, &herr), 0);
+    assert_int_equal(hr.status, 200);
+    FILE *f = fopen(png, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(hr.body.ptr, 1, hr.body.len, f), hr.body.len);
+    fclose(f);
+    mc_http_reply_free(&hr);
+    snprintf(store2, sizeof(store2), "%s/cli-phone-png", env->dir);
+    assert_int_equal(mc_testenv_sh("%s/mcert-phone --store %s enroll --png %s --code %s --alg sm2 "
+                                   "--pin %s --cn 何静 --org-name %s --uscc %s >%s 2>&1",
+                                   MCERT_BIN_DIR, store2, png, CODE, MC_TEST_PIN, ORG_NAME,
+                                   MC_TEST_ORG, out),
+                     0);
+    assert_field(env, "app", id2, "state", "issued");
+    /* --png and --payload together: a usage error */
+    assert_int_equal(mc_testenv_sh("%s/mcert-phone --store %s/y enroll --png %s --payload '%s' "
+                                   "--code %s --pin %s >/dev/null 2>&1",
+                                   MCERT_BIN_DIR, env->dir, png, payload, CODE, MC_TEST_PIN),
                      2);
     free(tok);
 }

@@ -73,7 +73,7 @@ static void usage(FILE *f)
           "         list the sign requests waiting for this certificate\n"
           "  sign   --server URL --sid SID --pin PIN (--approve | --reject) [--number NN]\n"
           "         show a sign request and answer it (the number comes from the inbox)\n"
-          "  enroll --server URL --app ID --code CODE [--sid SID | --payload QR]\n"
+          "  enroll --server URL --app ID --code CODE [--sid SID | --payload QR | --png FILE]\n"
           "         --alg sm2|p256 --pin PIN --cn NAME --org-name NAME --uscc USCC\n"
           "         receive the certificate of an approved application: makes the key\n"
           "         and CSR (or reuses the store's), sends them with the activation\n"
@@ -608,10 +608,20 @@ static int cmd_enroll(const struct options *o)
 
     if (!o->have_code || !o->have_pin)
         return usage_error("enroll needs --code (from the SMS) and --pin");
-    if (o->payload != NULL && o->sid != NULL)
-        return usage_error("enroll takes --sid or --payload, not both");
-    if (o->payload != NULL) {
-        if (mc_qr_parse(o->payload, strlen(o->payload), base, sizeof(base), sid, &qe) != 0) {
+    if ((o->payload != NULL) + (o->png != NULL) + (o->sid != NULL) > 1)
+        return usage_error("enroll takes one of --sid, --payload and --png");
+    char scanned[MC_QR_PAYLOAD_MAX + 1];
+    const char *payload = o->payload;
+    if (o->png != NULL) {
+        /* the QR the web page shows, read with the real decoder */
+        if (mc_phone_scan_png(o->png, scanned, sizeof(scanned), &e) != 0) {
+            print_err("scan", &e);
+            return EXIT_REFUSED;
+        }
+        payload = scanned;
+    }
+    if (payload != NULL) {
+        if (mc_qr_parse(payload, strlen(payload), base, sizeof(base), sid, &qe) != 0) {
             fprintf(stderr, "mcert-phone: not a session QR code: %s\n", qe.msg);
             return EXIT_USAGE;
         }
@@ -621,7 +631,7 @@ static int cmd_enroll(const struct options *o)
         snprintf(sid, sizeof(sid), "%s", o->sid);
     }
     if (server == NULL)
-        return usage_error("enroll needs --server (or --payload)");
+        return usage_error("enroll needs --server (or --payload / --png)");
     if (sid[0] != '\0') {
         if (mc_phone_fetch(server, sid, &view, &e) != 0) {
             print_err("fetch", &e);
