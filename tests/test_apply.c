@@ -34,7 +34,7 @@
 
 #include "mc_crypto.h"
 #include "mc_http.h"
-#include "mc_testenv.h"
+#include "mc_testhelp.h"
 
 #define HOLDER_ID "11010519491231002X"
 #define CA_ORG "91110000MA0CAMPT0X" /* the check character is made by uscc_fix */
@@ -932,23 +932,6 @@ static void g_the_eleventh_identity_check_of_a_day_is_429(void **state)
 
 /* ---- mcertctl ---- */
 
-static int ctl_out(mc_testenv *env, char *out, size_t size, const char *fmt, ...)
-{
-    char args[512], path[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof(args), fmt, ap);
-    va_end(ap);
-    snprintf(path, sizeof(path), "%s/ctl.out", env->dir);
-    int rc = mc_testenv_ctl(env, "%s >%s 2>&1", args, path);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t n = fread(out, 1, size - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    return rc;
-}
-
 /* A certificate the organisation already holds, however it came (here:
  * `mcertctl issue`, no application), uses up its free first one: every
  * path that records a certificate adds it to the organisation's set. */
@@ -1050,8 +1033,9 @@ static void h_mcertctl_lists_shows_approves_and_rejects(void **state)
     mc_testenv *env = w.env;
     char out[8192];
     /* the role is strict */
-    assert_int_equal(ctl_out(env, out, sizeof(out),
-                             "account add --login x --name X --org %s --role root", MC_TEST_ORG),
+    assert_int_equal(mc_testenv_ctl_out(env, out, sizeof(out),
+                                        "account add --login x --name X --org %s --role root",
+                                        MC_TEST_ORG),
                      2);
     scans s;
     upload_scans(env, w.boss, 6, &s);
@@ -1059,25 +1043,27 @@ static void h_mcertctl_lists_shows_approves_and_rejects(void **state)
     create(env, w.boss, form("legal_person", "330100", "张三", &s), id);
     act(env, w.boss, id, "submit", NULL, 200, stt, NULL);
     create(env, w.boss, form("legal_person", "330100", "李四", &s), id2);
-    assert_int_equal(ctl_out(env, out, sizeof(out), "application list"), 0);
+    assert_int_equal(mc_testenv_ctl_out(env, out, sizeof(out), "application list"), 0);
     assert_non_null(strstr(out, id));
     assert_null(strstr(out, id2)); /* a draft is not in the queue */
-    assert_int_equal(ctl_out(env, out, sizeof(out), "application list --org %s", MC_TEST_ORG),
-                     0);
+    assert_int_equal(
+        mc_testenv_ctl_out(env, out, sizeof(out), "application list --org %s", MC_TEST_ORG), 0);
     assert_non_null(strstr(out, id2));
-    assert_int_equal(ctl_out(env, out, sizeof(out), "application show --id %s", id), 0);
+    assert_int_equal(mc_testenv_ctl_out(env, out, sizeof(out), "application show --id %s", id), 0);
     assert_non_null(strstr(out, "state pending_review (待审核)"));
-    assert_int_equal(ctl_out(env, out, sizeof(out), "application approve --id %s", id2), 1);
+    assert_int_equal(mc_testenv_ctl_out(env, out, sizeof(out), "application approve --id %s", id2),
+                     1);
     assert_non_null(strstr(out, "bad_transition"));
-    assert_int_equal(ctl_out(env, out, sizeof(out), "application approve --id %s", id), 0);
+    assert_int_equal(mc_testenv_ctl_out(env, out, sizeof(out), "application approve --id %s", id),
+                     0);
     char text[512], to[16];
     assert_int_equal(outbox_text(env, id, text, to), 1);
-    assert_int_equal(ctl_out(env, out, sizeof(out), "application reject --id %s --reason 重复",
-                             id),
-                     1);
+    assert_int_equal(
+        mc_testenv_ctl_out(env, out, sizeof(out), "application reject --id %s --reason 重复", id),
+        1);
     act(env, w.boss, id2, "submit", NULL, 200, stt, NULL);
     assert_string_equal(stt, "pending_payment");
-    assert_int_equal(ctl_out(env, out, sizeof(out), "application show --id SQ1"), 1);
+    assert_int_equal(mc_testenv_ctl_out(env, out, sizeof(out), "application show --id SQ1"), 1);
     world_stop(&w);
 }
 

@@ -33,30 +33,9 @@
 #include <hiredis/hiredis.h>
 
 #include "mc_crypto.h"
-#include "mc_testenv.h"
+#include "mc_testhelp.h"
 
 /* ---- helpers ---- */
-
-/* A shell command with stdout and stderr captured into out (size bytes);
- * returns its exit status. */
-static int sh_out(mc_testenv *env, char *out, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int sh_out(mc_testenv *env, char *out, size_t size, const char *fmt, ...)
-{
-    char cmd[2048], path[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    snprintf(path, sizeof(path), "%s/sh.out", env->dir);
-    int rc = mc_testenv_sh("%s >%s 2>&1", cmd, path);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t n = fread(out, 1, size - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    return rc;
-}
 
 /* One request on a new connection, the raw reply body into out (if not
  * NULL) and its Content-Type into ctype (if not NULL). Returns the status. */
@@ -127,11 +106,12 @@ static void get_crl(mc_testenv *env, const char *name, char path[300])
  * into out. Asserts that it verifies. */
 static void crl_text(mc_testenv *env, const char *crl, char *out, size_t size)
 {
-    assert_int_equal(sh_out(env, out, size,
-                            "openssl crl -inform DER -in %s -CAfile %s/var/ca/ca.crt -noout "
-                            "-verify -text",
-                            crl, env->dir),
-                     0);
+    assert_int_equal(
+        mc_testenv_sh_out(env, out, size,
+                          "openssl crl -inform DER -in %s -CAfile %s/var/ca/ca.crt -noout "
+                          "-verify -text",
+                          crl, env->dir),
+        0);
     assert_non_null(strstr(out, "verify OK"));
 }
 
@@ -153,10 +133,10 @@ static long crl_number(const char *text)
 static void ocsp_leaf(mc_testenv *env, const char *phone, const char *extra, char *out,
                       size_t size)
 {
-    int rc = sh_out(env, out, size,
-                    "openssl ocsp -issuer %s/var/ca/ca.crt %s -cert %s/%s/cert.pem -url "
-                    "%s/ca/ocsp -CAfile %s/var/ca/ca.crt -resp_text",
-                    env->dir, extra, env->dir, phone, env->base, env->dir);
+    int rc = mc_testenv_sh_out(env, out, size,
+                               "openssl ocsp -issuer %s/var/ca/ca.crt %s -cert %s/%s/cert.pem -url "
+                               "%s/ca/ocsp -CAfile %s/var/ca/ca.crt -resp_text",
+                               env->dir, extra, env->dir, phone, env->base, env->dir);
     if (rc != 0 || strstr(out, "Response verify OK") == NULL)
         fail_msg("openssl ocsp: %d\n%s", rc, out);
     assert_null(strstr(out, "WARNING")); /* e.g. no nonce in the response */
@@ -166,9 +146,10 @@ static void ocsp_leaf(mc_testenv *env, const char *phone, const char *extra, cha
 static void leaf_serial(mc_testenv *env, const char *phone, char serial[64])
 {
     char out[256];
-    assert_int_equal(sh_out(env, out, sizeof(out), "openssl x509 -in %s/%s/cert.pem -noout "
-                                                   "-serial",
-                            env->dir, phone),
+    assert_int_equal(mc_testenv_sh_out(env, out, sizeof(out),
+                                       "openssl x509 -in %s/%s/cert.pem -noout "
+                                       "-serial",
+                                       env->dir, phone),
                      0);
     assert_int_equal(sscanf(out, "serial=%63s", serial), 1);
 }
@@ -479,12 +460,13 @@ static void an_operator_revokes_any_certificate(void **state)
     snprintf(resp, sizeof(resp), "-respout %s/resp.der", env->dir);
     ocsp_leaf(env, "alice", resp, out, sizeof(out));
     assert_non_null(strstr(out, "cert.pem: revoked"));
-    assert_int_equal(sh_out(env, out, sizeof(out),
-                            "f=%s/resp.der; off=$(openssl asn1parse -inform DER -in $f | grep "
-                            "-m1 'OCTET STRING' | cut -d: -f1); openssl asn1parse -inform DER "
-                            "-in $f -strparse $off",
-                            env->dir),
-                     0);
+    assert_int_equal(
+        mc_testenv_sh_out(env, out, sizeof(out),
+                          "f=%s/resp.der; off=$(openssl asn1parse -inform DER -in $f | grep "
+                          "-m1 'OCTET STRING' | cut -d: -f1); openssl asn1parse -inform DER "
+                          "-in $f -strparse $off",
+                          env->dir),
+        0);
     assert_non_null(strstr(out, "ENUMERATED        :09"));
     /* and the CRL's reasonCode */
     char crl[300];
@@ -559,7 +541,7 @@ static void ocsp_resp_status(mc_testenv *env, const mc_buf *resp, char *out, siz
     char path[300];
     snprintf(path, sizeof(path), "%s/resp.der", env->dir);
     write_file(path, resp->ptr, resp->len);
-    sh_out(env, out, size, "openssl ocsp -respin %s -resp_text -noverify", path);
+    mc_testenv_sh_out(env, out, size, "openssl ocsp -respin %s -resp_text -noverify", path);
 }
 
 static void ocsp_answers_malformed_unknown_and_foreign_requests(void **state)
@@ -589,11 +571,12 @@ static void ocsp_answers_malformed_unknown_and_foreign_requests(void **state)
     /* a real request made by the tool (with a nonce), then hostile
      * variants of it */
     snprintf(path, sizeof(path), "%s/req.der", env->dir);
-    assert_int_equal(sh_out(env, out, sizeof(out),
-                            "openssl ocsp -issuer %s/var/ca/ca.crt -cert %s/alice/cert.pem "
-                            "-reqout %s",
-                            env->dir, env->dir, path),
-                     0);
+    assert_int_equal(
+        mc_testenv_sh_out(env, out, sizeof(out),
+                          "openssl ocsp -issuer %s/var/ca/ca.crt -cert %s/alice/cert.pem "
+                          "-reqout %s",
+                          env->dir, env->dir, path),
+        0);
     uint8_t req[4096];
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
@@ -631,11 +614,12 @@ static void ocsp_answers_malformed_unknown_and_foreign_requests(void **state)
     assert_non_null(strstr(out, "OCSP Nonce"));
 
     /* a serial nobody was issued: unknown (the response still verifies) */
-    assert_int_equal(sh_out(env, out, sizeof(out),
-                            "openssl ocsp -issuer %s/var/ca/ca.crt -serial 0x0123456789ABCDEF "
-                            "-url %s/ca/ocsp -CAfile %s/var/ca/ca.crt",
-                            env->dir, env->base, env->dir),
-                     0);
+    assert_int_equal(
+        mc_testenv_sh_out(env, out, sizeof(out),
+                          "openssl ocsp -issuer %s/var/ca/ca.crt -serial 0x0123456789ABCDEF "
+                          "-url %s/ca/ocsp -CAfile %s/var/ca/ca.crt",
+                          env->dir, env->base, env->dir),
+        0);
     assert_non_null(strstr(out, "Response verify OK"));
     assert_non_null(strstr(out, "0x0123456789ABCDEF: unknown"));
     /* CertIDs of another issuer (a CA this server is not) only:
@@ -649,16 +633,18 @@ static void ocsp_answers_malformed_unknown_and_foreign_requests(void **state)
                      0);
     char serial[64];
     leaf_serial(env, "alice", serial);
-    assert_int_equal(sh_out(env, out, sizeof(out),
-                            "openssl ocsp -issuer %s/other.crt -serial 0x%s -url %s/ca/ocsp "
-                            "-CAfile %s/var/ca/ca.crt",
-                            env->dir, serial, env->base, env->dir),
-                     1);
+    assert_int_equal(
+        mc_testenv_sh_out(env, out, sizeof(out),
+                          "openssl ocsp -issuer %s/other.crt -serial 0x%s -url %s/ca/ocsp "
+                          "-CAfile %s/var/ca/ca.crt",
+                          env->dir, serial, env->base, env->dir),
+        1);
     assert_non_null(strstr(out, "Responder Error: unauthorized (6)"));
-    sh_out(env, out, sizeof(out),
-           "openssl ocsp -issuer %s/var/ca/ca.crt -cert %s/alice/cert.pem -issuer %s/other.crt "
-           "-serial 0x%s -url %s/ca/ocsp -CAfile %s/var/ca/ca.crt -noverify",
-           env->dir, env->dir, env->dir, serial, env->base, env->dir);
+    mc_testenv_sh_out(
+        env, out, sizeof(out),
+        "openssl ocsp -issuer %s/var/ca/ca.crt -cert %s/alice/cert.pem -issuer %s/other.crt "
+        "-serial 0x%s -url %s/ca/ocsp -CAfile %s/var/ca/ca.crt -noverify",
+        env->dir, env->dir, env->dir, serial, env->base, env->dir);
     assert_non_null(strstr(out, "cert.pem: good"));
     char want[96];
     snprintf(want, sizeof(want), "0x%s: unknown", serial);
@@ -669,18 +655,19 @@ static void ocsp_answers_malformed_unknown_and_foreign_requests(void **state)
     for (int i = 0; i < 16; i++)
         an += (size_t)snprintf(args + an, sizeof(args) - an, " -serial 0x%s%02X",
                                i == 3 ? "" : "77", i == 3 ? 0 : i);
-    assert_int_equal(sh_out(env, out, sizeof(out),
-                            "openssl ocsp -issuer %s/var/ca/ca.crt -cert %s/alice/cert.pem%s "
-                            "-url %s/ca/ocsp -CAfile %s/var/ca/ca.crt",
-                            env->dir, env->dir, args, env->base, env->dir),
-                     1); /* 17 CertIDs: the tool exits 1 on malformedRequest */
+    assert_int_equal(
+        mc_testenv_sh_out(env, out, sizeof(out),
+                          "openssl ocsp -issuer %s/var/ca/ca.crt -cert %s/alice/cert.pem%s "
+                          "-url %s/ca/ocsp -CAfile %s/var/ca/ca.crt",
+                          env->dir, env->dir, args, env->base, env->dir),
+        1); /* 17 CertIDs: the tool exits 1 on malformedRequest */
     assert_non_null(strstr(out, "malformedrequest (1)"));
-    assert_int_equal(sh_out(env, out, sizeof(out),
-                            "openssl ocsp -issuer %s/var/ca/ca.crt -serial 0x7701 -cert "
-                            "%s/alice/cert.pem -serial 0x7702 -url %s/ca/ocsp -CAfile "
-                            "%s/var/ca/ca.crt",
-                            env->dir, env->dir, env->base, env->dir),
-                     0);
+    assert_int_equal(mc_testenv_sh_out(env, out, sizeof(out),
+                                       "openssl ocsp -issuer %s/var/ca/ca.crt -serial 0x7701 -cert "
+                                       "%s/alice/cert.pem -serial 0x7702 -url %s/ca/ocsp -CAfile "
+                                       "%s/var/ca/ca.crt",
+                                       env->dir, env->dir, env->base, env->dir),
+                                0);
     const char *u1 = strstr(out, "0x7701: unknown");
     const char *g = strstr(out, "cert.pem: good");
     const char *u2 = strstr(out, "0x7702: unknown");
@@ -729,10 +716,8 @@ static void mcertctl_revokes_by_serial_and_writes_the_crl(void **state)
     for (char *p = lower; *p; p++)
         if (*p >= 'A' && *p <= 'F')
             *p = (char)(*p - 'A' + 'a');
-    assert_int_equal(sh_out(env, out, sizeof(out), "%s/mcertctl --data %s/var --redis "
-                                                   "127.0.0.1:%d revoke --serial %s --reason "
-                                                   "superseded",
-                            MCERT_BIN_DIR, env->dir, env->redis_port, lower),
+    assert_int_equal(mc_testenv_ctl_out(env, out, sizeof(out),
+                                        "revoke --serial %s --reason superseded", lower),
                      0);
     assert_non_null(strstr(out, "revoked (superseded), CRL number 1"));
     /* ... and follows it at once */
@@ -762,11 +747,12 @@ static void mcertctl_revokes_by_serial_and_writes_the_crl(void **state)
     assert_int_equal(crl_number(out), 2);
     /* on a second node too */
     const char *base2 = mc_testenv_second_node(env);
-    assert_int_equal(sh_out(env, out, sizeof(out),
-                            "openssl ocsp -issuer %s/var/ca/ca.crt -cert %s/bob/cert.pem -url "
-                            "%s/ca/ocsp -CAfile %s/var/ca/ca.crt",
-                            env->dir, env->dir, base2, env->dir),
-                     0);
+    assert_int_equal(
+        mc_testenv_sh_out(env, out, sizeof(out),
+                          "openssl ocsp -issuer %s/var/ca/ca.crt -cert %s/bob/cert.pem -url "
+                          "%s/ca/ocsp -CAfile %s/var/ca/ca.crt",
+                          env->dir, env->dir, base2, env->dir),
+        0);
     assert_non_null(strstr(out, "cert.pem: revoked"));
 
     mc_phone_free(pa);

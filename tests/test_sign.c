@@ -33,39 +33,9 @@
 
 #include "mc_cms.h"
 #include "mc_crypto.h"
-#include "mc_testenv.h"
+#include "mc_testhelp.h"
 
 /* ---- helpers ---- */
-
-/* `mcertctl ...` with its stdout captured into out (size bytes). */
-static int ctl_out(mc_testenv *env, char *out, size_t size, const char *args)
-{
-    char path[300];
-    snprintf(path, sizeof(path), "%s/ctl.out", env->dir);
-    int rc = mc_testenv_ctl(env, "%s >%s 2>&1", args, path);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t n = fread(out, 1, size - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    return rc;
-}
-
-/* A new API key for org with scope; the key into key (66 bytes), the id
- * into id (17). */
-static void apikey(mc_testenv *env, const char *org, const char *scope, char key[80],
-                   char id[20])
-{
-    char out[1024], args[256];
-    snprintf(args, sizeof(args), "apikey add --name 政采云电子交易平台 --org %s --scope %s", org,
-             scope);
-    if (ctl_out(env, out, sizeof(out), args) != 0)
-        fail_msg("apikey add: %s", out);
-    const char *k = strstr(out, "mcak.");
-    assert_non_null(k);
-    snprintf(key, 80, "%.65s", k);
-    snprintf(id, 20, "%.16s", k + 5);
-}
 
 /* The digest of bytes with the certificate's algorithm, as hex. */
 static void digest_hex(mc_alg alg, const void *p, size_t n, char hex[65], uint8_t raw[32])
@@ -137,16 +107,6 @@ static json_t *docs_json(const doc *d, size_t n, mc_alg alg)
     return a;
 }
 
-/* An API call authenticated by an API key. */
-static json_t *key_api(mc_testenv *env, const char *method, const char *path, const char *key,
-                       json_t *body, int *st)
-{
-    char auth[120];
-    snprintf(auth, sizeof(auth), "Authorization: ApiKey %s", key);
-    const char *h[] = {auth, NULL};
-    return mc_testenv_api_h(env, method, path, h, body, st);
-}
-
 /* The SM2 check that does not use mc_cms.c: OpenSSL's CMS parser gives the
  * signer info; its signed attributes re-encoded as a SET OF (DER) are what
  * was signed, with SM3 and the ID 1234567812345678, by the certificate's
@@ -211,7 +171,7 @@ static void platform_flow(mc_alg alg)
     char fp[65];
     mc_phone *ph = bound_phone(env, "alice", alg, fp);
     char key[80], kid[20];
-    apikey(env, MC_TEST_ORG, "sign,verify", key, kid);
+    mc_testenv_apikey(env, MC_TEST_ORG, "sign,verify", key, kid);
     doc d[3];
     make_docs(env, alg, d);
 
@@ -220,7 +180,8 @@ static void platform_flow(mc_alg alg)
     json_t *body = json_pack("{s:s, s:o, s:s, s:i}", "account", "alice", "documents",
                              docs_json(d, 3, alg), "text", "项目编号 ZCY-2026-0815 第1标段",
                              "ttl", 600);
-    json_t *open = key_api(env, "POST", "/api/v1/sign-requests?qr=none", key, body, &st);
+    json_t *open =
+        mc_testenv_api_apikey(env, "POST", "/api/v1/sign-requests?qr=none", key, body, &st);
     if (st != 201)
         fail_msg("open: %d %s", st, json_dumps(open, 0));
     char sid[MC_SID_LEN + 1];
@@ -266,10 +227,10 @@ static void platform_flow(mc_alg alg)
 
     /* nobody but the key that opened it collects: not another key */
     char key2[80], kid2[20];
-    apikey(env, MC_TEST_ORG, "sign", key2, kid2);
+    mc_testenv_apikey(env, MC_TEST_ORG, "sign", key2, kid2);
     char path[160];
     snprintf(path, sizeof(path), "/api/v1/sign-requests/%s", sid);
-    json_t *p = key_api(env, "GET", path, key2, NULL, &st);
+    json_t *p = mc_testenv_api_apikey(env, "GET", path, key2, NULL, &st);
     assert_int_equal(st, 403);
     assert_string_equal(mc_testenv_jstr(p, "code"), "bad_poll_secret");
     json_decref(p);
@@ -287,7 +248,7 @@ static void platform_flow(mc_alg alg)
     assert_null(mc_phone_inbox_find(entries, n, sid));
 
     /* the platform collects with its key */
-    p = key_api(env, "GET", path, key, NULL, &st);
+    p = mc_testenv_api_apikey(env, "GET", path, key, NULL, &st);
     if (st != 200)
         fail_msg("collect: %d %s", st, json_dumps(p, 0));
     assert_string_equal(mc_testenv_jstr(p, "state"), "approved");
@@ -329,34 +290,35 @@ static void platform_flow(mc_alg alg)
         /* mcertctl verify says valid for its document, invalid for another */
         char args[800], out[2048];
         snprintf(args, sizeof(args), "verify --cms %s --file %s", p7s, d[i].path);
-        if (ctl_out(env, out, sizeof(out), args) != 0)
+        if (mc_testenv_ctl_out(env, out, sizeof(out), "%s", args) != 0)
             fail_msg("mcertctl verify: %s", out);
         assert_non_null(strstr(out, "VALID"));
         snprintf(args, sizeof(args), "verify --cms %s --file %s", p7s, d[(i + 1) % 3].path);
-        assert_int_equal(ctl_out(env, out, sizeof(out), args), 1);
+        assert_int_equal(mc_testenv_ctl_out(env, out, sizeof(out), "%s", args), 1);
         assert_non_null(strstr(out, "INVALID (digest_mismatch)"));
     }
 
     /* POST /api/v1/verify: valid; a changed digest is digest_mismatch */
     const char *cms0 = mc_testenv_jstr(json_array_get(docs, 0), "cms");
-    json_t *vr = key_api(env, "POST", "/api/v1/verify", key,
-                         json_pack("{s:s, s:s}", "cms", cms0, "digest", d[0].hex), &st);
+    json_t *vr =
+        mc_testenv_api_apikey(env, "POST", "/api/v1/verify", key,
+                              json_pack("{s:s, s:s}", "cms", cms0, "digest", d[0].hex), &st);
     assert_int_equal(st, 200);
     assert_true(json_is_true(json_object_get(vr, "valid")));
     assert_string_equal(mc_testenv_jstr(json_object_get(vr, "signer"), "fp"), fp);
     assert_string_equal(mc_testenv_jstr(vr, "status_now"), "valid");
     assert_int_equal(json_integer_value(json_object_get(vr, "signing_time")), signing_time);
     json_decref(vr);
-    vr = key_api(env, "POST", "/api/v1/verify", key,
-                 json_pack("{s:s, s:s}", "cms", cms0, "digest", d[1].hex), &st);
+    vr = mc_testenv_api_apikey(env, "POST", "/api/v1/verify", key,
+                               json_pack("{s:s, s:s}", "cms", cms0, "digest", d[1].hex), &st);
     assert_int_equal(st, 200);
     assert_false(json_is_true(json_object_get(vr, "valid")));
     assert_string_equal(mc_testenv_jstr(vr, "reason"), "digest_mismatch");
     json_decref(vr);
     /* with the document itself */
     char *b64doc = mc_base64(d[0].bytes, d[0].len);
-    vr = key_api(env, "POST", "/api/v1/verify", key,
-                 json_pack("{s:s, s:s}", "cms", cms0, "document", b64doc), &st);
+    vr = mc_testenv_api_apikey(env, "POST", "/api/v1/verify", key,
+                               json_pack("{s:s, s:s}", "cms", cms0, "document", b64doc), &st);
     free(b64doc);
     assert_int_equal(st, 200);
     assert_true(json_is_true(json_object_get(vr, "valid")));
@@ -367,8 +329,8 @@ static void platform_flow(mc_alg alg)
     char rev[128];
     snprintf(rev, sizeof(rev), "revoke --fp %s >/dev/null", fp);
     assert_int_equal(mc_testenv_ctl(env, "%s", rev), 0);
-    vr = key_api(env, "POST", "/api/v1/verify", key,
-                 json_pack("{s:s, s:s}", "cms", cms0, "digest", d[0].hex), &st);
+    vr = mc_testenv_api_apikey(env, "POST", "/api/v1/verify", key,
+                               json_pack("{s:s, s:s}", "cms", cms0, "digest", d[0].hex), &st);
     assert_int_equal(st, 200);
     assert_true(json_is_true(json_object_get(vr, "valid")));
     assert_string_equal(mc_testenv_jstr(vr, "status_now"), "revoked");
@@ -524,9 +486,9 @@ static void api_keys_are_scoped_to_their_organisation_and_can_be_revoked(void **
     mc_testenv_org(env, MC_TEST_ORG2, "另一家公司");
     mc_testenv_account(env, "erin", MC_TEST_ORG, "staff"); /* no certificate */
     char kv[80], idv[20], ko[80], ido[20], ks[80], ids[20];
-    apikey(env, MC_TEST_ORG, "verify", kv, idv);
-    apikey(env, MC_TEST_ORG2, "sign", ko, ido);
-    apikey(env, MC_TEST_ORG, "sign", ks, ids);
+    mc_testenv_apikey(env, MC_TEST_ORG, "verify", kv, idv);
+    mc_testenv_apikey(env, MC_TEST_ORG2, "sign", ko, ido);
+    mc_testenv_apikey(env, MC_TEST_ORG, "sign", ks, ids);
     doc d[3];
     make_docs(env, MC_ALG_SM2, d);
     struct {
@@ -552,10 +514,9 @@ static void api_keys_are_scoped_to_their_organisation_and_can_be_revoked(void **
         json_array_append_new(docs, json_pack("{s:s, s:i, s:s, s:s}", "name", "a.pdf", "size", 1,
                                               "alg", cases[i].alg, "digest", d[0].hex));
         int st;
-        json_t *r = key_api(env, "POST", "/api/v1/sign-requests", cases[i].key,
-                            json_pack("{s:s, s:o}", "account", cases[i].account, "documents",
-                                      docs),
-                            &st);
+        json_t *r = mc_testenv_api_apikey(
+            env, "POST", "/api/v1/sign-requests", cases[i].key,
+            json_pack("{s:s, s:o}", "account", cases[i].account, "documents", docs), &st);
         if (st != cases[i].status || strcmp(mc_testenv_jstr(r, "code"), cases[i].code) != 0)
             fail_msg("case %zu: want %d %s, got %d %s", i, cases[i].status, cases[i].code, st,
                      json_dumps(r, 0));
@@ -572,11 +533,12 @@ static void api_keys_are_scoped_to_their_organisation_and_can_be_revoked(void **
     /* revoked: refused at once */
     char args[80], out[512];
     snprintf(args, sizeof(args), "apikey revoke --id %s", ids);
-    assert_int_equal(ctl_out(env, out, sizeof(out), args), 0);
-    assert_int_equal(ctl_out(env, out, sizeof(out), "apikey list"), 0);
+    assert_int_equal(mc_testenv_ctl_out(env, out, sizeof(out), "%s", args), 0);
+    assert_int_equal(mc_testenv_ctl_out(env, out, sizeof(out), "apikey list"), 0);
     assert_non_null(strstr(out, "revoked"));
     int st;
-    json_t *r = key_api(env, "GET", "/api/v1/sign-requests/0123456789ABCDEFGHJK", ks, NULL, &st);
+    json_t *r = mc_testenv_api_apikey(env, "GET", "/api/v1/sign-requests/0123456789ABCDEFGHJK", ks,
+                                      NULL, &st);
     assert_int_equal(st, 401);
     json_decref(r);
     mc_phone_free(ph);
@@ -591,7 +553,7 @@ static void an_api_key_over_its_rate_is_429(void **state)
     mc_testenv_opts o = {.mcertd_args = args};
     mc_testenv *env = mc_testenv_start_opts(&o);
     char key[80], id[20];
-    apikey(env, MC_TEST_ORG, "verify", key, id);
+    mc_testenv_apikey(env, MC_TEST_ORG, "verify", key, id);
     char auth[120];
     snprintf(auth, sizeof(auth), "Authorization: ApiKey %s", key);
     const char *h[] = {auth, "Content-Type: application/json", NULL};

@@ -49,7 +49,7 @@
 #include "mc_cms.h"
 #include "mc_crypto.h"
 #include "mc_http.h"
-#include "mc_testenv.h"
+#include "mc_testhelp.h"
 
 #define MSGPACK_CT "application/x-msgpack"
 #define JSON_CT "application/json"
@@ -102,34 +102,6 @@ typedef struct preply {
 static fixture *fx(void **state)
 {
     return *state;
-}
-
-/* `mcertctl ...` with its stdout captured into out (size bytes). */
-static int ctl_out(mc_testenv *env, char *out, size_t size, const char *args)
-{
-    char path[300];
-    snprintf(path, sizeof(path), "%s/ctl.out", env->dir);
-    int rc = mc_testenv_ctl(env, "%s >%s 2>&1", args, path);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t n = fread(out, 1, size - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    return rc;
-}
-
-static void apikey(mc_testenv *env, const char *org, const char *scope, char key[80],
-                   char id[20])
-{
-    char out[1024], args[256];
-    snprintf(args, sizeof(args), "apikey add --name 政采云电子交易平台 --org %s --scope %s", org,
-             scope);
-    if (ctl_out(env, out, sizeof(out), args) != 0)
-        fail_msg("apikey add: %s", out);
-    const char *k = strstr(out, "mcak.");
-    assert_non_null(k);
-    snprintf(key, 80, "%.65s", k);
-    snprintf(id, 20, "%.16s", k + 5);
 }
 
 static void leaf_fp(const mc_phone *ph, char out[65])
@@ -196,15 +168,6 @@ static json_t *docs_json(size_t n, unsigned salt)
     return a;
 }
 
-static json_t *key_api(mc_testenv *env, const char *method, const char *path, const char *key,
-                       json_t *body, int *st)
-{
-    char auth[120];
-    snprintf(auth, sizeof(auth), "Authorization: ApiKey %s", key);
-    const char *h[] = {auth, NULL};
-    return mc_testenv_api_h(env, method, path, h, body, st);
-}
-
 /* Open a sign request for account (with the API key, or with tok if key is
  * NULL) of n documents and fetch its details as a phone does (the fetch
  * needs no key). ttl 0 = default. The caller frees it. */
@@ -219,9 +182,9 @@ static sreq *open_fetch(mc_testenv *env, const char *key, const char *tok, const
     if (ttl)
         json_object_set_new(body, "ttl", json_integer(ttl));
     int st;
-    json_t *r = key ? key_api(env, "POST", "/api/v1/sign-requests?qr=none", key, body, &st)
-                    : mc_testenv_api(env, "POST", "/api/v1/sign-requests?qr=none", tok, body,
-                                     &st);
+    json_t *r =
+        key ? mc_testenv_api_apikey(env, "POST", "/api/v1/sign-requests?qr=none", key, body, &st)
+            : mc_testenv_api(env, "POST", "/api/v1/sign-requests?qr=none", tok, body, &st);
     if (st != 201) {
         char *d = json_dumps(r, 0);
         fail_msg("open: %d %s", st, d);
@@ -483,8 +446,8 @@ static int group_setup(void **state)
     assert_non_null(f);
     f->env = mc_testenv_start(0);
     mc_testenv_org(f->env, MC_TEST_ORG2, "另一家供应商有限公司");
-    apikey(f->env, MC_TEST_ORG, "sign,verify", f->key, f->kid);
-    apikey(f->env, MC_TEST_ORG, "sign", f->key2, f->kid2);
+    mc_testenv_apikey(f->env, MC_TEST_ORG, "sign,verify", f->key, f->kid);
+    mc_testenv_apikey(f->env, MC_TEST_ORG, "sign", f->key2, f->kid2);
     /* the expiry test's requests start their 30 s now */
     holder_new(f->env, &f->exp, "expiring", MC_ALG_P256, 1);
     f->late = open_fetch(f->env, f->key, NULL, "expiring", 2, 90, 30);
@@ -799,7 +762,7 @@ static void certificate_revoked_between_request_and_answer_is_cert_revoked(void 
     int st;
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/sign-requests/%s", s->sid);
-    json_t *p = key_api(f->env, "GET", path, f->key, NULL, &st);
+    json_t *p = mc_testenv_api_apikey(f->env, "GET", path, f->key, NULL, &st);
     assert_int_equal(st, 200);
     assert_string_equal(mc_testenv_jstr(p, "state"), "scanned");
     json_decref(p);
@@ -856,8 +819,9 @@ static void certificate_of_the_other_curve_is_alg_mismatch(void **state)
     json_array_append_new(docs, json_pack("{s:s, s:i, s:s, s:s}", "name", "a.pdf", "size", 1,
                                           "alg", "sm3", "digest", hex));
     int st;
-    json_t *r = key_api(f->env, "POST", "/api/v1/sign-requests?qr=none", f->key,
-                        json_pack("{s:s, s:o}", "account", sm.login, "documents", docs), &st);
+    json_t *r =
+        mc_testenv_api_apikey(f->env, "POST", "/api/v1/sign-requests?qr=none", f->key,
+                              json_pack("{s:s, s:o}", "account", sm.login, "documents", docs), &st);
     assert_int_equal(st, 201);
     sreq *t = calloc(1, sizeof(*t));
     assert_non_null(t);
@@ -1443,10 +1407,11 @@ static void the_limits_themselves_are_accepted(void **state)
     int ttls[] = {30, 86400};
     for (int i = 0; i < 2; i++) {
         int st;
-        json_t *r = key_api(f->env, "POST", "/api/v1/sign-requests?qr=none", f->key,
-                            json_pack("{s:s, s:O, s:s, s:i}", "account", h.login, "documents",
-                                      docs, "text", t512, "ttl", ttls[i]),
-                            &st);
+        json_t *r =
+            mc_testenv_api_apikey(f->env, "POST", "/api/v1/sign-requests?qr=none", f->key,
+                                  json_pack("{s:s, s:O, s:s, s:i}", "account", h.login, "documents",
+                                            docs, "text", t512, "ttl", ttls[i]),
+                                  &st);
         if (st != 201)
             fail_msg("limits (ttl %d): %d %s", ttls[i], st, mc_testenv_jstr(r, "code"));
         assert_int_equal(json_integer_value(json_object_get(r, "ttl")), ttls[i]);
@@ -1521,7 +1486,7 @@ static void collecting_without_the_right_credential_is_bad_poll_secret(void **st
     char before[41], after[41];
     mc_testenv_digest(f->env, before);
     int st;
-    json_t *p = key_api(f->env, "GET", path, f->key, NULL, &st);
+    json_t *p = mc_testenv_api_apikey(f->env, "GET", path, f->key, NULL, &st);
     assert_int_equal(st, 200);
     assert_int_equal(json_array_size(json_object_get(p, "documents")), NDOCS);
     json_decref(p);
@@ -1547,7 +1512,7 @@ static void collect_cms(fixture *f, const sreq *s, mc_buf *der)
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/sign-requests/%s", s->sid);
     int st;
-    json_t *p = key_api(f->env, "GET", path, f->key, NULL, &st);
+    json_t *p = mc_testenv_api_apikey(f->env, "GET", path, f->key, NULL, &st);
     assert_int_equal(st, 200);
     const char *b64 = mc_testenv_jstr(json_array_get(json_object_get(p, "documents"), 0), "cms");
     size_t n = strlen(b64);
@@ -2083,7 +2048,7 @@ static void an_expired_request_is_session_expired_and_leaves_the_inbox(void **st
     char path[96];
     snprintf(path, sizeof(path), "/api/v1/sign-requests/%s", f->late->sid);
     int st;
-    json_t *p = key_api(env, "GET", path, f->key, NULL, &st);
+    json_t *p = mc_testenv_api_apikey(env, "GET", path, f->key, NULL, &st);
     assert_int_equal(st, 200);
     assert_string_equal(mc_testenv_jstr(p, "state"), "expired");
     assert_int_equal(json_integer_value(json_object_get(p, "documents")), 2);
@@ -2116,7 +2081,7 @@ static void an_expired_request_is_session_expired_and_leaves_the_inbox(void **st
     assert_string_equal(before, after);
     /* and its signatures can still be collected */
     snprintf(path, sizeof(path), "/api/v1/sign-requests/%s", f->early->sid);
-    p = key_api(env, "GET", path, f->key, NULL, &st);
+    p = mc_testenv_api_apikey(env, "GET", path, f->key, NULL, &st);
     assert_int_equal(st, 200);
     assert_string_equal(mc_testenv_jstr(p, "state"), "approved");
     assert_int_equal(json_array_size(json_object_get(p, "documents")), 2);
