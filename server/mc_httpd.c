@@ -50,6 +50,14 @@ static const char *reason_of(int status)
     }
 }
 
+void mc_req_caller(const mc_req *r, char *out, size_t size)
+{
+    if (r->via_key)
+        snprintf(out, size, "apikey:%s", r->key.key.id);
+    else
+        snprintf(out, size, "%s", r->who.acc.login);
+}
+
 void mc_req_end(mc_req *r)
 {
     if (r->req != NULL && r->conn != NULL)

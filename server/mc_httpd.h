@@ -139,6 +139,17 @@ typedef struct mc_req {
         return;                            \
     }
 
+/* The first lines of a worker job's completion (mc_workers.h done): the
+ * request (ended here if its client has gone), answered 503 busy when the
+ * job never ran (the server is stopping). */
+#define MC_WORK_BEGIN(r, arg, ran)                                            \
+    mc_req *r = (arg);                                                        \
+    MC_REQ_LIVE(r);                                                           \
+    if (!(ran)) {                                                             \
+        mc_reply_errf(r, 503, "busy", "the server is stopping");              \
+        return;                                                               \
+    }
+
 /* The handler's step context: size bytes, zeroed, owned by the request and
  * freed with it by free_fn (NULL: free()). NULL after answering 503 busy
  * (out of memory): the handler just returns. */
@@ -187,6 +198,8 @@ void mc_reply_errf(mc_req *r, int status, const char *code, const char *fmt, ...
 /* A body with its content type and extra headers ("Name", "value", ... NULL). */
 void mc_reply_body(mc_req *r, int status, const char *ctype, const void *body, size_t len,
                    const char *const *headers);
+/* Who r's caller is for the audit: "apikey:<id>" or the account's login. */
+void mc_req_caller(const mc_req *r, char *out, size_t size);
 /* End a request without a reply: only for a request whose client is gone. */
 void mc_req_end(mc_req *r);
 

@@ -990,13 +990,8 @@ static void upload_work(void *arg)
 
 static void upload_on_stored(void *arg, int ran)
 {
-    mc_req *r = arg;
-    MC_REQ_LIVE(r);
+    MC_WORK_BEGIN(r, arg, ran);
     upload_ctx *u = r->hctx;
-    if (!ran) {
-        mc_reply_errf(r, 503, "busy", "the server is stopping");
-        return;
-    }
     if (u->werr.status != 0) {
         fprintf(stderr, "mcertd: upload not stored: %s\n", u->werr.msg);
         mc_reply_errf(r, 503, "busy", "the upload could not be stored; try again");
@@ -1064,13 +1059,8 @@ static void download_work(void *arg)
 
 static void download_on_read(void *arg, int ran)
 {
-    mc_req *r = arg;
-    MC_REQ_LIVE(r);
+    MC_WORK_BEGIN(r, arg, ran);
     upload_ctx *u = r->hctx;
-    if (!ran) {
-        mc_reply_errf(r, 503, "busy", "the server is stopping");
-        return;
-    }
     if (u->werr.status != 0) {
         fprintf(stderr, "mcertd: upload %s not read: %s\n", u->id, u->werr.msg);
         mc_reply_errf(r, 503, "busy", "the upload could not be read; try again");

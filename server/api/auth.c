@@ -104,13 +104,8 @@ static void login_check(void *arg)
 
 static void login_on_checked(void *arg, int ran)
 {
-    mc_req *r = arg;
-    MC_REQ_LIVE(r);
+    MC_WORK_BEGIN(r, arg, ran);
     login_ctx *x = r->hctx;
-    if (!ran) {
-        mc_reply_errf(r, 503, "busy", "the server is stopping");
-        return;
-    }
     if (!x->ok) {
         mc_reply_errf(r, 401, "bad_credentials", "wrong account or password");
         return;

@@ -46,7 +46,6 @@
 #include "mc_proto.h"
 #include "mc_store_enroll.h"
 #include "mc_token.h"
-#include "mc_ua.h"
 #include "mc_workers.h"
 #include "mc_x509.h"
 
@@ -218,13 +217,8 @@ static void enroll_work(void *arg)
 
 static void enroll_on_issued(void *arg, int ran)
 {
-    mc_req *r = arg;
-    MC_REQ_LIVE(r);
+    MC_WORK_BEGIN(r, arg, ran);
     enroll_ctx *x = r->hctx;
-    if (!ran) {
-        mc_reply_errf(r, 503, "busy", "the server is stopping");
-        return;
-    }
     if (x->werr.status != 0) {
         mc_reply_err(r, &x->werr);
         return;
@@ -346,14 +340,9 @@ static void esess_on_app(void *privdata, const mc_err *err)
         return;
     }
     mc_session *s = &x->s;
-    mc_session_init(s, MC_PURPOSE_ENROLL, r->now, ENROLL_SESSION_TTL);
-    snprintf(s->origin, sizeof(s->origin), "%s", r->origin);
-    snprintf(s->ip, sizeof(s->ip), "%s", r->ip);
+    mc_api_session_new(r, s, MC_PURPOSE_ENROLL, ENROLL_SESSION_TTL);
     snprintf(s->account, sizeof(s->account), "%s", x->app.applicant);
     snprintf(s->requester, sizeof(s->requester), "%s", r->who.acc.login);
-    const char *ua = evhttp_find_header(evhttp_request_get_input_headers(r->req), "User-Agent");
-    if (ua)
-        mc_ua_summary(ua, strnlen(ua, 1024), s->ua, sizeof(s->ua));
     mc_secret_new(x->poll);
     mc_sha256(x->poll, MC_TOKEN_SECRET_LEN, x->poll_hash);
     const mc_config *cfg = r->node->cfg;
@@ -366,24 +355,10 @@ static void esess_on_stored(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     esess_ctx *x = r->hctx;
-    if (x->opened.limited) {
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", x->opened.retry_after);
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", ra);
-        mc_reply_errf(r, 429, "too_many_sessions",
-                      "too many QR sessions from this address; try again later");
+    json_t *qr;
+    if (mc_api_session_opened(r, &x->s, &x->opened, x->want_svg, x->want_png, x->want_text,
+                              &qr) != 0)
         return;
-    }
-    x->s.created = x->opened.created;
-    x->s.expires = x->opened.expires;
-    mc_err e2;
-    mc_err_clear(&e2);
-    json_t *qr = mc_api_qr_json(r->node->cfg->public_base, x->s.sid, x->want_svg, x->want_png,
-                                x->want_text, &e2);
-    if (qr == NULL) {
-        mc_reply_err(r, &e2);
-        return;
-    }
     mc_reply_json(r, 201,
                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:o}", "sid", x->s.sid,
                             "purpose", "enroll", "app", x->app.id, "account", x->s.account,

@@ -20,6 +20,7 @@
 #include "mc_httpd.h"
 #include "mc_policy.h"
 #include "mc_store_rec.h"
+#include "mc_store_sess.h"
 
 void mc_api_login(mc_req *r);
 void mc_api_logout(mc_req *r);
@@ -51,6 +52,13 @@ json_t *mc_api_docs_json(const struct mc_sign_info *si);
  * from the CSPRNG, the origin, client address and User-Agent summary of r;
  * the caller sets account and requester. */
 void mc_api_session_new(mc_req *r, mc_session *s, mc_purpose purpose, int ttl);
+
+/* After a QR session was stored: a client address over its limits is
+ * answered 429 too_many_sessions (with Retry-After); else s gets Redis's
+ * created/expires and *qr the reply's qr object (new reference). -1 when
+ * it answered (429, or a QR that cannot be drawn), else 0. */
+int mc_api_session_opened(mc_req *r, mc_session *s, const mc_open_result *o, int svg, int png,
+                          int text, json_t **qr);
 
 /* The QR of a reply (api/session.c): "svg,png,text" / "none" parsed into
  * the three flags (0 / -1); the qr object (payload, version, modules and

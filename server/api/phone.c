@@ -341,14 +341,9 @@ static void sign_work(void *arg)
 
 static void sign_on_checked(void *arg, int ran)
 {
-    mc_req *r = arg;
-    MC_REQ_LIVE(r);
+    MC_WORK_BEGIN(r, arg, ran);
     answer_ctx *x = r->hctx;
     const mc_session *s = &x->c.s;
-    if (!ran) {
-        mc_reply_errf(r, 503, "busy", "the server is stopping");
-        return;
-    }
     if (x->bad_doc >= 0) {
         mc_reply_errf(r, 403, "bad_doc_signature",
                       "the signature of document %d does not verify over its signed attributes",

@@ -262,28 +262,37 @@ fail:
     return NULL;
 }
 
+int mc_api_session_opened(mc_req *r, mc_session *s, const mc_open_result *o, int svg, int png,
+                          int text, json_t **qr)
+{
+    if (o->limited) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", o->retry_after);
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", ra);
+        mc_reply_errf(r, 429, "too_many_sessions",
+                      "too many QR sessions from this address; try again later");
+        return -1;
+    }
+    s->created = o->created;
+    s->expires = o->expires;
+    mc_err e2;
+    mc_err_clear(&e2);
+    *qr = mc_api_qr_json(r->node->cfg->public_base, s->sid, svg, png, text, &e2);
+    if (*qr == NULL) {
+        mc_reply_err(r, &e2);
+        return -1;
+    }
+    return 0;
+}
+
 static void open_on_stored(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     open_ctx *x = r->hctx;
-    if (x->opened.limited) {
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", x->opened.retry_after);
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", ra);
-        mc_reply_errf(r, 429, "too_many_sessions",
-                      "too many QR sessions from this address; try again later");
+    json_t *qr;
+    if (mc_api_session_opened(r, &x->s, &x->opened, x->want_svg, x->want_png, x->want_text,
+                              &qr) != 0)
         return;
-    }
-    x->s.created = x->opened.created;
-    x->s.expires = x->opened.expires;
-    mc_err e2;
-    mc_err_clear(&e2);
-    json_t *qr = mc_api_qr_json(r->node->cfg->public_base, x->s.sid, x->want_svg, x->want_png,
-                         x->want_text, &e2);
-    if (qr == NULL) {
-        mc_reply_err(r, &e2);
-        return;
-    }
     mc_reply_json(r, 201,
                   json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:o}", "sid", x->s.sid,
                             "purpose", mc_purpose_name(x->s.purpose), "account", x->s.account,

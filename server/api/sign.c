@@ -268,10 +268,7 @@ static void open_on_view(void *privdata, const mc_err *err)
         return;
     }
     char *audit = docs_audit(&x->si);
-    if (r->via_key)
-        snprintf(x->who, sizeof(x->who), "apikey:%s", r->key.key.id);
-    else
-        snprintf(x->who, sizeof(x->who), "%s", r->who.acc.login);
+    mc_req_caller(r, x->who, sizeof(x->who));
     mc_sign_open so = {
         .si = &x->si,
         .alg = c->alg,
@@ -294,16 +291,10 @@ static void open_on_stored(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     open_ctx *x = r->hctx;
-    x->s.created = x->opened.created;
-    x->s.expires = x->opened.expires;
-    mc_err e2;
-    mc_err_clear(&e2);
-    json_t *qr = mc_api_qr_json(r->node->cfg->public_base, x->s.sid, x->want_svg, x->want_png,
-                                x->want_text, &e2);
-    if (qr == NULL) {
-        mc_reply_err(r, &e2);
+    json_t *qr;
+    if (mc_api_session_opened(r, &x->s, &x->opened, x->want_svg, x->want_png, x->want_text,
+                              &qr) != 0)
         return;
-    }
     mc_reply_json(r, 201,
                   json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:I, s:i, s:o}", "sid",
                             x->s.sid, "purpose", "sign", "account", x->s.account, "poll_secret",
@@ -459,21 +450,13 @@ static void verify_work(void *arg)
 
 static void verify_on_checked(void *arg, int ran)
 {
-    mc_req *r = arg;
-    MC_REQ_LIVE(r);
+    MC_WORK_BEGIN(r, arg, ran);
     verify_ctx *x = r->hctx;
-    if (!ran) {
-        mc_reply_errf(r, 503, "busy", "the server is stopping");
-        return;
-    }
     if (x->perr.status != 0) {
         mc_reply_err(r, &x->perr);
         return;
     }
-    if (r->via_key)
-        snprintf(x->who, sizeof(x->who), "apikey:%s", r->key.key.id);
-    else
-        snprintf(x->who, sizeof(x->who), "%s", r->who.acc.login);
+    mc_req_caller(r, x->who, sizeof(x->who));
     mc_actor actor = {x->who, r->ip};
     mc_store_verify_note(r->node->store, x->res.signer.fp_hex,
                          x->res.reason ? x->res.reason : "valid", &actor, &x->rec,
