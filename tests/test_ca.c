@@ -154,31 +154,6 @@ static void leaf_serial(mc_testenv *env, const char *phone, char serial[64])
     assert_int_equal(sscanf(out, "serial=%63s", serial), 1);
 }
 
-/* An account of org (role) bound to a new phone of alg through the real
- * bind flow (the test_sign.c pattern). */
-static mc_phone *bound_phone(mc_testenv *env, const char *login, const char *org,
-                             const char *role, mc_alg alg, char fp[65])
-{
-    mc_testenv_account(env, login, org, role);
-    mc_phone *ph = mc_testenv_phone(env, login, alg, org);
-    char *tok = mc_testenv_login(env, login);
-    char sid[MC_SID_LEN + 1], poll[64];
-    int match;
-    assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, NULL), 201);
-    mc_phone_result res;
-    mc_phone_err pe;
-    if (mc_testenv_answer(env->base, ph, sid, MC_PHONE_APPROVE, match, &res, &pe) != 0)
-        fail_msg("bind: %s %s", pe.code, pe.msg);
-    assert_string_equal(res.state, "approved");
-    int st;
-    json_t *me = mc_testenv_api(env, "GET", "/api/v1/me", tok, NULL, &st);
-    snprintf(fp, 65, "%s", mc_testenv_jstr(json_object_get(me, "cert"), "fp"));
-    assert_int_equal(strlen(fp), 64);
-    json_decref(me);
-    free(tok);
-    return ph;
-}
-
 /* POST /api/v1/certs/<fp>/revoke with body (stolen); the reply. */
 static json_t *api_revoke(mc_testenv *env, const char *token, const char *fp, json_t *body,
                       int *st)
@@ -218,7 +193,7 @@ static void revocation_shows_in_ocsp_and_the_crl_and_refuses_the_certificate(voi
     (void)state;
     mc_testenv *env = mc_testenv_start(0);
     char fp[65], serial[64], out[8192], crl[300];
-    mc_phone *ph = bound_phone(env, "alice", MC_TEST_ORG, "staff", MC_ALG_P256, fp);
+    mc_phone *ph = mc_testenv_bound_phone(env, "alice", MC_TEST_ORG, "staff", MC_ALG_P256, fp);
     leaf_serial(env, "alice", serial);
 
     /* before: OCSP says good (SHA-1 CertID, the tool's default, and
@@ -354,9 +329,9 @@ static void only_the_holder_its_admin_and_operators_revoke(void **state)
     mc_testenv *env = mc_testenv_start(0);
     mc_testenv_org(env, MC_TEST_ORG2, "另一家公司");
     char fa[65], fb[65], fc[65], fu[65];
-    mc_phone *pa = bound_phone(env, "alice", MC_TEST_ORG, "staff", MC_ALG_P256, fa);
-    mc_phone *pb = bound_phone(env, "bob", MC_TEST_ORG, "staff", MC_ALG_SM2, fb);
-    mc_phone *pc = bound_phone(env, "carol", MC_TEST_ORG, "staff", MC_ALG_P256, fc);
+    mc_phone *pa = mc_testenv_bound_phone(env, "alice", MC_TEST_ORG, "staff", MC_ALG_P256, fa);
+    mc_phone *pb = mc_testenv_bound_phone(env, "bob", MC_TEST_ORG, "staff", MC_ALG_SM2, fb);
+    mc_phone *pc = mc_testenv_bound_phone(env, "carol", MC_TEST_ORG, "staff", MC_ALG_P256, fc);
     unbound_cert(env, "spare", MC_TEST_ORG, fu);
     mc_testenv_account(env, "boss", MC_TEST_ORG, "admin");
     mc_testenv_account(env, "rival", MC_TEST_ORG2, "admin");
@@ -445,7 +420,7 @@ static void an_operator_revokes_any_certificate(void **state)
     mc_testenv *env = mc_testenv_start(0);
     mc_testenv_org(env, MC_TEST_ORG2, "CA运营方");
     char fa[65], out[8192];
-    mc_phone *pa = bound_phone(env, "alice", MC_TEST_ORG, "staff", MC_ALG_P256, fa);
+    mc_phone *pa = mc_testenv_bound_phone(env, "alice", MC_TEST_ORG, "staff", MC_ALG_P256, fa);
     mc_testenv_account(env, "op", MC_TEST_ORG2, "operator");
     char *top = mc_testenv_login(env, "op");
     int st;
@@ -486,7 +461,7 @@ static void bad_reasons_and_paths_change_nothing(void **state)
     (void)state;
     mc_testenv *env = mc_testenv_start(0);
     char fa[65];
-    mc_phone *pa = bound_phone(env, "alice", MC_TEST_ORG, "staff", MC_ALG_P256, fa);
+    mc_phone *pa = mc_testenv_bound_phone(env, "alice", MC_TEST_ORG, "staff", MC_ALG_P256, fa);
     char *ta = mc_testenv_login(env, "alice");
     char before[41], after[41];
     mc_testenv_digest(env, before);
@@ -549,7 +524,7 @@ static void ocsp_answers_malformed_unknown_and_foreign_requests(void **state)
     (void)state;
     mc_testenv *env = mc_testenv_start(0);
     char fa[65], out[8192], path[300];
-    mc_phone *pa = bound_phone(env, "alice", MC_TEST_ORG, "staff", MC_ALG_P256, fa);
+    mc_phone *pa = mc_testenv_bound_phone(env, "alice", MC_TEST_ORG, "staff", MC_ALG_P256, fa);
     mc_buf resp = {0};
     char ct[96];
 
@@ -685,8 +660,8 @@ static void mcertctl_revokes_by_serial_and_writes_the_crl(void **state)
     (void)state;
     mc_testenv *env = mc_testenv_start(0);
     char fa[65], fb[65], out[16384], crl[300], serial[64];
-    mc_phone *pa = bound_phone(env, "alice", MC_TEST_ORG, "staff", MC_ALG_SM2, fa);
-    mc_phone *pb = bound_phone(env, "bob", MC_TEST_ORG, "staff", MC_ALG_P256, fb);
+    mc_phone *pa = mc_testenv_bound_phone(env, "alice", MC_TEST_ORG, "staff", MC_ALG_SM2, fa);
+    mc_phone *pb = mc_testenv_bound_phone(env, "bob", MC_TEST_ORG, "staff", MC_ALG_P256, fb);
     leaf_serial(env, "alice", serial);
 
     /* the server caches its CRL ... */

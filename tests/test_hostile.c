@@ -44,7 +44,7 @@
 #include <openssl/x509v3.h>
 
 #include "mc_http.h"
-#include "mc_testenv.h"
+#include "mc_testhelp.h"
 #include "mc_token.h"
 
 #define MSGPACK_CT "application/x-msgpack"
@@ -55,12 +55,7 @@
 /* ------------------------------------------------------------------ */
 
 /* A platform user with a phone that holds a certificate for its org. */
-typedef struct holder {
-    char login[32];
-    mc_phone *ph;
-    char *tok;       /* password-login web token */
-    char fp[65];     /* fingerprint hex of the phone's leaf */
-} holder;
+typedef mc_testenv_holder holder;
 
 typedef struct fixture {
     mc_testenv *env;
@@ -84,35 +79,6 @@ typedef struct preply {
     char account[MC_ACCOUNT_MAX + 1];
 } preply;
 
-
-static void leaf_fp(const mc_phone *ph, char out[65])
-{
-    mc_slice chain[MC_CHAIN_MAX];
-    assert_true(mc_phone_chain(ph, chain, MC_CHAIN_MAX) >= 1);
-    uint8_t d[32];
-    assert_int_equal(mc_cert_fingerprint(chain[0].ptr, chain[0].len, d), 0);
-    mc_hex(d, 32, out);
-}
-
-static void holder_new(mc_testenv *env, holder *h, const char *login, const char *org,
-                       const char *role, mc_alg alg)
-{
-    memset(h, 0, sizeof(*h));
-    snprintf(h->login, sizeof(h->login), "%s", login);
-    mc_testenv_account(env, login, org, role);
-    char pname[64];
-    snprintf(pname, sizeof(pname), "phone-%s", login);
-    h->ph = mc_testenv_phone(env, pname, alg, org);
-    h->tok = mc_testenv_login(env, login);
-    leaf_fp(h->ph, h->fp);
-}
-
-static void holder_free(holder *h)
-{
-    mc_phone_free(h->ph);
-    free(h->tok);
-    memset(h, 0, sizeof(*h));
-}
 
 /* Open a session (201 required) and let the phone fetch it. */
 static void open_fetch(mc_testenv *env, const char *tok, const char *purpose,
@@ -372,7 +338,7 @@ static int group_setup(void **state)
     assert_non_null(f);
     f->env = mc_testenv_start(0);
     mc_testenv_org(f->env, MC_TEST_ORG2, "另一家供应商有限公司");
-    holder_new(f->env, &f->admin, "admin", MC_TEST_ORG, "admin", MC_ALG_P256);
+    mc_testenv_holder_new(f->env, &f->admin, "admin", MC_TEST_ORG, "admin", MC_ALG_P256);
     bind_self(f->env, &f->admin);
     *state = f;
     return 0;
@@ -383,7 +349,7 @@ static int group_teardown(void **state)
     fixture *f = *state;
     if (f == NULL)
         return 0;
-    holder_free(&f->admin);
+    mc_testenv_holder_free(&f->admin);
     mc_testenv_stop(f->env);
     free(f);
     return 0;
@@ -405,7 +371,7 @@ static void replayed_approval_gets_the_first_result_and_writes_nothing(void **st
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "replay", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "replay", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
     mc_buf body = {0};
@@ -427,7 +393,7 @@ static void replayed_approval_gets_the_first_result_and_writes_nothing(void **st
     mc_buf_free(&body);
     /* a fresh, honestly built answer to the answered session: refused too */
     expect_lie(env, h.ph, &s, NULL, 409, "session_done");
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* In a child: wait for the pipe to close, then POST body. Exit 0 for 200
@@ -467,7 +433,7 @@ static void racing_answers_one_wins_the_other_is_session_done(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "racer", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "racer", MC_TEST_ORG, "staff", MC_ALG_P256);
     for (int round = 0; round < 3; round++) {
         sess s;
         open_fetch(env, h.tok, "bind", NULL, &s);
@@ -516,7 +482,7 @@ static void racing_answers_one_wins_the_other_is_session_done(void **state)
         json_decref(mc_testenv_api(env, "DELETE", path, h.tok, NULL, &st));
         assert_int_equal(st, 200);
     }
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -527,7 +493,7 @@ static void answer_for_session_a_posted_to_b_is_sid_mismatch(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "sidmix", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "sidmix", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess a, b;
     open_fetch(env, h.tok, "bind", NULL, &a);
     open_fetch(env, h.tok, "bind", NULL, &b);
@@ -537,14 +503,14 @@ static void answer_for_session_a_posted_to_b_is_sid_mismatch(void **state)
     ov.url_sid = a.sid;
     expect_lie(env, h.ph, &b, &ov, 409, "sid_mismatch");
     expect_honest(env, h.ph, &a, h.login);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void signature_over_another_sid_is_bad_signature(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "sidsig", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "sidsig", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess a, b;
     open_fetch(env, h.tok, "bind", NULL, &a);
     open_fetch(env, h.tok, "bind", NULL, &b);
@@ -552,27 +518,27 @@ static void signature_over_another_sid_is_bad_signature(void **state)
     mc_phone_overrides ov = {.tbs_sid = b.sid};
     expect_lie(env, h.ph, &a, &ov, 403, "bad_signature");
     expect_honest(env, h.ph, &a, h.login);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void message_purpose_login_on_bind_session_is_purpose_mismatch(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "purp", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "purp", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
     mc_phone_overrides ov = {.msg_purpose = "login"};
     expect_lie(env, h.ph, &s, &ov, 409, "purpose_mismatch");
     expect_honest(env, h.ph, &s, h.login);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void signed_purpose_changed_is_bad_signature(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "purpsig", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "purpsig", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
     mc_phone_overrides ov = {.tbs_purpose = "login"};
@@ -584,14 +550,14 @@ static void signed_purpose_changed_is_bad_signature(void **state)
     expect_lie(env, ((fixture *)*state)->admin.ph, &l, &ov, 403, "bad_signature");
     expect_honest(env, h.ph, &s, h.login);
     expect_honest(env, ((fixture *)*state)->admin.ph, &l, "admin");
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void message_origin_changed_is_origin_mismatch(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "orig", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "orig", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
     mc_phone_overrides ov = {.msg_origin = "https://phish.example"};
@@ -602,20 +568,20 @@ static void message_origin_changed_is_origin_mismatch(void **state)
     ov.msg_origin = shorter;
     expect_lie(env, h.ph, &s, &ov, 409, "origin_mismatch");
     expect_honest(env, h.ph, &s, h.login);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void signed_origin_changed_is_bad_signature(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "origsig", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "origsig", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
     mc_phone_overrides ov = {.tbs_origin = "https://phish.example"};
     expect_lie(env, h.ph, &s, &ov, 403, "bad_signature");
     expect_honest(env, h.ph, &s, h.login);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -626,7 +592,7 @@ static void signed_nonce_changed_is_bad_signature(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "nonce", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "nonce", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
     uint8_t nonce[MC_NONCE_LEN];
@@ -640,14 +606,14 @@ static void signed_nonce_changed_is_bad_signature(void **state)
     ov.tbs_nonce = other.v.s.nonce;
     expect_lie(env, h.ph, &s, &ov, 403, "bad_signature");
     expect_honest(env, h.ph, &s, h.login);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void signed_expiry_changed_is_bad_signature(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "expiry", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "expiry", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
     mc_phone_overrides ov = {.set_tbs_expires = 1, .tbs_expires = s.v.s.expires + 3600};
@@ -655,14 +621,14 @@ static void signed_expiry_changed_is_bad_signature(void **state)
     ov.tbs_expires = s.v.s.expires - 1;
     expect_lie(env, h.ph, &s, &ov, 403, "bad_signature");
     expect_honest(env, h.ph, &s, h.login);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void signed_account_changed_is_bad_signature(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "acctsig", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "acctsig", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
     mc_phone_overrides ov = {.tbs_account = "admin"};
@@ -670,14 +636,14 @@ static void signed_account_changed_is_bad_signature(void **state)
     ov.tbs_account = "";
     expect_lie(env, h.ph, &s, &ov, 403, "bad_signature");
     expect_honest(env, h.ph, &s, h.login);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void signed_decision_changed_is_bad_signature(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "decsig", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "decsig", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
     /* the user rejected on the phone; the message says approve */
@@ -698,14 +664,14 @@ static void signed_decision_changed_is_bad_signature(void **state)
     mc_phone_overrides ov4 = {.tbs_cert_fp = fp};
     expect_lie(env, h.ph, &s, &ov4, 403, "bad_signature");
     expect_honest(env, h.ph, &s, h.login);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void corrupted_or_foreign_signature_is_bad_signature(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "sigbad", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "sigbad", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
     mc_phone_overrides ov = {.corrupt_sig = 1};
@@ -727,7 +693,7 @@ static void corrupted_or_foreign_signature_is_bad_signature(void **state)
     mc_phone_overrides ov4 = {.sig = &js};
     expect_lie(env, h.ph, &s, &ov4, 403, "bad_signature");
     expect_honest(env, h.ph, &s, h.login);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* A user who picks a decoy number gets no second try: the answer is
@@ -738,7 +704,7 @@ static void decoy_number_ends_the_session(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "decoy", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "decoy", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
     uint32_t decoy = 0;
@@ -769,7 +735,7 @@ static void decoy_number_ends_the_session(void **state)
     mc_err err;
     assert_int_equal(mc_sync_account_get(env->store, h.login, &acc, &err), 0);
     assert_string_equal(acc.cert, "");
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -847,7 +813,7 @@ static void certificate_from_untrusted_ca_is_cert_untrusted(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "rogue", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "rogue", MC_TEST_ORG, "staff", MC_ALG_P256);
     /* a CA that looks like ours (same name) but is not a trust anchor */
     mc_err err;
     mc_ca *rogue = mc_ca_create(MC_ALG_P256, "mcert Local Mobile CA", 30, &err);
@@ -886,7 +852,7 @@ static void certificate_from_untrusted_ca_is_cert_untrusted(void **state)
     mc_buf_free(&csr);
     mc_buf_free(&leaf);
     mc_buf_free(&ca);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* A certificate from the env's own CA with chosen validity and usage. */
@@ -915,7 +881,7 @@ static void expired_certificate_is_cert_expired(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "oldcert", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "oldcert", MC_TEST_ORG, "staff", MC_ALG_P256);
     int64_t now = (int64_t)time(NULL);
     mc_buf leaf = {0}, ca = {0};
     issue_from_env_ca(env, &h, now - 30 * 86400, now - 86400,
@@ -938,14 +904,14 @@ static void expired_certificate_is_cert_expired(void **state)
     expect_honest(env, h.ph, &s, h.login);
     mc_buf_free(&leaf);
     mc_buf_free(&ca);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void certificate_without_digital_signature_is_cert_key_usage(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "kucert", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "kucert", MC_TEST_ORG, "staff", MC_ALG_P256);
     int64_t now = (int64_t)time(NULL);
     mc_buf leaf = {0}, ca = {0};
     issue_from_env_ca(env, &h, now - 60, now + 86400, KU_NON_REPUDIATION | KU_KEY_ENCIPHERMENT,
@@ -958,14 +924,14 @@ static void certificate_without_digital_signature_is_cert_key_usage(void **state
     expect_honest(env, h.ph, &s, h.login);
     mc_buf_free(&leaf);
     mc_buf_free(&ca);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void certificate_of_another_org_is_org_mismatch(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "orgmix", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "orgmix", MC_TEST_ORG, "staff", MC_ALG_P256);
     /* a valid certificate from our CA, but naming the other organisation */
     mc_phone *foreign = mc_testenv_phone(env, "phone-org2", MC_ALG_P256, MC_TEST_ORG2);
     sess s;
@@ -979,7 +945,7 @@ static void certificate_of_another_org_is_org_mismatch(void **state)
     assert_string_equal(cert, "");
     expect_honest(env, h.ph, &s, h.login);
     mc_phone_free(foreign);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void certificate_bound_to_another_account_is_cert_bound(void **state)
@@ -987,7 +953,7 @@ static void certificate_bound_to_another_account_is_cert_bound(void **state)
     mc_testenv *env = env_of(state);
     fixture *f = *state;
     holder alice;
-    holder_new(env, &alice, "alice", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &alice, "alice", MC_TEST_ORG, "staff", MC_ALG_P256);
     /* the admin opens a bind session for alice and answers it with the
      * admin's own phone, whose certificate is bound to "admin" */
     sess s;
@@ -1004,14 +970,14 @@ static void certificate_bound_to_another_account_is_cert_bound(void **state)
     expect_honest(env, alice.ph, &s, "alice");
     account_cert(env, "alice", cert);
     assert_string_equal(cert, alice.fp);
-    holder_free(&alice);
+    mc_testenv_holder_free(&alice);
 }
 
 static void revoked_certificate_cannot_log_in_and_its_binding_is_gone(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "revokee", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "revokee", MC_TEST_ORG, "staff", MC_ALG_P256);
     bind_self(env, &h);
     /* it logs in while valid */
     sess s;
@@ -1057,7 +1023,7 @@ static void revoked_certificate_cannot_log_in_and_its_binding_is_gone(void **sta
     mc_buf_free(&twin);
     /* the login session is still answerable by a valid certificate */
     expect_honest(env, ((fixture *)*state)->admin.ph, &s, "admin");
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1076,7 +1042,7 @@ static void staff_cannot_bind_or_unbind_another_account(void **state)
 {
     mc_testenv *env = env_of(state);
     holder bob;
-    holder_new(env, &bob, "bob", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &bob, "bob", MC_TEST_ORG, "staff", MC_ALG_P256);
     mc_testenv_account(env, "carol", MC_TEST_ORG, "staff"); /* unbound */
     char auth[200], body[128];
     bearer(auth, sizeof(auth), bob.tok);
@@ -1098,7 +1064,7 @@ static void staff_cannot_bind_or_unbind_another_account(void **state)
     /* bob may still bind himself */
     open_bind_json(body, sizeof(body), "bob");
     assert_int_equal(web_req(env, "POST", "/api/v1/sessions", h, body, strlen(body), NULL), 201);
-    holder_free(&bob);
+    mc_testenv_holder_free(&bob);
 }
 
 static void admin_of_another_org_cannot_bind_or_unbind_our_account(void **state)
@@ -1158,7 +1124,7 @@ static void garbage_phone_bodies_are_4xx_and_the_session_survives(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "garbage", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "garbage", MC_TEST_ORG, "staff", MC_ALG_P256);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
     mc_buf good = {0};
@@ -1255,7 +1221,7 @@ static void garbage_phone_bodies_are_4xx_and_the_session_survives(void **state)
     /* after all that, the honest answer */
     expect_honest(env, h.ph, &s, h.login);
     mc_buf_free(&good);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void wrong_method_and_unknown_path_on_phone_api_are_msgpack_errors(void **state)
@@ -1587,7 +1553,7 @@ static void sm2_phone_lies_are_refused_and_its_honest_answer_binds(void **state)
 {
     mc_testenv *env = env_of(state);
     holder h;
-    holder_new(env, &h, "sm2holder", MC_TEST_ORG, "staff", MC_ALG_SM2);
+    mc_testenv_holder_new(env, &h, "sm2holder", MC_TEST_ORG, "staff", MC_ALG_SM2);
     assert_int_equal(mc_phone_alg(h.ph), MC_ALG_SM2);
     sess s;
     open_fetch(env, h.tok, "bind", NULL, &s);
@@ -1607,7 +1573,7 @@ static void sm2_phone_lies_are_refused_and_its_honest_answer_binds(void **state)
     char cert[65];
     account_cert(env, h.login, cert);
     assert_string_equal(cert, h.fp);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1618,7 +1584,7 @@ static void expired_session_is_410_for_fetch_and_answer_and_poll_says_expired(vo
 {
     mc_testenv *env = mc_testenv_start(2);
     holder h;
-    holder_new(env, &h, "late", MC_TEST_ORG, "staff", MC_ALG_P256);
+    mc_testenv_holder_new(env, &h, "late", MC_TEST_ORG, "staff", MC_ALG_P256);
     /* A: fetched and answered too late; B: never fetched */
     sess a;
     open_fetch(env, h.tok, "bind", NULL, &a);
@@ -1665,7 +1631,7 @@ static void expired_session_is_410_for_fetch_and_answer_and_poll_says_expired(vo
     char cert[65];
     account_cert(env, h.login, cert);
     assert_string_equal(cert, "");
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
     mc_testenv_stop(env);
 }
 

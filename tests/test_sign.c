@@ -47,28 +47,6 @@ static void digest_hex(mc_alg alg, const void *p, size_t n, char hex[65], uint8_
     mc_hex(raw, 32, hex);
 }
 
-/* An account bound to a new phone of alg, through the real bind flow. */
-static mc_phone *bound_phone(mc_testenv *env, const char *login, mc_alg alg, char fp[65])
-{
-    mc_testenv_account(env, login, MC_TEST_ORG, "staff");
-    mc_phone *ph = mc_testenv_phone(env, login, alg, MC_TEST_ORG);
-    char *tok = mc_testenv_login(env, login);
-    char sid[MC_SID_LEN + 1], poll[64];
-    int match;
-    assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, NULL), 201);
-    mc_phone_result res;
-    mc_phone_err pe;
-    if (mc_testenv_answer(env->base, ph, sid, MC_PHONE_APPROVE, match, &res, &pe) != 0)
-        fail_msg("bind: %s %s", pe.code, pe.msg);
-    assert_string_equal(res.state, "approved");
-    int st;
-    json_t *me = mc_testenv_api(env, "GET", "/api/v1/me", tok, NULL, &st);
-    snprintf(fp, 65, "%s", mc_testenv_jstr(json_object_get(me, "cert"), "fp"));
-    json_decref(me);
-    free(tok);
-    return ph;
-}
-
 typedef struct doc {
     char name[64];
     char path[300];
@@ -169,7 +147,7 @@ static void platform_flow(mc_alg alg)
 {
     mc_testenv *env = mc_testenv_start(0);
     char fp[65];
-    mc_phone *ph = bound_phone(env, "alice", alg, fp);
+    mc_phone *ph = mc_testenv_bound_phone(env, "alice", MC_TEST_ORG, "staff", alg, fp);
     char key[80], kid[20];
     mc_testenv_apikey(env, MC_TEST_ORG, "sign,verify", key, kid);
     doc d[3];
@@ -382,7 +360,7 @@ static void holder_signs_from_the_web_and_sees_the_history(void **state)
     (void)state;
     mc_testenv *env = mc_testenv_start(0);
     char fp[65];
-    mc_phone *ph = bound_phone(env, "bob", MC_ALG_P256, fp);
+    mc_phone *ph = mc_testenv_bound_phone(env, "bob", MC_TEST_ORG, "staff", MC_ALG_P256, fp);
     char *tok = mc_testenv_login(env, "bob");
     doc d[3];
     make_docs(env, MC_ALG_P256, d);
@@ -482,7 +460,7 @@ static void api_keys_are_scoped_to_their_organisation_and_can_be_revoked(void **
     (void)state;
     mc_testenv *env = mc_testenv_start(0);
     char fp[65];
-    mc_phone *ph = bound_phone(env, "dave", MC_ALG_SM2, fp);
+    mc_phone *ph = mc_testenv_bound_phone(env, "dave", MC_TEST_ORG, "staff", MC_ALG_SM2, fp);
     mc_testenv_org(env, MC_TEST_ORG2, "另一家公司");
     mc_testenv_account(env, "erin", MC_TEST_ORG, "staff"); /* no certificate */
     char kv[80], idv[20], ko[80], ido[20], ks[80], ids[20];
@@ -578,7 +556,7 @@ static void the_inbox_refuses_replays_stale_times_and_foreign_keys(void **state)
     (void)state;
     mc_testenv *env = mc_testenv_start(0);
     char fp[65];
-    mc_phone *ph = bound_phone(env, "frank", MC_ALG_P256, fp);
+    mc_phone *ph = mc_testenv_bound_phone(env, "frank", MC_TEST_ORG, "staff", MC_ALG_P256, fp);
     mc_inbox_entry entries[4];
     size_t n;
     int64_t now;

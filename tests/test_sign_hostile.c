@@ -60,12 +60,7 @@
 /* ------------------------------------------------------------------ */
 
 /* An account bound to its own phone through the real bind flow. */
-typedef struct holder {
-    char login[32];
-    mc_phone *ph;
-    char *tok;       /* password-login web token */
-    char fp[65];     /* the leaf's fingerprint, hex */
-} holder;
+typedef mc_testenv_holder holder;
 
 /* A sign request opened and fetched by a phone. v.sign points at si: the
  * struct must not be copied. */
@@ -104,43 +99,13 @@ static fixture *fx(void **state)
     return *state;
 }
 
-static void leaf_fp(const mc_phone *ph, char out[65])
-{
-    mc_slice chain[MC_CHAIN_MAX];
-    assert_true(mc_phone_chain(ph, chain, MC_CHAIN_MAX) >= 1);
-    uint8_t d[32];
-    assert_int_equal(mc_cert_fingerprint(chain[0].ptr, chain[0].len, d), 0);
-    mc_hex(d, 32, out);
-}
-
-/* An account of org with a phone of alg; bound to it when bind is set. */
+/* An account of MC_TEST_ORG (staff) with a phone of alg; bound to it when
+ * bind is set. */
 static void holder_new(mc_testenv *env, holder *h, const char *login, mc_alg alg, int bind)
 {
-    memset(h, 0, sizeof(*h));
-    snprintf(h->login, sizeof(h->login), "%s", login);
-    mc_testenv_account(env, login, MC_TEST_ORG, "staff");
-    char pname[64];
-    snprintf(pname, sizeof(pname), "phone-%s", login);
-    h->ph = mc_testenv_phone(env, pname, alg, MC_TEST_ORG);
-    h->tok = mc_testenv_login(env, login);
-    leaf_fp(h->ph, h->fp);
-    if (!bind)
-        return;
-    char sid[MC_SID_LEN + 1], poll[64];
-    int match;
-    assert_int_equal(mc_testenv_open(env, h->tok, "bind", NULL, sid, poll, &match, NULL), 201);
-    mc_phone_result res;
-    mc_phone_err pe;
-    if (mc_testenv_answer(env->base, h->ph, sid, MC_PHONE_APPROVE, match, &res, &pe) != 0)
-        fail_msg("bind %s: %s %s", login, pe.code, pe.msg);
-    assert_string_equal(res.state, "approved");
-}
-
-static void holder_free(holder *h)
-{
-    mc_phone_free(h->ph);
-    free(h->tok);
-    memset(h, 0, sizeof(*h));
+    mc_testenv_holder_new(env, h, login, MC_TEST_ORG, "staff", alg);
+    if (bind)
+        mc_testenv_bind(env, h->ph, h->tok);
 }
 
 /* Document i's digest: a fixed function of (i, salt). */
@@ -468,7 +433,7 @@ static int group_teardown(void **state)
     fixture *f = *state;
     if (f == NULL)
         return 0;
-    holder_free(&f->exp);
+    mc_testenv_holder_free(&f->exp);
     free(f->late);
     free(f->early);
     mc_buf_free(&f->late_body);
@@ -502,7 +467,7 @@ static void swapped_document_signatures_are_bad_doc_signature(void **state)
     /* the session stays answerable */
     expect_honest(f->env, h.ph, s, MC_PHONE_APPROVE, h.login);
     free(s);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void signature_over_a_digest_or_time_not_requested_is_bad_doc_signature(void **state)
@@ -558,7 +523,7 @@ static void signature_over_a_digest_or_time_not_requested_is_bad_doc_signature(v
     mc_buf_free(&body);
     expect_honest(f->env, h.ph, s, MC_PHONE_APPROVE, h.login);
     free(s);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* §8.6 step 8: the document signatures are checked before the number, so a
@@ -599,7 +564,7 @@ static void document_signatures_are_checked_before_the_number(void **state)
     assert_true(json_is_integer(json_object_get(p, "documents")));
     json_decref(p);
     free(s);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -627,7 +592,7 @@ static void session_signature_of_another_request_is_bad_signature(void **state)
     free(a);
     free(b);
     free(c);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void tbs_without_or_with_other_documents_is_bad_signature(void **state)
@@ -670,7 +635,7 @@ static void tbs_without_or_with_other_documents_is_bad_signature(void **state)
     free(o);
     expect_honest(f->env, h.ph, s, MC_PHONE_APPROVE, h.login);
     free(s);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -707,7 +672,7 @@ static void doc_sigs_of_the_wrong_count_or_purpose_are_bad_field(void **state)
     expect_lie(f->env, h.ph, s, MC_PHONE_APPROVE, &mp, 409, "purpose_mismatch", "msg bind");
     expect_honest(f->env, h.ph, s, MC_PHONE_REJECT, h.login);
     free(s);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void doc_sigs_on_a_bind_or_login_answer_are_bad_field(void **state)
@@ -736,7 +701,7 @@ static void doc_sigs_on_a_bind_or_login_answer_are_bad_field(void **state)
     assert_int_equal(mc_phone_fetch(f->env->base, l.sid, &l.v, &pe), 0);
     expect_lie(f->env, h.ph, &l, MC_PHONE_APPROVE, &ov, 400, "bad_field", "login + doc_sigs");
     expect_honest(f->env, h.ph, &l, MC_PHONE_APPROVE, h.login);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -767,7 +732,7 @@ static void certificate_revoked_between_request_and_answer_is_cert_revoked(void 
     assert_string_equal(mc_testenv_jstr(p, "state"), "scanned");
     json_decref(p);
     free(s);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void certificate_unbound_or_bound_to_another_account_is_not_bound(void **state)
@@ -794,9 +759,9 @@ static void certificate_unbound_or_bound_to_another_account_is_not_bound(void **
     expect_lie(f->env, a.ph, t, MC_PHONE_APPROVE, NULL, 404, "not_bound", "after unbind");
     free(s);
     free(t);
-    holder_free(&a);
-    holder_free(&b);
-    holder_free(&u);
+    mc_testenv_holder_free(&a);
+    mc_testenv_holder_free(&b);
+    mc_testenv_holder_free(&u);
 }
 
 static void certificate_of_the_other_curve_is_alg_mismatch(void **state)
@@ -834,8 +799,8 @@ static void certificate_of_the_other_curve_is_alg_mismatch(void **state)
     expect_honest(f->env, sm.ph, t, MC_PHONE_APPROVE, sm.login);
     free(s);
     free(t);
-    holder_free(&h);
-    holder_free(&sm);
+    mc_testenv_holder_free(&h);
+    mc_testenv_holder_free(&sm);
 }
 
 /* ------------------------------------------------------------------ */
@@ -874,7 +839,7 @@ static void the_same_answer_again_gets_the_first_result_another_is_session_done(
     mc_phone_overrides ov = {.tbs_no_docs = 1};
     expect_lie(f->env, h.ph, s, MC_PHONE_APPROVE, &ov, 409, "session_done", "lie after");
     free(s);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* In a child: wait for the pipe to close, then POST body. Exit 0 for 200
@@ -988,7 +953,7 @@ static void racing_answers_exactly_one_wins(void **state)
     assert_int_equal(audit_count(f->env, "sign_approve") - ok0, 1);
     mc_buf_free(&b);
     free(s);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1269,7 +1234,7 @@ static void hostile_sign_request_bodies_are_refused_and_store_nothing(void **sta
                              "\"digest\":\"abc\"}]}");
     expect_web_reject(f->env, "POST", "/api/v1/sign-requests", bearer, NULL, 0, NULL, tb,
                       strlen(tb), 400, "bad_digest", "token, bad digest");
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* §8.2 "Errors, in order": each document in turn (bad_field and bad_digest
@@ -1339,7 +1304,7 @@ static void sign_request_errors_come_in_the_documented_order(void **state)
     open_reject(f, "/api/v1/sign-requests", body, strlen(body), NULL, 1, 404, "not_found",
                 "no such account");
     /* the key of another organisation: not_permitted after the body */
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* Raw bytes that are not UTF-8 are not JSON text (RFC 8259 §8.1): §0
@@ -1437,7 +1402,7 @@ static void the_limits_themselves_are_accepted(void **state)
     mc_phone_err pe;
     assert_int_equal(mc_phone_inbox(h.ph, f->env->base, e, 8, &n, &now, NULL, &pe), 0);
     assert_int_equal(n, 3);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1499,7 +1464,7 @@ static void collecting_without_the_right_credential_is_bad_poll_secret(void **st
     free(s);
     free(o);
     free(w);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1639,7 +1604,7 @@ static void hostile_verify_bodies_are_refused(void **state)
                       400, "bad_cms", "key, random bytes");
     free(garbage);
     free(seq);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void a_tampered_or_foreign_cms_is_not_valid(void **state)
@@ -1739,7 +1704,7 @@ static void a_tampered_or_foreign_cms_is_not_valid(void **state)
     mc_buf_free(&cms3);
     mc_ca_free(rogue);
     free(s);
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* A CMS made with a revoked certificate's key for a signing time at or
@@ -1789,7 +1754,7 @@ static void a_signature_made_after_revocation_is_revoked_before_signing(void **s
         json_decref(r);
         mc_buf_free(&cms);
     }
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1934,7 +1899,7 @@ static void malformed_inbox_queries_are_bad_query(void **state)
         fail_msg("upper-case sig: %d %s %s", r.status, r.code, r.msg);
     /* ... and the same nonce again is a replay */
     expect_inbox_reject(f->env, ok, 409, "replayed", "the same query again");
-    holder_free(&h);
+    mc_testenv_holder_free(&h);
 }
 
 static void a_refused_inbox_request_leaves_only_its_nonce(void **state)
@@ -2005,8 +1970,8 @@ static void a_refused_inbox_request_leaves_only_its_nonce(void **state)
     assert_int_equal(mc_phone_inbox(o.ph, f->env->base, e, 8, &n, &snow, NULL, &pe), 0);
     assert_null(mc_phone_inbox_find(e, n, s->sid));
     free(s);
-    holder_free(&o);
-    holder_free(&h);
+    mc_testenv_holder_free(&o);
+    mc_testenv_holder_free(&h);
 }
 
 /* ------------------------------------------------------------------ */

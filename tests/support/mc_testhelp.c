@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "mc_crypto.h"
+
 /* The capture file at path into out (size bytes, NUL-terminated). */
 static void read_capture(const char *path, char *out, size_t size)
 {
@@ -70,4 +72,61 @@ json_t *mc_testenv_api_apikey(mc_testenv *env, const char *method, const char *p
     snprintf(auth, sizeof(auth), "Authorization: ApiKey %s", key);
     const char *h[] = {auth, NULL};
     return mc_testenv_api_h(env, method, path, h, body, status);
+}
+
+void mc_testenv_leaf_fp(const mc_phone *ph, char out[65])
+{
+    mc_slice chain[MC_CHAIN_MAX];
+    assert_true(mc_phone_chain(ph, chain, MC_CHAIN_MAX) >= 1);
+    uint8_t d[32];
+    assert_int_equal(mc_cert_fingerprint(chain[0].ptr, chain[0].len, d), 0);
+    mc_hex(d, 32, out);
+}
+
+void mc_testenv_bind(mc_testenv *env, const mc_phone *ph, const char *tok)
+{
+    char sid[MC_SID_LEN + 1], poll[64];
+    int match;
+    assert_int_equal(mc_testenv_open(env, tok, "bind", NULL, sid, poll, &match, NULL), 201);
+    mc_phone_result res;
+    mc_phone_err pe;
+    if (mc_testenv_answer(env->base, ph, sid, MC_PHONE_APPROVE, match, &res, &pe) != 0)
+        fail_msg("bind: %s %s", pe.code, pe.msg);
+    assert_string_equal(res.state, "approved");
+}
+
+mc_phone *mc_testenv_bound_phone(mc_testenv *env, const char *login, const char *org,
+                                 const char *role, mc_alg alg, char fp[65])
+{
+    mc_testenv_account(env, login, org, role);
+    mc_phone *ph = mc_testenv_phone(env, login, alg, org);
+    char *tok = mc_testenv_login(env, login);
+    mc_testenv_bind(env, ph, tok);
+    int st;
+    json_t *me = mc_testenv_api(env, "GET", "/api/v1/me", tok, NULL, &st);
+    snprintf(fp, 65, "%s", mc_testenv_jstr(json_object_get(me, "cert"), "fp"));
+    assert_int_equal(strlen(fp), 64);
+    json_decref(me);
+    free(tok);
+    return ph;
+}
+
+void mc_testenv_holder_new(mc_testenv *env, mc_testenv_holder *h, const char *login,
+                           const char *org, const char *role, mc_alg alg)
+{
+    memset(h, 0, sizeof(*h));
+    snprintf(h->login, sizeof(h->login), "%s", login);
+    mc_testenv_account(env, login, org, role);
+    char pname[64];
+    snprintf(pname, sizeof(pname), "phone-%s", login);
+    h->ph = mc_testenv_phone(env, pname, alg, org);
+    h->tok = mc_testenv_login(env, login);
+    mc_testenv_leaf_fp(h->ph, h->fp);
+}
+
+void mc_testenv_holder_free(mc_testenv_holder *h)
+{
+    mc_phone_free(h->ph);
+    free(h->tok);
+    memset(h, 0, sizeof(*h));
 }

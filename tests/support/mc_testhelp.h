@@ -44,4 +44,36 @@ void mc_testenv_apikey(mc_testenv *env, const char *org, const char *scope, char
 json_t *mc_testenv_api_apikey(mc_testenv *env, const char *method, const char *path,
                               const char *key, json_t *body, int *status);
 
+/* ---- phones and holders ---- */
+
+/* The SHA-256 fingerprint (hex) of the phone's leaf certificate. */
+void mc_testenv_leaf_fp(const mc_phone *ph, char out[65]);
+
+/* Bind the account whose web token is tok to ph through the real bind
+ * flow (open a bind session, the phone fetches it and approves with the
+ * shown number); fails the test unless the answer is "approved". */
+void mc_testenv_bind(mc_testenv *env, const mc_phone *ph, const char *tok);
+
+/* An account of org with role, and a new phone of alg (env->dir/<login>,
+ * a certificate by `mcertctl issue`) bound to it by mc_testenv_bind; the
+ * fingerprint /api/v1/me then shows (64 hex) into fp. The caller frees the
+ * phone with mc_phone_free. */
+mc_phone *mc_testenv_bound_phone(mc_testenv *env, const char *login, const char *org,
+                                 const char *role, mc_alg alg, char fp[65]);
+
+/* A platform user with a phone that holds a certificate for its org. */
+typedef struct mc_testenv_holder {
+    char login[32];
+    mc_phone *ph;    /* owned */
+    char *tok;       /* password-login web token, owned */
+    char fp[65];     /* fingerprint hex of the phone's leaf */
+} mc_testenv_holder;
+
+/* Account login of org with role, its phone "phone-<login>" of alg for org
+ * and its login token; not bound (mc_testenv_bind does that). */
+void mc_testenv_holder_new(mc_testenv *env, mc_testenv_holder *h, const char *login,
+                           const char *org, const char *role, mc_alg alg);
+/* Frees the phone and token and zeroes h. */
+void mc_testenv_holder_free(mc_testenv_holder *h);
+
 #endif
