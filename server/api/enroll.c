@@ -309,12 +309,8 @@ void mc_api_enroll_session(mc_req *r)
     esess_ctx *x = mc_req_ctx(r, sizeof(*x), esess_ctx_free);
     if (x == NULL)
         return;
-    x->want_svg = x->want_png = x->want_text = 1;
-    const char *qrq = evhttp_find_header(&r->query, "qr");
-    if (qrq != NULL && mc_api_qr_formats(qrq, &x->want_svg, &x->want_png, &x->want_text) != 0) {
-        mc_reply_errf(r, 400, "bad_query", "qr lists svg, png, text or none, comma-separated");
+    if (mc_api_qr_wanted(r, &x->want_svg, &x->want_png, &x->want_text) != 0)
         return;
-    }
     mc_store_enroll_app(r->node->store, r->param, &x->app, esess_on_app, r);
 }
 

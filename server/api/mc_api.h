@@ -64,6 +64,9 @@ int mc_api_session_opened(mc_req *r, mc_session *s, const mc_open_result *o, int
  * the three flags (0 / -1); the qr object (payload, version, modules and
  * the renderings asked for), NULL with err. */
 int mc_api_qr_formats(const char *q, int *svg, int *png, int *text);
+/* The renderings r's ?qr= asks for (default svg,png,text); -1 after
+ * answering 400 bad_query. */
+int mc_api_qr_wanted(mc_req *r, int *svg, int *png, int *text);
 json_t *mc_api_qr_json(const char *base, const char *sid, int svg, int png, int text,
                        mc_err *err);
 

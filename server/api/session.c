@@ -85,6 +85,16 @@ void mc_api_session_new(mc_req *r, mc_session *s, mc_purpose purpose, int ttl)
         mc_ua_summary(ua, strnlen(ua, 1024), s->ua, sizeof(s->ua));
 }
 
+int mc_api_qr_wanted(mc_req *r, int *svg, int *png, int *text)
+{
+    *svg = *png = *text = 1;
+    const char *q = evhttp_find_header(&r->query, "qr");
+    if (q == NULL || mc_api_qr_formats(q, svg, png, text) == 0)
+        return 0;
+    mc_reply_errf(r, 400, "bad_query", "qr lists svg, png, text or none, comma-separated");
+    return -1;
+}
+
 static void open_on_target(void *privdata, const mc_err *err);
 static void open_on_org(void *privdata, const mc_err *err);
 static void open_store(mc_req *r);
@@ -112,13 +122,8 @@ void mc_api_session_open(mc_req *r)
     open_ctx *x = mc_req_ctx(r, sizeof(*x), open_ctx_free);
     if (x == NULL)
         return;
-    /* ?qr=svg,png,text (default all three; "none": the payload only) */
-    x->want_svg = x->want_png = x->want_text = 1;
-    const char *qrq = evhttp_find_header(&r->query, "qr");
-    if (qrq != NULL && mc_api_qr_formats(qrq, &x->want_svg, &x->want_png, &x->want_text) != 0) {
-        mc_reply_errf(r, 400, "bad_query", "qr lists svg, png, text or none, comma-separated");
+    if (mc_api_qr_wanted(r, &x->want_svg, &x->want_png, &x->want_text) != 0)
         return;
-    }
     mc_session *s = &x->s;
     mc_api_session_new(r, s, purpose, r->node->cfg->session_ttl);
     if (purpose == MC_PURPOSE_LOGIN) {

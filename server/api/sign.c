@@ -184,12 +184,8 @@ void mc_api_sign_open(mc_req *r)
         }
         x->ttl = (int)json_integer_value(ttl);
     }
-    x->want_svg = x->want_png = x->want_text = 1;
-    const char *qrq = evhttp_find_header(&r->query, "qr");
-    if (qrq != NULL && mc_api_qr_formats(qrq, &x->want_svg, &x->want_png, &x->want_text) != 0) {
-        mc_reply_errf(r, 400, "bad_query", "qr lists svg, png, text or none, comma-separated");
+    if (mc_api_qr_wanted(r, &x->want_svg, &x->want_png, &x->want_text) != 0)
         return;
-    }
     if (target != NULL && !mc_account_name_valid(target, targetlen)) {
         mc_reply_errf(r, 400, "bad_field", "account is not a valid account name");
         return;
