@@ -277,14 +277,6 @@ static int outbox_text(mc_testenv *env, const char *id, char *text, char *to)
     return found;
 }
 
-static char *hget(mc_testenv *env, const char *key, const char *field, char *out, size_t size)
-{
-    redisReply *r = mc_testenv_redis(env, "HGET %s %s", key, field);
-    snprintf(out, size, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
-    freeReplyObject(r);
-    return out;
-}
-
 /* ---- the life of an application ---- */
 
 static void a_free_application_is_identified_submitted_reviewed_and_approved(void **state)
@@ -399,11 +391,11 @@ static void a_free_application_is_identified_submitted_reviewed_and_approved(voi
     mc_sha256(pre, strlen(pre), h);
     mc_hex(h, 32, hex);
     snprintf(key, sizeof(key), "{mc}:act:%s", id);
-    assert_string_equal(hget(env, key, "hash", v, sizeof(v)), hex);
-    assert_string_equal(hget(env, key, "state", v, sizeof(v)), "open");
-    assert_string_equal(hget(env, key, "tries", v, sizeof(v)), "0");
-    long long exp = atoll(hget(env, key, "expires", v, sizeof(v)));
-    long long cr = atoll(hget(env, key, "created", v, sizeof(v)));
+    assert_string_equal(mc_testenv_hget(env, key, "hash", v, sizeof(v)), hex);
+    assert_string_equal(mc_testenv_hget(env, key, "state", v, sizeof(v)), "open");
+    assert_string_equal(mc_testenv_hget(env, key, "tries", v, sizeof(v)), "0");
+    long long exp = atoll(mc_testenv_hget(env, key, "expires", v, sizeof(v)));
+    long long cr = atoll(mc_testenv_hget(env, key, "created", v, sizeof(v)));
     assert_int_equal(exp - cr, 72 * 3600);
     /* the code is nowhere in the audit */
     redisReply *au = mc_testenv_redis(env, "XRANGE {mc}:audit - +");
@@ -592,7 +584,7 @@ static void c_a_paid_application_rejected_is_refunded(void **state)
     char key[80], v[40];
     snprintf(key, sizeof(key), "{mc}:order:%s", oid);
     double t0 = mc_testenv_now();
-    while (strcmp(hget(env, key, "state", v, sizeof(v)), "refunded") != 0 &&
+    while (strcmp(mc_testenv_hget(env, key, "state", v, sizeof(v)), "refunded") != 0 &&
            mc_testenv_now() - t0 < 5)
         usleep(20000);
     assert_string_equal(v, "refunded");

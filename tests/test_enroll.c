@@ -99,24 +99,6 @@ static void approved_app(mc_testenv *env, const char *id, const char *applicant,
     freeReplyObject(r);
 }
 
-/* A hash field as a string ("" if missing) into out. */
-static void hfield(mc_testenv *env, const char *key, const char *field, char *out, size_t size)
-{
-    redisReply *r = mc_testenv_redis(env, "HGET %s %s", key, field);
-    snprintf(out, size, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
-    freeReplyObject(r);
-}
-
-static void assert_field(mc_testenv *env, const char *kind, const char *id, const char *field,
-                         const char *want)
-{
-    char key[128], got[256];
-    snprintf(key, sizeof(key), "{mc}:%s:%s", kind, id);
-    hfield(env, key, field, got, sizeof(got));
-    if (strcmp(got, want) != 0)
-        fail_msg("%s.%s = \"%s\", want \"%s\"", key, field, got, want);
-}
-
 /* A phone store dir (under the env) with a key of alg and a CSR for cn,
  * org, uscc. */
 static void phone_dir(mc_testenv *env, const char *name, mc_alg alg, const char *cn,
@@ -139,27 +121,6 @@ static void expect_refusal(mc_testenv *env, const char *dir, const char *id, con
     if (!pe.remote || pe.status != status || strcmp(pe.code, want) != 0)
         fail_msg("got %s %d %s (%s), want %d %s", pe.remote ? "remote" : "local", pe.status,
                  pe.code, pe.msg, status, want);
-}
-
-/* The number of audit entries whose `what` is what and that name app. */
-static int audits(mc_testenv *env, const char *what, const char *id)
-{
-    redisReply *r = mc_testenv_redis(env, "XRANGE {mc}:audit - +");
-    int n = 0;
-    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        redisReply *kv = r->element[i]->element[1];
-        int is_what = 0, is_app = 0;
-        for (size_t k = 0; k + 1 < kv->elements; k += 2) {
-            if (strcmp(kv->element[k]->str, "what") == 0 &&
-                strcmp(kv->element[k + 1]->str, what) == 0)
-                is_what = 1;
-            if (strcmp(kv->element[k]->str, "app") == 0 && strcmp(kv->element[k + 1]->str, id) == 0)
-                is_app = 1;
-        }
-        n += is_what && is_app;
-    }
-    freeReplyObject(r);
-    return n;
 }
 
 /* `openssl verify` of the store's leaf against the env's CA. */
@@ -241,18 +202,18 @@ static void enroll_flow(mc_testenv *env, mc_alg alg, const char *login, const ch
 
     /* the records: application issued with cert, activation used, the
      * certificate with its DER and serial index, audited */
-    assert_field(env, "app", id, "state", "issued");
-    assert_field(env, "app", id, "cert", got.fp);
-    assert_field(env, "app", id, "gen", "5");
-    assert_field(env, "act", id, "state", "used");
-    assert_field(env, "act", id, "fp", got.fp);
-    assert_field(env, "act", id, "tries", "0");
-    assert_field(env, "cert", got.fp, "status", "valid");
-    assert_field(env, "cert", got.fp, "uscc", MC_TEST_ORG);
-    assert_field(env, "cert", got.fp, "cn", holder);
-    assert_field(env, "cert", got.fp, "alg", mc_alg_name(alg));
-    assert_field(env, "cert", got.fp, "account", "");
-    assert_field(env, "cert", got.fp, "app", id);
+    mc_testenv_expect_field(env, "app", id, "state", "issued");
+    mc_testenv_expect_field(env, "app", id, "cert", got.fp);
+    mc_testenv_expect_field(env, "app", id, "gen", "5");
+    mc_testenv_expect_field(env, "act", id, "state", "used");
+    mc_testenv_expect_field(env, "act", id, "fp", got.fp);
+    mc_testenv_expect_field(env, "act", id, "tries", "0");
+    mc_testenv_expect_field(env, "cert", got.fp, "status", "valid");
+    mc_testenv_expect_field(env, "cert", got.fp, "uscc", MC_TEST_ORG);
+    mc_testenv_expect_field(env, "cert", got.fp, "cn", holder);
+    mc_testenv_expect_field(env, "cert", got.fp, "alg", mc_alg_name(alg));
+    mc_testenv_expect_field(env, "cert", got.fp, "account", "");
+    mc_testenv_expect_field(env, "cert", got.fp, "app", id);
     mc_cert_rec rec;
     int found;
     mc_err err;
@@ -273,8 +234,8 @@ static void enroll_flow(mc_testenv *env, mc_alg alg, const char *login, const ch
     mc_hex(fp, 32, hex);
     assert_string_equal(hex, got.fp);
     freeReplyObject(r);
-    assert_int_equal(audits(env, "cert_issue", id), 1);
-    assert_int_equal(audits(env, "app_issued", id), 1);
+    assert_int_equal(mc_testenv_audit_count(env, "cert_issue", "app", id), 1);
+    assert_int_equal(mc_testenv_audit_count(env, "app_issued", "app", id), 1);
 
     /* and it works: the holder binds it and logs in with it */
     bind_and_login(env, dir, login, got.fp);
@@ -310,7 +271,7 @@ static void a_repeated_request_gets_the_same_certificate_and_another_csr_is_refu
     assert_string_equal(a.fp, b.fp);
     mc_testenv_digest(env, after);
     assert_string_equal(before, after); /* nothing new recorded */
-    assert_int_equal(audits(env, "cert_issue", id), 1);
+    assert_int_equal(mc_testenv_audit_count(env, "cert_issue", "app", id), 1);
     mc_phone_status ps;
     assert_int_equal(mc_phone_describe(dir, &ps, &pe), 0);
     assert_string_equal(ps.leaf.fp_hex, a.fp);
@@ -320,7 +281,7 @@ static void a_repeated_request_gets_the_same_certificate_and_another_csr_is_refu
     expect_refusal(env, dir2, id, CODE, NULL, NULL, 409, "activation_used");
     /* a wrong code on a used activation is still a wrong code */
     expect_refusal(env, dir, id, "00000000", NULL, NULL, 403, "bad_code");
-    assert_field(env, "act", id, "tries", "1");
+    mc_testenv_expect_field(env, "act", id, "tries", "1");
 }
 
 /* ---- the code's rules ---- */
@@ -342,12 +303,12 @@ static void five_wrong_codes_lock_the_activation_even_for_the_right_code(void **
         assert_non_null(strstr(pe.msg, msg));
         char want[8];
         snprintf(want, sizeof(want), "%d", i);
-        assert_field(env, "act", id, "tries", want);
+        mc_testenv_expect_field(env, "act", id, "tries", want);
     }
     expect_refusal(env, dir, id, "12345670", NULL, NULL, 403, "activation_locked");
-    assert_field(env, "act", id, "state", "locked");
-    assert_int_equal(audits(env, "activation_wrong_code", id), 4);
-    assert_int_equal(audits(env, "activation_locked", id), 1);
+    mc_testenv_expect_field(env, "act", id, "state", "locked");
+    assert_int_equal(mc_testenv_audit_count(env, "activation_wrong_code", "app", id), 4);
+    assert_int_equal(mc_testenv_audit_count(env, "activation_locked", "app", id), 1);
     /* later, the right code too; nothing is counted or written any more */
     char before[41], after[41];
     mc_testenv_digest(env, before);
@@ -355,7 +316,7 @@ static void five_wrong_codes_lock_the_activation_even_for_the_right_code(void **
     expect_refusal(env, dir, id, "99999999", NULL, NULL, 403, "activation_locked");
     mc_testenv_digest(env, after);
     assert_string_equal(before, after);
-    assert_field(env, "app", id, "state", "approved_pending_issue");
+    mc_testenv_expect_field(env, "app", id, "state", "approved_pending_issue");
 }
 
 /* One client address guessing codes across many activations is stopped
@@ -380,7 +341,7 @@ static void one_address_guessing_many_activations_is_429(void **state)
         expect_refusal(env, dir, ids[a], "12345670", NULL, NULL, 403, "activation_locked");
     }
     expect_refusal(env, dir, ids[4], "12345670", NULL, NULL, 429, "too_many_attempts");
-    assert_field(env, "act", ids[4], "tries", "0");
+    mc_testenv_expect_field(env, "act", ids[4], "tries", "0");
     expect_refusal(env, dir, ids[4], CODE, NULL, NULL, 429, "too_many_attempts");
     assert_true(mc_testenv_redis_int(env, "TTL %s", key) > 0);
     /* the window over: the right code works, and gives its try back */
@@ -392,7 +353,7 @@ static void one_address_guessing_many_activations_is_429(void **state)
     assert_int_equal(c->type, REDIS_REPLY_STRING);
     assert_string_equal(c->str, "0");
     freeReplyObject(c);
-    assert_field(env, "app", ids[4], "state", "issued");
+    mc_testenv_expect_field(env, "app", ids[4], "state", "issued");
 }
 
 static void an_expired_activation_is_410_and_changes_nothing(void **state)
@@ -463,7 +424,7 @@ static void csrs_that_do_not_match_the_application_are_409(void **state)
     /* and the honest one is issued */
     mc_phone_enrolled got;
     assert_int_equal(mc_phone_enroll(dir, env->base, id, CODE, NULL, NULL, &got, &pe), 0);
-    assert_field(env, "app", id, "cert", got.fp);
+    mc_testenv_expect_field(env, "app", id, "cert", got.fp);
 }
 
 /* ---- hostile bodies ---- */
@@ -741,7 +702,7 @@ static void the_enroll_qr_shows_the_application_and_wakes_the_browser(void **sta
     assert_string_equal(mc_testenv_jstr(p, "purpose"), "enroll");
     char fp[65], key[64];
     snprintf(key, sizeof(key), "{mc}:app:%s", id);
-    hfield(env, key, "cert", fp, sizeof(fp));
+    mc_testenv_hget(env, key, "cert", fp, sizeof(fp));
     assert_int_equal(strlen(fp), 64);
     assert_string_equal(mc_testenv_jstr(p, "cert"), fp);
     json_decref(p);
@@ -800,7 +761,7 @@ static void mcert_phone_enroll_by_qr_payload_and_again_after_a_lost_reply(void *
     mc_phone_err pe;
     assert_int_equal(mc_phone_describe(store, &ps, &pe), 0);
     assert_true(ps.has_cert);
-    assert_field(env, "app", id, "cert", ps.leaf.fp_hex);
+    mc_testenv_expect_field(env, "app", id, "cert", ps.leaf.fp_hex);
     /* a store that holds a certificate is left alone */
     assert_int_equal(mc_testenv_sh("%s/mcert-phone --store %s enroll --server %s --app %s "
                                    "--code %s --pin %s >%s 2>&1",
@@ -842,7 +803,7 @@ static void mcert_phone_enroll_by_qr_payload_and_again_after_a_lost_reply(void *
                                    MCERT_BIN_DIR, store2, png, CODE, MC_TEST_PIN, ORG_NAME,
                                    MC_TEST_ORG, out),
                      0);
-    assert_field(env, "app", id2, "state", "issued");
+    mc_testenv_expect_field(env, "app", id2, "state", "issued");
     /* --png and --payload together: a usage error */
     assert_int_equal(mc_testenv_sh("%s/mcert-phone --store %s/y enroll --png %s --payload '%s' "
                                    "--code %s --pin %s >/dev/null 2>&1",

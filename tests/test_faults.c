@@ -41,7 +41,7 @@
 #include <hiredis/hiredis.h>
 
 #include "mc_http.h"
-#include "mc_testenv.h"
+#include "mc_testhelp.h"
 
 #define MSGPACK_CT "application/x-msgpack"
 #define JSON_CT "application/json"
@@ -396,27 +396,6 @@ static void approved_login(mc_testenv *env, const mc_phone *ph, const char *tok,
     expect_approved(&r, "admin", "login approval");
     reply_free(&r);
     mc_buf_free(&body);
-}
-
-/* How many audit entries have what=<what> and account=<account>. */
-static int audit_count(mc_testenv *env, const char *what, const char *account)
-{
-    redisReply *r = mc_testenv_redis(env, "XRANGE {mc}:audit - +");
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    int n = 0;
-    for (size_t i = 0; i < r->elements; i++) {
-        redisReply *f = r->element[i]->element[1];
-        int w = 0, a = 0;
-        for (size_t k = 0; k + 1 < f->elements; k += 2) {
-            w |= strcmp(f->element[k]->str, "what") == 0 &&
-                 strcmp(f->element[k + 1]->str, what) == 0;
-            a |= strcmp(f->element[k]->str, "account") == 0 &&
-                 strcmp(f->element[k + 1]->str, account) == 0;
-        }
-        n += w && a;
-    }
-    freeReplyObject(r);
-    return n;
 }
 
 /* A token's /me must be 200 and name `account`. */
@@ -1134,7 +1113,7 @@ static void lose_approval(rig *l, const char *purpose, const char *what, int nlo
     expect_unavailable(&r, "the approval whose reply was lost");
     reply_free(&r);
     expect_lost(l, &g, nlost);
-    assert_int_equal(audit_count(l->env, what, "admin"), 1);
+    assert_int_equal(mc_testenv_audit_count(l->env, what, "account", "admin"), 1);
 
     /* the phone sends the same bytes again: the first result, not 409 */
     answer_arg a = {sid, &body};
@@ -1144,7 +1123,7 @@ static void lose_approval(rig *l, const char *purpose, const char *what, int nlo
     post_answer(l->env, sid, &body, &r);
     expect_approved(&r, "admin", "the approval sent a third time");
     reply_free(&r);
-    assert_int_equal(audit_count(l->env, what, "admin"), 1);
+    assert_int_equal(mc_testenv_audit_count(l->env, what, "account", "admin"), 1);
     poll_session(l->env, sid, poll, NULL, 0, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(mc_testenv_jstr(r.json, "state"), "approved");
@@ -1269,7 +1248,7 @@ static void the_same_signed_answer_twice_returns_the_first_result_twice(void **s
         char sid[MC_SID_LEN + 1], poll[64];
         mc_buf body = {0};
         open_and_build(g.env, g.ph, p == 0 ? g.tok : NULL, purposes[p], sid, poll, &body);
-        int before = audit_count(g.env, audits[p], "admin");
+        int before = mc_testenv_audit_count(g.env, audits[p], "account", "admin");
         reply first, again;
         post_answer(g.env, sid, &body, &first);
         expect_approved(&first, "admin", purposes[p]);
@@ -1279,7 +1258,8 @@ static void the_same_signed_answer_twice_returns_the_first_result_twice(void **s
         assert_memory_equal(again.raw.ptr, first.raw.ptr, first.raw.len);
         reply_free(&first);
         reply_free(&again);
-        assert_int_equal(audit_count(g.env, audits[p], "admin"), before + 1); /* applied once */
+        assert_int_equal(mc_testenv_audit_count(g.env, audits[p], "account", "admin"),
+                         before + 1); /* applied once */
         mc_buf_free(&body);
     }
     rig_stop(&g);

@@ -38,40 +38,13 @@
 
 #include "mc_crypto.h"
 #include "mc_pay.h"
-#include "mc_testenv.h"
+#include "mc_testhelp.h"
 
 static mc_testenv *env;
 static uint8_t key[MC_PAY_KEY_LEN];
 static char *tok_alice, *tok_bob, *tok_admin, *tok_other;
 
 /* ---- helpers ---- */
-
-static int64_t redis_now(void)
-{
-    redisReply *r = mc_testenv_redis(env, "TIME");
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    int64_t t = strtoll(r->element[0]->str, NULL, 10);
-    freeReplyObject(r);
-    return t;
-}
-
-/* HGET as a string into out ("" if missing). */
-static const char *hget(const char *k, const char *f, char out[256])
-{
-    redisReply *r = mc_testenv_redis(env, "HGET %s %s", k, f);
-    snprintf(out, 256, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
-    freeReplyObject(r);
-    return out;
-}
-
-static void expect_field(const char *kind, const char *id, const char *f, const char *want)
-{
-    char k[96], v[256];
-    snprintf(k, sizeof(k), "{mc}:%s:%s", kind, id);
-    hget(k, f, v);
-    if (strcmp(v, want) != 0)
-        fail_msg("%s %s: want %s, have %s", k, f, want, v);
-}
 
 /* An application as apply.lua leaves it, in the data model's fields. */
 static void app_put(const char *id, const char *applicant, const char *uscc, const char *state,
@@ -160,27 +133,11 @@ static void wait_order_state(const char *oid, const char *state)
     char k[64], v[256];
     snprintf(k, sizeof(k), "{mc}:order:%s", oid);
     for (int i = 0; i < 200; i++) {
-        if (strcmp(hget(k, "state", v), state) == 0)
+        if (strcmp(mc_testenv_hget(env, k, "state", v, sizeof(v)), state) == 0)
             return;
         usleep(50 * 1000);
     }
     fail_msg("order %s stayed %s, never %s", oid, v, state);
-}
-
-/* The number of audit entries with what = what. */
-static int audits(const char *what)
-{
-    redisReply *r = mc_testenv_redis(env, "XRANGE {mc}:audit - +");
-    int n = 0;
-    for (size_t i = 0; i < r->elements; i++) {
-        redisReply *f = r->element[i]->element[1];
-        for (size_t k = 0; k + 1 < f->elements; k += 2)
-            if (strcmp(f->element[k]->str, "what") == 0 &&
-                strcmp(f->element[k + 1]->str, what) == 0)
-                n++;
-    }
-    freeReplyObject(r);
-    return n;
 }
 
 static int setup(void **state)
@@ -306,7 +263,7 @@ static void paying_through_the_sandbox_makes_the_application_pending_review(void
 {
     app_put("SQ2026120100000001", "alice", MC_TEST_ORG, "pending_payment", 20000);
     char oid[MC_PAY_OID_LEN + 1], again[MC_PAY_OID_LEN + 1];
-    int64_t t0 = redis_now();
+    int64_t t0 = mc_testenv_redis_time(env);
     json_t *o = pay("SQ2026120100000001", tok_alice, 201, oid);
     assert_true(mc_pay_oid_valid(oid, strlen(oid)));
     assert_int_equal(json_integer_value(json_object_get(o, "amount")), 20000);
@@ -320,14 +277,14 @@ static void paying_through_the_sandbox_makes_the_application_pending_review(void
     assert_string_equal(mc_testenv_jstr(o, "provider"), "sandbox");
     assert_string_equal(mc_testenv_jstr(o, "payer"), "演示供应商有限公司");
     json_decref(o);
-    expect_field("app", "SQ2026120100000001", "order", oid);
-    expect_field("app", "SQ2026120100000001", "gen", "2");
+    mc_testenv_expect_field(env, "app", "SQ2026120100000001", "order", oid);
+    mc_testenv_expect_field(env, "app", "SQ2026120100000001", "gen", "2");
     /* asked again (its admin too): the same order, not another */
     json_decref(pay("SQ2026120100000001", tok_alice, 200, again));
     assert_string_equal(again, oid);
     json_decref(pay("SQ2026120100000001", tok_admin, 200, again));
     assert_string_equal(again, oid);
-    assert_int_equal(audits("order_create"), 1);
+    assert_int_equal(mc_testenv_audit_count(env, "order_create", NULL, NULL), 1);
 
     /* the order, for the application's readers only */
     char path[128];
@@ -381,16 +338,16 @@ static void paying_through_the_sandbox_makes_the_application_pending_review(void
     assert_string_equal(mc_testenv_jstr(o, "app_state"), "pending_review");
     assert_string_equal(mc_testenv_jstr(o, "return"), "/apply?id=SQ2026120100000001");
     json_decref(o);
-    expect_field("app", "SQ2026120100000001", "state", "pending_review");
-    expect_field("app", "SQ2026120100000001", "paid", "1");
-    expect_field("app", "SQ2026120100000001", "gen", "3");
-    expect_field("order", oid, "state", "paid");
+    mc_testenv_expect_field(env, "app", "SQ2026120100000001", "state", "pending_review");
+    mc_testenv_expect_field(env, "app", "SQ2026120100000001", "paid", "1");
+    mc_testenv_expect_field(env, "app", "SQ2026120100000001", "gen", "3");
+    mc_testenv_expect_field(env, "order", oid, "state", "paid");
     char k[64], v[256];
     snprintf(k, sizeof(k), "{mc}:order:%s", oid);
-    assert_int_equal(strncmp(hget(k, "txn", v), "SBP", 3), 0);
-    assert_true(strtoll(hget(k, "paid_at", v), NULL, 10) >= created);
-    assert_int_equal(audits("order_paid"), 1);
-    assert_int_equal(audits("app_paid"), 1);
+    assert_int_equal(strncmp(mc_testenv_hget(env, k, "txn", v, sizeof(v)), "SBP", 3), 0);
+    assert_true(strtoll(mc_testenv_hget(env, k, "paid_at", v, sizeof(v)), NULL, 10) >= created);
+    assert_int_equal(mc_testenv_audit_count(env, "order_paid", NULL, NULL), 1);
+    assert_int_equal(mc_testenv_audit_count(env, "app_paid", NULL, NULL), 1);
 
     /* paying again changes nothing; the application is no longer payable */
     mc_testenv_digest(env, before);
@@ -434,7 +391,7 @@ static void refused_notices_change_nothing_and_a_replay_answers_the_same(void **
     app_put("SQ2026120100000010", "alice", MC_TEST_ORG, "pending_payment", 20000);
     char oid[MC_PAY_OID_LEN + 1], body[512], sig[65];
     json_decref(pay("SQ2026120100000010", tok_alice, 201, oid));
-    long long now = (long long)redis_now();
+    long long now = (long long)mc_testenv_redis_time(env);
     char before[41], after[41];
     mc_testenv_digest(env, before);
 
@@ -504,9 +461,9 @@ static void refused_notices_change_nothing_and_a_replay_answers_the_same(void **
     mc_testenv_reply first, again;
     post_notice(env->base, "sandbox", body, sig, &first);
     assert_int_equal(first.status, 200);
-    expect_field("order", oid, "state", "paid");
-    expect_field("order", oid, "txn", "EXT-0001");
-    expect_field("app", "SQ2026120100000010", "state", "pending_review");
+    mc_testenv_expect_field(env, "order", oid, "state", "paid");
+    mc_testenv_expect_field(env, "order", oid, "txn", "EXT-0001");
+    mc_testenv_expect_field(env, "app", "SQ2026120100000010", "state", "pending_review");
     mc_testenv_digest(env, before);
     /* the exact bytes again: 200, the same answer, nothing changed */
     post_notice(env->base, "sandbox", body, sig, &again);
@@ -522,7 +479,7 @@ static void refused_notices_change_nothing_and_a_replay_answers_the_same(void **
     expect_notice(key, body, 409, "amount_mismatch");
     mc_testenv_digest(env, after);
     assert_string_equal(before, after);
-    expect_field("order", oid, "txn", "EXT-0001");
+    mc_testenv_expect_field(env, "order", oid, "txn", "EXT-0001");
     mc_testenv_reply_free(&first);
 }
 
@@ -532,7 +489,7 @@ static void an_expired_order_refuses_payment_and_is_replaced(void **state)
     char oid[MC_PAY_OID_LEN + 1], next[MC_PAY_OID_LEN + 1], body[512], path[128];
     json_decref(pay("SQ2026120100000020", tok_alice, 201, oid));
     /* 30 minutes pass (by Redis's clock, as the order sees it) */
-    long long now = (long long)redis_now();
+    long long now = (long long)mc_testenv_redis_time(env);
     redisReply *r = mc_testenv_redis(env, "HSET {mc}:order:%s expires %lld", oid, now);
     freeReplyObject(r);
     snprintf(path, sizeof(path), "/api/v1/orders/%s", oid);
@@ -548,17 +505,17 @@ static void an_expired_order_refuses_payment_and_is_replaced(void **state)
                "order_expired");
     mc_testenv_digest(env, after);
     assert_string_equal(before, after);
-    expect_field("app", "SQ2026120100000020", "state", "pending_payment");
+    mc_testenv_expect_field(env, "app", "SQ2026120100000020", "state", "pending_payment");
 
     /* paying again makes a new order; the old one is expired for good */
     json_decref(pay("SQ2026120100000020", tok_alice, 201, next));
     assert_string_not_equal(next, oid);
-    expect_field("order", oid, "state", "expired");
-    expect_field("app", "SQ2026120100000020", "order", next);
+    mc_testenv_expect_field(env, "order", oid, "state", "expired");
+    mc_testenv_expect_field(env, "app", "SQ2026120100000020", "order", next);
     expect_notice(key, body, 409, "order_expired");
     notice(body, sizeof(body), next, 40000, "paid", "ONTIME1", now);
     expect_notice(key, body, 200, NULL);
-    expect_field("app", "SQ2026120100000020", "state", "pending_review");
+    mc_testenv_expect_field(env, "app", "SQ2026120100000020", "state", "pending_review");
 }
 
 static void a_payment_for_a_withdrawn_application_is_refunded_at_once(void **state)
@@ -569,12 +526,13 @@ static void a_payment_for_a_withdrawn_application_is_refunded_at_once(void **sta
     /* withdrawn (撤销) while the payer was at the cashier */
     redisReply *r = mc_testenv_redis(env, "HSET {mc}:app:SQ2026120100000030 state withdrawn");
     freeReplyObject(r);
-    notice(body, sizeof(body), oid, 20000, "paid", "LATEPAY", (long long)redis_now());
+    notice(body, sizeof(body), oid, 20000, "paid", "LATEPAY",
+           (long long)mc_testenv_redis_time(env));
     expect_notice(key, body, 200, NULL);
     wait_order_state(oid, "refunded");
-    expect_field("app", "SQ2026120100000030", "state", "withdrawn");
-    expect_field("app", "SQ2026120100000030", "paid", "0");
-    expect_field("order", oid, "txn", "LATEPAY");
+    mc_testenv_expect_field(env, "app", "SQ2026120100000030", "state", "withdrawn");
+    mc_testenv_expect_field(env, "app", "SQ2026120100000030", "paid", "0");
+    mc_testenv_expect_field(env, "order", oid, "txn", "LATEPAY");
     assert_int_equal(mc_testenv_redis_int(env, "ZCARD {mc}:refundq"), 0);
     /* the paid notice again: answered the same, no second refund */
     char before[41], after[41];
@@ -592,7 +550,7 @@ static void a_withdrawn_paid_application_is_refunded_by_the_sweep(void **state)
     json_decref(pay("SQ2026120100000040", tok_alice, 201, oid));
     snprintf(path, sizeof(path), "/pay/sandbox/%s/confirm", oid);
     json_decref(call("POST", path, tok_alice, json_pack("{s:s}", "method", "alipay"), 200));
-    expect_field("app", "SQ2026120100000040", "state", "pending_review");
+    mc_testenv_expect_field(env, "app", "SQ2026120100000040", "state", "pending_review");
     /* withdrawn as apply.lua does it: the order refund_pending and queued,
      * and then mcertd stopped before it asked for the refund */
     redisReply *r = mc_testenv_redis(
@@ -607,20 +565,21 @@ static void a_withdrawn_paid_application_is_refunded_by_the_sweep(void **state)
     const char *base2 = mc_testenv_second_node(env);
     wait_order_state(oid, "refunded");
     snprintf(k, sizeof(k), "{mc}:order:%s", oid);
-    assert_int_equal(strncmp(hget(k, "refund_req", v), "RF", 2), 0);
-    snprintf(txn, sizeof(txn), "%s", hget(k, "refund_txn", v));
+    assert_int_equal(strncmp(mc_testenv_hget(env, k, "refund_req", v, sizeof(v)), "RF", 2), 0);
+    snprintf(txn, sizeof(txn), "%s", mc_testenv_hget(env, k, "refund_txn", v, sizeof(v)));
     assert_int_equal(strncmp(txn, "SBR", 3), 0);
-    assert_true(strtoll(hget(k, "refunded_at", v), NULL, 10) > 0);
-    expect_field("app", "SQ2026120100000040", "paid", "0");
-    expect_field("app", "SQ2026120100000040", "state", "withdrawn");
+    assert_true(strtoll(mc_testenv_hget(env, k, "refunded_at", v, sizeof(v)), NULL, 10) > 0);
+    mc_testenv_expect_field(env, "app", "SQ2026120100000040", "paid", "0");
+    mc_testenv_expect_field(env, "app", "SQ2026120100000040", "state", "withdrawn");
     assert_int_equal(mc_testenv_redis_int(env, "ZCARD {mc}:refundq"), 0);
-    assert_int_equal(audits("refund_request"), 2); /* this one and the withdrawn app's */
+    assert_int_equal(mc_testenv_audit_count(env, "refund_request", NULL, NULL),
+                     2); /* this one and the withdrawn app's */
 
     /* the refund notice replayed (to either node: they share the key) */
     char before[41], after[41];
     mc_testenv_digest(env, before);
-    long long amount = strtoll(hget(k, "amount", v), NULL, 10);
-    notice(body, sizeof(body), oid, amount, "refunded", txn, (long long)redis_now());
+    long long amount = strtoll(mc_testenv_hget(env, k, "amount", v, sizeof(v)), NULL, 10);
+    notice(body, sizeof(body), oid, amount, "refunded", txn, (long long)mc_testenv_redis_time(env));
     expect_notice(key, body, 200, NULL);
     char sig[65];
     mc_pay_sign(key, body, strlen(body), sig);
@@ -629,7 +588,7 @@ static void a_withdrawn_paid_application_is_refunded_by_the_sweep(void **state)
     assert_int_equal(rep.status, 200);
     mc_testenv_reply_free(&rep);
     /* and a paid notice for it now: already paid, nothing changes */
-    notice(body, sizeof(body), oid, amount, "paid", "AGAIN", (long long)redis_now());
+    notice(body, sizeof(body), oid, amount, "paid", "AGAIN", (long long)mc_testenv_redis_time(env));
     expect_notice(key, body, 200, NULL);
     mc_testenv_digest(env, after);
     assert_string_equal(before, after);

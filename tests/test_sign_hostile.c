@@ -396,15 +396,6 @@ static void auth_bearer(char *out, size_t n, const char *tok)
 /* Group setup                                                         */
 /* ------------------------------------------------------------------ */
 
-static int64_t redis_now(mc_testenv *env)
-{
-    redisReply *r = mc_testenv_redis(env, "TIME");
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    int64_t t = atoll(r->element[0]->str);
-    freeReplyObject(r);
-    return t;
-}
-
 static int group_setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
@@ -874,21 +865,6 @@ static pid_t racer(mc_testenv *env, const char *sid, const mc_buf *body, int go[
     _exit(rep.status == 409 ? 3 : 4);
 }
 
-static long long audit_count(mc_testenv *env, const char *what)
-{
-    redisReply *au = mc_testenv_redis(env, "XRANGE {mc}:audit - +");
-    long long n = 0;
-    for (size_t i = 0; i < au->elements; i++) {
-        redisReply *fl = au->element[i]->element[1];
-        for (size_t k = 0; k + 1 < fl->elements; k += 2)
-            if (strcmp(fl->element[k]->str, "what") == 0 &&
-                strcmp(fl->element[k + 1]->str, what) == 0)
-                n++;
-    }
-    freeReplyObject(au);
-    return n;
-}
-
 /* Two children post at the same instant; returns their exit codes. */
 static void race(mc_testenv *env, const char *sid, const mc_buf *b1, const mc_buf *b2, int *e1,
                  int *e2)
@@ -921,21 +897,23 @@ static void racing_answers_exactly_one_wins(void **state)
         build(h.ph, s, round == 2 ? MC_PHONE_REJECT : MC_PHONE_APPROVE,
               round == 2 ? 0 : (uint32_t)s->match, NULL, &b2);
         assert_false(b1.len == b2.len && memcmp(b1.ptr, b2.ptr, b1.len) == 0);
-        long long ok0 = audit_count(f->env, "sign_approve");
-        long long rj0 = audit_count(f->env, "sign_reject");
+        long long ok0 = mc_testenv_audit_count(f->env, "sign_approve", NULL, NULL);
+        long long rj0 = mc_testenv_audit_count(f->env, "sign_reject", NULL, NULL);
         int e1, e2;
         race(f->env, s->sid, &b1, &b2, &e1, &e2);
         if (round < 2) {
             if (!((e1 == 0 && e2 == 1) || (e1 == 1 && e2 == 0)))
                 fail_msg("round %d: racers exited %d and %d (want one 200 approved, one 409 "
                          "session_done)", round, e1, e2);
-            assert_int_equal(audit_count(f->env, "sign_approve") - ok0, 1);
+            assert_int_equal(mc_testenv_audit_count(f->env, "sign_approve", NULL, NULL) - ok0, 1);
         } else {
             /* the rejecter exits 4 on its 200 rejected (not "approved") */
             if (!((e1 == 0 && e2 == 1) || (e1 == 1 && e2 == 4)))
                 fail_msg("round 2: racers exited %d and %d", e1, e2);
-            assert_int_equal(audit_count(f->env, "sign_approve") - ok0, e1 == 0);
-            assert_int_equal(audit_count(f->env, "sign_reject") - rj0, e1 == 1);
+            assert_int_equal(mc_testenv_audit_count(f->env, "sign_approve", NULL, NULL) - ok0,
+                             e1 == 0);
+            assert_int_equal(mc_testenv_audit_count(f->env, "sign_reject", NULL, NULL) - rj0,
+                             e1 == 1);
         }
         mc_buf_free(&b1);
         mc_buf_free(&b2);
@@ -945,12 +923,12 @@ static void racing_answers_exactly_one_wins(void **state)
     sreq *s = open_fetch(f->env, f->key, NULL, h.login, NDOCS, 23, 0);
     mc_buf b = {0};
     build(h.ph, s, MC_PHONE_APPROVE, (uint32_t)s->match, NULL, &b);
-    long long ok0 = audit_count(f->env, "sign_approve");
+    long long ok0 = mc_testenv_audit_count(f->env, "sign_approve", NULL, NULL);
     int e1, e2;
     race(f->env, s->sid, &b, &b, &e1, &e2);
     if (e1 != 0 || e2 != 0)
         fail_msg("identical racers exited %d and %d (want both 200 approved)", e1, e2);
-    assert_int_equal(audit_count(f->env, "sign_approve") - ok0, 1);
+    assert_int_equal(mc_testenv_audit_count(f->env, "sign_approve", NULL, NULL) - ok0, 1);
     mc_buf_free(&b);
     free(s);
     mc_testenv_holder_free(&h);
@@ -1667,7 +1645,7 @@ static void a_tampered_or_foreign_cms_is_not_valid(void **state)
     X509_free(leaf);
     uint8_t attrs[MC_CMS_ATTRS_LEN], sig[MC_SIG_MAX];
     size_t siglen;
-    int64_t t = redis_now(f->env);
+    int64_t t = mc_testenv_redis_time(f->env);
     assert_int_equal(mc_cms_signed_attrs(t, dg, attrs, &err), 0);
     assert_int_equal(mc_sign(mc_phone_key(h.ph), attrs, sizeof(attrs), sig, &siglen, &err), 0);
     mc_slice certs[1] = {{ld.ptr, ld.len}};
@@ -1989,7 +1967,7 @@ static void an_expired_request_is_session_expired_and_leaves_the_inbox(void **st
     mc_phone_err pe;
     assert_int_equal(mc_phone_inbox(f->exp.ph, env->base, e, 8, &n, &now, NULL, &pe), 0);
     int listed = mc_phone_inbox_find(e, n, f->late->sid) != NULL;
-    while (redis_now(env) < f->late->expires)
+    while (mc_testenv_redis_time(env) < f->late->expires)
         usleep(200 * 1000);
     if (!listed && now < f->late->expires)
         fail_msg("the open request was not in the inbox before it expired");

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <hiredis/hiredis.h>
 
 #include "mc_crypto.h"
 
@@ -129,4 +130,52 @@ void mc_testenv_holder_free(mc_testenv_holder *h)
     mc_phone_free(h->ph);
     free(h->tok);
     memset(h, 0, sizeof(*h));
+}
+
+const char *mc_testenv_hget(mc_testenv *env, const char *key, const char *field, char *out,
+                            size_t size)
+{
+    redisReply *r = mc_testenv_redis(env, "HGET %s %s", key, field);
+    snprintf(out, size, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+    return out;
+}
+
+void mc_testenv_expect_field(mc_testenv *env, const char *kind, const char *id,
+                             const char *field, const char *want)
+{
+    char key[128], got[256];
+    snprintf(key, sizeof(key), "{mc}:%s:%s", kind, id);
+    mc_testenv_hget(env, key, field, got, sizeof(got));
+    if (strcmp(got, want) != 0)
+        fail_msg("%s.%s = \"%s\", want \"%s\"", key, field, got, want);
+}
+
+int mc_testenv_audit_count(mc_testenv *env, const char *what, const char *name,
+                           const char *value)
+{
+    redisReply *r = mc_testenv_redis(env, "XRANGE {mc}:audit - +");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    int n = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *kv = r->element[i]->element[1];
+        int is_what = 0, is_named = name == NULL;
+        for (size_t k = 0; k + 1 < kv->elements; k += 2) {
+            const char *f = kv->element[k]->str, *v = kv->element[k + 1]->str;
+            is_what |= strcmp(f, "what") == 0 && strcmp(v, what) == 0;
+            is_named |= name != NULL && strcmp(f, name) == 0 && strcmp(v, value) == 0;
+        }
+        n += is_what && is_named;
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+int64_t mc_testenv_redis_time(mc_testenv *env)
+{
+    redisReply *r = mc_testenv_redis(env, "TIME");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    int64_t t = strtoll(r->element[0]->str, NULL, 10);
+    freeReplyObject(r);
+    return t;
 }

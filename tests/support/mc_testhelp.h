@@ -14,6 +14,7 @@
 #define MC_TESTHELP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mc_testenv.h"
 
@@ -75,5 +76,25 @@ void mc_testenv_holder_new(mc_testenv *env, mc_testenv_holder *h, const char *lo
                            const char *org, const char *role, mc_alg alg);
 /* Frees the phone and token and zeroes h. */
 void mc_testenv_holder_free(mc_testenv_holder *h);
+
+/* ---- Redis readers ---- */
+
+/* HGET key field as a string into out (size bytes; "" if the key or field
+ * is missing); returns out. */
+const char *mc_testenv_hget(mc_testenv *env, const char *key, const char *field, char *out,
+                            size_t size);
+
+/* Fails the test unless field of the hash {mc}:<kind>:<id> is want. */
+void mc_testenv_expect_field(mc_testenv *env, const char *kind, const char *id,
+                             const char *field, const char *want);
+
+/* The number of {mc}:audit entries whose `what` is what and, if name is
+ * not NULL, whose field name is value (e.g. "app", id). O(N) in the
+ * stream's length: it reads the whole stream. */
+int mc_testenv_audit_count(mc_testenv *env, const char *what, const char *name,
+                           const char *value);
+
+/* Redis's clock (TIME), in whole seconds: the clock the Lua scripts see. */
+int64_t mc_testenv_redis_time(mc_testenv *env);
 
 #endif
