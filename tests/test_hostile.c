@@ -267,42 +267,6 @@ static void csr_of(mc_testenv *env, const holder *h, mc_buf *csr)
 /* Web helpers                                                         */
 /* ------------------------------------------------------------------ */
 
-/* One raw request on the web API. Error replies must be JSON objects of
- * exactly {code: str, message: str}. Returns the status; *out (if not NULL)
- * receives the parsed body. */
-static int web_req(mc_testenv *env, const char *method, const char *path,
-                   const char *const *headers, const char *body, size_t len, json_t **out)
-{
-    char url[512];
-    snprintf(url, sizeof(url), "%s%s", env->base, path);
-    mc_http_reply rep;
-    memset(&rep, 0, sizeof(rep));
-    mc_err e;
-    if (mc_http_request(method, url, headers, body, len, 10, &rep, &e) != 0)
-        fail_msg("%s %s: %s (server hung or crashed?)", method, path, e.msg);
-    int st = rep.status;
-    json_error_t je;
-    json_t *o = json_loadb((const char *)rep.body.ptr, rep.body.len, 0, &je);
-    if (st >= 400) {
-        const char *ct = mc_http_reply_header(&rep, "Content-Type");
-        if (ct == NULL || strncmp(ct, JSON_CT, strlen(JSON_CT)) != 0)
-            fail_msg("%s %s: error %d with Content-Type %s (request body: %.80s)", method, path,
-                     st, ct ? ct : "-", body ? body : "");
-        if (o == NULL || !json_is_object(o) || json_object_size(o) != 2 ||
-            !json_is_string(json_object_get(o, "code")) ||
-            !json_is_string(json_object_get(o, "message")))
-            fail_msg("%s %s: error %d body is not {code, message}: %.*s", method, path, st,
-                     (int)(rep.body.len < 200 ? rep.body.len : 200),
-                     rep.body.ptr ? (const char *)rep.body.ptr : "");
-    }
-    mc_http_reply_free(&rep);
-    if (out)
-        *out = o;
-    else
-        json_decref(o);
-    return st;
-}
-
 /* A hostile web request: exact status and code, and nothing written. */
 static void expect_web_reject(mc_testenv *env, const char *method, const char *path,
                               const char *const *headers, const char *body, size_t len,
@@ -311,7 +275,7 @@ static void expect_web_reject(mc_testenv *env, const char *method, const char *p
     char before[41], after[41];
     mc_testenv_digest(env, before);
     json_t *o = NULL;
-    int st = web_req(env, method, path, headers, body, len, &o);
+    int st = mc_testenv_web_req(env, method, path, headers, body, len, &o);
     if (st != status || strcmp(mc_testenv_jstr(o, "code"), code) != 0)
         fail_msg("%s %s: want %d %s, got %d %s (%s)", method, path, status, code, st,
                  mc_testenv_jstr(o, "code"), mc_testenv_jstr(o, "message"));
@@ -1063,7 +1027,8 @@ static void staff_cannot_bind_or_unbind_another_account(void **state)
     assert_string_equal(cert, ((fixture *)*state)->admin.fp);
     /* bob may still bind himself */
     open_bind_json(body, sizeof(body), "bob");
-    assert_int_equal(web_req(env, "POST", "/api/v1/sessions", h, body, strlen(body), NULL), 201);
+    assert_int_equal(
+        mc_testenv_web_req(env, "POST", "/api/v1/sessions", h, body, strlen(body), NULL), 201);
     mc_testenv_holder_free(&bob);
 }
 
@@ -1093,8 +1058,8 @@ static void admin_of_another_org_cannot_bind_or_unbind_our_account(void **state)
     bearer(own, sizeof(own), ((fixture *)*state)->admin.tok);
     const char *const ho[] = {own, CT_JSON_H, NULL};
     open_bind_json(body, sizeof(body), "dave");
-    assert_int_equal(web_req(env, "POST", "/api/v1/sessions", ho, body, strlen(body), NULL),
-                     201);
+    assert_int_equal(
+        mc_testenv_web_req(env, "POST", "/api/v1/sessions", ho, body, strlen(body), NULL), 201);
     free(tok);
 }
 
@@ -1293,7 +1258,7 @@ static void malformed_web_json_is_400_and_oversized_is_413(void **state)
     const char *ok = "{\"purpose\":\"login\"}";
     expect_web_reject(env, "POST", p, ht, ok, strlen(ok), 415, "unsupported_media_type");
     /* the honest request works */
-    assert_int_equal(web_req(env, "POST", p, h, ok, strlen(ok), NULL), 201);
+    assert_int_equal(mc_testenv_web_req(env, "POST", p, h, ok, strlen(ok), NULL), 201);
 }
 
 static void missing_or_invalid_bearer_is_401(void **state)
@@ -1324,8 +1289,8 @@ static void missing_or_invalid_bearer_is_401(void **state)
     char auth[200];
     bearer(auth, sizeof(auth), tok);
     const char *const ha[] = {auth, NULL};
-    assert_int_equal(web_req(env, "GET", "/api/v1/me", ha, NULL, 0, NULL), 200);
-    assert_int_equal(web_req(env, "POST", "/api/v1/logout", ha, NULL, 0, NULL), 200);
+    assert_int_equal(mc_testenv_web_req(env, "GET", "/api/v1/me", ha, NULL, 0, NULL), 200);
+    assert_int_equal(mc_testenv_web_req(env, "POST", "/api/v1/logout", ha, NULL, 0, NULL), 200);
     expect_web_reject(env, "GET", "/api/v1/me", ha, NULL, 0, 401, "unauthorized");
     free(tok);
     /* A token names its account: a live token's secret under another
@@ -1350,7 +1315,7 @@ static void missing_or_invalid_bearer_is_401(void **state)
         expect_web_reject(env, "GET", "/api/v1/me", hf, NULL, 0, 401, "unauthorized");
     }
     bearer(auth, sizeof(auth), tok); /* the real one still works */
-    assert_int_equal(web_req(env, "GET", "/api/v1/me", ha, NULL, 0, NULL), 200);
+    assert_int_equal(mc_testenv_web_req(env, "GET", "/api/v1/me", ha, NULL, 0, NULL), 200);
     free(tok);
 }
 
@@ -1376,7 +1341,7 @@ static void qr_query_lists_known_renderings_only(void **state)
         char path[96];
         snprintf(path, sizeof(path), "/api/v1/sessions?qr=%s", ok[i].q);
         json_t *o = NULL;
-        assert_int_equal(web_req(env, "POST", path, h, body, strlen(body), &o), 201);
+        assert_int_equal(mc_testenv_web_req(env, "POST", path, h, body, strlen(body), &o), 201);
         json_t *qr = json_object_get(o, "qr");
         assert_true(json_is_string(json_object_get(qr, "payload")));
         assert_int_equal(json_object_get(qr, "svg") != NULL, ok[i].svg);
@@ -1422,7 +1387,7 @@ static void bodies_and_headers_past_the_http_caps_are_refused(void **state)
     }
     mc_testenv_digest(env, after);
     assert_string_equal(before, after);
-    assert_int_equal(web_req(env, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+    assert_int_equal(mc_testenv_web_req(env, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
     free(big);
     free(hdr);
 }
@@ -1471,7 +1436,7 @@ static void poll_without_secret_is_401_wrong_secret_403_bad_wait_400(void **stat
     /* and the right request works */
     snprintf(path, sizeof(path), "/api/v1/sessions/%s?wait=0", sid);
     json_t *o = NULL;
-    assert_int_equal(web_req(env, "GET", path, right, NULL, 0, &o), 200);
+    assert_int_equal(mc_testenv_web_req(env, "GET", path, right, NULL, 0, &o), 200);
     assert_string_equal(mc_testenv_jstr(o, "state"), "pending");
     json_decref(o);
 }
@@ -1507,7 +1472,8 @@ static void foreign_origin_on_post_is_bad_origin(void **state)
     snprintf(own, sizeof(own), "Origin: %s", env->base);
     const char *const ho[] = {CT_JSON_H, own, NULL};
     json_t *o = NULL;
-    assert_int_equal(web_req(env, "POST", "/api/v1/sessions", ho, l, strlen(l), &o), 201);
+    assert_int_equal(mc_testenv_web_req(env, "POST", "/api/v1/sessions", ho, l, strlen(l), &o),
+                     201);
     json_decref(o);
 }
 

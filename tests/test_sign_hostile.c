@@ -316,38 +316,6 @@ static void expect_honest(mc_testenv *env, const mc_phone *ph, const sreq *s,
 /* Web requests                                                        */
 /* ------------------------------------------------------------------ */
 
-/* One raw request on the web API. Errors must be exactly {code, message}
- * in JSON. Returns the status; *out gets the parsed body (may be NULL). */
-static int web_req(mc_testenv *env, const char *method, const char *path,
-                   const char *const *headers, const void *body, size_t len, json_t **out)
-{
-    char url[512];
-    snprintf(url, sizeof(url), "%s%s", env->base, path);
-    mc_http_reply rep;
-    memset(&rep, 0, sizeof(rep));
-    mc_err e;
-    if (mc_http_request(method, url, headers, body, len, 20, &rep, &e) != 0)
-        fail_msg("%s %s: %s (server hung or crashed?)", method, path, e.msg);
-    int st = rep.status;
-    json_error_t je;
-    json_t *o = json_loadb((const char *)rep.body.ptr, rep.body.len, 0, &je);
-    if (st >= 400) {
-        const char *ct = mc_http_reply_header(&rep, "Content-Type");
-        if (ct == NULL || strncmp(ct, JSON_CT, strlen(JSON_CT)) != 0)
-            fail_msg("%s %s: error %d with Content-Type %s", method, path, st, ct ? ct : "-");
-        if (o == NULL || !json_is_object(o) || json_object_size(o) != 2 ||
-            !json_is_string(json_object_get(o, "code")) ||
-            !json_is_string(json_object_get(o, "message")))
-            fail_msg("%s %s: error %d body is not {code, message}", method, path, st);
-    }
-    mc_http_reply_free(&rep);
-    if (out)
-        *out = o;
-    else
-        json_decref(o);
-    return st;
-}
-
 /* A web request refused with status/code, storing nothing. With an API key
  * (kid != NULL) its counter must move by `counted` and is put back first. */
 static void expect_web_reject(mc_testenv *env, const char *method, const char *path,
@@ -370,7 +338,7 @@ static void expect_web_reject(mc_testenv *env, const char *method, const char *p
     char before[41], after[41];
     mc_testenv_digest(env, before);
     json_t *o = NULL;
-    int st = web_req(env, method, path, h, body, len, &o);
+    int st = mc_testenv_web_req(env, method, path, h, body, len, &o);
     if (st != status || strcmp(mc_testenv_jstr(o, "code"), code) != 0)
         fail_msg("%s: want %d %s, got %d %s (%s)", what, status, code, st,
                  mc_testenv_jstr(o, "code"), mc_testenv_jstr(o, "message"));
@@ -1367,9 +1335,9 @@ static void the_limits_themselves_are_accepted(void **state)
     auth_key(auth, sizeof(auth), f->key);
     const char *hd[] = {auth, "Content-Type: " JSON_CT, NULL};
     json_t *o = NULL;
-    assert_int_equal(web_req(f->env, "POST", "/api/v1/sign-requests?qr=none", hd, b, strlen(b),
-                             &o),
-                     201);
+    assert_int_equal(
+        mc_testenv_web_req(f->env, "POST", "/api/v1/sign-requests?qr=none", hd, b, strlen(b), &o),
+        201);
     assert_int_equal(json_integer_value(json_object_get(o, "documents")), 32);
     json_decref(o);
     free(b);

@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 
 #include "mc_crypto.h"
+#include "mc_http.h"
 
 /* The capture file at path into out (size bytes, NUL-terminated). */
 static void read_capture(const char *path, char *out, size_t size)
@@ -73,6 +74,40 @@ json_t *mc_testenv_api_apikey(mc_testenv *env, const char *method, const char *p
     snprintf(auth, sizeof(auth), "Authorization: ApiKey %s", key);
     const char *h[] = {auth, NULL};
     return mc_testenv_api_h(env, method, path, h, body, status);
+}
+
+int mc_testenv_web_req(mc_testenv *env, const char *method, const char *path,
+                       const char *const *headers, const void *body, size_t len, json_t **out)
+{
+    char url[512];
+    snprintf(url, sizeof(url), "%s%s", env->base, path);
+    mc_http_reply rep;
+    memset(&rep, 0, sizeof(rep));
+    mc_err e;
+    if (mc_http_request(method, url, headers, body, len, 20, &rep, &e) != 0)
+        fail_msg("%s %s: %s (server hung or crashed?)", method, path, e.msg);
+    int st = rep.status;
+    json_error_t je;
+    json_t *o = json_loadb((const char *)rep.body.ptr, rep.body.len, 0, &je);
+    if (st >= 400) {
+        const char *ct = mc_http_reply_header(&rep, "Content-Type");
+        if (ct == NULL || strncmp(ct, "application/json", 16) != 0)
+            fail_msg("%s %s: error %d with Content-Type %s (request body: %.*s)", method, path,
+                     st, ct ? ct : "-", (int)(len < 80 ? len : 80),
+                     body ? (const char *)body : "");
+        if (o == NULL || !json_is_object(o) || json_object_size(o) != 2 ||
+            !json_is_string(json_object_get(o, "code")) ||
+            !json_is_string(json_object_get(o, "message")))
+            fail_msg("%s %s: error %d body is not {code, message}: %.*s", method, path, st,
+                     (int)(rep.body.len < 200 ? rep.body.len : 200),
+                     rep.body.ptr ? (const char *)rep.body.ptr : "");
+    }
+    mc_http_reply_free(&rep);
+    if (out)
+        *out = o;
+    else
+        json_decref(o);
+    return st;
 }
 
 void mc_testenv_leaf_fp(const mc_phone *ph, char out[65])

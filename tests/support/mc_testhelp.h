@@ -45,6 +45,18 @@ void mc_testenv_apikey(mc_testenv *env, const char *org, const char *scope, char
 json_t *mc_testenv_api_apikey(mc_testenv *env, const char *method, const char *path,
                               const char *key, json_t *body, int *status);
 
+/* ---- hostile requests ---- */
+
+/* One request on the web API (env->base + path; headers NULL-terminated,
+ * may be NULL; body of len bytes, may be NULL) on a new connection, with a
+ * 20 s timeout: fails the test if no reply comes (a hung or crashed
+ * server), and unless every error (status >= 400) is a JSON object of
+ * exactly {code: str, message: str}. Returns the status; *out, if out is
+ * not NULL, gets the parsed body (NULL if not JSON; the caller
+ * json_decref()s it). */
+int mc_testenv_web_req(mc_testenv *env, const char *method, const char *path,
+                       const char *const *headers, const void *body, size_t len, json_t **out);
+
 /* ---- phones and holders ---- */
 
 /* The SHA-256 fingerprint (hex) of the phone's leaf certificate. */
