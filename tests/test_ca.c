@@ -82,14 +82,6 @@ static int http_raw(mc_testenv *env, const char *method, const char *path, const
     return status;
 }
 
-static void write_file(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
 /* The CRL the server serves, saved as <env>/<name>.der; its path in out. */
 static void get_crl(mc_testenv *env, const char *name, char path[300])
 {
@@ -98,7 +90,7 @@ static void get_crl(mc_testenv *env, const char *name, char path[300])
     assert_int_equal(http_raw(env, "GET", "/ca/crl", NULL, NULL, 0, &b, ct), 200);
     assert_string_equal(ct, "application/pkix-crl");
     snprintf(path, 300, "%s/%s.der", env->dir, name);
-    write_file(path, b.ptr, b.len);
+    mc_testenv_write_file(path, b.ptr, b.len);
     mc_buf_free(&b);
 }
 
@@ -515,7 +507,7 @@ static void ocsp_resp_status(mc_testenv *env, const mc_buf *resp, char *out, siz
 {
     char path[300];
     snprintf(path, sizeof(path), "%s/resp.der", env->dir);
-    write_file(path, resp->ptr, resp->len);
+    mc_testenv_write_file(path, resp->ptr, resp->len);
     mc_testenv_sh_out(env, out, size, "openssl ocsp -respin %s -resp_text -noverify", path);
 }
 

@@ -243,24 +243,11 @@ static void audit_last_what(mc_testenv *env, char *out, size_t n)
     redisFree(c);
 }
 
-/* Read a whole small file (CSR) into an owned buffer. */
-static void read_all(const char *path, mc_buf *out)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot read %s", path);
-    uint8_t tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-        mc_buf_append(out, tmp, n);
-    fclose(f);
-}
-
 static void csr_of(mc_testenv *env, const holder *h, mc_buf *csr)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/phone-%s/%s", env->dir, h->login, MC_PHONE_CSR_FILE);
-    read_all(path, csr);
+    mc_testenv_read_file(path, csr);
 }
 
 /* ------------------------------------------------------------------ */

@@ -52,6 +52,7 @@
 #include "mc_http.h"
 #include "mc_phone.h"
 #include "mc_qr.h"
+#include "mc_testhelp.h"
 
 #define PIN "246810"
 #define USCC "91350100M000100Y43"
@@ -98,25 +99,6 @@ static void store_dir(const fx *f, const char *name, char *out, size_t size)
     snprintf(out, size, "%s/%s", f->root, name);
 }
 
-static void read_all(const char *path, mc_buf *out)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    uint8_t tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0)
-        mc_buf_append(out, tmp, n);
-    fclose(fp);
-}
-
-static void write_file(const char *path, const void *p, size_t n)
-{
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(p, 1, n, fp), n);
-    fclose(fp);
-}
-
 static X509_REQ *read_csr(const char *dir)
 {
     char path[256];
@@ -136,7 +118,7 @@ static X509 *issue_for(fx *f, const char *dir, mc_buf *pem_out)
     mc_buf csr = {0};
     mc_err e = {0};
     snprintf(path, sizeof(path), "%s/%s", dir, MC_PHONE_CSR_FILE);
-    read_all(path, &csr);
+    mc_testenv_read_file(path, &csr);
     X509 *x = mc_ca_issue(f->ca, csr.ptr, csr.len, 30, &e);
     if (x == NULL)
         fail_msg("mc_ca_issue: %s: %s", e.code, e.msg);
@@ -249,7 +231,7 @@ static void check_init_csr_verifies(fx *f, mc_alg alg, const char *name)
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     mc_buf key = {0};
-    read_all(path, &key);
+    mc_testenv_read_file(path, &key);
     assert_true(key.len > 40);
     assert_memory_equal(key.ptr, "-----BEGIN ENCRYPTED PRIVATE KEY-----", 37);
     mc_buf_free(&key);
@@ -390,7 +372,7 @@ static void test_import_refuses_bad_pem_der_and_too_many_certificates(void **sta
     /* PEM without a certificate in it (the CSR). */
     buf.len = 0;
     snprintf(path, sizeof(path), "%s/%s", dir, MC_PHONE_CSR_FILE);
-    read_all(path, &buf);
+    mc_testenv_read_file(path, &buf);
     assert_int_equal(mc_phone_import(dir, buf.ptr, buf.len, &pe), -1);
     assert_string_equal(pe.code, "bad_cert");
     /* DER with a trailing byte. */
@@ -459,54 +441,54 @@ static void test_a_corrupt_store_is_bad_store_and_only_a_wrong_pin_is_bad_pin(vo
     snprintf(key, sizeof(key), "%s/%s", dir, MC_PHONE_KEY_FILE);
     snprintf(pub, sizeof(pub), "%s/%s", dir, MC_PHONE_PUB_FILE);
     snprintf(chain, sizeof(chain), "%s/%s", dir, MC_PHONE_CHAIN_FILE);
-    read_all(key, &key_pem);
-    read_all(pub, &pub_pem);
-    read_all(chain, &chain_pem);
+    mc_testenv_read_file(key, &key_pem);
+    mc_testenv_read_file(pub, &pub_pem);
+    mc_testenv_read_file(chain, &chain_pem);
     snprintf(path, sizeof(path), "%s/%s", other, MC_PHONE_KEY_FILE);
-    read_all(path, &other_key);
+    mc_testenv_read_file(path, &other_key);
     snprintf(path, sizeof(path), "%s/%s", other, MC_PHONE_CHAIN_FILE);
-    read_all(path, &other_chain);
+    mc_testenv_read_file(path, &other_chain);
 
     /* key.pem: garbage, cut in half, unencrypted, another store's. */
-    write_file(key, junk, sizeof(junk) - 1);
+    mc_testenv_write_file(key, junk, sizeof(junk) - 1);
     check_bad_store(dir, "garbage key.pem");
-    write_file(key, key_pem.ptr, key_pem.len / 2);
+    mc_testenv_write_file(key, key_pem.ptr, key_pem.len / 2);
     check_bad_store(dir, "truncated key.pem");
     BIO *b = BIO_new(BIO_s_mem());
     assert_int_equal(PEM_write_bio_PrivateKey(b, mc_phone_key(o), NULL, NULL, 0, NULL, NULL), 1);
     char *plain = NULL;
     long plain_len = BIO_get_mem_data(b, &plain);
-    write_file(key, plain, (size_t)plain_len);
+    mc_testenv_write_file(key, plain, (size_t)plain_len);
     BIO_free(b);
     check_bad_store(dir, "unencrypted key.pem");
-    write_file(key, other_key.ptr, other_key.len);
+    mc_testenv_write_file(key, other_key.ptr, other_key.len);
     check_bad_store(dir, "another store's key.pem");
     /* ... while a wrong PIN on an intact key is bad_pin. */
-    write_file(key, key_pem.ptr, key_pem.len);
+    mc_testenv_write_file(key, key_pem.ptr, key_pem.len);
     assert_null(mc_phone_open(dir, "135790", &pe));
     assert_string_equal(pe.code, "bad_pin");
 
     /* pub.pem: garbage breaks open, describe and import. */
-    write_file(pub, junk, sizeof(junk) - 1);
+    mc_testenv_write_file(pub, junk, sizeof(junk) - 1);
     check_bad_store(dir, "garbage pub.pem");
     assert_int_equal(mc_phone_describe(dir, &ps, &pe), -1);
     assert_string_equal(pe.code, "bad_store");
     assert_int_equal(mc_phone_import(dir, chain_pem.ptr, chain_pem.len, &pe), -1);
     assert_string_equal(pe.code, "bad_store");
-    write_file(pub, pub_pem.ptr, pub_pem.len);
+    mc_testenv_write_file(pub, pub_pem.ptr, pub_pem.len);
 
     /* chain.pem: a garbage block, another key's chain, too large, not a file. */
-    write_file(chain, junk_block, sizeof(junk_block) - 1);
+    mc_testenv_write_file(chain, junk_block, sizeof(junk_block) - 1);
     check_bad_store(dir, "garbage chain.pem");
     assert_int_equal(mc_phone_describe(dir, &ps, &pe), -1);
     assert_string_equal(pe.code, "bad_store");
-    write_file(chain, other_chain.ptr, other_chain.len);
+    mc_testenv_write_file(chain, other_chain.ptr, other_chain.len);
     check_bad_store(dir, "another key's chain.pem");
     size_t big_len = 4 * MC_PHONE_IMPORT_MAX;
     char *big = malloc(big_len);
     assert_non_null(big);
     memset(big, 'A', big_len);
-    write_file(chain, big, big_len);
+    mc_testenv_write_file(chain, big, big_len);
     free(big);
     check_bad_store(dir, "oversized chain.pem");
     assert_int_equal(unlink(chain), 0);
@@ -515,7 +497,7 @@ static void test_a_corrupt_store_is_bad_store_and_only_a_wrong_pin_is_bad_pin(vo
     assert_int_equal(rmdir(chain), 0);
 
     /* Restored, the store opens again: the failures above were the files. */
-    write_file(chain, chain_pem.ptr, chain_pem.len);
+    mc_testenv_write_file(chain, chain_pem.ptr, chain_pem.len);
     mc_phone *p = mc_phone_open(dir, PIN, &pe);
     if (p == NULL)
         fail_msg("restored store: %s: %s", pe.code, pe.msg);
@@ -950,13 +932,6 @@ static int closed_port(void)
     return ntohs(sin.sin_port);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ------------------------------------------------------------------ */
 /* HTTP client                                                         */
 
@@ -1051,9 +1026,9 @@ static void test_http_times_out_on_a_server_that_never_answers(void **state)
     test_server *s = server_start();
     mc_http_reply r;
     mc_err e = {0};
-    double t0 = now_s();
+    double t0 = mc_testenv_now();
     assert_int_equal(server_get(s, "/hang", 1, &r, &e), -1);
-    double dt = now_s() - t0;
+    double dt = mc_testenv_now() - t0;
     assert_string_equal(e.code, "http_timeout");
     assert_int_equal(e.status, 504);
     assert_true(dt >= 0.9 && dt < 3.0);
@@ -1067,10 +1042,10 @@ static void test_http_reports_connection_refused(void **state)
     mc_http_reply r;
     mc_err e = {0};
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", closed_port());
-    double t0 = now_s();
+    double t0 = mc_testenv_now();
     assert_int_equal(mc_http_request("GET", url, NULL, NULL, 0, 5, &r, &e), -1);
     assert_string_equal(e.code, "http_connect");
-    assert_true(now_s() - t0 < 2.0);
+    assert_true(mc_testenv_now() - t0 < 2.0);
 }
 
 static void test_http_refuses_bad_urls_methods_and_headers(void **state)
@@ -1120,14 +1095,14 @@ static void test_http_client_reuses_its_connection_and_drops_it_after_a_timeout(
 
     /* A request that times out must not hold up the next one (it would if
      * it stayed queued on the connection). */
-    double t0 = now_s();
+    double t0 = mc_testenv_now();
     assert_int_equal(mc_http_client_request(cl, "GET", "/hang", NULL, NULL, 0, 1, &r, &e), -1);
     assert_string_equal(e.code, "http_timeout");
     assert_null(r.body.ptr);
     if (mc_http_client_request(cl, "GET", "/status/418", NULL, NULL, 0, 5, &r, &e) != 0)
         fail_msg("after a timeout: %s: %s", e.code, e.msg);
     assert_int_equal(r.status, 418);
-    assert_true(now_s() - t0 < 4.0);
+    assert_true(mc_testenv_now() - t0 < 4.0);
     mc_http_reply_free(&r);
 
     /* A closed connection is made again by itself. */

@@ -28,6 +28,7 @@
 
 #include "mc_qr.h"
 #include "mc_session.h"
+#include "mc_testenv.h"
 
 #define SID "0123456789ABCDEFGHJK"
 #define LOCAL_PAYLOAD "HTTP://127.0.0.1:8080/M/" SID
@@ -456,18 +457,11 @@ static void test_png_rejects_bad_scale_and_appends(void **state)
     mc_qr_free(q);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void test_encode_and_png_timing(void **state)
 {
     (void)state;
     enum { N = 200 };
-    double t0 = now_s();
+    double t0 = mc_testenv_now();
     size_t bytes = 0;
     for (int i = 0; i < N; i++) {
         mc_qr *q = encode_ok(LONG_PAYLOAD);
@@ -477,7 +471,7 @@ static void test_encode_and_png_timing(void **state)
         mc_buf_free(&b);
         mc_qr_free(q);
     }
-    double per = (now_s() - t0) / N;
+    double per = (mc_testenv_now() - t0) / N;
     printf("# encode+PNG(scale 8, %zu bytes): %.1f us each (sanitizer builds are slower)\n",
            bytes, per * 1e6);
     assert_true(per < 0.05);

@@ -53,6 +53,27 @@ int mc_testenv_ctl_out(mc_testenv *env, char *out, size_t size, const char *fmt,
     return rc;
 }
 
+void mc_testenv_write_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        fail_msg("cannot write %s", path);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+void mc_testenv_read_file(const char *path, mc_buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        fail_msg("cannot read %s", path);
+    uint8_t tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+        mc_buf_append(out, tmp, n);
+    fclose(f);
+}
+
 void mc_testenv_apikey(mc_testenv *env, const char *org, const char *scope, char key[80],
                        char id[20])
 {

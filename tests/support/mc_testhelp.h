@@ -32,6 +32,14 @@ int mc_testenv_sh_out(mc_testenv *env, char *out, size_t size, const char *fmt, 
 int mc_testenv_ctl_out(mc_testenv *env, char *out, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* ---- small files ---- */
+
+/* Write n bytes at p to path (created or truncated). */
+void mc_testenv_write_file(const char *path, const void *p, size_t n);
+/* Append the whole file at path to out; fails the test if it cannot be
+ * read. For small files (CSRs, certificates): no size limit is checked. */
+void mc_testenv_read_file(const char *path, mc_buf *out);
+
 /* ---- API keys ---- */
 
 /* A new API key for org with scope (e.g. "sign,verify") by `mcertctl
