@@ -58,6 +58,7 @@ typedef struct conn {
     size_t linelen;
     int line_done;
     size_t cap;                       /* raw bytes allowed for this request */
+    int large;                        /* holds one of the loop's large-body allowances */
 } conn;
 
 struct mc_conns {
@@ -74,6 +75,7 @@ struct mc_conns {
     int paused_cap;                   /* at the connection cap */
     int paused_err;                   /* accept failed; resume pending */
     int backoff_ms;                   /* next accept-error pause; 0 after an accept */
+    int large;                        /* requests of this loop allowed over the usual cap */
     ratelog log_accept, log_cap, log_cut;
 };
 
@@ -109,8 +111,18 @@ static void listener_update(mc_conns *g)
     g->listening = want;
 }
 
+/* A request's large-body allowance back to the loop. */
+static void large_release(conn *c)
+{
+    if (c->large) {
+        c->large = 0;
+        c->g->large--;
+    }
+}
+
 static void window_open(conn *c, int64_t now)
 {
+    large_release(c);
     c->start_ms = now;
     c->body_ms = 0;
     c->bytes = 0;
@@ -141,8 +153,15 @@ static void note_line(conn *c, struct evbuffer *buf, size_t n)
     c->line_done = 1;
     if (lf != NULL && c->g->lim.request_max != NULL) {
         size_t cap = c->g->lim.request_max(c->line, (size_t)(lf - c->line));
-        if (cap > MC_HTTP_REQUEST_MAX)
+        /* a route's larger cap (uploads) is held by at most
+         * MC_CONN_LARGE_MAX requests of a loop at once: the bodies are read
+         * before anyone is authenticated, so strangers must not make every
+         * connection a 5 MiB buffer. Over it the usual cap applies (413). */
+        if (cap > MC_HTTP_REQUEST_MAX && c->g->large < MC_CONN_LARGE_MAX) {
             c->cap = cap;
+            c->large = 1;
+            c->g->large++;
+        }
     }
 }
 
@@ -332,6 +351,7 @@ static void on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 
 static void conn_free(conn *c)
 {
+    large_release(c);
     evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
     evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
     bufferevent_decref(c->bev);

@@ -63,6 +63,9 @@
  * names the route's own limit. Also the most memory one connection holds
  * for a request. */
 #define MC_HTTP_REQUEST_MAX (128 * 1024) /* except routes above it: request_max */
+/* Requests of one event loop that may hold a route's larger cap at once
+ * (the 5 MiB upload): the others get the usual cap. */
+#define MC_CONN_LARGE_MAX 8
 /* Bytes of a request line the guard keeps to find the request's route. */
 #define MC_CONN_LINE_MAX 256
 #define MC_CONN_SWEEP_MS 100

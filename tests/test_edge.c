@@ -629,6 +629,58 @@ static void past_the_raw_cap_the_reply_is_still_json(void **state)
     assert_true(healthz_within(env, 5) >= 0);
 }
 
+/* The upload route's 5 MiB cap is held by at most MC_CONN_LARGE_MAX (8)
+ * requests of a loop at once (their bodies are read before anyone is
+ * authenticated): a 9th large body gets the usual 128 KiB cap, 413; when
+ * one of the 8 ends, the allowance is free again. One event loop. */
+static void only_eight_uploads_of_a_loop_may_exceed_the_usual_cap(void **state)
+{
+    (void)state;
+    const char *const args[] = {"--threads", "1", NULL};
+    mc_testenv_opts o = {.mcertd_args = args};
+    mc_testenv *env = mc_testenv_start_opts(&o);
+    const char *h = "POST /api/v1/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                    "Authorization: Bearer x\r\nContent-Length: 5000000\r\n\r\n";
+    static char chunk[160 * 1024];
+    memset(chunk, 'a', sizeof(chunk));
+    int fds[9];
+    raw_reply rr;
+    for (int i = 0; i < 8; i++) {
+        fds[i] = raw_connect(env->port);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(raw_send(fds[i], h, strlen(h)), 0);
+        assert_int_equal(raw_send(fds[i], chunk, sizeof(chunk)), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        raw_read(fds[i], 0.3, 0, &rr);
+        assert_int_equal(rr.len, 0); /* still reading: past 128 KiB, allowed */
+        assert_false(rr.eof);
+    }
+    /* the 9th: the usual cap */
+    fds[8] = raw_connect(env->port);
+    assert_true(fds[8] >= 0);
+    assert_int_equal(raw_send(fds[8], h, strlen(h)), 0);
+    (void)raw_send(fds[8], chunk, sizeof(chunk));
+    raw_read(fds[8], 5, 0, &rr);
+    assert_raw_json_error(&rr, 413, "too_large");
+    close(fds[8]);
+    /* one of the 8 goes: a new one may hold the cap */
+    close(fds[0]);
+    sleep_ms(300);
+    int fd = raw_connect(env->port);
+    assert_true(fd >= 0);
+    assert_int_equal(raw_send(fd, h, strlen(h)), 0);
+    assert_int_equal(raw_send(fd, chunk, sizeof(chunk)), 0);
+    raw_read(fd, 0.5, 0, &rr);
+    assert_int_equal(rr.len, 0);
+    assert_false(rr.eof);
+    close(fd);
+    for (int i = 1; i < 8; i++)
+        close(fds[i]);
+    assert_true(healthz_within(env, 5) >= 0);
+    mc_testenv_stop(env);
+}
+
 int main(void)
 {
     const struct CMUnitTest edge[] = {
@@ -641,6 +693,9 @@ int main(void)
         cmocka_unit_test(past_the_raw_cap_the_reply_is_still_json),
         cmocka_unit_test(what_libevent_refuses_itself_is_json_too),
     };
+    const struct CMUnitTest large[] = {
+        cmocka_unit_test(only_eight_uploads_of_a_loop_may_exceed_the_usual_cap),
+    };
     const struct CMUnitTest fds[] = {
         cmocka_unit_test(at_the_connection_cap_the_listener_pauses_and_resumes),
         cmocka_unit_test(out_of_fds_accept_errors_pause_the_listener),
@@ -649,6 +704,7 @@ int main(void)
     if (getenv("EDGE_FILTER") != NULL)
         cmocka_set_test_filter(getenv("EDGE_FILTER"));
     int failed = cmocka_run_group_tests_name("edge", edge, group_setup, group_teardown);
+    failed += cmocka_run_group_tests_name("large", large, NULL, NULL);
     failed += cmocka_run_group_tests_name("fds", fds, NULL, NULL);
     return failed;
 }
