@@ -7,7 +7,8 @@
  * recursing deep. A fuzzer finds the frames unit tests do not think of.
  *
  * Design: one input is fed to mc_mp_check and every decoder (response,
- * view with and without sign storage, error, result, documents, inbox).
+ * view with and without sign storage, error, result, documents, inbox, the
+ * enroll request and reply).
  * Besides "no crash / no sanitizer report", it checks these properties and
  * aborts if one breaks:
  *   1. if mc_mp_check accepts, msgpack_unpack_next parses the same bytes to
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mc_enroll_proto.h"
 #include "mc_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -191,6 +193,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mc_docs_decode(data, size, &docs, &err) == 0) {
         FUZZ_CHECK(ok);
         check_docs_round_trip(data, size, &docs);
+    }
+
+    /* the enroll messages (mc_enroll_proto.c): accepted only where the
+     * pre-check accepts, and what is accepted re-encodes to the same */
+    mc_enroll_req er;
+    if (mc_enroll_req_decode(data, size, &er, &err) == 0) {
+        FUZZ_CHECK(ok);
+        mc_buf b = {0};
+        mc_enroll_req d;
+        mc_enroll_req_encode(&er, &b);
+        FUZZ_CHECK(mc_enroll_req_decode(b.ptr, b.len, &d, &err) == 0);
+        FUZZ_CHECK(strcmp(d.app, er.app) == 0 && strcmp(d.code, er.code) == 0 &&
+                   strcmp(d.sid, er.sid) == 0 && d.csr.len == er.csr.len &&
+                   memcmp(d.csr.ptr, er.csr.ptr, er.csr.len) == 0);
+        mc_buf_free(&b);
+    }
+    mc_enroll_reply ey;
+    if (mc_enroll_reply_decode(data, size, &ey, &err) == 0) {
+        FUZZ_CHECK(ok);
+        mc_buf b = {0};
+        mc_enroll_reply d;
+        mc_enroll_reply_encode(ey.app, ey.fp, ey.chain, ey.nchain, &b);
+        FUZZ_CHECK(mc_enroll_reply_decode(b.ptr, b.len, &d, &err) == 0);
+        FUZZ_CHECK(strcmp(d.app, ey.app) == 0 && strcmp(d.fp, ey.fp) == 0 &&
+                   d.nchain == ey.nchain);
+        for (size_t i = 0; i < ey.nchain; i++)
+            FUZZ_CHECK(d.chain[i].len == ey.chain[i].len &&
+                       memcmp(d.chain[i].ptr, ey.chain[i].ptr, ey.chain[i].len) == 0);
+        mc_buf_free(&b);
     }
 
     static mc_inbox_entry entries[MC_INBOX_MAX];
