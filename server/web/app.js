@@ -1,14 +1,21 @@
 /*
- * app.js — the behaviour of mcert's two web pages, chosen by <body data-page>:
+ * app.js — the console's shared code and the behaviour of two pages, chosen
+ * by <body data-page>:
  *   "login"    (index.html):    账号登录 (password) and 扫码登录 (open a login
  *                                session, show its QR and match number, long-poll
  *                                it until approved / rejected / expired);
  *   "bindings" (bindings.html): CA绑定与解绑 — who is logged in, the accounts
  *                                and their certificates, binding by QR (self, or
  *                                an admin for any account of the organisation),
- *                                unbinding after a confirmation, logout.
- * and the helpers of the 签名 page's own script (window.mcert, used by
- * /sign.js).
+ *                                unbinding after a confirmation, logout;
+ *   "renew"    (renew.html):    only the top bar and the menu.
+ * Shared by every console page: the page shell (the top bar and the menu,
+ * built here into the two empty mount points each page carries:
+ * <header class="topbar"> and <nav class="sidebar">), the API calls, errors
+ * in words, the QR box and its long poll (follow); and by CA证书申领 and 审核
+ * the application helpers. The other pages' scripts (/apply.js, /review.js,
+ * /sign.js, /cashier.js) take them from window.mcert and initialise
+ * themselves.
  *
  * Design: vanilla JS, no build step, no dependency; the server's CSP allows
  * scripts and styles from this origin only, so nothing here injects inline
@@ -149,14 +156,24 @@
       `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
   }
 
+  /* A size in bytes as people read it: "512 B", "1.5 KB", "2.0 MB", "1.25 GB". */
+  function fmtSize(n) {
+    if (n < 1024) return `${n} B`;
+    if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+    if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+    return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`;
+  }
+
   /* "3分钟" / "40秒" for a wait in seconds. */
   function waitWords(sec) {
     return sec >= 60 ? `${Math.ceil(sec / 60)}分钟` : `${Math.max(1, sec)}秒`;
   }
 
-  /* The words for a failure: never the server's code or its English message. */
-  function errorText(e) {
+  /* The words for a failure: never the server's code or its English message.
+   * table: a page's own words for some codes, asked first. */
+  function errorText(e, table) {
     if (e instanceof ApiError) {
+      if (table && table[e.code]) return table[e.code];
       if (e.code === 'too_many_attempts' && e.retryAfter > 0) {
         return `登录失败次数过多，请${waitWords(e.retryAfter)}后再试`;
       }
@@ -176,10 +193,39 @@
 
   /* show() for a failure; the code stays on the element (data-code) for
    * whoever debugs, not in the words. */
-  function showError(el, e) {
-    show(el, errorText(e));
+  function showError(el, e, table) {
+    show(el, errorText(e, table));
     if (e instanceof ApiError) el.dataset.code = e.code;
     else delete el.dataset.code;
+  }
+
+  /* What the login page is told when a console page's session ends: a
+   * session from a certificate also ends when that certificate is unbound. */
+  function endNote(me) {
+    return me && me.via === 'certificate'
+      ? '登录所用的CA证书已解除绑定或会话已结束，请重新登录'
+      : SESSION_ENDED;
+  }
+
+  /* A console page's failures: table, its own words for some codes (before
+   * ERROR_TEXT's); note(), the words for the login page when the session is
+   * over. Returns {errorText, showError, handle}: handle(e, where) ends the
+   * page on a 401 (and returns true), else shows the words in where (default
+   * #page-error) and returns false. */
+  function pageErrors(table = {}, note = () => SESSION_ENDED) {
+    function handle(e, where) {
+      if (e instanceof ApiError && e.status === 401) {
+        sessionEnded(note());
+        return true;
+      }
+      showError(where || $('page-error'), e, table);
+      return false;
+    }
+    return {
+      errorText: (e) => errorText(e, table),
+      showError: (el, e) => showError(el, e, table),
+      handle,
+    };
   }
 
   function token() {
@@ -193,23 +239,18 @@
     location.replace('/');
   }
 
-  /* One JSON API call. auth: send the Bearer token (default true). Resolves to
-   * the parsed body; rejects with ApiError (status 0 for network errors). */
-  async function api(method, path, body, auth = true) {
-    const headers = { Accept: 'application/json' };
-    const tok = auth ? token() : null;
-    if (tok) headers.Authorization = 'Bearer ' + tok;
-    const init = { method, headers, cache: 'no-store' };
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    let res;
+  /* fetch() with a network failure as ApiError(0, 'network'). */
+  async function send(path, init) {
     try {
-      res = await fetch(path, init);
+      return await fetch(path, init);
     } catch (e) {
       throw new ApiError(0, 'network', 'network error');
     }
+  }
+
+  /* A reply's JSON body ({} when empty); a non-2xx one as ApiError (its code
+   * and message from the body, else http_<status>; Retry-After kept). */
+  async function replyOf(res) {
     let data = null;
     try {
       data = await res.json();
@@ -224,6 +265,20 @@
     return data || {};
   }
 
+  /* One JSON API call. auth: send the Bearer token (default true). Resolves to
+   * the parsed body; rejects with ApiError (status 0 for network errors). */
+  async function api(method, path, body, auth = true) {
+    const headers = { Accept: 'application/json' };
+    const tok = auth ? token() : null;
+    if (tok) headers.Authorization = 'Bearer ' + tok;
+    const init = { method, headers, cache: 'no-store' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    return replyOf(await send(path, init));
+  }
+
   function sleep(ms, signal) {
     return new Promise((resolve) => {
       const t = setTimeout(resolve, ms);
@@ -236,9 +291,48 @@
     return c.serial || c.fp || '';
   }
 
-  /* ---- shared by the console pages: who is logged in, the menu, raw bodies ---- */
+  /* ---- the page shell: the top bar and the menu of every console page ---- */
 
   const ROLE_TEXT = { admin: '机构管理员', staff: '员工', operator: 'CA审核员' };
+
+  /* The console's menu, in order: <body data-page> = page, at /<page>;
+   * role: only that role sees the entry (hidden until shell(me) knows). */
+  const MENU = [
+    { page: 'bindings', text: 'CA绑定与解绑' },
+    { page: 'apply', text: 'CA证书申领' },
+    { page: 'renew', text: 'CA续费与延期' },
+    { page: 'sign', text: '签名' },
+    { page: 'review', text: '审核', role: 'operator' },
+  ];
+
+  /* Fills the page's two empty mount points: <header class="topbar"> with
+   * the brand and, on a console page, who is logged in (#me, hidden until
+   * shell(me)) with 退出登录; <nav class="sidebar"> with the menu, the entry
+   * of this page active (on narrow screens style.css makes it a strip under
+   * the top bar). Runs before the pages' own scripts, so their ids exist. */
+  function mountShell(page) {
+    const bar = document.querySelector('header.topbar');
+    if (bar) {
+      bar.replaceChildren(h('div', { class: 'brand' }, h('span', { class: 'brand-mark' }, 'CA'), ' mcert 移动证书'));
+      if (MENU.some((m) => m.page === page)) {
+        const span = (cls, id) => h('span', { class: cls, id, 'data-testid': id });
+        bar.append(h('div', { class: 'who', id: 'me', 'data-testid': 'me', hidden: true },
+          span('who-name', 'me-name'), span('who-account', 'me-account'),
+          h('span', { class: 'who-sep' }, '·'), span('who-org', 'me-org'),
+          span('badge', 'me-role'), span('badge badge-soft', 'me-via'),
+          h('button', { type: 'button', class: 'btn btn-small', id: 'logout', 'data-testid': 'logout' }, '退出登录')));
+      }
+    }
+    const nav = document.querySelector('nav.sidebar');
+    if (nav) {
+      nav.replaceChildren(h('div', { class: 'nav-group' }, '系统管理'), h('div', { class: 'nav-sub' }, 'CA管理'),
+        ...MENU.map((m) => h('a', {
+          class: m.page === page ? 'nav-item active' : 'nav-item', href: '/' + m.page,
+          'aria-current': m.page === page ? 'page' : null, 'data-testid': 'nav-' + m.page,
+          'data-role-only': m.role, hidden: !!m.role,
+        }, m.text)));
+    }
+  }
 
   /* Menu entries only some roles see carry data-role-only="<role>". */
   function roleMenu(me) {
@@ -247,8 +341,9 @@
     }
   }
 
-  /* The top bar of a console page (the elements of bindings.html) for the
-   * account of GET /api/v1/me, the role's menu entries, and 退出登录. */
+  /* The top bar of a console page for the account of GET /api/v1/me, the
+   * role's menu entries, and 退出登录 (wired once; a page that must stop
+   * something first adds its own click listener). */
   function shell(me) {
     $('me-name').textContent = me.name;
     $('me-account').textContent = `(${me.account})`;
@@ -273,6 +368,15 @@
     }
   }
 
+  /* A console page without a session goes to the login page: false then. */
+  function loggedIn() {
+    if (token()) return true;
+    location.replace('/');
+    return false;
+  }
+
+  /* ---- raw bodies ---- */
+
   /* A call whose body is raw bytes (an upload: a File or Blob with its own
    * type) or whose reply is raw bytes (asBlob: resolves to a Blob). Errors
    * as api(). */
@@ -285,25 +389,9 @@
       headers['Content-Type'] = type || body.type || 'application/octet-stream';
       init.body = body;
     }
-    let res;
-    try {
-      res = await fetch(path, init);
-    } catch (e) {
-      throw new ApiError(0, 'network', 'network error');
-    }
+    const res = await send(path, init);
     if (res.ok && asBlob) return res.blob();
-    let data = null;
-    try {
-      data = await res.json();
-    } catch (e) {
-      data = null;
-    }
-    if (!res.ok) {
-      const code = data && typeof data.code === 'string' ? data.code : 'http_' + res.status;
-      const msg = data && typeof data.message === 'string' ? data.message : res.statusText;
-      throw new ApiError(res.status, code, msg, retryAfterOf(res));
-    }
-    return data || {};
+    return replyOf(res);
   }
 
   /* A Blob as a data: URI (the CSP allows images from data:, not blob:). */
@@ -316,21 +404,117 @@
     });
   }
 
+  /* Offers bytes as a download named name (an <a download> clicked once). */
+  function saveBlob(blob, name) {
+    const url = URL.createObjectURL(blob);
+    const a = h('a', { href: url, download: name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
   /* A page that only needs the top bar (CA续费与延期). */
   function initPlain() {
-    if (!token()) {
-      location.replace('/');
-      return;
-    }
+    if (!loggedIn()) return;
     api('GET', '/api/v1/me').then(shell, (e) => {
       if (e instanceof ApiError && e.status === 401) sessionEnded(SESSION_ENDED);
     });
   }
 
-  /* ---- the QR session box (shared by QR login and the bind dialog) ----
+  /* ---- the long poll of a session (the QR box's, and the 签名 page's) ----
    *
-   * root: an element with an <img class="qr-img"> and children marked
-   * data-role = match | state | countdown | overlay | refresh.
+   * Follows session s ({sid, poll_secret, expires}) with GET
+   * /api/v1/sessions/<sid>?state=&wait= until it reaches a final state,
+   * fails for good, or signal aborts; ui hears what it sees:
+   *   ui.setState(state, text, reason)  each answer; text undefined: the
+   *                                     box's own words for the state;
+   *   ui.retrying(text)                 the poll waits to ask again;
+   *   ui.approved(d)                    once, right after setState('approved'),
+   *                                     with the server's final reply.
+   * words, all optional (else the QR box's): wrongNumber; network and
+   * unavailable, the last words when the retries run out; retry, code ->
+   * the words while waiting; errors, code -> words (before ERROR_TEXT).
+   *
+   * A poll that could not be answered now (network, 503, 429) keeps the
+   * state and waits — Retry-After if the server sent one, else 1, 2, 4, 8 s,
+   * always within RETRY_MIN..MAX — until the session is surely over (expiry
+   * + RETRY_GRACE). After a failed try the next one asks without waiting
+   * (wait=0), so the words stop saying "retrying" as soon as the server
+   * answers again; then the long poll resumes.
+   */
+  async function follow(s, signal, ui, words = {}) {
+    const retryText = words.retry || RETRY_TEXT;
+    async function retryWait(code, retryAfter, attempt) {
+      if (Date.now() / 1000 > s.expires + RETRY_GRACE) return false;
+      const backoff = Math.min(RETRY_MAX, 2 ** Math.min(attempt - 1, 4));
+      const sec = Math.min(RETRY_MAX, Math.max(RETRY_MIN, retryAfter !== null ? retryAfter : backoff));
+      ui.retrying(retryText[code] || retryText.store_unavailable);
+      await sleep(sec * 1000, signal);
+      return !signal.aborted;
+    }
+
+    let state = 'pending';
+    let attempt = 0;
+    while (!signal.aborted) {
+      let d = null;
+      let res;
+      const wait = attempt > 0 ? 0 : POLL_WAIT;
+      try {
+        res = await fetch(`/api/v1/sessions/${encodeURIComponent(s.sid)}` +
+          `?state=${encodeURIComponent(state)}&wait=${wait}`, {
+          headers: { 'X-Poll-Secret': s.poll_secret, Accept: 'application/json' },
+          cache: 'no-store',
+          signal,
+        });
+        d = await res.json().catch(() => null);
+      } catch (e) {
+        if (signal.aborted) return;
+        if (!(await retryWait('network', null, ++attempt))) {
+          if (!signal.aborted) ui.setState('error', words.network || '网络连接中断，请刷新二维码');
+          return;
+        }
+        continue;
+      }
+      if (signal.aborted) return;
+      if (transient(res.status)) {
+        const code = d && typeof d.code === 'string' ? d.code : 'store_unavailable';
+        if (!(await retryWait(code, retryAfterOf(res), ++attempt))) {
+          if (!signal.aborted) ui.setState('error', words.unavailable || '系统暂时不可用，请稍后刷新二维码');
+          return;
+        }
+        continue;
+      }
+      attempt = 0;
+      if (!res.ok || !d || typeof d.state !== 'string') {
+        /* an expired session may already be gone from the store */
+        if (res.status === 404 || res.status === 410) {
+          ui.setState('expired');
+        } else {
+          const code = d && typeof d.code === 'string' ? d.code : 'http_' + res.status;
+          ui.setState('error', (words.errors && words.errors[code]) || ERROR_TEXT[code]);
+        }
+        return;
+      }
+      state = d.state;
+      if (state === 'rejected' && d.reason === 'wrong_number') {
+        ui.setState(state, words.wrongNumber || WRONG_NUMBER_TEXT, 'wrong_number');
+      } else {
+        ui.setState(state);
+      }
+      if (FINAL_STATES.has(state)) {
+        if (state === 'approved') ui.approved(d);
+        return;
+      }
+    }
+  }
+
+  /* ---- the QR session box (shared by QR login, the bind dialog and the enroll QR) ----
+   *
+   * root: the box (class qr-box, maybe with its own hint); qrBox appends the
+   * parts — the <img class="qr-img"> (alt: root's data-alt) and the
+   * children marked data-role = match | state | countdown | overlay |
+   * refresh.
    * open(): resolves to the server's session object (POST /api/v1/sessions).
    * onApproved(poll, box): called once when the phone approved; poll is the
    * server's final poll reply. Rejection and expiry only show in the box.
@@ -339,6 +523,17 @@
    * the poll waits to ask again), the QR payload in img.dataset.payload.
    */
   function qrBox(root, open, onApproved) {
+    root.append(
+      h('div', { class: 'qr-frame' },
+        h('img', { class: 'qr-img', 'data-testid': 'qr-img', alt: root.dataset.alt || '二维码', hidden: true }),
+        h('div', { class: 'qr-overlay', 'data-role': 'overlay', hidden: true })),
+      h('div', { class: 'match' },
+        h('span', { class: 'match-label' }, '请在手机上选择下方数字'),
+        h('span', { class: 'match-number', 'data-testid': 'qr-match', 'data-role': 'match' }, '--')),
+      h('p', { class: 'qr-status' },
+        h('span', { class: 'state', 'data-testid': 'qr-state', 'data-role': 'state' }),
+        h('span', { class: 'countdown', 'data-testid': 'qr-countdown', 'data-role': 'countdown' })),
+      h('button', { type: 'button', class: 'btn', 'data-testid': 'qr-refresh', 'data-role': 'refresh', hidden: true }, '刷新二维码'));
     const part = (role) => root.querySelector(`[data-role="${role}"]`);
     const img = root.querySelector('img.qr-img');
     const matchEl = part('match');
@@ -398,80 +593,6 @@
       timer = setInterval(tick, 1000);
     }
 
-    /* The poll could not be answered now (network, 503, 429): say so in the
-     * box, keeping its state, and wait before asking again — Retry-After if
-     * the server sent one, else 1, 2, 4, 8 s; always within RETRY_MIN..MAX.
-     * Resolves false once the session is surely over (expiry + RETRY_GRACE):
-     * the caller then stops. */
-    async function retryWait(s, my, code, retryAfter, attempt) {
-      if (Date.now() / 1000 > s.expires + RETRY_GRACE) return false;
-      const backoff = Math.min(RETRY_MAX, 2 ** Math.min(attempt - 1, 4));
-      const sec = Math.min(RETRY_MAX, Math.max(RETRY_MIN, retryAfter !== null ? retryAfter : backoff));
-      root.dataset.retrying = 'yes';
-      stateEl.textContent = RETRY_TEXT[code] || RETRY_TEXT.store_unavailable;
-      await sleep(sec * 1000, my.signal);
-      return !my.signal.aborted;
-    }
-
-    /* After a failed try the next one asks without waiting (wait=0), so the
-     * box stops saying "retrying" as soon as the server answers again; then
-     * the long poll resumes. */
-    async function poll(s, my) {
-      let state = 'pending';
-      let attempt = 0;
-      while (!my.signal.aborted) {
-        let d = null;
-        let res;
-        const wait = attempt > 0 ? 0 : POLL_WAIT;
-        try {
-          res = await fetch(`/api/v1/sessions/${encodeURIComponent(s.sid)}` +
-            `?state=${encodeURIComponent(state)}&wait=${wait}`, {
-            headers: { 'X-Poll-Secret': s.poll_secret, Accept: 'application/json' },
-            cache: 'no-store',
-            signal: my.signal,
-          });
-          d = await res.json().catch(() => null);
-        } catch (e) {
-          if (my.signal.aborted) return;
-          if (!(await retryWait(s, my, 'network', null, ++attempt))) {
-            if (!my.signal.aborted) setState('error', '网络连接中断，请刷新二维码');
-            return;
-          }
-          continue;
-        }
-        if (my.signal.aborted) return;
-        if (transient(res.status)) {
-          const code = d && typeof d.code === 'string' ? d.code : 'store_unavailable';
-          if (!(await retryWait(s, my, code, retryAfterOf(res), ++attempt))) {
-            if (!my.signal.aborted) setState('error', '系统暂时不可用，请稍后刷新二维码');
-            return;
-          }
-          continue;
-        }
-        attempt = 0;
-        if (!res.ok || !d || typeof d.state !== 'string') {
-          /* an expired session may already be gone from the store */
-          if (res.status === 404 || res.status === 410) {
-            setState('expired');
-          } else {
-            const code = d && typeof d.code === 'string' ? d.code : 'http_' + res.status;
-            setState('error', ERROR_TEXT[code] || STATE_TEXT.error);
-          }
-          return;
-        }
-        state = d.state;
-        if (state === 'rejected' && d.reason === 'wrong_number') {
-          setState(state, WRONG_NUMBER_TEXT, 'wrong_number');
-        } else {
-          setState(state);
-        }
-        if (FINAL_STATES.has(state)) {
-          if (state === 'approved') onApproved(d, box);
-          return;
-        }
-      }
-    }
-
     async function start() {
       stop();
       const my = (ctl = new AbortController());
@@ -516,7 +637,14 @@
       if (matchEl.parentElement) matchEl.parentElement.hidden = !hasMatch;
       startCountdown(s.ttl > 0 ? s.ttl : Math.max(0, s.expires - Date.now() / 1000));
       setState('pending');
-      poll(s, my);
+      follow(s, my.signal, {
+        setState,
+        retrying(text) {
+          root.dataset.retrying = 'yes';
+          stateEl.textContent = text;
+        },
+        approved: (d) => onApproved(d, box),
+      });
     }
 
     refreshBtn.addEventListener('click', () => start());
@@ -605,10 +733,7 @@
   /* ---- bindings page ---- */
 
   function initBindings() {
-    if (!token()) {
-      location.replace('/');
-      return;
-    }
+    if (!loggedIn()) return;
     let me = null;
     let rows = [];
 
@@ -616,28 +741,10 @@
     const pageNote = $('page-notice');
 
     /* Any 401 from an authenticated call ends the page. */
-    function handle(e, where) {
-      if (e instanceof ApiError && e.status === 401) {
-        const certGone = me && me.via === 'certificate';
-        sessionEnded(certGone
-          ? '登录所用的CA证书已解除绑定或会话已结束，请重新登录'
-          : SESSION_ENDED);
-        return true;
-      }
-      showError(where || pageErr, e);
-      return false;
-    }
+    const { handle } = pageErrors({}, () => endNote(me));
 
     function renderMe() {
-      $('me-name').textContent = me.name;
-      $('me-account').textContent = `(${me.account})`;
-      $('me-org').textContent = me.org_name || me.org;
-      $('me-org').title = `统一社会信用代码 ${me.org}`;
-      $('me-role').textContent = ROLE_TEXT[me.role] || '员工';
-      roleMenu(me);
-      $('me-via').textContent = me.via === 'certificate' ? '扫码登录' : '账号登录';
-      $('me-via').dataset.via = me.via;
-      $('me').hidden = false;
+      shell(me);
       const self = $('bind-self');
       self.disabled = !!me.cert;
       self.title = me.cert ? '当前账号已绑定CA证书' : '';
@@ -818,37 +925,240 @@
       await refresh();
     });
 
-    $('logout').addEventListener('click', async () => {
-      try {
-        await api('POST', '/api/v1/logout');
-      } catch (e) {
-        /* a session already gone is as good as logged out */
-      }
-      sessionEnded('已退出登录');
-    });
-
     refresh();
   }
 
-  /* The helpers other pages' scripts use (the 签名 page: /sign.js, loaded
-   * after this file); that page initialises itself. */
+  /* ---- shared by CA证书申领 (/apply.js) and 审核 (/review.js) ---- */
+
+  /* An application's states, in words. */
+  const APP_STATE_TEXT = {
+    draft: '草稿',
+    pending_payment: '待支付',
+    pending_review: '待审核',
+    approved_pending_issue: '审核通过，待制证',
+    issued: '审核通过，已发证',
+    rejected: '审核未通过',
+    withdrawn: '已撤销',
+  };
+  const ORG_TYPE_TEXT = { legal_person: '法人单位（含企业、机构、农专社）', individual: '个体工商户', other: '其他' };
+  /* the key algorithm an application asks for */
+  const KEY_ALG_TEXT = { sm2: 'SM2（国密）', p256: 'P-256' };
+  /* an application's scans: its field (an upload id) and the words */
+  const SCANS = [
+    ['licence', '营业执照或登记证书或法人证书扫描件'],
+    ['id_scan', '申领人身份证扫描件'],
+    ['auth_letter', '法人委托授权书'],
+  ];
+  /* GB/T 2260: the 34 provincial divisions (登记机关所在地, to the province). */
+  const REGIONS = [
+    ['110000', '北京市'], ['120000', '天津市'], ['130000', '河北省'], ['140000', '山西省'],
+    ['150000', '内蒙古自治区'], ['210000', '辽宁省'], ['220000', '吉林省'], ['230000', '黑龙江省'],
+    ['310000', '上海市'], ['320000', '江苏省'], ['330000', '浙江省'], ['340000', '安徽省'],
+    ['350000', '福建省'], ['360000', '江西省'], ['370000', '山东省'], ['410000', '河南省'],
+    ['420000', '湖北省'], ['430000', '湖南省'], ['440000', '广东省'], ['450000', '广西壮族自治区'],
+    ['460000', '海南省'], ['500000', '重庆市'], ['510000', '四川省'], ['520000', '贵州省'],
+    ['530000', '云南省'], ['540000', '西藏自治区'], ['610000', '陕西省'], ['620000', '甘肃省'],
+    ['630000', '青海省'], ['640000', '宁夏回族自治区'], ['650000', '新疆维吾尔自治区'],
+    ['710000', '台湾省'], ['810000', '香港特别行政区'], ['820000', '澳门特别行政区'],
+  ];
+  const REGION_TEXT = Object.freeze(Object.fromEntries(REGIONS));
+  /* The CA providers this console offers (the server's --ca-provider ids;
+   * the API names none, so the pages know the default one by name and
+   * show others by their id). */
+  const PROVIDERS = Object.freeze([{ id: 'mcert', name: '本地移动证书CA' }]);
+
+  function providerName(id) {
+    const p = PROVIDERS.find((x) => x.id === id);
+    return p ? p.name : id || '—';
+  }
+
+  function yuan(fen) {
+    return (Number(fen) / 100).toFixed(2);
+  }
+
+  function feeText(fen) {
+    return Number(fen) > 0 ? `${yuan(fen)} 元` : '免费';
+  }
+
+  /* Whether an application's fee is paid (the store says true, '1' or 1). */
+  function isPaid(a) {
+    return a.paid === true || a.paid === '1' || a.paid === 1;
+  }
+
+  /* Whether a fee was paid, as the order o says. */
+  function payWords(paid, o) {
+    if (paid) return '（已支付）';
+    if (o && o.state === 'refunded') return '（已退款）';
+    if (o && o.state === 'refund_pending') return '（退款中）';
+    return '（未支付）';
+  }
+
+  function appStateBadge(state) {
+    return h('span', { class: 'state-dot', dataset: { state }, 'data-testid': 'row-state' }, APP_STATE_TEXT[state] || state);
+  }
+
+  /* The steps bar of an application: 填写资料 → 平台审核 → 收取CA. */
+  function appSteps(el, state) {
+    const at = { draft: 0, pending_payment: 0, rejected: 1, pending_review: 1, approved_pending_issue: 2, issued: 3 }[state] ?? 0;
+    el.replaceChildren();
+    el.dataset.state = state || 'draft';
+    ['填写资料', '平台审核', '收取CA'].forEach((label, i) => {
+      let cls = 'step';
+      const failed = state === 'rejected' && i === 1;
+      if (state === 'withdrawn') cls += i === 0 ? ' done' : '';
+      else if (i < at) cls += ' done';
+      else if (i === at) cls += ' current';
+      if (failed) cls += ' failed';
+      el.append(h('li', { class: cls }, h('span', { class: 'step-no' }, i < at && !failed ? '✓' : String(i + 1)),
+        h('span', { class: 'step-label' }, label)));
+    });
+  }
+
+  /* A titled section of label / value pairs ([label, value, testid, class]);
+   * an empty value shows as —. */
+  function kvSection(title, pairs) {
+    return h('section', { class: 'd-section' }, h('h2', { class: 'section-title' }, title),
+      h('div', { class: 'd-grid' }, ...pairs.map(([k, v, testid, cls]) =>
+        h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
+          h('span', { class: 'v' + (cls ? ' ' + cls : ''), 'data-testid': testid }, v === '' || v === undefined || v === null ? '—' : v)))));
+  }
+
+  /* The label / value pairs (for kvSection) both pages show of application
+   * a, their testids p-<field>: order, the first of 申领信息; org, 基本信息;
+   * holder, 申领人信息. */
+  function appPairs(a, p) {
+    return {
+      order: [
+        ['订单编号：', a.id, `${p}-id`, 'mono'],
+        ['CA服务商：', providerName(a.provider), `${p}-provider`],
+        ['申领数量：', String(a.quantity ?? ''), `${p}-quantity`],
+        ['密钥算法：', KEY_ALG_TEXT[a.alg] || a.alg, `${p}-alg`],
+      ],
+      org: [
+        ['申领机构名称：', a.org_name, `${p}-org_name`],
+        ['机构类型：', ORG_TYPE_TEXT[a.org_type] || a.org_type, `${p}-org_type`],
+        ['统一社会信用代码：', a.uscc, `${p}-uscc`, 'mono'],
+        ['登记机关所在地：', REGION_TEXT[a.region] || a.region, `${p}-region`],
+      ],
+      holder: [
+        ['申领人：', a.holder_name, `${p}-holder_name`],
+        ['申领人身份证号码：', a.holder_id, `${p}-holder_id`, 'mono'],
+        ['申领人手机号码：', a.mobile, `${p}-mobile`, 'mono'],
+        ['申领人联系邮箱：', a.email, `${p}-email`],
+      ],
+    };
+  }
+
+  /* One stored scan (GET /api/v1/uploads/<id> with the token): an image
+   * inline (a data: URI, click to enlarge), a PDF as 下载PDF; data-kind says
+   * which (image | pdf | error, '' when none was uploaded). */
+  async function scanCell(id, label) {
+    const cell = h('div', { class: 'scan', 'data-testid': 'scan', dataset: { id: id || '', kind: '' } },
+      h('span', { class: 'scan-label muted small' }, label));
+    if (!id) {
+      cell.append(h('span', { class: 'muted' }, '未上传'));
+      return cell;
+    }
+    try {
+      const blob = await apiRaw('GET', `/api/v1/uploads/${encodeURIComponent(id)}`, { asBlob: true });
+      if (/^image\/(jpeg|png)$/.test(blob.type)) {
+        cell.dataset.kind = 'image';
+        const img = h('img', { class: 'scan-img', src: await dataUrl(blob), alt: label, 'data-testid': 'scan-img', title: '点击放大或缩小' });
+        img.addEventListener('click', () => cell.classList.toggle('big'));
+        cell.append(img);
+      } else {
+        cell.dataset.kind = 'pdf';
+        const b = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'scan-pdf' }, '下载PDF');
+        b.addEventListener('click', () => saveBlob(blob, `${label}.pdf`));
+        cell.append(h('span', { class: 'upload-doc' }, 'PDF'), b);
+      }
+    } catch (e) {
+      cell.dataset.kind = 'error';
+      cell.append(h('span', { class: 'muted' }, '无法加载'));
+    }
+    return cell;
+  }
+
+  /* One page of a list of applications into its table (the 申领 list, the
+   * review queue; both have six columns): GET path?state=&q=&page=, row(a)
+   * for each, 暂无数据 / 加载失败, and the pager (#pager, #page-prev,
+   * #page-next, #page-no). A failure goes to handle(e). */
+  async function appListPage({ path, state, q, page, body, row, handle }) {
+    const qs = new URLSearchParams();
+    if (state) qs.set('state', state);
+    if (q) qs.set('q', q);
+    if (page > 1) qs.set('page', String(page));
+    let d;
+    try {
+      d = await api('GET', path + (qs.toString() ? '?' + qs : ''));
+    } catch (e) {
+      body.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '加载失败')));
+      handle(e);
+      return;
+    }
+    show($('page-error'), '');
+    const rows = Array.isArray(d.applications) ? d.applications : [];
+    body.replaceChildren();
+    if (rows.length === 0) body.append(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '暂无数据')));
+    for (const a of rows) body.append(row(a));
+    const per = Number(d.per_page) || 20;
+    const pages = Math.max(1, Math.ceil((Number(d.total) || 0) / per));
+    const more = page < pages;
+    $('pager').hidden = page === 1 && !more;
+    $('page-prev').disabled = page <= 1;
+    $('page-next').disabled = !more;
+    $('page-no').textContent = `第 ${page} / ${pages} 页，共 ${Number(d.total) || 0} 条`;
+  }
+
+  /* The pager under a list (into the empty #pager): 上一页 / 下一页 and
+   * #page-no. urlOf(), the list's address with its filter; pageOf(), the
+   * page shown; go(url), the page's history navigation. */
+  function wirePager(urlOf, pageOf, go) {
+    $('pager').replaceChildren(
+      h('button', { type: 'button', class: 'btn btn-small', id: 'page-prev', 'data-testid': 'page-prev' }, '上一页'),
+      h('span', { class: 'muted', id: 'page-no', 'data-testid': 'page-no' }),
+      h('button', { type: 'button', class: 'btn btn-small', id: 'page-next', 'data-testid': 'page-next' }, '下一页'));
+    $('page-prev').addEventListener('click', () => {
+      const u = new URL(urlOf(), location.origin);
+      if (pageOf() > 2) u.searchParams.set('page', String(pageOf() - 1));
+      go(u.pathname + u.search);
+    });
+    $('page-next').addEventListener('click', () => {
+      const u = new URL(urlOf(), location.origin);
+      u.searchParams.set('page', String(pageOf() + 1));
+      go(u.pathname + u.search);
+    });
+  }
+
+  /* A page with views chosen by its address: nav(url, replace) changes the
+   * address (so 返回 and the back button work) and calls route(). */
+  function historyNav(route) {
+    return function nav(url, replace = false) {
+      if (replace) history.replaceState(null, '', url);
+      else history.pushState(null, '', url);
+      route();
+    };
+  }
+
+  /* The helpers other pages' scripts use (/apply.js, /review.js, /sign.js,
+   * /cashier.js, loaded after this file); those pages initialise themselves. */
   window.mcert = Object.freeze({
-    ApiError, api, h, $, pad2, fmtTime, errorText, show, showError, token,
+    ApiError, api, h, $, pad2, fmtTime, fmtSize, errorText, show, showError, token,
     sessionEnded, sleep, retryAfterOf, transient, certId,
-    qrBox, shell, roleMenu, apiRaw, dataUrl, ROLE_TEXT,
+    qrBox, follow, shell, roleMenu, loggedIn, pageErrors, endNote, apiRaw, dataUrl, saveBlob, ROLE_TEXT,
     ERROR_TEXT, RETRY_TEXT, CERT_STATUS_TEXT, SESSION_ENDED,
     POLL_WAIT, RETRY_MIN, RETRY_MAX, RETRY_GRACE,
+    APP_STATE_TEXT, ORG_TYPE_TEXT, KEY_ALG_TEXT, SCANS, REGIONS, REGION_TEXT, PROVIDERS,
+    providerName, yuan, feeText, isPaid, payWords, appStateBadge, appSteps, appPairs, kvSection, scanCell,
+    appListPage, wirePager, historyNav,
   });
 
   function init() {
     const page = document.body.dataset.page;
+    if (page === 'login' || MENU.some((m) => m.page === page)) mountShell(page);
     if (page === 'login') initLogin();
     else if (page === 'bindings') initBindings();
     else if (page === 'renew') initPlain();
-    else if (page === 'sign' && token()) {
-      /* the 签名 page draws its own top bar; only the role's menu here */
-      api('GET', '/api/v1/me').then(roleMenu, () => {});
-    }
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

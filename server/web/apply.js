@@ -40,46 +40,20 @@
 
 (function () {
   const M = window.mcert;
-  const { ApiError, api, apiRaw, h, $, fmtTime, show, token, sessionEnded, dataUrl, qrBox, shell } = M;
+  const { ApiError, api, apiRaw, h, $, fmtTime, fmtSize, show, dataUrl, qrBox, shell } = M;
+  /* shared with 审核 (review.js) */
+  const {
+    APP_STATE_TEXT: STATE_TEXT, KEY_ALG_TEXT: ALG_TEXT, SCANS, REGIONS, REGION_TEXT, providerName,
+    yuan, feeText, payWords, isPaid, appSteps: steps, appStateBadge: stateBadge, appPairs, kvSection, scanCell,
+  } = M;
 
-  const STATE_TEXT = {
-    draft: '草稿',
-    pending_payment: '待支付',
-    pending_review: '待审核',
-    approved_pending_issue: '审核通过，待制证',
-    issued: '审核通过，已发证',
-    rejected: '审核未通过',
-    withdrawn: '已撤销',
-  };
   const STATE_ORDER = ['draft', 'pending_payment', 'pending_review', 'rejected',
     'approved_pending_issue', 'issued', 'withdrawn'];
   const WITHDRAWABLE = new Set(['draft', 'pending_payment', 'pending_review', 'rejected']);
   const EDITABLE = new Set(['draft', 'rejected']);
-  const ORG_TYPE_TEXT = { legal_person: '法人单位（含企业、机构、农专社）', individual: '个体工商户', other: '其他' };
   /* identity as stored: none | face_passed (set by the check only) | paper | on_site */
   const IDENTITY_TEXT = { face_passed: '人脸认证', paper: '邮寄纸质资料', on_site: '现场办理' };
-  const ALG_TEXT = { sm2: 'SM2（国密）', p256: 'P-256' };
   const UPLOAD_MAX = 5 * 1024 * 1024;
-  const PROVIDERS = [{ id: 'mcert', name: '本地移动证书CA' }];
-  const SCANS = [
-    ['licence', '营业执照或登记证书或法人证书扫描件'],
-    ['id_scan', '申领人身份证扫描件'],
-    ['auth_letter', '法人委托授权书'],
-  ];
-
-  /* GB/T 2260: the 34 provincial divisions (登记机关所在地, to the province). */
-  const REGIONS = [
-    ['110000', '北京市'], ['120000', '天津市'], ['130000', '河北省'], ['140000', '山西省'],
-    ['150000', '内蒙古自治区'], ['210000', '辽宁省'], ['220000', '吉林省'], ['230000', '黑龙江省'],
-    ['310000', '上海市'], ['320000', '江苏省'], ['330000', '浙江省'], ['340000', '安徽省'],
-    ['350000', '福建省'], ['360000', '江西省'], ['370000', '山东省'], ['410000', '河南省'],
-    ['420000', '湖北省'], ['430000', '湖南省'], ['440000', '广东省'], ['450000', '广西壮族自治区'],
-    ['460000', '海南省'], ['500000', '重庆市'], ['510000', '四川省'], ['520000', '贵州省'],
-    ['530000', '云南省'], ['540000', '西藏自治区'], ['610000', '陕西省'], ['620000', '甘肃省'],
-    ['630000', '青海省'], ['640000', '宁夏回族自治区'], ['650000', '新疆维吾尔自治区'],
-    ['710000', '台湾省'], ['810000', '香港特别行政区'], ['820000', '澳门特别行政区'],
-  ];
-  const REGION_TEXT = Object.fromEntries(REGIONS);
 
   /* The codes of the application endpoints, in words (else app.js's). */
   const ERROR_TEXT = {
@@ -106,38 +80,13 @@
     org_mismatch: '只能为本机构申领：统一社会信用代码须为本机构的代码',
   };
 
-  function errorText(e) {
-    if (e instanceof ApiError && ERROR_TEXT[e.code]) return ERROR_TEXT[e.code];
-    return M.errorText(e);
-  }
+  const { errorText, handle } = M.pageErrors(ERROR_TEXT);
 
   /* The field a 400 bad_field names ("holder_id: …"), or null. */
   function badField(e) {
     if (!(e instanceof ApiError) || e.code !== 'bad_field') return null;
     const m = /^([a-z_]+):/.exec(e.message || '');
     return m ? m[1] : null;
-  }
-
-  function showError(el, e) {
-    show(el, errorText(e));
-    if (e instanceof ApiError) el.dataset.code = e.code;
-    else delete el.dataset.code;
-  }
-
-  function yuan(fen) {
-    return (Number(fen) / 100).toFixed(2);
-  }
-
-  /* Whether a fee was paid, as the order says. */
-  function payWords(paid, o) {
-    if (paid) return '（已支付）';
-    if (o && o.state === 'refunded') return '（已退款）';
-    if (o && o.state === 'refund_pending') return '（退款中）';
-    return '（未支付）';
-  }
-
-  function feeText(fen) {
-    return Number(fen) > 0 ? `${yuan(fen)} 元` : '免费';
   }
 
   /* ---- the checks (the server makes the same ones) ---- */
@@ -212,54 +161,16 @@
   const pageNote = $('page-notice');
   const views = { list: $('view-list'), form: $('view-form'), detail: $('view-detail') };
 
-  function handle(e, where) {
-    if (e instanceof ApiError && e.status === 401) {
-      sessionEnded(M.SESSION_ENDED);
-      return true;
-    }
-    showError(where || pageErr, e);
-    return false;
-  }
-
   function showView(name, crumb) {
     for (const [k, v] of Object.entries(views)) v.hidden = k !== name;
     $('crumbs').textContent = '我的工作台 / 系统管理 / CA管理 / CA证书申领' + (crumb ? ` / ${crumb}` : '');
     document.body.dataset.view = name;
   }
 
-  function nav(url, replace = false) {
-    if (replace) history.replaceState(null, '', url);
-    else history.pushState(null, '', url);
-    route();
-  }
+  const nav = M.historyNav(route);
 
   function note(text) {
     show(pageNote, text);
-  }
-
-  /* The steps bar: 填写资料 → 平台审核 → 收取CA, for a state. */
-  function steps(el, state) {
-    const at = { draft: 0, pending_payment: 0, rejected: 1, pending_review: 1, approved_pending_issue: 2, issued: 3 }[state] ?? 0;
-    el.replaceChildren();
-    el.dataset.state = state || 'draft';
-    ['填写资料', '平台审核', '收取CA'].forEach((label, i) => {
-      let cls = 'step';
-      if (i < at) cls += ' done';
-      else if (i === at) cls += ' current';
-      if (state === 'rejected' && i === 1) cls += ' failed';
-      if (state === 'withdrawn') cls = 'step' + (i === 0 ? ' done' : '');
-      el.append(h('li', { class: cls }, h('span', { class: 'step-no' }, i < at && !(state === 'rejected' && i === 1) ? '✓' : String(i + 1)),
-        h('span', { class: 'step-label' }, label)));
-    });
-  }
-
-  function stateBadge(state) {
-    return h('span', { class: 'state-dot', dataset: { state }, 'data-testid': 'row-state' }, STATE_TEXT[state] || state);
-  }
-
-  function providerName(id) {
-    const p = providers.find((x) => x.id === id);
-    return p ? p.name : id || '—';
   }
 
   /* ---- the list ---- */
@@ -277,33 +188,10 @@
     $('q').value = p.get('q') || '';
     $('state-filter').value = p.get('state') || '';
     listPage = Math.max(1, Number(p.get('page')) || 1);
-    const body = $('apps-body');
-    const qs = new URLSearchParams();
-    if ($('state-filter').value) qs.set('state', $('state-filter').value);
-    if ($('q').value.trim()) qs.set('q', $('q').value.trim());
-    if (listPage > 1) qs.set('page', String(listPage));
-    let d;
-    try {
-      d = await api('GET', '/api/v1/applications' + (qs.toString() ? '?' + qs : ''));
-    } catch (e) {
-      body.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '加载失败')));
-      handle(e);
-      return;
-    }
-    show(pageErr, '');
-    const rows = Array.isArray(d.applications) ? d.applications : [];
-    body.replaceChildren();
-    if (rows.length === 0) {
-      body.append(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '暂无数据')));
-    }
-    for (const a of rows) body.append(listRow(a));
-    const per = Number(d.per_page) || 20;
-    const pages = Math.max(1, Math.ceil((Number(d.total) || 0) / per));
-    const more = listPage < pages;
-    $('pager').hidden = listPage === 1 && !more;
-    $('page-prev').disabled = listPage <= 1;
-    $('page-next').disabled = !more;
-    $('page-no').textContent = `第 ${listPage} / ${pages} 页，共 ${Number(d.total) || 0} 条`;
+    await M.appListPage({
+      path: '/api/v1/applications', state: $('state-filter').value, q: $('q').value.trim(), page: listPage,
+      body: $('apps-body'), row: listRow, handle,
+    });
   }
 
   function listRow(a) {
@@ -348,16 +236,7 @@
     $('state-filter').value = '';
     nav('/apply');
   });
-  $('page-prev').addEventListener('click', () => {
-    const u = new URL(listUrl(), location.origin);
-    if (listPage > 2) u.searchParams.set('page', String(listPage - 1));
-    nav(u.pathname + u.search);
-  });
-  $('page-next').addEventListener('click', () => {
-    const u = new URL(listUrl(), location.origin);
-    u.searchParams.set('page', String(listPage + 1));
-    nav(u.pathname + u.search);
-  });
+  M.wirePager(listUrl, () => listPage, nav);
 
   /* ---- 申领CA: provider, then the terms ---- */
 
@@ -369,10 +248,9 @@
     for (const b of dlg.querySelectorAll('[data-close]')) b.addEventListener('click', () => dlg.close());
   }
 
-  /* The CA providers this console offers (the server's --ca-provider ids;
-   * the API names none, so the page knows the default one by name). */
+  /* The CA providers this console offers (app.js's PROVIDERS). */
   async function loadProviders() {
-    if (!providers.length) providers = PROVIDERS.slice();
+    if (!providers.length) providers = M.PROVIDERS.slice();
     return providers;
   }
 
@@ -594,12 +472,6 @@
       root.append(h('label', { class: 'upload-add' }, input, h('span', { class: 'upload-plus' }, '+'),
         h('span', { class: 'small' }, '上传')));
     }
-  }
-
-  function fmtSize(n) {
-    if (n < 1024) return `${n} B`;
-    if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-    return `${(n / 1024 / 1024).toFixed(1)} MB`;
   }
 
   async function pickUpload(kind, file) {
@@ -932,7 +804,7 @@
   /* ---- 撤销 ---- */
 
   function withdraw(a) {
-    const paid = a.paid === true || a.paid === '1' || a.paid === 1;
+    const paid = isPaid(a);
     confirmBox('确定撤销该申领吗？', paid
       ? '撤销后，已支付的费用将自动原路退款，退款一般在3~15个工作日内到账。'
       : '撤销后该申领不能再提交，如需证书请重新申领。', '撤销', async () => {
@@ -951,44 +823,6 @@
 
   function mask(mobile) {
     return /^\d{11}$/.test(mobile || '') ? `${mobile.slice(0, 3)}****${mobile.slice(7)}` : mobile || '';
-  }
-
-  function kvSection(title, pairs) {
-    return h('section', { class: 'd-section' }, h('h2', { class: 'section-title' }, title),
-      h('div', { class: 'd-grid' }, ...pairs.map(([k, v, testid, cls]) =>
-        h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
-          h('span', { class: 'v' + (cls ? ' ' + cls : ''), 'data-testid': testid }, v === '' || v === undefined || v === null ? '—' : v)))));
-  }
-
-  async function scanCell(id, label) {
-    const cell = h('div', { class: 'scan', 'data-testid': 'scan', dataset: { id: id || '' } },
-      h('span', { class: 'scan-label muted small' }, label));
-    if (!id) {
-      cell.append(h('span', { class: 'muted' }, '未上传'));
-      return cell;
-    }
-    try {
-      const s = await loadScan(id);
-      if (s.preview) {
-        const img = h('img', { class: 'scan-img', src: s.preview, alt: label, title: '点击放大或缩小' });
-        img.addEventListener('click', () => cell.classList.toggle('big'));
-        cell.append(img);
-      } else {
-        const a = h('button', { type: 'button', class: 'btn btn-small' }, '下载PDF');
-        a.addEventListener('click', () => {
-          const url = URL.createObjectURL(s.blob);
-          const link = h('a', { href: url, download: `${label}.pdf`, hidden: true });
-          document.body.append(link);
-          link.click();
-          link.remove();
-          setTimeout(() => URL.revokeObjectURL(url), 10000);
-        });
-        cell.append(h('span', { class: 'upload-doc' }, 'PDF'), a);
-      }
-    } catch (e) {
-      cell.append(h('span', { class: 'muted' }, '无法加载'));
-    }
-    return cell;
   }
 
   async function showDetail(id) {
@@ -1015,7 +849,7 @@
     const st = $('d-state');
     st.dataset.state = a.state;
     st.textContent = STATE_TEXT[a.state] || a.state;
-    const paid = a.paid === true || a.paid === '1' || a.paid === 1;
+    const paid = isPaid(a);
     $('d-state-note').textContent = {
       draft: '草稿尚未提交，可编辑后提交。',
       pending_payment: `需支付费用 ${yuan(a.fee || 0)} 元，支付成功后即完成提交。`,
@@ -1070,27 +904,15 @@
     }
 
     const fields = $('d-fields');
+    const pairs = appPairs(a, 'd');
     fields.replaceChildren(
       kvSection('申领信息', [
-        ['订单编号：', a.id, 'd-id', 'mono'],
-        ['CA服务商：', providerName(a.provider), 'd-provider'],
-        ['申领数量：', String(a.quantity ?? ''), 'd-quantity'],
-        ['密钥算法：', ALG_TEXT[a.alg] || a.alg, 'd-alg'],
+        ...pairs.order,
         ['申领费用：', typeof a.fee === 'number' ? feeText(a.fee) + (a.fee > 0 ? payWords(paid, o) : '') : '—', 'd-fee'],
         ['申领时间：', fmtTime(a.submitted_at || a.created), 'd-time'],
       ]),
-      kvSection('基本信息', [
-        ['申领机构名称：', a.org_name, 'd-org_name'],
-        ['机构类型：', ORG_TYPE_TEXT[a.org_type] || a.org_type, 'd-org_type'],
-        ['统一社会信用代码：', a.uscc, 'd-uscc', 'mono'],
-        ['登记机关所在地：', REGION_TEXT[a.region] || a.region, 'd-region'],
-      ]),
-      kvSection('申领人信息', [
-        ['申领人：', a.holder_name, 'd-holder_name'],
-        ['申领人身份证号码：', a.holder_id, 'd-holder_id', 'mono'],
-        ['申领人手机号码：', a.mobile, 'd-mobile', 'mono'],
-        ['申领人联系邮箱：', a.email, 'd-email'],
-      ]),
+      kvSection('基本信息', pairs.org),
+      kvSection('申领人信息', pairs.holder),
       kvSection('寄送信息', [['寄送方式：', '在线发放', 'd-delivery']]),
       kvSection('身份认证', [['认证方式：', IDENTITY_TEXT[a.identity] || '—', 'd-identity']]));
     const scans = h('div', { class: 'scans' });
@@ -1165,10 +987,7 @@
   }
 
   async function init() {
-    if (!token()) {
-      location.replace('/');
-      return;
-    }
+    if (!M.loggedIn()) return;
     fillStateFilter();
     fillRegions();
     window.addEventListener('popstate', () => {

@@ -19,8 +19,9 @@
  *   签名记录  GET /api/v1/sign-requests, reloaded after every request ends.
  *
  * Files never leave the browser: only names, sizes and digests are sent.
- * Helpers (api, h, errors in words, the token) come from /app.js
- * (window.mcert); server text reaches the page only through textContent.
+ * Helpers (api, h, errors in words, the token, the top bar and menu, the
+ * long poll) come from /app.js (window.mcert); server text reaches the page
+ * only through textContent.
  * Every state is also in data- attributes (data-state, data-reason,
  * data-digest, data-valid…) for people and tests.
  *
@@ -31,7 +32,7 @@
 
 (function () {
   const M = window.mcert;
-  const { ApiError, api, h, $, pad2, fmtTime, show, token, sessionEnded, sleep, retryAfterOf, transient } = M;
+  const { ApiError, api, h, $, pad2, fmtTime, fmtSize, show, transient } = M;
 
   const MAX_FILES = 32;
   const NAME_MAX = 255; /* bytes of UTF-8 */
@@ -73,6 +74,7 @@
     unknown_session: '签名请求已失效，请重新发起',
     bad_poll_secret: '签名请求已失效，请重新发起',
   };
+  /* What the QR says while the poll waits to ask again (follow's words). */
   const RETRY_TEXT = {
     store_unavailable: '系统暂时无法访问数据，正在重试…',
     busy: '系统繁忙，正在重试…',
@@ -88,17 +90,6 @@
   const CERT_STATUS_TEXT = {
     valid: '有效', revoked: '已吊销', superseded: '已更新', expired: '已过期', unknown: '未知',
   };
-
-  function errorText(e) {
-    if (e instanceof ApiError && ERROR_TEXT[e.code]) return ERROR_TEXT[e.code];
-    return M.errorText(e);
-  }
-
-  function showError(el, e) {
-    show(el, errorText(e));
-    if (e instanceof ApiError) el.dataset.code = e.code;
-    else delete el.dataset.code;
-  }
 
   /* ---- bytes ---- */
 
@@ -121,13 +112,6 @@
     const out = new Uint8Array(s.length);
     for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
     return out;
-  }
-
-  function fmtSize(n) {
-    if (n < 1024) return `${n} B`;
-    if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-    if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-    return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`;
   }
 
   function fmtTimeSec(unix) {
@@ -225,35 +209,16 @@
   /* ---- the page ---- */
 
   function init() {
-    if (!token()) {
-      location.replace('/');
-      return;
-    }
+    if (!M.loggedIn()) return;
     let me = null;
     let alg = null; /* 'sm3' | 'sha256' once /me told the certificate's */
     const pageErr = $('page-error');
 
     /* Any 401 from an authenticated call ends the page. */
-    function handle(e, where) {
-      if (e instanceof ApiError && e.status === 401) {
-        sessionEnded(me && me.via === 'certificate'
-          ? '登录所用的CA证书已解除绑定或会话已结束，请重新登录'
-          : M.SESSION_ENDED);
-        return true;
-      }
-      showError(where || pageErr, e);
-      return false;
-    }
+    const { handle } = M.pageErrors(ERROR_TEXT, () => M.endNote(me));
 
     function renderMe() {
-      $('me-name').textContent = me.name;
-      $('me-account').textContent = `(${me.account})`;
-      $('me-org').textContent = me.org_name || me.org;
-      $('me-org').title = `统一社会信用代码 ${me.org}`;
-      $('me-role').textContent = me.role === 'admin' ? '机构管理员' : '员工';
-      $('me-via').textContent = me.via === 'certificate' ? '扫码登录' : '账号登录';
-      $('me-via').dataset.via = me.via;
-      $('me').hidden = false;
+      M.shell(me);
 
       const c = me.cert;
       const certAlg = c && ALG_OF_CERT[c.alg];
@@ -595,70 +560,23 @@
       follow(s, my);
     }
 
-    /* The poll could not be answered now: say so, keep the state, wait
-     * (Retry-After, else 1, 2, 4, 8 s, within RETRY_MIN..MAX) and ask
-     * again; false once the request is surely over. */
-    async function retryWait(s, my, code, retryAfter, attempt) {
-      if (Date.now() / 1000 > s.expires + M.RETRY_GRACE) return false;
-      const backoff = Math.min(M.RETRY_MAX, 2 ** Math.min(attempt - 1, 4));
-      const sec = Math.min(M.RETRY_MAX, Math.max(M.RETRY_MIN, retryAfter !== null ? retryAfter : backoff));
-      qrRoot.dataset.retrying = 'yes';
-      part('state').textContent = RETRY_TEXT[code] || RETRY_TEXT.store_unavailable;
-      await sleep(sec * 1000, my.signal);
-      return !my.signal.aborted;
-    }
-
-    async function follow(s, my) {
-      let state = 'pending';
-      let attempt = 0;
-      while (!my.signal.aborted) {
-        let d = null;
-        let res;
-        const wait = attempt > 0 ? 0 : M.POLL_WAIT;
-        try {
-          res = await fetch(`/api/v1/sessions/${encodeURIComponent(s.sid)}` +
-            `?state=${encodeURIComponent(state)}&wait=${wait}`, {
-            headers: { 'X-Poll-Secret': s.poll_secret, Accept: 'application/json' },
-            cache: 'no-store',
-            signal: my.signal,
-          });
-          d = await res.json().catch(() => null);
-        } catch (e) {
-          if (my.signal.aborted) return;
-          if (!(await retryWait(s, my, 'network', null, ++attempt))) {
-            if (!my.signal.aborted) setState('error', '网络连接中断，请重新发起');
-            return;
-          }
-          continue;
-        }
-        if (my.signal.aborted) return;
-        if (transient(res.status)) {
-          const code = d && typeof d.code === 'string' ? d.code : 'store_unavailable';
-          if (!(await retryWait(s, my, code, retryAfterOf(res), ++attempt))) {
-            if (!my.signal.aborted) setState('error', '系统暂时不可用，请稍后重新发起');
-            return;
-          }
-          continue;
-        }
-        attempt = 0;
-        if (!res.ok || !d || typeof d.state !== 'string') {
-          if (res.status === 404 || res.status === 410) setState('expired');
-          else {
-            const code = d && typeof d.code === 'string' ? d.code : 'http_' + res.status;
-            setState('error', ERROR_TEXT[code] || M.ERROR_TEXT[code] || STATE_TEXT.error);
-          }
-          return;
-        }
-        state = d.state;
-        if (state === 'approved') {
-          showResults(d);
-          setState('approved');
-          return;
-        }
-        if (state === 'rejected' && d.reason === 'wrong_number') setState(state, WRONG_NUMBER_TEXT, 'wrong_number');
-        else setState(state);
-        if (FINAL.has(state)) return;
-      }
+    /* The long poll (app.js's follow), in this page's words; once approved
+     * the signed documents. */
+    function follow(s, my) {
+      M.follow(s, my.signal, {
+        setState,
+        retrying(text) {
+          qrRoot.dataset.retrying = 'yes';
+          part('state').textContent = text;
+        },
+        approved: showResults,
+      }, {
+        wrongNumber: WRONG_NUMBER_TEXT,
+        network: '网络连接中断，请重新发起',
+        unavailable: '系统暂时不可用，请稍后重新发起',
+        retry: RETRY_TEXT,
+        errors: ERROR_TEXT,
+      });
     }
 
     function showResults(d) {
@@ -700,12 +618,7 @@
         show(signErr, '签名文件数据有误');
         return;
       }
-      const url = URL.createObjectURL(new Blob([der], { type: 'application/pkcs7-signature' }));
-      const a = h('a', { href: url, download: `${doc.name}.p7s`, hidden: true });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      M.saveBlob(new Blob([der], { type: 'application/pkcs7-signature' }), `${doc.name}.p7s`);
     }
 
     $('sign-start').addEventListener('click', startSign);
@@ -871,15 +784,8 @@
 
     $('records-refresh').addEventListener('click', () => loadRecords());
 
-    $('logout').addEventListener('click', async () => {
-      stopSession();
-      try {
-        await api('POST', '/api/v1/logout');
-      } catch (e) {
-        /* a session already gone is as good as logged out */
-      }
-      sessionEnded('已退出登录');
-    });
+    /* 退出登录 itself is the shell's (app.js); the open request stops first */
+    $('logout').addEventListener('click', stopSession);
 
     /* Who is logged in, then the records; a failure that passes by itself
      * (503, 429, network) is tried again a few times. */
