@@ -347,39 +347,6 @@ static void replayed_approval_gets_the_first_result_and_writes_nothing(void **st
     mc_testenv_holder_free(&h);
 }
 
-/* In a child: wait for the pipe to close, then POST body. Exit 0 for 200
- * approved, 1 for 409 session_done, 2+ for anything else. */
-static pid_t racer(mc_testenv *env, const char *sid, const mc_buf *body, int go[2])
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid != 0)
-        return pid;
-    close(go[1]);
-    char c;
-    ssize_t n = read(go[0], &c, 1); /* 0 at EOF: the parent said go */
-    if (n != 0)
-        _exit(5);
-    char url[256];
-    url_of(env, sid, url, sizeof(url));
-    const char *const headers[] = {"Content-Type: " MSGPACK_CT, NULL};
-    mc_http_reply rep;
-    memset(&rep, 0, sizeof(rep));
-    mc_err e;
-    if (mc_http_request("POST", url, headers, body->ptr, body->len, 10, &rep, &e) != 0)
-        _exit(6);
-    char a[64], b[160];
-    if (rep.status == 200 &&
-        mc_result_decode(rep.body.ptr, rep.body.len, a, sizeof(a), b, sizeof(b), &e) == 0 &&
-        strcmp(a, "approved") == 0)
-        _exit(0);
-    if (rep.status == 409 &&
-        mc_error_decode(rep.body.ptr, rep.body.len, a, sizeof(a), b, sizeof(b)) == 0 &&
-        strcmp(a, "session_done") == 0)
-        _exit(1);
-    _exit(rep.status == 409 ? 3 : 4);
-}
-
 static void racing_answers_one_wins_the_other_is_session_done(void **state)
 {
     mc_testenv *env = env_of(state);
@@ -396,8 +363,8 @@ static void racing_answers_one_wins_the_other_is_session_done(void **state)
         long long before = audit_len(env);
         int go[2];
         assert_int_equal(pipe(go), 0);
-        pid_t p1 = racer(env, s.sid, &b1, go);
-        pid_t p2 = racer(env, s.sid, &b2, go);
+        pid_t p1 = mc_testenv_racer(env, s.sid, &b1, go);
+        pid_t p2 = mc_testenv_racer(env, s.sid, &b2, go);
         close(go[0]);
         usleep(100 * 1000); /* both children blocked in read() */
         close(go[1]);       /* ... and released at the same instant */

@@ -801,46 +801,14 @@ static void the_same_answer_again_gets_the_first_result_another_is_session_done(
     mc_testenv_holder_free(&h);
 }
 
-/* In a child: wait for the pipe to close, then POST body. Exit 0 for 200
- * approved, 1 for 409 session_done, 2+ for anything else. */
-static pid_t racer(mc_testenv *env, const char *sid, const mc_buf *body, int go[2])
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid != 0)
-        return pid;
-    close(go[1]);
-    char c;
-    if (read(go[0], &c, 1) != 0)
-        _exit(5);
-    char url[256];
-    snprintf(url, sizeof(url), "%s/m/v1/sessions/%s/response", env->base, sid);
-    const char *const headers[] = {"Content-Type: " MSGPACK_CT, NULL};
-    mc_http_reply rep;
-    memset(&rep, 0, sizeof(rep));
-    mc_err e;
-    if (mc_http_request("POST", url, headers, body->ptr, body->len, 20, &rep, &e) != 0)
-        _exit(6);
-    char a[64], b[160];
-    if (rep.status == 200 &&
-        mc_result_decode(rep.body.ptr, rep.body.len, a, sizeof(a), b, sizeof(b), &e) == 0 &&
-        strcmp(a, "approved") == 0)
-        _exit(0);
-    if (rep.status == 409 &&
-        mc_error_decode(rep.body.ptr, rep.body.len, a, sizeof(a), b, sizeof(b)) == 0 &&
-        strcmp(a, "session_done") == 0)
-        _exit(1);
-    _exit(rep.status == 409 ? 3 : 4);
-}
-
 /* Two children post at the same instant; returns their exit codes. */
 static void race(mc_testenv *env, const char *sid, const mc_buf *b1, const mc_buf *b2, int *e1,
                  int *e2)
 {
     int go[2];
     assert_int_equal(pipe(go), 0);
-    pid_t p1 = racer(env, sid, b1, go);
-    pid_t p2 = racer(env, sid, b2, go);
+    pid_t p1 = mc_testenv_racer(env, sid, b1, go);
+    pid_t p2 = mc_testenv_racer(env, sid, b2, go);
     close(go[0]);
     usleep(100 * 1000); /* both children blocked in read() */
     close(go[1]);       /* ... and released at once */

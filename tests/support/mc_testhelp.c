@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
 
 #include "mc_crypto.h"
 #include "mc_http.h"
+#include "mc_proto.h"
 
 /* The capture file at path into out (size bytes, NUL-terminated). */
 static void read_capture(const char *path, char *out, size_t size)
@@ -27,29 +29,37 @@ static void read_capture(const char *path, char *out, size_t size)
     fclose(f);
 }
 
-int mc_testenv_sh_out(mc_testenv *env, char *out, size_t size, const char *fmt, ...)
+/* Run fmt/ap (through mcertctl if ctl) with its output captured into
+ * env->dir/<name>, then read into out. */
+static int capture_v(mc_testenv *env, int ctl, const char *name, char *out, size_t size,
+                     const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+static int capture_v(mc_testenv *env, int ctl, const char *name, char *out, size_t size,
+                     const char *fmt, va_list ap)
 {
     char cmd[2048], path[300];
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    snprintf(path, sizeof(path), "%s/%s", env->dir, name);
+    int rc = ctl ? mc_testenv_ctl(env, "%s >%s 2>&1", cmd, path)
+                 : mc_testenv_sh("%s >%s 2>&1", cmd, path);
+    read_capture(path, out, size);
+    return rc;
+}
+
+int mc_testenv_sh_out(mc_testenv *env, char *out, size_t size, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    int rc = capture_v(env, 0, "sh.out", out, size, fmt, ap);
     va_end(ap);
-    snprintf(path, sizeof(path), "%s/sh.out", env->dir);
-    int rc = mc_testenv_sh("%s >%s 2>&1", cmd, path);
-    read_capture(path, out, size);
     return rc;
 }
 
 int mc_testenv_ctl_out(mc_testenv *env, char *out, size_t size, const char *fmt, ...)
 {
-    char args[2048], path[300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(args, sizeof(args), fmt, ap);
+    int rc = capture_v(env, 1, "ctl.out", out, size, fmt, ap);
     va_end(ap);
-    snprintf(path, sizeof(path), "%s/ctl.out", env->dir);
-    int rc = mc_testenv_ctl(env, "%s >%s 2>&1", args, path);
-    read_capture(path, out, size);
     return rc;
 }
 
@@ -129,6 +139,36 @@ int mc_testenv_web_req(mc_testenv *env, const char *method, const char *path,
     else
         json_decref(o);
     return st;
+}
+
+pid_t mc_testenv_racer(mc_testenv *env, const char *sid, const mc_buf *body, int go[2])
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid != 0)
+        return pid;
+    close(go[1]);
+    char c;
+    if (read(go[0], &c, 1) != 0)
+        _exit(5);
+    char url[256];
+    snprintf(url, sizeof(url), "%s/m/v1/sessions/%s/response", env->base, sid);
+    const char *const headers[] = {"Content-Type: application/x-msgpack", NULL};
+    mc_http_reply rep;
+    memset(&rep, 0, sizeof(rep));
+    mc_err e;
+    if (mc_http_request("POST", url, headers, body->ptr, body->len, 20, &rep, &e) != 0)
+        _exit(6);
+    char a[64], b[160];
+    if (rep.status == 200 &&
+        mc_result_decode(rep.body.ptr, rep.body.len, a, sizeof(a), b, sizeof(b), &e) == 0 &&
+        strcmp(a, "approved") == 0)
+        _exit(0);
+    if (rep.status == 409 &&
+        mc_error_decode(rep.body.ptr, rep.body.len, a, sizeof(a), b, sizeof(b)) == 0 &&
+        strcmp(a, "session_done") == 0)
+        _exit(1);
+    _exit(rep.status == 409 ? 3 : 4);
 }
 
 void mc_testenv_leaf_fp(const mc_phone *ph, char out[65])

@@ -65,6 +65,14 @@ json_t *mc_testenv_api_apikey(mc_testenv *env, const char *method, const char *p
 int mc_testenv_web_req(mc_testenv *env, const char *method, const char *path,
                        const char *const *headers, const void *body, size_t len, json_t **out);
 
+/* A racing phone: fork a child that waits until the write end of go is
+ * closed in every process (the parent closes go[1] to release all racers
+ * at once), then POSTs body (msgpack) to the session's /m/ response. The
+ * child exits 0 for 200 "approved", 1 for 409 session_done, 3 for another
+ * 409, 4 for anything else, 5 if released wrongly, 6 if no reply came.
+ * Returns the child's pid (in the parent). */
+pid_t mc_testenv_racer(mc_testenv *env, const char *sid, const mc_buf *body, int go[2]);
+
 /* ---- phones and holders ---- */
 
 /* The SHA-256 fingerprint (hex) of the phone's leaf certificate. */
