@@ -207,6 +207,21 @@ static void open_rec(mc_sess_rec *rec, const mc_session *s, const uint8_t poll_h
     mc_hex(poll_hash, 32, rec->poll);
 }
 
+/* "alg:hex,alg:hex,..." — the documents as the audit records them, the
+ * same line for sign_open and sign_approve. */
+#define DOCS_AUDIT_MAX (MC_DOCS_MAX * (sizeof(((mc_doc *)0)->alg) + 2 * MC_DIGEST_LEN + 1) + 1)
+static void docs_audit(const mc_sign_info *si, char out[DOCS_AUDIT_MAX])
+{
+    char *p = out;
+    *p = '\0';
+    for (size_t i = 0; i < si->ndocs && i < MC_DOCS_MAX; i++) {
+        char hex[2 * MC_DIGEST_LEN + 1];
+        mc_hex(si->docs[i].digest, MC_DIGEST_LEN, hex);
+        p += snprintf(p, DOCS_AUDIT_MAX - (size_t)(p - out), "%s%s:%s", i ? "," : "",
+                      si->docs[i].alg, hex);
+    }
+}
+
 void mc_store_sign_open(mc_store *st, const mc_session *s, const uint8_t poll_hash[32], int ttl,
                         const char *requester_name, const char *org, const char *org_name,
                         const mc_sign_open *so, const mc_actor *a, mc_open_result *out,
@@ -223,6 +238,8 @@ void mc_store_sign_open(mc_store *st, const mc_session *s, const uint8_t poll_ha
     snprintf(rec->want, sizeof(rec->want), "%s", so->want);
     mc_buf docs = {0};
     mc_docs_encode(so->si, &docs);
+    char audit[DOCS_AUDIT_MAX];
+    docs_audit(so->si, audit);
     char ks[64], kiz[112], kih[112], khz[112], khh[112];
     mc_cmd c;
     mc_cmd_fcall(&c, "sign_open", 6, 0);
@@ -237,7 +254,7 @@ void mc_store_sign_open(mc_store *st, const mc_session *s, const uint8_t poll_ha
     mc_cmd_add(&c, so->summary);
     mc_cmd_add(&c, a->who);
     mc_cmd_add(&c, a->from);
-    mc_cmd_add(&c, so->docs_audit);
+    mc_cmd_add(&c, audit);
     mc_fields_add(&c, sess_open_fields, MC_NFIELDS(sess_open_fields), rec);
     mc_fields_add(&c, sign_open_fields, MC_NFIELDS(sign_open_fields), rec);
     mc_cmd_add(&c, "docs");
@@ -508,10 +525,11 @@ void mc_store_login_mint(mc_store *st, const char *sid, const uint8_t poll_hash[
 
 void mc_store_sign_approve(mc_store *st, const char *sid, const char *fp, const char *uscc,
                            const char *login, const char *answer, const mc_buf *results,
-                           const char *docs_audit, const mc_actor *a, mc_answer_res *out,
+                           const mc_sign_info *si, const mc_actor *a, mc_answer_res *out,
                            mc_store_cb cb, void *privdata)
 {
-    char ks[64], kc[96], ka[96], kiz[112], kih[112], khh[112];
+    char ks[64], kc[96], ka[96], kiz[112], kih[112], khh[112], audit[DOCS_AUDIT_MAX];
+    docs_audit(si, audit);
     mc_cmd c;
     mc_cmd_fcall(&c, "sign_approve", 7, 0);
     mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", sid));
@@ -522,7 +540,7 @@ void mc_store_sign_approve(mc_store *st, const char *sid, const char *fp, const 
     mc_cmd_add(&c, mc_key(khh, sizeof(khh), "signh", login[0] ? login : "-"));
     approve_args(&c, sid, fp, uscc, answer, a, login);
     mc_cmd_addn(&c, results->ptr, results->len);
-    mc_cmd_add(&c, docs_audit);
+    mc_cmd_add(&c, audit);
     mc_store_call(st, &c, read_answer_res, out, cb, privdata);
 }
 

@@ -147,7 +147,8 @@ void mc_store_login_mint(mc_store *st, const char *sid, const uint8_t poll_hash[
 
 /* Open a sign session: the session (s as for mc_store_sess_open, purpose
  * sign; signing_time = created, Redis's clock), its entry in the inbox of
- * the certificate `want`, its line in the account's history, audited. */
+ * the certificate `want`, its line in the account's history, audited (the
+ * documents as "alg:hex,..."). */
 typedef struct mc_sign_open {
     const mc_sign_info *si;       /* documents, text */
     const char *alg;              /* "sm2" | "p256": the bound certificate's */
@@ -158,7 +159,6 @@ typedef struct mc_sign_open {
     const char *entry;
     size_t entry_len;
     const char *summary;          /* history line (opaque; JSON by the server) */
-    const char *docs_audit;       /* the documents for the audit ("alg:hex,...") */
 } mc_sign_open;
 void mc_store_sign_open(mc_store *st, const mc_session *s, const uint8_t poll_hash[32], int ttl,
                         const char *requester_name, const char *org, const char *org_name,
@@ -168,11 +168,12 @@ void mc_store_sign_open(mc_store *st, const mc_session *s, const uint8_t poll_ha
 /* Approve a sign session atomically with the CMS results (an msgpack array
  * of bin, opaque here): the session is answerable, the certificate fp is
  * valid and bound to `login` both ways, the account is of organisation
- * uscc; it leaves the inbox; history and audit. Errors: session_*,
- * purpose_mismatch, cert_revoked, not_bound, org_mismatch. */
+ * uscc; it leaves the inbox; history and audit (si: the session's
+ * documents, named in the audit line as sign_open names them). Errors:
+ * session_*, purpose_mismatch, cert_revoked, not_bound, org_mismatch. */
 void mc_store_sign_approve(mc_store *st, const char *sid, const char *fp, const char *uscc,
                            const char *login, const char *answer, const mc_buf *results,
-                           const char *docs_audit, const mc_actor *a, mc_answer_res *out,
+                           const mc_sign_info *si, const mc_actor *a, mc_answer_res *out,
                            mc_store_cb cb, void *privdata);
 /* End a sign session unapproved (result "rejected" | "wrong_number"),
  * out of the inbox of `want`, in `login`'s history, audited. */

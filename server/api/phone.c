@@ -360,20 +360,8 @@ static void sign_on_checked(void *arg, int ran)
                              x->answer, "wrong_number", &actor, &x->res, answer_on_applied, r);
         return;
     }
-    char *audit = malloc(x->si.ndocs * (8 + 65 + 1) + 1), *p = audit;
-    if (audit == NULL) {
-        mc_reply_errf(r, 503, "busy", "out of memory");
-        return;
-    }
-    *p = '\0';
-    for (size_t i = 0; i < x->si.ndocs; i++) {
-        char hex[65];
-        mc_hex(x->si.docs[i].digest, 32, hex);
-        p += sprintf(p, "%s%s:%s", i ? "," : "", x->si.docs[i].alg, hex);
-    }
     mc_store_sign_approve(r->node->store, s->sid, x->ci.fp_hex, x->ci.uscc, s->account,
-                          x->answer, &x->results, audit, &actor, &x->res, answer_on_applied, r);
-    free(audit);
+                          x->answer, &x->results, &x->si, &actor, &x->res, answer_on_applied, r);
 }
 
 /* ---- the inbox (PROTOCOL.md §8.4) ---- */

@@ -48,22 +48,6 @@ static const char *digest_of(const char *key_alg)
     return "";
 }
 
-/* "alg:hex,alg:hex,..." — the documents as the audit records them. */
-static char *docs_audit(const mc_sign_info *si)
-{
-    size_t cap = si->ndocs * (8 + 2 * MC_DIGEST_LEN + 2) + 1;
-    char *s = malloc(cap), *p = s;
-    if (s == NULL)
-        abort();
-    *p = '\0';
-    for (size_t i = 0; i < si->ndocs; i++) {
-        char hex[2 * MC_DIGEST_LEN + 1];
-        mc_hex(si->docs[i].digest, MC_DIGEST_LEN, hex);
-        p += snprintf(p, cap - (size_t)(p - s), "%s%s:%s", i ? "," : "", si->docs[i].alg, hex);
-    }
-    return s;
-}
-
 /* ---- open ---- */
 
 typedef struct open_ctx {
@@ -263,7 +247,6 @@ static void open_on_view(void *privdata, const mc_err *err)
         mc_reply_errf(r, 400, "bad_field", "a name is not valid UTF-8");
         return;
     }
-    char *audit = docs_audit(&x->si);
     mc_req_caller(r, x->who, sizeof(x->who));
     mc_sign_open so = {
         .si = &x->si,
@@ -273,14 +256,12 @@ static void open_on_view(void *privdata, const mc_err *err)
         .entry = (const char *)entry.ptr,
         .entry_len = entry.len,
         .summary = summary,
-        .docs_audit = audit,
     };
     mc_actor actor = {x->who, r->ip};
     mc_store_sign_open(r->node->store, s, x->poll_hash, x->ttl, rname, x->target.org,
                        x->view.org.name, &so, &actor, &x->opened, open_on_stored, r);
     mc_buf_free(&entry);
     free(summary);
-    free(audit);
 }
 
 static void open_on_stored(void *privdata, const mc_err *err)
