@@ -13,8 +13,8 @@
  * header promises is then checked with the CMS API, each refusal with its
  * own message. Two byte comparisons close the profile: the parsed
  * ContentInfo must re-encode to exactly the input (no BER, no trailing or
- * unsorted anything), and mc_cms_build fed with what was parsed must give
- * the input again (versions, no parameters, no CRLs, no unsigned
+ * unsorted anything), and mc_cms_build's assembly fed with what was parsed
+ * must give the input again (versions, no parameters, no CRLs, no unsigned
  * attributes, no other field) — so what parses is exactly what we build.
  *
  * Non-goals: chain trust and revocation (mc_x509 / the store: the caller's
@@ -529,18 +529,26 @@ static int split_certs(CMS_SignerInfo *si, STACK_OF(X509) *certs, mc_cms_info *i
     return 0;
 }
 
-/* Rebuild with mc_cms_build from what was parsed; 0 if it gives der. */
+/* Rebuild from what was parsed, as mc_cms_build would, and 0 if that gives
+ * der. Assembled from the parsed signer directly (its issuer and serial):
+ * mc_cms_build would parse the signer's certificate once more, and every
+ * check it adds is already made (the key's algorithm: info->alg is the
+ * signer key's; the signature's length: parse_checked; the signed
+ * attributes: parse_attrs held them to mc_cms_signed_attrs's bytes). */
 static int rebuilds_to(const mc_cms_info *info, const uint8_t *der, size_t len)
 {
     int nothers = sk_X509_num(info->others);
     size_t n = 1 + (size_t)nothers;
     mc_slice *certs = calloc(n, sizeof(*certs));
     unsigned char **encs = calloc(n, sizeof(*encs));
-    mc_buf out = {0};
+    mc_buf isn = {0}, out = {0};
+    alg_oids o;
     int rc = -1;
 
     if (certs == NULL || encs == NULL)
         abort();
+    if (oids_of(info->alg, &o) != 0 || issuer_and_serial(info->signer, &isn) != 0)
+        goto done;
     for (size_t i = 0; i < n; i++) {
         X509 *x = i == 0 ? info->signer : sk_X509_value(info->others, (int)i - 1);
         int l = i2d_X509(x, &encs[i]);
@@ -548,15 +556,15 @@ static int rebuilds_to(const mc_cms_info *info, const uint8_t *der, size_t len)
             goto done;
         certs[i] = (mc_slice){encs[i], (size_t)l};
     }
-    if (mc_cms_build(certs, n, info->alg, info->digest, info->signing_time, info->sig,
-                     info->siglen, &out, NULL) == 0 &&
-        out.len == len && memcmp(out.ptr, der, len) == 0)
+    assemble(certs, n, &o, isn.ptr, isn.len, info->attrs, info->sig, info->siglen, &out);
+    if (out.len == len && memcmp(out.ptr, der, len) == 0)
         rc = 0;
 done:
     for (size_t i = 0; i < n; i++)
         OPENSSL_free(encs[i]);
     free(encs);
     free(certs);
+    mc_buf_free(&isn);
     mc_buf_free(&out);
     ERR_clear_error();
     return rc;
