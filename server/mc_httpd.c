@@ -247,32 +247,68 @@ static int path_match(const char *pattern, const char *path, char *param)
     return *pattern == '\0' && *path == '\0';
 }
 
+/* The methods of the route table, by name (the log, the guard's cap). */
+static const struct {
+    const char *name;
+    enum evhttp_cmd_type m;
+} methods[] = {{"GET", EVHTTP_REQ_GET},
+               {"POST", EVHTTP_REQ_POST},
+               {"PUT", EVHTTP_REQ_PUT},
+               {"DELETE", EVHTTP_REQ_DELETE}};
+
+static const char *method_name(enum evhttp_cmd_type m)
+{
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (methods[i].m == m)
+            return methods[i].name;
+    return "other";
+}
+
+/* The first route of method for path, its ':param' segment into param;
+ * NULL if none, with *path_seen 1 when a route of another method has the
+ * path (405, not 404). The one lookup of the dispatcher and of the guard's
+ * cap, so that both find the same route. O(routes). */
+static const mc_route *route_find(enum evhttp_cmd_type method, const char *path, char *param,
+                                  int *path_seen)
+{
+    *path_seen = 0;
+    for (size_t i = 0; i < mc_nroutes; i++) {
+        if (!path_match(mc_routes[i].path, path, param))
+            continue;
+        *path_seen = 1;
+        if (mc_routes[i].method == method)
+            return &mc_routes[i];
+    }
+    return NULL;
+}
+
+/* line[0..n) is peer data and not NUL-terminated: every scan stops at n. */
 size_t mc_http_request_max(const char *line, size_t n)
 {
-    static const struct {
-        const char *name;
-        enum evhttp_cmd_type m;
-    } methods[] = {{"GET ", EVHTTP_REQ_GET}, {"POST ", EVHTTP_REQ_POST},
-                   {"PUT ", EVHTTP_REQ_PUT}, {"DELETE ", EVHTTP_REQ_DELETE}};
     char path[MC_CONN_LINE_MAX + 1], param[MC_PARAM_MAX + 1];
-    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-        size_t ml = strlen(methods[i].name);
-        if (n <= ml || memcmp(line, methods[i].name, ml) != 0)
-            continue;
-        size_t pl = strcspn(line + ml, " ?");
-        if (ml + pl > n || pl > MC_CONN_LINE_MAX)
-            return MC_HTTP_REQUEST_MAX;
-        memcpy(path, line + ml, pl);
-        path[pl] = '\0';
-        for (size_t k = 0; k < mc_nroutes; k++) {
-            if (mc_routes[k].method != methods[i].m || !path_match(mc_routes[k].path, path, param))
-                continue;
-            size_t cap = mc_routes[k].body_max + MC_HTTP_HEADERS_MAX + MC_CONN_LINE_MAX;
-            return cap > MC_HTTP_REQUEST_MAX ? cap : MC_HTTP_REQUEST_MAX;
-        }
+    const char *sp = memchr(line, ' ', n);
+    if (sp == NULL)
         return MC_HTTP_REQUEST_MAX;
-    }
-    return MC_HTTP_REQUEST_MAX;
+    size_t ml = (size_t)(sp - line), i = 0;
+    while (i < sizeof(methods) / sizeof(methods[0]) &&
+           (strlen(methods[i].name) != ml || memcmp(line, methods[i].name, ml) != 0))
+        i++;
+    if (i == sizeof(methods) / sizeof(methods[0]))
+        return MC_HTTP_REQUEST_MAX;
+    const char *p = sp + 1;
+    size_t left = n - ml - 1, pl = 0;
+    while (pl < left && p[pl] != ' ' && p[pl] != '?')
+        pl++;
+    if (pl == 0 || pl > MC_CONN_LINE_MAX)
+        return MC_HTTP_REQUEST_MAX;
+    memcpy(path, p, pl);
+    path[pl] = '\0';
+    int path_seen;
+    const mc_route *rt = route_find(methods[i].m, path, param, &path_seen);
+    if (rt == NULL)
+        return MC_HTTP_REQUEST_MAX;
+    size_t cap = rt->body_max + MC_HTTP_HEADERS_MAX + MC_CONN_LINE_MAX;
+    return cap > MC_HTTP_REQUEST_MAX ? cap : MC_HTTP_REQUEST_MAX;
 }
 
 static int header_is(struct evhttp_request *req, const char *name, const char *want)
@@ -389,12 +425,6 @@ static void client_addr(mc_req *r, const char *peer)
                    sizeof(r->ip));
 }
 
-static const char *method_name(enum evhttp_cmd_type m)
-{
-    return m == EVHTTP_REQ_GET ? "GET" : m == EVHTTP_REQ_POST ? "POST"
-           : m == EVHTTP_REQ_DELETE ? "DELETE" : "other";
-}
-
 void mc_http_dispatch(struct evhttp_request *req, void *arg)
 {
     mc_node *node = arg;
@@ -434,17 +464,8 @@ void mc_http_dispatch(struct evhttp_request *req, void *arg)
     if (path == NULL || *path == '\0')
         path = "/";
 
-    const mc_route *found = NULL;
-    int path_seen = 0;
-    for (size_t i = 0; i < mc_nroutes; i++) {
-        if (!path_match(mc_routes[i].path, path, r->param))
-            continue;
-        path_seen = 1;
-        if (mc_routes[i].method == method) {
-            found = &mc_routes[i];
-            break;
-        }
-    }
+    int path_seen;
+    const mc_route *found = route_find(method, path, r->param, &path_seen);
     if (found == NULL) {
         /* format by path family */
         static const mc_route phone_fmt = {.api = MC_API_PHONE};

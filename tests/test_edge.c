@@ -47,6 +47,11 @@
 
 #include <cmocka.h>
 
+#include "mc_conn.h"
+#include "mc_httpd.h"
+/* mc_conn.h's header cap and the phone client's header count share this
+ * name; this file uses neither */
+#undef MC_HTTP_HEADERS_MAX
 #include "mc_http.h"
 #include "mc_testenv.h"
 
@@ -681,6 +686,38 @@ static void only_eight_uploads_of_a_loop_may_exceed_the_usual_cap(void **state)
     mc_testenv_stop(env);
 }
 
+/* The guard's copy of a request line is peer bytes with no NUL after it:
+ * the route's cap is decided from line[0..n) alone. The line is put at
+ * the end of a heap block of exactly n bytes (ASan sees any read past it),
+ * and the same n bytes followed by others get the same cap. Truncated,
+ * unknown or empty parts get the usual cap. */
+static void the_route_cap_is_read_from_the_request_line_alone(void **state)
+{
+    (void)state;
+    static const char up[] = "POST /api/v1/uploads";
+    size_t n = sizeof(up) - 1;
+    char *exact = malloc(n);
+    assert_non_null(exact);
+    memcpy(exact, up, n);
+    size_t cap = mc_http_request_max(exact, n);
+    free(exact);
+    assert_true(cap > MC_HTTP_REQUEST_MAX);
+    assert_int_equal(mc_http_request_max("POST /api/v1/uploadsXX HTTP/1.1", n), cap);
+    assert_int_equal(mc_http_request_max("POST /api/v1/uploads HTTP/1.1", 29), cap);
+    assert_int_equal(mc_http_request_max("POST /api/v1/uploads?x=1 HTTP/1.1", 33), cap);
+    assert_int_equal(mc_http_request_max("GET /api/v1/uploads HTTP/1.1", 28),
+                     MC_HTTP_REQUEST_MAX);
+    assert_int_equal(mc_http_request_max("POSTX /api/v1/uploads HTTP/1.1", 30),
+                     MC_HTTP_REQUEST_MAX);
+    assert_int_equal(mc_http_request_max("POST /api/v1/uploads/x HTTP/1.1", 31),
+                     MC_HTTP_REQUEST_MAX);
+    assert_int_equal(mc_http_request_max("POST /api/v1/upl", 16), MC_HTTP_REQUEST_MAX);
+    assert_int_equal(mc_http_request_max("POST  HTTP/1.1", 14), MC_HTTP_REQUEST_MAX);
+    assert_int_equal(mc_http_request_max("POST ", 5), MC_HTTP_REQUEST_MAX);
+    assert_int_equal(mc_http_request_max("POST", 4), MC_HTTP_REQUEST_MAX);
+    assert_int_equal(mc_http_request_max("", 0), MC_HTTP_REQUEST_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest edge[] = {
@@ -693,6 +730,9 @@ int main(void)
         cmocka_unit_test(past_the_raw_cap_the_reply_is_still_json),
         cmocka_unit_test(what_libevent_refuses_itself_is_json_too),
     };
+    const struct CMUnitTest cap[] = {
+        cmocka_unit_test(the_route_cap_is_read_from_the_request_line_alone),
+    };
     const struct CMUnitTest large[] = {
         cmocka_unit_test(only_eight_uploads_of_a_loop_may_exceed_the_usual_cap),
     };
@@ -704,6 +744,7 @@ int main(void)
     if (getenv("EDGE_FILTER") != NULL)
         cmocka_set_test_filter(getenv("EDGE_FILTER"));
     int failed = cmocka_run_group_tests_name("edge", edge, group_setup, group_teardown);
+    failed += cmocka_run_group_tests_name("cap", cap, NULL, NULL);
     failed += cmocka_run_group_tests_name("large", large, NULL, NULL);
     failed += cmocka_run_group_tests_name("fds", fds, NULL, NULL);
     return failed;
