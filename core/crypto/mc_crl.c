@@ -80,31 +80,6 @@ static ASN1_INTEGER *serial_of_hex(const char *hex)
     return a;
 }
 
-/* An INTEGER's magnitude as mc_x509.c writes a serial (upper-case hex, no
- * leading zero octets). 0, or -1 for a negative or over-long one (none of
- * ours). */
-static int hex_of_serial(const ASN1_INTEGER *sn, char out[41])
-{
-    const unsigned char *p = ASN1_STRING_get0_data(sn);
-    int n = ASN1_STRING_length(sn);
-    out[0] = '\0';
-    if (ASN1_STRING_type(sn) != V_ASN1_INTEGER || p == NULL)
-        return -1;
-    while (n > 1 && p[0] == 0) {
-        p++;
-        n--;
-    }
-    if (n < 1 || n > 20)
-        return -1;
-    static const char digits[] = "0123456789ABCDEF";
-    for (int i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-    return 0;
-}
-
 /* ---- the CRL ---- */
 
 /* authorityKeyIdentifier of the CA: its SKI, or the SHA-1 of its key
@@ -275,7 +250,7 @@ mc_ocsp_req *mc_ocsp_parse(const mc_ca *ca, const uint8_t *der, size_t len)
         if (cid == NULL || !OCSP_id_get0_info(NULL, NULL, NULL, &sn, cid) || sn == NULL)
             goto bad;
         mc_ocsp_ask *a = &q->ask[i];
-        a->ours = certid_is_ours(cid, cacert) && hex_of_serial(sn, a->serial) == 0;
+        a->ours = certid_is_ours(cid, cacert) && mc_serial_hex(sn, a->serial) == 0;
         if (!a->ours)
             a->serial[0] = '\0';
     }

@@ -625,11 +625,12 @@ err:
     return NULL;
 }
 
-X509 *mc_ca_issue_ex(mc_ca *ca, const uint8_t *csr, size_t csrlen,
-                     int64_t not_before, int64_t not_after, unsigned ku,
-                     mc_err *err)
+/* The leaf for req (borrowed; an SM2 request gets the GM/T ID attached
+ * for its verification): proof of possession, the key's algorithm, the
+ * subject, then the CA's signature. NULL req: the CSR did not parse. */
+static X509 *issue_req(mc_ca *ca, X509_REQ *req, int64_t not_before, int64_t not_after,
+                       unsigned ku, mc_err *err)
 {
-    X509_REQ *req = NULL;
     X509_NAME *subj = NULL;
     X509 *x = NULL;
     EVP_PKEY *pub;
@@ -644,8 +645,7 @@ X509 *mc_ca_issue_ex(mc_ca *ca, const uint8_t *csr, size_t csrlen,
         mc_err_set(err, 400, "bad_request", "bad validity or key usage");
         return NULL;
     }
-    if (csr == NULL || csrlen == 0 || csrlen > MC_CSR_MAX ||
-        (req = csr_parse(csr, csrlen)) == NULL) {
+    if (req == NULL) {
         mc_err_set(err, 400, "bad_csr", "CSR is not PEM or DER (max %d bytes)",
                    MC_CSR_MAX);
         goto err;
@@ -693,29 +693,57 @@ X509 *mc_ca_issue_ex(mc_ca *ca, const uint8_t *csr, size_t csrlen,
         goto err;
     }
     X509_NAME_free(subj);
-    X509_REQ_free(req);
     return x;
 err:
     ERR_clear_error();
     X509_free(x);
     X509_NAME_free(subj);
-    X509_REQ_free(req);
     return NULL;
+}
+
+X509 *mc_ca_issue_ex(mc_ca *ca, const uint8_t *csr, size_t csrlen,
+                     int64_t not_before, int64_t not_after, unsigned ku,
+                     mc_err *err)
+{
+    X509_REQ *req = csr != NULL && csrlen > 0 && csrlen <= MC_CSR_MAX
+                        ? csr_parse(csr, csrlen)
+                        : NULL;
+    X509 *x = issue_req(ca, req, not_before, not_after, ku, err);
+    X509_REQ_free(req);
+    return x;
+}
+
+/* mc_ca_issue's validity: from now-60s for days (1..MC_LEAF_DAYS_MAX). */
+static int leaf_validity(int days, int64_t *nb, int64_t *na, mc_err *err)
+{
+    int64_t now = (int64_t)time(NULL);
+
+    if (days < 1 || days > MC_LEAF_DAYS_MAX)
+        return mc_err_set(err, 400, "bad_request", "validity must be 1..%d days",
+                          MC_LEAF_DAYS_MAX);
+    *nb = now - 60;
+    *na = now + (int64_t)days * 86400;
+    return 0;
 }
 
 X509 *mc_ca_issue(mc_ca *ca, const uint8_t *csr, size_t csrlen, int days,
                   mc_err *err)
 {
-    int64_t now = (int64_t)time(NULL);
+    int64_t nb, na;
 
-    if (days < 1 || days > MC_LEAF_DAYS_MAX) {
-        mc_err_set(err, 400, "bad_request", "validity must be 1..%d days",
-                   MC_LEAF_DAYS_MAX);
+    if (leaf_validity(days, &nb, &na, err) != 0)
         return NULL;
-    }
-    return mc_ca_issue_ex(ca, csr, csrlen, now - 60,
-                          now + (int64_t)days * 86400,
+    return mc_ca_issue_ex(ca, csr, csrlen, nb, na,
                           KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION, err);
+}
+
+X509 *mc_ca_issue_req(mc_ca *ca, X509_REQ *req, int days, mc_err *err)
+{
+    int64_t nb, na;
+
+    if (leaf_validity(days, &nb, &na, err) != 0)
+        return NULL;
+    return issue_req(ca, req, nb, na, KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -908,32 +936,43 @@ int mc_cert_fingerprint(const uint8_t *der, size_t n, uint8_t fp[32])
     return 0;
 }
 
+int mc_serial_hex(const ASN1_INTEGER *sn, char out[41])
+{
+    static const char digits[] = "0123456789ABCDEF";
+    const unsigned char *p = sn != NULL ? ASN1_STRING_get0_data(sn) : NULL;
+    int n = sn != NULL ? ASN1_STRING_length(sn) : 0;
+
+    out[0] = '\0';
+    if (p == NULL || ASN1_STRING_type(sn) != V_ASN1_INTEGER)
+        return -1;
+    while (n > 1 && p[0] == 0) {
+        p++;
+        n--;
+    }
+    if (n < 1 || n > 20)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return 0;
+}
+
 /* Fill info from x, whose exact DER encoding is der (the fingerprint is
  * taken over those bytes, so callers holding them need not re-encode). */
 static int fill_info(X509 *x, mc_slice der, mc_cert_info *info, mc_err *err)
 {
-    const ASN1_INTEGER *sn;
-    const unsigned char *sp;
     unsigned char *uscc = NULL;
     size_t ulen;
-    int sl;
 
     memset(info, 0, sizeof(*info));
     if (mc_cert_fingerprint(der.ptr, der.len, info->fp) != 0)
         return mc_err_set(err, 400, "bad_cert", "not a certificate");
     mc_hex(info->fp, sizeof(info->fp), info->fp_hex);
 
-    sn = X509_get0_serialNumber(x);
-    sp = ASN1_STRING_get0_data(sn);
-    sl = ASN1_STRING_length(sn);
-    while (sl > 1 && sp[0] == 0) {
-        sp++;
-        sl--;
-    }
-    if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER || sl < 1 || sl > 20)
+    if (mc_serial_hex(X509_get0_serialNumber(x), info->serial_hex) != 0)
         return mc_err_set(err, 400, "bad_cert", "serial number out of range");
-    for (int i = 0; i < sl; i++)
-        snprintf(info->serial_hex + 2 * i, 3, "%02X", sp[i]);
 
     if (name_field(X509_get_subject_name(x), NID_commonName, info->cn,
                    sizeof(info->cn)) != 0 ||
@@ -969,6 +1008,21 @@ int mc_cert_info_of(X509 *x, mc_cert_info *info, mc_err *err)
     else
         rc = fill_info(x, (mc_slice){der, (size_t)derlen}, info, err);
     OPENSSL_free(der);
+    ERR_clear_error();
+    return rc;
+}
+
+int mc_cert_info_der(X509 *x, mc_buf *der, mc_cert_info *info, mc_err *err)
+{
+    size_t off = der->len;
+
+    if (x == NULL || info == NULL)
+        return mc_err_set(err, 400, "bad_cert", "no certificate");
+    if (mc_x509_der(x, der) != 0) {
+        ERR_clear_error();
+        return mc_err_set(err, 400, "bad_cert", "certificate does not encode");
+    }
+    int rc = fill_info(x, (mc_slice){der->ptr + off, der->len - off}, info, err);
     ERR_clear_error();
     return rc;
 }

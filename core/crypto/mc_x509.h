@@ -105,6 +105,11 @@ EVP_PKEY *mc_ca_key(const mc_ca *ca);
 /* days: 1..3650. */
 X509 *mc_ca_issue(mc_ca *ca, const uint8_t *csr, size_t csrlen, int days,
                   mc_err *err);
+/* The same from a request already parsed (DER or PEM, by the caller):
+ * req is borrowed and modified (an SM2 request gets MC_SM2_ID attached
+ * for its proof of possession), so it must not be in use elsewhere at
+ * the time. NULL req: "bad_csr". Errors as mc_ca_issue. */
+X509 *mc_ca_issue_req(mc_ca *ca, X509_REQ *req, int days, mc_err *err);
 /* Same but with explicit validity (unix seconds) and key usage bits; for
  * tests that need expired or wrong-usage certificates. ku is an OpenSSL
  * KU_* bit mask (e.g. KU_DIGITAL_SIGNATURE|KU_NON_REPUDIATION), non-zero.
@@ -156,6 +161,16 @@ int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
 /* Fill info from a certificate without any trust checks (e.g. mcertctl
  * printing what it issued). 0 / -1. */
 int mc_cert_info_of(X509 *x, mc_cert_info *info, mc_err *err);
+
+/* mc_cert_info_of and mc_x509_der in one encoding: x's DER appended to
+ * der, info filled from those bytes. 0 / -1 (der may have grown). */
+int mc_cert_info_der(X509 *x, mc_buf *der, mc_cert_info *info, mc_err *err);
+
+/* A certificate serial as mc_cert_info.serial_hex writes it (upper-case
+ * hex of its magnitude, no leading zero octets; the CRL's and OCSP's
+ * serials too, mc_crl.h): 0, or -1 ("" in out) for a negative one or one
+ * of more than 20 octets. */
+int mc_serial_hex(const ASN1_INTEGER *sn, char out[41]);
 
 /* DER encode, appended to the owned buffer out (usually empty). 0 / -1. */
 int mc_x509_der(X509 *x, mc_buf *out);

@@ -17,7 +17,8 @@
  * (409 alg_mismatch) and its subject exactly CN = holder_name, O =
  * org_name, organizationIdentifier = uscc (409 subject_mismatch) -> [a
  * worker] proof of possession (the CSR's self-signature, SM2 with the GM/T
- * ID; 400 bad_csr) and the CA's signature (mc_ca_issue) -> [enroll_commit,
+ * ID; 400 bad_csr) and the CA's signature (mc_ca_issue_req: the CSR parsed
+ * on the loop, not again) -> [enroll_commit,
  * one atomic step] everything that may have changed is checked again, and
  * the certificate recorded (DER kept), the activation used, the
  * application issued, the audit, the QR session approved (its browser
@@ -40,6 +41,7 @@
 #include <string.h>
 
 #include "mc_api.h"
+#include "mc_apply.h"
 #include "mc_crypto.h"
 #include "mc_enroll_proto.h"
 #include "mc_policy.h"
@@ -201,15 +203,16 @@ static void enroll_on_begun(void *privdata, const mc_err *err)
         mc_reply_errf(r, 503, "busy", "the server is busy; send the same request again");
 }
 
-/* On a worker thread: touches only the enroll_ctx and the (read-only) CA.
- * Proof of possession, then the CA's signature. */
+/* On a worker thread: touches only the enroll_ctx (its CSR, parsed once on
+ * the loop, which does not touch it until the completion) and the
+ * (read-only) CA. Proof of possession, then the CA's signature; the leaf
+ * encoded once, for the record and the reply. */
 static void enroll_work(void *arg)
 {
     mc_req *r = arg;
     enroll_ctx *x = r->hctx;
-    X509 *leaf = mc_ca_issue(r->node->ca, x->m.csr.ptr, x->m.csr.len, ENROLL_DAYS, &x->werr);
-    if (leaf != NULL && (mc_x509_der(leaf, &x->leaf) != 0 ||
-                         mc_cert_info_of(leaf, &x->ci, &x->werr) != 0) &&
+    X509 *leaf = mc_ca_issue_req(r->node->ca, x->csr, ENROLL_DAYS, &x->werr);
+    if (leaf != NULL && mc_cert_info_der(leaf, &x->leaf, &x->ci, &x->werr) != 0 &&
         x->werr.status == 0)
         mc_err_set(&x->werr, 500, "internal", "cannot encode the issued certificate");
     X509_free(leaf);
@@ -302,7 +305,7 @@ static void esess_on_stored(void *privdata, const mc_err *err);
 
 void mc_api_enroll_session(mc_req *r)
 {
-    if (!mc_app_id_valid(r->param, strlen(r->param))) {
+    if (!mc_app_number_valid(r->param, strlen(r->param))) {
         mc_reply_errf(r, 404, "not_found", "no such application");
         return;
     }
