@@ -1079,6 +1079,44 @@
     return cell;
   }
 
+  /* GET one application for a detail view whose elements are named
+   * <p>-error and <p>-fields (apply.js: d, review.js: r): resolves the
+   * application, or null after handle(e, #<p>-error) has shown the failure
+   * and the old fields are cleared. */
+  async function appFetch(id, p, handle) {
+    show($(`${p}-error`), '');
+    try {
+      return await api('GET', `/api/v1/applications/${encodeURIComponent(id)}`);
+    } catch (e) {
+      handle(e, $(`${p}-error`));
+      $(`${p}-fields`).replaceChildren();
+      return null;
+    }
+  }
+
+  /* The head of application a's detail, the same on both pages: view's
+   * data-id / data-state, the steps bar (#<p>-steps), the state text
+   * (#<p>-state) and a rejected one's 不通过理由 (#<p>-reason). */
+  function appHead(view, a, p) {
+    view.dataset.id = a.id;
+    view.dataset.state = a.state;
+    appSteps($(`${p}-steps`), a.state);
+    const st = $(`${p}-state`);
+    st.dataset.state = a.state;
+    st.textContent = APP_STATE_TEXT[a.state] || a.state;
+    const reason = $(`${p}-reason`);
+    reason.hidden = !(a.state === 'rejected' && a.reason);
+    reason.querySelector('[data-role="reason"]').textContent = a.reason || '';
+  }
+
+  /* The 扫描件 section of application a, appended to fields; the scans are
+   * fetched at once (one round trip's wait, not one per scan). */
+  async function appScans(fields, a) {
+    const scans = h('div', { class: 'scans' });
+    fields.append(h('section', { class: 'd-section' }, h('h2', { class: 'section-title' }, '扫描件'), scans));
+    scans.append(...await Promise.all(SCANS.map(([k, label]) => scanCell(a[k], label))));
+  }
+
   /* One page of a list of applications into its table (the 申领 list, the
    * review queue; both have six columns): GET path?state=&q=&page=, row(a)
    * for each, 暂无数据 / 加载失败, and the pager (#pager, #page-prev,
@@ -1150,6 +1188,7 @@
     POLL_WAIT, RETRY_MIN, RETRY_MAX, RETRY_GRACE,
     APP_STATE_TEXT, ORG_TYPE_TEXT, KEY_ALG_TEXT, SCANS, REGIONS, REGION_TEXT, PROVIDERS,
     providerName, yuan, feeText, isPaid, payWords, appStateBadge, appSteps, appPairs, kvSection, scanCell,
+    appFetch, appHead, appScans,
     appListPage, wirePager, historyNav,
   });
 

@@ -44,7 +44,8 @@
   /* shared with 审核 (review.js) */
   const {
     APP_STATE_TEXT: STATE_TEXT, KEY_ALG_TEXT: ALG_TEXT, SCANS, REGIONS, REGION_TEXT, providerName,
-    yuan, feeText, payWords, isPaid, appSteps: steps, appStateBadge: stateBadge, appPairs, kvSection, scanCell,
+    yuan, feeText, payWords, isPaid, appSteps: steps, appStateBadge: stateBadge, appPairs, kvSection,
+    appFetch, appHead, appScans,
   } = M;
 
   const STATE_ORDER = ['draft', 'pending_payment', 'pending_review', 'rejected',
@@ -828,27 +829,15 @@
   async function showDetail(id) {
     showView('detail', '申领详情');
     if (enrollBox) enrollBox.stop();
-    show($('d-error'), '');
-    let a;
-    try {
-      a = await api('GET', `/api/v1/applications/${encodeURIComponent(id)}`);
-    } catch (e) {
-      handle(e, $('d-error'));
-      $('d-fields').replaceChildren();
-      return;
-    }
+    const a = await appFetch(id, 'd', handle);
+    if (!a) return;
     try {
       await loadProviders();
     } catch (e) {
       /* the id is shown instead of the name */
     }
     detail = a;
-    views.detail.dataset.id = a.id;
-    views.detail.dataset.state = a.state;
-    steps($('d-steps'), a.state);
-    const st = $('d-state');
-    st.dataset.state = a.state;
-    st.textContent = STATE_TEXT[a.state] || a.state;
+    appHead(views.detail, a, 'd');
     const paid = isPaid(a);
     $('d-state-note').textContent = {
       draft: '草稿尚未提交，可编辑后提交。',
@@ -874,9 +863,6 @@
         ? `已支付的 ${yuan(o.amount)} 元已退款（${fmtTime(o.refunded_at)}）。`
         : `已支付的 ${yuan(o.amount)} 元正在退款，一般在3~15个工作日内到账。`;
     }
-    const reason = $('d-reason');
-    reason.hidden = !(a.state === 'rejected' && a.reason);
-    reason.querySelector('[data-role="reason"]').textContent = a.reason || '';
     $('d-withdraw').hidden = !WITHDRAWABLE.has(a.state);
     $('d-edit').hidden = !EDITABLE.has(a.state);
     $('d-resubmit').hidden = a.state !== 'rejected';
@@ -915,10 +901,7 @@
       kvSection('申领人信息', pairs.holder),
       kvSection('寄送信息', [['寄送方式：', '在线发放', 'd-delivery']]),
       kvSection('身份认证', [['认证方式：', IDENTITY_TEXT[a.identity] || '—', 'd-identity']]));
-    const scans = h('div', { class: 'scans' });
-    fields.append(h('section', { class: 'd-section' }, h('h2', { class: 'section-title' }, '扫描件'), scans));
-    for (const [k, label] of SCANS) scans.append(await scanCell(a[k], label));
-
+    await appScans(fields, a);
   }
 
   async function waitPaid(id) {

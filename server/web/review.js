@@ -27,7 +27,7 @@
   const { api, h, $, fmtTime, show, shell } = M;
   /* shared with CA证书申领 (apply.js) */
   const {
-    APP_STATE_TEXT: STATE_TEXT, SCANS, feeText, payWords, isPaid, appSteps: steps, appStateBadge: stateBadge, kvSection, scanCell,
+    APP_STATE_TEXT: STATE_TEXT, feeText, payWords, isPaid, appStateBadge: stateBadge, kvSection, appFetch, appHead, appScans,
   } = M;
 
   const QUEUE_STATES = ['pending_review', 'pending_payment', 'approved_pending_issue', 'issued', 'rejected', 'withdrawn'];
@@ -117,30 +117,15 @@
     $('view-revoke').hidden = true;
     $('view-app').hidden = false;
     $('crumbs').textContent = '我的工作台 / 系统管理 / CA管理 / 审核 / 申领审核详情';
-    show($('r-error'), '');
-    let a;
-    try {
-      a = await api('GET', `/api/v1/applications/${encodeURIComponent(id)}`);
-    } catch (e) {
-      handle(e, $('r-error'));
-      $('r-fields').replaceChildren();
-      return;
-    }
+    const a = await appFetch(id, 'r', handle);
+    if (!a) return;
     cur = a;
-    $('view-app').dataset.id = a.id;
-    $('view-app').dataset.state = a.state;
-    steps($('r-steps'), a.state);
-    const st = $('r-state');
-    st.dataset.state = a.state;
-    st.textContent = STATE_TEXT[a.state] || a.state;
+    appHead($('view-app'), a, 'r');
     const paid = isPaid(a);
     $('r-state-note').textContent = [
       a.reviewer ? `审核人：${a.reviewer}` : '',
       a.reviewed_at ? `审核时间：${fmtTime(a.reviewed_at)}` : '',
     ].filter(Boolean).join('　');
-    const reason = $('r-reason');
-    reason.hidden = !(a.state === 'rejected' && a.reason);
-    reason.querySelector('[data-role="reason"]').textContent = a.reason || '';
     $('r-approve').hidden = a.state !== 'pending_review';
     $('r-reject').hidden = a.state !== 'pending_review';
     $('r-revoke').hidden = !(a.state === 'issued' && a.cert);
@@ -156,10 +141,7 @@
       kvSection('基本信息', pairs.org),
       kvSection('申领人信息', [...pairs.holder, ['认证方式：', identityText(a), 'r-identity']]),
       a.cert ? kvSection('证书信息', [['证书指纹：', a.cert, 'r-cert', 'mono']]) : '');
-    const scans = h('div', { class: 'scans' });
-    fields.append(h('section', { class: 'd-section' }, h('h2', { class: 'section-title' }, '扫描件'), scans));
-    const cells = await Promise.all(SCANS.map(([k, label]) => scanCell(a[k], label)));
-    scans.append(...cells);
+    await appScans(fields, a);
   }
 
   $('r-back').addEventListener('click', () => nav('/review'));
