@@ -81,6 +81,7 @@
     store_unavailable: '系统暂时无法访问数据，请稍后重试',
     busy: '系统繁忙，请稍后重试',
     too_many_attempts: '登录失败次数过多，请稍后再试',
+    too_many_sessions: '操作过于频繁，请稍后再试',
     network: '网络错误，请检查网络后重试',
   };
 
@@ -176,6 +177,10 @@
       if (table && table[e.code]) return table[e.code];
       if (e.code === 'too_many_attempts' && e.retryAfter > 0) {
         return `登录失败次数过多，请${waitWords(e.retryAfter)}后再试`;
+      }
+      /* a client over its QR limits (bind, login, sign, enroll): the wait */
+      if (e.code === 'too_many_sessions' && e.retryAfter > 0) {
+        return `操作过于频繁，请${waitWords(e.retryAfter)}后再试`;
       }
       const known = ERROR_TEXT[e.code];
       if (known) return known;

@@ -357,6 +357,9 @@ const EXPECTED_API_FAILURES = [
   { status: 429, url: /\/api\/v1\/login$/ },
   { status: 503, url: /\/api\/v1\/login$/ },
   { status: 503, url: /\/api\/v1\/sessions\/[A-Z0-9]+\?/ },
+  /* 签名: 发起签名 with redis stopped, and a client over its QR limits */
+  { status: 503, url: /\/api\/v1\/sign-requests(\?|$)/ },
+  { status: 429, url: /\/api\/v1\/sign-requests(\?|$)/ },
   /* 审核: revoking a certificate that is already revoked */
   { status: 409, url: /\/api\/v1\/certs\/[0-9a-f]{64}\/revoke$/ },
 ];
@@ -1563,6 +1566,60 @@ async function scenarios(chromium) {
 
     /* ---- CA证书申领 and 审核 ---- */
 
+    await check('签名 page, hostile answers to 发起签名: a 429 too_many_sessions gives the wait in words, 503 store_unavailable (redis stopped) says so and leaves the files to send again, a web session ended server-side mid-flow returns to the login page with a note', async () => {
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      try {
+        await ensureBound('admin', W.phones.admin);
+        await openSignPage(page, 'admin');
+        await page.waitForFunction(() => document.body.dataset.alg === 'sha256');
+        const docs = makeDocs('hostile-sign', [{ name: '标书.pdf', bytes: randomBytes(5000) }]);
+        await pickFiles(page, docs);
+        const refused = async (what) => {
+          await page.locator('#sign-error').waitFor({ state: 'visible' });
+          assert(await page.locator('#sign-session').isHidden(), `${what}: the QR panel stayed open`);
+          assert(await page.isEnabled('#sign-start'), `${what}: 发起签名 not enabled again`);
+          assert((await page.locator('tr[data-testid="file-row"]').count()) === 1, `${what}: the files were dropped`);
+          return [await text(page.locator('#sign-error')), await page.getAttribute('#sign-error', 'data-code')];
+        };
+        /* 429 too_many_sessions (the server's limit is per client address
+         * and would hold back the later scenarios: answered here instead) */
+        await page.route('**/api/v1/sign-requests?qr=none', (r) => r.fulfill({
+          status: 429, contentType: 'application/json', headers: { 'Retry-After': '90' },
+          body: JSON.stringify({ code: 'too_many_sessions', message: 'too many sessions' }),
+        }));
+        await page.click('#sign-start');
+        let [msg, code] = await refused('429');
+        assert(msg === '操作过于频繁，请2分钟后再试' && code === 'too_many_sessions', `429 says "${msg}" (${code})`);
+        await page.unroute('**/api/v1/sign-requests?qr=none');
+        /* 503 store_unavailable: redis stopped */
+        redisStop();
+        try {
+          await page.click('#sign-start');
+          [msg, code] = await refused('503');
+        } finally {
+          redisResume();
+        }
+        assert(msg === '系统暂时无法访问数据，请稍后重试' && code === 'store_unavailable', `503 says "${msg}" (${code})`);
+        const sent = netLog.filter((e) => e.method === 'POST' && /\/api\/v1\/sign-requests\?/.test(e.url)).pop();
+        assert(sent && sent.status === 503 && Number(sent.retryAfter) > 0, `the 503 reply: ${sent && sent.status}, Retry-After ${sent && sent.retryAfter}`);
+        await page.screenshot({ path: path.join(OUT, 'sign-store-down.png') });
+        await waitReady();
+        /* the web session ends server-side (a logout in another tab) while
+         * the page is open: the next 发起签名 goes to the login page */
+        const tok = await page.evaluate(() => sessionStorage.getItem('mcert.token'));
+        const out = await apiCall('POST', '/api/v1/logout', { token: tok });
+        assert(out.status === 200, `logout: ${out.status}`);
+        await page.click('#sign-start');
+        await page.waitForURL(W.base + '/');
+        await page.locator('#notice').waitFor({ state: 'visible' });
+        assert((await text(page.locator('#notice'))) === '会话已结束，请重新登录', `the login page says "${await text(page.locator('#notice'))}"`);
+        assert((await page.evaluate(() => sessionStorage.getItem('mcert.token'))) === null, 'the dead token was kept');
+      } finally {
+        await ctx.close();
+      }
+    });
+
     await check('console menus: CA绑定与解绑 / CA证书申领 / CA续费与延期 / 签名 on every page, 审核 hidden from a non-operator; CA续费与延期 is a placeholder', async () => {
       const ctx = await newContext(browser);
       const page = await ctx.newPage();
@@ -1958,7 +2015,7 @@ async function scenarios(chromium) {
       await page.click('#confirm-ok');
       await page.waitForURL((u) => u.pathname === '/pay/sandbox');
       const oid = new URL(page.url()).searchParams.get('order');
-      await page.locator('#cashier[data-state="pending"]').waitFor().catch(() => page.locator('#cashier').waitFor());
+      await page.locator('#cashier[data-state="pending"]').waitFor();
       assert(/200\.00/.test(await text(page.locator('#amount'))), `the cashier asks ${await text(page.locator('#amount'))}`);
       let a = await appOf(id);
       assert(a.state === 'pending_payment' && a.order_id === oid && a.identity === 'paper',
