@@ -6,8 +6,8 @@
  * enough. It keeps mc_proto.c's rules by using its walker and field
  * readers (mc_proto_int.h) rather than a second decoder.
  *
- * Design: encoders write through msgpack_packer into an mc_buf (shortest
- * forms; never fail, abort only on out-of-memory in mc_buf). Decoders are
+ * Design: encoders write through mc_proto.c's packer into an mc_buf
+ * (shortest forms; never fail, abort only on out-of-memory in mc_buf). Decoders are
  * one key table and one field handler per message.
  *
  * Non-goals: validating the CSR's DER (the server parses it with OpenSSL,
@@ -57,41 +57,22 @@ void mc_enroll_code_hash(const char *app, const char *code, char hex[65])
 
 /* ---- encoding ---- */
 
-static int buf_write(void *data, const char *p, size_t n)
-{
-    mc_buf_append((mc_buf *)data, p, n);
-    return 0;
-}
-
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-    size_t n = strlen(s);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
-}
-
-static void pack_bin(msgpack_packer *pk, const mc_slice *b)
-{
-    msgpack_pack_bin(pk, b->len);
-    msgpack_pack_bin_body(pk, b->ptr, b->len);
-}
-
 void mc_enroll_req_encode(const mc_enroll_req *r, mc_buf *out)
 {
     msgpack_packer pk;
-    msgpack_packer_init(&pk, out, buf_write);
+    mc_mp_packer_init(&pk, out);
     msgpack_pack_map(&pk, r->sid[0] != '\0' ? 5 : 4);
-    pack_str(&pk, "v");
+    mc_mp_str(&pk, "v");
     msgpack_pack_uint32(&pk, MC_PROTO_VERSION);
-    pack_str(&pk, "app");
-    pack_str(&pk, r->app);
-    pack_str(&pk, "code");
-    pack_str(&pk, r->code);
-    pack_str(&pk, "csr");
-    pack_bin(&pk, &r->csr);
+    mc_mp_str(&pk, "app");
+    mc_mp_str(&pk, r->app);
+    mc_mp_str(&pk, "code");
+    mc_mp_str(&pk, r->code);
+    mc_mp_str(&pk, "csr");
+    mc_mp_bin(&pk, r->csr.ptr, r->csr.len);
     if (r->sid[0] != '\0') {
-        pack_str(&pk, "sid");
-        pack_str(&pk, r->sid);
+        mc_mp_str(&pk, "sid");
+        mc_mp_str(&pk, r->sid);
     }
 }
 
@@ -99,18 +80,18 @@ void mc_enroll_reply_encode(const char *app, const char *fp, const mc_slice *cha
                             mc_buf *out)
 {
     msgpack_packer pk;
-    msgpack_packer_init(&pk, out, buf_write);
+    mc_mp_packer_init(&pk, out);
     msgpack_pack_map(&pk, 4);
-    pack_str(&pk, "state");
-    pack_str(&pk, "issued");
-    pack_str(&pk, "app");
-    pack_str(&pk, app);
-    pack_str(&pk, "fp");
-    pack_str(&pk, fp);
-    pack_str(&pk, "chain");
+    mc_mp_str(&pk, "state");
+    mc_mp_str(&pk, "issued");
+    mc_mp_str(&pk, "app");
+    mc_mp_str(&pk, app);
+    mc_mp_str(&pk, "fp");
+    mc_mp_str(&pk, fp);
+    mc_mp_str(&pk, "chain");
     msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < n; i++)
-        pack_bin(&pk, &chain[i]);
+        mc_mp_bin(&pk, chain[i].ptr, chain[i].len);
 }
 
 /* ---- the request ---- */

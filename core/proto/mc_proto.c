@@ -1312,3 +1312,18 @@ int mc_mp_get_sid(const msgpack_object *o, char *dst, size_t dstsize, mc_err *er
 {
     return mp_get_sid(o, dst, dstsize, err);
 }
+
+void mc_mp_packer_init(msgpack_packer *pk, mc_buf *out)
+{
+    msgpack_packer_init(pk, out, mp_write_buf);
+}
+
+void mc_mp_str(msgpack_packer *pk, const char *s)
+{
+    mp_str(pk, s);
+}
+
+void mc_mp_bin(msgpack_packer *pk, const void *p, size_t n)
+{
+    mp_bin(pk, p, n);
+}

@@ -43,4 +43,11 @@ int mc_mp_get_version(const msgpack_object *o, mc_err *err);
 /* A session id (mc_sid_valid) into dst (>= MC_SID_LEN + 1 bytes). */
 int mc_mp_get_sid(const msgpack_object *o, char *dst, size_t dstsize, mc_err *err);
 
+/* The encoders' side: a packer writing into an mc_buf (never fails; mc_buf
+ * aborts on out-of-memory), our own NUL-terminated strings (NULL as ""),
+ * and bins. */
+void mc_mp_packer_init(msgpack_packer *pk, mc_buf *out);
+void mc_mp_str(msgpack_packer *pk, const char *s);
+void mc_mp_bin(msgpack_packer *pk, const void *p, size_t n);
+
 #endif
