@@ -663,6 +663,60 @@ static void doc_sigs_on_a_bind_or_login_answer_are_bad_field(void **state)
     mc_testenv_holder_free(&h);
 }
 
+/* A sign answer cut at every length (0 .. len - 1: the doc_sigs array is
+ * the last key, so most cuts fall inside it) is bad_msgpack; doc_sigs
+ * with one element a str instead of a bin (the same bytes, so a decoder
+ * that let it through would verify it) is bad_field. Nothing is stored and
+ * the honest answer still succeeds. */
+static void a_sign_answer_cut_short_or_with_a_non_bin_doc_sig_is_refused(void **state)
+{
+    fixture *f = fx(state);
+    holder h;
+    holder_new(f->env, &h, "cutsign", MC_ALG_P256, 1);
+    sreq *s = open_fetch(f->env, f->key, NULL, h.login, NDOCS, 14, 0);
+    mc_buf body = {0};
+    build(h.ph, s, MC_PHONE_APPROVE, (uint32_t)s->match, NULL, &body);
+    char url[256], before[41], after[41];
+    snprintf(url, sizeof(url), "%s/m/v1/sessions/%s/response", f->env->base, s->sid);
+    mc_testenv_digest(f->env, before);
+    for (size_t n = 0; n < body.len; n++) {
+        preply r;
+        phone_req("POST", url, body.ptr, n, &r);
+        if (r.status != 400 || strcmp(r.code, "bad_msgpack") != 0)
+            fail_msg("sign answer cut to %zu of %zu bytes: %d %s", n, body.len, r.status,
+                     r.code);
+    }
+    mc_testenv_digest(f->env, after);
+    if (strcmp(before, after) != 0)
+        fail_msg("a truncated sign answer changed the data set");
+    /* doc_sigs: "doc_sigs" (fixstr 8), a fixarray of NDOCS bin8s */
+    static const uint8_t key[] = {0xa8, 'd', 'o', 'c', '_', 's', 'i', 'g', 's'};
+    const uint8_t *at = memmem(body.ptr, body.len, key, sizeof(key));
+    assert_non_null(at);
+    size_t arr = (size_t)(at - body.ptr) + sizeof(key);
+    assert_int_equal(body.ptr[arr], 0x90 | NDOCS);
+    static const size_t which[] = {0, NDOCS - 1};
+    for (size_t w = 0; w < sizeof(which) / sizeof(which[0]); w++) {
+        mc_buf lie = {0};
+        mc_buf_append(&lie, body.ptr, body.len);
+        size_t el = arr + 1;
+        for (size_t i = 0; i < which[w]; i++) {
+            assert_int_equal(lie.ptr[el], 0xc4);
+            el += 2 + lie.ptr[el + 1];
+        }
+        assert_int_equal(lie.ptr[el], 0xc4);
+        lie.ptr[el] = 0xd9; /* str8: same length byte, same bytes */
+        char what[48];
+        snprintf(what, sizeof(what), "doc_sigs[%zu] a str", which[w]);
+        expect_post_reject(f->env, s->sid, &lie, 400, "bad_field", what);
+        mc_buf_free(&lie);
+    }
+    mc_buf_free(&body);
+    expect_honest(f->env, h.ph, s, MC_PHONE_APPROVE, h.login);
+    free(s);
+    mc_testenv_holder_free(&h);
+}
+
 /* ------------------------------------------------------------------ */
 /* The answer: who may answer (§8.6 steps 4, 6a)                       */
 /* ------------------------------------------------------------------ */
@@ -1727,6 +1781,32 @@ static void expect_inbox_reject(mc_testenv *env, const char *query, int status, 
         fail_msg("inbox %s: the refused request changed the data set", what);
 }
 
+/* A query refused after its nonce was claimed (§8.4: bad_signature): exact
+ * status and code, and the one write is that nonce's key (TTL 900 s),
+ * which stays claimed. */
+static void expect_inbox_refused_claims_nonce(mc_testenv *env, const iq *v, int status,
+                                              const char *code, const char *what)
+{
+    char q[900], before[41], after[41], nkey[200];
+    snprintf(q, sizeof(q), "fp=%s&ts=%s&nonce=%s&sig=%s", v->fp, v->ts, v->nonce, v->sig);
+    snprintf(nkey, sizeof(nkey), "{mc}:nonce:%s:%s", v->fp, v->nonce);
+    assert_int_equal(mc_testenv_redis_int(env, "EXISTS %s", nkey), 0);
+    mc_testenv_digest(env, before);
+    preply r;
+    inbox_get(env, q, &r);
+    if (r.status != status || strcmp(r.code, code) != 0)
+        fail_msg("inbox %s: want %d %s, got %d %s (%s)", what, status, code, r.status, r.code,
+                 r.msg);
+    long long ttl = mc_testenv_redis_int(env, "TTL %s", nkey);
+    if (!(ttl > 800 && ttl <= 900))
+        fail_msg("inbox %s: its nonce's TTL is %lld (want 800..900)", what, ttl);
+    freeReplyObject(mc_testenv_redis(env, "DEL %s", nkey));
+    mc_testenv_digest(env, after);
+    if (strcmp(before, after) != 0)
+        fail_msg("inbox %s: the refused request wrote more than its nonce", what);
+    freeReplyObject(mc_testenv_redis(env, "SET %s 1 EX 900", nkey)); /* put it back */
+}
+
 static void upper(char *s)
 {
     for (; *s; s++)
@@ -1754,10 +1834,21 @@ static void malformed_inbox_queries_are_bad_query(void **state)
     snprintf(sig_nonhex, sizeof(sig_nonhex), "%s", q.sig);
     sig_nonhex[4] = 'g';
     snprintf(ts13, sizeof(ts13), "%s000", q.ts); /* 13 digits */
+    /* a parameter twice with two values each valid on its own: the other
+     * bound phone's fp, a second honest query's nonce and sig, a ts a
+     * second earlier; both orders, so neither "first wins" nor "last
+     * wins" lets one through */
+    holder o;
+    holder_new(f->env, &o, "inboxq2", MC_ALG_P256, 1);
+    iq q2;
+    inbox_query(h.ph, f->env->base, (int64_t)time(NULL), NULL, &q2);
+    assert_string_not_equal(q.nonce, q2.nonce);
+    char ts_1[40];
+    snprintf(ts_1, sizeof(ts_1), "%lld", atoll(q.ts) - 1);
     struct {
         const char *what;
         char query[1200];
-    } c[40];
+    } c[48];
     size_t n = 0;
 #define QCASE(w, ...)                                                    \
     do {                                                                 \
@@ -1773,6 +1864,22 @@ static void malformed_inbox_queries_are_bad_query(void **state)
     QCASE("fp twice", "fp=%s&fp=%s&ts=%s&nonce=%s&sig=%s", q.fp, q.fp, q.ts, q.nonce, q.sig);
     QCASE("ts twice", "fp=%s&ts=%s&ts=%s&nonce=%s&sig=%s", q.fp, q.ts, q.ts, q.nonce, q.sig);
     QCASE("sig twice", "fp=%s&ts=%s&nonce=%s&sig=%s&sig=%s", q.fp, q.ts, q.nonce, q.sig, q.sig);
+    QCASE("fp twice, another's first", "fp=%s&fp=%s&ts=%s&nonce=%s&sig=%s", o.fp, q.fp, q.ts,
+          q.nonce, q.sig);
+    QCASE("fp twice, another's last", "fp=%s&fp=%s&ts=%s&nonce=%s&sig=%s", q.fp, o.fp, q.ts,
+          q.nonce, q.sig);
+    QCASE("ts twice, other first", "fp=%s&ts=%s&ts=%s&nonce=%s&sig=%s", q.fp, ts_1, q.ts, q.nonce,
+          q.sig);
+    QCASE("ts twice, other last", "fp=%s&ts=%s&ts=%s&nonce=%s&sig=%s", q.fp, q.ts, ts_1, q.nonce,
+          q.sig);
+    QCASE("nonce twice, other first", "fp=%s&ts=%s&nonce=%s&nonce=%s&sig=%s", q.fp, q.ts,
+          q2.nonce, q.nonce, q.sig);
+    QCASE("nonce twice, other last", "fp=%s&ts=%s&nonce=%s&nonce=%s&sig=%s", q.fp, q.ts, q.nonce,
+          q2.nonce, q.sig);
+    QCASE("sig twice, other first", "fp=%s&ts=%s&nonce=%s&sig=%s&sig=%s", q.fp, q.ts, q.nonce,
+          q2.sig, q.sig);
+    QCASE("sig twice, other last", "fp=%s&ts=%s&nonce=%s&sig=%s&sig=%s", q.fp, q.ts, q.nonce,
+          q.sig, q2.sig);
     QCASE("unknown parameter", "fp=%s&ts=%s&nonce=%s&sig=%s&v=1", q.fp, q.ts, q.nonce, q.sig);
     QCASE("FP (key case)", "FP=%s&ts=%s&nonce=%s&sig=%s", q.fp, q.ts, q.nonce, q.sig);
     QCASE("a bare key", "fp=%s&ts=%s&nonce=%s&sig=%s&x", q.fp, q.ts, q.nonce, q.sig);
@@ -1813,6 +1920,7 @@ static void malformed_inbox_queries_are_bad_query(void **state)
         fail_msg("upper-case sig: %d %s %s", r.status, r.code, r.msg);
     /* ... and the same nonce again is a replay */
     expect_inbox_reject(f->env, ok, 409, "replayed", "the same query again");
+    mc_testenv_holder_free(&o);
     mc_testenv_holder_free(&h);
 }
 
@@ -1844,46 +1952,41 @@ static void a_refused_inbox_request_leaves_only_its_nonce(void **state)
     assert_int_equal(RAND_bytes(nonce, sizeof(nonce)), 1);
     mc_phone_overrides bad = {.inbox_nonce = nonce, .corrupt_inbox_sig = 1};
     inbox_query(h.ph, f->env->base, now, &bad, &v);
-    snprintf(q, sizeof(q), "fp=%s&ts=%s&nonce=%s&sig=%s", v.fp, v.ts, v.nonce, v.sig);
-    char before[41], after[41], nkey[200];
-    mc_testenv_digest(f->env, before);
-    preply r;
-    inbox_get(f->env, q, &r);
-    assert_int_equal(r.status, 403);
-    assert_string_equal(r.code, "bad_signature");
-    snprintf(nkey, sizeof(nkey), "{mc}:nonce:%s:%s", v.fp, v.nonce);
-    long long ttl = mc_testenv_redis_int(f->env, "TTL %s", nkey);
-    assert_true(ttl > 800 && ttl <= 900);
-    freeReplyObject(mc_testenv_redis(f->env, "DEL %s", nkey));
-    mc_testenv_digest(f->env, after);
-    if (strcmp(before, after) != 0)
-        fail_msg("a refused inbox request wrote more than its nonce");
-    freeReplyObject(mc_testenv_redis(f->env, "SET %s 1 EX 900", nkey)); /* put it back */
+    expect_inbox_refused_claims_nonce(f->env, &v, 403, "bad_signature", "corrupt sig");
     /* so the same nonce, now honestly signed, is a replay */
     mc_phone_overrides same = {.inbox_nonce = nonce};
     inbox_query(h.ph, f->env->base, now, &same, &v);
     snprintf(q, sizeof(q), "fp=%s&ts=%s&nonce=%s&sig=%s", v.fp, v.ts, v.nonce, v.sig);
     expect_inbox_reject(f->env, q, 409, "replayed", "nonce of the refused request");
-    /* signed by another phone's key for this fingerprint: bad_signature */
+    /* another bound phone, with a request of its own */
     holder o;
     holder_new(f->env, &o, "inboxo", MC_ALG_P256, 1);
+    sreq *so = open_fetch(f->env, f->key, NULL, o.login, 1, 61, 0);
+    /* signed by the other phone's key for this fingerprint */
     mc_phone_overrides foreign = {.sign_key = mc_phone_key(o.ph)};
     inbox_query(h.ph, f->env->base, now, &foreign, &v);
-    snprintf(q, sizeof(q), "fp=%s&ts=%s&nonce=%s&sig=%s", v.fp, v.ts, v.nonce, v.sig);
-    inbox_get(f->env, q, &r);
-    assert_int_equal(r.status, 403);
-    assert_string_equal(r.code, "bad_signature");
-    /* the request is still listed for the honest phone */
+    expect_inbox_refused_claims_nonce(f->env, &v, 403, "bad_signature", "other key, own fp");
+    /* a valid signature by this phone's own key over the other phone's
+     * fingerprint: not the other's inbox */
+    uint8_t ofp[32];
+    assert_int_equal(mc_unhex(o.fp, 64, ofp, sizeof(ofp)), 0);
+    mc_phone_overrides theirs = {.inbox_fp = ofp};
+    inbox_query(h.ph, f->env->base, now, &theirs, &v);
+    assert_string_equal(v.fp, o.fp);
+    expect_inbox_refused_claims_nonce(f->env, &v, 403, "bad_signature", "own key, other fp");
+    /* each request is still listed for its own phone only */
     mc_inbox_entry e[8];
     size_t n;
     int64_t snow;
     mc_phone_err pe;
     assert_int_equal(mc_phone_inbox(h.ph, f->env->base, e, 8, &n, &snow, NULL, &pe), 0);
     assert_non_null(mc_phone_inbox_find(e, n, s->sid));
-    /* not for the other phone */
+    assert_null(mc_phone_inbox_find(e, n, so->sid));
     assert_int_equal(mc_phone_inbox(o.ph, f->env->base, e, 8, &n, &snow, NULL, &pe), 0);
     assert_null(mc_phone_inbox_find(e, n, s->sid));
+    assert_non_null(mc_phone_inbox_find(e, n, so->sid));
     free(s);
+    free(so);
     mc_testenv_holder_free(&o);
     mc_testenv_holder_free(&h);
 }
@@ -1977,6 +2080,7 @@ int main(void)
         cmocka_unit_test(tbs_without_or_with_other_documents_is_bad_signature),
         cmocka_unit_test(doc_sigs_of_the_wrong_count_or_purpose_are_bad_field),
         cmocka_unit_test(doc_sigs_on_a_bind_or_login_answer_are_bad_field),
+        cmocka_unit_test(a_sign_answer_cut_short_or_with_a_non_bin_doc_sig_is_refused),
         cmocka_unit_test(certificate_revoked_between_request_and_answer_is_cert_revoked),
         cmocka_unit_test(certificate_unbound_or_bound_to_another_account_is_not_bound),
         cmocka_unit_test(certificate_of_the_other_curve_is_alg_mismatch),
