@@ -58,6 +58,9 @@
 
 #define GLOBAL_USAGE "mcertctl [--data DIR] [--redis HOST:PORT]"
 
+/* Every change made here is audited as who="mcertctl", from="cli". */
+static const mc_actor CLI = {"mcertctl", "cli"};
+
 typedef struct ctl {
     char data[512];
     char redis_host[64];
@@ -302,9 +305,8 @@ static int cmd_org_add(const ctl *c, const ctl_verb *v, int argc, char **argv, i
     snprintf(o.uscc, sizeof(o.uscc), "%s", uscc);
     snprintf(o.name, sizeof(o.name), "%s", name);
     o.created = (int64_t)time(NULL);
-    mc_actor a = {"mcertctl", "cli"};
     mc_err err;
-    int rc = mc_sync_org_create(st, &o, &a, &err) == 0 ? 0 : fail(&err);
+    int rc = mc_sync_org_create(st, &o, &CLI, &err) == 0 ? 0 : fail(&err);
     if (rc == 0)
         printf("organisation %s (%s) created\n", o.name, o.uscc);
     mc_store_free(st);
@@ -367,9 +369,8 @@ static int cmd_account_add(const ctl *c, const ctl_verb *v, int argc, char **arg
         OPENSSL_cleanse(pw, sizeof(pw));
         return 1;
     }
-    mc_actor a = {"mcertctl", "cli"};
     int rc = 0;
-    if (mc_sync_account_create(st, &acc, &a, &err) != 0) {
+    if (mc_sync_account_create(st, &acc, &CLI, &err) != 0) {
         if (err.code && strcmp(err.code, "not_found") == 0)
             mc_err_set(&err, 404, "not_found", "no organisation %s", org);
         rc = fail(&err);
@@ -467,8 +468,7 @@ static int cmd_issue(const ctl *c, const ctl_verb *v, int argc, char **argv, int
         goto done;
     }
     rec.der = (mc_slice){der, (size_t)derlen};
-    mc_actor a = {"mcertctl", "cli"};
-    int put = mc_sync_cert_put(st, &rec, &a, &err);
+    int put = mc_sync_cert_put(st, &rec, &CLI, &err);
     OPENSSL_free(der);
     if (put != 0) {
         fail(&err);
@@ -606,7 +606,6 @@ static int cmd_revoke(const ctl *c, const ctl_verb *v, int argc, char **argv, in
     mc_store *st = connect_store(c);
     if (st == NULL)
         return 1;
-    mc_actor a = {"mcertctl", "cli"};
     mc_err err;
     mc_revoked done;
     int rc = 1, found;
@@ -619,7 +618,7 @@ static int cmd_revoke(const ctl *c, const ctl_verb *v, int argc, char **argv, in
         fprintf(stderr, "mcertctl: no certificate is recorded with serial %s (not_found)\n", sn);
         goto out;
     }
-    if (mc_sync_ca_revoke(st, lower, why, &a, &done, &err) != 0) {
+    if (mc_sync_ca_revoke(st, lower, why, &CLI, &done, &err) != 0) {
         fail(&err);
         goto out;
     }
@@ -715,8 +714,7 @@ static int cmd_apikey_add(const ctl *c, const ctl_verb *v, int argc, char **argv
     snprintf(k.name, sizeof(k.name), "%s", name);
     snprintf(k.org, sizeof(k.org), "%s", org);
     snprintf(k.scopes, sizeof(k.scopes), "%s", strcmp(scope, "verify,sign") == 0 ? "sign,verify" : scope);
-    mc_actor a = {"mcertctl", "cli"};
-    if (mc_sync_apikey_create(st, &k, &a, &err) != 0) {
+    if (mc_sync_apikey_create(st, &k, &CLI, &err) != 0) {
         fail(&err);
         goto done;
     }
@@ -770,9 +768,8 @@ static int cmd_apikey_revoke(const ctl *c, const ctl_verb *v, int argc, char **a
     mc_store *st = connect_store(c);
     if (st == NULL)
         return 1;
-    mc_actor a = {"mcertctl", "cli"};
     mc_err err;
-    int rc = mc_sync_apikey_revoke(st, id, &a, &err) == 0 ? 0 : fail(&err);
+    int rc = mc_sync_apikey_revoke(st, id, &CLI, &err) == 0 ? 0 : fail(&err);
     if (rc == 0)
         printf("API key %s revoked\n", id);
     mc_store_free(st);
@@ -990,10 +987,9 @@ static int cmd_app_approve(const ctl *c, const ctl_verb *v, int argc, char **arg
     if (rc == 0) {
         char hash[65], sms[MC_SMS_MAX];
         mc_app_activation_new(a.id, hash, sms, sizeof(sms));
-        mc_actor ac = {"mcertctl", "cli"};
         mc_err err;
         mc_err_clear(&err);
-        mc_store_app_approve(st, a.id, hash, MC_ACTIVATION_TTL, sms, &ac, &out,
+        mc_store_app_approve(st, a.id, hash, MC_ACTIVATION_TTL, sms, &CLI, &out,
                              mc_store_sync_cb, &err);
         OPENSSL_cleanse(sms, sizeof(sms));
         if (err.status != 0)
@@ -1022,11 +1018,10 @@ static int cmd_app_reject(const ctl *c, const ctl_verb *v, int argc, char **argv
     mc_app a;
     int rc = app_read(st, id, &a) == 0 ? app_allows(&a, MC_APP_EV_REJECT) : 1;
     if (rc == 0) {
-        mc_actor ac = {"mcertctl", "cli"};
         mc_err err;
         mc_err_clear(&err);
         mc_app_done done;
-        mc_store_app_reject(st, &a, reason, &ac, &done, mc_store_sync_cb, &err);
+        mc_store_app_reject(st, &a, reason, &CLI, &done, mc_store_sync_cb, &err);
         if (err.status != 0)
             rc = fail(&err);
         else if (done.refund[0] != '\0')
