@@ -29,12 +29,14 @@ int mc_cms_verify(const mc_trust *trust, const uint8_t *der, size_t len, const u
     else
         mc_sha256(doc, n, want);
 
-    /* the path: the signer, then the other certificates it carries */
+    /* the path: the signer (encoded once, for its facts and the path),
+     * then the other certificates it carries */
     mc_buf ders[MC_CHAIN_MAX];
     mc_slice chain[MC_CHAIN_MAX];
     size_t k = 0;
     memset(ders, 0, sizeof(ders));
-    if (mc_x509_der(info.signer, &ders[k]) == 0) {
+    int signer_ok = mc_cert_info_der(info.signer, &ders[k], &out->signer, &e) == 0;
+    if (signer_ok) {
         chain[k] = (mc_slice){ders[k].ptr, ders[k].len};
         k++;
     }
@@ -44,7 +46,7 @@ int mc_cms_verify(const mc_trust *trust, const uint8_t *der, size_t len, const u
         chain[k] = (mc_slice){ders[k].ptr, ders[k].len};
         k++;
     }
-    if (mc_cert_info_of(info.signer, &out->signer, &e) != 0)
+    if (!signer_ok)
         out->reason = "cert_untrusted";
     else if (!mc_ct_eq(want, info.digest, 32))
         out->reason = "digest_mismatch";
