@@ -387,6 +387,24 @@ static void print_view(const char *base, const mc_session_view *v, int show_numb
                s->choices[0], s->choices[1], s->choices[2]);
 }
 
+/* Answer the view (approve or reject, with number) and print the result:
+ * 0, or EXIT_REFUSED with the error printed. Shared by scan and sign. */
+static int respond_print(const mc_phone *phone, const char *base, const mc_session_view *view,
+                         int approve, uint32_t number)
+{
+    mc_phone_result res;
+    mc_phone_err e;
+    if (mc_phone_respond(phone, base, view, approve ? MC_PHONE_APPROVE : MC_PHONE_REJECT, number,
+                         NULL, &res, &e) != 0) {
+        print_err("respond", &e);
+        return EXIT_REFUSED;
+    }
+    char account[MC_ACCOUNT_MAX + 1];
+    SHOWABLE(account, res.account);
+    printf("Result:       %s%s%s\n", res.state, account[0] ? ", account " : "", account);
+    return 0;
+}
+
 static int cmd_scan(const struct options *o)
 {
     mc_phone *phone = NULL;
@@ -394,7 +412,6 @@ static int cmd_scan(const struct options *o)
     mc_err qe = {0};
     mc_session_view view;
     static mc_sign_info si; /* a sign session's documents (about 9 KiB) */
-    mc_phone_result res;
     char payload[MC_QR_PAYLOAD_MAX + 1], base[128], sid[MC_SID_LEN + 1];
     int rc = EXIT_REFUSED;
 
@@ -443,15 +460,7 @@ static int cmd_scan(const struct options *o)
     else
         printf("Your answer:  %s\n", answer);
     /* number is 0 unless given (a reject may leave it out) */
-    if (mc_phone_respond(phone, base, &view, o->approve ? MC_PHONE_APPROVE : MC_PHONE_REJECT,
-                         o->number, NULL, &res, &e) != 0) {
-        print_err("respond", &e);
-        goto done;
-    }
-    char account[MC_ACCOUNT_MAX + 1];
-    SHOWABLE(account, res.account);
-    printf("Result:       %s%s%s\n", res.state, account[0] ? ", account " : "", account);
-    rc = 0;
+    rc = respond_print(phone, base, &view, o->approve, o->number);
 done:
     mc_phone_free(phone);
     return rc;
@@ -501,7 +510,6 @@ static int cmd_sign(const struct options *o)
     static mc_inbox_entry entries[MC_INBOX_MAX];
     static mc_sign_info si;
     mc_session_view view;
-    mc_phone_result res;
     mc_phone_err e;
     size_t n = 0;
     int64_t now = 0;
@@ -548,15 +556,7 @@ static int cmd_sign(const struct options *o)
         }
     }
     printf("Your answer:  %s\n", o->approve ? "approve (sign every document)" : "reject");
-    if (mc_phone_respond(phone, o->server, &view, o->approve ? MC_PHONE_APPROVE : MC_PHONE_REJECT,
-                         number, NULL, &res, &e) != 0) {
-        print_err("respond", &e);
-        goto done;
-    }
-    char account[MC_ACCOUNT_MAX + 1];
-    SHOWABLE(account, res.account);
-    printf("Result:       %s%s%s\n", res.state, account[0] ? ", account " : "", account);
-    rc = 0;
+    rc = respond_print(phone, o->server, &view, o->approve, number);
 done:
     mc_phone_free(phone);
     return rc;
