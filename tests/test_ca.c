@@ -571,6 +571,14 @@ static void ocsp_answers_malformed_unknown_and_foreign_requests(void **state)
                               sizeof(big), &resp, ct),
                      413);
     assert_int_equal(http_raw(env, "GET", "/ca/ocsp", NULL, NULL, 0, &resp, ct), 405);
+    /* the CRL takes no body (§0): refused before any CRL is read or built */
+    assert_int_equal(http_raw(env, "GET", "/ca/crl", "application/ocsp-request", req, rl, &resp,
+                              ct),
+                     400);
+    mc_buf_append(&resp, "", 1);
+    assert_non_null(strstr((const char *)resp.ptr, "\"unexpected_body\""));
+    assert_int_equal(http_raw(env, "GET", "/ca/crl", NULL, NULL, 0, &resp, ct), 200);
+    assert_string_equal(ct, "application/pkix-crl");
     /* the real one is answered good */
     assert_int_equal(http_raw(env, "POST", "/ca/ocsp", "application/ocsp-request", req, rl,
                               &resp, ct),

@@ -681,6 +681,21 @@ static void the_enroll_qr_shows_the_application_and_wakes_the_browser(void **sta
     /* nor does another application's enrollment answer it */
     expect_refusal(env, dir, id2, "87654321", sid, NULL, 409, "app_mismatch");
     expect_refusal(env, dir, id, CODE, "ABCDEFGHJKMNPQRSTVWX", NULL, 404, "unknown_session");
+    /* nor a session of another purpose (a login QR), with the right code:
+     * refused, the activation's tries untouched, the login session not
+     * answered */
+    char lsid[MC_SID_LEN + 1], lpoll[64], kact[64], tries0[16], tries1[16];
+    int lmatch;
+    assert_int_equal(mc_testenv_open(env, NULL, "login", NULL, lsid, lpoll, &lmatch, NULL), 201);
+    snprintf(kact, sizeof(kact), "{mc}:act:%s", id);
+    mc_testenv_hget(env, kact, "tries", tries0, sizeof(tries0));
+    expect_refusal(env, dir, id, CODE, lsid, NULL, 409, "purpose_mismatch");
+    mc_testenv_hget(env, kact, "tries", tries1, sizeof(tries1));
+    assert_string_equal(tries0, tries1);
+    json_t *lp = mc_testenv_poll(env, lsid, lpoll, NULL, 0, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(mc_testenv_jstr(lp, "state"), "pending");
+    json_decref(lp);
 
     /* the phone enrolls a moment later; the browser's long poll wakes */
     pid_t child = fork();
