@@ -145,7 +145,7 @@ static const struct {
     {"bad_transition", 409},  {"too_many_attempts", 429}, {"id_collision", 503},
     /* payments (lua/pay.lua) */
     {"unknown_order", 404},   {"order_expired", 409},   {"amount_mismatch", 409},
-    {"provider_mismatch", 409}, /* and bad_transition, above */
+    {"provider_mismatch", 409}, {"order_collision", 503}, /* and bad_transition, above */
 };
 
 void mc_store_err_map(const char *text, size_t len, mc_err *err)

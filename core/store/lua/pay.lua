@@ -131,7 +131,9 @@ local function pay_notify(keys, args)
     end
     return {'ok', 'refunded', ast}
   end
-  return fail('bad_field')
+  -- unreachable: C passes only paid | refunded (mc_pay.c); a broken
+  -- caller is the store's fault, 503
+  return fail('bad_status')
 end
 
 -- KEYS: order, refundq, audit. ARGV: oid, a new refund request id, who, from
