@@ -730,6 +730,19 @@ static void e_uploads_are_checked_by_size_type_and_magic_and_kept_to_their_org(v
     raw(env, "POST", "/api/v1/uploads", w.clerk, "application/pdf", txt, sizeof(txt) - 1, &r);
     assert_int_equal(r.status, 400);
     reply_free(&r);
+    /* a lying Content-Type: a whole PNG sent as a PDF is refused, and
+     * neither stored nor linked (its id would be its SHA-256) */
+    raw(env, "POST", "/api/v1/uploads", w.clerk, "application/pdf", PNG1, sizeof(PNG1), &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.code, "bad_upload");
+    reply_free(&r);
+    {
+        uint8_t h[32];
+        char hex[65];
+        mc_sha256(PNG1, sizeof(PNG1), h);
+        mc_hex(h, 32, hex);
+        assert_int_equal(mc_testenv_redis_int(env, "EXISTS {mc}:blob:%s", hex), 0);
+    }
     /* a JPEG header on garbage: no end-of-image marker */
     uint8_t fake[600];
     make_jpeg(fake, sizeof(fake), 5);
@@ -745,6 +758,7 @@ static void e_uploads_are_checked_by_size_type_and_magic_and_kept_to_their_org(v
     /* empty, none, and no token */
     raw(env, "POST", "/api/v1/uploads", w.clerk, "image/png", "", 0, &r);
     assert_int_equal(r.status, 400);
+    assert_string_equal(r.code, "bad_upload");
     reply_free(&r);
     raw(env, "POST", "/api/v1/uploads", NULL, "image/png", PNG1, sizeof(PNG1), &r);
     assert_int_equal(r.status, 401);

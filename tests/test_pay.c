@@ -449,6 +449,21 @@ static void refused_notices_change_nothing_and_a_replay_answers_the_same(void **
     notice(body, sizeof(body), oid, 20000, "paid", "T1", now);
     body[strlen(body) - 1] = '\0'; /* truncated */
     expect_notice(key, body, 400, "bad_json");
+    /* a key twice: whichever value a lenient parser kept ("paid", last),
+     * the notice is not one object of five keys */
+    snprintf(body, sizeof(body), "{\"order\":\"%s\",\"amount\":20000,\"status\":\"refunded\","
+                                 "\"txn\":\"T1\",\"ts\":%lld,\"status\":\"paid\"}", oid, now);
+    expect_notice(key, body, 400, "bad_json");
+    /* over MC_PAY_NOTICE_MAX (1024 bytes), though signed and otherwise
+     * valid (the padding is JSON whitespace): refused before it is read */
+    char big[MC_PAY_NOTICE_MAX + 64];
+    notice(big, sizeof(big), oid, 20000, "paid", "T1", now);
+    size_t bl = strlen(big);
+    memset(big + bl - 1, ' ', sizeof(big) - bl - 1);
+    big[sizeof(big) - 2] = '}';
+    big[sizeof(big) - 1] = '\0';
+    assert_true(strlen(big) > MC_PAY_NOTICE_MAX);
+    expect_notice(key, big, 413, "too_large");
     /* a refund nobody asked for */
     notice(body, sizeof(body), oid, 20000, "refunded", "R1", now);
     expect_notice(key, body, 409, "bad_transition");
