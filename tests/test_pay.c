@@ -38,6 +38,7 @@
 
 #include "mc_crypto.h"
 #include "mc_pay.h"
+#include "mc_policy.h"
 #include "mc_testhelp.h"
 
 static mc_testenv *env;
@@ -234,13 +235,14 @@ static void the_signature_is_hmac_sha256_of_the_raw_bytes(void **state)
                  bob = {.login = "bob", .org = MC_TEST_ORG, .role = "staff"},
                  op = {.login = "op", .org = MC_TEST_ORG2, .role = "operator"},
                  other = {.login = "other", .org = MC_TEST_ORG2, .role = "admin"};
-    assert_true(mc_pay_may_pay(&alice, "alice", MC_TEST_ORG));
-    assert_true(mc_pay_may_pay(&boss, "alice", MC_TEST_ORG));
-    assert_false(mc_pay_may_pay(&bob, "alice", MC_TEST_ORG));
-    assert_false(mc_pay_may_pay(&other, "alice", MC_TEST_ORG));
-    assert_false(mc_pay_may_pay(&op, "alice", MC_TEST_ORG));
-    assert_true(mc_pay_may_read(&op, "alice", MC_TEST_ORG));
-    assert_false(mc_pay_may_read(&bob, "alice", MC_TEST_ORG));
+    mc_app_owner app = {"alice", MC_TEST_ORG}; /* pay.c asks APP's rules */
+    assert_true(mc_policy_app_may_act(&alice, &app));
+    assert_true(mc_policy_app_may_act(&boss, &app));
+    assert_false(mc_policy_app_may_act(&bob, &app));
+    assert_false(mc_policy_app_may_act(&other, &app));
+    assert_false(mc_policy_app_may_act(&op, &app));
+    assert_true(mc_policy_app_may_read(&op, &app));
+    assert_false(mc_policy_app_may_read(&bob, &app));
 }
 
 /* ---- tests ---- */

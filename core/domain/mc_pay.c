@@ -122,15 +122,3 @@ int mc_pay_sig_ok(const uint8_t key[MC_PAY_KEY_LEN], const void *body, size_t le
     OPENSSL_cleanse(want, sizeof(want));
     return ok;
 }
-
-int mc_pay_may_pay(const mc_principal *me, const char *applicant, const char *uscc)
-{
-    if (strcmp(me->org, uscc) != 0)
-        return 0;
-    return strcmp(me->login, applicant) == 0 || strcmp(me->role, "admin") == 0;
-}
-
-int mc_pay_may_read(const mc_principal *me, const char *applicant, const char *uscc)
-{
-    return strcmp(me->role, "operator") == 0 || mc_pay_may_pay(me, applicant, uscc);
-}

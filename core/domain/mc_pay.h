@@ -26,9 +26,8 @@
  * atomically with the order's state in lua/pay.lua (pay_notify), not here:
  * only the store sees the state.
  *
- * Who may pay for, or read, an application's order: mc_pay_may_pay /
- * mc_pay_may_read (the applicant, an admin of its organisation; readers
- * also operators).
+ * Who may pay for, or read, an application's order is APP's rule:
+ * mc_policy_app_may_act / mc_policy_app_may_read (mc_policy.h).
  *
  * Non-goals: other signature schemes (a real provider's RSA2 or
  * certificate-based signatures belong to its own provider code in
@@ -41,7 +40,6 @@
 #include <stdint.h>
 
 #include "mc_err.h"
-#include "mc_policy.h"
 
 #define MC_PAY_ORDER_TTL 1800      /* seconds an order may be paid: 30 minutes */
 #define MC_PAY_WINDOW 300          /* a notice's ts: within ±300 s of now */
@@ -90,11 +88,5 @@ void mc_pay_sign(const uint8_t key[MC_PAY_KEY_LEN], const void *body, size_t len
  * compared in constant time. */
 int mc_pay_sig_ok(const uint8_t key[MC_PAY_KEY_LEN], const void *body, size_t len,
                   const char *sig, size_t siglen);
-
-/* Who may act on an application's payment: its applicant (login), or an
- * admin of its organisation (uscc). */
-int mc_pay_may_pay(const mc_principal *me, const char *applicant, const char *uscc);
-/* Who may read its order: those, and CA operators. */
-int mc_pay_may_read(const mc_principal *me, const char *applicant, const char *uscc);
 
 #endif

@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "mc_api.h"
+#include "mc_apply.h"
 #include "mc_crypto.h"
 #include "mc_pay.h"
 #include "mc_store_pay.h"
@@ -575,22 +576,9 @@ typedef struct open_ctx {
 static void open_on_app(void *privdata, const mc_err *err);
 static void open_on_order(void *privdata, const mc_err *err);
 
-/* An application id as APP makes them: 1..32 of [A-Za-z0-9]. */
-static int app_id_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > MC_APP_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-              (s[i] >= '0' && s[i] <= '9')))
-            return 0;
-    return 1;
-}
-
 void mc_api_pay_open(mc_req *r)
 {
-    if (!app_id_valid(r->param)) {
+    if (!mc_app_number_valid(r->param, strlen(r->param))) {
         mc_reply_errf(r, 404, "not_found", "no such application");
         return;
     }
@@ -612,11 +600,12 @@ static void open_on_app(void *privdata, const mc_err *err)
     MC_STEP_BEGIN(r, privdata, err);
     open_ctx *x = r->hctx;
     mc_principal me = mc_api_principal(&r->who.acc);
-    if (!mc_pay_may_read(&me, x->app.applicant, x->app.uscc)) {
+    mc_app_owner ow = {x->app.applicant, x->app.uscc};
+    if (!mc_policy_app_may_read(&me, &ow)) {
         mc_reply_errf(r, 404, "not_found", "no such application");
         return;
     }
-    if (!mc_pay_may_pay(&me, x->app.applicant, x->app.uscc)) {
+    if (!mc_policy_app_may_act(&me, &ow)) {
         mc_reply_errf(r, 403, "not_permitted", "only the applicant or its admin pays");
         return;
     }
@@ -668,7 +657,8 @@ static void get_on_order(void *privdata, const mc_err *err)
     MC_STEP_BEGIN(r, privdata, err);
     mc_order *o = r->hctx;
     mc_principal me = mc_api_principal(&r->who.acc);
-    if (!mc_pay_may_read(&me, o->applicant, o->uscc)) {
+    mc_app_owner ow = {o->applicant, o->uscc};
+    if (!mc_policy_app_may_read(&me, &ow)) {
         mc_reply_errf(r, 404, "unknown_order", "no such order");
         return;
     }
@@ -753,11 +743,12 @@ static void confirm_on_order(void *privdata, const mc_err *err)
     MC_STEP_BEGIN(r, privdata, err);
     confirm_ctx *x = r->hctx;
     mc_principal me = mc_api_principal(&r->who.acc);
-    if (!mc_pay_may_read(&me, x->order.applicant, x->order.uscc)) {
+    mc_app_owner ow = {x->order.applicant, x->order.uscc};
+    if (!mc_policy_app_may_read(&me, &ow)) {
         mc_reply_errf(r, 404, "unknown_order", "no such order");
         return;
     }
-    if (!mc_pay_may_pay(&me, x->order.applicant, x->order.uscc)) {
+    if (!mc_policy_app_may_act(&me, &ow)) {
         mc_reply_errf(r, 403, "not_permitted", "only the applicant or its admin pays");
         return;
     }
