@@ -55,6 +55,15 @@ local function app_bump(a)
   redis.call('HINCRBY', a, 'gen', 1)
 end
 
+-- true when the organisation's next certificate is its first (§9.5): it
+-- has no certificate record (orgcerts) and no application that counts
+-- (applive) but `except` ('' for none)
+local function org_first(live, oc, except)
+  local others = redis.call('SCARD', live)
+  if except ~= '' then others = others - redis.call('SISMEMBER', live, except) end
+  return others == 0 and redis.call('SCARD', oc) == 0
+end
+
 -- KEYS: app, apps zset, audit. ARGV: who, from, then field/value pairs
 -- (id, uscc, applicant and the form's fields). -> the application
 local function app_create(keys, args)
@@ -100,8 +109,7 @@ local function app_submit(keys, args)
   if e then return e end
   if hget(a, 'gen') ~= args[3] then return fail('stale') end
   local id = hget(a, 'id')
-  local others = redis.call('SCARD', live) - redis.call('SISMEMBER', live, id)
-  local first = others == 0 and redis.call('SCARD', oc) == 0
+  local first = org_first(live, oc, id)
   local fee = tonumber(first and args[5] or args[6])
   local st = args[8]
   if fee == 0 or hget(a, 'paid') == '1' then st = args[7] end
@@ -130,41 +138,44 @@ local function app_unpay(a, o, rq, oid, t)
   return oid
 end
 
--- KEYS: app, applive, order (or any key when none), refundq, audit.
--- ARGV: who, from, from-states, to, order id ('' when none).
+-- The end of an application, withdrawn or rejected (a reviewer's
+-- `reason`, nil for a withdrawal): the state re-checked, what was paid
+-- handed back (app_unpay), the new state set, out of applive, audited as
+-- `what`. KEYS and ARGV 1..4 as the two callers below take them.
 -- -> {application, order id to refund or ''}
-local function app_withdraw(keys, args)
+local function app_end(keys, args, what, reason, oid)
   local a, live, o, rq, au = keys[1], keys[2], keys[3], keys[4], keys[5]
   local e = app_from(a, args[3])
   if e then return e end
   local t = now()
-  local refund, err = app_unpay(a, o, rq, args[5], t)
+  local refund, err = app_unpay(a, o, rq, oid, t)
   if err then return err end
-  redis.call('HSET', a, 'state', args[4])
-  app_bump(a)
   local id = hget(a, 'id')
+  if reason then
+    redis.call('HSET', a, 'state', args[4], 'reason', reason, 'reviewed_at', t,
+               'reviewer', args[1])
+    audit(au, t, args[1], args[2], what, 'app', id, 'reason', reason, 'refund', refund)
+  else
+    redis.call('HSET', a, 'state', args[4])
+    audit(au, t, args[1], args[2], what, 'app', id, 'refund', refund)
+  end
+  app_bump(a)
   redis.call('SREM', live, id)
-  audit(au, t, args[1], args[2], 'app_withdraw', 'app', id, 'refund', refund)
   return {app_flat(a), refund}
+end
+
+-- KEYS: app, applive, order (or any key when none), refundq, audit.
+-- ARGV: who, from, from-states, to, order id ('' when none).
+-- -> {application, order id to refund or ''}
+local function app_withdraw(keys, args)
+  return app_end(keys, args, 'app_withdraw', nil, args[5])
 end
 
 -- KEYS: app, applive, order (or any key when none), refundq, audit.
 -- ARGV: who, from, from-states, to, reason, order id ('' when none).
 -- -> {application, order id to refund or ''}
 local function app_reject(keys, args)
-  local a, live, o, rq, au = keys[1], keys[2], keys[3], keys[4], keys[5]
-  local e = app_from(a, args[3])
-  if e then return e end
-  local t = now()
-  local refund, err = app_unpay(a, o, rq, args[6], t)
-  if err then return err end
-  redis.call('HSET', a, 'state', args[4], 'reason', args[5], 'reviewed_at', t,
-             'reviewer', args[1])
-  app_bump(a)
-  local id = hget(a, 'id')
-  redis.call('SREM', live, id)
-  audit(au, t, args[1], args[2], 'app_reject', 'app', id, 'reason', args[5], 'refund', refund)
-  return {app_flat(a), refund}
+  return app_end(keys, args, 'app_reject', args[5], args[6])
 end
 
 -- KEYS: app, act, outbox, audit.
@@ -247,9 +258,7 @@ end
 -- KEYS: applive, orgcerts. ARGV: id of the application to leave out ('').
 -- -> 1 if the organisation's next certificate is its first (§9.5)
 local function app_first(keys, args)
-  local others = redis.call('SCARD', keys[1])
-  if args[1] ~= '' then others = others - redis.call('SISMEMBER', keys[1], args[1]) end
-  if others == 0 and redis.call('SCARD', keys[2]) == 0 then return 1 end
+  if org_first(keys[1], keys[2], args[1]) then return 1 end
   return 0
 end
 
