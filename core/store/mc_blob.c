@@ -15,21 +15,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mc_apply.h"
 #include "mc_crypto.h"
 
 typedef struct blob_dir {
     char root[512];
 } blob_dir;
 
+/* an upload's id as APP checks it (mc_blob_id_valid) is this store's */
+_Static_assert(MC_BLOB_ID_LEN == MC_BLOB_ID_HEX, "one length of a blob id");
+
 static int id_ok(const char *id)
 {
-    size_t n = strnlen(id, MC_BLOB_ID_LEN + 1);
-    if (n != MC_BLOB_ID_LEN)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-            return 0;
-    return 1;
+    return mc_blob_id_valid(id, strnlen(id, MC_BLOB_ID_LEN + 1));
 }
 
 static int mkdir_p(const char *dir)

@@ -469,26 +469,24 @@ void mc_store_blob_link(mc_store *st, const char *id, const char *type, int64_t 
     mc_store_call(st, &c, NULL, NULL, cb, privdata);
 }
 
-static int read_blob_meta(const redisReply *r, void *out, mc_err *err)
-{
-    mc_app_ctx *x = out; /* reuses the context's reader fields */
-    return read_blob(r, &x->blob[0], x->login, x->org);
-}
-
-/* The meta read borrows an mc_app_ctx as scratch (only blob[0] and the
- * reader are used), so that one judging reader serves both calls. Aborts
- * on out of memory. */
+/* The meta read's reader: its (login, org) and the caller's. Aborts on
+ * out of memory. */
 typedef struct blob_call {
-    mc_app_ctx x;
+    char login[65], org[19];
     mc_blob_meta *out;
     mc_store_cb cb;
     void *privdata;
 } blob_call;
 
+static int read_blob_meta(const redisReply *r, void *out, mc_err *err)
+{
+    blob_call *bc = out;
+    return read_blob(r, bc->out, bc->login, bc->org);
+}
+
 static void on_blob_meta(void *privdata, const mc_err *err)
 {
     blob_call *bc = privdata;
-    *bc->out = bc->x.blob[0];
     mc_store_cb cb = bc->cb;
     void *pd = bc->privdata;
     free(bc);
@@ -501,14 +499,15 @@ void mc_store_blob_meta(mc_store *st, const char *id, const char *login, const c
     blob_call *bc = calloc(1, sizeof(*bc));
     if (bc == NULL)
         abort(); /* out of memory */
+    memset(out, 0, sizeof(*out));
     bc->out = out;
     bc->cb = cb;
     bc->privdata = privdata;
-    snprintf(bc->x.login, sizeof(bc->x.login), "%s", login);
-    snprintf(bc->x.org, sizeof(bc->x.org), "%s", org);
+    snprintf(bc->login, sizeof(bc->login), "%s", login);
+    snprintf(bc->org, sizeof(bc->org), "%s", org);
     char kb[96];
     mc_cmd c;
     mc_cmd_plain(&c, "HGETALL");
     mc_cmd_add(&c, mc_key(kb, sizeof(kb), "blob", id));
-    mc_store_call(st, &c, read_blob_meta, &bc->x, on_blob_meta, bc);
+    mc_store_call(st, &c, read_blob_meta, bc, on_blob_meta, bc);
 }
