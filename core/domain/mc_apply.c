@@ -329,18 +329,14 @@ int mc_app_number_valid(const char *s, size_t n)
 
 void mc_app_activation_new(const char *id, char code_hash[65], char *sms, size_t smssize)
 {
-    char code[9], pre[MC_APP_ID_LEN + 1 + 9];
+    char code[9];
     snprintf(code, sizeof(code), "%08u", (unsigned)mc_random_below(100000000u));
-    snprintf(pre, sizeof(pre), "%s:%s", id, code);
-    uint8_t h[32];
-    mc_sha256(pre, strlen(pre), h);
-    mc_hex(h, 32, code_hash);
+    mc_app_code_hash(id, code, code_hash);
     snprintf(sms, smssize,
              "【mcert】您的移动证书申领（订单编号 %s）已审核通过。激活码 %s，72小时内有效，"
              "请在手机证书应用中输入以领取证书。请勿告诉他人。",
              id, code);
     OPENSSL_cleanse(code, sizeof(code));
-    OPENSSL_cleanse(pre, sizeof(pre));
 }
 
 /* ---- fees ---- */

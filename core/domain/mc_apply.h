@@ -21,8 +21,12 @@
 #ifndef MC_APPLY_H
 #define MC_APPLY_H
 
+#include <openssl/crypto.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "mc_crypto.h"
 
 #define MC_APP_ID_LEN 18          /* "SQ" + yyyymmdd (UTC+8) + 8 random digits */
 #define MC_BLOB_ID_HEX 64         /* an upload's id: SHA-256 hex, lower case */
@@ -135,6 +139,23 @@ int mc_app_number_valid(const char *s, size_t n);
  * caller wipes sms after use. */
 #define MC_SMS_MAX 320
 void mc_app_activation_new(const char *id, char code_hash[65], char *sms, size_t smssize);
+/* What an activation keeps of its code, the one definition both the approval
+ * and the redemption use (mc_enroll_code_hash): SHA-256 of "<id>:<code>",
+ * 64 lower-case hex characters (+ NUL). id and code are cut at 32 and 8
+ * bytes (longer ones are no order number or code anyway). Inline, so that
+ * the phone protocol's decoder (and its fuzz build) needs nothing more. */
+static inline void mc_app_code_hash(const char *id, const char *code, char hex[65])
+{
+    char in[32 + 1 + 8];
+    uint8_t h[32];
+    size_t a = strnlen(id, 32), c = strnlen(code, 8);
+    memcpy(in, id, a);
+    in[a] = ':';
+    memcpy(in + a + 1, code, c);
+    mc_sha256(in, a + 1 + c, h);
+    mc_hex(h, 32, hex);
+    OPENSSL_cleanse(in, sizeof(in));
+}
 
 /* ---- fees (§9.5) ---- */
 

@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
+#include "mc_apply.h"
 #include "mc_crypto.h"
 #include "mc_proto_int.h"
 
@@ -44,15 +45,7 @@ int mc_enroll_code_valid(const char *s, size_t n)
 
 void mc_enroll_code_hash(const char *app, const char *code, char hex[65])
 {
-    char in[MC_APP_ID_MAX + 1 + MC_ENROLL_CODE_LEN + 1];
-    uint8_t h[32];
-    size_t a = strnlen(app, MC_APP_ID_MAX), c = strnlen(code, MC_ENROLL_CODE_LEN);
-    memcpy(in, app, a);
-    in[a] = ':';
-    memcpy(in + a + 1, code, c);
-    mc_sha256(in, a + 1 + c, h);
-    mc_hex(h, 32, hex);
-    OPENSSL_cleanse(in, sizeof(in));
+    mc_app_code_hash(app, code, hex); /* the approval's definition (mc_apply.c) */
 }
 
 /* ---- encoding ---- */
