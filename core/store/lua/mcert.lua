@@ -148,6 +148,14 @@ local function account_unbind(a)
   redis.call('HINCRBY', a, 'bind_gen', 1)
 end
 
+-- An invoice that holds its order's money (PROTOCOL.md §11): requested or
+-- issued. A refund of that order is refused (invoice_open) until the
+-- invoice is voided or rejected. k: {mc}:inv:<oid> (KEYS of the caller).
+local function invoice_holds(k)
+  local st = hget(k, 'state')
+  return st == 'requested' or st == 'issued'
+end
+
 ---------------------------------------------------------------- version
 
 local function mc_version(keys, args)
