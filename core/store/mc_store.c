@@ -146,6 +146,9 @@ static const struct {
     /* payments (lua/pay.lua) */
     {"unknown_order", 404},   {"order_expired", 409},   {"amount_mismatch", 409},
     {"provider_mismatch", 409}, {"order_collision", 503}, /* and bad_transition, above */
+    /* invoices (lua/invoice.lua); invoice_open also refuses refunds */
+    {"invoice_exists", 409},  {"order_not_paid", 409},  {"too_many_titles", 409},
+    {"invoice_open", 409},
 };
 
 void mc_store_err_map(const char *text, size_t len, mc_err *err)
