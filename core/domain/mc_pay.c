@@ -21,21 +21,32 @@ static int all_digits(const char *s, size_t n)
     return 1;
 }
 
-int mc_pay_oid_valid(const char *s, size_t n)
+int mc_dated_id_valid(const char *prefix, const char *s, size_t n)
 {
-    return n == MC_PAY_OID_LEN && s[0] == 'P' && s[1] == 'O' && all_digits(s + 2, n - 2);
+    return n == MC_DATED_ID_LEN && s[0] == prefix[0] && s[1] == prefix[1] &&
+           all_digits(s + 2, n - 2);
 }
 
-void mc_pay_oid_new(int64_t now, char out[MC_PAY_OID_LEN + 1])
+void mc_dated_id_new(const char *prefix, int64_t now, char out[MC_DATED_ID_LEN + 1])
 {
     time_t t = (time_t)(now + 8 * 3600);
     struct tm tm;
     gmtime_r(&t, &tm);
-    int n = snprintf(out, MC_PAY_OID_LEN + 1, "PO%04d%02d%02d", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday);
-    for (int i = n; i < MC_PAY_OID_LEN; i++)
+    int n = snprintf(out, MC_DATED_ID_LEN + 1, "%c%c%04d%02d%02d", prefix[0], prefix[1],
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    for (int i = n; i < MC_DATED_ID_LEN; i++)
         out[i] = (char)('0' + mc_random_below(10));
-    out[MC_PAY_OID_LEN] = '\0';
+    out[MC_DATED_ID_LEN] = '\0';
+}
+
+int mc_pay_oid_valid(const char *s, size_t n)
+{
+    return mc_dated_id_valid("PO", s, n);
+}
+
+void mc_pay_oid_new(int64_t now, char out[MC_PAY_OID_LEN + 1])
+{
+    mc_dated_id_new("PO", now, out);
 }
 
 int mc_pay_txn_valid(const char *s, size_t n)

@@ -57,6 +57,13 @@ typedef struct mc_pay_notice {
     int64_t ts;                    /* unix seconds, the provider's clock */
 } mc_pay_notice;
 
+/* The ids the manual shows as numbers (订单编号, 续费单号, 发票号): a
+ * two-letter prefix, the date (UTC+8, YYYYMMDD) and 10 random digits from
+ * the CSPRNG — 20 characters. Orders are "PO", renewals "XF", invoices "FP". */
+#define MC_DATED_ID_LEN 20
+int mc_dated_id_valid(const char *prefix, const char *s, size_t n);
+void mc_dated_id_new(const char *prefix, int64_t now, char out[MC_DATED_ID_LEN + 1]);
+
 /* 1 if s (n bytes) is an order id: "PO", 8 digits of a date, 10 digits. */
 int mc_pay_oid_valid(const char *s, size_t n);
 /* A new order id for time now (the date is UTC+8's, as the manual shows

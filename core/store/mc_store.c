@@ -149,6 +149,9 @@ static const struct {
     /* invoices (lua/invoice.lua); invoice_open also refuses refunds */
     {"invoice_exists", 409},  {"order_not_paid", 409},  {"too_many_titles", 409},
     {"invoice_open", 409},
+    /* renewals (lua/renew.lua) */
+    {"cert_superseded", 403}, {"renewal_open", 409},   {"not_current_cert", 403},
+    {"binding_changed", 409},
 };
 
 void mc_store_err_map(const char *text, size_t len, mc_err *err)

@@ -120,6 +120,15 @@ local function sess_answered(s, sid, t, state, result, fp, answer)
   end
 end
 
+-- The refusal of a certificate record's status for use (login, bind,
+-- sign): nil when valid or not recorded (cst nil), 'cert_superseded' when a
+-- renewal replaced it (PROTOCOL.md §10), else 'cert_revoked'.
+local function cert_unusable(cst)
+  if cst == nil or cst == 'valid' then return nil end
+  if cst == 'superseded' then return 'cert_superseded' end
+  return 'cert_revoked'
+end
+
 -- A certificate record from 9 positional arguments starting at args[i]:
 -- serial, uscc, cn, org_name, issuer, alg, not_before, not_after, der
 -- (mc_cmd_add_cert in C sends them in that order). ks is the serial index
@@ -234,7 +243,7 @@ local function bind_approve(keys, args)
   if hget(s, 'purpose') ~= 'bind' then return fail('purpose_mismatch') end
   if hget(s, 'account') ~= login then return fail('account_mismatch') end
   local cst = hget(c, 'status')
-  if cst and cst ~= 'valid' then return fail('cert_revoked') end
+  if cert_unusable(cst) then return fail(cert_unusable(cst)) end
   if redis.call('EXISTS', a) == 0 then return fail('not_found') end
   local org = hget(a, 'org')
   if org ~= uscc then return fail('org_mismatch') end
@@ -270,7 +279,7 @@ local function login_approve(keys, args)
   if early then return early end
   if hget(s, 'purpose') ~= 'login' then return fail('purpose_mismatch') end
   local cst = hget(c, 'status')
-  if cst and cst ~= 'valid' then return fail('cert_revoked') end
+  if cert_unusable(cst) then return fail(cert_unusable(cst)) end
   if login == '' or hget(c, 'account') ~= login or hget(a, 'cert') ~= fp then
     return fail('not_bound')
   end
@@ -322,7 +331,7 @@ local function login_mint(keys, args)
   if hget(s, 'account') ~= login or hget(s, 'cert') ~= fp then return fail('stale') end
   -- on every read, not only the first: a token is never handed out for a
   -- certificate revoked or unbound since (it would not work anyway)
-  if hget(c, 'status') ~= 'valid' then return fail('cert_revoked') end
+  if hget(c, 'status') ~= 'valid' then return fail(cert_unusable(hget(c, 'status')) or 'cert_revoked') end
   if hget(c, 'account') ~= login or hget(a, 'cert') ~= fp then return fail('not_bound') end
   local sexp = tonumber(hget(s, 'expires'))
   if hget(s, 'claimed') == '1' then
@@ -396,16 +405,20 @@ end
 
 -- KEYS: web, acct. ARGV: login. The web session of a token and its
 -- account: -> {web hash, account hash}. A session made by a certificate
--- login holds only while that certificate stays bound to the account by
--- the same binding (bind_gen): unbind and revoke end it without touching it.
+-- login holds only while that certificate — or the one a renewal replaced
+-- it with — stays bound to the account by the same binding (bind_gen):
+-- unbind and revoke end it without touching it.
 local function web_auth(keys, args)
   local w, a = keys[1], keys[2]
   local acc = hget(w, 'account')
   if not acc or acc ~= args[1] then return fail('unauthorized') end
   if now() >= tonumber(hget(w, 'expires') or '0') then return fail('unauthorized') end
   if redis.call('EXISTS', a) == 0 then return fail('unauthorized') end
+  -- bind_gen moves on with every bind, unbind and revoke, but not when a
+  -- renewal moves the binding to the renewed certificate (renew.lua): the
+  -- web sessions made with the certificate it replaced stay
   local cert = hget(w, 'cert') or ''
-  if cert ~= '' and (hget(a, 'cert') ~= cert or hget(a, 'bind_gen') ~= hget(w, 'bind_gen')) then
+  if cert ~= '' and ((hget(a, 'cert') or '') == '' or hget(a, 'bind_gen') ~= hget(w, 'bind_gen')) then
     return fail('unauthorized')
   end
   return {redis.call('HGETALL', w), redis.call('HGETALL', a)}

@@ -4,7 +4,9 @@ provider's notices (paid, refunded) and refund requests. Appended after
 mcert.lua (whose helpers it uses: now, fail, hget, audit, reg).
 
 Records (durable, all under {mc}):
-  order:<oid>  hash: id app amount (fen) provider state created expires
+  order:<oid>  hash: id kind ('app', the default, or 'renewal': renew.lua
+               makes those) app | renewal (what it pays) amount (fen)
+               provider state created expires
                paid_at txn refund_req refund_txn refunded_at, and copied
                from the application when made: uscc applicant payer (the
                organisation's name) name (订单名称)
@@ -23,6 +25,60 @@ each write), each time after re-checking its state.
 
 local function order_get(o)
   return redis.call('HGETALL', o)
+end
+
+local PAY = {}
+
+-- pay_notify for an order of a renewal (kind 'renewal', renew.lua's
+-- record; keys and args as pay_notify's, `a` being the renewal): paid
+-- makes a pending_payment renewal pending_extension (待延期); a payment it
+-- can no longer take (expired or replaced meanwhile) goes back at once;
+-- refunded makes a refunding renewal refunded. Idempotent like pay_notify.
+function PAY.notify_renewal(o, r, rq, au, args)
+  local oid, amount, status, txn, provider, who, from =
+    args[1], tonumber(args[2]), args[3], args[4], args[5], args[6], args[7]
+  local rid = hget(o, 'renewal') or ''
+  if r ~= '{mc}:ren:' .. rid then return fail('stale') end
+  if hget(o, 'provider') ~= provider then return fail('provider_mismatch') end
+  if tonumber(hget(o, 'amount') or '0') ~= amount then return fail('amount_mismatch') end
+  local st = hget(o, 'state')
+  local rs = hget(r, 'state') or ''
+  local t = now()
+  if status == 'paid' then
+    if st == 'paid' or st == 'refund_pending' or st == 'refunded' then return {'dup', st, rs} end
+    if st ~= 'pending' or t >= tonumber(hget(o, 'expires') or '0') then
+      return fail('order_expired')
+    end
+    redis.call('HSET', o, 'state', 'paid', 'paid_at', t, 'txn', txn)
+    audit(au, t, who, from, 'order_paid', 'order', oid, 'renewal', rid, 'amount', amount,
+          'txn', txn)
+    if rs == 'pending_payment' and hget(r, 'order') == oid then
+      redis.call('HSET', r, 'state', 'pending_extension', 'paid_at', t)
+      redis.call('HINCRBY', r, 'gen', 1)
+      audit(au, t, who, from, 'renewal_paid', 'renewal', rid, 'order', oid)
+      return {'ok', 'paid', 'pending_extension'}
+    end
+    redis.call('HSET', o, 'state', 'refund_pending')
+    redis.call('ZADD', rq, t, oid)
+    audit(au, t, who, from, 'order_refund_pending', 'order', oid, 'renewal', rid,
+          'renewal_state', rs)
+    return {'refund', 'refund_pending', rs}
+  end
+  if status == 'refunded' then
+    if st == 'refunded' then return {'dup', st, rs} end
+    if st ~= 'refund_pending' then return fail('bad_transition') end
+    redis.call('HSET', o, 'state', 'refunded', 'refund_txn', txn, 'refunded_at', t)
+    redis.call('ZREM', rq, oid)
+    audit(au, t, who, from, 'order_refunded', 'order', oid, 'renewal', rid, 'amount', amount,
+          'txn', txn)
+    if rs == 'refunding' and hget(r, 'order') == oid then
+      redis.call('HSET', r, 'state', 'refunded')
+      redis.call('HINCRBY', r, 'gen', 1)
+      rs = 'refunded'
+    end
+    return {'ok', 'refunded', rs}
+  end
+  return fail('bad_status')
 end
 
 -- KEYS: app, its current order (the app's `order`; '{mc}:order:-' if none),
@@ -88,6 +144,9 @@ local function pay_notify(keys, args)
   local oid, amount, status, txn, provider, who, from =
     args[1], tonumber(args[2]), args[3], args[4], args[5], args[6], args[7]
   if redis.call('EXISTS', o) == 0 then return fail('unknown_order') end
+  if hget(o, 'kind') == 'renewal' then
+    return PAY.notify_renewal(o, a, rq, au, args)
+  end
   local app = hget(o, 'app') or ''
   if a ~= '{mc}:app:' .. app then return fail('stale') end
   if hget(o, 'provider') ~= provider then return fail('provider_mismatch') end
