@@ -1434,6 +1434,503 @@ static void test_x509_der_appends_and_info_of_rejects_null(void **state)
     mc_buf_free(&b);
 }
 
+/* ---------------------------------------------------------------- */
+/* re-issuance (renewal) and rekey CSRs                               */
+
+/* The DER of a name, as the certificate or CSR carries it. */
+static void name_der(const X509_NAME *n, mc_buf *out)
+{
+    const unsigned char *p;
+    size_t len;
+    out->len = 0;
+    assert_int_equal(X509_NAME_get0_der(n, &p, &len), 1);
+    mc_buf_append(out, p, len);
+}
+
+/* `openssl verify` of x against c's CA certificate (an SM2 CA's
+ * signature on the leaf is checked with the GM/T ID). */
+static void openssl_verify(test_ca *c, X509 *x)
+{
+    write_pem_cert(c->dir, "leaf.pem", x, NULL);
+    assert_int_equal(mc_testenv_sh("openssl verify -CAfile %s/ca.crt -purpose sslclient %s "
+                                   "%s/leaf.pem >/dev/null 2>&1",
+                                   c->dir,
+                                   c->alg == MC_ALG_SM2 ? "-vfyopt distid:" MC_SM2_ID : "",
+                                   c->dir),
+                     0);
+}
+
+/* Reissue a leaf of c (key alg) once with its own key (renew) and once with
+ * a new key (rekey): subject byte-equal, validity as asked, a new serial,
+ * the enrolled leaf's extensions, verifies here and with openssl. */
+static void reissue_and_check(test_ca *c, mc_alg alg)
+{
+    mc_err err;
+    EVP_PKEY *k = mc_keygen(alg, &err), *k2 = mc_keygen(alg, &err);
+    X509 *old = issue(c, k, &err), *x;
+    mc_buf a = {0}, b = {0};
+    int64_t now = now_s();
+    mc_cert_info oi, ni;
+
+    assert_non_null(old);
+    assert_int_equal(mc_cert_info_of(old, &oi, &err), 0);
+    for (int rekey = 0; rekey <= 1; rekey++) {
+        int64_t nb = now - 60, na = oi.not_after + 2 * 365 * 86400;
+        x = mc_ca_reissue(c->ca, old, rekey ? k2 : NULL, nb, na, &err);
+        assert_non_null(x);
+        name_der(X509_get_subject_name(old), &a);
+        name_der(X509_get_subject_name(x), &b);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.ptr, b.ptr, a.len);
+        assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), rekey ? k2 : k), 1);
+        assert_int_equal(mc_cert_info_of(x, &ni, &err), 0);
+        assert_int_equal(ni.not_before, nb);
+        assert_int_equal(ni.not_after, na);
+        assert_int_equal(strlen(ni.serial_hex), 32);
+        assert_string_not_equal(ni.serial_hex, oi.serial_hex);
+        assert_memory_not_equal(ni.fp, oi.fp, 32);
+        /* check_leaf's checks (extensions, signature algorithm, info),
+         * validity aside: it expects 365 days from issuance. */
+        assert_int_equal(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION);
+        assert_int_equal(X509_get_extended_key_usage(x), XKU_SSL_CLIENT);
+        assert_true(X509_get_extension_flags(x) & EXFLAG_BCONS);
+        assert_false(X509_get_extension_flags(x) & EXFLAG_CA);
+        assert_int_equal(X509_get_ext_count(x), X509_get_ext_count(old));
+        for (int i = 0; i < X509_get_ext_count(old); i++) {
+            X509_EXTENSION *eo = X509_get_ext(old, i), *en = X509_get_ext(x, i);
+            assert_int_equal(OBJ_cmp(X509_EXTENSION_get_object(eo),
+                                     X509_EXTENSION_get_object(en)), 0);
+            assert_int_equal(X509_EXTENSION_get_critical(eo),
+                             X509_EXTENSION_get_critical(en));
+        }
+        assert_int_equal(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x),
+                                               X509_get0_subject_key_id(mc_ca_cert(c->ca))), 0);
+        assert_int_equal(X509_get_signature_nid(x),
+                         c->alg == MC_ALG_SM2 ? NID_SM2_with_SM3 : NID_ecdsa_with_SHA256);
+        assert_int_equal(verify1(c->trust, x, now, &ni, &err), 0);
+        assert_string_equal(ni.cn, "张三");
+        assert_string_equal(ni.uscc, USCC_OK);
+        assert_int_equal(ni.alg, alg);
+        /* valid until its notAfter (the renewal's point), not after it */
+        assert_int_equal(verify1(c->trust, x, na - 1, NULL, &err), 0);
+        assert_err(verify1(c->trust, x, na + 1, NULL, &err), &err, "cert_expired", 403);
+        openssl_verify(c, x);
+        X509_free(x);
+    }
+    mc_buf_free(&a);
+    mc_buf_free(&b);
+    X509_free(old);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(k2);
+}
+
+static void test_reissue_p256_ca_keeps_subject_both_leaf_curves(void **state)
+{
+    reissue_and_check(&((fixture *)*state)->p256, MC_ALG_P256);
+    reissue_and_check(&((fixture *)*state)->p256, MC_ALG_SM2);
+}
+
+static void test_reissue_sm2_ca_keeps_subject_both_leaf_curves(void **state)
+{
+    reissue_and_check(&((fixture *)*state)->sm2, MC_ALG_SM2);
+    reissue_and_check(&((fixture *)*state)->sm2, MC_ALG_P256);
+}
+
+/* A subject the CA would not build from a CSR (C and OU kept, odd order,
+ * PrintableString C) comes through byte for byte: copied, not rebuilt. */
+static void test_reissue_copies_an_unusual_subject_exactly(void **state)
+{
+    fixture *f = *state;
+    mc_err err;
+    EVP_PKEY *k = mc_keygen(MC_ALG_P256, &err);
+    raw_opts o = {.ku = KU_DIGITAL_SIGNATURE};
+    X509 *old = raw_cert(mc_ca_cert(f->p256.ca), f->p256.key, k, &o), *x;
+    mc_buf a = {0}, b = {0};
+
+    assert_int_equal(X509_NAME_entry_count(X509_get_subject_name(old)), 5);
+    x = mc_ca_reissue(f->p256.ca, old, NULL, now_s() - 60, now_s() + 86400, &err);
+    assert_non_null(x);
+    name_der(X509_get_subject_name(old), &a);
+    name_der(X509_get_subject_name(x), &b);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.ptr, b.ptr, a.len);
+    /* and the issued certificate's own DER carries those bytes */
+    mc_buf der = {0};
+    der_of(x, &der);
+    assert_non_null(memmem(der.ptr, der.len, a.ptr, a.len));
+    /* keyUsage is the CA's choice, not the old certificate's */
+    assert_int_equal(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION);
+    mc_buf_free(&der);
+    mc_buf_free(&a);
+    mc_buf_free(&b);
+    X509_free(x);
+    X509_free(old);
+    EVP_PKEY_free(k);
+}
+
+static void test_reissue_refuses_bad_validity_and_keys(void **state)
+{
+    fixture *f = *state;
+    mc_err err;
+    EVP_PKEY *k = mc_keygen(MC_ALG_SM2, &err);
+    EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    X509 *old = issue(&f->sm2, k, &err);
+    int64_t now = now_s();
+
+    assert_non_null(old);
+    assert_non_null(p384);
+    mc_err_clear(&err);
+    assert_null(mc_ca_reissue(f->sm2.ca, old, NULL, now, now, &err));
+    assert_string_equal(err.code, "bad_request");
+    assert_int_equal(err.status, 400);
+    mc_err_clear(&err);
+    assert_null(mc_ca_reissue(f->sm2.ca, old, NULL, now, now - 1, &err));
+    assert_string_equal(err.code, "bad_request");
+    mc_err_clear(&err);
+    assert_null(mc_ca_reissue(f->sm2.ca, old, NULL, -1, now, &err));
+    assert_string_equal(err.code, "bad_request");
+    mc_err_clear(&err);
+    assert_null(mc_ca_reissue(f->sm2.ca, old, NULL, now, INT64_C(253402300800), &err));
+    assert_string_equal(err.code, "bad_request");
+    mc_err_clear(&err);
+    assert_null(mc_ca_reissue(f->sm2.ca, old, p384, now, now + 86400, &err));
+    assert_string_equal(err.code, "unsupported_key");
+    mc_err_clear(&err);
+    assert_null(mc_ca_reissue(f->sm2.ca, NULL, NULL, now, now + 86400, &err));
+    assert_string_equal(err.code, "internal");
+    mc_err_clear(&err);
+    assert_null(mc_ca_reissue(NULL, old, NULL, now, now + 86400, &err));
+    assert_string_equal(err.code, "internal");
+    /* the last second a certificate may carry is fine */
+    X509 *x = mc_ca_reissue(f->sm2.ca, old, NULL, now, INT64_C(253402300799), &err);
+    assert_non_null(x);
+    X509_free(x);
+    X509_free(old);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(p384);
+}
+
+/* make_csr's subject for a leaf issued from subj_ok is O, orgId, CN: the
+ * leaf's subject. */
+static const rdn subj_leaf[] = {
+    {NID_organizationName, "福建某某科技有限公司"},
+    {NID_organizationIdentifier, USCC_OK},
+    {NID_commonName, "张三"},
+    {0, NULL},
+};
+
+static void rekey_expect(const mc_buf *csr, X509 *old, const char *code, int status)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    EVP_PKEY *p = mc_csr_rekey_check(csr->ptr, csr->len, old, &err);
+    if (code == NULL) {
+        assert_non_null(p);
+        EVP_PKEY_free(p);
+        return;
+    }
+    assert_null(p);
+    assert_non_null(err.code);
+    assert_string_equal(err.code, code);
+    assert_int_equal(err.status, status);
+}
+
+static void rekey_case(test_ca *c, mc_alg alg)
+{
+    mc_err err;
+    mc_alg other = alg == MC_ALG_SM2 ? MC_ALG_P256 : MC_ALG_SM2;
+    EVP_PKEY *k = mc_keygen(alg, &err), *k2 = mc_keygen(alg, &err);
+    EVP_PKEY *ko = mc_keygen(other, &err);
+    EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    X509 *old = issue(c, k, &err);
+    mc_buf csr = {0}, tmp = {0};
+    static const rdn subj_other_cn[] = {
+        {NID_organizationName, "福建某某科技有限公司"},
+        {NID_organizationIdentifier, USCC_OK},
+        {NID_commonName, "李四"},
+        {0, NULL},
+    };
+    static const rdn subj_reordered[] = {
+        {NID_organizationIdentifier, USCC_OK},
+        {NID_organizationName, "福建某某科技有限公司"},
+        {NID_commonName, "张三"},
+        {0, NULL},
+    };
+
+    assert_non_null(old);
+    /* good: a new key of the same algorithm, the same subject; the key
+     * returned is the CSR's, and a reissue with it verifies */
+    make_csr(k2, subj_leaf, sm2_id_for(k2), 0, &csr);
+    mc_err_clear(&err);
+    EVP_PKEY *got = mc_csr_rekey_check(csr.ptr, csr.len, old, &err);
+    assert_non_null(got);
+    assert_int_equal(EVP_PKEY_eq(got, k2), 1);
+    X509 *x = mc_ca_reissue(c->ca, old, got, now_s() - 60, now_s() + 86400, &err);
+    assert_non_null(x);
+    assert_int_equal(verify1(c->trust, x, now_s(), NULL, &err), 0);
+    X509_free(x);
+    EVP_PKEY_free(got);
+
+    /* trailing byte, cut short, empty, PEM, over MC_CSR_MAX */
+    buf_set(&tmp, csr.ptr, csr.len);
+    mc_buf_append(&tmp, "\0", 1);
+    rekey_expect(&tmp, old, "bad_csr", 400);
+    buf_set(&tmp, csr.ptr, csr.len - 1);
+    rekey_expect(&tmp, old, "bad_csr", 400);
+    tmp.len = 0;
+    rekey_expect(&tmp, old, "bad_csr", 400);
+    make_csr(k2, subj_leaf, sm2_id_for(k2), 1, &tmp);
+    rekey_expect(&tmp, old, "bad_csr", 400);
+    buf_set(&tmp, csr.ptr, csr.len);
+    mc_buf_reserve(&tmp, MC_CSR_MAX + 1);
+    memset(tmp.ptr + tmp.len, 0, MC_CSR_MAX + 1 - tmp.len);
+    tmp.len = MC_CSR_MAX + 1;
+    rekey_expect(&tmp, old, "bad_csr", 400);
+    /* proof of possession: a flipped signature bit; for SM2 also a CSR
+     * signed with OpenSSL's empty default ID instead of the GM/T one */
+    buf_set(&tmp, csr.ptr, csr.len);
+    tmp.ptr[tmp.len - 3] ^= 0x01;
+    rekey_expect(&tmp, old, "bad_csr", 400);
+    if (alg == MC_ALG_SM2) {
+        make_csr(k2, subj_leaf, NULL, 0, &tmp);
+        rekey_expect(&tmp, old, "bad_csr", 400);
+    }
+    /* key outside the allow-list */
+    make_csr(p384, subj_leaf, NULL, 0, &tmp);
+    rekey_expect(&tmp, old, "unsupported_key", 400);
+    /* the other algorithm */
+    make_csr(ko, subj_leaf, sm2_id_for(ko), 0, &tmp);
+    rekey_expect(&tmp, old, "alg_mismatch", 409);
+    /* other CN; same entries in another order; the CSR's full subj_ok
+     * (C and OU that the CA drops at enrollment) */
+    make_csr(k2, subj_other_cn, sm2_id_for(k2), 0, &tmp);
+    rekey_expect(&tmp, old, "subject_mismatch", 409);
+    make_csr(k2, subj_reordered, sm2_id_for(k2), 0, &tmp);
+    rekey_expect(&tmp, old, "subject_mismatch", 409);
+    make_csr(k2, subj_ok, sm2_id_for(k2), 0, &tmp);
+    rekey_expect(&tmp, old, "subject_mismatch", 409);
+    /* the current key */
+    make_csr(k, subj_leaf, sm2_id_for(k), 0, &tmp);
+    rekey_expect(&tmp, old, "same_key", 409);
+    /* no current certificate */
+    mc_err_clear(&err);
+    assert_null(mc_csr_rekey_check(csr.ptr, csr.len, NULL, &err));
+    assert_string_equal(err.code, "internal");
+
+    mc_buf_free(&csr);
+    mc_buf_free(&tmp);
+    X509_free(old);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(k2);
+    EVP_PKEY_free(ko);
+    EVP_PKEY_free(p384);
+}
+
+static void test_rekey_csr_checks_p256(void **state)
+{
+    rekey_case(&((fixture *)*state)->p256, MC_ALG_P256);
+}
+
+static void test_rekey_csr_checks_sm2(void **state)
+{
+    rekey_case(&((fixture *)*state)->sm2, MC_ALG_SM2);
+}
+
+static int verify1_grace(const mc_trust *t, X509 *x, int64_t now, int64_t grace,
+                         mc_cert_info *info, EVP_PKEY **pub, mc_err *err)
+{
+    mc_buf der = {0};
+    mc_slice s;
+    int rc;
+    der_of(x, &der);
+    s = (mc_slice){der.ptr, der.len};
+    mc_err_clear(err);
+    rc = mc_cert_verify_chain_grace(t, &s, 1, now, grace, info, pub, err);
+    mc_buf_free(&der);
+    return rc;
+}
+
+/* A CA whose certificate has been valid since nb (the fixture's are valid
+ * from their creation, later than the expired leaves these tests need):
+ * a self-signed certificate made here, saved with its key, read back with
+ * mc_ca_load. */
+static void old_ca_init(test_ca *t, mc_alg alg, const char *cn, int64_t nb)
+{
+    mc_err err;
+    EVP_PKEY *key = mc_keygen(alg, &err);
+    X509 *x = X509_new();
+    const rdn name[] = {{NID_commonName, cn}, {0, NULL}};
+    X509_NAME *n = make_name(name);
+    EVP_MD_CTX *md = sign_ctx(key, sm2_id_for(key));
+    char p[256];
+    FILE *fp;
+
+    assert_non_null(key);
+    snprintf(t->dir, sizeof(t->dir), "/tmp/mcert_x509_XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 0x7654321), 1);
+    assert_int_equal(X509_set_issuer_name(x, n), 1);
+    assert_int_equal(X509_set_subject_name(x, n), 1);
+    assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb));
+    assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(now_s() + 3650 * 86400)));
+    assert_int_equal(X509_set_pubkey(x, key), 1);
+    add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
+    add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
+    add_ext(x, x, NID_subject_key_identifier, "hash");
+    assert_true(X509_sign_ctx(x, md) > 0);
+    write_pem_cert(t->dir, "ca.crt", x, NULL);
+    snprintf(p, sizeof(p), "%s/ca.key", t->dir);
+    assert_non_null(fp = fopen(p, "w"));
+    assert_int_equal(PEM_write_PKCS8PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL), 1);
+    fclose(fp);
+    assert_non_null(t->ca = mc_ca_load(t->dir, &err));
+    t->alg = alg;
+    t->key = key;
+    assert_non_null(t->trust = mc_trust_new());
+    assert_int_equal(mc_trust_add(t->trust, mc_ca_cert(t->ca)), 0);
+    EVP_MD_CTX_free(md);
+    X509_NAME_free(n);
+    X509_free(x);
+}
+
+/* An expired leaf inside the grace verifies (with its facts and key), one
+ * second past it does not; other faults are not excused by the grace. */
+static void test_grace_accepts_an_expired_leaf_only_inside_it(void **state)
+{
+    fixture *f = *state;
+    test_ca cas[2];
+    mc_err err;
+    int64_t now = now_s(), grace = 30 * 86400;
+
+    old_ca_init(&cas[0], MC_ALG_P256, "mcert Old CA", now - 200 * 86400);
+    old_ca_init(&cas[1], MC_ALG_SM2, "mcert Old SM2 CA", now - 200 * 86400);
+    for (int i = 0; i < 2; i++) {
+        test_ca *c = &cas[i];
+        EVP_PKEY *k = mc_keygen(MC_ALG_SM2, &err), *pub = NULL;
+        mc_buf csr = {0};
+        mc_cert_info info;
+        int64_t na = now - 10 * 86400;
+        X509 *x;
+
+        make_csr(k, subj_ok, MC_SM2_ID, 0, &csr);
+        x = mc_ca_issue_ex(c->ca, csr.ptr, csr.len, now - 100 * 86400, na,
+                           KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION, &err);
+        assert_non_null(x);
+        /* plain: expired */
+        assert_err(verify1(c->trust, x, now, NULL, &err), &err, "cert_expired", 403);
+        assert_err(verify1_grace(c->trust, x, now, 0, NULL, NULL, &err), &err,
+                   "cert_expired", 403);
+        /* inside the grace: accepted, facts as usual */
+        memset(&info, 0x55, sizeof(info));
+        assert_int_equal(verify1_grace(c->trust, x, now, grace, &info, &pub, &err), 0);
+        assert_non_null(pub);
+        assert_int_equal(EVP_PKEY_eq(pub, k), 1);
+        EVP_PKEY_free(pub);
+        assert_int_equal(info.not_after, na);
+        assert_string_equal(info.uscc, USCC_OK);
+        /* the edges: notAfter + grace is in, one second more is out */
+        assert_int_equal(verify1_grace(c->trust, x, na + grace, grace, NULL, NULL, &err), 0);
+        assert_err(verify1_grace(c->trust, x, na + grace + 1, grace, NULL, &pub, &err),
+                   &err, "cert_expired", 403);
+        assert_null(pub);
+        /* a current leaf is unaffected by a grace */
+        X509 *cur = issue(c, k, &err);
+        assert_int_equal(verify1_grace(c->trust, cur, now, grace, NULL, NULL, &err), 0);
+        X509_free(cur);
+        /* not yet valid is not excused */
+        X509_free(x);
+        x = mc_ca_issue_ex(c->ca, csr.ptr, csr.len, now + 86400, now + 2 * 86400,
+                           KU_DIGITAL_SIGNATURE, &err);
+        assert_err(verify1_grace(c->trust, x, now, grace, NULL, NULL, &err), &err,
+                   "cert_not_yet_valid", 403);
+        X509_free(x);
+        /* an expired leaf of another CA is untrusted, not accepted */
+        x = mc_ca_issue_ex(f->other.ca, csr.ptr, csr.len, now - 100 * 86400, na,
+                           KU_DIGITAL_SIGNATURE, &err);
+        assert_err(verify1_grace(c->trust, x, now, grace, NULL, NULL, &err), &err,
+                   "cert_untrusted", 403);
+        X509_free(x);
+        /* an expired leaf with a broken signature is untrusted */
+        x = mc_ca_issue_ex(c->ca, csr.ptr, csr.len, now - 100 * 86400, na,
+                           KU_DIGITAL_SIGNATURE, &err);
+        {
+            mc_buf der = {0};
+            mc_slice s;
+            der_of(x, &der);
+            der.ptr[der.len - 2] ^= 0x01;
+            s = (mc_slice){der.ptr, der.len};
+            mc_err_clear(&err);
+            assert_err(mc_cert_verify_chain_grace(c->trust, &s, 1, now, grace, NULL, NULL,
+                                                  &err),
+                       &err, "cert_untrusted", 403);
+            mc_buf_free(&der);
+        }
+        X509_free(x);
+        /* the leaf-level checks still run after the grace: no clientAuth */
+        raw_opts o = {.ku = KU_DIGITAL_SIGNATURE, .eku = "serverAuth",
+                      .nb = now - 100 * 86400, .na = na};
+        x = raw_cert(mc_ca_cert(c->ca), c->key, k, &o);
+        assert_err(verify1_grace(c->trust, x, now, grace, NULL, NULL, &err), &err,
+                   "cert_ext_key_usage", 403);
+        X509_free(x);
+        mc_err_clear(&err);
+        assert_int_equal(mc_cert_verify_chain_grace(c->trust, NULL, 0, now, -1, NULL,
+                                                    NULL, &err), -1);
+        /* A CA not yet valid at the leaf's notAfter (the fixture's, made
+         * now): the path at that time does not hold, so no grace. */
+        test_ca *young = i == 0 ? &f->p256 : &f->sm2;
+        x = mc_ca_issue_ex(young->ca, csr.ptr, csr.len, now - 100 * 86400, na,
+                           KU_DIGITAL_SIGNATURE, &err);
+        assert_err(verify1_grace(young->trust, x, now, grace, NULL, NULL, &err), &err,
+                   "cert_not_yet_valid", 403);
+        X509_free(x);
+        mc_buf_free(&csr);
+        EVP_PKEY_free(k);
+        test_ca_fini(c);
+    }
+}
+
+/* The grace covers the leaf only: an intermediate that has expired is
+ * refused whatever the grace, even with the leaf inside it. */
+static void test_grace_does_not_cover_an_expired_intermediate(void **state)
+{
+    test_ca oc, *c = &oc;
+    mc_err err;
+    int64_t now = now_s(), grace = 30 * 86400;
+    EVP_PKEY *ik = mc_keygen(MC_ALG_P256, &err), *lk = mc_keygen(MC_ALG_P256, &err);
+    raw_opts io = {.ca = 1, .subject = NULL, .nb = now - 100 * 86400, .na = now - 5 * 86400};
+    old_ca_init(c, MC_ALG_P256, "mcert Old CA", now - 200 * 86400);
+    static const rdn inter_name[] = {{NID_commonName, "mcert Intermediate"}, {0, NULL}};
+    io.subject = inter_name;
+    X509 *inter = raw_cert(mc_ca_cert(c->ca), c->key, ik, &io);
+    raw_opts lo = {.ku = KU_DIGITAL_SIGNATURE, .nb = now - 90 * 86400, .na = now - 10 * 86400};
+    X509 *leaf = raw_cert(inter, ik, lk, &lo);
+    mc_buf d0 = {0}, d1 = {0};
+    der_of(leaf, &d0);
+    der_of(inter, &d1);
+    mc_slice s[2] = {{d0.ptr, d0.len}, {d1.ptr, d1.len}};
+
+    mc_err_clear(&err);
+    assert_err(mc_cert_verify_chain_grace(c->trust, s, 2, now, grace, NULL, NULL, &err),
+               &err, "cert_expired", 403);
+    /* the same chain inside both validities verifies */
+    mc_err_clear(&err);
+    assert_int_equal(mc_cert_verify_chain_grace(c->trust, s, 2, now - 20 * 86400, grace,
+                                                NULL, NULL, &err), 0);
+    /* leaf expired, intermediate valid: the grace applies to the path */
+    mc_err_clear(&err);
+    assert_int_equal(mc_cert_verify_chain_grace(c->trust, s, 2, now - 7 * 86400, grace,
+                                                NULL, NULL, &err), 0);
+    mc_buf_free(&d0);
+    mc_buf_free(&d1);
+    X509_free(leaf);
+    X509_free(inter);
+    EVP_PKEY_free(ik);
+    EVP_PKEY_free(lk);
+    test_ca_fini(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1463,6 +1960,14 @@ int main(void)
         cmocka_unit_test(test_trust_load_dir_and_file),
         cmocka_unit_test(test_x509_der_appends_and_info_of_rejects_null),
         cmocka_unit_test(test_rewritten_signature_keeps_the_fingerprint),
+        cmocka_unit_test(test_reissue_p256_ca_keeps_subject_both_leaf_curves),
+        cmocka_unit_test(test_reissue_sm2_ca_keeps_subject_both_leaf_curves),
+        cmocka_unit_test(test_reissue_copies_an_unusual_subject_exactly),
+        cmocka_unit_test(test_reissue_refuses_bad_validity_and_keys),
+        cmocka_unit_test(test_rekey_csr_checks_p256),
+        cmocka_unit_test(test_rekey_csr_checks_sm2),
+        cmocka_unit_test(test_grace_accepts_an_expired_leaf_only_inside_it),
+        cmocka_unit_test(test_grace_does_not_cover_an_expired_intermediate),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

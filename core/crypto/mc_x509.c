@@ -23,6 +23,11 @@
  *  - The leaf subject is rebuilt from the CSR: only CN, O and
  *    organizationIdentifier are copied (entries unchanged, in CSR order);
  *    CSR extensions and attributes are ignored, the CA decides them all.
+ *  - Re-issuance (renewal) copies the old certificate's subject as it is
+ *    encoded (no rebuilding: the renewed certificate names the same holder
+ *    byte for byte) and writes the same extensions as enrollment, through
+ *    one leaf builder (leaf_build). A rekey CSR must match that subject
+ *    byte for byte and the old key's algorithm (mc_csr_rekey_check).
  *  - The trust store sets X509_V_FLAG_PARTIAL_CHAIN: every certificate in it
  *    is a trust anchor (RFC 5280), so an intermediate can be the anchor. To
  *    keep that from trusting a leaf directly, mc_trust_add accepts only CA
@@ -625,6 +630,59 @@ err:
     return NULL;
 }
 
+/* Proof of possession: req's self-signature verifies with pub (its own
+ * key, of algorithm alg). OpenSSL 3.0 verifies an SM2 CSR with the ID
+ * attached to the request object, empty unless set here, so an SM2 req
+ * gets MC_SM2_ID attached (req is modified). 0 / -1 ("bad_csr", or
+ * "internal" out of memory). */
+static int csr_pop(X509_REQ *req, mc_alg alg, EVP_PKEY *pub, mc_err *err)
+{
+    if (alg == MC_ALG_SM2) {
+        ASN1_OCTET_STRING *id = sm2_id_new();
+        if (id == NULL)
+            return mc_err_set(err, 500, "internal", "out of memory");
+        X509_REQ_set0_distinguishing_id(req, id);
+    }
+    if (X509_REQ_verify(req, pub) != 1) {
+        ERR_clear_error();
+        return mc_err_set(err, 400, "bad_csr",
+                          "CSR signature does not verify (proof of possession)");
+    }
+    return 0;
+}
+
+/* A leaf of ca for pub with subject subj (copied; its DER encoding is
+ * kept as it is), a new random serial, the given validity and the
+ * enrolled leaf's extensions: basicConstraints CA:FALSE and keyUsage kustr
+ * (critical), extendedKeyUsage clientAuth, SKI, AKI. Signed by the CA key
+ * (SM2: SM3 with MC_SM2_ID). NULL with err "internal". */
+static X509 *leaf_build(mc_ca *ca, const X509_NAME *subj, EVP_PKEY *pub,
+                        int64_t not_before, int64_t not_after, const char *kustr,
+                        mc_err *err)
+{
+    X509 *x = NULL;
+
+    if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
+        !x509_set_random_serial(x) ||
+        !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
+        !X509_set_subject_name(x, subj) ||
+        !x509_set_validity(x, not_before, not_after) ||
+        !X509_set_pubkey(x, pub) ||
+        !x509_add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE") ||
+        !x509_add_ext(x, ca->cert, NID_key_usage, kustr) ||
+        !x509_add_ext(x, ca->cert, NID_ext_key_usage, "clientAuth") ||
+        !x509_add_ext(x, ca->cert, NID_subject_key_identifier, "hash") ||
+        !x509_add_ext(x, ca->cert, NID_authority_key_identifier,
+                      "keyid:always") ||
+        !x509_sign(x, ca->key)) {
+        ERR_clear_error();
+        X509_free(x);
+        mc_err_set(err, 500, "internal", "certificate construction failed");
+        return NULL;
+    }
+    return x;
+}
+
 /* The leaf for req (borrowed; an SM2 request gets the GM/T ID attached
  * for its verification): proof of possession, the key's algorithm, the
  * subject, then the CA's signature. NULL req: the CSR did not parse. */
@@ -632,7 +690,7 @@ static X509 *issue_req(mc_ca *ca, X509_REQ *req, int64_t not_before, int64_t not
                        unsigned ku, mc_err *err)
 {
     X509_NAME *subj = NULL;
-    X509 *x = NULL;
+    X509 *x;
     EVP_PKEY *pub;
     char kustr[200];
     mc_alg alg;
@@ -659,44 +717,15 @@ static X509 *issue_req(mc_ca *ca, X509_REQ *req, int64_t not_before, int64_t not
                    "CSR key is neither SM2 nor P-256");
         goto err;
     }
-    /* Proof of possession. OpenSSL 3.0 verifies an SM2 CSR with the ID
-     * attached to the request object, empty unless set here. */
-    if (alg == MC_ALG_SM2) {
-        ASN1_OCTET_STRING *id = sm2_id_new();
-        if (id == NULL) {
-            mc_err_set(err, 500, "internal", "out of memory");
-            goto err;
-        }
-        X509_REQ_set0_distinguishing_id(req, id);
-    }
-    if (X509_REQ_verify(req, pub) != 1) {
-        mc_err_set(err, 400, "bad_csr",
-                   "CSR signature does not verify (proof of possession)");
+    if (csr_pop(req, alg, pub, err) != 0)
         goto err;
-    }
     if ((subj = csr_subject(X509_REQ_get_subject_name(req), err)) == NULL)
         goto err;
-    if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
-        !x509_set_random_serial(x) ||
-        !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
-        !X509_set_subject_name(x, subj) ||
-        !x509_set_validity(x, not_before, not_after) ||
-        !X509_set_pubkey(x, pub) ||
-        !x509_add_ext(x, ca->cert, NID_basic_constraints, "critical,CA:FALSE") ||
-        !x509_add_ext(x, ca->cert, NID_key_usage, kustr) ||
-        !x509_add_ext(x, ca->cert, NID_ext_key_usage, "clientAuth") ||
-        !x509_add_ext(x, ca->cert, NID_subject_key_identifier, "hash") ||
-        !x509_add_ext(x, ca->cert, NID_authority_key_identifier,
-                      "keyid:always") ||
-        !x509_sign(x, ca->key)) {
-        mc_err_set(err, 500, "internal", "certificate construction failed");
-        goto err;
-    }
+    x = leaf_build(ca, subj, pub, not_before, not_after, kustr, err);
     X509_NAME_free(subj);
     return x;
 err:
     ERR_clear_error();
-    X509_free(x);
     X509_NAME_free(subj);
     return NULL;
 }
@@ -744,6 +773,125 @@ X509 *mc_ca_issue_req(mc_ca *ca, X509_REQ *req, int days, mc_err *err)
     if (leaf_validity(days, &nb, &na, err) != 0)
         return NULL;
     return issue_req(ca, req, nb, na, KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* re-issuance (renewal, EST simplereenroll)                           */
+
+/* Latest time a certificate may carry (9999-12-31T23:59:59Z, RFC 5280's
+ * GeneralizedTime limit); earlier than 1970 is refused too. */
+#define REISSUE_TIME_MAX INT64_C(253402300799)
+
+/* 1 if a and b have the same DER encoding (a name's cached encoding: the
+ * bytes received or issued, not a re-encoding). */
+static int name_der_equal(const X509_NAME *a, const X509_NAME *b)
+{
+    const unsigned char *pa, *pb;
+    size_t na, nb;
+
+    if (a == NULL || b == NULL || X509_NAME_get0_der(a, &pa, &na) != 1 ||
+        X509_NAME_get0_der(b, &pb, &nb) != 1) {
+        ERR_clear_error();
+        return 0;
+    }
+    return na == nb && memcmp(pa, pb, na) == 0;
+}
+
+X509 *mc_ca_reissue(mc_ca *ca, X509 *old, EVP_PKEY *pub, int64_t not_before,
+                    int64_t not_after, mc_err *err)
+{
+    static const char kustr[] = "critical,digitalSignature,nonRepudiation";
+    X509 *x;
+
+    if (ca == NULL || old == NULL) {
+        mc_err_set(err, 500, "internal", "no CA or no certificate");
+        return NULL;
+    }
+    if (not_before < 0 || not_after <= not_before || not_after > REISSUE_TIME_MAX) {
+        mc_err_set(err, 400, "bad_request", "bad validity");
+        return NULL;
+    }
+    if (pub == NULL)
+        pub = X509_get0_pubkey(old);
+    if (pub == NULL) {
+        ERR_clear_error();
+        mc_err_set(err, 500, "internal", "certificate public key unreadable");
+        return NULL;
+    }
+    if (mc_pkey_alg(pub) == MC_ALG_NONE) {
+        mc_err_set(err, 400, "unsupported_key", "key is neither SM2 nor P-256");
+        return NULL;
+    }
+    x = leaf_build(ca, X509_get_subject_name(old), pub, not_before, not_after,
+                   kustr, err);
+    /* X509_set_subject_name copies through DER, which keeps the name's
+     * cached encoding; this holds it to that. */
+    if (x != NULL &&
+        !name_der_equal(X509_get_subject_name(x), X509_get_subject_name(old))) {
+        X509_free(x);
+        mc_err_set(err, 500, "internal", "subject did not copy exactly");
+        return NULL;
+    }
+    return x;
+}
+
+EVP_PKEY *mc_csr_rekey_check(const uint8_t *csr, size_t n, X509 *old,
+                             mc_err *err)
+{
+    const unsigned char *q = csr;
+    unsigned char *re = NULL;
+    X509_REQ *req = NULL;
+    EVP_PKEY *pub, *oldpub, *out = NULL;
+    mc_alg alg;
+    int relen;
+
+    if (old == NULL || (oldpub = X509_get0_pubkey(old)) == NULL) {
+        ERR_clear_error();
+        mc_err_set(err, 500, "internal", "no current certificate");
+        return NULL;
+    }
+    /* One DER CertificationRequest spanning n exactly, as it re-encodes. */
+    if (csr == NULL || n == 0 || n > MC_CSR_MAX ||
+        (req = d2i_X509_REQ(NULL, &q, (long)n)) == NULL || q != csr + n ||
+        (relen = i2d_X509_REQ(req, &re)) != (int)n || memcmp(re, csr, n) != 0) {
+        mc_err_set(err, 400, "bad_csr", "CSR is not one DER PKCS#10 of at most %d bytes",
+                   MC_CSR_MAX);
+        goto done;
+    }
+    if ((pub = X509_REQ_get0_pubkey(req)) == NULL) {
+        mc_err_set(err, 400, "bad_csr", "CSR public key unreadable");
+        goto done;
+    }
+    if ((alg = mc_pkey_alg(pub)) == MC_ALG_NONE) {
+        mc_err_set(err, 400, "unsupported_key", "CSR key is neither SM2 nor P-256");
+        goto done;
+    }
+    if (csr_pop(req, alg, pub, err) != 0)
+        goto done;
+    if (alg != mc_pkey_alg(oldpub)) {
+        mc_err_set(err, 409, "alg_mismatch",
+                   "CSR key algorithm differs from the certificate's");
+        goto done;
+    }
+    if (!name_der_equal(X509_REQ_get_subject_name(req), X509_get_subject_name(old))) {
+        mc_err_set(err, 409, "subject_mismatch",
+                   "CSR subject differs from the certificate's");
+        goto done;
+    }
+    if (EVP_PKEY_eq(pub, oldpub) == 1) {
+        mc_err_set(err, 409, "same_key", "CSR key is the certificate's key");
+        goto done;
+    }
+    if (!EVP_PKEY_up_ref(pub)) {
+        mc_err_set(err, 500, "internal", "EVP_PKEY_up_ref failed");
+        goto done;
+    }
+    out = pub;
+done:
+    ERR_clear_error();
+    OPENSSL_free(re);
+    X509_REQ_free(req);
+    return out;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1041,16 +1189,38 @@ static int path_not_after(STACK_OF(X509) *path, int64_t *out)
     return 0;
 }
 
-int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
-                         int64_t now, mc_cert_info *info, EVP_PKEY **leaf_pub,
-                         mc_err *err)
+/* OpenSSL's path validation of certs[0] (untrusted: the rest) at time
+ * `at`: 1 valid; 0 refused, with the X509_V_ERR_* in *e and its depth in
+ * *depth; -1 out of memory (err set). sctx is (re)initialised here; its
+ * chain is valid until the next call or its free. */
+static int path_verify(const mc_trust *t, X509_STORE_CTX *sctx, X509 *leaf,
+                       STACK_OF(X509) *untrusted, int64_t at, int *e, int *depth,
+                       mc_err *err)
+{
+    X509_STORE_CTX_cleanup(sctx);
+    if (!X509_STORE_CTX_init(sctx, t->store, leaf, untrusted))
+        return mc_err_set(err, 500, "internal", "verify context setup failed");
+    /* X509_V_FLAG_PARTIAL_CHAIN comes from the store (mc_trust_new). */
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(sctx), (time_t)at);
+    if (X509_verify_cert(sctx) == 1)
+        return 1;
+    *e = X509_STORE_CTX_get_error(sctx);
+    *depth = X509_STORE_CTX_get_error_depth(sctx);
+    return 0;
+}
+
+/* mc_cert_verify_chain, and with grace > 0 mc_cert_verify_chain_grace. */
+static int verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
+                        int64_t now, int64_t grace, mc_cert_info *info,
+                        EVP_PKEY **leaf_pub, mc_err *err)
 {
     X509 *certs[MC_CHAIN_MAX] = {0};
     STACK_OF(X509) *untrusted = NULL;
     X509_STORE_CTX *sctx = NULL;
     mc_cert_info li;
     EVP_PKEY *pub;
-    int rc = -1;
+    int64_t leaf_na;
+    int rc = -1, ok, e = 0, depth = 0;
 
     if (leaf_pub != NULL)
         *leaf_pub = NULL;
@@ -1078,14 +1248,23 @@ int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
     }
     for (size_t i = 1; i < n; i++)
         sk_X509_push(untrusted, certs[i]); /* borrowed; cannot fail (reserved) */
-    if (!X509_STORE_CTX_init(sctx, t->store, certs[0], untrusted)) {
-        mc_err_set(err, 500, "internal", "verify context setup failed");
+    if ((ok = path_verify(t, sctx, certs[0], untrusted, now, &e, &depth, err)) < 0)
         goto done;
-    }
-    /* X509_V_FLAG_PARTIAL_CHAIN comes from the store (mc_trust_new). */
-    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(sctx), (time_t)now);
-    if (X509_verify_cert(sctx) != 1) {
-        int e = X509_STORE_CTX_get_error(sctx);
+    /* The grace case: at `now` the only fault is the leaf's expiry.
+     * OpenSSL checks the path from the anchor down, signature then time at
+     * each level, and stops at the first fault: a leaf expiry (depth 0)
+     * means the anchor and intermediates were valid at now and the leaf's
+     * signature verified. What comes after the time checks (name
+     * constraints, policy) was not run, so the whole path is verified once
+     * more at the leaf's last valid second (OpenSSL takes notAfter itself
+     * as expired). */
+    if (ok == 0 && grace > 0 && e == X509_V_ERR_CERT_HAS_EXPIRED && depth == 0 &&
+        asn1_time_unix(X509_get0_notAfter(certs[0]), &leaf_na) && now > leaf_na &&
+        now - leaf_na <= grace &&
+        (ok = path_verify(t, sctx, certs[0], untrusted, leaf_na - 1, &e, &depth,
+                          err)) < 0)
+        goto done;
+    if (ok == 0) {
         if (e == X509_V_ERR_CERT_HAS_EXPIRED)
             mc_err_set(err, 403, "cert_expired", "certificate has expired");
         else if (e == X509_V_ERR_CERT_NOT_YET_VALID)
@@ -1157,6 +1336,23 @@ done:
     for (size_t i = 0; i < MC_CHAIN_MAX; i++)
         X509_free(certs[i]);
     return rc;
+}
+
+int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
+                         int64_t now, mc_cert_info *info, EVP_PKEY **leaf_pub,
+                         mc_err *err)
+{
+    return verify_chain(t, chain, n, now, 0, info, leaf_pub, err);
+}
+
+int mc_cert_verify_chain_grace(const mc_trust *t, const mc_slice *chain,
+                               size_t n, int64_t now, int64_t grace,
+                               mc_cert_info *info, EVP_PKEY **leaf_pub,
+                               mc_err *err)
+{
+    if (grace < 0)
+        return mc_err_set(err, 500, "internal", "negative grace");
+    return verify_chain(t, chain, n, now, grace, info, leaf_pub, err);
 }
 
 int mc_x509_der(X509 *x, mc_buf *out)

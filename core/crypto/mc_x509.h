@@ -121,6 +121,39 @@ X509 *mc_ca_issue_ex(mc_ca *ca, const uint8_t *csr, size_t csrlen,
                      int64_t not_before, int64_t not_after, unsigned ku,
                      mc_err *err);
 
+/* --- re-issuance (renewal; EST simplereenroll semantics, RFC 7030 4.2.2) --- */
+/* A new leaf replacing old (a certificate of this CA, trusted by the
+ * caller: only its subject and key are read): the subject of old copied
+ * exactly (byte-equal DER name), key pub (borrowed; NULL = old's public
+ * key), validity [not_before, not_after] (unix seconds), the extensions of
+ * an enrolled leaf (basicConstraints CA:FALSE and keyUsage
+ * digitalSignature+nonRepudiation, both critical; extendedKeyUsage
+ * clientAuth; SKI; AKI) and a new random positive 16-byte serial. Signed
+ * like mc_ca_issue's leaves (an SM2 CA: SM3 with MC_SM2_ID). Errors:
+ * "bad_request" (400) not_after <= not_before or outside 1970..9999,
+ * "unsupported_key" (400) pub neither SM2 nor P-256, "internal" (500).
+ * Caller frees with X509_free. */
+X509 *mc_ca_reissue(mc_ca *ca, X509 *old, EVP_PKEY *pub, int64_t not_before,
+                    int64_t not_after, mc_err *err);
+
+/* Check a rekey CSR against the current certificate old (borrowed):
+ * csr[0..n) must be one DER PKCS#10 exactly (no trailing bytes, DER as it
+ * re-encodes, n <= MC_CSR_MAX) whose self-signature verifies (proof of
+ * possession; SM2 with MC_SM2_ID, as enrollment), for an SM2 or P-256
+ * key of old's algorithm, with a subject byte-equal to old's, and a key
+ * other than old's. In that order, errors:
+ *   bad_csr (400)          not DER / trailing bytes / too large / PoP fails
+ *   unsupported_key (400)  key neither SM2 nor P-256
+ *   alg_mismatch (409)     SM2 for a P-256 certificate or the reverse
+ *   subject_mismatch (409) subject DER differs from old's
+ *   same_key (409)         the CSR's key is old's key
+ *   internal (500)         old NULL or unreadable
+ * Returns the CSR's public key (caller frees with EVP_PKEY_free), for
+ * mc_ca_reissue. CSR extensions and attributes are ignored. Cost: one
+ * signature verification. */
+EVP_PKEY *mc_csr_rekey_check(const uint8_t *csr, size_t n, X509 *old,
+                             mc_err *err);
+
 /* --- trust store --- */
 /* Load every *.crt / *.pem under dir (or a single file) as trust anchors.
  * Every certificate in the store is an anchor (X509_V_FLAG_PARTIAL_CHAIN):
@@ -157,6 +190,22 @@ void mc_trust_free(mc_trust *t);
 int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
                          int64_t now, mc_cert_info *info, EVP_PKEY **leaf_pub,
                          mc_err *err);
+
+/* mc_cert_verify_chain with a grace period for an expired leaf (renewal
+ * after notAfter): when at `now` the only fault is that the leaf has
+ * expired (the anchor and intermediates valid at now, every signature
+ * good) and now <= leaf notAfter + grace, the whole path is verified once
+ * more at the leaf's last valid second (notAfter - 1: OpenSSL's validity
+ * excludes notAfter itself), and every other check runs as usual. Past the
+ * grace, or with any other fault, the errors of mc_cert_verify_chain
+ * (cert_expired for an expiry). info->not_after is the leaf's notAfter as
+ * usual (the caller sees that it has passed). grace (seconds) >= 0; 0 is
+ * mc_cert_verify_chain. Cost: that of mc_cert_verify_chain, plus one more
+ * path verification only in the grace case. */
+int mc_cert_verify_chain_grace(const mc_trust *t, const mc_slice *chain,
+                               size_t n, int64_t now, int64_t grace,
+                               mc_cert_info *info, EVP_PKEY **leaf_pub,
+                               mc_err *err);
 
 /* Fill info from a certificate without any trust checks (e.g. mcertctl
  * printing what it issued). 0 / -1. */
