@@ -1,6 +1,7 @@
 /*
  * mc_pages.c — the static web pages (login, bindings, sign, apply, review,
- * renew) and the page a generic QR scanner lands on.
+ * renew; invoice.js: the 发票申请 dialog of apply and renew) and the page a
+ * generic QR scanner lands on.
  *
  * Files come from cfg->web_dir by a fixed table (no path from a request
  * ever reaches the file system) and are read ONCE at start (mc_pages_load):
@@ -37,6 +38,8 @@ static const struct {
     {"/review", "review.html", "text/html; charset=utf-8"},
     {"/review.js", "review.js", "text/javascript; charset=utf-8"},
     {"/renew", "renew.html", "text/html; charset=utf-8"},
+    {"/renew.js", "renew.js", "text/javascript; charset=utf-8"},
+    {"/invoice.js", "invoice.js", "text/javascript; charset=utf-8"},
 };
 #define NFILES (sizeof(files) / sizeof(files[0]))
 #define PAGE_MAX (512 * 1024)

@@ -101,6 +101,8 @@ const mc_route mc_routes[] = {
     {EVHTTP_REQ_GET, "/review", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
     {EVHTTP_REQ_GET, "/review.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
     {EVHTTP_REQ_GET, "/renew", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    {EVHTTP_REQ_GET, "/renew.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    {EVHTTP_REQ_GET, "/invoice.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
 };
 
 const size_t mc_nroutes = sizeof(mc_routes) / sizeof(mc_routes[0]);

@@ -8,7 +8,6 @@
  *                                and their certificates, binding by QR (self, or
  *                                an admin for any account of the organisation),
  *                                unbinding after a confirmation, logout;
- *   "renew"    (renew.html):    only the top bar and the menu.
  * Shared by every console page: the page shell (the top bar and the menu,
  * built here into the two empty mount points each page carries:
  * <header class="topbar"> and <nav class="sidebar">), the API calls, errors
@@ -82,6 +81,8 @@
     busy: '系统繁忙，请稍后重试',
     too_many_attempts: '登录失败次数过多，请稍后再试',
     too_many_sessions: '操作过于频繁，请稍后再试',
+    cert_superseded: '该CA证书已延期更新，请使用手机中的新证书',
+    cert_revoked: '该CA证书已被吊销',
     network: '网络错误，请检查网络后重试',
   };
 
@@ -300,7 +301,8 @@
 
   const ROLE_TEXT = { admin: '机构管理员', staff: '员工', operator: 'CA审核员' };
 
-  /* The console's menu, in order: <body data-page> = page, at /<page>;
+  /* The console's menu, in order: <body data-page> = page, at /<page>
+   * (view: at /<page>?view=<view>, a second view of that page);
    * role: only that role sees the entry (hidden until shell(me) knows). */
   const MENU = [
     { page: 'bindings', text: 'CA绑定与解绑' },
@@ -308,7 +310,21 @@
     { page: 'renew', text: 'CA续费与延期' },
     { page: 'sign', text: '签名' },
     { page: 'review', text: '审核', role: 'operator' },
+    { page: 'review', view: 'invoices', text: '发票审核', role: 'operator' },
   ];
+
+  /* The menu entry of this address: its page and ?view= (a page that
+   * switches views without a reload calls markMenu() again). */
+  function markMenu() {
+    const page = document.body.dataset.page;
+    const view = new URLSearchParams(location.search).get('view') || '';
+    for (const a of document.querySelectorAll('nav.sidebar .nav-item')) {
+      const on = a.dataset.page === page && (a.dataset.view || '') === view;
+      a.classList.toggle('active', on);
+      if (on) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+  }
 
   /* Fills the page's two empty mount points: <header class="topbar"> with
    * the brand and, on a console page, who is logged in (#me, hidden until
@@ -332,10 +348,11 @@
     if (nav) {
       nav.replaceChildren(h('div', { class: 'nav-group' }, '系统管理'), h('div', { class: 'nav-sub' }, 'CA管理'),
         ...MENU.map((m) => h('a', {
-          class: m.page === page ? 'nav-item active' : 'nav-item', href: '/' + m.page,
-          'aria-current': m.page === page ? 'page' : null, 'data-testid': 'nav-' + m.page,
+          class: 'nav-item', href: '/' + m.page + (m.view ? '?view=' + m.view : ''),
+          'data-testid': 'nav-' + (m.view || m.page), dataset: m.view ? { page: m.page, view: m.view } : { page: m.page },
           'data-role-only': m.role, hidden: !!m.role,
         }, m.text)));
+      markMenu();
     }
   }
 
@@ -417,14 +434,6 @@
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
-  }
-
-  /* A page that only needs the top bar (CA续费与延期). */
-  function initPlain() {
-    if (!loggedIn()) return;
-    api('GET', '/api/v1/me').then(shell, (e) => {
-      if (e instanceof ApiError && e.status === 401) sessionEnded(SESSION_ENDED);
-    });
   }
 
   /* ---- the long poll of a session (the QR box's, and the 签名 page's) ----
@@ -985,6 +994,44 @@
     return Number(fen) > 0 ? `${yuan(fen)} 元` : '免费';
   }
 
+  /* ---- field checks the server makes again (CA证书申领's form, 发票申请) ---- */
+
+  const USCC_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+  const USCC_W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+  /* 统一社会信用代码, GB 32100-2015: 18 characters of its alphabet, the 18th
+   * = 31 − (Σ v·w mod 31). Also a 企业税号 (发票). */
+  function usccOk(s) {
+    if (!/^[0-9A-HJ-NPQRTUW-Y]{18}$/.test(s)) return false;
+    let sum = 0;
+    for (let i = 0; i < 17; i++) sum += USCC_CHARS.indexOf(s[i]) * USCC_W[i];
+    return USCC_CHARS[(31 - (sum % 31)) % 31] === s[17];
+  }
+
+  const MOBILE_RE = /^1[3-9]\d{9}$/;
+
+  /* local@domain (≤ 128 bytes): local 1..64 of [A-Za-z0-9._%+-], no dot at
+   * either end nor two in a row; at least two labels of [A-Za-z0-9-] not
+   * starting or ending with '-', the last 2..63 letters. */
+  function emailOk(s) {
+    if (s.length > 128) return false;
+    const at = s.lastIndexOf('@');
+    if (at < 1) return false;
+    const local = s.slice(0, at);
+    const labels = s.slice(at + 1).split('.');
+    if (local.length > 64 || !/^[A-Za-z0-9._%+-]+$/.test(local) || /^\.|\.$|\.\./.test(local)) return false;
+    if (labels.length < 2) return false;
+    if (!labels.every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/.test(l))) return false;
+    return /^[A-Za-z]{2,63}$/.test(labels[labels.length - 1]);
+  }
+
+  const utf8 = new TextEncoder();
+  /* 1..max bytes of UTF-8, no control characters, not only spaces. */
+  function textOk(s, max) {
+    const n = utf8.encode(s).length;
+    return n >= 1 && n <= max && !/[\u0000-\u001f\u007f-\u009f]/.test(s) && s.trim() !== '';
+  }
+
   /* Whether an application's fee is paid (the store says true, '1' or 1). */
   function isPaid(a) {
     return a.paid === true || a.paid === '1' || a.paid === 1;
@@ -1192,7 +1239,7 @@
     ERROR_TEXT, RETRY_TEXT, CERT_STATUS_TEXT, SESSION_ENDED,
     POLL_WAIT, RETRY_MIN, RETRY_MAX, RETRY_GRACE,
     APP_STATE_TEXT, ORG_TYPE_TEXT, KEY_ALG_TEXT, SCANS, REGIONS, REGION_TEXT, PROVIDERS,
-    providerName, yuan, feeText, isPaid, payWords, appStateBadge, appSteps, appPairs, kvSection, scanCell,
+    providerName, yuan, feeText, isPaid, usccOk, emailOk, textOk, MOBILE_RE, markMenu, payWords, appStateBadge, appSteps, appPairs, kvSection, scanCell,
     appFetch, appHead, appScans,
     appListPage, wirePager, historyNav,
   });
@@ -1202,7 +1249,6 @@
     if (page === 'login' || MENU.some((m) => m.page === page)) mountShell(page);
     if (page === 'login') initLogin();
     else if (page === 'bindings') initBindings();
-    else if (page === 'renew') initPlain();
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

@@ -45,7 +45,7 @@
   const {
     APP_STATE_TEXT: STATE_TEXT, KEY_ALG_TEXT: ALG_TEXT, SCANS, REGIONS, REGION_TEXT, providerName,
     yuan, feeText, payWords, isPaid, appSteps: steps, appStateBadge: stateBadge, appPairs, kvSection,
-    appFetch, appHead, appScans,
+    appFetch, appHead, appScans, usccOk, emailOk, textOk, MOBILE_RE,
   } = M;
 
   const STATE_ORDER = ['draft', 'pending_payment', 'pending_review', 'rejected',
@@ -90,18 +90,8 @@
     return m ? m[1] : null;
   }
 
-  /* ---- the checks (the server makes the same ones) ---- */
-
-  const USCC_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY';
-  const USCC_W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-
-  /* GB 32100-2015: 18 characters of its alphabet, the 18th = 31 − (Σ v·w mod 31). */
-  function usccOk(s) {
-    if (!/^[0-9A-HJ-NPQRTUW-Y]{18}$/.test(s)) return false;
-    let sum = 0;
-    for (let i = 0; i < 17; i++) sum += USCC_CHARS.indexOf(s[i]) * USCC_W[i];
-    return USCC_CHARS[(31 - (sum % 31)) % 31] === s[17];
-  }
+  /* ---- the checks (the server makes the same ones; 统一社会信用代码, mobile,
+   * email and text are app.js's, shared with 发票申请) ---- */
 
   const ID_W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   const ID_CHECK = '10X98765432';
@@ -119,29 +109,6 @@
     let sum = 0;
     for (let i = 0; i < 17; i++) sum += Number(s[i]) * ID_W[i];
     return ID_CHECK[sum % 11] === s[17];
-  }
-
-  const MOBILE_RE = /^1[3-9]\d{9}$/;
-  /* local@domain (≤ 128 bytes): local 1..64 of [A-Za-z0-9._%+-], no dot at
-   * either end nor two in a row; at least two labels of [A-Za-z0-9-] not
-   * starting or ending with '-', the last 2..63 letters. */
-  function emailOk(s) {
-    if (s.length > 128) return false;
-    const at = s.lastIndexOf('@');
-    if (at < 1) return false;
-    const local = s.slice(0, at);
-    const labels = s.slice(at + 1).split('.');
-    if (local.length > 64 || !/^[A-Za-z0-9._%+-]+$/.test(local) || /^\.|\.$|\.\./.test(local)) return false;
-    if (labels.length < 2) return false;
-    if (!labels.every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/.test(l))) return false;
-    return /^[A-Za-z]{2,63}$/.test(labels[labels.length - 1]);
-  }
-
-  const utf8 = new TextEncoder();
-  /* 1..max bytes of UTF-8, no control characters, not only spaces. */
-  function textOk(s, max) {
-    const n = utf8.encode(s).length;
-    return n >= 1 && n <= max && !/[\u0000-\u001f\u007f-\u009f]/.test(s) && s.trim() !== '';
   }
 
   /* The first bytes say what a file is: 'image/jpeg' | 'image/png' |
