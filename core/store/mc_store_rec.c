@@ -30,6 +30,7 @@ static const mc_field cert_fields[] = {
     MC_FSTR(mc_cert_rec, alg),        MC_FSTR(mc_cert_rec, status),
     MC_FSTR(mc_cert_rec, account),    MC_FINT(mc_cert_rec, not_before),
     MC_FINT(mc_cert_rec, not_after),  MC_FINT(mc_cert_rec, revoked_at),
+    MC_FINT(mc_cert_rec, superseded_at),
 };
 
 /* exported for the other families (mc_store_web.c reads accounts too) */

@@ -63,6 +63,9 @@ typedef struct mc_cert_rec {
     char account[MC_ACCOUNT_MAX + 1]; /* bound account or "" */
     int64_t not_before, not_after;
     int64_t revoked_at;           /* 0 unless revoked */
+    int64_t superseded_at;        /* 0 unless a renewal replaced it (a
+                                     superseded record revoked later keeps
+                                     it: PROTOCOL.md §8.8, §9.8) */
     /* writes only: the certificate's DER (borrowed), kept in the record so
      * that a phone can prove its key to the inbox (§8.4); {NULL, 0} when
      * unknown. Reads leave it empty (mc_store_sign.h reads it). */
