@@ -29,7 +29,16 @@ const char *mc_policy_may_answer(const mc_answer_facts *f, int *status)
 {
     if (f->cert_status[0] != '\0' && strcmp(f->cert_status, "valid") != 0) {
         *status = 403;
-        return "cert_revoked";
+        return strcmp(f->cert_status, "superseded") == 0 ? "cert_superseded" : "cert_revoked";
+    }
+    if (f->purpose == MC_PURPOSE_RENEW) {
+        /* only the certificate being renewed proves the extension (§10.4) */
+        if (f->cert_fp == NULL || f->session_want == NULL ||
+            strcmp(f->cert_fp, f->session_want) != 0) {
+            *status = 403;
+            return "not_current_cert";
+        }
+        return NULL;
     }
     if (f->purpose == MC_PURPOSE_LOGIN) {
         if (f->cert_account[0] == '\0') {

@@ -32,7 +32,11 @@ int mc_policy_may_list_org(const mc_principal *me);
  *   bind:  the certificate is not revoked, not bound to an account, and
  *          names the organisation of the account to bind (session_org);
  *   sign:  the certificate is not revoked and is bound to the account
- *          whose signature was asked for (session_account).
+ *          whose signature was asked for (session_account);
+ *   renew: the certificate is valid and is the one the renewal is for
+ *          (session_want), bound or not.
+ * A superseded certificate (replaced by its renewal) is refused for all
+ * with cert_superseded, a revoked one with cert_revoked.
  * Returns NULL, or the wire code of the refusal (status in *status). The
  * atomic approval step re-checks the record conditions. */
 typedef struct mc_answer_facts {
@@ -42,6 +46,8 @@ typedef struct mc_answer_facts {
     const char *cert_org;         /* USCC in the certificate */
     const char *session_org;      /* bind: USCC of the account to bind */
     const char *session_account;  /* sign: the account whose certificate must sign */
+    const char *cert_fp;          /* renew: the answering leaf's fingerprint (hex) */
+    const char *session_want;     /* renew: the certificate the renewal is for */
 } mc_answer_facts;
 const char *mc_policy_may_answer(const mc_answer_facts *f, int *status);
 
