@@ -26,6 +26,7 @@
 
 #include "mc_crypto.h"
 #include "mc_proto.h"
+#include "mc_results.h"
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
@@ -1634,7 +1635,7 @@ static void sign_view_encode_decode_round_trip(void **state)
 static void bind_view_keeps_15_keys(void **state)
 {
     (void)state;
-    mc_session_view v, d;
+    mc_session_view v, d = {.sign = NULL, .renew = NULL};
     mc_sign_info si, dsi;
     fill_view(&v);
     fill_sign(&si);
@@ -1972,6 +1973,626 @@ static void inbox_decode_rejects_hostile_replies(void **state)
     mc_buf_free(&b);
 }
 
+/* ------------------------------------------------------------------ */
+/* renewal (purpose "renew", PROTOCOL.md §10)                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The renew example of PROTOCOL.md §10.6, by hand: the §4 example with
+ * purpose "renew" (a5 72656e6577: one byte longer than "bind", so 144
+ * bytes for the first 11 elements) and fixarray 14 (0x9e), then
+ *   b4 5846 3230323530313031 30313233343536373839
+ *                             fixstr 20: "XF202501010123456789" (renewal)
+ *   ce 6b36ec80               uint32 1798761600 (new_not_after,
+ *                             2027-01-01T00:00:00Z)
+ *   c4 20 80..9f              bin8 32: csr_hash (a rekey)
+ * Total 144 + 21 + 5 + 34 = 204 bytes; with no CSR (a renewal of the same
+ * key) the last element is c4 00, bin8 of 0 bytes: 172 bytes.
+ */
+#define TBS_RENEW_HEAD_HEX                                                  \
+    "9e"                                                                    \
+    "a9 6d 63 65 72 74 2d 74 62 73"                                         \
+    "01"                                                                    \
+    "a5 72 65 6e 65 77"                                                     \
+    "b4 41 42 43 44 45 46 47 48 4a 4b 4d 4e 50 51 52 53 54 56 57 58"        \
+    "c4 20 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f"                 \
+    "      10 11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f"                 \
+    "b2 68 74 74 70 73 3a 2f 2f 63 61 2e 65 78 61 6d 70 6c 65"              \
+    "a5 61 6c 69 63 65"                                                     \
+    "cd 03 e8"                                                              \
+    "c4 20 e0 e1 e2 e3 e4 e5 e6 e7 e8 e9 ea eb ec ed ee ef"                 \
+    "      f0 f1 f2 f3 f4 f5 f6 f7 f8 f9 fa fb fc fd fe ff"                 \
+    "2a"                                                                    \
+    "a7 61 70 70 72 6f 76 65"                                               \
+    "b4 58 46 32 30 32 35 30 31 30 31 30 31 32 33 34 35 36 37 38 39"        \
+    "ce 6b 36 ec 80"
+#define TBS_RENEW_REKEY_HEX                                                 \
+    TBS_RENEW_HEAD_HEX                                                      \
+    "c4 20 80 81 82 83 84 85 86 87 88 89 8a 8b 8c 8d 8e 8f"                 \
+    "      90 91 92 93 94 95 96 97 98 99 9a 9b 9c 9d 9e 9f"
+#define TBS_RENEW_SAME_KEY_HEX TBS_RENEW_HEAD_HEX "c4 00"
+
+static mc_renew_tbs fixed_renew_tbs(int has_csr)
+{
+    mc_renew_tbs rt = {
+        .renewal = "XF202501010123456789",
+        .new_not_after = 1798761600,
+        .has_csr = has_csr,
+    };
+    fill_range(rt.csr_hash, 32, 0x80);
+    return rt;
+}
+
+static void tbs_renew_example_matches_hand_derived_hex(void **state)
+{
+    (void)state;
+    mc_renew_tbs rt = fixed_renew_tbs(1);
+    mc_tbs t = fixed_tbs();
+    t.purpose = "renew";
+    t.renew = &rt;
+    mc_buf b = {0};
+    mc_tbs_encode(&t, &b);
+    assert_int_equal(b.len, 204);
+    assert_buf_hex(&b, TBS_RENEW_REKEY_HEX);
+
+    /* no CSR: csr_hash is bin(0), c4 00, whatever csr_hash holds */
+    rt.has_csr = 0;
+    b.len = 0;
+    mc_tbs_encode(&t, &b);
+    assert_int_equal(b.len, 172);
+    assert_buf_hex(&b, TBS_RENEW_SAME_KEY_HEX);
+
+    /* the first 11 elements are §4's with the purpose "renew" */
+    mc_tbs base = fixed_tbs();
+    base.purpose = "renew";
+    mc_buf c = {0};
+    mc_tbs_encode(&base, &c);
+    assert_int_equal(c.len, 144);
+    assert_int_equal(c.ptr[0], 0x9b);
+    assert_memory_equal(b.ptr + 1, c.ptr + 1, c.len - 1);
+    mc_buf_free(&c);
+
+    /* sign wins over renew: no TBS has both */
+    mc_sign_info si;
+    fill_sign(&si);
+    t.sign = &si;
+    b.len = 0;
+    mc_tbs_encode(&t, &b);
+    assert_int_equal(b.ptr[0], 0x9d);
+    mc_buf_free(&b);
+}
+
+/* A reject signs the same 14 elements; a small new_not_after takes its
+ * shortest form, and the csr_hash is what the caller computed (SHA-256 of
+ * the CSR bytes) — the TBS does not hash. */
+static void tbs_renew_reject_and_real_hash(void **state)
+{
+    (void)state;
+    static const uint8_t csr[] = {0x30, 0x03, 0x02, 0x01, 0x00};
+    mc_renew_tbs rt = fixed_renew_tbs(1);
+    mc_sha256(csr, sizeof(csr), rt.csr_hash);
+    rt.new_not_after = 1;
+    mc_tbs t = fixed_tbs();
+    t.purpose = "renew";
+    t.renew = &rt;
+    t.number = 0;
+    t.decision = "reject";
+    mc_buf b = {0};
+    mc_tbs_encode(&t, &b);
+    assert_int_equal(b.ptr[0], 0x9e);
+    /* ... a6 "reject" b4 <renewal> 01 c4 20 <hash> */
+    assert_int_equal(b.len, 144 - 8 + 7 + 21 + 1 + 34);
+    assert_int_equal(b.ptr[b.len - 35], 0x01);
+    assert_int_equal(b.ptr[b.len - 34], 0xc4);
+    assert_int_equal(b.ptr[b.len - 33], 0x20);
+    assert_memory_equal(b.ptr + b.len - 32, rt.csr_hash, 32);
+    mc_buf_free(&b);
+}
+
+static mc_renew_info fixed_renew_info(void)
+{
+    mc_renew_info ri;
+    memset(&ri, 0, sizeof(ri));
+    strcpy(ri.renewal, "XF202501010123456789");
+    strcpy(ri.serial, "7A3F00C1D2E3F405162738495A6B7C8D");
+    ri.not_after = 1767225600;
+    ri.new_not_after = 1798761600;
+    ri.years = 1;
+    return ri;
+}
+
+static void fill_renew_view(mc_session_view *v, mc_renew_info *ri)
+{
+    fill_view(v);
+    *ri = fixed_renew_info();
+    v->s.purpose = MC_PURPOSE_RENEW;
+    v->renew = ri;
+}
+
+static int dec_renew_view(const uint8_t *p, size_t n, mc_err *err)
+{
+    static mc_renew_info ri;
+    mc_session_view v = {.sign = NULL, .renew = &ri};
+    return mc_view_decode(p, n, &v, err);
+}
+static const decoder D_RENEW_VIEW = {dec_renew_view, 1};
+
+/* view_base as a renew view (20 entries). */
+#define RVIEW_N 20
+static void renew_view_entries(entry *e)
+{
+    memcpy(e, view_base, sizeof(view_base));
+    *find_entry(e, VIEW_N, "purpose") = (entry)E_STR("purpose", "renew");
+    *find_entry(e, VIEW_N, "account") = (entry)E_STR("account", "alice");
+    e[15] = (entry)E_STR("renewal", "XF202501010123456789");
+    e[16] = (entry)E_STR("serial", "7A3F00C1D2E3F405162738495A6B7C8D");
+    e[17] = (entry)E_UINT("not_after", 1767225600);
+    e[18] = (entry)E_UINT("new_not_after", 1798761600);
+    e[19] = (entry)E_UINT("years", 1);
+}
+
+static void renew_view_encode_decode_round_trip(void **state)
+{
+    (void)state;
+    mc_session_view v, d;
+    mc_renew_info ri, dri;
+    fill_renew_view(&v, &ri);
+    mc_buf b = {0};
+    mc_view_encode(&v, &b);
+    assert_int_equal(b.ptr[0], 0xde); /* map16: 20 keys */
+    assert_int_equal(b.ptr[1], 0);
+    assert_int_equal(b.ptr[2], 20);
+    assert_non_null(memmem(b.ptr, b.len, "\xa5renew", 6));
+    mc_err err;
+    mc_err_clear(&err);
+    memset(&d, 0, sizeof(d));
+    memset(&dri, 0x5a, sizeof(dri));
+    d.renew = &dri;
+    assert_int_equal(mc_view_decode(b.ptr, b.len, &d, &err), 0);
+    assert_ptr_equal(d.renew, &dri);
+    assert_null(d.sign);
+    assert_int_equal(d.s.purpose, MC_PURPOSE_RENEW);
+    assert_string_equal(d.s.account, v.s.account);
+    assert_memory_equal(&dri, &ri, sizeof(ri)); /* zeroed first, then filled */
+
+    /* decoded without storage: refused, nothing left behind */
+    d.renew = NULL;
+    assert_int_equal(mc_view_decode(b.ptr, b.len, &d, &err), -1);
+    assert_string_equal(err.code, "bad_field");
+    assert_non_null(strstr(err.msg, "no storage"));
+    assert_int_equal(d.s.purpose, MC_PURPOSE_NONE);
+
+    /* a failed decode clears the renew storage too */
+    d.renew = &dri;
+    assert_int_equal(mc_view_decode(b.ptr, b.len - 1, &d, &err), -1);
+    assert_int_equal(dri.renewal[0], '\0');
+    assert_int_equal(dri.years, 0);
+
+    /* a renew view without its data goes out with 15 keys: a phone refuses it */
+    v.renew = NULL;
+    b.len = 0;
+    mc_view_encode(&v, &b);
+    assert_int_equal(b.ptr[0], 0x8f);
+    assert_int_equal(mc_view_decode(b.ptr, b.len, &d, &err), -1);
+    assert_non_null(strstr(err.msg, "\"renewal\" is missing (purpose renew)"));
+
+    /* a bind view never carries the renew keys, even with v->renew set;
+     * and decodes with renew storage, which stays zeroed */
+    fill_renew_view(&v, &ri);
+    v.s.purpose = MC_PURPOSE_BIND;
+    b.len = 0;
+    mc_view_encode(&v, &b);
+    assert_int_equal(b.ptr[0], 0x8f);
+    assert_null(memmem(b.ptr, b.len, "new_not_after", 13));
+    memset(&dri, 0x5a, sizeof(dri));
+    assert_int_equal(mc_view_decode(b.ptr, b.len, &d, &err), 0);
+    assert_int_equal(dri.years, 0);
+    assert_int_equal(dri.renewal[0], '\0');
+
+    /* the largest values: 40 hex digits of serial, years 3 */
+    fill_renew_view(&v, &ri);
+    memset(ri.serial, 'F', 40);
+    ri.serial[40] = '\0';
+    ri.years = MC_RENEW_YEARS_MAX;
+    ri.not_after = 0;
+    b.len = 0;
+    mc_view_encode(&v, &b);
+    assert_int_equal(mc_view_decode(b.ptr, b.len, &d, &err), 0);
+    assert_memory_equal(&dri, &ri, sizeof(ri));
+    mc_buf_free(&b);
+}
+
+static void renew_view_decode_enforces_key_rules_and_values(void **state)
+{
+    (void)state;
+    entry e[RVIEW_N + 1];
+    renew_view_entries(e);
+    key_rules(&D_RENEW_VIEW, e, RVIEW_N);
+    mc_buf b = {0};
+    pack_entries(&b, e, RVIEW_N);
+    hostile_battery(&D_RENEW_VIEW, &b);
+    mc_buf_free(&b);
+
+    char longserial[MC_SERIAL_HEX_MAX + 1];
+    memset(longserial, 'A', sizeof(longserial));
+    const mutation m[] = {
+        {E_STR("renewal", "XF20250101012345678"), "bad_field", "renewal"},   /* 19 */
+        {E_STR("renewal", "XF2025010101234567890"), "bad_field", "renewal"}, /* 21 */
+        {E_STR("renewal", "PO202501010123456789"), "bad_field", "renewal"},  /* an order id */
+        {E_STR("renewal", "XF20250101012345678A"), "bad_field", "renewal"},
+        {E_STR("renewal", "xf202501010123456789"), "bad_field", "renewal"},
+        {E_STR("renewal", "XF2025010101234567\0" "9"), "bad_field", "renewal"},
+        {E_STR("renewal", ""), "bad_field", "renewal"},
+        {E_STR("serial", ""), "bad_field", "serial"},
+        {E_STR("serial", "7a3f"), "bad_field", "serial"}, /* lower case */
+        {E_STR("serial", "7A3G"), "bad_field", "serial"},
+        {E_STR("serial", "-7A3F"), "bad_field", "serial"},
+        {E_STRN("serial", longserial, sizeof(longserial)), "bad_field", "serial"},
+        {E_NEGINT("not_after", -1), "bad_field", "not_after"},
+        {E_UINT("not_after", UINT64_MAX), "bad_field", "not_after"},
+        {E_UINT("new_not_after", 0), "bad_field", "new_not_after"},
+        {E_NEGINT("new_not_after", -5), "bad_field", "new_not_after"},
+        {E_UINT("years", 0), "bad_field", "years"},
+        {E_UINT("years", MC_RENEW_YEARS_MAX + 1), "bad_field", "years"},
+        {E_UINT("years", UINT64_C(0x100000001)), "bad_field", "years"},
+        {E_NEGINT("years", -1), "bad_field", "years"},
+    };
+    mutations_fail(&D_RENEW_VIEW, e, RVIEW_N, m, sizeof(m) / sizeof(m[0]));
+
+    /* the renew keys on a bind, login or sign view: refused, each one */
+    static const char *const purposes[] = {"bind", "login"};
+    for (size_t pu = 0; pu < 2; pu++) {
+        for (size_t k = 15; k < RVIEW_N; k++) {
+            entry x[VIEW_N + 1];
+            memcpy(x, e, VIEW_N * sizeof(entry));
+            *find_entry(x, VIEW_N, "purpose") = (entry)E_STRN("purpose", purposes[pu],
+                                                              strlen(purposes[pu]));
+            x[VIEW_N] = e[k];
+            char want[64];
+            snprintf(want, sizeof(want), "\"%s\" is not allowed for purpose %s", e[k].key,
+                     purposes[pu]);
+            pack_expect_fail(&D_RENEW_VIEW, x, VIEW_N + 1, "bad_field", want);
+        }
+    }
+    /* the sign keys or the enroll keys on a renew view */
+    entry y[RVIEW_N + 1];
+    memcpy(y, e, sizeof(entry) * RVIEW_N);
+    y[RVIEW_N] = (entry)E_STR("app", "SQ0000000000000001");
+    pack_expect_fail(&D_RENEW_VIEW, y, RVIEW_N + 1, "bad_field",
+                     "\"app\" is not allowed for purpose renew");
+    y[RVIEW_N] = (entry)E_UINT("signing_time", 1);
+    pack_expect_fail(&D_RENEW_VIEW, y, RVIEW_N + 1, "bad_field", "signing_time");
+    /* the purpose last in the map: the missing/forbidden keys are judged
+     * after the map, so the renew keys before it are fine */
+    memcpy(y, e, sizeof(entry) * RVIEW_N);
+    entry pu = *find_entry(y, RVIEW_N, "purpose");
+    for (size_t i = 2; i + 1 < RVIEW_N; i++)
+        y[i] = y[i + 1];
+    y[RVIEW_N - 1] = pu;
+    b.len = 0;
+    pack_entries(&b, y, RVIEW_N);
+    expect_ok(&D_RENEW_VIEW, b.ptr, b.len);
+    mc_buf_free(&b);
+}
+
+/* --- the renew answer --- */
+
+#define RRESP_N 9
+static void renew_resp_entries(entry *e, size_t csrlen)
+{
+    memcpy(e, resp_base, sizeof(resp_base));
+    *find_entry(e, RESP_N, "purpose") = (entry)E_STR("purpose", "renew");
+    e[RESP_N] = (entry)E_BIN("csr", csrlen);
+}
+
+static void renew_response_encode_decode_round_trip(void **state)
+{
+    (void)state;
+    static uint8_t csr[MC_RENEW_CSR_MAX];
+    uint8_t cert[300], sig[72];
+    fill_range(cert, sizeof(cert), 1);
+    fill_range(sig, sizeof(sig), 2);
+    fill_range(csr, sizeof(csr), 3);
+    mc_response r;
+    memset(&r, 0, sizeof(r));
+    r.v = 1;
+    strcpy(r.sid, "0123456789ABCDEFGHJK");
+    strcpy(r.purpose, "renew");
+    strcpy(r.origin, "https://ca.example");
+    strcpy(r.decision, "approve");
+    r.number = 57;
+    r.chain[0] = (mc_slice){cert, sizeof(cert)};
+    r.nchain = 1;
+    r.sig = (mc_slice){sig, sizeof(sig)};
+    r.has_csr = 1;
+    static const size_t lens[] = {0, 1, 437, MC_RENEW_CSR_MAX};
+    mc_buf b = {0};
+    for (size_t c = 0; c < 4; c++) {
+        r.csr = (mc_slice){csr, lens[c]};
+        b.len = 0;
+        mc_response_encode(&r, &b);
+        assert_int_equal(b.ptr[0], 0x89);
+        mc_response d;
+        mc_err err;
+        mc_err_clear(&err);
+        if (mc_response_decode(b.ptr, b.len, &d, &err) != 0)
+            fail_msg("csr of %zu bytes: %s", lens[c], err.msg);
+        assert_string_equal(d.purpose, "renew");
+        assert_int_equal(d.has_csr, 1);
+        assert_int_equal(d.csr.len, lens[c]);
+        if (lens[c] != 0) {
+            assert_memory_equal(d.csr.ptr, csr, lens[c]);
+            assert_true(d.csr.ptr > b.ptr && d.csr.ptr + d.csr.len <= b.ptr + b.len);
+        }
+        assert_int_equal(d.ndoc_sigs, 0);
+    }
+    /* the empty csr is "csr" c4 00 at the end */
+    r.csr = (mc_slice){NULL, 0};
+    b.len = 0;
+    mc_response_encode(&r, &b);
+    assert_memory_equal(b.ptr + b.len - 6, "\xa3" "csr\xc4\x00", 6);
+    /* a reject with the empty csr is fine */
+    strcpy(r.decision, "reject");
+    b.len = 0;
+    mc_response_encode(&r, &b);
+    mc_response d;
+    mc_err err;
+    assert_int_equal(mc_response_decode(b.ptr, b.len, &d, &err), 0);
+    assert_string_equal(d.decision, "reject");
+    /* without has_csr the key is not written (and a renew answer is then refused) */
+    r.has_csr = 0;
+    b.len = 0;
+    mc_response_encode(&r, &b);
+    assert_int_equal(b.ptr[0], 0x88);
+    assert_int_equal(mc_response_decode(b.ptr, b.len, &d, &err), -1);
+    assert_non_null(strstr(err.msg, "\"csr\" is missing (purpose renew)"));
+    /* a bind answer decodes with has_csr 0 */
+    strcpy(r.purpose, "bind");
+    b.len = 0;
+    mc_response_encode(&r, &b);
+    assert_int_equal(mc_response_decode(b.ptr, b.len, &d, &err), 0);
+    assert_int_equal(d.has_csr, 0);
+    assert_int_equal(d.csr.len, 0);
+    mc_buf_free(&b);
+}
+
+static void renew_response_decode_rejects_hostile_values(void **state)
+{
+    (void)state;
+    entry e[RRESP_N + 1];
+    renew_resp_entries(e, 437);
+    key_rules(&D_RESPONSE, e, RRESP_N);
+    mc_buf b = {0};
+    pack_entries(&b, e, RRESP_N);
+    hostile_battery(&D_RESPONSE, &b);
+    mc_buf_free(&b);
+
+    const mutation bad[] = {
+        {E_BIN("csr", MC_RENEW_CSR_MAX + 1), "bad_field", "\"csr\" has 4097 bytes"},
+        {E_STR("csr", "0\x82"), "bad_field", "\"csr\" must be binary"},
+        {E_ARR_BIN("csr", 10, 1), "bad_field", "csr"},
+        {E_NIL("csr"), "bad_field", "csr"},
+    };
+    mutations_fail(&D_RESPONSE, e, RRESP_N, bad, sizeof(bad) / sizeof(bad[0]));
+
+    /* csr missing on a renew answer */
+    pack_expect_fail(&D_RESPONSE, e, RESP_N, "bad_field", "\"csr\" is missing (purpose renew)");
+    /* csr on a bind, login or sign answer, even empty */
+    static const char *const purposes[] = {"bind", "login"};
+    for (size_t i = 0; i < 2; i++) {
+        entry x[RRESP_N];
+        memcpy(x, e, sizeof(x));
+        *find_entry(x, RRESP_N, "purpose") =
+            (entry)E_STRN("purpose", purposes[i], strlen(purposes[i]));
+        x[RESP_N] = (entry)E_BIN("csr", 0);
+        char want[64];
+        snprintf(want, sizeof(want), "\"csr\" is not allowed for purpose %s", purposes[i]);
+        pack_expect_fail(&D_RESPONSE, x, RRESP_N, "bad_field", want);
+    }
+    entry s[SRESP_N + 1];
+    sign_resp_entries(s);
+    s[SRESP_N] = (entry)E_BIN("csr", 0);
+    pack_expect_fail(&D_RESPONSE, s, SRESP_N + 1, "bad_field",
+                     "\"csr\" is not allowed for purpose sign");
+    /* doc_sigs on a renew answer */
+    memcpy(s, e, sizeof(entry) * RRESP_N);
+    s[RRESP_N] = (entry)E_ARR_BIN("doc_sigs", 71, 0);
+    pack_expect_fail(&D_RESPONSE, s, RRESP_N + 1, "bad_field",
+                     "\"doc_sigs\" is not allowed for purpose renew");
+    /* a reject with a CSR */
+    entry x[RRESP_N];
+    memcpy(x, e, sizeof(x));
+    *find_entry(x, RRESP_N, "decision") = (entry)E_STR("decision", "reject");
+    pack_expect_fail(&D_RESPONSE, x, RRESP_N, "bad_field", "\"csr\" must be empty for a reject");
+    x[RESP_N] = (entry)E_BIN("csr", 0);
+    b.len = 0;
+    pack_entries(&b, x, RRESP_N);
+    expect_ok(&D_RESPONSE, b.ptr, b.len);
+    /* error order: a bad entry before the csr wins over the reject rule */
+    *find_entry(x, RRESP_N, "sig") = (entry)E_BIN("sig", 0);
+    x[RESP_N] = (entry)E_BIN("csr", 5);
+    pack_expect_fail(&D_RESPONSE, x, RRESP_N, "bad_field", "\"sig\"");
+    /* and an enroll answer is refused whatever it carries */
+    memcpy(x, e, sizeof(x));
+    *find_entry(x, RRESP_N, "purpose") = (entry)E_STR("purpose", "enroll");
+    pack_expect_fail(&D_RESPONSE, x, RRESP_N, "bad_field", "enroll session");
+    mc_buf_free(&b);
+}
+
+/* --- the renew reply --- */
+
+static int dec_renew_result(const uint8_t *p, size_t n, mc_err *err)
+{
+    mc_renew_result r;
+    return mc_result_renew_decode(p, n, &r, err);
+}
+static const decoder D_RENEW_RESULT = {dec_renew_result, 1};
+
+static const char FP64[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+static void renew_result_encode_decode_round_trip(void **state)
+{
+    (void)state;
+    uint8_t leaf[500], ca[400];
+    fill_range(leaf, sizeof(leaf), 7);
+    fill_range(ca, sizeof(ca), 9);
+    mc_slice chain[2] = {{leaf, sizeof(leaf)}, {ca, sizeof(ca)}};
+    mc_buf b = {0};
+    assert_int_equal(mc_result_renew_encode("approved", "alice", FP64, chain, 2, &b), 0);
+    assert_int_equal(b.ptr[0], 0x84);
+    mc_renew_result r;
+    mc_err err;
+    mc_err_clear(&err);
+    assert_int_equal(mc_result_renew_decode(b.ptr, b.len, &r, &err), 0);
+    assert_string_equal(r.state, "approved");
+    assert_string_equal(r.account, "alice");
+    assert_string_equal(r.fp, FP64);
+    assert_int_equal(r.nchain, 2);
+    assert_int_equal(r.chain[0].len, sizeof(leaf));
+    assert_memory_equal(r.chain[0].ptr, leaf, sizeof(leaf));
+    assert_memory_equal(r.chain[1].ptr, ca, sizeof(ca));
+
+    /* the reject is mc_result_encode's bytes exactly */
+    mc_buf c = {0};
+    b.len = 0;
+    assert_int_equal(mc_result_renew_encode("rejected", "", FP64, chain, 2, &b), 0);
+    mc_result_encode("rejected", "", &c);
+    assert_int_equal(b.len, c.len);
+    assert_memory_equal(b.ptr, c.ptr, c.len);
+    assert_int_equal(mc_result_renew_decode(b.ptr, b.len, &r, &err), 0);
+    assert_string_equal(r.state, "rejected");
+    assert_int_equal(r.nchain, 0);
+    assert_string_equal(r.fp, "");
+    mc_buf_free(&c);
+
+    /* a caller's bug writes nothing */
+    b.len = 0;
+    assert_int_equal(mc_result_renew_encode("approved", "alice", "abc", chain, 2, &b), -1);
+    assert_int_equal(mc_result_renew_encode("approved", "alice", FP64, chain, 0, &b), -1);
+    assert_int_equal(mc_result_renew_encode("approved", "alice", NULL, chain, 1, &b), -1);
+    assert_int_equal(
+        mc_result_renew_encode("approved", "alice", FP64, chain, MC_CHAIN_MAX + 1, &b), -1);
+    assert_int_equal(b.len, 0);
+    mc_buf_free(&b);
+}
+
+static void renew_result_decode_rejects_hostile_replies(void **state)
+{
+    (void)state;
+    uint8_t leaf[64];
+    fill_range(leaf, sizeof(leaf), 1);
+    mc_slice chain[1] = {{leaf, sizeof(leaf)}};
+    mc_buf b = {0};
+    mc_result_renew_encode("approved", "alice", FP64, chain, 1, &b);
+    hostile_battery(&D_RENEW_RESULT, &b);
+    mc_buf_free(&b);
+
+    const entry ok[4] = {
+        E_STR("state", "approved"),
+        E_STR("account", "alice"),
+        E_STR("fp", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
+        E_ARR_BIN("chain", 300, 2),
+    };
+    key_rules(&D_RENEW_RESULT, ok, 4);
+    char longacct[MC_ACCOUNT_MAX + 1];
+    memset(longacct, 'a', sizeof(longacct));
+    const mutation bad[] = {
+        {E_STR("state", "issued"), "bad_field", "state"},
+        {E_STR("state", "approved\0"), "bad_field", "state"},
+        {E_STRN("account", longacct, sizeof(longacct)), "bad_field", "account"},
+        {E_STR("fp", "00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff"),
+         "bad_field", "fp"},
+        {E_STR("fp", "0011"), "bad_field", "fp"},
+        {E_ARR_BIN("chain", 300, 0), "bad_field", "chain"},
+        {E_ARR_BIN("chain", 300, MC_CHAIN_MAX + 1), "bad_field", "chain"},
+        {E_ARR_BIN("chain", 0, 1), "bad_field", "chain"},
+        {E_ARR_BIN("chain", MC_CERT_DER_MAX + 1, 1), "bad_field", "chain"},
+        {E_BIN("chain", 300), "bad_field", "chain"},
+    };
+    mutations_fail(&D_RENEW_RESULT, ok, 4, bad, sizeof(bad) / sizeof(bad[0]));
+
+    /* rejected: exactly {state, account}; fp or chain with it is refused */
+    const entry rej[3] = {
+        E_STR("state", "rejected"),
+        E_STR("account", ""),
+        E_ARR_BIN("chain", 300, 1),
+    };
+    b.len = 0;
+    pack_entries(&b, rej, 2);
+    expect_ok(&D_RENEW_RESULT, b.ptr, b.len);
+    pack_expect_fail(&D_RENEW_RESULT, rej, 3, "bad_field",
+                     "\"chain\" is not allowed (state rejected)");
+    entry rej2[3] = {rej[0], rej[1], ok[2]};
+    pack_expect_fail(&D_RENEW_RESULT, rej2, 3, "bad_field", "\"fp\" is not allowed");
+    /* approved without fp or chain */
+    pack_expect_fail(&D_RENEW_RESULT, ok, 3, "bad_field", "\"chain\" is missing (state approved)");
+    entry noc[3] = {ok[0], ok[1], ok[3]};
+    pack_expect_fail(&D_RENEW_RESULT, noc, 3, "bad_field", "\"fp\" is missing (state approved)");
+    /* state last: the rule is judged after the map */
+    entry last[4] = {ok[1], ok[2], ok[3], ok[0]};
+    b.len = 0;
+    pack_entries(&b, last, 4);
+    expect_ok(&D_RENEW_RESULT, b.ptr, b.len);
+    mc_buf_free(&b);
+}
+
+/* --- a renew session in the inbox --- */
+
+static void inbox_renew_entry_rules(void **state)
+{
+    (void)state;
+    mc_inbox_entry in, out[2];
+    fill_entry(&in, 3);
+    strcpy(in.purpose, "renew");
+    in.documents = 0;
+    strcpy(in.text, "\xe8\xaf\x81\xe4\xb9\xa6\xe5\xbb\xb6\xe6\x9c\x9f 1\xe5\xb9\xb4 "
+                    "\xe8\x87\xb3 2027-01-01"); /* 证书延期 1年 至 2027-01-01 */
+    mc_buf one = {0}, b = {0};
+    mc_inbox_entry_encode(&in, &one);
+    mc_inbox_reply_encode(1700000000, one.ptr, one.len, 1, &b);
+    int64_t now;
+    size_t count;
+    mc_err err;
+    mc_err_clear(&err);
+    assert_int_equal(mc_inbox_decode(b.ptr, b.len, &now, out, 2, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_memory_equal(&out[0], &in, sizeof(in));
+
+    const entry ent[8] = {
+        E_STR("sid", "ABCDEFGHJKMNPQRSTVWX"),
+        E_STR("purpose", "renew"),
+        E_UINT("match", 42),
+        E_UINT("created", 1700000000),
+        E_UINT("expires", 1700000300),
+        E_STR("requester_name", "zcy"),
+        E_STR("text", ""),
+        E_UINT("documents", 0),
+    };
+    key_rules(&D_INBOX_ENTRY, ent, 8);
+    const mutation ebad[] = {
+        {E_UINT("documents", 1), "bad_field", "must be 0 (purpose renew)"},
+        {E_UINT("documents", MC_DOCS_MAX + 1), "bad_field", "documents"},
+        {E_STR("purpose", "enroll"), "bad_field", "purpose"},
+        {E_STR("purpose", "renew\0"), "bad_field", "purpose"},
+    };
+    mutations_fail(&D_INBOX_ENTRY, ent, 8, ebad, sizeof(ebad) / sizeof(ebad[0]));
+    /* documents before purpose: judged after the entry's map */
+    entry order[8] = {ent[7], ent[0], ent[2], ent[3], ent[4], ent[5], ent[6], ent[1]};
+    one.len = 0;
+    pack_entries(&one, order, 8);
+    expect_ok(&D_INBOX_ENTRY, one.ptr, one.len);
+    order[0] = (entry)E_UINT("documents", 2);
+    pack_expect_fail(&D_INBOX_ENTRY, order, 8, "bad_field", "must be 0 (purpose renew)");
+    order[7] = (entry)E_STR("purpose", "sign");
+    one.len = 0;
+    pack_entries(&one, order, 8);
+    expect_ok(&D_INBOX_ENTRY, one.ptr, one.len);
+    order[0] = (entry)E_UINT("documents", 0);
+    pack_expect_fail(&D_INBOX_ENTRY, order, 8, "bad_field", "documents");
+    mc_buf_free(&one);
+    mc_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2009,6 +2630,15 @@ int main(void)
         cmocka_unit_test(sign_response_decode_rejects_hostile_values),
         cmocka_unit_test(inbox_encode_decode_round_trip),
         cmocka_unit_test(inbox_decode_rejects_hostile_replies),
+        cmocka_unit_test(tbs_renew_example_matches_hand_derived_hex),
+        cmocka_unit_test(tbs_renew_reject_and_real_hash),
+        cmocka_unit_test(renew_view_encode_decode_round_trip),
+        cmocka_unit_test(renew_view_decode_enforces_key_rules_and_values),
+        cmocka_unit_test(renew_response_encode_decode_round_trip),
+        cmocka_unit_test(renew_response_decode_rejects_hostile_values),
+        cmocka_unit_test(renew_result_encode_decode_round_trip),
+        cmocka_unit_test(renew_result_decode_rejects_hostile_replies),
+        cmocka_unit_test(inbox_renew_entry_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,8 @@ const char *mc_purpose_name(mc_purpose p)
         return "sign";
     case MC_PURPOSE_ENROLL:
         return "enroll";
+    case MC_PURPOSE_RENEW:
+        return "renew";
     case MC_PURPOSE_NONE:
     default:
         return "";
@@ -63,6 +65,8 @@ mc_purpose mc_purpose_parse(const char *s, size_t n)
         return MC_PURPOSE_SIGN;
     if (n == 6 && memcmp(s, "enroll", 6) == 0)
         return MC_PURPOSE_ENROLL;
+    if (n == 5 && memcmp(s, "renew", 5) == 0)
+        return MC_PURPOSE_RENEW;
     return MC_PURPOSE_NONE;
 }
 

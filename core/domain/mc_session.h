@@ -37,6 +37,9 @@ typedef enum mc_purpose {
     MC_PURPOSE_SIGN,    /* PROTOCOL.md §8: opened by POST /api/v1/sign-requests only */
     MC_PURPOSE_ENROLL,  /* PROTOCOL.md §9.7: opened by POST /api/v1/applications/<id>/
                            enroll-session only; answered by POST /m/v1/enroll */
+    MC_PURPOSE_RENEW,   /* PROTOCOL.md §10: opened by POST /api/v1/renewals/<rid>/
+                           renew-session only; answered like bind/login/sign, with a
+                           csr key and the 14-element TBS (§10.6) */
 } mc_purpose;
 
 typedef struct mc_session {
@@ -55,7 +58,7 @@ typedef struct mc_session {
     uint32_t choices[3];
 } mc_session;
 
-const char *mc_purpose_name(mc_purpose p);   /* "bind", "login", "sign", "enroll", "" */
+const char *mc_purpose_name(mc_purpose p);   /* "bind", "login", "sign", "enroll", "renew", "" */
 mc_purpose mc_purpose_parse(const char *s, size_t n);
 
 /* 1 if s (len n) matches [a-z0-9._-]{1,64}. */

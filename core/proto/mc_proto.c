@@ -29,7 +29,10 @@
  *    signing_time; the answer's doc_sigs) are left out of the walker's
  *    required set and judged after the walk (mp_require_for_purpose):
  *    present iff the purpose, wherever it sits in the map, is "sign". The
- *    view's enroll keys (app, holder_name) are judged the same way.
+ *    view's enroll keys (app, holder_name), its renew keys (renewal,
+ *    serial, not_after, new_not_after, years) and the answer's csr (purpose
+ *    "renew") are judged the same way; so are an inbox entry's documents
+ *    against its purpose (1..32 for sign, 0 for renew).
  *  - mc_proto_int.h shares the walker and the field readers with the other
  *    message files (mc_enroll_proto.c), so that every message from a phone
  *    goes through the same strict path.
@@ -88,7 +91,8 @@ void mc_tbs_encode(const mc_tbs *t, mc_buf *out)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, mp_write_buf);
-    msgpack_pack_array(&pk, t->sign != NULL ? 13 : 11);
+    const mc_renew_tbs *rn = t->sign == NULL ? t->renew : NULL;
+    msgpack_pack_array(&pk, t->sign != NULL ? 13 : rn != NULL ? 14 : 11);
     mp_str(&pk, "mcert-tbs");
     msgpack_pack_uint32(&pk, 1);
     mp_str(&pk, t->purpose);
@@ -108,6 +112,11 @@ void mc_tbs_encode(const mc_tbs *t, mc_buf *out)
          * keeps the order. */
         mc_docs_encode(t->sign, out);
         msgpack_pack_int64(&pk, t->sign->signing_time);
+    }
+    if (rn != NULL) {
+        mp_str(&pk, rn->renewal);
+        msgpack_pack_int64(&pk, rn->new_not_after);
+        mp_bin(&pk, rn->csr_hash, rn->has_csr ? 32 : 0); /* c4 20 ... or c4 00 */
     }
 }
 
@@ -192,10 +201,11 @@ void mc_view_encode(const mc_session_view *v, mc_buf *out)
      * enroll keys only for an enroll session; a bind or login view keeps
      * exactly its 15 keys whatever v->sign holds. */
     const mc_sign_info *si = s->purpose == MC_PURPOSE_SIGN ? v->sign : NULL;
+    const mc_renew_info *ri = s->purpose == MC_PURPOSE_RENEW ? v->renew : NULL;
     int enroll = s->purpose == MC_PURPOSE_ENROLL;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, mp_write_buf);
-    msgpack_pack_map(&pk, si != NULL ? 18 : enroll ? 17 : 15);
+    msgpack_pack_map(&pk, si != NULL ? 18 : enroll ? 17 : ri != NULL ? 20 : 15);
     mp_str(&pk, "v");
     msgpack_pack_uint32(&pk, MC_PROTO_VERSION);
     mp_str(&pk, "sid");
@@ -235,6 +245,19 @@ void mc_view_encode(const mc_session_view *v, mc_buf *out)
         MP_FIELD(&pk, v->holder_name);
         return;
     }
+    if (ri != NULL) {
+        mp_str(&pk, "renewal");
+        MP_FIELD(&pk, ri->renewal);
+        mp_str(&pk, "serial");
+        MP_FIELD(&pk, ri->serial);
+        mp_str(&pk, "not_after");
+        msgpack_pack_int64(&pk, ri->not_after);
+        mp_str(&pk, "new_not_after");
+        msgpack_pack_int64(&pk, ri->new_not_after);
+        mp_str(&pk, "years");
+        msgpack_pack_uint32(&pk, ri->years);
+        return;
+    }
     if (si == NULL)
         return;
     size_t nd = docs_count(si);
@@ -263,10 +286,13 @@ void mc_response_encode(const mc_response *r, mc_buf *out)
     msgpack_packer pk;
     size_t nchain = r->nchain <= MC_CHAIN_MAX ? r->nchain : MC_CHAIN_MAX;
     size_t nsigs = r->ndoc_sigs <= MC_DOCS_MAX ? r->ndoc_sigs : MC_DOCS_MAX;
-    /* doc_sigs iff the message says purpose "sign"; it is the last key. */
+    /* doc_sigs iff the message says purpose "sign"; it is the last key.
+     * csr iff has_csr (the caller's say: tests send it against the purpose
+     * too), before doc_sigs. */
     int sign = strncmp(r->purpose, "sign", sizeof(r->purpose)) == 0;
+    size_t csrlen = r->csr.len <= MC_RENEW_CSR_MAX ? r->csr.len : MC_RENEW_CSR_MAX;
     msgpack_packer_init(&pk, out, mp_write_buf);
-    msgpack_pack_map(&pk, sign ? 9 : 8);
+    msgpack_pack_map(&pk, 8 + (size_t)(sign != 0) + (size_t)(r->has_csr != 0));
     mp_str(&pk, "v");
     msgpack_pack_uint32(&pk, r->v);
     mp_str(&pk, "sid");
@@ -285,6 +311,10 @@ void mc_response_encode(const mc_response *r, mc_buf *out)
         mp_bin(&pk, r->chain[i].ptr, r->chain[i].len);
     mp_str(&pk, "sig");
     mp_bin(&pk, r->sig.ptr, r->sig.len);
+    if (r->has_csr) {
+        mp_str(&pk, "csr");
+        mp_bin(&pk, r->csr.ptr, csrlen);
+    }
     if (!sign)
         return;
     mp_str(&pk, "doc_sigs");
@@ -628,8 +658,8 @@ static int mp_get_sid(const msgpack_object *o, char *dst, size_t dstsize,
     return 0;
 }
 
-/* "purpose": a str that is "bind", "login", "sign" or "enroll", copied into dst (dstsize
- * bytes; a longer str is "too long"); *out (if not NULL) gets its value. */
+/* "purpose": a str that is "bind", "login", "sign", "enroll" or "renew", copied into dst
+ * (dstsize bytes; a longer str is "too long"); *out (if not NULL) gets its value. */
 static int mp_get_purpose(const msgpack_object *o, char *dst, size_t dstsize,
                           mc_purpose *out, mc_err *err)
 {
@@ -638,7 +668,7 @@ static int mp_get_purpose(const msgpack_object *o, char *dst, size_t dstsize,
     mc_purpose pp = mc_purpose_parse(dst, o->via.str.size);
     if (pp == MC_PURPOSE_NONE)
         return mc_err_set(err, 400, "bad_field",
-                          "field \"purpose\" must be bind, login, sign or enroll");
+                          "field \"purpose\" must be bind, login, sign, enroll or renew");
     if (out != NULL)
         *out = pp;
     return 0;
@@ -893,8 +923,9 @@ static int entry_field(int k, const msgpack_object *val, const uint8_t *p, size_
     case EK_PURPOSE:
         if (mp_get_str(val, "purpose", e->purpose, sizeof(e->purpose), err) != 0)
             return -1;
-        if (strcmp(e->purpose, "sign") != 0)
-            return mc_err_set(err, 400, "bad_field", "field \"purpose\" must be sign");
+        if (strcmp(e->purpose, "sign") != 0 && strcmp(e->purpose, "renew") != 0)
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"purpose\" must be sign or renew");
         return 0;
     case EK_MATCH:
         return mp_get_u32(val, "match", &e->match, err);
@@ -913,15 +944,30 @@ static int entry_field(int k, const msgpack_object *val, const uint8_t *p, size_
                               "field \"text\" is not UTF-8 without control characters");
         return 0;
     case EK_DOCUMENTS:
+        /* 1..32 for sign, 0 for renew: judged after the walk (entry_check),
+         * since the purpose may come later in the map */
         if (mp_get_u32(val, "documents", &e->documents, err) != 0)
             return -1;
-        if (e->documents < 1 || e->documents > MC_DOCS_MAX)
+        if (e->documents > MC_DOCS_MAX)
             return mc_err_set(err, 400, "bad_field", "field \"documents\" must be 1..%d",
                               MC_DOCS_MAX);
         return 0;
     default:
         return mc_err_set(err, 500, "internal", "unhandled inbox entry field");
     }
+}
+
+/* After an entry's walk: its documents against its purpose. */
+static int entry_check(const mc_inbox_entry *e, mc_err *err)
+{
+    int renew = strcmp(e->purpose, "renew") == 0;
+    if (renew && e->documents != 0)
+        return mc_err_set(err, 400, "bad_field",
+                          "field \"documents\" must be 0 (purpose renew)");
+    if (!renew && e->documents < 1)
+        return mc_err_set(err, 400, "bad_field", "field \"documents\" must be 1..%d",
+                          MC_DOCS_MAX);
+    return 0;
 }
 
 enum { IK_V, IK_NOW, IK_REQUESTS, IK_COUNT };
@@ -957,7 +1003,8 @@ static int inbox_field(int k, const msgpack_object *val, const uint8_t *p, size_
             memset(&o->entries[i], 0, sizeof(o->entries[i]));
             if (mp_walk_map(&val->via.array.ptr[i], "an inbox entry", mc_entry_keys,
                             EK_COUNT, MP_ALL(EK_COUNT), entry_field, p, n,
-                            &o->entries[i], NULL, err) != 0)
+                            &o->entries[i], NULL, err) != 0 ||
+                entry_check(&o->entries[i], err) != 0)
                 return -1;
         }
         o->count = val->via.array.size;
@@ -991,14 +1038,16 @@ int mc_inbox_decode(const uint8_t *p, size_t n, int64_t *now, mc_inbox_entry *ou
 
 enum {
     RK_V, RK_SID, RK_PURPOSE, RK_ORIGIN, RK_DECISION, RK_NUMBER, RK_CHAIN,
-    RK_SIG, RK_DOC_SIGS, RK_COUNT
+    RK_SIG, RK_DOC_SIGS, RK_CSR, RK_COUNT
 };
 static const char *const mc_response_keys[RK_COUNT] = {
     "v", "sid", "purpose", "origin", "decision", "number", "chain", "sig",
-    "doc_sigs",
+    "doc_sigs", "csr",
 };
-/* Keys of purpose "sign" only: present for sign, absent for the others. */
+/* Keys of purpose "sign" only: present for sign, absent for the others;
+ * the same for "renew". */
 #define RK_SIGN_ONLY (UINT32_C(1) << RK_DOC_SIGS)
+#define RK_RENEW_ONLY (UINT32_C(1) << RK_CSR)
 
 static int response_field(int k, const msgpack_object *val, const uint8_t *p,
                           size_t n, void *out, mc_err *err)
@@ -1062,6 +1111,13 @@ static int response_field(int k, const msgpack_object *val, const uint8_t *p,
                 return -1;
         r->ndoc_sigs = val->via.array.size;
         return 0;
+    case RK_CSR:
+        /* 0..4096 here; "one DER PKCS#10" is the server's check (§10.4:
+         * bad_csr), like the enrollment's CSR. */
+        if (mp_get_bin(val, "csr", 0, MC_RENEW_CSR_MAX, p, n, &r->csr, err) != 0)
+            return -1;
+        r->has_csr = 1;
+        return 0;
     default:
         return mc_err_set(err, 500, "internal", "unhandled response field");
     }
@@ -1071,14 +1127,23 @@ int mc_response_decode(const uint8_t *p, size_t n, mc_response *r, mc_err *err)
 {
     uint32_t seen = 0;
     memset(r, 0, sizeof(*r));
-    if (mp_decode_map(p, n, mc_response_keys, RK_COUNT, MP_ALL(RK_COUNT) & ~RK_SIGN_ONLY,
-                      response_field, r, &seen, err) != 0 ||
+    if (mp_decode_map(p, n, mc_response_keys, RK_COUNT,
+                      MP_ALL(RK_COUNT) & ~RK_SIGN_ONLY & ~RK_RENEW_ONLY, response_field, r,
+                      &seen, err) != 0 ||
         mp_require_for_purpose(seen, RK_SIGN_ONLY, strcmp(r->purpose, "sign") == 0,
-                               r->purpose, mc_response_keys, RK_COUNT, err) != 0) {
-        memset(r, 0, sizeof(*r));
-        return -1;
+                               r->purpose, mc_response_keys, RK_COUNT, err) != 0 ||
+        mp_require_for_purpose(seen, RK_RENEW_ONLY, strcmp(r->purpose, "renew") == 0,
+                               r->purpose, mc_response_keys, RK_COUNT, err) != 0)
+        goto fail;
+    /* A reject asks for no certificate (§10.4). */
+    if (r->has_csr && r->csr.len != 0 && strcmp(r->decision, "reject") == 0) {
+        mc_err_set(err, 400, "bad_field", "field \"csr\" must be empty for a reject");
+        goto fail;
     }
     return 0;
+fail:
+    memset(r, 0, sizeof(*r));
+    return -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1089,17 +1154,23 @@ enum {
     VK_V, VK_SID, VK_PURPOSE, VK_STATE, VK_NONCE, VK_ORIGIN, VK_ACCOUNT,
     VK_REQUESTER, VK_REQUESTER_NAME, VK_ORG_NAME, VK_IP, VK_UA, VK_CREATED,
     VK_EXPIRES, VK_CHOICES, VK_DOCUMENTS, VK_TEXT, VK_SIGNING_TIME, VK_APP,
-    VK_HOLDER_NAME, VK_COUNT
+    VK_HOLDER_NAME, VK_RENEWAL, VK_SERIAL, VK_NOT_AFTER, VK_NEW_NOT_AFTER, VK_YEARS,
+    VK_COUNT
 };
 static const char *const mc_view_keys[VK_COUNT] = {
     "v", "sid", "purpose", "state", "nonce", "origin", "account", "requester",
     "requester_name", "org_name", "ip", "ua", "created", "expires", "choices",
-    "documents", "text", "signing_time", "app", "holder_name",
+    "documents", "text", "signing_time", "app", "holder_name", "renewal", "serial",
+    "not_after", "new_not_after", "years",
 };
 #define VK_SIGN_ONLY \
     ((UINT32_C(1) << VK_DOCUMENTS) | (UINT32_C(1) << VK_TEXT) | \
      (UINT32_C(1) << VK_SIGNING_TIME))
 #define VK_ENROLL_ONLY ((UINT32_C(1) << VK_APP) | (UINT32_C(1) << VK_HOLDER_NAME))
+#define VK_RENEW_ONLY \
+    ((UINT32_C(1) << VK_RENEWAL) | (UINT32_C(1) << VK_SERIAL) | \
+     (UINT32_C(1) << VK_NOT_AFTER) | (UINT32_C(1) << VK_NEW_NOT_AFTER) | \
+     (UINT32_C(1) << VK_YEARS))
 
 /* The sign fields need the caller's storage (v->sign). */
 static mc_sign_info *view_sign(mc_session_view *v, const char *field, mc_err *err)
@@ -1108,6 +1179,38 @@ static mc_sign_info *view_sign(mc_session_view *v, const char *field, mc_err *er
         mc_err_set(err, 400, "bad_field",
                    "field \"%s\": a sign view, and no storage for one", field);
     return v->sign;
+}
+
+/* The renew fields need the caller's storage (v->renew). */
+static mc_renew_info *view_renew(mc_session_view *v, const char *field, mc_err *err)
+{
+    if (v->renew == NULL)
+        mc_err_set(err, 400, "bad_field",
+                   "field \"%s\": a renew view, and no storage for one", field);
+    return v->renew;
+}
+
+/* A renewal's id: "XF" and 18 digits (the date, UTC+8, and 10 random
+ * ones; the date itself is not judged here). */
+static int renewal_id_ok(const char *s, size_t n)
+{
+    if (n != MC_RENEWAL_ID_LEN || s[0] != 'X' || s[1] != 'F')
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* A serial as mc_cert_info writes it: 1..40 upper-case hex digits. */
+static int serial_hex_ok(const char *s, size_t n)
+{
+    if (n < 1 || n > MC_SERIAL_HEX_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
+            return 0;
+    return 1;
 }
 
 static int view_field(int k, const msgpack_object *val, const uint8_t *p,
@@ -1119,6 +1222,7 @@ static int view_field(int k, const msgpack_object *val, const uint8_t *p,
     char purpose[8];
     mc_slice nonce;
     mc_sign_info *si;
+    mc_renew_info *ri;
 
     switch (k) {
     case VK_V:
@@ -1186,38 +1290,84 @@ static int view_field(int k, const msgpack_object *val, const uint8_t *p,
         return mp_get_str(val, "app", v->app, sizeof(v->app), err);
     case VK_HOLDER_NAME:
         return mp_get_str(val, "holder_name", v->holder_name, sizeof(v->holder_name), err);
+    case VK_RENEWAL:
+        if ((ri = view_renew(v, "renewal", err)) == NULL ||
+            mp_get_str(val, "renewal", ri->renewal, sizeof(ri->renewal), err) != 0)
+            return -1;
+        if (!renewal_id_ok(ri->renewal, val->via.str.size))
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"renewal\" is not a renewal id (XF + 18 digits)");
+        return 0;
+    case VK_SERIAL:
+        if ((ri = view_renew(v, "serial", err)) == NULL ||
+            mp_get_str(val, "serial", ri->serial, sizeof(ri->serial), err) != 0)
+            return -1;
+        if (!serial_hex_ok(ri->serial, val->via.str.size))
+            return mc_err_set(err, 400, "bad_field",
+                              "field \"serial\" is not 1..%d upper-case hex digits",
+                              MC_SERIAL_HEX_MAX);
+        return 0;
+    case VK_NOT_AFTER:
+        if ((ri = view_renew(v, "not_after", err)) == NULL)
+            return -1;
+        return mp_get_time(val, "not_after", &ri->not_after, err);
+    case VK_NEW_NOT_AFTER:
+        if ((ri = view_renew(v, "new_not_after", err)) == NULL ||
+            mp_get_time(val, "new_not_after", &ri->new_not_after, err) != 0)
+            return -1;
+        if (ri->new_not_after == 0)
+            return mc_err_set(err, 400, "bad_field", "field \"new_not_after\" must be positive");
+        return 0;
+    case VK_YEARS:
+        if ((ri = view_renew(v, "years", err)) == NULL ||
+            mp_get_u32(val, "years", &ri->years, err) != 0)
+            return -1;
+        if (ri->years < 1 || ri->years > MC_RENEW_YEARS_MAX)
+            return mc_err_set(err, 400, "bad_field", "field \"years\" must be 1..%d",
+                              MC_RENEW_YEARS_MAX);
+        return 0;
     default:
         return mc_err_set(err, 500, "internal", "unhandled view field");
     }
 }
 
+/* Zero *v but keep (and zero) the caller's sign and renew storage. */
+static void view_reset(mc_session_view *v, mc_sign_info *si, mc_renew_info *ri)
+{
+    memset(v, 0, sizeof(*v));
+    v->sign = si;
+    v->renew = ri;
+    if (si != NULL)
+        memset(si, 0, sizeof(*si));
+    if (ri != NULL)
+        memset(ri, 0, sizeof(*ri));
+}
+
 int mc_view_decode(const uint8_t *p, size_t n, mc_session_view *v, mc_err *err)
 {
     mc_sign_info *si = v->sign; /* caller storage: kept, and cleared */
+    mc_renew_info *ri = v->renew;
     uint32_t seen = 0;
 
-    memset(v, 0, sizeof(*v));
-    v->sign = si;
-    if (si != NULL)
-        memset(si, 0, sizeof(*si));
+    view_reset(v, si, ri);
     if (mp_decode_map(p, n, mc_view_keys, VK_COUNT,
-                      MP_ALL(VK_COUNT) & ~VK_SIGN_ONLY & ~VK_ENROLL_ONLY, view_field, v,
-                      &seen, err) != 0 ||
+                      MP_ALL(VK_COUNT) & ~VK_SIGN_ONLY & ~VK_ENROLL_ONLY & ~VK_RENEW_ONLY,
+                      view_field, v, &seen, err) != 0 ||
         mp_require_for_purpose(seen, VK_SIGN_ONLY, v->s.purpose == MC_PURPOSE_SIGN,
                                mc_purpose_name(v->s.purpose), mc_view_keys, VK_COUNT,
                                err) != 0 ||
         mp_require_for_purpose(seen, VK_ENROLL_ONLY, v->s.purpose == MC_PURPOSE_ENROLL,
                                mc_purpose_name(v->s.purpose), mc_view_keys, VK_COUNT,
+                               err) != 0 ||
+        mp_require_for_purpose(seen, VK_RENEW_ONLY, v->s.purpose == MC_PURPOSE_RENEW,
+                               mc_purpose_name(v->s.purpose), mc_view_keys, VK_COUNT,
                                err) != 0)
         goto fail;
-    /* (A sign view decoded without v->sign: its sign keys failed in
-     * view_sign, or are missing.) */
+    /* (A sign or renew view decoded without its storage: its keys failed
+     * in view_sign / view_renew, or are missing.) */
     return 0;
 fail:
-    memset(v, 0, sizeof(*v));
-    v->sign = si;
-    if (si != NULL)
-        memset(si, 0, sizeof(*si));
+    view_reset(v, si, ri);
     return -1;
 }
 

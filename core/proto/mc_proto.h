@@ -6,6 +6,8 @@
  * To-be-signed bytes (TBS) are one canonical msgpack array of 11 elements:
  *   [ "mcert-tbs", 1, purpose, sid, nonce, origin, account, expires,
  *     cert_fp, number, decision ]
+ * (13 for sign: + documents, signing_time; 14 for renew: + renewal,
+ * new_not_after, csr_hash)
  * with str for text, bin for nonce (32) and cert_fp (32), and the shortest
  * msgpack encoding for every integer and length (what msgpack-c's
  * msgpack_pack_* functions produce).
@@ -35,6 +37,33 @@
 /* ---- enrollment (purpose "enroll", PROTOCOL.md §9.7; the messages are
  * in mc_enroll_proto.h) ---- */
 #define MC_APP_ID_MAX 32 /* application ids: 1..32 of [0-9A-Z] */
+
+/* ---- renewal (purpose "renew", PROTOCOL.md §10) ---- */
+#define MC_RENEWAL_ID_LEN 20   /* "XF" + YYYYMMDD + 10 digits */
+#define MC_SERIAL_HEX_MAX 40   /* mc_cert_info.serial_hex: upper-case hex */
+#define MC_RENEW_YEARS_MAX 3   /* years of a renewal: 1..3 */
+#define MC_RENEW_CSR_MAX 4096  /* the answer's csr: 0..4096 bytes */
+
+/* What a renew session adds to a session's view (5 keys, §10.3): the
+ * renewal's id, the current certificate's serial and notAfter, the
+ * notAfter the new certificate will have, and the years paid for. */
+typedef struct mc_renew_info {
+    char renewal[33];              /* MC_RENEWAL_ID_LEN chars: "XF" + 18 digits */
+    char serial[MC_SERIAL_HEX_MAX + 1]; /* 1..40 of [0-9A-F] */
+    int64_t not_after;             /* unix seconds, >= 0 */
+    int64_t new_not_after;         /* unix seconds, > 0 */
+    uint32_t years;                /* 1..MC_RENEW_YEARS_MAX */
+} mc_renew_info;
+
+/* The 3 more TBS elements of a renew answer (§10.6): renewal (str),
+ * new_not_after (positive int), csr_hash: bin(32) = SHA-256 of the
+ * answer's csr bytes when has_csr, else bin(0) (keep the current key). */
+typedef struct mc_renew_tbs {
+    const char *renewal;
+    int64_t new_not_after;
+    uint8_t csr_hash[32];
+    int has_csr;
+} mc_renew_tbs;
 
 /* ---- signing (purpose "sign", PROTOCOL.md §8) ---- */
 #define MC_DOCS_MAX 32
@@ -81,7 +110,8 @@ int mc_text_valid(const char *s, size_t n);
 void mc_inbox_tbs_encode(const char *base, const uint8_t fp[32], int64_t ts,
                          const uint8_t nonce[MC_INBOX_NONCE_LEN], mc_buf *out);
 
-/* One inbox entry (§8.4). */
+/* One inbox entry (§8.4): purpose "sign" (documents 1..32) or "renew"
+ * (documents 0, §10.3). */
 typedef struct mc_inbox_entry {
     char sid[MC_SID_LEN + 1];
     char purpose[12];
@@ -116,9 +146,14 @@ typedef struct mc_tbs {
     /* purpose "sign" only (NULL otherwise): elements 11 (documents) and
      * 12 (signing_time) — 13 elements in all */
     const mc_sign_info *sign;
+    /* purpose "renew" only (NULL otherwise): elements 11 (renewal), 12
+     * (new_not_after) and 13 (csr_hash) — 14 elements in all. Ignored
+     * when sign is set (no TBS has both). */
+    const mc_renew_tbs *renew;
 } mc_tbs;
 
-/* Append the TBS bytes to out. Never fails (aborts on OOM). */
+/* Append the TBS bytes to out: 11 elements, 13 with sign, 14 with renew.
+ * Never fails (aborts on OOM). */
 void mc_tbs_encode(const mc_tbs *t, mc_buf *out);
 
 /* Structural pre-check of untrusted msgpack: exactly one object filling
@@ -140,10 +175,18 @@ typedef struct mc_session_view {
      * application's organisation. Sent and required for enroll only. */
     char app[MC_APP_ID_MAX + 1];
     char holder_name[129];
+    /* purpose "renew" (§10.3): the 5 more keys renewal, serial,
+     * not_after, new_not_after, years (20 keys in all). Like sign: encode
+     * reads it (a renew view with renew == NULL is sent with its 15 keys
+     * only, which a phone refuses); decode fills it (caller storage; a
+     * renew view decoded with renew == NULL is refused, bad_field). */
+    mc_renew_info *renew;
 } mc_session_view;
 
 void mc_view_encode(const mc_session_view *v, mc_buf *out);
-/* Phone side. s.match is left 0. 0 / -1 (bad_msgpack). */
+/* Phone side. s.match is left 0. v->sign and v->renew are kept (the
+ * caller's storage, zeroed); everything else is overwritten.
+ * 0 / -1 (bad_msgpack, bad_field, bad_version). */
 int mc_view_decode(const uint8_t *p, size_t n, mc_session_view *v, mc_err *err);
 
 /* Response, phone -> server (POST /m/v1/sessions/<sid>/response).
@@ -162,8 +205,17 @@ typedef struct mc_response {
      * for bind/login), 0..MC_DOCS_MAX bins of 1..MC_SIG_MAX bytes */
     mc_slice doc_sigs[MC_DOCS_MAX];
     size_t ndoc_sigs;
+    /* purpose "renew" only (§10.4): the key csr, bin 0..MC_RENEW_CSR_MAX —
+     * empty: keep the current key; else one DER PKCS#10 for a new key.
+     * Required for renew, refused for the other purposes, and empty for
+     * a reject. has_csr: the key is there (decode); write it (encode). */
+    mc_slice csr;
+    int has_csr;
 } mc_response;
 
+/* Keys in this order: v, sid, purpose, origin, decision, number, chain,
+ * sig, then csr iff r->has_csr, then doc_sigs iff purpose is "sign"
+ * (8..10 keys). */
 void mc_response_encode(const mc_response *r, mc_buf *out);
 /* 0 / -1: bad_msgpack (400), too_large (413), bad_version (400),
  * bad_field (400, message names the field). */
