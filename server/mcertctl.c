@@ -567,22 +567,6 @@ static int cmd_audit(const ctl *c, const ctl_verb *v, int argc, char **argv, int
     return rc;
 }
 
-/* A serial as given (hex, either case, leading zero octets allowed) in
- * the index's form: upper-case, no leading zero octets. 0 / -1. */
-static int serial_norm(const char *s, char out[41])
-{
-    size_t n = strlen(s);
-    uint8_t raw[20];
-    if (n == 0 || n > 40 || n % 2 != 0 || mc_unhex(s, n, raw, n / 2) != 0)
-        return -1;
-    size_t k = 0;
-    while (k + 1 < n / 2 && raw[k] == 0)
-        k++;
-    for (size_t j = k; j < n / 2; j++)
-        snprintf(out + 2 * (j - k), 3, "%02X", raw[j]);
-    return 0;
-}
-
 static int cmd_revoke(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
 {
     const char *fp = NULL, *serial = NULL, *reason = NULL;
@@ -596,7 +580,7 @@ static int cmd_revoke(const ctl *c, const ctl_verb *v, int argc, char **argv, in
         return usage_error(v, "give exactly one of --fp and --serial");
     if (fp != NULL && mc_unhex(fp, strlen(fp), raw, 32) != 0)
         return usage_error(v, "--fp is 64 hex digits (a certificate fingerprint)");
-    if (serial != NULL && serial_norm(serial, sn) != 0)
+    if (serial != NULL && mc_serial_norm(serial, strlen(serial), sn) != 0)
         return usage_error(v, "--serial is the certificate's serial number in hex (2..40 "
                               "digits)");
     if (reason != NULL && (why = mc_reason_parse(reason, strlen(reason))) < 0)

@@ -1369,3 +1369,17 @@ int mc_x509_der(X509 *x, mc_buf *out)
     out->len += (size_t)len;
     return 0;
 }
+
+int mc_serial_norm(const char *s, size_t n, char out[41])
+{
+    uint8_t raw[20];
+    if (n < 2 || n > 40 || n % 2 != 0 || mc_unhex(s, n, raw, n / 2) != 0)
+        return -1;
+    size_t k = 0;
+    while (k + 1 < n / 2 && raw[k] == 0)
+        k++;
+    for (size_t j = k; j < n / 2; j++)
+        snprintf(out + 2 * (j - k), 3, "%02X", raw[j]);
+    out[2 * (n / 2 - k)] = '\0';
+    return 0;
+}

@@ -221,6 +221,12 @@ int mc_cert_info_der(X509 *x, mc_buf *der, mc_cert_info *info, mc_err *err);
  * of more than 20 octets. */
 int mc_serial_hex(const ASN1_INTEGER *sn, char out[41]);
 
+/* A serial as a person or a client gives it (s, n bytes: hex, either
+ * case, an even number of 2..40 digits, leading zero octets allowed) in
+ * mc_serial_hex's form, the serial index's: upper-case, no leading zero
+ * octets. 0 / -1 (not such a serial). */
+int mc_serial_norm(const char *s, size_t n, char out[41]);
+
 /* DER encode, appended to the owned buffer out (usually empty). 0 / -1. */
 int mc_x509_der(X509 *x, mc_buf *out);
 
