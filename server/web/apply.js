@@ -33,13 +33,17 @@
  * States are also in data- attributes (data-state, data-id, data-fen) for
  * people and tests.
  *
- * Non-goals: the U-Key kind (postal delivery), invoices (发票申请), editing
- * while another tab edits (the server's gen decides).
+ * 发票申请 (list and detail, for an application whose fee is paid): the
+ * dialog of /invoice.js (window.mcertInvoice), for the application's order.
+ *
+ * Non-goals: the U-Key kind (postal delivery), editing while another tab
+ * edits (the server's gen decides).
  */
 'use strict';
 
 (function () {
   const M = window.mcert;
+  const INV = window.mcertInvoice;
   const { ApiError, api, apiRaw, h, $, fmtTime, fmtSize, show, dataUrl, qrBox, shell } = M;
   /* shared with 审核 (review.js) */
   const {
@@ -144,6 +148,20 @@
   /* ---- the list ---- */
 
   let listPage = 1;
+  let invoices = new Map(); /* order id -> its invoice */
+
+  /* The fee was paid (and is not being refunded): an invoice may be asked. */
+  function invoiceable(a) {
+    return isPaid(a) && Number(a.fee) > 0 && !!a.order_id;
+  }
+
+  function openInvoice(a) {
+    INV.open({
+      order: a.order_id, amount: a.fee,
+      goods: [{ name: '移动证书申领', spec: '移动证书 1年', unit: '个', qty: 1, price: a.fee, amount: a.fee }],
+      onChange: () => route(),
+    });
+  }
 
   function fillStateFilter() {
     const sel = $('state-filter');
@@ -156,6 +174,7 @@
     $('q').value = p.get('q') || '';
     $('state-filter').value = p.get('state') || '';
     listPage = Math.max(1, Number(p.get('page')) || 1);
+    invoices = await INV.byOrder().catch(() => new Map());
     await M.appListPage({
       path: '/api/v1/applications', state: $('state-filter').value, q: $('q').value.trim(), page: listPage,
       body: $('apps-body'), row: listRow, handle,
@@ -173,6 +192,9 @@
     if (EDITABLE.has(a.state)) link('编辑', 'row-edit', () => nav(`/apply?id=${encodeURIComponent(a.id)}&edit=1`));
     if (a.state === 'pending_payment') link('去支付', 'row-pay', () => pay(a, pageErr));
     if (WITHDRAWABLE.has(a.state)) link('撤销', 'row-withdraw', () => withdraw(a), 'link-danger');
+    const inv = invoices.get(a.order_id);
+    if (invoiceable(a)) link(inv ? '查看发票' : '发票申请', 'row-invoice', () => openInvoice(a));
+    if (inv) op.append(h('div', { class: 'op-line small' }, h('span', { class: 'muted' }, '发票：'), INV.badge(inv)));
     const kv = (k, v, testid) => h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
       h('span', { class: 'v', 'data-testid': testid }, v));
     return h('tr', { 'data-testid': 'app-row', dataset: { id: a.id, state: a.state } },
@@ -834,6 +856,7 @@
     $('d-edit').hidden = !EDITABLE.has(a.state);
     $('d-resubmit').hidden = a.state !== 'rejected';
     $('d-pay').hidden = a.state !== 'pending_payment';
+    $('d-invoice').hidden = !invoiceable(a);
 
     /* approved: the activation note and the QR */
     const enroll = $('d-enroll');
@@ -897,6 +920,7 @@
   $('d-resubmit').addEventListener('click', () => nav(`/apply?id=${encodeURIComponent(detail.id)}&edit=1`));
   $('d-pay').addEventListener('click', () => pay(detail, $('d-error')));
   $('d-withdraw').addEventListener('click', () => withdraw(detail));
+  $('d-invoice').addEventListener('click', () => openInvoice(detail));
 
   enrollBox = qrBox($('enroll-qr'),
     () => api('POST', `/api/v1/applications/${encodeURIComponent(detail.id)}/enroll-session?qr=none`),

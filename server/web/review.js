@@ -13,6 +13,12 @@
  *                    审核通过 (POST …/approve: the activation code goes to the
  *                    applicant by SMS) and 审核不通过 with a reason
  *                    (POST …/reject {reason}); for an issued one 吊销证书.
+ *   /review?view=invoices  发票审核: GET /api/v1/invoices?state=&order= (default
+ *                    已申请), each with its order, amount, title and tax id,
+ *                    receiver; 开票 (POST …/issue {}: the server makes the
+ *                    e-invoice PDF), 上传发票 (a PDF: POST /api/v1/uploads,
+ *                    then …/issue {upload}), 不通过 with a reason (…/reject),
+ *                    作废 with a reason (…/void); 下载 for an issued one.
  *
  * The role comes from GET /api/v1/me: anyone else is told the page is for
  * operators (the server refuses them anyway). Helpers from /app.js
@@ -24,7 +30,7 @@
 
 (function () {
   const M = window.mcert;
-  const { api, h, $, fmtTime, show, shell } = M;
+  const { api, apiRaw, h, $, fmtTime, show, shell, yuan } = M;
   /* shared with CA证书申领 (apply.js) */
   const {
     APP_STATE_TEXT: STATE_TEXT, feeText, payWords, isPaid, appStateBadge: stateBadge, kvSection, appFetch, appHead, appScans,
@@ -43,7 +49,14 @@
     bad_reason: '请选择有效的吊销原因',
     cert_revoked: '该证书已被吊销',
     stale: '该申领已被修改，请刷新后重试',
+    too_large: '文件过大，不超过5MB',
+    bad_upload: '文件不是有效的PDF文件',
+    unsupported_media_type: '请上传PDF文件',
   };
+  const INV_STATES = [['requested', '已申请'], ['issued', '已开票'], ['rejected', '未通过'], ['voided', '已作废']];
+  const INV_TEXT = Object.fromEntries(INV_STATES);
+  const INV_KIND_TEXT = { app: '证书申领', renewal: '证书续费' };
+  const UPLOAD_MAX = 5 * 1024 * 1024;
 
   const { handle } = M.pageErrors(ERROR_TEXT);
 
@@ -59,10 +72,12 @@
 
   let page = 1;
 
+  function showOnly(...ids) {
+    for (const id of ['view-queue', 'view-revoke', 'view-app', 'view-invoices']) $(id).hidden = !ids.includes(id);
+  }
+
   async function showQueue() {
-    $('view-queue').hidden = false;
-    $('view-revoke').hidden = false;
-    $('view-app').hidden = true;
+    showOnly('view-queue', 'view-revoke');
     $('crumbs').textContent = '我的工作台 / 系统管理 / CA管理 / 审核';
     const p = new URLSearchParams(location.search);
     $('q').value = p.get('q') || '';
@@ -113,9 +128,7 @@
   let cur = null;
 
   async function showApp(id) {
-    $('view-queue').hidden = true;
-    $('view-revoke').hidden = true;
-    $('view-app').hidden = false;
+    showOnly('view-app');
     $('crumbs').textContent = '我的工作台 / 系统管理 / CA管理 / 审核 / 申领审核详情';
     const a = await appFetch(id, 'r', handle);
     if (!a) return;
@@ -150,11 +163,15 @@
 
   const dlg = $('decide-dialog');
   let decideOk = null;
+  let decideAfter = null; /* what to show again after a decision (default: the application) */
   for (const b of dlg.querySelectorAll('[data-close]')) b.addEventListener('click', () => dlg.close());
 
   function decide(kind) {
     const a = cur;
+    decideAfter = null;
     show($('decide-error'), '');
+    $('decide-reason-field').querySelector('.field-label').lastChild.textContent = '不通过理由';
+    $('decide-reason').placeholder = '请写明需要申领人修改的内容，申领人将在申领详情中看到';
     $('decide-reason-field').hidden = kind !== 'reject';
     $('decide-crl-field').hidden = kind !== 'revoke';
     $('decide-reason').value = '';
@@ -206,7 +223,8 @@
         return;
       }
       dlg.close();
-      showApp(cur.id);
+      if (decideAfter) decideAfter();
+      else showApp(cur.id);
     } catch (e) {
       $('decide-ok').disabled = false;
       handle(e, $('decide-error'));
@@ -215,6 +233,166 @@
   $('r-approve').addEventListener('click', () => decide('approve'));
   $('r-reject').addEventListener('click', () => decide('reject'));
   $('r-revoke').addEventListener('click', () => decide('revoke'));
+
+  /* ---- 发票审核 ---- */
+
+  let invUploadFor = null;
+
+  function invUrl() {
+    const qs = new URLSearchParams({ view: 'invoices' });
+    const q = $('inv-q').value.trim();
+    if (q) qs.set('order', q);
+    qs.set('state', $('inv-state-filter').value);
+    return '/review?' + qs;
+  }
+
+  async function showInvoices() {
+    showOnly('view-invoices');
+    $('crumbs').textContent = '我的工作台 / 系统管理 / CA管理 / 发票审核';
+    const p = new URLSearchParams(location.search);
+    $('inv-q').value = p.get('order') || '';
+    $('inv-state-filter').value = p.has('state') ? p.get('state') : 'requested';
+    const qs = new URLSearchParams();
+    if ($('inv-state-filter').value) qs.set('state', $('inv-state-filter').value);
+    if ($('inv-q').value.trim()) qs.set('order', $('inv-q').value.trim());
+    const body = $('inv-body');
+    let d;
+    try {
+      d = await api('GET', '/api/v1/invoices' + (qs.toString() ? '?' + qs : ''));
+    } catch (e) {
+      body.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '加载失败')));
+      handle(e, $('inv-error'));
+      return;
+    }
+    show($('inv-error'), '');
+    const rows = Array.isArray(d.invoices) ? d.invoices : [];
+    body.replaceChildren();
+    if (rows.length === 0) body.append(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '暂无数据')));
+    for (const inv of rows) body.append(invRow(inv));
+  }
+
+  function invRow(inv) {
+    const kv = (k, v, testid, cls) => h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
+      h('span', { class: 'v' + (cls ? ' ' + cls : ''), 'data-testid': testid }, v === '' || v == null ? '—' : v));
+    const op = h('td', { class: 'col-op', 'data-label': '操作' });
+    const link = (label, testid, fn, cls) => {
+      const b = h('button', { type: 'button', class: 'link' + (cls ? ' ' + cls : ''), 'data-testid': testid }, label);
+      b.addEventListener('click', fn);
+      op.append(h('div', { class: 'op-line' }, b));
+    };
+    if (inv.state === 'requested') {
+      link('开票', 'inv-issue', () => invDecide('issue', inv));
+      link('上传发票', 'inv-upload-btn', () => {
+        invUploadFor = inv;
+        $('inv-upload').value = '';
+        $('inv-upload').click();
+      });
+      link('不通过', 'inv-reject', () => invDecide('reject', inv), 'link-danger');
+    }
+    if (inv.state === 'issued') link('下载发票', 'inv-download', () => invPdf(inv));
+    if (inv.state === 'requested' || inv.state === 'issued') link('作废', 'inv-void', () => invDecide('void', inv), 'link-danger');
+    if (!op.childNodes.length) op.append(h('span', { class: 'muted' }, '—'));
+    const t = inv.title || {};
+    return h('tr', { 'data-testid': 'inv-row', dataset: { id: inv.id, state: inv.state, order: inv.order } },
+      h('td', { 'data-label': '订单信息', class: 'app-info' },
+        kv('订单编号：', inv.order, 'inv-order', 'mono'),
+        kv('业务：', `${INV_KIND_TEXT[inv.kind] || inv.kind || '—'} ${inv.ref || ''}`.trim(), 'inv-ref'),
+        kv('实付金额（元）：', yuan(inv.amount), 'inv-amount')),
+      h('td', { 'data-label': '发票抬头', class: 'app-info' },
+        kv('发票抬头：', t.name, 'inv-title'),
+        kv('企业税号：', t.tax_id, 'inv-tax', 'mono'),
+        kv('发票类型：', inv.invoice_type || '电子增值税普通发票', 'inv-type')),
+      h('td', { 'data-label': '接收信息', class: 'app-info' },
+        kv('电话：', inv.receiver_phone, 'inv-phone', 'mono'),
+        kv('邮箱：', inv.receiver_email, 'inv-email')),
+      h('td', { 'data-label': '申请时间' }, fmtTime(inv.requested_at)),
+      h('td', { 'data-label': '状态' },
+        h('span', { class: 'state-dot', dataset: { state: 'inv_' + inv.state }, 'data-testid': 'inv-row-state' }, INV_TEXT[inv.state] || inv.state),
+        inv.reason ? h('div', { class: 'muted small reason-v' }, inv.reason) : null),
+      op);
+  }
+
+  /* 开票 (generate), 不通过 and 作废 (with a reason), through the decide dialog. */
+  function invDecide(kind, inv) {
+    show($('decide-error'), '');
+    const t = inv.title || {};
+    const what = `订单 ${inv.order}（${t.name || ''}，${yuan(inv.amount)} 元）`;
+    $('decide-reason-field').hidden = kind === 'issue';
+    $('decide-crl-field').hidden = true;
+    $('decide-reason').value = '';
+    $('decide-reason').placeholder = kind === 'reject' ? '请写明不通过的原因，申请人将在发票申请中看到' : '请写明作废的原因';
+    $('decide-reason-field').querySelector('.field-label').lastChild.textContent = kind === 'reject' ? '不通过理由' : '作废原因';
+    $('decide-ok').disabled = false;
+    $('decide-ok').className = 'btn ' + (kind === 'issue' ? 'btn-primary' : 'btn-danger');
+    $('decide-title').textContent = { issue: '开票', reject: '发票申请不通过', void: '作废发票' }[kind];
+    $('decide-text').textContent = {
+      issue: `为${what}开具电子增值税普通发票吗？系统将生成发票PDF，申请人即可下载。`,
+      reject: `${what}的发票申请不通过。`,
+      void: `作废${what}的发票吗？作废后申请人可重新申请。`,
+    }[kind];
+    $('decide-ok').textContent = { issue: '开票', reject: '不通过', void: '作废' }[kind];
+    decideAfter = () => showInvoices();
+    decideOk = async () => {
+      const id = encodeURIComponent(inv.id);
+      if (kind === 'issue') {
+        await api('POST', `/api/v1/invoices/${id}/issue`, {});
+        show(pageNote, `已为订单 ${inv.order} 开具发票`);
+        return true;
+      }
+      const reason = $('decide-reason').value.trim();
+      if (!reason) {
+        show($('decide-error'), kind === 'reject' ? '请填写不通过理由' : '请填写作废原因');
+        $('decide-reason').focus();
+        return false;
+      }
+      await api('POST', `/api/v1/invoices/${id}/${kind}`, { reason });
+      show(pageNote, kind === 'reject' ? `订单 ${inv.order} 的发票申请不通过` : `已作废订单 ${inv.order} 的发票`);
+      return true;
+    };
+    dlg.showModal();
+  }
+
+  /* 上传发票: a PDF (by its first bytes, ≤ 5 MiB), uploaded, then issued with it. */
+  $('inv-upload').addEventListener('change', async () => {
+    const f = $('inv-upload').files[0];
+    const inv = invUploadFor;
+    invUploadFor = null;
+    if (!f || !inv) return;
+    const err = $('inv-error');
+    show(err, '');
+    const head = new Uint8Array(await f.slice(0, 5).arrayBuffer());
+    if (!(head.length === 5 && [0x25, 0x50, 0x44, 0x46, 0x2d].every((v, i) => head[i] === v))) {
+      show(err, '请上传PDF格式的电子发票');
+      return;
+    }
+    if (f.size > UPLOAD_MAX) {
+      show(err, '文件过大，不超过5MB');
+      return;
+    }
+    try {
+      const up = await apiRaw('POST', '/api/v1/uploads', { body: f, type: 'application/pdf' });
+      await api('POST', `/api/v1/invoices/${encodeURIComponent(inv.id)}/issue`, { upload: up.id });
+      show(pageNote, `已上传订单 ${inv.order} 的发票`);
+      showInvoices();
+    } catch (e) {
+      handle(e, err);
+    }
+  });
+
+  async function invPdf(inv) {
+    try {
+      const blob = await apiRaw('GET', `/api/v1/invoices/${encodeURIComponent(inv.id)}/pdf`, { asBlob: true });
+      M.saveBlob(blob, `电子发票-${inv.id}.pdf`);
+    } catch (e) {
+      handle(e, $('inv-error'));
+    }
+  }
+
+  $('inv-filter').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    nav(invUrl());
+  });
+  $('inv-filter-reset').addEventListener('click', () => nav('/review?view=invoices'));
 
   /* ---- revocation ---- */
 
@@ -254,8 +432,10 @@
   function route() {
     for (const d of document.querySelectorAll('dialog[open]')) d.close();
     window.scrollTo(0, 0);
-    const id = new URLSearchParams(location.search).get('id');
-    if (id) showApp(id);
+    const p = new URLSearchParams(location.search);
+    M.markMenu();
+    if (p.get('view') === 'invoices') showInvoices();
+    else if (p.get('id')) showApp(p.get('id'));
     else showQueue();
   }
 
@@ -263,6 +443,7 @@
     if (!M.loggedIn()) return;
     const sel = $('state-filter');
     for (const s of QUEUE_STATES) sel.append(h('option', { value: s }, STATE_TEXT[s]));
+    for (const [v, t] of INV_STATES) $('inv-state-filter').append(h('option', { value: v }, t));
     fillReasons($('rv-reason'));
     fillReasons($('decide-crl'));
     try {
