@@ -116,6 +116,34 @@ int mc_policy_upload_may_read(const mc_principal *me, int mine, int my_org)
     return mc_policy_is_operator(me) || mine || (my_org && is_admin(me));
 }
 
+/* ---- invoices ---- */
+
+int mc_policy_inv_may_act(const mc_principal *me, const mc_inv_owner *inv)
+{
+    mc_app_owner ow = {inv->owner, inv->org};
+    return mc_policy_app_may_act(me, &ow);
+}
+
+int mc_policy_inv_may_read(const mc_principal *me, const mc_inv_owner *inv)
+{
+    return mc_policy_is_operator(me) || mc_policy_inv_may_act(me, inv);
+}
+
+int mc_policy_inv_may_issue(const mc_principal *me)
+{
+    return mc_policy_is_operator(me);
+}
+
+int mc_policy_inv_may_keep_titles(const mc_principal *me)
+{
+    return mc_policy_app_may_create(me);
+}
+
+int mc_policy_inv_sees_org(const mc_principal *me)
+{
+    return is_admin(me);
+}
+
 /* ---- revocation ---- */
 
 const char *mc_policy_may_revoke(const mc_principal *me, const mc_revoke_facts *f, int *status)

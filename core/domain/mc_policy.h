@@ -95,6 +95,30 @@ int mc_policy_app_sees_org(const mc_principal *me);
  * uploaders is of me's organisation. */
 int mc_policy_upload_may_read(const mc_principal *me, int mine, int my_org);
 
+/* ---- invoices (发票, PROTOCOL.md §11) ----
+ * An invoice belongs to its order: the order's organisation (uscc) and the
+ * login that owns the order (an application's applicant; a renewal's
+ * holder). The same people who act on the order — its owner and its
+ * organisation's admin (mc_policy_app_may_act: one rule) — request an
+ * invoice for it, read it, and withdraw (void) a request not yet issued;
+ * an organisation's saved titles are kept by its admins and staff. CA
+ * operators read every invoice and alone issue, reject, and void an issued
+ * one; they request none and keep no titles. Not a reader: 404. */
+typedef struct mc_inv_owner {
+    const char *owner;            /* login */
+    const char *org;              /* USCC */
+} mc_inv_owner;
+int mc_policy_inv_may_read(const mc_principal *me, const mc_inv_owner *inv);
+/* request, withdraw a requested one */
+int mc_policy_inv_may_act(const mc_principal *me, const mc_inv_owner *inv);
+/* issue, reject, void an issued one, the operators' queue */
+int mc_policy_inv_may_issue(const mc_principal *me);
+/* list, add, edit and delete the saved titles of me's organisation */
+int mc_policy_inv_may_keep_titles(const mc_principal *me);
+/* 1 if me's list holds every invoice of its organisation (admin), not only
+ * those of its own orders (staff). */
+int mc_policy_inv_sees_org(const mc_principal *me);
+
 /* ---- revocation (PROTOCOL.md §9.8) ----
  * Who may revoke a certificate: its holder (the account it is bound to),
  * an admin of the organisation the certificate names (its USCC), or a CA
