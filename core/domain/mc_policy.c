@@ -156,3 +156,24 @@ const char *mc_policy_may_revoke(const mc_principal *me, const mc_revoke_facts *
     *status = 403;
     return "not_permitted";
 }
+
+/* ---- key history ---- */
+
+int mc_policy_cert_may_read(const mc_principal *me, const char *cert_org, const char *holder)
+{
+    if (mc_policy_is_operator(me))
+        return 1;
+    if (holder[0] != '\0' && strcmp(holder, me->login) == 0)
+        return 1;
+    return is_admin(me) && cert_org[0] != '\0' && strcmp(me->org, cert_org) == 0;
+}
+
+int mc_policy_cert_key_may_read(const char *key_org, int has_verify, const char *cert_org)
+{
+    return has_verify && key_org[0] != '\0' && strcmp(key_org, cert_org) == 0;
+}
+
+int mc_policy_history_may_read(const mc_principal *me, const mc_principal *target)
+{
+    return mc_policy_is_operator(me) || mc_policy_may_manage(me, target);
+}

@@ -133,4 +133,20 @@ typedef struct mc_revoke_facts {
 /* NULL, or the wire code of the refusal (403 not_permitted). */
 const char *mc_policy_may_revoke(const mc_principal *me, const mc_revoke_facts *f, int *status);
 
+/* ---- key history (PROTOCOL.md §10.8) ----
+ * A certificate's record, current or past, may be read by its holder, by
+ * an admin of the organisation the certificate names (the record's USCC)
+ * and by a CA operator; GET /api/v1/certs/<serial> also by an API key with
+ * scope verify of that organisation. The holder is the account the
+ * certificate is bound to or, for one a renewal replaced (bound to nobody
+ * since), the account its newest successor is bound to: the caller finds
+ * it ("" if none). A caller that may not read is answered 404 not_found,
+ * as for a serial with no record: it does not learn that one exists. */
+int mc_policy_cert_may_read(const mc_principal *me, const char *cert_org, const char *holder);
+/* key_org: the API key's USCC; has_verify: the key has scope verify. */
+int mc_policy_cert_key_may_read(const char *key_org, int has_verify, const char *cert_org);
+/* An account's key history (GET /api/v1/bindings/<account>/certs): the
+ * account itself, an admin of its organisation, an operator. */
+int mc_policy_history_may_read(const mc_principal *me, const mc_principal *target);
+
 #endif
