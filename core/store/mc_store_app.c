@@ -138,14 +138,16 @@ static void end_call(mc_store *st, const char *fn, mc_app_event ev, const mc_app
                      const char *reason, const mc_actor *ac, mc_app_done *out, mc_store_cb cb,
                      void *privdata)
 {
-    char ka[64], kl[64], ko[80], from[128];
+    char ka[64], kl[64], ko[80], ki[80], from[128];
     mc_cmd c;
-    mc_cmd_fcall(&c, fn, 5, 0);
+    mc_cmd_fcall(&c, fn, 6, 0);
     mc_cmd_add(&c, mc_key(ka, sizeof(ka), "app", a->id));
     mc_cmd_add(&c, mc_key(kl, sizeof(kl), "applive", a->uscc));
     mc_cmd_add(&c, mc_key(ko, sizeof(ko), "order", a->order[0] ? a->order : "-"));
     mc_cmd_add(&c, "{mc}:refundq");
     mc_cmd_add(&c, "{mc}:audit");
+    /* a paid order whose invoice holds the money is not refunded (§11) */
+    mc_cmd_add(&c, mc_key(ki, sizeof(ki), "inv", a->order[0] ? a->order : "-"));
     add_actor(&c, ac);
     add_from(&c, ev, from, sizeof(from));
     mc_cmd_add(&c, mc_app_state_name(mc_app_target(ev)));

@@ -12,7 +12,9 @@
  * Errors, besides 503 store_unavailable: not_found (404), bad_transition
  * (409: the state does not allow it; nothing changed), stale (503: the
  * record changed since it was read: read again), too_many_attempts (429),
- * id_collision (503: two creations drew the same order number).
+ * id_collision (503: two creations drew the same order number),
+ * invoice_open (409: withdraw or reject of a paid application whose order's
+ * invoice is requested or issued: nothing refunded, nothing changed).
  *
  * Every call is async on an async store (mc_store.h): `out`, the strings
  * given and privdata must live until cb runs — except the strings, which

@@ -32,6 +32,8 @@ Keys (hash tag {mc}):
                   is withdrawn or rejected, and the order is queued in
   refundq         zset oid -> when (PAY's refund queue: its sweep asks the
                   provider again until the refund is confirmed)
+  inv:<oid>       hash, the order's invoice (invoice.lua's): only read — a
+                  paid application is not refunded while it holds the money
   blob:<sha256>   hash, an upload: type, size, created, and per uploader
                   `u:<login>` = its organisation
   idck:<holder>   hash day -> identity checks that day (volatile)
@@ -127,11 +129,14 @@ end
 -- the one C read; `stale` if the application names another now) becomes
 -- refund_pending and is queued for PAY's refund, and the application is no
 -- longer paid at once (paid "0": a resubmission pays again, whenever the
--- provider confirms the refund). -> the order id to refund, or ''
-local function app_unpay(a, o, rq, oid, t)
+-- provider confirms the refund). A refund is refused (invoice_open) while
+-- the order's invoice (ki: {mc}:inv:<oid>, invoice.lua's) holds the money:
+-- requested or issued (§11). -> the order id to refund, or ''
+local function app_unpay(a, o, rq, oid, t, ki)
   if (hget(a, 'order') or '') ~= oid then return nil, fail('stale') end
   if hget(a, 'paid') ~= '1' then return '' end
   if oid == '' or hget(o, 'state') ~= 'paid' then return '' end
+  if invoice_holds(ki) then return nil, fail('invoice_open') end
   redis.call('HSET', o, 'state', 'refund_pending')
   redis.call('ZADD', rq, t, oid)
   redis.call('HSET', a, 'paid', '0')
@@ -148,7 +153,7 @@ local function app_end(keys, args, what, reason, oid)
   local e = app_from(a, args[3])
   if e then return e end
   local t = now()
-  local refund, err = app_unpay(a, o, rq, oid, t)
+  local refund, err = app_unpay(a, o, rq, oid, t, keys[6])
   if err then return err end
   local id = hget(a, 'id')
   if reason then
@@ -164,14 +169,16 @@ local function app_end(keys, args, what, reason, oid)
   return {app_flat(a), refund}
 end
 
--- KEYS: app, applive, order (or any key when none), refundq, audit.
+-- KEYS: app, applive, order (or any key when none), refundq, audit, the
+-- order's invoice ({mc}:inv:<order>, or any key when none).
 -- ARGV: who, from, from-states, to, order id ('' when none).
 -- -> {application, order id to refund or ''}
 local function app_withdraw(keys, args)
   return app_end(keys, args, 'app_withdraw', nil, args[5])
 end
 
--- KEYS: app, applive, order (or any key when none), refundq, audit.
+-- KEYS: app, applive, order (or any key when none), refundq, audit, the
+-- order's invoice ({mc}:inv:<order>, or any key when none).
 -- ARGV: who, from, from-states, to, reason, order id ('' when none).
 -- -> {application, order id to refund or ''}
 local function app_reject(keys, args)
