@@ -2,6 +2,7 @@
  * mc_config.c — see mc_config.h. getopt_long over a fixed table.
  */
 #include "mc_config.h"
+#include "mc_renew.h"
 
 #include "mc_defaults.h"
 
@@ -29,6 +30,8 @@ const char *mc_config_usage(void)
            "                         (default " MC_STR(MC_DEFAULT_LIMIT_WAITERS) "; 0: no limit)\n"
            "  --limit-apikey N       calls per API key per minute, all nodes\n"
            "                         (default " MC_STR(MC_DEFAULT_LIMIT_APIKEY) "; 0: no limit)\n"
+           "  --renew-grace DAYS     a certificate may be renewed up to DAYS after it\n"
+           "                         expired (default 30; 0..365)\n"
            "  --data DIR             data directory with trust/ (default ./var)\n"
            "  --trust PATH           trust anchors, file or dir (default DATA/trust)\n"
            "  --web DIR              static pages (default: the source tree's server/web)\n"
@@ -86,6 +89,7 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
     c->limit_pending = MC_DEFAULT_LIMIT_PENDING;
     c->limit_waiters = MC_DEFAULT_LIMIT_WAITERS;
     c->limit_apikey = MC_DEFAULT_LIMIT_APIKEY;
+    c->renew_grace_days = MC_REN_GRACE_DAYS;
     snprintf(c->data_dir, sizeof(c->data_dir), "%s",
              getenv("MCERT_DATA") ? getenv("MCERT_DATA") : MC_DEFAULT_DATA_DIR);
     snprintf(c->web_dir, sizeof(c->web_dir), "%s", MCERT_WEB_DIR);
@@ -115,6 +119,7 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         {"limit-pending", required_argument, NULL, 'P'},
         {"limit-waiters", required_argument, NULL, 'A'},
         {"limit-apikey", required_argument, NULL, 'K'},
+        {"renew-grace", required_argument, NULL, 'G'},
         {"max-conns", required_argument, NULL, 'C'},
         {"header-timeout", required_argument, NULL, 'H'},
         {"min-body-rate", required_argument, NULL, 'R'},
@@ -187,6 +192,10 @@ int mc_config_parse(mc_config *c, int argc, char **argv, int *help, mc_err *err)
         case 'K':
             if (parse_int(optarg, 0, 1000000, &c->limit_apikey) != 0)
                 return mc_err_set(err, 2, "usage", "--limit-apikey wants 0..1000000");
+            break;
+        case 'G':
+            if (parse_int(optarg, 0, MC_REN_GRACE_DAYS_MAX, &c->renew_grace_days) != 0)
+                return mc_err_set(err, 2, "usage", "--renew-grace wants 0..365 (days)");
             break;
         case 'D':
             if (parse_int(optarg, 50, 60000, &c->store_deadline_ms) != 0)

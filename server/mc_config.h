@@ -40,6 +40,7 @@ typedef struct mc_config {
     int limit_pending;           /* open QR sessions per client address */
     int limit_waiters;           /* long polls waiting on one session, per loop */
     int limit_apikey;            /* calls per API key per minute, all nodes */
+    int renew_grace_days;        /* renewable up to this many days after expiry */
     mc_cidr proxies[MC_PROXIES_MAX]; /* trusted proxies: their X-Forwarded-For counts */
     int nproxies;
     int max_conns;               /* connections, all loops; 0 = from the fd limit (mc_conn.h) */

@@ -103,28 +103,28 @@ static void login_answer_needs_a_valid_bound_certificate(void **state)
 {
     (void)state;
     /* bound and valid: may answer (login sessions name no org) */
-    mc_answer_facts f = {MC_PURPOSE_LOGIN, "valid", "bob", ORG_A, "", ""};
+    mc_answer_facts f = {MC_PURPOSE_LOGIN, "valid", "bob", ORG_A, "", "", NULL, NULL};
     expect_answer(&f, NULL, 0);
     f.cert_org = ORG_B;
     expect_answer(&f, NULL, 0);
     /* revoked, or any status but valid */
-    mc_answer_facts revoked = {MC_PURPOSE_LOGIN, "revoked", "bob", ORG_A, "", ""};
+    mc_answer_facts revoked = {MC_PURPOSE_LOGIN, "revoked", "bob", ORG_A, "", "", NULL, NULL};
     expect_answer(&revoked, "cert_revoked", 403);
     revoked.cert_account = "";
     expect_answer(&revoked, "cert_revoked", 403);
-    mc_answer_facts superseded = {MC_PURPOSE_LOGIN, "superseded", "bob", ORG_A, "", ""};
-    expect_answer(&superseded, "cert_revoked", 403);
+    mc_answer_facts superseded = {MC_PURPOSE_LOGIN, "superseded", "bob", ORG_A, "", "", NULL, NULL};
+    expect_answer(&superseded, "cert_superseded", 403);
     /* valid but unbound, or not recorded at all */
-    mc_answer_facts unbound = {MC_PURPOSE_LOGIN, "valid", "", ORG_A, "", ""};
+    mc_answer_facts unbound = {MC_PURPOSE_LOGIN, "valid", "", ORG_A, "", "", NULL, NULL};
     expect_answer(&unbound, "not_bound", 404);
-    mc_answer_facts unrecorded = {MC_PURPOSE_LOGIN, "", "", ORG_A, "", ""};
+    mc_answer_facts unrecorded = {MC_PURPOSE_LOGIN, "", "", ORG_A, "", "", NULL, NULL};
     expect_answer(&unrecorded, "not_bound", 404);
 }
 
 static void sign_answer_needs_the_certificate_bound_to_the_signing_account(void **state)
 {
     (void)state;
-    mc_answer_facts f = {MC_PURPOSE_SIGN, "valid", "alice", ORG_A, "", "alice"};
+    mc_answer_facts f = {MC_PURPOSE_SIGN, "valid", "alice", ORG_A, "", "alice", NULL, NULL};
     expect_answer(&f, NULL, 0);
     /* bound, but to another account than the one asked of */
     f.cert_account = "bob";
@@ -132,35 +132,55 @@ static void sign_answer_needs_the_certificate_bound_to_the_signing_account(void 
     f.cert_account = "";
     expect_answer(&f, "not_bound", 404);
     /* never recorded: bound to nobody */
-    mc_answer_facts unrecorded = {MC_PURPOSE_SIGN, "", "", ORG_A, "", "alice"};
+    mc_answer_facts unrecorded = {MC_PURPOSE_SIGN, "", "", ORG_A, "", "alice", NULL, NULL};
     expect_answer(&unrecorded, "not_bound", 404);
-    mc_answer_facts revoked = {MC_PURPOSE_SIGN, "revoked", "alice", ORG_A, "", "alice"};
+    mc_answer_facts revoked = {MC_PURPOSE_SIGN, "revoked", "alice", ORG_A, "", "alice", NULL, NULL};
     expect_answer(&revoked, "cert_revoked", 403);
-    mc_answer_facts superseded = {MC_PURPOSE_SIGN, "superseded", "alice", ORG_A, "", "alice"};
-    expect_answer(&superseded, "cert_revoked", 403);
+    mc_answer_facts superseded = {MC_PURPOSE_SIGN, "superseded", "alice", ORG_A, "", "alice", NULL, NULL};
+    expect_answer(&superseded, "cert_superseded", 403);
+}
+
+static void renew_answer_needs_the_certificate_being_renewed(void **state)
+{
+    (void)state;
+    mc_answer_facts f = {MC_PURPOSE_RENEW, "valid", "alice", ORG_A, "", "alice", "aa", "aa"};
+    expect_answer(&f, NULL, 0);
+    /* unbound certificates are renewed too */
+    f.cert_account = "";
+    expect_answer(&f, NULL, 0);
+    /* another certificate of the same holder and organisation */
+    f.cert_fp = "bb";
+    expect_answer(&f, "not_current_cert", 403);
+    f.cert_fp = NULL;
+    expect_answer(&f, "not_current_cert", 403);
+    /* the status comes first */
+    mc_answer_facts sup = {MC_PURPOSE_RENEW, "superseded", "", ORG_A, "", "", "aa", "aa"};
+    expect_answer(&sup, "cert_superseded", 403);
+    mc_answer_facts rev = {MC_PURPOSE_RENEW, "revoked", "", ORG_A, "", "", "aa", "aa"};
+    expect_answer(&rev, "cert_revoked", 403);
 }
 
 static void bind_answer_needs_an_unbound_certificate_of_the_org(void **state)
 {
     (void)state;
     /* a certificate not yet recorded, of the target's org: may answer */
-    mc_answer_facts f = {MC_PURPOSE_BIND, "", "", ORG_A, ORG_A, ""};
+    mc_answer_facts f = {MC_PURPOSE_BIND, "", "", ORG_A, ORG_A, "", NULL, NULL};
     expect_answer(&f, NULL, 0);
     /* recorded valid and unbound (e.g. unbound earlier): may answer */
-    mc_answer_facts unbound = {MC_PURPOSE_BIND, "valid", "", ORG_A, ORG_A, ""};
+    mc_answer_facts unbound = {MC_PURPOSE_BIND, "valid", "", ORG_A, ORG_A, "", NULL, NULL};
     expect_answer(&unbound, NULL, 0);
     /* revoked comes first, whatever else holds */
-    mc_answer_facts revoked = {MC_PURPOSE_BIND, "revoked", "", ORG_A, ORG_A, ""};
+    mc_answer_facts revoked = {MC_PURPOSE_BIND, "revoked", "", ORG_A, ORG_A, "", NULL, NULL};
     expect_answer(&revoked, "cert_revoked", 403);
     revoked.cert_org = ORG_B;
     expect_answer(&revoked, "cert_revoked", 403);
     /* another organisation's certificate */
-    mc_answer_facts other = {MC_PURPOSE_BIND, "", "", ORG_B, ORG_A, ""};
+    mc_answer_facts other = {MC_PURPOSE_BIND, "", "", ORG_B, ORG_A, "", NULL, NULL};
     expect_answer(&other, "org_mismatch", 403);
     other.cert_status = "valid";
     expect_answer(&other, "org_mismatch", 403);
     /* already bound, to anyone */
-    mc_answer_facts bound = {MC_PURPOSE_BIND, "valid", "bob", ORG_A, ORG_A, ""};
+    mc_answer_facts bound = {MC_PURPOSE_BIND, "valid", "bob", ORG_A, ORG_A, "", NULL, NULL};
     expect_answer(&bound, "cert_bound", 409);
     bound.cert_account = "carol";
     expect_answer(&bound, "cert_bound", 409);
@@ -174,6 +194,7 @@ int main(void)
         cmocka_unit_test(staff_may_not_manage_anyone_else),
         cmocka_unit_test(only_an_admin_may_list_its_org),
         cmocka_unit_test(login_answer_needs_a_valid_bound_certificate),
+        cmocka_unit_test(renew_answer_needs_the_certificate_being_renewed),
         cmocka_unit_test(bind_answer_needs_an_unbound_certificate_of_the_org),
         cmocka_unit_test(sign_answer_needs_the_certificate_bound_to_the_signing_account),
     };

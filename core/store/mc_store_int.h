@@ -107,6 +107,12 @@ void *mc_cmd_add_sess_open(mc_cmd *c, const struct mc_session *s, const uint8_t 
                            const char *requester_name, const char *org, const char *org_name);
 int mc_sess_read_open(const struct redisReply *r, void *out, mc_err *err);
 
+/* An order hash (pay.lua's record) into an mc_order (mc_store_pay.h), for
+ * the families that read orders with what they pay (renewals). 0 /
+ * MC_REPLY_SHAPE. In mc_store_pay.c. */
+struct mc_order;
+int mc_order_read(const struct redisReply *hash, struct mc_order *o);
+
 /* The Functions library built into this binary (generated from lua/). */
 extern const char mc_lua_src[];
 extern const size_t mc_lua_len;

@@ -20,6 +20,7 @@ static const mc_field app_fields[] = {
 
 static const mc_field order_fields[] = {
     MC_FSTR(mc_order, id),          MC_FSTR(mc_order, app),
+    MC_FSTR(mc_order, kind),        MC_FSTR(mc_order, renewal),
     MC_FINT(mc_order, amount),      MC_FSTR(mc_order, provider),
     MC_FSTR(mc_order, state),       MC_FINT(mc_order, created),
     MC_FINT(mc_order, expires),     MC_FINT(mc_order, paid_at),
@@ -34,6 +35,16 @@ const char *mc_order_state_now(const mc_order *o)
     if (strcmp(o->state, "pending") == 0 && o->now >= o->expires)
         return "expired";
     return o->state;
+}
+
+int mc_order_is_renewal(const mc_order *o)
+{
+    return strcmp(o->kind, "renewal") == 0;
+}
+
+int mc_order_read(const redisReply *hash, mc_order *o)
+{
+    return mc_fields_read(order_fields, MC_NFIELDS(order_fields), hash, o);
 }
 
 /* ---- the application ---- */
@@ -137,7 +148,7 @@ static int read_outcome(const redisReply *r, void *out, mc_err *err)
     return 0;
 }
 
-void mc_store_pay_notify(mc_store *st, const mc_pay_notice *n, const char *app_id,
+void mc_store_pay_notify(mc_store *st, const mc_pay_notice *n, const mc_order *o,
                          const char *provider, const mc_actor *a, mc_pay_outcome *out,
                          mc_store_cb cb, void *privdata)
 {
@@ -145,7 +156,10 @@ void mc_store_pay_notify(mc_store *st, const mc_pay_notice *n, const char *app_i
     mc_cmd c;
     mc_cmd_fcall(&c, "pay_notify", 4, 0);
     mc_cmd_add(&c, mc_key(ko, sizeof(ko), "order", n->order));
-    mc_cmd_add(&c, mc_key(ka, sizeof(ka), "app", app_id));
+    if (mc_order_is_renewal(o))
+        mc_cmd_add(&c, mc_key(ka, sizeof(ka), "ren", o->renewal));
+    else
+        mc_cmd_add(&c, mc_key(ka, sizeof(ka), "app", o->app));
     mc_cmd_add(&c, "{mc}:refundq");
     mc_cmd_add(&c, "{mc}:audit");
     mc_cmd_add(&c, n->order);

@@ -37,7 +37,10 @@ typedef struct mc_pay_app {
 
 typedef struct mc_order {
     char id[MC_PAY_OID_LEN + 1];     /* "" when there is no such order */
-    char app[MC_APP_ID_MAX + 1];
+    char kind[12];                   /* "app" ("" in orders made before
+                                        renewals) | "renewal" */
+    char app[MC_APP_ID_MAX + 1];     /* what it pays: an application ... */
+    char renewal[MC_PAY_OID_LEN + 1];/* ... or a renewal (lua/renew.lua) */
     int64_t amount;                  /* fen */
     char provider[16];
     char state[16];                  /* as stored: pending paid refund_pending refunded expired */
@@ -56,6 +59,8 @@ typedef struct mc_order {
 
 /* The state a reader is shown: "expired" for a pending order past expires. */
 const char *mc_order_state_now(const mc_order *o);
+/* 1 if o pays a renewal (else an application). */
+int mc_order_is_renewal(const mc_order *o);
 
 /* The application (errors: not_found). */
 void mc_store_pay_app(mc_store *st, const char *app_id, mc_pay_app *out, mc_store_cb cb,
@@ -79,7 +84,8 @@ void mc_store_pay_order(mc_store *st, const mc_pay_open *in, const mc_actor *a, 
 void mc_store_order_get(mc_store *st, const char *oid, mc_order *out, mc_store_cb cb,
                         void *privdata);
 
-/* An authenticated, fresh notice for order o (as read before: its app).
+/* An authenticated, fresh notice for order o (as read before: what it
+ * pays, an application or a renewal).
  * Errors: unknown_order, provider_mismatch, amount_mismatch, order_expired,
  * bad_transition (refunded without a refund asked), stale. */
 typedef struct mc_pay_outcome {
@@ -87,7 +93,7 @@ typedef struct mc_pay_outcome {
     char order_state[16];
     char app_state[32];
 } mc_pay_outcome;
-void mc_store_pay_notify(mc_store *st, const mc_pay_notice *n, const char *app_id,
+void mc_store_pay_notify(mc_store *st, const mc_pay_notice *n, const mc_order *o,
                          const char *provider, const mc_actor *a, mc_pay_outcome *out,
                          mc_store_cb cb, void *privdata);
 

@@ -46,6 +46,10 @@ typedef struct mc_sess_rec {
     /* enroll sessions (§9.7) */
     char app[MC_APP_ID_MAX + 1];
     char holder_name[129];
+    /* renew sessions (§10.3; want above: the certificate renewed) */
+    char renewal[MC_RENEWAL_ID_LEN + 1];
+    char serial[MC_SERIAL_HEX_MAX + 1];
+    int64_t old_not_after, new_not_after, years;
 } mc_sess_rec;
 
 #define R mc_sess_rec
@@ -60,6 +64,8 @@ static const mc_field sess_fields[] = {
     MC_FSTR(R, result),    MC_FSTR(R, text),      MC_FINT(R, signing_time),
     MC_FINT(R, ndocs),     MC_FSTR(R, alg),       MC_FSTR(R, apikey),
     MC_FSTR(R, want),      MC_FSTR(R, app),       MC_FSTR(R, holder_name),
+    MC_FSTR(R, renewal),   MC_FSTR(R, serial),    MC_FINT(R, old_not_after),
+    MC_FINT(R, new_not_after), MC_FINT(R, years),
 };
 /* What sign_open writes besides sess_open_fields (signing_time comes from
  * Redis). */
@@ -108,6 +114,21 @@ static int read_sign(const redisReply *hash, const mc_sess_rec *rec, mc_sign_inf
         return corrupt(err);
     si->signing_time = rec->signing_time;
     memcpy(si->text, rec->text, sizeof(si->text));
+    return 0;
+}
+
+/* A renew session's view extras from its record (§10.3). */
+static int read_renew(const mc_sess_rec *rec, mc_renew_info *ri, mc_err *err)
+{
+    memset(ri, 0, sizeof(*ri));
+    if (strlen(rec->renewal) != MC_RENEWAL_ID_LEN || rec->years < 1 ||
+        rec->years > MC_RENEW_YEARS_MAX || rec->new_not_after <= 0 || rec->old_not_after < 0)
+        return corrupt(err);
+    memcpy(ri->renewal, rec->renewal, sizeof(rec->renewal));
+    memcpy(ri->serial, rec->serial, sizeof(rec->serial));
+    ri->not_after = rec->old_not_after;
+    ri->new_not_after = rec->new_not_after;
+    ri->years = (uint32_t)rec->years;
     return 0;
 }
 
@@ -301,6 +322,8 @@ static int read_scan(const redisReply *r, void *out, mc_err *err)
     }
     if (v->s.purpose == MC_PURPOSE_SIGN)
         return v->sign != NULL ? read_sign(r, &rec, v->sign, err) : corrupt(err);
+    if (v->s.purpose == MC_PURPOSE_RENEW)
+        return v->renew != NULL ? read_renew(&rec, v->renew, err) : corrupt(err);
     return 0;
 }
 
@@ -361,6 +384,10 @@ static int read_answer_ctx(const redisReply *r, void *out, mc_err *err)
         memcpy(x->alg, rec.alg, sizeof(x->alg));
         memcpy(x->want, rec.want, sizeof(x->want));
         return si != NULL ? read_sign(r->element[1], &rec, si, err) : corrupt(err);
+    }
+    if (x->s.purpose == MC_PURPOSE_RENEW) {
+        memcpy(x->want, rec.want, sizeof(x->want));
+        return read_renew(&rec, &x->renew, err);
     }
     return 0;
 }

@@ -73,7 +73,8 @@ typedef struct mc_answer_ctx {
      * and want (the fingerprint asked to sign) from the record */
     mc_sign_info *sign;
     char alg[8];
-    char want[65];
+    char want[65];                    /* sign: asked to sign; renew: being renewed */
+    mc_renew_info renew;              /* renew sessions (§10.3) */
 } mc_answer_ctx;
 void mc_store_sess_answer_ctx(mc_store *st, const char *sid, const char *fp, const char *answer,
                               mc_answer_ctx *out, mc_store_cb cb, void *privdata);

@@ -54,7 +54,9 @@ static int read_entry(const redisReply *v, mc_inbox_entry *e)
     e->expires = strtoll(x, NULL, 10);
     e->match = (uint32_t)strtoul(m, NULL, 10);
     e->documents = (uint32_t)strtoul(d, NULL, 10);
-    snprintf(e->purpose, sizeof(e->purpose), "sign");
+    /* a sign request has 1..32 documents; an extension (renew.lua's
+     * renew_open, §10.3) none */
+    snprintf(e->purpose, sizeof(e->purpose), "%s", e->documents == 0 ? "renew" : "sign");
     return 0;
 }
 

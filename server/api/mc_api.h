@@ -86,11 +86,23 @@ void mc_api_app_approve(mc_req *r);
 void mc_api_app_reactivate(mc_req *r);
 void mc_api_app_reject(mc_req *r);
 
+/* api/renew.c: renewals and extensions (§10); the phone's answer to an
+ * extension is api/phone_renew.c's. */
+void mc_api_renew_candidates(mc_req *r);
+void mc_api_renew_create(mc_req *r);
+void mc_api_renew_list(mc_req *r);
+void mc_api_renew_get(mc_req *r);
+void mc_api_renew_refund(mc_req *r);
+void mc_api_renew_session(mc_req *r);
+
 /* api/pay.c: payments (§9.6). */
 void mc_api_pay_open(mc_req *r);
 void mc_api_order_get(mc_req *r);
 void mc_api_pay_callback(mc_req *r);
 void mc_api_pay_sandbox_confirm(mc_req *r);
+/* An order as §9.6 shows it (with its cashier's address): new reference. */
+struct mc_order;
+json_t *mc_api_order_json(mc_node *node, const struct mc_order *o);
 /* api/pay.c's per-loop state: the providers and their keys (DATA/pay/
  * <provider>.key, made at the first start), the sandbox's notices waiting
  * on their timers, and on loop 0 the refund sweep. NULL with err (a key

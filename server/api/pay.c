@@ -258,7 +258,7 @@ static void notice_on_order(void *privdata, const mc_err *err)
         return;
     }
     mc_actor a = {j->who, j->from};
-    mc_store_pay_notify(j->node->store, &j->n, j->order.app, j->provider, &a, &j->out,
+    mc_store_pay_notify(j->node->store, &j->n, &j->order, j->provider, &a, &j->out,
                         notice_on_applied, j);
 }
 
@@ -535,15 +535,16 @@ void mc_api_pay_free(mc_pay *pay)
 
 /* ---- replies ---- */
 
-static json_t *order_json(mc_node *node, const mc_order *o)
+json_t *mc_api_order_json(mc_node *node, const mc_order *o)
 {
     pay_provider *p = provider_find(node->pay, o->provider);
     char cashier[160] = "";
     if (p != NULL)
         p->ops->cashier(p, o, cashier, sizeof(cashier));
-    return json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:I, s:s, s:s, "
-                     "s:s, s:s}",
-                     "order", o->id, "app", o->app, "amount", (json_int_t)o->amount,
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:I, "
+                     "s:s, s:s, s:s, s:s}",
+                     "order", o->id, "kind", mc_order_is_renewal(o) ? "renewal" : "app",
+                     "app", o->app, "renewal", o->renewal, "amount", (json_int_t)o->amount,
                      "provider", o->provider, "state", mc_order_state_now(o), "created",
                      (json_int_t)o->created, "expires", (json_int_t)o->expires, "now",
                      (json_int_t)o->now, "txn", o->txn, "paid_at", (json_int_t)o->paid_at,
@@ -647,7 +648,7 @@ static void open_on_order(void *privdata, const mc_err *err)
         mc_reply_err(r, &e);
         return;
     }
-    mc_reply_json(r, x->order.created_now ? 201 : 200, order_json(r->node, &x->order));
+    mc_reply_json(r, x->order.created_now ? 201 : 200, mc_api_order_json(r->node, &x->order));
 }
 
 /* ---- GET /api/v1/orders/:oid ---- */
@@ -662,7 +663,7 @@ static void get_on_order(void *privdata, const mc_err *err)
         mc_reply_errf(r, 404, "unknown_order", "no such order");
         return;
     }
-    mc_reply_json(r, 200, order_json(r->node, o));
+    mc_reply_json(r, 200, mc_api_order_json(r->node, o));
 }
 
 void mc_api_order_get(mc_req *r)
@@ -770,6 +771,14 @@ static void confirm_on_applied(void *privdata, const mc_err *err, const notice_j
     MC_STEP_BEGIN(r, privdata, err);
     confirm_ctx *x = r->hctx;
     char back[80];
+    if (mc_order_is_renewal(&x->order)) {
+        snprintf(back, sizeof(back), "/renew?id=%s", x->order.renewal);
+        mc_reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "order", x->order.id,
+                                        "state", j->out.order_state, "renewal",
+                                        x->order.renewal, "renewal_state", j->out.app_state,
+                                        "method", x->method, "return", back));
+        return;
+    }
     snprintf(back, sizeof(back), "/apply?id=%s", x->order.app);
     mc_reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "order", x->order.id,
                                     "state", j->out.order_state, "app", x->order.app,

@@ -27,6 +27,7 @@
 #include <sys/queue.h>
 
 #include "mc_api.h"
+#include "phone_int.h"
 #include "mc_certcache.h"
 #include "mc_cms.h"
 #include "mc_crypto.h"
@@ -72,24 +73,6 @@ void mc_api_phone_get(mc_req *r)
 
 /* ---- answer ---- */
 
-typedef struct answer_ctx {
-    mc_response m;                /* slices point into r->body */
-    char answer[65];              /* SHA-256 hex of the whole message */
-    char fp[65];                  /* the leaf's fingerprint, "-" if unparsable */
-    mc_answer_ctx c;
-    mc_answer_res res;
-    mc_cert_rec rec;
-    char who[80];
-    /* sign sessions */
-    mc_sign_info si;              /* the documents, from the record */
-    mc_cert_info ci;
-    EVP_PKEY *pub;                /* the leaf's key, for the worker */
-    int bad_doc;                  /* worker: index of a failing document signature, or -1 */
-    mc_err werr;                  /* worker: another failure */
-    mc_buf cms[MC_DOCS_MAX];      /* worker: one SignedData per document */
-    mc_buf results;
-} answer_ctx;
-
 static void answer_ctx_free(void *p)
 {
     answer_ctx *x = p;
@@ -97,6 +80,8 @@ static void answer_ctx_free(void *p)
     for (size_t i = 0; i < MC_DOCS_MAX; i++)
         mc_buf_free(&x->cms[i]);
     mc_buf_free(&x->results);
+    mc_buf_free(&x->newder);
+    mc_buf_free(&x->again.der);
     free(x);
 }
 
@@ -135,8 +120,7 @@ void mc_api_phone_respond(mc_req *r)
                              r);
 }
 
-/* The result body of an applied answer (also of one applied before). */
-static void answer_reply(mc_req *r, const char *result, const char *account)
+void mc_phone_answer_reply(mc_req *r, const char *result, const char *account)
 {
     if (strcmp(result, "wrong_number") == 0) {
         mc_reply_errf(r, 409, "wrong_number",
@@ -161,7 +145,10 @@ static void answer_on_ctx(void *privdata, const mc_err *err)
         return;
     }
     if (x->c.dup) {
-        answer_reply(r, x->c.result, x->c.account);
+        if (strcmp(x->m.purpose, "renew") == 0)
+            mc_phone_renew_again(r);
+        else
+            mc_phone_answer_reply(r, x->c.result, x->c.account);
         return;
     }
     const mc_session *s = &x->c.s;
@@ -172,6 +159,10 @@ static void answer_on_ctx(void *privdata, const mc_err *err)
     }
     if (strcmp(x->m.origin, s->origin) != 0) {
         mc_reply_errf(r, 409, "origin_mismatch", "the session was opened from another origin");
+        return;
+    }
+    if (s->purpose == MC_PURPOSE_RENEW) {
+        mc_phone_renew_answer(r);
         return;
     }
     mc_cert_info ci;
@@ -258,7 +249,7 @@ static void answer_on_applied(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     answer_ctx *x = r->hctx;
-    answer_reply(r, x->res.result, x->res.account);
+    mc_phone_answer_reply(r, x->res.result, x->res.account);
 }
 
 /* ---- a sign session's answer (PROTOCOL.md §8.6) ---- */

@@ -116,6 +116,14 @@ local function renew_get(keys, args)
   return {now(), REN.pair(keys[1], keys[2])}
 end
 
+-- KEYS: renewals. -> {now, {their hashes}}: whether each is still open
+-- (the candidates' filter, C: mc_ren_state_open).
+local function renew_states(keys, args)
+  local out = {}
+  for i = 1, #keys do out[i] = redis.call('HGETALL', keys[i]) end
+  return {now(), out}
+end
+
 -- KEYS: renorg:<uscc> or renall. ARGV: max. -> {now, {rid...}} newest first
 local function renew_ids(keys, args)
   return {now(), redis.call('ZREVRANGE', keys[1], 0, tonumber(args[1]) - 1)}
@@ -244,6 +252,7 @@ reg('renew_cert', renew_cert, true)
 reg('renew_create', renew_create)
 reg('renew_get', renew_get, true)
 reg('renew_ids', renew_ids, true)
+reg('renew_states', renew_states, true)
 reg('renew_refund', renew_refund)
 reg('renew_open', renew_open)
 reg('renew_commit', renew_commit)
