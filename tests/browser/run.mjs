@@ -439,9 +439,10 @@ async function passwordLogin(page, account, password) {
  * reply, the payload in it), the <img> was loaded from the session's qr.png
  * route (200 image/png), and the pixels the browser shows decode (zbarimg)
  * to the payload. Returns {payload, match, sid, png} (png: a file of those
- * pixels, for the phone to scan). */
+ * pixels, for the phone to scan). openRe: the open's route (the 延期 QR is
+ * opened by POST /api/v1/renewals/<rid>/renew-session). */
 let qrShots = 0;
-async function readQr(page, boxSel) {
+async function readQr(page, boxSel, openRe = /\/api\/v1\/sessions(\?|$)/) {
   const box = page.locator(boxSel);
   await box.locator('[data-testid="qr-state"]').waitFor();
   await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.state === 'pending', boxSel);
@@ -460,9 +461,9 @@ async function readQr(page, boxSel) {
   }, boxSel).catch(() => { throw new Error('the QR PNG did not render'); });
 
   /* the open: ?qr=none, a payload, no drawing */
-  const opened = netLog.find((e) => e.method === 'POST' && /\/api\/v1\/sessions(\?|$)/.test(e.url) &&
+  const opened = netLog.find((e) => e.method === 'POST' && openRe.test(e.url) &&
     e.body && e.body.sid === sid);
-  assert(opened, `no POST /api/v1/sessions reply seen for ${sid}`);
+  assert(opened, `no POST ${openRe} reply seen for ${sid}`);
   assert(new URL(opened.url).searchParams.get('qr') === 'none', `the session was opened with ${opened.url}, not ?qr=none`);
   assert(opened.body.qr && opened.body.qr.payload === payload, 'the open reply does not carry the payload');
   assert(!('png' in opened.body.qr) && !('svg' in opened.body.qr) && !('text' in opened.body.qr),
@@ -905,6 +906,94 @@ async function latinOnConsole(page) {
     }
     return out;
   });
+}
+
+/* ---- CA续费与延期 and 发票: helpers ---- */
+
+/* GB 32100: a 统一社会信用代码 from its first 17 characters (the check
+ * character computed here, apart from the page's own check). */
+function usccOf(prefix17) {
+  const A = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+  const w = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += A.indexOf(prefix17[i]) * w[i];
+  return prefix17 + A[(31 - (sum % 31)) % 31];
+}
+
+/* The renewal scenarios' own world, made once: an admin of the demo
+ * organisation (renewer) with a bound P-256 phone, and an SM2 phone whose
+ * certificate (issued to the same organisation) is bound to nobody. */
+async function ensureRenewWorld() {
+  if (W.ren) return W.ren;
+  W.pw.renewer = await addAccount('renewer', '续费管理员', 'admin');
+  const phone = await makePhone('phone-ren', 'p256', '续费测试');
+  const free = await makePhone('phone-free', 'sm2', '未绑定证书');
+  await ensureBound('renewer', phone);
+  W.ren = { phone, free };
+  return W.ren;
+}
+
+/* The renewal list is shown and has loaded (its rows or 暂无数据). */
+async function renewListLoaded(page) {
+  await page.locator('#view-list').waitFor();
+  await page.waitForFunction(() => {
+    const b = document.querySelector('#renew-body');
+    return b && !/加载中/.test(b.textContent);
+  });
+}
+
+function renewRow(page, rid) {
+  return page.locator(`tr[data-testid="renew-row"][data-id="${rid}"]`);
+}
+
+/* The renewal detail shows state `want`. */
+async function renewDetailState(page, want, timeout = STEP_TIMEOUT) {
+  try {
+    await page.waitForFunction((st) => {
+      const v = document.querySelector('#view-detail');
+      return v && !v.hidden && v.dataset.state === st;
+    }, want, { timeout });
+  } catch (e) {
+    const got = await page.evaluate(() => `${document.querySelector('#view-detail')?.dataset.state} ` +
+      `${document.querySelector('#d-error')?.textContent || ''} ${document.querySelector('#page-error')?.textContent || ''}`).catch(() => '?');
+    throw new Error(`the renewal detail did not reach ${want} (now ${got})`);
+  }
+}
+
+async function renewalOf(rid, account = 'renewer') {
+  const r = await apiCall('GET', `/api/v1/renewals/${rid}`, { token: await tokenOf(account) });
+  assert(r.status === 200, `GET renewal ${rid}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/* 收银台 (sandbox): the amount asked, 确认支付, back to the renewal's detail;
+ * resolves the renewal id of the address it came back to. */
+async function payRenewal(page, yuanText) {
+  await page.waitForURL((u) => u.pathname === '/pay/sandbox');
+  await page.locator('#cashier[data-state="pending"]').waitFor();
+  const amount = await text(page.locator('#amount'));
+  assert(amount === yuanText, `the cashier asks ${amount}, not ${yuanText}`);
+  assert(/续费/.test(await text(page.locator('#order-name'))), `the order is named ${await text(page.locator('#order-name'))}`);
+  await page.click('#pay-confirm');
+  await page.waitForURL((u) => u.pathname === '/renew' && !!u.searchParams.get('id'), { timeout: 20000 });
+  const rid = new URL(page.url()).searchParams.get('id');
+  assert(/^XF\d{18}$/.test(rid), `not a renewal id: ${rid}`);
+  return rid;
+}
+
+/* The phone answers a renew QR as a camera would (the PNG of the page's
+ * pixels) with the number read off the page. */
+function phoneRenew(phone, { png, number, rekey = false }) {
+  const args = ['--store', phone.dir, 'renew', '--server', W.base, '--png', png, '--pin', PIN, '--number', String(number)];
+  if (rekey) args.push('--rekey');
+  return run(path.join(BIN, 'mcert-phone'), args, { timeout: 30000 });
+}
+
+async function phoneSerial(phone) {
+  const r = await mustRun(path.join(BIN, 'mcert-phone'), ['--store', phone.dir, 'show']);
+  const m = /serial:\s+([0-9A-Fa-f]+)/.exec(r.stdout);
+  assert(m, `no serial in mcert-phone show: ${r.stdout}`);
+  return m[1].toUpperCase();
 }
 
 /* ---- scenarios ---- */
@@ -1620,7 +1709,7 @@ async function scenarios(chromium) {
       }
     });
 
-    await check('console menus: CA绑定与解绑 / CA证书申领 / CA续费与延期 / 签名 on every page, 审核 hidden from a non-operator; CA续费与延期 is a placeholder', async () => {
+    await check('console menus: CA绑定与解绑 / CA证书申领 / CA续费与延期 / 签名 on every page, 审核 and 发票审核 hidden from a non-operator; CA续费与延期 lists the organisation\'s renewals (none yet)', async () => {
       const ctx = await newContext(browser);
       const page = await ctx.newPage();
       try {
@@ -1636,8 +1725,10 @@ async function scenarios(chromium) {
             `active menu entry of ${p}: ${active}`);
         }
         await page.goto(W.base + '/renew');
-        await page.locator('[data-testid="renew-placeholder"]').waitFor();
-        assert(/即将上线/.test(await text(page.locator('[data-testid="renew-placeholder"]'))), 'the placeholder does not say it comes later');
+        await renewListLoaded(page);
+        assert(/以下为所有续费记录，新增续费请点击右上角的按钮/.test(await text(page.locator('[data-testid="list-banner"]'))),
+          'the list has not the manual\'s banner');
+        assert(/暂无数据/.test(await text(page.locator('#renew-body'))), 'a new organisation already has renewals');
         await page.waitForFunction(() => document.querySelector('#me')?.hidden === false);
         await shootBoth(page, 'renew');
         /* the menu stays reachable on a phone-sized window */
@@ -2061,6 +2152,288 @@ async function scenarios(chromium) {
       assert((await latinOnConsole(page)).length === 0, `English on the detail: ${JSON.stringify(await latinOnConsole(page))}`);
       await S.applyCtx.close();
       if (S.opCtx) await S.opCtx.close();
+    });
+
+    await check('CA续费与延期: 新增CA续费 ▾ → 给已绑定CA续费 (续费年限 2年, the fee) → 收银台 → 待延期 (no longer offered) → 去延期 from the list: mcert\'s guarantee instead of the manual\'s warning, the QR read from the page\'s pixels and answered by mcert-phone renew → 已延期 live with the new serial; the detail', async () => {
+      const w = await ensureRenewWorld();
+      const ctx = await newContext(browser);
+      const page = await ctx.newPage();
+      await page.setViewportSize({ width: 1366, height: 768 });
+      S.renewCtx = ctx;
+      S.renew = page;
+      const oldSerial = w.phone.serial;
+      await openFromMenu(page, 'renewer', '/renew');
+      await renewListLoaded(page);
+      assert((await text(page.locator('.sidebar .nav-item.active'))) === 'CA续费与延期', 'the menu does not mark CA续费与延期');
+      await page.click('#renew-new');
+      await page.locator('#renew-new-menu').waitFor({ state: 'visible' });
+      const items = (await page.locator('#renew-new-menu .dropdown-item').allTextContents()).map((t) => t.trim());
+      assert(JSON.stringify(items) === '["给已绑定CA续费","给未绑定CA续费"]', `新增CA续费 offers ${JSON.stringify(items)}`);
+      await page.screenshot({ path: path.join(OUT, 'renew-new-menu.png') });
+      await page.click('#renew-bound');
+      const dlg = page.locator('#bound-dialog');
+      await dlg.waitFor({ state: 'visible' });
+      assert(/【已续费】但未操作证书延期的CA不在此列表中展示，请到续费记录里操作证书延期/.test(await text(dlg.locator('[data-testid="bound-note"]'))),
+        'the dialog has not the manual\'s note');
+      const cand = dlg.locator(`tr[data-testid="cand-row"][data-serial="${oldSerial}"]`);
+      await cand.waitFor();
+      assert((await dlg.locator(`tr[data-testid="cand-row"][data-serial="${w.free.serial}"]`).count()) === 0, 'an unbound certificate is offered among the bound ones');
+      assert((await text(cand.locator('[data-testid="c-account"]'))) === 'renewer', 'the candidate does not name its account');
+      assert((await text(cand.locator('[data-testid="c-name"]'))) === '续费管理员', 'the candidate does not name its holder');
+      assert((await text(dlg.locator('[data-testid="bound-fee"]'))) === '200.00 元', 'the 1-year fee is not 200.00 元');
+      await dlg.locator('[data-testid="years-2"]').check();
+      assert((await text(dlg.locator('[data-testid="bound-fee"]'))) === '400.00 元', 'the 2-year fee is not 400.00 元');
+      await shootBoth(page, 'renew-bound-dialog');
+      await cand.locator('[data-testid="cand-renew"]').click();
+      const rid = await payRenewal(page, '400.00');
+      await renewDetailState(page, 'pending_extension');
+      assert((await text(page.locator('#d-banner'))) === '请尽快完成延期，证书过期会影响证书使用', 'the detail has not the manual\'s banner');
+      assert((await text(page.locator('#d-state'))) === '待延期', 'the detail does not say 待延期');
+      for (const [id, want] of [['d-years', '2年'], ['d-fee', '400.00'], ['d-pay-state', '已支付'], ['d-extended', '未完成'],
+        ['d-method', '支付宝'], ['d-serial', oldSerial], ['d-org', 'Demo']]) {
+        const got = await text(page.locator(`[data-testid="${id}"]`));
+        assert(got.toUpperCase() === want.toUpperCase(), `${id}: ${got}, not ${want}`);
+      }
+      assert(await page.locator('#d-extend').isVisible() && await page.locator('#d-back').isVisible(), 'no 返回 / 去延期 on the detail');
+      await shootBoth(page, 'renew-detail-pending');
+      S.rid = rid;
+
+      /* paid, not extended: not offered again; the list offers 去延期 */
+      await page.click('#d-back');
+      await renewListLoaded(page);
+      const row = renewRow(page, rid);
+      await row.waitFor();
+      assert((await row.getAttribute('data-state')) === 'pending_extension', 'the list does not hold it as 待延期');
+      const ops = (await row.locator('td.col-op button').allTextContents()).map((t) => t.trim());
+      assert(JSON.stringify(ops) === '["去延期","查看详情","申请退款","申请发票"]', `the row offers ${JSON.stringify(ops)}`);
+      assert((await text(row.locator('[data-testid="row-fee"]'))) === '400.00', 'the row does not show 支付金额');
+      await page.click('#renew-new');
+      await page.click('#renew-bound');
+      await dlg.waitFor({ state: 'visible' });
+      await page.waitForFunction(() => !/加载中/.test(document.querySelector('#bound-body').textContent));
+      assert((await dlg.locator(`tr[data-testid="cand-row"][data-serial="${oldSerial}"]`).count()) === 0,
+        'a renewed, not extended certificate is offered again');
+      await dlg.locator('.modal-foot [data-close]').click();
+
+      const before = await renewalOf(rid);
+      await row.locator('[data-testid="row-extend"]').click();
+      const ext = page.locator('#extend-dialog');
+      await ext.waitFor({ state: 'visible' });
+      const g = await text(ext.locator('[data-testid="extend-guarantee"]'));
+      for (const want of ['延期后证书序列号将变更', '原证书的密钥保留在手机中', '已加密的标书仍可解密', '已签名的文件仍可验证']) {
+        assert(g.includes(want), `the guarantee does not say ${want}: ${g}`);
+      }
+      const all = await text(ext);
+      assert(!/无法对已经制作的|将无法|请确认没有已报名/.test(all), `the manual's warning is shown: ${all}`);
+      const keys = await text(ext.locator('[data-testid="extend-keys"]'));
+      assert(/沿用原密钥/.test(keys) && /更换新密钥（由手机生成）/.test(keys), `the key choice is not explained: ${keys}`);
+      assert((await ext.locator('input').count()) === 0, 'the page offers a key choice the phone makes');
+      await shootBoth(page, 'renew-extend-confirm');
+      await page.click('#extend-ok');
+      await page.locator('#renew-qr-dialog').waitFor({ state: 'visible' });
+      const qr = await readQr(page, '#renew-qr', /\/api\/v1\/renewals\/[A-Z0-9]+\/renew-session(\?|$)/);
+      await shootBoth(page, 'renew-qr');
+      const r = await phoneRenew(w.phone, { png: qr.png, number: qr.match });
+      assert(r.code === 0, `mcert-phone renew exited ${r.code}: ${r.stdout}${r.stderr}`);
+      await waitState(page, '#renew-qr', 'approved');
+      await page.locator('#renew-done').waitFor({ state: 'visible' });
+      const newSerial = (await text(page.locator('[data-testid="done-serial"]'))).toUpperCase();
+      assert(/^[0-9A-F]+$/.test(newSerial) && newSerial !== oldSerial, `the new serial shown: ${newSerial}`);
+      assert((await phoneSerial(w.phone)) === newSerial, 'the phone holds another certificate than the page names');
+      /* the list under the dialog: 已延期, without a reload */
+      await page.locator(`tr[data-testid="renew-row"][data-id="${rid}"][data-state="extended"]`).waitFor();
+      assert((await text(row.locator('[data-testid="row-state"]'))) === '已延期', 'the row does not say 已延期');
+      assert((await text(row.locator('[data-testid="row-serial"]'))).toUpperCase() === newSerial, 'the row does not show the new serial');
+      const after = await renewalOf(rid);
+      assert(after.state === 'extended' && String(after.new_serial).toUpperCase() === newSerial && !after.rekey,
+        `after extension: ${after.state} ${after.new_serial} rekey ${after.rekey}`);
+      assert(after.new_not_after === before.not_after + 2 * 365 * 86400, `new notAfter ${after.new_not_after}, old ${before.not_after}`);
+      assert((await text(page.locator('[data-testid="done-not-after"]'))) === await page.evaluate((t) => window.mcert.fmtTime(t), after.new_not_after),
+        'the dialog does not show the new expiry');
+      await page.screenshot({ path: path.join(OUT, 'renew-qr-approved.png') });
+      await page.click('#renew-qr-close');
+      w.phone.serial = newSerial;
+      await shootBoth(page, 'renew-list');
+      await row.locator('[data-testid="row-view"]').click();
+      await renewDetailState(page, 'extended');
+      assert((await text(page.locator('[data-testid="d-extended"]'))) === '已完成', '延期操作 is not 已完成');
+      assert((await text(page.locator('[data-testid="d-new-serial"]'))).toUpperCase() === newSerial, 'the detail does not show the new serial');
+      assert(await page.locator('#d-extend').isHidden(), '去延期 still offered');
+      await shootBoth(page, 'renew-detail-extended');
+      assert((await latinOnConsole(page)).length === 0, `English on 续费详情: ${JSON.stringify(await latinOnConsole(page))}`);
+    });
+
+    await check('给未绑定CA续费: a serial that is not hex is refused in the page, an unknown one is not found, the unbound certificate\'s is found → 去续费 → paid → 申请退款 from the list → 退款中, then 已退款 live', async () => {
+      const w = await ensureRenewWorld();
+      if (!S.renew) {
+        S.renewCtx = await newContext(browser);
+        S.renew = await S.renewCtx.newPage();
+        await openFromMenu(S.renew, 'renewer', '/renew');
+      }
+      const page = S.renew;
+      await page.setViewportSize({ width: 1366, height: 768 });
+      await page.goto(W.base + '/renew');
+      await renewListLoaded(page);
+      await page.click('#renew-new');
+      await page.click('#renew-unbound');
+      const dlg = page.locator('#unbound-dialog');
+      await dlg.waitFor({ state: 'visible' });
+      const before = reqLog.length;
+      await page.fill('#unbound-serial', 'XYZ-12');
+      await page.click('#unbound-find');
+      await page.locator('#unbound-error').filter({ hasText: '十六进制' }).waitFor();
+      assert(!reqLog.slice(before).some((q) => /candidates/.test(q.url)), 'a malformed serial was sent');
+      await page.fill('#unbound-serial', '7F' + '0'.repeat(30));
+      await page.click('#unbound-find');
+      await page.locator('#unbound-none').filter({ hasText: '未找到' }).waitFor();
+      assert(await page.locator('#unbound-go').isDisabled(), '去续费 enabled with nothing found');
+      /* as a person types it: lower case, in pairs */
+      await page.fill('#unbound-serial', w.free.serial.toLowerCase().replace(/(..)(?!$)/g, '$1:'));
+      await page.click('#unbound-find');
+      await page.locator('#unbound-result').waitFor({ state: 'visible' });
+      assert((await text(dlg.locator('[data-testid="c-lock"]'))).toUpperCase() === w.free.serial, 'the found certificate is another');
+      assert((await text(dlg.locator('[data-testid="c-cn"]'))) === '未绑定证书', 'the found certificate\'s name');
+      assert((await text(dlg.locator('[data-testid="unbound-fee"]'))) === '200.00 元', 'the fee of 1 year');
+      await shootBoth(page, 'renew-unbound-dialog');
+      await page.click('#unbound-go');
+      const rid = await payRenewal(page, '200.00');
+      await renewDetailState(page, 'pending_extension');
+      S.rid2 = rid;
+      await page.click('#d-back');
+      await renewListLoaded(page);
+      const row = renewRow(page, rid);
+      await row.waitFor();
+      assert((await text(row.locator('[data-testid="row-account"]'))) === '—', 'an unbound certificate shows an account');
+      await row.locator('[data-testid="row-refund"]').click();
+      await page.locator('#confirm-dialog').waitFor({ state: 'visible' });
+      assert((await text(page.locator('#confirm-text'))) === '确定申请退款吗？', 'the refund confirmation');
+      assert(/200\.00 元将原路退回/.test(await text(page.locator('#confirm-note'))), 'no refund note');
+      await page.screenshot({ path: path.join(OUT, 'renew-refund-confirm.png') });
+      await page.click('#confirm-ok');
+      await page.locator('#page-notice').filter({ hasText: '已申请退款' }).waitFor();
+      const refunded = netLog.find((e) => e.method === 'POST' && e.url.endsWith(`/api/v1/renewals/${rid}/refund`));
+      assert(refunded && refunded.status === 200, `POST …/refund: ${refunded && refunded.status}`);
+      await sleep(50);
+      assert(refunded.body && ['refunding', 'refunded'].includes(refunded.body.state), `the refund reply says ${JSON.stringify(refunded.body)}`);
+      await page.locator(`tr[data-testid="renew-row"][data-id="${rid}"][data-state="refunded"]`).waitFor({ timeout: 20000 });
+      assert((await text(row.locator('[data-testid="row-state"]'))) === '已退款', 'the row does not say 已退款');
+      const ops = (await row.locator('td.col-op button').allTextContents()).map((t) => t.trim());
+      assert(JSON.stringify(ops) === '["查看详情"]', `a refunded renewal offers ${JSON.stringify(ops)}`);
+      assert((await renewalOf(rid)).state === 'refunded', 'the server does not say refunded');
+      await shootBoth(page, 'renew-list-refunded');
+    });
+
+    await check('发票申请 on the extended renewal: saved titles (at most 5: 新增 stops there), an invalid 企业税号 and email caught in the page (nothing sent), 申请开票 → 已申请; the operator\'s 发票审核: 开票 → the renewal page shows 已开票 and the PDF downloads', async () => {
+      await ensureRenewWorld();
+      assert(S.rid && S.renew, 'needs the extended renewal of the first renewal scenario');
+      const page = S.renew;
+      const tok = await tokenOf('renewer');
+      const taxIds = ['9133010', '9133020', '9133030', '9133040', '9133050'].map((p) => usccOf(p + '0MA2DEM00'));
+      for (let i = 0; i < 4; i++) {
+        const r = await apiCall('POST', '/api/v1/invoice-titles', {
+          token: tok, body: { name: `示例企业${i + 1}有限公司`, tax_id: taxIds[i], address: `浙江省杭州市西湖区${i + 1}号`, phone: '0571-88880000', bank: '中国银行杭州分行', account: `62170000000000${i}` },
+        });
+        assert(r.status === 201 || r.status === 200, `title ${i + 1}: ${r.status} ${JSON.stringify(r.body)}`);
+      }
+      await page.goto(W.base + '/renew');
+      await renewListLoaded(page);
+      const row = renewRow(page, S.rid);
+      await row.waitFor();
+      const order = await row.getAttribute('data-order');
+      await row.locator('[data-testid="row-invoice"]').click();
+      const dlg = page.locator('#invoice-dialog');
+      await page.waitForFunction(() => document.querySelector('#invoice-dialog')?.dataset.state === 'new');
+      assert((await text(dlg.locator('[data-testid="inv-order"]'))) === order, 'the dialog names another order');
+      assert((await text(dlg.locator('[data-testid="inv-amount"]'))) === '400.00', 'the 实付金额');
+      const goods = await dlg.locator('[data-testid="inv-goods-row"] td').allTextContents();
+      assert(goods.join('|') === '移动证书续费|2年|个|1|400.00|400.00', `商品信息: ${goods.join('|')}`);
+      assert(/企业/.test(await text(dlg.locator('.radio-line').first())) && /电子增值税普通发票/.test(await text(dlg)), 'no 抬头类型 / 发票类型');
+      await page.waitForFunction(() => document.querySelectorAll('#invoice-dialog [data-testid="inv-title-row"]').length === 4);
+      assert(await dlg.locator('#inv-add').isEnabled(), '新增开票信息 disabled at 4');
+      /* the fifth, typed with a wrong check character first */
+      const before = reqLog.length;
+      await dlg.locator('#inv-add').click();
+      await page.fill('#inv-t-name', '杭州续费测试有限公司');
+      const bad = taxIds[4].slice(0, 17) + (taxIds[4][17] === '1' ? '2' : '1');
+      await page.fill('#inv-t-tax_id', bad);
+      await page.fill('#inv-t-address', '浙江省杭州市滨江区网商路599号');
+      await page.click('#inv-editor-save');
+      const err = await text(dlg.locator('.field-error[data-for="inv-t-tax_id"]'));
+      assert(/企业税号有误/.test(err), `a wrong 企业税号 says "${err}"`);
+      assert(!reqLog.slice(before).some((q) => /invoice-titles/.test(q.url) && q.method !== 'GET'), 'a wrong 企业税号 was sent');
+      await page.screenshot({ path: path.join(OUT, 'invoice-title-error.png') });
+      await page.fill('#inv-t-tax_id', taxIds[4].toLowerCase());
+      await page.click('#inv-editor-save');
+      await page.waitForFunction(() => document.querySelectorAll('#invoice-dialog [data-testid="inv-title-row"]').length === 5);
+      assert(await dlg.locator('#inv-add').isDisabled(), '新增开票信息 still offered with 5 titles');
+      assert(/最多添加5条发票信息/.test(await text(dlg.locator('#inv-add'))), 'the limit is not said');
+      const pick = dlg.locator(`tr[data-testid="inv-title-row"][data-tax-id="${taxIds[4]}"] input[type="radio"]`);
+      await pick.check();
+      /* the receiver: a bad email is caught in the page */
+      await page.fill('#inv-phone', '13800138000');
+      await page.fill('#inv-email', 'finance@example');
+      const before2 = reqLog.length;
+      await page.click('#inv-submit');
+      assert(/邮箱格式有误/.test(await text(dlg.locator('.field-error[data-for="inv-email"]'))), 'a bad email is not caught');
+      assert(!reqLog.slice(before2).some((q) => /\/api\/v1\/invoices/.test(q.url) && q.method === 'POST'), 'a bad email was sent');
+      await page.fill('#inv-email', 'finance@example.com');
+      assert(/该邮箱用来接收电子发票/.test(await text(dlg)), 'no note under 接收人邮箱');
+      await shootBoth(page, 'invoice-dialog');
+      await page.click('#inv-submit');
+      await page.waitForFunction(() => document.querySelector('#invoice-dialog')?.dataset.state === 'requested');
+      assert((await text(dlg.locator('[data-testid="inv-state"]'))) === '已申请', 'the dialog does not say 已申请');
+      const inv = await apiCall('GET', `/api/v1/invoices?order=${order}`, { token: tok });
+      const mine = (inv.body.invoices || []).find((x) => x.order === order);
+      assert(mine && mine.state === 'requested' && mine.title.tax_id === taxIds[4] && mine.title.name === '杭州续费测试有限公司' &&
+        mine.receiver_email === 'finance@example.com' && mine.amount === 40000, `the server holds ${JSON.stringify(mine)}`);
+      await dlg.locator('[data-testid="inv-cancel"]').click();
+      await page.locator(`tr[data-testid="renew-row"][data-id="${S.rid}"] [data-testid="inv-state"]`).filter({ hasText: '已申请' }).waitFor();
+      assert((await text(row.locator('[data-testid="row-invoice"]'))) === '查看发票', 'the row still offers 申请发票');
+
+      /* the operator: 发票审核, 开票 */
+      await ensureOperator();
+      const octx = await newContext(browser);
+      const op = await octx.newPage();
+      try {
+        await op.setViewportSize({ width: 1366, height: 768 });
+        await passwordLogin(op, 'op', W.pw.op);
+        await op.waitForURL(W.base + '/bindings');
+        await op.locator('.sidebar a[href="/review?view=invoices"]').waitFor({ state: 'visible' });
+        await op.click('.sidebar a[href="/review?view=invoices"]');
+        await op.locator('#view-invoices').waitFor();
+        assert((await text(op.locator('.sidebar .nav-item.active'))) === '发票审核', 'the menu does not mark 发票审核');
+        const irow = op.locator(`tr[data-testid="inv-row"][data-order="${order}"]`);
+        await irow.waitFor();
+        assert((await text(irow.locator('[data-testid="inv-tax"]'))) === taxIds[4], 'the operator does not see the tax id');
+        assert((await text(irow.locator('[data-testid="inv-amount"]'))) === '400.00', 'the operator does not see the amount');
+        await shootBoth(op, 'review-invoices');
+        await irow.locator('[data-testid="inv-issue"]').click();
+        await op.locator('#decide-dialog').waitFor({ state: 'visible' });
+        await op.click('#decide-ok');
+        await op.locator('#page-notice').filter({ hasText: '开具发票' }).waitFor();
+        await op.selectOption('#inv-state-filter', 'issued');
+        await op.click('#inv-filter-search');
+        await op.locator(`tr[data-testid="inv-row"][data-order="${order}"][data-state="issued"]`).waitFor();
+        assert((await latinOnConsole(op)).length === 0, `English on 发票审核: ${JSON.stringify(await latinOnConsole(op))}`);
+      } finally {
+        await octx.close();
+      }
+
+      /* the holder: 已开票, the PDF */
+      await page.goto(W.base + '/renew');
+      await renewListLoaded(page);
+      await page.locator(`tr[data-testid="renew-row"][data-id="${S.rid}"] [data-testid="inv-state"]`).filter({ hasText: '已开票' }).waitFor();
+      await row.locator('[data-testid="row-invoice"]').click();
+      await page.waitForFunction(() => document.querySelector('#invoice-dialog')?.dataset.state === 'issued');
+      assert((await text(dlg.locator('[data-testid="inv-state"]'))) === '已开票', 'the dialog does not say 已开票');
+      const dl = page.waitForEvent('download');
+      await page.click('#inv-pdf');
+      const file = await (await dl).path();
+      const pdf = readFileSync(file);
+      assert(pdf.subarray(0, 5).toString('latin1') === '%PDF-', `the download is not a PDF: ${pdf.subarray(0, 16).toString('latin1')}`);
+      await shootBoth(page, 'invoice-issued');
+      assert((await latinOnConsole(page)).length === 0, `English on the invoice: ${JSON.stringify(await latinOnConsole(page))}`);
+      await page.keyboard.press('Escape');
     });
 
     await check('no English glosses beside the labels on either page', async () => {
