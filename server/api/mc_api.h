@@ -9,6 +9,7 @@
  *   apply.c    applications (申领): uploads, drafts, submit, review, identity
  *   ca.c       revocation with a reason, the CA's CRL and OCSP responder
  *   pay.c      payment orders, provider notices, the sandbox provider, refunds
+ *   invoice.c  invoices (发票): titles, requests, issue / reject / void, the PDF
  *   health.c   /healthz (never waits for Redis), /readyz
  * Each handler is an mc_handler (mc_httpd.h): called by the dispatcher
  * after its checks; it reads top to bottom as parse -> core rule -> store
@@ -120,6 +121,21 @@ void mc_api_pay_free(mc_pay *pay);
  * again by the sweep. 0, or -1 (not an order id, out of memory, no
  * payments on this node). */
 int mc_pay_refund(mc_node *node, const char *order_id, const mc_actor *a);
+
+/* api/invoice.c: invoices (§11): the organisation's titles, the request of
+ * a paid order's invoice, the operator's issue (PDF generated or uploaded),
+ * reject and void. */
+void mc_api_inv_titles(mc_req *r);
+void mc_api_inv_title_add(mc_req *r);
+void mc_api_inv_title_edit(mc_req *r);
+void mc_api_inv_title_del(mc_req *r);
+void mc_api_inv_request(mc_req *r);
+void mc_api_inv_list(mc_req *r);
+void mc_api_inv_get(mc_req *r);
+void mc_api_inv_pdf(mc_req *r);
+void mc_api_inv_issue(mc_req *r);
+void mc_api_inv_reject(mc_req *r);
+void mc_api_inv_void(mc_req *r);
 
 /* api/enroll.c: the phone redeems an activation (§9.7); the web's enroll QR. */
 void mc_api_enroll(mc_req *r);
