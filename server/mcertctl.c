@@ -8,6 +8,7 @@
  *                            [--password-stdin]     (else a password is generated and printed once)
  *   mcertctl ... issue --csr FILE [--out FILE] [--days N]
  *   mcertctl ... revoke (--fp HEX | --serial HEX) [--reason NAME|N]
+ *   mcertctl ... renewal list [--state S] [--org USCC] | renewal show --id ID
  *   mcertctl ... crl [--out FILE]
  *   mcertctl ... account show --login L
  *   mcertctl ... audit [--count N]
@@ -50,6 +51,7 @@
 #include "mc_defaults.h"
 #include "mc_store_ca.h"
 #include "mc_store_app.h"
+#include "mc_store_renew.h"
 #include "mc_store_sign.h"
 #include "mc_token.h"
 #include "mc_session.h"
@@ -837,7 +839,8 @@ static int cmd_verify(const ctl *c, const ctl_verb *v, int argc, char **argv, in
         }
     }
     const char *now, *then;
-    mc_cms_verdict(&res, found ? rec.status : "", rec.revoked_at, &now, &then);
+    mc_cms_verdict(&res, found ? rec.status : "", rec.revoked_at, rec.superseded_at, &now,
+                   &then);
     time_t t = (time_t)res.signing_time;
     char when[24];
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
@@ -854,6 +857,90 @@ static int cmd_verify(const ctl *c, const ctl_verb *v, int argc, char **argv, in
 done:
     mc_buf_free(&der);
     mc_trust_free(trust);
+    mc_store_free(st);
+    return rc;
+}
+
+/* ---- renewals (PROTOCOL.md §10) ---- */
+
+static void ren_print_line(const mc_ren_pair *p)
+{
+    const mc_renewal *r = &p->r;
+    printf("%s  %-17s  %s  %s  %s  %lld年  fee %lld  order %s\n", r->id,
+           mc_ren_state_now(r->state, r->expires, p->now), r->serial, r->uscc, r->holder,
+           (long long)r->years, (long long)r->fee, r->order);
+}
+
+static int cmd_ren_list(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *state = NULL, *org = NULL;
+    ctl_flag fl[] = {FLAG("--state", &state), FLAG("--org", &org)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    static const char *const states[] = {"pending_payment", "pending_extension", "extended",
+                                         "refunding", "refunded", "expired", NULL};
+    int known = state == NULL;
+    for (size_t k = 0; !known && states[k] != NULL; k++)
+        known = strcmp(state, states[k]) == 0;
+    if (!known)
+        return usage_error(v, "--state is a renewal state, not \"%s\"", state);
+    if (org != NULL && !mc_uscc_valid(org, strlen(org)))
+        return usage_error(v, "--org is a 统一社会信用代码");
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_err err;
+    mc_err_clear(&err);
+    mc_ren_list l = {0};
+    mc_store_renew_list(st, org, &l, mc_store_sync_cb, &err);
+    int rc = err.status ? fail(&err) : 0;
+    for (size_t k = 0; rc == 0 && k < l.n; k++) {
+        const mc_ren_pair *p = &l.p[k];
+        if (p->r.id[0] == '\0' ||
+            (state != NULL && strcmp(mc_ren_state_now(p->r.state, p->r.expires, p->now),
+                                     state) != 0))
+            continue;
+        ren_print_line(p);
+    }
+    mc_ren_list_free(&l);
+    mc_store_free(st);
+    return rc;
+}
+
+static int cmd_ren_show(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *id = NULL;
+    ctl_flag fl[] = {REQUIRED("--id", &id)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    if (!mc_ren_id_valid(id, strlen(id)))
+        return usage_error(v, "--id is a renewal number (XF + 18 digits)");
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_err err;
+    mc_err_clear(&err);
+    mc_ren_pair p = {0};
+    mc_store_renew_get(st, id, &p, mc_store_sync_cb, &err);
+    int rc = err.status ? fail(&err) : 0;
+    if (rc == 0) {
+        const mc_renewal *r = &p.r;
+        printf("id %s\nstate %s\ncert %s\nserial %s\norg %s (%s)\nholder %s\naccount %s\n"
+               "years %lld\nfee %lld\norder %s (%s)\ncreated %lld\npaid_at %lld\n"
+               "old_not_after %lld\nnew_not_after %lld\nextended_at %lld\nnew_cert %s\n"
+               "new_serial %s\nrekey %s\nrefund_at %lld\nby %s\n",
+               r->id, mc_ren_state_now(r->state, r->expires, p.now), r->fp, r->serial,
+               r->org_name, r->uscc, r->holder, r->account[0] ? r->account : "-",
+               (long long)r->years, (long long)r->fee, r->order, mc_order_state_now(&p.o),
+               (long long)r->created, (long long)r->paid_at, (long long)r->old_not_after,
+               (long long)(r->new_not_after ? r->new_not_after
+                                            : mc_ren_new_not_after(r->old_not_after, r->years)),
+               (long long)r->extended_at, r->new_fp[0] ? r->new_fp : "-",
+               r->new_serial[0] ? r->new_serial : "-", strcmp(r->rekey, "1") == 0 ? "yes" : "no",
+               (long long)r->refund_at, r->by);
+    }
     mc_store_free(st);
     return rc;
 }
@@ -1048,6 +1135,10 @@ static const ctl_verb verbs[] = {
     {"application reject", "--id ID --reason TEXT",
      "reject a pending_review application (a paid one is refunded by mcertd's sweep)",
      cmd_app_reject},
+    {"renewal list", "[--state STATE] [--org USCC]",
+     "renewals (续费) newest first, of all or of an organisation", cmd_ren_list},
+    {"renewal show", "--id ID", "one renewal with its order and the certificate it made",
+     cmd_ren_show},
     {"apikey add", "--name NAME --org USCC --scope sign|verify|sign,verify",
      "an API key for the platform of an organisation; printed once, stored hashed",
      cmd_apikey_add},
