@@ -53,7 +53,8 @@
     refunded: '已退款',
     expired: '已失效',
   };
-  const PAY_METHOD_TEXT = { alipay: '支付宝', wechat: '微信支付', unionpay: '银联' };
+  /* the way it was paid: a method, or the provider (sandbox) */
+  const PAY_METHOD_TEXT = { alipay: '支付宝', wechat: '微信支付', unionpay: '银联', sandbox: '沙箱支付' };
   const YEAR_FEE = 20000; /* fen a year: the fee table's 200元/个·年 (the server computes it again) */
   const YEARS = [1, 2, 3];
   const REFUND_POLL_MS = 1000;
@@ -98,10 +99,15 @@
     return st === 'pending_extension' || st === 'extended';
   }
 
-  /* A renewal names its order by id; GET /api/v1/renewals/<rid> puts the
-   * order itself there. */
+  /* A renewal names its order by id (order); GET /api/v1/renewals/<rid>
+   * adds the order itself (order_detail). */
   function orderId(r) {
     return r.order && typeof r.order === 'object' ? r.order.order : r.order || '';
+  }
+
+  function orderOf(r) {
+    if (r.order_detail && typeof r.order_detail === 'object') return r.order_detail;
+    return r.order && typeof r.order === 'object' ? r.order : null;
   }
 
   const mayAct = () => me && me.role !== 'operator';
@@ -219,7 +225,7 @@
         kv('证书序列号：', serial, 'row-serial', 'mono'),
         kv('证书名称：', r.cn, 'row-cn')),
       h('td', { 'data-label': '绑定信息', class: 'app-info' },
-        kv('姓名：', r.account_name, 'row-name'),
+        kv('姓名：', r.account ? r.account_name : '', 'row-name'),
         kv('账户：', r.account, 'row-account', 'mono')),
       h('td', { 'data-label': '延期信息', class: 'app-info' },
         kv('延期操作时间：', fmtTime(r.extended_at), 'row-extended'),
@@ -327,7 +333,7 @@
       const go = h('button', { type: 'button', class: 'link', 'data-testid': 'cand-renew' }, '去续费');
       go.addEventListener('click', () => startRenewal({ fp: c.fp, years: boundYears.get() }, $('bound-error'), go));
       body.append(h('tr', { 'data-testid': 'cand-row', dataset: { fp: c.fp, serial: c.serial } },
-        h('td', { 'data-label': '绑定信息', class: 'app-info' }, kv('姓名：', c.account_name, 'c-name'), kv('账户：', c.account, 'c-account', 'mono')),
+        h('td', { 'data-label': '绑定信息', class: 'app-info' }, kv('姓名：', c.account ? c.account_name : '', 'c-name'), kv('账户：', c.account, 'c-account', 'mono')),
         h('td', { 'data-label': 'CA证书信息', class: 'app-info' }, ...certLines(c)),
         h('td', { 'data-label': '截止时间', 'data-testid': 'c-not-after' }, fmtTime(c.not_after)),
         h('td', { class: 'col-op', 'data-label': '操作' }, go)));
@@ -392,7 +398,7 @@
   async function pay(r, where) {
     try {
       const d = await api('GET', `/api/v1/renewals/${encodeURIComponent(r.id)}`);
-      const o = d.order || {};
+      const o = orderOf(d) || {};
       const u = new URL(o.cashier || `/pay/sandbox?order=${encodeURIComponent(orderId(d) || orderId(r))}`, location.origin);
       if (u.origin !== location.origin) throw new ApiError(500, 'internal', 'bad cashier');
       location.assign(u.href);
@@ -514,7 +520,7 @@
     }[st];
     $('d-banner').hidden = !banner;
     $('d-banner').querySelector('[data-role="text"]').textContent = banner || '';
-    const o = r.order && typeof r.order === 'object' ? r.order : null;
+    const o = orderOf(r);
     $('d-state-note').textContent = {
       refunding: `已申请退款，${yuan(r.fee)} 元将原路退回，一般在3~15个工作日内到账。`,
       refunded: `已支付的 ${yuan(r.fee)} 元已退款（${fmtTime(r.refund_at || (o && o.refunded_at))}）。`,
@@ -527,12 +533,12 @@
     $('d-invoice').hidden = !(act && invoiceable(st));
 
     const payState = { pending_payment: '未支付', expired: '未支付', refunding: '退款中', refunded: '已退款' }[st] || '已支付';
-    const method = r.pay_method || (o && o.method) || '';
+    const method = r.pay_method || (o && (o.method || o.provider)) || '';
     const serial = st === 'extended' && r.new_serial ? r.new_serial : r.serial;
     const sections = [
       kvSection('CA证书信息', [
         ['证书所属单位', r.org_name, 'd-org'],
-        ['姓名', r.account_name || r.cn, 'd-name'],
+        ['姓名', r.cn, 'd-name'],
         ['CA服务商', r.provider_name || M.providerName(r.provider), 'd-provider'],
         ['证书序列号', serial, 'd-serial', 'mono'],
         ['证书名称', r.cn, 'd-cn'],

@@ -2179,7 +2179,7 @@ async function scenarios(chromium) {
       await cand.waitFor();
       assert((await dlg.locator(`tr[data-testid="cand-row"][data-serial="${w.free.serial}"]`).count()) === 0, 'an unbound certificate is offered among the bound ones');
       assert((await text(cand.locator('[data-testid="c-account"]'))) === 'renewer', 'the candidate does not name its account');
-      assert((await text(cand.locator('[data-testid="c-name"]'))) === '续费管理员', 'the candidate does not name its holder');
+      assert((await text(cand.locator('[data-testid="c-name"]'))) === '续费测试', 'the candidate does not name its holder');
       assert((await text(dlg.locator('[data-testid="bound-fee"]'))) === '200.00 元', 'the 1-year fee is not 200.00 元');
       await dlg.locator('[data-testid="years-2"]').check();
       assert((await text(dlg.locator('[data-testid="bound-fee"]'))) === '400.00 元', 'the 2-year fee is not 400.00 元');
@@ -2190,7 +2190,7 @@ async function scenarios(chromium) {
       assert((await text(page.locator('#d-banner'))) === '请尽快完成延期，证书过期会影响证书使用', 'the detail has not the manual\'s banner');
       assert((await text(page.locator('#d-state'))) === '待延期', 'the detail does not say 待延期');
       for (const [id, want] of [['d-years', '2年'], ['d-fee', '400.00'], ['d-pay-state', '已支付'], ['d-extended', '未完成'],
-        ['d-method', '支付宝'], ['d-serial', oldSerial], ['d-org', 'Demo']]) {
+        ['d-method', '沙箱支付'], ['d-serial', oldSerial], ['d-org', 'Demo']]) {
         const got = await text(page.locator(`[data-testid="${id}"]`));
         assert(got.toUpperCase() === want.toUpperCase(), `${id}: ${got}, not ${want}`);
       }
