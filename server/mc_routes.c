@@ -81,6 +81,10 @@ const mc_route mc_routes[] = {
      MC_AUTH_REQUIRED, mc_api_pay_sandbox_confirm},
     {EVHTTP_REQ_POST, "/api/v1/certs/:fp/revoke", MC_API_WEB, MC_WEB_BODY_MAX,
      MC_AUTH_REQUIRED, mc_api_cert_revoke},
+    /* the key history (§10.8) */
+    {EVHTTP_REQ_GET, "/api/v1/certs/:serial", MC_API_WEB, 0, MC_AUTH_CALLER, mc_api_cert_get},
+    {EVHTTP_REQ_GET, "/api/v1/bindings/:account/certs", MC_API_WEB, 0, MC_AUTH_REQUIRED,
+     mc_api_cert_history},
     {EVHTTP_REQ_POST, "/api/v1/applications/:id/enroll-session", MC_API_WEB, 0,
      MC_AUTH_REQUIRED, mc_api_enroll_session},
     /* invoices (§11) */

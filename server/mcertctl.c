@@ -15,6 +15,8 @@
  *   mcertctl ... apikey add --name NAME --org USCC --scope sign[,verify]
  *   mcertctl ... apikey list | apikey revoke --id ID
  *   mcertctl ... verify --cms FILE.p7s (--file DOC | --digest HEX)
+ *   mcertctl ... invoice list [--state S] | invoice show ID
+ *   mcertctl ... invoice issue ID [--pdf FILE] | invoice (reject | void) ID --reason R
  *   mcertctl [--help]  |  mcertctl ... VERB --help
  *
  * The CA lives in DATA/ca (ca.key 0600, ca.crt); `ca init` also installs
@@ -51,6 +53,9 @@
 #include "mc_defaults.h"
 #include "mc_store_ca.h"
 #include "mc_store_app.h"
+#include "mc_store_inv.h"
+#include "mc_invoice_pdf.h"
+#include "mc_blob.h"
 #include "mc_store_renew.h"
 #include "mc_store_sign.h"
 #include "mc_token.h"
@@ -1105,6 +1110,247 @@ static int cmd_app_reject(const ctl *c, const ctl_verb *v, int argc, char **argv
     return rc;
 }
 
+/* ---- invoices (PROTOCOL.md §11) ---- */
+
+/* argv[*i] as the invoice number the verb names (then *i moves past it).
+ * -1 if fine, else 2 after a usage error. */
+static int inv_id_arg(const ctl_verb *v, int argc, char **argv, int *i, const char **id)
+{
+    if (*i < argc && is_help(argv[*i]))
+        return -1; /* parse_flags prints the usage */
+    if (*i >= argc || argv[*i][0] == '-')
+        return usage_error(v, "the invoice number (FP + 18 digits) comes first");
+    *id = argv[(*i)++];
+    if (!mc_inv_id_valid(*id, strlen(*id)))
+        return usage_error(v, "%s is not an invoice number (FP + 18 digits)", *id);
+    return -1;
+}
+
+/* The invoice numbered id (and its order) into x. 0, or 1 after the message. */
+static int inv_read(mc_store *st, const char *id, mc_inv_ctx *x)
+{
+    mc_err err;
+    mc_err_clear(&err);
+    char oid[MC_INV_ID_LEN + 1];
+    mc_store_inv_locate(st, id, oid, mc_store_sync_cb, &err);
+    if (err.status == 0 && oid[0] != '\0')
+        mc_store_inv_ctx(st, oid, x, mc_store_sync_cb, &err);
+    if (err.status != 0)
+        return fail(&err);
+    if (oid[0] == '\0' || strcmp(x->inv.id, id) != 0) {
+        fprintf(stderr, "mcertctl: no invoice %s (not_found)\n", id);
+        return 1;
+    }
+    return 0;
+}
+
+static void inv_print(const mc_invoice *v)
+{
+    char yuan[32];
+    printf("id %s\nstate %s (%s)\norder %s\nkind %s\nref %s\nuscc %s\nowner %s\n"
+           "amount %s\ntitle_name %s\ntitle_tax_id %s\ntitle_address %s\ntitle_phone %s\n"
+           "title_bank %s\ntitle_account %s\nreceiver_phone %s\nreceiver_email %s\n"
+           "goods %s / %s / %s x %lld\nreason %s\npdf %s\npdf_source %s\nrequester %s\n"
+           "by %s\nrequested_at %lld\nissued_at %lld\nended_at %lld\n",
+           v->id, v->state, mc_inv_state_label(mc_inv_state_parse(v->state)), v->order,
+           v->kind, v->ref, v->uscc, v->owner, mc_inv_yuan(v->amount, yuan, sizeof(yuan)),
+           v->title_name, v->title_tax_id, v->title_address[0] ? v->title_address : "-",
+           v->title_phone[0] ? v->title_phone : "-", v->title_bank[0] ? v->title_bank : "-",
+           v->title_account[0] ? v->title_account : "-", v->receiver_phone, v->receiver_email,
+           v->goods_name, v->goods_spec, v->goods_unit, (long long)v->goods_qty,
+           v->reason[0] ? v->reason : "-", v->pdf[0] ? v->pdf : "-",
+           v->pdf_source[0] ? v->pdf_source : "-", v->requester, v->by[0] ? v->by : "-",
+           (long long)v->requested_at, (long long)v->issued_at, (long long)v->ended_at);
+}
+
+static int cmd_inv_list(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *state = NULL;
+    ctl_flag fl[] = {FLAG("--state", &state)};
+    int prc;
+    if ((prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    if (state != NULL && mc_inv_state_parse(state) == MC_INV_NONE)
+        return usage_error(v, "--state is requested, issued, rejected or voided, not \"%s\"",
+                           state);
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_err err;
+    mc_err_clear(&err);
+    mc_inv_oids *oids = calloc(1, sizeof(*oids));
+    mc_inv_rows rows = {0};
+    if (oids == NULL)
+        abort(); /* out of memory */
+    mc_store_inv_oids(st, NULL, oids, mc_store_sync_cb, &err);
+    if (err.status == 0 && oids->n > 0)
+        mc_store_inv_rows(st, oids, &rows, mc_store_sync_cb, &err);
+    int rc = err.status ? fail(&err) : 0;
+    for (size_t k = 0; rc == 0 && k < rows.n; k++) {
+        const mc_invoice *x = &rows.v[k];
+        char yuan[32];
+        if (x->id[0] == '\0' || (state != NULL && strcmp(x->state, state) != 0))
+            continue;
+        printf("%s  %-9s  %s  %s  %10s  %s\n", x->id, x->state, x->order, x->uscc,
+               mc_inv_yuan(x->amount, yuan, sizeof(yuan)), x->title_name);
+    }
+    mc_inv_rows_free(&rows);
+    free(oids);
+    mc_store_free(st);
+    return rc;
+}
+
+static int cmd_inv_show(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *id = NULL;
+    int prc;
+    if ((prc = inv_id_arg(v, argc, argv, &i, &id)) >= 0 ||
+        (prc = parse_flags(v, argc, argv, i, NULL, 0)) >= 0)
+        return prc;
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_inv_ctx *x = calloc(1, sizeof(*x));
+    if (x == NULL)
+        abort(); /* out of memory */
+    int rc = inv_read(st, id, x);
+    if (rc == 0)
+        inv_print(&x->inv);
+    free(x);
+    mc_store_free(st);
+    return rc;
+}
+
+/* The table's verdict on ev for the state read; the Redis Function checks
+ * again. 0, or 1 after the message. */
+static int inv_allows(const mc_invoice *x, mc_inv_event ev)
+{
+    if (mc_inv_next(mc_inv_state_parse(x->state), ev) != MC_INV_NONE)
+        return 0;
+    fprintf(stderr, "mcertctl: %s is not possible in state %s (bad_transition)\n",
+            mc_inv_event_name(ev), x->state);
+    return 1;
+}
+
+static int cmd_inv_issue(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    const char *id = NULL, *file = NULL;
+    ctl_flag fl[] = {FLAG("--pdf", &file)};
+    int prc;
+    if ((prc = inv_id_arg(v, argc, argv, &i, &id)) >= 0 ||
+        (prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    mc_buf pdf = {0};
+    if (file != NULL) {
+        FILE *f = fopen(file, "rb");
+        uint8_t tmp[8192];
+        size_t n;
+        while (f != NULL && (n = fread(tmp, 1, sizeof(tmp), f)) > 0 &&
+               pdf.len <= MC_UPLOAD_MAX)
+            mc_buf_append(&pdf, tmp, n);
+        int bad = f == NULL || ferror(f);
+        if (f != NULL)
+            fclose(f);
+        const char *why = bad ? strerror(errno)
+                          : pdf.len > MC_UPLOAD_MAX
+                              ? "over 5 MiB"
+                              : mc_upload_check("application/pdf", pdf.ptr, pdf.len);
+        if (bad || why != NULL) {
+            fprintf(stderr, "mcertctl: %s: %s\n", file, bad ? strerror(errno) : why);
+            mc_buf_free(&pdf);
+            return 1;
+        }
+    }
+    mc_store *st = connect_store(c);
+    if (st == NULL) {
+        mc_buf_free(&pdf);
+        return 1;
+    }
+    mc_inv_ctx *x = calloc(1, sizeof(*x));
+    mc_invoice *out = calloc(1, sizeof(*out));
+    if (x == NULL || out == NULL)
+        abort(); /* out of memory */
+    int rc = inv_read(st, id, x);
+    if (rc == 0)
+        rc = inv_allows(&x->inv, MC_INV_EV_ISSUE);
+    char blob_id[MC_BLOB_ID_LEN + 1] = "", dir[600];
+    mc_err err;
+    mc_err_clear(&err);
+    if (rc == 0) {
+        if (file == NULL)
+            mc_inv_pdf_render(&x->inv, (int64_t)time(NULL), CLI.who, &pdf);
+        snprintf(dir, sizeof(dir), "%s/blobs", c->data);
+        mc_blob *b = mc_blob_dir_new(dir, &err);
+        if (b == NULL || mc_blob_put(b, pdf.ptr, pdf.len, blob_id, &err) != 0)
+            rc = fail(&err);
+        mc_blob_free(b);
+    }
+    if (rc == 0) {
+        char subject[160], text[1024];
+        mc_inv_email(&x->inv, subject, sizeof(subject), text, sizeof(text));
+        mc_store_inv_issue(st, &x->inv, blob_id, (int64_t)pdf.len,
+                           file ? "upload" : "generated", subject, text, &CLI, out,
+                           mc_store_sync_cb, &err);
+        if (err.status != 0)
+            rc = fail(&err);
+        else
+            printf("invoice %s issued (%s PDF %s); the email went to %s\n", out->id,
+                   out->pdf_source, out->pdf, out->receiver_email);
+    }
+    mc_buf_free(&pdf);
+    free(x);
+    free(out);
+    mc_store_free(st);
+    return rc;
+}
+
+/* reject and void: with a reason, as an operator. */
+static int inv_finish(const ctl *c, const ctl_verb *v, int argc, char **argv, int i,
+                      mc_inv_event ev)
+{
+    const char *id = NULL, *reason = NULL;
+    ctl_flag fl[] = {REQUIRED("--reason", &reason)};
+    int prc;
+    if ((prc = inv_id_arg(v, argc, argv, &i, &id)) >= 0 ||
+        (prc = parse_flags(v, argc, argv, i, fl, NFLAGS(fl))) >= 0)
+        return prc;
+    if (!mc_app_text_valid(reason, strlen(reason), MC_INV_REASON_MAX))
+        return usage_error(v, "--reason is 1..512 bytes of printable UTF-8");
+    mc_store *st = connect_store(c);
+    if (st == NULL)
+        return 1;
+    mc_inv_ctx *x = calloc(1, sizeof(*x));
+    mc_invoice *out = calloc(1, sizeof(*out));
+    if (x == NULL || out == NULL)
+        abort(); /* out of memory */
+    int rc = inv_read(st, id, x);
+    if (rc == 0)
+        rc = inv_allows(&x->inv, ev);
+    if (rc == 0) {
+        mc_err err;
+        mc_err_clear(&err);
+        mc_store_inv_finish(st, &x->inv, ev, 1, reason, &CLI, out, mc_store_sync_cb, &err);
+        if (err.status != 0)
+            rc = fail(&err);
+        else
+            printf("invoice %s %s\n", out->id, out->state);
+    }
+    free(x);
+    free(out);
+    mc_store_free(st);
+    return rc;
+}
+
+static int cmd_inv_reject(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    return inv_finish(c, v, argc, argv, i, MC_INV_EV_REJECT);
+}
+
+static int cmd_inv_void(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
+{
+    return inv_finish(c, v, argc, argv, i, MC_INV_EV_VOID);
+}
+
 static const ctl_verb verbs[] = {
     {"ca init", "[--alg p256|sm2] [--cn NAME] [--days N]",
      "create the CA in DATA/ca and install ca.crt in DATA/trust/ (default p256, 3650 days)",
@@ -1135,6 +1381,16 @@ static const ctl_verb verbs[] = {
     {"application reject", "--id ID --reason TEXT",
      "reject a pending_review application (a paid one is refunded by mcertd's sweep)",
      cmd_app_reject},
+    {"invoice list", "[--state STATE]", "every invoice, newest first (at most 200)",
+     cmd_inv_list},
+    {"invoice show", "ID", "one invoice, every field", cmd_inv_show},
+    {"invoice issue", "ID [--pdf FILE]",
+     "issue a requested invoice: the e-invoice PDF generated, or FILE (a PDF); the receiver "
+     "is emailed through the outbox",
+     cmd_inv_issue},
+    {"invoice reject", "ID --reason TEXT", "reject a requested invoice", cmd_inv_reject},
+    {"invoice void", "ID --reason TEXT", "void (作废) a requested or issued invoice",
+     cmd_inv_void},
     {"renewal list", "[--state STATE] [--org USCC]",
      "renewals (续费) newest first, of all or of an organisation", cmd_ren_list},
     {"renewal show", "--id ID", "one renewal with its order and the certificate it made",

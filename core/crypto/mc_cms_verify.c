@@ -61,11 +61,19 @@ int mc_cms_verify(const mc_trust *trust, const uint8_t *der, size_t len, const u
 }
 
 void mc_cms_verdict(mc_cms_result *r, const char *status, int64_t revoked_at,
-                    const char **status_now, const char **status_at_signing)
+                    int64_t superseded_at, const char **status_now,
+                    const char **status_at_signing)
 {
     *status_now = status[0] != '\0' ? status : "unknown";
-    int before = strcmp(status, "revoked") == 0 && revoked_at > 0 && revoked_at <= r->signing_time;
-    *status_at_signing = before ? "revoked" : "valid";
-    if (before && r->reason == NULL)
+    /* a revocation comes after a supersession (renewal refuses a revoked
+     * certificate), so the first that holds is the last event */
+    int revoked = strcmp(status, "revoked") == 0 && revoked_at > 0 &&
+                  revoked_at <= r->signing_time;
+    int superseded = (strcmp(status, "superseded") == 0 || strcmp(status, "revoked") == 0) &&
+                     superseded_at > 0 && superseded_at <= r->signing_time;
+    *status_at_signing = revoked ? "revoked" : superseded ? "superseded" : "valid";
+    if (r->reason == NULL && revoked)
         r->reason = "revoked_before_signing";
+    else if (r->reason == NULL && superseded)
+        r->reason = "superseded_before_signing";
 }

@@ -4,7 +4,7 @@
  * compare its messageDigest with the document's, verify the signature over
  * the signed attributes, and chain the signer certificate to a trust anchor
  * AT THE SIGNING TIME. What the records say of the certificate since
- * (revoked, when) is added by mc_cms_verdict. Used by POST /api/v1/verify
+ * (revoked or superseded, when) is added by mc_cms_verdict. Used by POST /api/v1/verify
  * (on a worker thread) and by mcertctl verify.
  *
  * Cost: one parse, one signature verify, one chain verify (a verify per
@@ -35,11 +35,16 @@ int mc_cms_verify(const mc_trust *trust, const uint8_t *der, size_t len, const u
                   const uint8_t *doc, size_t n, mc_cms_result *out, mc_err *err);
 
 /* The verdict with the records: status_now is the record's status
- * ("unknown" when status is "" — never recorded); a revocation at or
- * before the signing time makes the signature invalid
- * (revoked_before_signing), a later one does not. Sets *status_at_signing
- * ("valid" | "revoked"). */
+ * ("unknown" when status is "" — never recorded). The status at the
+ * signing time is the last of the record's events at or before it: a
+ * revocation (status "revoked", revoked_at) makes the signature invalid
+ * (revoked_before_signing); else a supersession (superseded_at, kept when
+ * a superseded certificate is revoked later: a renewal replaced it, and
+ * from then on it signs nothing) makes it invalid too
+ * (superseded_before_signing); events after the signing time leave it
+ * valid. Sets *status_at_signing ("valid" | "revoked" | "superseded"). */
 void mc_cms_verdict(mc_cms_result *r, const char *status, int64_t revoked_at,
-                    const char **status_now, const char **status_at_signing);
+                    int64_t superseded_at, const char **status_now,
+                    const char **status_at_signing);
 
 #endif

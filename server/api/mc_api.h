@@ -8,8 +8,11 @@
  *   enroll.c   enrollment: the phone redeems its activation code, the enroll QR
  *   apply.c    applications (申领): uploads, drafts, submit, review, identity
  *   ca.c       revocation with a reason, the CA's CRL and OCSP responder
+ *   certs.c    the key history: a certificate by serial, an account's renewals
  *   pay.c      payment orders, provider notices, the sandbox provider, refunds
  *   invoice.c  invoices (发票): titles, requests, issue / reject / void, the PDF
+ *   renew.c    renewals (续费) and the extension's QR (延期); phone_renew.c
+ *              the phone's answer to it
  *   health.c   /healthz (never waits for Redis), /readyz
  * Each handler is an mc_handler (mc_httpd.h): called by the dispatcher
  * after its checks; it reads top to bottom as parse -> core rule -> store
@@ -145,6 +148,9 @@ void mc_api_enroll_session(mc_req *r);
 void mc_api_cert_revoke(mc_req *r);
 void mc_api_ca_crl(mc_req *r);
 void mc_api_ca_ocsp(mc_req *r);
+/* api/certs.c: the key history (§10.8). */
+void mc_api_cert_get(mc_req *r);
+void mc_api_cert_history(mc_req *r);
 /* api/ca.c's per-loop state: the CRL last built, by version. */
 struct mc_ca_state *mc_api_ca_new(void);
 void mc_api_ca_free(struct mc_ca_state *s);

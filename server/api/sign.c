@@ -445,7 +445,8 @@ static void verify_on_record(void *privdata, const mc_err *err)
     MC_STEP_BEGIN(r, privdata, err);
     verify_ctx *x = r->hctx;
     const char *now, *then;
-    mc_cms_verdict(&x->res, x->rec.fp[0] ? x->rec.status : "", x->rec.revoked_at, &now, &then);
+    mc_cms_verdict(&x->res, x->rec.fp[0] ? x->rec.status : "", x->rec.revoked_at,
+                   x->rec.superseded_at, &now, &then);
     const mc_cert_info *ci = &x->res.signer;
     char dg[65];
     mc_hex(x->res.digest, 32, dg);
@@ -460,5 +461,7 @@ static void verify_on_record(void *privdata, const mc_err *err)
         json_object_set_new(o, "reason", json_string(x->res.reason));
     if (o != NULL && strcmp(now, "revoked") == 0)
         json_object_set_new(o, "revoked_at", json_integer(x->rec.revoked_at));
+    if (o != NULL && x->rec.fp[0] != '\0' && x->rec.superseded_at > 0)
+        json_object_set_new(o, "superseded_at", json_integer(x->rec.superseded_at));
     mc_reply_json(r, 200, o);
 }

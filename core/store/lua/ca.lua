@@ -25,6 +25,11 @@ Keys (all durable):
 -- The certificate is recorded revoked with its reason and unbound; its
 -- account's bind_gen moves on, so the web sessions it made end (web_auth);
 -- its serial joins the CRL and the CRL's version moves on, in one step.
+-- A superseded certificate (a renewal replaced it: on the CRL with reason
+-- 4 since, bound to nobody) may still be revoked, e.g. for the compromise of
+-- its old key: it becomes revoked with the new reason and time, its CRL
+-- entry takes both, superseded_at and its links stay. Only a revoked one
+-- is refused (cert_revoked).
 -- 'stale' if the binding changed since the caller read it (read again).
 -- -> {revoked_at, crlver}
 local function revoke(keys, args)
