@@ -7,8 +7,8 @@
  * recursing deep. A fuzzer finds the frames unit tests do not think of.
  *
  * Design: one input is fed to mc_mp_check and every decoder (response,
- * view with and without sign storage, error, result, documents, inbox, the
- * enroll request and reply).
+ * view with and without sign / renew storage, error, result, the renew
+ * reply, documents, inbox, the enroll request and reply).
  * Besides "no crash / no sanitizer report", it checks these properties and
  * aborts if one breaks:
  *   1. if mc_mp_check accepts, msgpack_unpack_next parses the same bytes to
@@ -20,7 +20,10 @@
  *   4. mc_docs_decode accepts only canonical bytes: its output re-encodes
  *      to exactly the input (the TBS carries those bytes);
  *   5. a view decoded without sign storage is never a sign view; decoded
- *      with it, the storage is filled only for a sign view (else zero).
+ *      with it, the storage is filled only for a sign view (else zero);
+ *      the same for renew storage and a renew view;
+ *   6. a response carries csr iff its purpose is renew (and a reject's is
+ *      empty); a renew reply carries fp and chain iff it is approved.
  *
  * Built and run by tests/fuzz/run.sh (clang -fsanitize=fuzzer), which ctest
  * runs as the "fuzz" test; CMake does not build it as a normal target.
@@ -33,6 +36,7 @@
 
 #include "mc_enroll_proto.h"
 #include "mc_proto.h"
+#include "mc_results.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,15 +74,19 @@ static void check_response_round_trip(const mc_response *r)
     FUZZ_CHECK(d.sig.len == r->sig.len &&
                memcmp(d.sig.ptr, r->sig.ptr, r->sig.len) == 0);
     check_response_doc_sigs(r, &d);
+    FUZZ_CHECK(d.has_csr == r->has_csr && d.csr.len == r->csr.len &&
+               (r->csr.len == 0 || memcmp(d.csr.ptr, r->csr.ptr, r->csr.len) == 0));
     mc_buf_free(&b);
 }
 
-/* v->sign is NULL or the storage v was decoded with. */
+/* v->sign and v->renew are NULL or the storage v was decoded with. */
 static void check_view_round_trip(const mc_session_view *v)
 {
     mc_buf b = {0};
     mc_sign_info dsi;
-    mc_session_view d = {.sign = v->sign != NULL ? &dsi : NULL};
+    mc_renew_info dri;
+    mc_session_view d = {.sign = v->sign != NULL ? &dsi : NULL,
+                         .renew = v->renew != NULL ? &dri : NULL};
     mc_err err;
     mc_view_encode(v, &b);
     FUZZ_CHECK(mc_view_decode(b.ptr, b.len, &d, &err) == 0);
@@ -88,6 +96,24 @@ static void check_view_round_trip(const mc_session_view *v)
     FUZZ_CHECK(memcmp(d.org_name, v->org_name, sizeof(d.org_name)) == 0);
     if (v->sign != NULL)
         FUZZ_CHECK(memcmp(&dsi, v->sign, sizeof(dsi)) == 0);
+    if (v->renew != NULL)
+        FUZZ_CHECK(memcmp(&dri, v->renew, sizeof(dri)) == 0);
+    mc_buf_free(&b);
+}
+
+static void check_renew_result_round_trip(const mc_renew_result *r)
+{
+    mc_buf b = {0};
+    mc_renew_result d;
+    mc_err err;
+    FUZZ_CHECK(mc_result_renew_encode(r->state, r->account, r->fp, r->chain, r->nchain, &b) ==
+               0);
+    FUZZ_CHECK(mc_result_renew_decode(b.ptr, b.len, &d, &err) == 0);
+    FUZZ_CHECK(strcmp(d.state, r->state) == 0 && strcmp(d.account, r->account) == 0 &&
+               strcmp(d.fp, r->fp) == 0 && d.nchain == r->nchain);
+    for (size_t i = 0; i < r->nchain; i++)
+        FUZZ_CHECK(d.chain[i].len == r->chain[i].len &&
+                   memcmp(d.chain[i].ptr, r->chain[i].ptr, r->chain[i].len) == 0);
     mc_buf_free(&b);
 }
 
@@ -169,12 +195,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* a sign response carries doc_sigs, no other one does */
     if (mc_response_decode(data, size, &r, &err) == 0 && strcmp(r.purpose, "sign") != 0)
         FUZZ_CHECK(r.ndoc_sigs == 0);
+    /* a renew response carries csr (empty for a reject), no other one does */
+    if (mc_response_decode(data, size, &r, &err) == 0) {
+        FUZZ_CHECK(r.has_csr == (strcmp(r.purpose, "renew") == 0));
+        FUZZ_CHECK(r.csr.len <= MC_RENEW_CSR_MAX);
+        FUZZ_CHECK(r.csr.len == 0 || strcmp(r.decision, "approve") == 0);
+    }
 
     mc_session_view v = {.sign = NULL};
     if (mc_view_decode(data, size, &v, &err) == 0) {
         FUZZ_CHECK(ok);
         FUZZ_CHECK(v.s.purpose != MC_PURPOSE_SIGN && v.sign == NULL);
+        FUZZ_CHECK(v.s.purpose != MC_PURPOSE_RENEW && v.renew == NULL);
         check_view_round_trip(&v);
+    }
+    static mc_renew_info ri;
+    static const mc_renew_info zero_ri;
+    mc_session_view rv = {.sign = NULL, .renew = &ri};
+    if (mc_view_decode(data, size, &rv, &err) == 0) {
+        FUZZ_CHECK(ok);
+        FUZZ_CHECK(rv.renew == &ri && rv.s.purpose != MC_PURPOSE_SIGN);
+        if (rv.s.purpose != MC_PURPOSE_RENEW)
+            FUZZ_CHECK(memcmp(&ri, &zero_ri, sizeof(ri)) == 0);
+        else
+            FUZZ_CHECK(ri.years >= 1 && ri.years <= MC_RENEW_YEARS_MAX &&
+                       strlen(ri.renewal) == MC_RENEWAL_ID_LEN && ri.new_not_after > 0);
+        check_view_round_trip(&rv);
     }
     static mc_sign_info si;
     static const mc_sign_info zero_si;
@@ -242,6 +288,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mc_result_decode(data, size, a, sizeof(a), b, sizeof(b), &err) == 0) {
         FUZZ_CHECK(ok);
         check_result_round_trip(a, b);
+    }
+    mc_renew_result rr;
+    if (mc_result_renew_decode(data, size, &rr, &err) == 0) {
+        FUZZ_CHECK(ok);
+        FUZZ_CHECK((strcmp(rr.state, "approved") == 0) == (rr.nchain > 0));
+        FUZZ_CHECK(rr.nchain > 0 ? strlen(rr.fp) == 64 : rr.fp[0] == '\0');
+        check_renew_result_round_trip(&rr);
     }
     return 0;
 }

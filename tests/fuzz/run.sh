@@ -14,7 +14,8 @@ CC="$CC -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED -I$SRC/core -I$SRC/co
 # mc_cms.c needs only mc_crypto.c (signature verify) and libcrypto.
 BASE="$SRC/core/domain/mc_session.c $SRC/core/domain/mc_ua.c $SRC/core/mc_buf.c $SRC/core/mc_err.c $SRC/core/crypto/mc_crypto.c"
 $CC "$SRC/tests/fuzz/fuzz_proto.c" "$SRC/core/proto/mc_proto.c" \
-  "$SRC/core/proto/mc_enroll_proto.c" $BASE -lmsgpackc -lcrypto -o "$OUT/fuzz_proto"
+  "$SRC/core/proto/mc_enroll_proto.c" "$SRC/core/proto/mc_results.c" $BASE -lmsgpackc -lcrypto \
+  -o "$OUT/fuzz_proto"
 $CC "$SRC/tests/fuzz/fuzz_qr.c" "$SRC/qr/mc_qr_payload.c" $BASE -lcrypto -o "$OUT/fuzz_qr"
 $CC "$SRC/tests/fuzz/fuzz_cms.c" "$SRC/core/crypto/mc_cms.c" "$SRC/core/crypto/mc_crypto.c" \
   "$SRC/core/mc_buf.c" "$SRC/core/mc_err.c" -lcrypto -o "$OUT/fuzz_cms"

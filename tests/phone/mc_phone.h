@@ -37,9 +37,31 @@
  *    `import` does. Sending the same store's CSR again after a lost reply
  *    gets the same certificate.
  *
- * Non-goals: cosign mode, the renew purpose, a secure element, PIN
- * retry limits, https, checking locally that the documents' alg is the
- * key's (the server refuses that, alg_mismatch).
+ *  - Renewal (purpose "renew", PROTOCOL.md §10.6, §10.7): the answer is
+ *    signed with the CURRENT key over the 14-element TBS (csr_hash of the
+ *    CSR sent, or bin(0) to keep the key). A rekey makes a new key of the
+ *    same algorithm and a CSR with the current certificate's subject
+ *    (byte-equal), kept pending in the store until the 200 reply; the
+ *    answer's bytes are kept too (renew.msg), so that after a lost reply
+ *    the very same message is sent again. On approval the new leaf must be
+ *    for the expected key, with the old subject and issuer; then the old
+ *    key and certificate go to the archive keys/<fp>.key, keys/<fp>.crt
+ *    (never deleted) and the new ones become current. The archive is how
+ *    a bid encrypted to, or signed with, an old certificate is still
+ *    opened: mc_phone_find_key by fingerprint, issuer + serial or SKI.
+ *
+ *    Store files of a renewal (besides those above):
+ *      keys/<fp>.key   the key of the certificate <fp> (as key.pem was)
+ *      keys/<fp>.crt   that certificate's chain, leaf first (as chain.pem was)
+ *      renew.key       rekey: the new key, under the PIN, until installed
+ *      renew.pub       its public key
+ *      renew.csr       its CSR (PEM)
+ *      renew.msg       the answer as sent (msgpack), until a reply decides it
+ *
+ * Non-goals: cosign mode, a secure element, PIN retry limits, https,
+ * checking locally that the documents' alg is the key's (the server
+ * refuses that, alg_mismatch); recovering a store whose renewal install
+ * crashed half-way (the files it needs are all kept: archive, renew.*).
  *
  * Ownership: mc_phone is owned by the caller (mc_phone_free accepts NULL).
  * Borrowed results (mc_phone_key, mc_phone_chain) live as long as the phone.
@@ -48,6 +70,7 @@
 #define MC_PHONE_H
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +79,7 @@
 #include "mc_err.h"
 #include "mc_enroll_proto.h"
 #include "mc_proto.h"
+#include "mc_results.h"
 #include "mc_session.h"
 #include "mc_x509.h"
 
@@ -196,6 +220,28 @@ typedef struct mc_phone_overrides {
     /* --- enrollment (mc_phone_enroll; raw_body applies too) --- */
     const mc_slice *enroll_csr;    /* send these bytes as the CSR */
     int enroll_no_import;          /* leave the returned chain out of the store */
+
+    /* --- renewal (mc_phone_build_renew, mc_phone_renew; sign_key, the
+     * tbs_* and msg_* lies and raw_body apply too) --- */
+    /* Send these bytes as the csr (0..MC_RENEW_CSR_MAX) instead of the
+     * true one; the TBS csr_hash follows them (unless tbs_csr_hash). */
+    const mc_slice *renew_csr;
+    /* TBS element 11..13 lies: another renewal id, new_not_after, a
+     * csr_hash (32 bytes) instead of the sent CSR's, bin(0) although a CSR
+     * is sent, or the 11-element TBS of §4 (no renew elements). */
+    const char *tbs_renewal;
+    int set_tbs_new_not_after;
+    int64_t tbs_new_not_after;
+    const uint8_t *tbs_csr_hash;
+    int tbs_csr_empty;
+    int tbs_no_renew;
+    /* The csr key: 0 as the message's purpose says (renew only), 1 always
+     * (e.g. on a bind answer), -1 never (a renew answer without). */
+    int csr_key;
+    /* mc_phone_renew: keep the reply out of the store (nothing archived
+     * or installed; renew.* stay), or skip keeping renew.msg. */
+    int renew_no_install;
+    int renew_no_keep;
 } mc_phone_overrides;
 
 /* --- store --- */
@@ -246,9 +292,14 @@ int mc_phone_fetch(const char *base, const char *sid, mc_session_view *out,
 /* mc_phone_fetch for a view of any purpose: a sign view's documents, text
  * and signing_time land in *si (caller storage, out->sign = si, zeroed for
  * other purposes). si may be NULL: then a sign view is bad_reply, as with
- * mc_phone_fetch (which is this with si NULL). */
+ * mc_phone_fetch (which is this with si NULL). A renew view is bad_reply
+ * here: it needs mc_phone_fetch_ex's storage. */
 int mc_phone_fetch_any(const char *base, const char *sid, mc_session_view *out,
                        mc_sign_info *si, mc_phone_err *err);
+/* ... and a renew view's 5 keys in *ri (out->renew = ri; zeroed for other
+ * purposes). Either storage may be NULL (that purpose is then bad_reply). */
+int mc_phone_fetch_ex(const char *base, const char *sid, mc_session_view *out,
+                      mc_sign_info *si, mc_renew_info *ri, mc_phone_err *err);
 
 /* GET <base>/m/v1/inbox?fp=&ts=&nonce=&sig= (§8.4): the sign requests
  * waiting for this phone's certificate. Signs the inbox TBS (base
@@ -288,6 +339,16 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
                    mc_phone_decision decision, uint32_t number,
                    const mc_phone_overrides *ov, mc_buf *tbs, mc_buf *body,
                    mc_phone_err *err);
+
+/* mc_phone_build for a renew view (v->renew set) with the CSR to send:
+ * csr.len 0 keeps the current key (csr_hash bin(0)), else csr is one DER
+ * PKCS#10 and csr_hash its SHA-256. The TBS is signed with the phone's
+ * key (the current one). mc_phone_build of a renew view is this with no
+ * CSR. A reject sends the empty csr. */
+int mc_phone_build_renew(const mc_phone *p, const mc_session_view *v,
+                         mc_phone_decision decision, uint32_t number, mc_slice csr,
+                         const mc_phone_overrides *ov, mc_buf *tbs, mc_buf *body,
+                         mc_phone_err *err);
 
 /* POST the response to <base>/m/v1/sessions/<sid>/response and decode the
  * result. 0 with *result filled when the server accepted it (state
@@ -331,6 +392,95 @@ typedef struct mc_phone_enrolled {
 int mc_phone_enroll(const char *dir, const char *base, const char *app, const char *code,
                     const char *sid, const mc_phone_overrides *ov, mc_phone_enrolled *out,
                     mc_phone_err *err);
+
+/* --- renewal (PROTOCOL.md §10.6, §10.7) --- */
+
+/* What a renewal answer got. */
+typedef struct mc_phone_renewed {
+    char state[16];                /* "approved" | "rejected" */
+    char account[MC_ACCOUNT_MAX + 1];
+    char fp[65];                   /* approved: the new certificate */
+    char old_fp[65];               /* the certificate that was current */
+    int rekey;                     /* 1: a new key was certified */
+    int resent;                    /* 1: the kept answer (renew.msg) was sent */
+    int installed;                 /* 1: the store now holds the new certificate */
+} mc_phone_renewed;
+
+/* Answer a renew view (from mc_phone_fetch_ex) with the store's current
+ * key. rekey (approve only): a new key of the current algorithm and a CSR
+ * with the current certificate's subject — renew.key/renew.pub/renew.csr,
+ * reused if already there (a retry) — else keep the key (empty csr). The
+ * message is kept as renew.msg before it is sent. Then, on 200 approved:
+ * the reply's fp must be its leaf's, the leaf for the expected key (the
+ * current one, or renew.pub) with the old subject and issuer
+ * (key_mismatch, subject_mismatch, bad_reply otherwise); the old key and
+ * chain are archived in keys/<old fp>.key/.crt and the new ones installed;
+ * renew.* removed. On 200 rejected: renew.* removed. On a refusal (4xx)
+ * renew.msg is removed (the session is decided; renew.key/.csr stay for
+ * the next session); on a transport error or 5xx it stays, for
+ * mc_phone_renew_resend. ov (may be NULL): the renewal lies above, and the
+ * lies of mc_phone_build. out may be NULL. Errors: bad_pin, bad_store,
+ * no_certificate, bad_request (not a renew view), http_*, the server's
+ * refusals (remote), bad_reply, key_mismatch, subject_mismatch. */
+int mc_phone_renew(const char *dir, const char *pin, const char *base,
+                   const mc_session_view *v, mc_phone_decision decision, uint32_t number,
+                   int rekey, const mc_phone_overrides *ov, mc_phone_renewed *out,
+                   mc_phone_err *err);
+
+/* The kept answer (renew.msg), if any: *has 1 and its session id, and
+ * *rekey 1 when it carries a CSR. No PIN needed. */
+int mc_phone_renew_pending(const char *dir, int *has, char sid[MC_SID_LEN + 1], int *rekey,
+                           mc_phone_err *err);
+
+/* Send the kept answer again, byte for byte (a lost reply: the server
+ * answers it with the first result), and handle the reply as
+ * mc_phone_renew does. Errors: not_found (nothing kept), and those of
+ * mc_phone_renew. */
+int mc_phone_renew_resend(const char *dir, const char *pin, const char *base,
+                          const mc_phone_overrides *ov, mc_phone_renewed *out,
+                          mc_phone_err *err);
+
+/* One key of the store's history: the current certificate or an archived
+ * one (keys/<fp>.crt, whose key is keys/<fp>.key). */
+typedef struct mc_phone_keyent {
+    int current;                   /* 1: key.pem + chain.pem; 0: archived */
+    mc_cert_info leaf;             /* serial_hex, fp_hex, not_after, cn, ... */
+} mc_phone_keyent;
+
+#define MC_PHONE_KEYS_MAX 64
+
+/* The current certificate first (if any), then every archived one, newest
+ * notAfter first; up to max into out, *count of them (more: the first
+ * max). No PIN needed. Errors: bad_store (an archive file that does not
+ * parse, or whose name is not its fingerprint). */
+int mc_phone_keys(const char *dir, mc_phone_keyent *out, size_t max, size_t *count,
+                  mc_phone_err *err);
+
+/* How a certificate is named where an old bid refers to it: its
+ * fingerprint (§7), or a CMS SignerIdentifier / RecipientIdentifier
+ * (SignerInfo.sid, KeyTransRecipientInfo.rid, KeyAgreeRecipientInfo's
+ * RecipientEncryptedKey.rid): issuerAndSerialNumber or
+ * subjectKeyIdentifier. Set one of fp, (issuer and serial), ski. */
+typedef struct mc_phone_keyid {
+    const uint8_t *fp;             /* 32 bytes, or NULL */
+    const X509_NAME *issuer;       /* with serial, or NULL */
+    const ASN1_INTEGER *serial;
+    const ASN1_OCTET_STRING *ski;  /* or NULL */
+} mc_phone_keyid;
+
+/* The private key of the certificate id names, current or archived (the
+ * archive is never deleted: a certificate this phone ever held is found).
+ * Returns the key (caller frees); *cert (may be NULL) gets the
+ * certificate (caller frees), *current (may be NULL) 1 if it is the
+ * current one. Errors: bad_request (id names nothing), not_found,
+ * bad_pin, bad_store. */
+EVP_PKEY *mc_phone_find_key(const char *dir, const char *pin, const mc_phone_keyid *id,
+                            X509 **cert, int *current, mc_phone_err *err);
+
+/* A CSR (DER, appended to der) for key with exactly this subject (copied
+ * byte for byte), self-signed like init's. For rekey and for tests that
+ * send another CSR. Errors: bad_alg, internal. */
+int mc_phone_csr_make(EVP_PKEY *key, const X509_NAME *subject, mc_buf *der, mc_phone_err *err);
 
 /* Copy an mc_err (local failure) into a phone error. */
 void mc_phone_err_from(mc_phone_err *pe, const mc_err *e);

@@ -19,8 +19,13 @@
  * attributes, rebuilt from the view's digest and signing time: the phone
  * never signs bytes it was handed opaque.
  *
+ * A renew session (PROTOCOL.md §10.6) is answered with the 14-element TBS
+ * (the view's renewal and new_not_after, and the SHA-256 of the CSR the
+ * message carries, or bin(0)) and the csr key; mc_phone_renew.c keeps the
+ * message and installs the result.
+ *
  * Non-goals: retries (a response is single-use; the server decides), the
- * enroll/renew purposes, cosign.
+ * enroll purpose, cosign.
  */
 #include "mc_phone_int.h"
 
@@ -92,6 +97,12 @@ int mc_phone_fetch(const char *base, const char *sid, mc_session_view *out,
 int mc_phone_fetch_any(const char *base, const char *sid, mc_session_view *out,
                        mc_sign_info *si, mc_phone_err *err)
 {
+    return mc_phone_fetch_ex(base, sid, out, si, NULL, err);
+}
+
+int mc_phone_fetch_ex(const char *base, const char *sid, mc_session_view *out,
+                      mc_sign_info *si, mc_renew_info *ri, mc_phone_err *err)
+{
     char url[MC_PHONE_URL_MAX];
     mc_http_reply reply = {0};
     mc_err e = {0};
@@ -99,9 +110,12 @@ int mc_phone_fetch_any(const char *base, const char *sid, mc_session_view *out,
 
     mc_phone_err_clear(err);
     memset(out, 0, sizeof(*out));
-    out->sign = si; /* mc_view_decode fills it (zeroed for bind/login) */
+    out->sign = si; /* mc_view_decode fills them (zeroed for other purposes) */
+    out->renew = ri;
     if (si != NULL)
         memset(si, 0, sizeof(*si));
+    if (ri != NULL)
+        memset(ri, 0, sizeof(*ri));
     if (sid == NULL || !mc_sid_valid(sid, strlen(sid)))
         return mc_phone_fail(err, 400, "bad_sid", "not a session id");
     if (session_url(url, sizeof(url), base, sid, "", err) != 0)
@@ -121,8 +135,11 @@ done:
     if (rc != 0) {
         memset(out, 0, sizeof(*out));
         out->sign = si;
+        out->renew = ri;
         if (si != NULL)
             memset(si, 0, sizeof(*si));
+        if (ri != NULL)
+            memset(ri, 0, sizeof(*ri));
     }
     mc_http_reply_free(&reply);
     return rc;
@@ -223,12 +240,14 @@ static int apply_doc_sigs_key(const mc_response *r, int lie, mc_buf *body, size_
                               mc_phone_err *err)
 {
     int has = strcmp(r->purpose, "sign") == 0;
+    /* the map header without doc_sigs: 8 keys, 9 with csr */
+    const uint8_t bare_hdr = (uint8_t)(0x88 + (r->has_csr != 0));
     if (lie == 0 || (lie > 0) == has)
         return 0;
     if (lie > 0) { /* add it: the signatures r holds */
-        if (body->ptr[start] != 0x88)
+        if (body->ptr[start] != bare_hdr)
             return mc_phone_fail(err, 500, "internal", "unexpected response encoding");
-        body->ptr[start] = 0x89;
+        body->ptr[start] = (uint8_t)(bare_hdr + 1);
         msgpack_packer pk;
         msgpack_packer_init(&pk, body, buf_write);
         msgpack_pack_str(&pk, 8);
@@ -246,12 +265,35 @@ static int apply_doc_sigs_key(const mc_response *r, int lie, mc_buf *body, size_
     bare.ndoc_sigs = 0;
     body->len = start;
     mc_response_encode(&bare, body);
-    if (body->ptr[start] != 0x89 || body->len - start < sizeof(tail) ||
+    if (body->ptr[start] != bare_hdr + 1 || body->len - start < sizeof(tail) ||
         memcmp(body->ptr + body->len - sizeof(tail), tail, sizeof(tail)) != 0)
         return mc_phone_fail(err, 500, "internal", "unexpected response encoding");
-    body->ptr[start] = 0x88;
+    body->ptr[start] = bare_hdr;
     body->len -= sizeof(tail);
     return 0;
+}
+
+/* The renew TBS elements of view tv for the CSR sent (csr), with the
+ * renewal lies; NULL when tv is not a renew view or a lie drops them. */
+static const mc_renew_tbs *renew_tbs(const mc_session_view *tv, mc_slice csr,
+                                     const mc_phone_overrides *ov, mc_renew_tbs *rt)
+{
+    if (tv->s.purpose != MC_PURPOSE_RENEW || tv->renew == NULL || ov->tbs_no_renew)
+        return NULL;
+    memset(rt, 0, sizeof(*rt));
+    rt->renewal = ov->tbs_renewal ? ov->tbs_renewal : tv->renew->renewal;
+    rt->new_not_after =
+        ov->set_tbs_new_not_after ? ov->tbs_new_not_after : tv->renew->new_not_after;
+    if (ov->tbs_csr_hash != NULL) {
+        memcpy(rt->csr_hash, ov->tbs_csr_hash, 32);
+        rt->has_csr = 1;
+    } else if (csr.len != 0) {
+        mc_sha256(csr.ptr, csr.len, rt->csr_hash);
+        rt->has_csr = 1;
+    }
+    if (ov->tbs_csr_empty)
+        rt->has_csr = 0;
+    return rt;
 }
 
 int mc_phone_build(const mc_phone *p, const mc_session_view *v,
@@ -259,7 +301,17 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
                    const mc_phone_overrides *ov, mc_buf *tbs_out, mc_buf *body,
                    mc_phone_err *err)
 {
+    return mc_phone_build_renew(p, v, decision, number, (mc_slice){NULL, 0}, ov, tbs_out, body,
+                                err);
+}
+
+int mc_phone_build_renew(const mc_phone *p, const mc_session_view *v,
+                         mc_phone_decision decision, uint32_t number, mc_slice csr,
+                         const mc_phone_overrides *ov, mc_buf *tbs_out, mc_buf *body,
+                         mc_phone_err *err)
+{
     static const mc_phone_overrides none;
+    mc_renew_tbs rt;
     mc_response r;
     mc_buf tbs = {0};
     uint8_t fp[32], sig[MC_SIG_MAX];
@@ -280,6 +332,12 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
         return mc_phone_fail(err, 400, "bad_request", "no view or no decision");
     if (v->s.purpose == MC_PURPOSE_SIGN && v->sign == NULL)
         return mc_phone_fail(err, 400, "bad_request", "a sign view without its documents");
+    if (v->s.purpose == MC_PURPOSE_RENEW && v->renew == NULL)
+        return mc_phone_fail(err, 400, "bad_request", "a renew view without its renewal");
+    /* What the message carries as csr: the true one, or a lie. */
+    mc_slice sent_csr = ov->renew_csr != NULL ? *ov->renew_csr : csr;
+    if (sent_csr.len > MC_RENEW_CSR_MAX)
+        return mc_phone_fail(err, 400, "bad_override", "csr over %d bytes", MC_RENEW_CSR_MAX);
     if (ov->chain != NULL) {
         if (ov->nchain == 0 || ov->nchain > MC_CHAIN_MAX)
             return mc_phone_fail(err, 400, "bad_override", "chain of 1..%d certificates",
@@ -321,6 +379,7 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
         .number = ov->set_tbs_number ? ov->tbs_number : number,
         .decision = ov->tbs_decision ? ov->tbs_decision : dec,
         .sign = tsign,
+        .renew = renew_tbs(tv, sent_csr, ov, &rt),
     };
     mc_tbs_encode(&t, &tbs);
     if (mc_sign(key, tbs.ptr, tbs.len, sig, &siglen, &e) != 0) {
@@ -357,6 +416,8 @@ int mc_phone_build(const mc_phone *p, const mc_session_view *v,
         goto done;
     r.number = ov->set_msg_number ? ov->msg_number : number;
     r.sig = (mc_slice){sig, siglen};
+    r.has_csr = ov->csr_key > 0 || (ov->csr_key == 0 && strcmp(r.purpose, "renew") == 0);
+    r.csr = sent_csr;
     size_t start = body->len;
     mc_response_encode(&r, body);
     if (apply_doc_sigs_key(&r, ov->doc_sigs_key, body, start, err) != 0) {

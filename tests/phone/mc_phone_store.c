@@ -217,13 +217,38 @@ done:
     return pub;
 }
 
-/* Build and self-sign the CSR. SM2: SM3 with the MC_SM2_ID distinguishing
- * ID set on the signing context (OpenSSL 3.0 defaults to an empty ID). */
+/* Self-sign req with key. SM2: SM3 with the MC_SM2_ID distinguishing ID
+ * set on the signing context (OpenSSL 3.0 defaults to an empty ID). */
+static int csr_sign(X509_REQ *req, EVP_PKEY *key, mc_alg alg, mc_phone_err *err)
+{
+    EVP_MD_CTX *mctx = NULL;
+    int rc = -1;
+    if (alg == MC_ALG_SM2) {
+        EVP_PKEY_CTX *pctx = NULL;
+        mctx = EVP_MD_CTX_new();
+        if (mctx == NULL ||
+            EVP_DigestSignInit(mctx, &pctx, EVP_sm3(), NULL, key) != 1 ||
+            EVP_PKEY_CTX_set1_id(pctx, MC_SM2_ID, MC_SM2_ID_LEN) != 1 ||
+            X509_REQ_sign_ctx(req, mctx) <= 0) {
+            mc_phone_fail(err, 500, "internal", "cannot sign the SM2 CSR");
+            goto done;
+        }
+    } else if (alg != MC_ALG_P256 || X509_REQ_sign(req, key, EVP_sha256()) <= 0) {
+        mc_phone_fail(err, 500, "internal", "cannot sign the P-256 CSR");
+        goto done;
+    }
+    rc = 0;
+done:
+    ERR_clear_error();
+    EVP_MD_CTX_free(mctx);
+    return rc;
+}
+
+/* Build and self-sign the CSR (subject CN, O, organizationIdentifier). */
 static X509_REQ *make_csr(EVP_PKEY *key, mc_alg alg, const char *cn,
                           const char *org_name, const char *uscc, mc_phone_err *err)
 {
     X509_REQ *req = X509_REQ_new();
-    EVP_MD_CTX *mctx = NULL;
     int ok = 0;
     if (req == NULL || X509_REQ_set_version(req, 0) != 1 ||
         X509_REQ_set_pubkey(req, key) != 1) {
@@ -247,24 +272,11 @@ static X509_REQ *make_csr(EVP_PKEY *key, mc_alg alg, const char *cn,
         mc_phone_fail(err, 400, "bad_uscc", "cannot put the USCC in the subject");
         goto done;
     }
-    if (alg == MC_ALG_SM2) {
-        EVP_PKEY_CTX *pctx = NULL;
-        mctx = EVP_MD_CTX_new();
-        if (mctx == NULL ||
-            EVP_DigestSignInit(mctx, &pctx, EVP_sm3(), NULL, key) != 1 ||
-            EVP_PKEY_CTX_set1_id(pctx, MC_SM2_ID, MC_SM2_ID_LEN) != 1 ||
-            X509_REQ_sign_ctx(req, mctx) <= 0) {
-            mc_phone_fail(err, 500, "internal", "cannot sign the SM2 CSR");
-            goto done;
-        }
-    } else if (X509_REQ_sign(req, key, EVP_sha256()) <= 0) {
-        mc_phone_fail(err, 500, "internal", "cannot sign the P-256 CSR");
+    if (csr_sign(req, key, alg, err) != 0)
         goto done;
-    }
     ok = 1;
 done:
     ERR_clear_error();
-    EVP_MD_CTX_free(mctx);
     if (!ok) {
         X509_REQ_free(req);
         req = NULL;
@@ -317,27 +329,13 @@ int mc_phone_init(const char *dir, mc_alg alg, const char *pin, const char *cn,
         goto done;
 
     b = BIO_new(BIO_s_mem());
-    if (b == NULL || PEM_write_bio_PUBKEY(b, key) != 1) {
-        mc_phone_fail(err, 500, "internal", "cannot encode the public key");
-        goto done;
-    }
-    bio_to_buf(b, &pub_pem);
-    BIO_free(b);
-    b = BIO_new(BIO_s_mem());
     if (b == NULL || PEM_write_bio_X509_REQ(b, req) != 1) {
         mc_phone_fail(err, 500, "internal", "cannot encode the CSR");
         goto done;
     }
     bio_to_buf(b, &csr_pem);
-    BIO_free(b);
-    b = BIO_new(BIO_s_mem());
-    if (b == NULL ||
-        PEM_write_bio_PrivateKey(b, key, EVP_aes_256_cbc(), (const unsigned char *)pin,
-                                 (int)strlen(pin), NULL, NULL) != 1) {
-        mc_phone_fail(err, 500, "internal", "cannot encrypt the device key");
+    if (mc_phone_key_pems(key, pin, &key_pem, &pub_pem, err) != 0)
         goto done;
-    }
-    bio_to_buf(b, &key_pem);
 
     /* A chain left over from an earlier key would not match the new one. */
     char chain_path[STORE_PATH_MAX];
@@ -610,10 +608,6 @@ mc_phone *mc_phone_open(const char *dir, const char *pin, mc_phone_err *err)
 {
     mc_phone *p = NULL;
     EVP_PKEY *pub = NULL;
-    mc_buf pem = {0};
-    BIO *b = NULL;
-    X509_SIG *p8 = NULL;
-    PKCS8_PRIV_KEY_INFO *p8inf = NULL;
     X509 *xs[MC_CHAIN_MAX];
     size_t n = 0;
     int ok = 0;
@@ -626,30 +620,15 @@ mc_phone *mc_phone_open(const char *dir, const char *pin, mc_phone_err *err)
     pub = load_pub(dir, err);
     if (pub == NULL)
         goto done;
-    if (read_store_file(dir, MC_PHONE_KEY_FILE, STORE_FILE_MAX, &pem, NULL, err) != 0)
-        goto done;
     p = calloc(1, sizeof(*p));
     if (p == NULL) {
         mc_phone_fail(err, 500, "internal", "out of memory");
         goto done;
     }
-    /* The encrypted structure is parsed before anything is decrypted, so that
-     * a broken (or unencrypted) key file is bad_store and only a PIN that does
-     * not decrypt a well-formed one is bad_pin. */
-    b = BIO_new_mem_buf(pem.ptr, (int)pem.len);
-    p8 = b ? PEM_read_bio_PKCS8(b, NULL, NULL, NULL) : NULL;
-    if (p8 == NULL) {
-        mc_phone_fail(err, 400, "bad_store", "%s: not an encrypted PKCS#8 key",
-                      MC_PHONE_KEY_FILE);
+    p->key = mc_phone_store_key(dir, MC_PHONE_KEY_FILE, pin, err);
+    if (p->key == NULL)
         goto done;
-    }
-    p8inf = PKCS8_decrypt(p8, pin, (int)strlen(pin));
-    if (p8inf == NULL) {
-        mc_phone_fail(err, 403, "bad_pin", "wrong PIN");
-        goto done;
-    }
-    p->key = EVP_PKCS82PKEY(p8inf);
-    if (p->key == NULL || EVP_PKEY_eq(p->key, pub) != 1 ||
+    if (EVP_PKEY_eq(p->key, pub) != 1 ||
         (p->alg = mc_pkey_alg(p->key)) == MC_ALG_NONE) {
         mc_phone_fail(err, 400, "bad_store", "%s and %s do not match",
                       MC_PHONE_KEY_FILE, MC_PHONE_PUB_FILE);
@@ -675,10 +654,6 @@ mc_phone *mc_phone_open(const char *dir, const char *pin, mc_phone_err *err)
     ok = 1;
 done:
     ERR_clear_error();
-    PKCS8_PRIV_KEY_INFO_free(p8inf); /* clears the cleartext key */
-    X509_SIG_free(p8);
-    BIO_free(b);
-    mc_buf_free_secure(&pem);
     for (size_t i = 0; i < n; i++)
         X509_free(xs[i]);
     EVP_PKEY_free(pub);
@@ -716,4 +691,196 @@ size_t mc_phone_chain(const mc_phone *p, mc_slice *out, size_t max)
     for (; p != NULL && n < p->nchain && n < max; n++)
         out[n] = (mc_slice){p->der[n].ptr, p->der[n].len};
     return n;
+}
+
+/* ---- shared with the other mc_phone_*.c files (mc_phone_int.h) ---- */
+
+int mc_phone_store_read(const char *dir, const char *name, mc_buf *out, int *missing,
+                        mc_phone_err *err)
+{
+    return read_store_file(dir, name, STORE_FILE_MAX, out, missing, err);
+}
+
+int mc_phone_store_write(const char *dir, const char *name, const void *data, size_t len,
+                         mode_t mode, mc_phone_err *err)
+{
+    return write_store_file(dir, name, data, len, mode, err);
+}
+
+int mc_phone_store_remove(const char *dir, const char *name, mc_phone_err *err)
+{
+    char path[STORE_PATH_MAX];
+    if (store_path(path, sizeof(path), dir, name, err) != 0)
+        return -1;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return mc_phone_fail(err, 500, "bad_store", "%s: %s", name, strerror(errno));
+    return 0;
+}
+
+int mc_phone_store_mkdir(const char *dir, const char *name, mc_phone_err *err)
+{
+    char path[STORE_PATH_MAX];
+    struct stat st;
+    if (store_path(path, sizeof(path), dir, name, err) != 0)
+        return -1;
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return mc_phone_fail(err, 500, "bad_store", "mkdir %s: %s", name, strerror(errno));
+    if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return mc_phone_fail(err, 400, "bad_store", "%s is not a directory", name);
+    return 0;
+}
+
+/* The encrypted structure is parsed before anything is decrypted, so that a
+ * broken (or unencrypted) key file is bad_store and only a PIN that does not
+ * decrypt a well-formed one is bad_pin. */
+EVP_PKEY *mc_phone_store_key(const char *dir, const char *name, const char *pin,
+                             mc_phone_err *err)
+{
+    mc_buf pem = {0};
+    BIO *b = NULL;
+    X509_SIG *p8 = NULL;
+    PKCS8_PRIV_KEY_INFO *p8inf = NULL;
+    EVP_PKEY *key = NULL;
+
+    if (!pin_ok(pin)) {
+        mc_phone_fail(err, 403, "bad_pin", "wrong PIN");
+        goto done;
+    }
+    if (read_store_file(dir, name, STORE_FILE_MAX, &pem, NULL, err) != 0)
+        goto done;
+    b = BIO_new_mem_buf(pem.ptr, (int)pem.len);
+    p8 = b ? PEM_read_bio_PKCS8(b, NULL, NULL, NULL) : NULL;
+    if (p8 == NULL) {
+        mc_phone_fail(err, 400, "bad_store", "%s: not an encrypted PKCS#8 key", name);
+        goto done;
+    }
+    p8inf = PKCS8_decrypt(p8, pin, (int)strlen(pin));
+    if (p8inf == NULL) {
+        mc_phone_fail(err, 403, "bad_pin", "wrong PIN");
+        goto done;
+    }
+    key = EVP_PKCS82PKEY(p8inf);
+    if (key == NULL || mc_pkey_alg(key) == MC_ALG_NONE) {
+        EVP_PKEY_free(key);
+        key = NULL;
+        mc_phone_fail(err, 400, "bad_store", "%s: not an SM2 or P-256 key", name);
+    }
+done:
+    ERR_clear_error();
+    PKCS8_PRIV_KEY_INFO_free(p8inf); /* clears the cleartext key */
+    X509_SIG_free(p8);
+    BIO_free(b);
+    mc_buf_free_secure(&pem);
+    return key;
+}
+
+EVP_PKEY *mc_phone_store_pub(const char *dir, const char *name, mc_phone_err *err)
+{
+    mc_buf pem = {0};
+    EVP_PKEY *pub = NULL;
+    BIO *b = NULL;
+    if (read_store_file(dir, name, STORE_FILE_MAX, &pem, NULL, err) != 0)
+        goto done;
+    b = BIO_new_mem_buf(pem.ptr, (int)pem.len);
+    pub = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+    if (pub == NULL || mc_pkey_alg(pub) == MC_ALG_NONE) {
+        EVP_PKEY_free(pub);
+        pub = NULL;
+        mc_phone_fail(err, 400, "bad_store", "%s: not an SM2 or P-256 public key", name);
+    }
+done:
+    ERR_clear_error();
+    BIO_free(b);
+    mc_buf_free(&pem);
+    return pub;
+}
+
+int mc_phone_key_pems(EVP_PKEY *key, const char *pin, mc_buf *priv, mc_buf *pub,
+                      mc_phone_err *err)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    int rc = -1;
+    if (b == NULL || PEM_write_bio_PUBKEY(b, key) != 1) {
+        mc_phone_fail(err, 500, "internal", "cannot encode the public key");
+        goto done;
+    }
+    bio_to_buf(b, pub);
+    BIO_free(b);
+    b = BIO_new(BIO_s_mem());
+    if (b == NULL ||
+        PEM_write_bio_PrivateKey(b, key, EVP_aes_256_cbc(), (const unsigned char *)pin,
+                                 (int)strlen(pin), NULL, NULL) != 1) {
+        mc_phone_fail(err, 500, "internal", "cannot encrypt the key");
+        goto done;
+    }
+    bio_to_buf(b, priv);
+    rc = 0;
+done:
+    ERR_clear_error();
+    if (b != NULL) {
+        char *p = NULL;
+        long n = BIO_get_mem_data(b, &p);
+        if (n > 0)
+            OPENSSL_cleanse(p, (size_t)n);
+        BIO_free(b);
+    }
+    return rc;
+}
+
+int mc_phone_chain_parse(const uint8_t *data, size_t len, X509 **xs, size_t *n,
+                         mc_phone_err *err)
+{
+    return parse_chain(data, len, xs, n, err);
+}
+
+int mc_phone_chain_pem(X509 *const *xs, size_t n, mc_buf *out, mc_phone_err *err)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    for (size_t i = 0; b != NULL && i < n; i++) {
+        if (PEM_write_bio_X509(b, xs[i]) != 1) {
+            BIO_free(b);
+            b = NULL;
+        }
+    }
+    if (b == NULL) {
+        ERR_clear_error();
+        return mc_phone_fail(err, 500, "internal", "cannot encode the chain");
+    }
+    bio_to_buf(b, out);
+    BIO_free(b);
+    return 0;
+}
+
+int mc_phone_csr_make(EVP_PKEY *key, const X509_NAME *subject, mc_buf *der, mc_phone_err *err)
+{
+    X509_REQ *req = X509_REQ_new();
+    unsigned char *d = NULL;
+    int rc = -1, n;
+    mc_alg alg = key != NULL ? mc_pkey_alg(key) : MC_ALG_NONE;
+
+    mc_phone_err_clear(err);
+    if (alg == MC_ALG_NONE || subject == NULL) {
+        mc_phone_fail(err, 400, "bad_alg", "no SM2 or P-256 key, or no subject");
+        goto done;
+    }
+    /* X509_REQ_set_subject_name copies the name through its DER: the
+     * CSR's subject is byte-equal to the one given. */
+    if (req == NULL || X509_REQ_set_version(req, 0) != 1 || X509_REQ_set_pubkey(req, key) != 1 ||
+        X509_REQ_set_subject_name(req, subject) != 1) {
+        mc_phone_fail(err, 500, "internal", "cannot create the CSR");
+        goto done;
+    }
+    if (csr_sign(req, key, alg, err) != 0)
+        goto done;
+    if ((n = i2d_X509_REQ(req, &d)) <= 0) {
+        mc_phone_fail(err, 500, "internal", "cannot encode the CSR");
+        goto done;
+    }
+    mc_buf_append(der, d, (size_t)n);
+    rc = 0;
+done:
+    ERR_clear_error();
+    OPENSSL_free(d);
+    X509_REQ_free(req);
+    return rc;
 }

@@ -2,8 +2,10 @@
  * mcert_phone_main.c — `mcert-phone`, a command line that plays the phone
  * app: create a device key and CSR, import the issued certificate, show it,
  * scan a session QR code (payload text or PNG) to approve or reject it, list
- * the inbox of sign requests, answer one (sign), and receive a certificate
- * for an approved application with its activation code (enroll).
+ * the inbox of sign requests, answer one (sign), receive a certificate
+ * for an approved application with its activation code (enroll), extend
+ * the certificate of a paid renewal, keeping or replacing the key (renew),
+ * and list the keys it holds and held (keys).
  *
  * Why: the README demo, shell-driven tests and a human trying the server all
  * need a phone; this is the smallest honest one. It prints what a phone
@@ -57,6 +59,8 @@ struct options {
     const char *app;
     char code[MC_ENROLL_CODE_LEN + 2];
     int have_code;
+    /* renew */
+    int rekey, inbox;
 };
 
 static void usage(FILE *f)
@@ -67,8 +71,8 @@ static void usage(FILE *f)
           "  import CERT.pem       store the issued certificate (chain, leaf first)\n"
           "  show                  algorithm, subject, fingerprint, validity\n"
           "  scan   (--payload TEXT | --png FILE) --pin PIN\n"
-          "         (--approve --number NN | --reject)\n"
-          "         show a session and answer it\n"
+          "         (--approve --number NN | --reject) [--rekey]\n"
+          "         show a session and answer it (a renewal as renew does)\n"
           "  inbox  --server URL --pin PIN\n"
           "         list the sign requests waiting for this certificate\n"
           "  sign   --server URL --sid SID --pin PIN (--approve | --reject) [--number NN]\n"
@@ -78,6 +82,14 @@ static void usage(FILE *f)
           "         receive the certificate of an approved application: makes the key\n"
           "         and CSR (or reuses the store's), sends them with the activation\n"
           "         code from the SMS, stores the chain; run again after a lost reply\n"
+          "  renew  --server URL (--sid SID | --payload QR | --png FILE | --inbox)\n"
+          "         [--rekey] [--reject] [--number NN] --pin PIN\n"
+          "         extend the certificate (a paid renewal's session), proven with the\n"
+          "         current key; --rekey: a new key of the same algorithm and subject.\n"
+          "         The old key and certificate stay in the store's keys/ archive.\n"
+          "         Run again after a lost reply: the same answer is sent again\n"
+          "  keys                  the current and archived keys: serial, fingerprint,\n"
+          "                        notAfter, status\n"
           "The store defaults to $MCERT_PHONE_STORE, else ~/.mcert-phone.\n"
           "Exit status: 0 ok, 1 refused by the server or failed, 2 usage error.\n",
           f);
@@ -143,6 +155,10 @@ static int parse_args(int argc, char **argv, struct options *o, char *store_buf,
             o->approve = 1;
         } else if (strcmp(a, "--reject") == 0) {
             o->reject = 1;
+        } else if (strcmp(a, "--rekey") == 0) {
+            o->rekey = 1;
+        } else if (strcmp(a, "--inbox") == 0) {
+            o->inbox = 1;
         } else if (opt_value(argc, argv, &i, "--pin", &v)) {
             if (v == NULL)
                 return usage_error("--pin needs a value");
@@ -194,7 +210,8 @@ static int parse_args(int argc, char **argv, struct options *o, char *store_buf,
             return usage_error("bad arguments");
         }
         if (v == NULL && a[0] == '-' && strcmp(a, "--approve") != 0 &&
-            strcmp(a, "--reject") != 0)
+            strcmp(a, "--reject") != 0 && strcmp(a, "--rekey") != 0 &&
+            strcmp(a, "--inbox") != 0)
             return usage_error("option needs a value");
         v = NULL;
     }
@@ -262,14 +279,21 @@ done:
     return rc;
 }
 
-static void print_time(const char *label, int64_t t)
+/* t as "YYYY-MM-DD hh:mm:ss UTC" in buf ("?" if out of range). */
+static const char *fmt_time(int64_t t, char buf[32])
 {
     time_t tt = (time_t)t;
     struct tm tm;
-    char buf[32] = "?";
+    snprintf(buf, 32, "?");
     if (gmtime_r(&tt, &tm) != NULL)
-        strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
-    printf("%-13s %s\n", label, buf);
+        strftime(buf, 32, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return buf;
+}
+
+static void print_time(const char *label, int64_t t)
+{
+    char buf[32];
+    printf("%-13s %s\n", label, fmt_time(t, buf));
 }
 
 static int cmd_show(const struct options *o)
@@ -362,6 +386,20 @@ static void print_view(const char *base, const mc_session_view *v, int show_numb
         printf("  %-13s %s (account \"%s\")\n", "Holder:", holder, account);
         break;
     }
+    case MC_PURPOSE_RENEW:
+        printf("  %-13s Extend this certificate (account \"%s\")\n", "Request:", account);
+        if (v->renew != NULL) {
+            char rid[sizeof(v->renew->renewal)], serial[sizeof(v->renew->serial)];
+            SHOWABLE(rid, v->renew->renewal);
+            SHOWABLE(serial, v->renew->serial);
+            printf("  %-13s %s, %u year%s\n", "Renewal:", rid, v->renew->years,
+                   v->renew->years == 1 ? "" : "s");
+            char t0[32], t1[32];
+            printf("  %-13s %s\n", "Serial:", serial);
+            printf("  %-13s %s\n", "Valid until:", fmt_time(v->renew->not_after, t0));
+            printf("  %-13s %s\n", "Extended to:", fmt_time(v->renew->new_not_after, t1));
+        }
+        break;
     default:
         printf("  %-13s Unknown request\n", "Request:");
         break;
@@ -405,6 +443,190 @@ static int respond_print(const mc_phone *phone, const char *base, const mc_sessi
     return 0;
 }
 
+/* The outcome of a renewal answer, printed. 0, or EXIT_REFUSED. */
+static int renew_print(const struct options *o, int rc, const mc_phone_renewed *r,
+                       const mc_phone_err *e)
+{
+    if (rc != 0) {
+        print_err("renew", e);
+        if (!e->remote || e->status >= 500)
+            printf("The answer is kept in %s/renew.msg: run renew again to send it again.\n",
+                   o->store);
+        return EXIT_REFUSED;
+    }
+    char account[MC_ACCOUNT_MAX + 1];
+    SHOWABLE(account, r->account);
+    printf("Result:       %s%s%s\n", r->state, account[0] ? ", account " : "", account);
+    if (strcmp(r->state, "approved") != 0)
+        return 0;
+    mc_phone_status st;
+    mc_phone_err de;
+    printf("%-13s %s%s\n", "New cert:", r->fp, r->rekey ? " (new key)" : " (same key)");
+    printf("%-13s keys/%s.key, keys/%s.crt\n", "Archived:", r->old_fp, r->old_fp);
+    if (mc_phone_describe(o->store, &st, &de) == 0 && st.has_cert) {
+        printf("%-13s %s\n", "serial:", st.leaf.serial_hex);
+        print_time("valid until:", st.leaf.not_after);
+    }
+    return 0;
+}
+
+/* Answer a fetched renew view: approve (optionally with a new key) or
+ * reject, with number. Shared by renew and scan. */
+static int renew_answer(const struct options *o, const char *base, const mc_session_view *view,
+                        uint32_t number)
+{
+    mc_phone_renewed r;
+    mc_phone_err e;
+    if (o->reject)
+        printf("Your answer:  reject\n");
+    else
+        printf("Your answer:  extend%s, number %u\n",
+               o->rekey ? " with a new key" : " (keep the key)", number);
+    int rc = mc_phone_renew(o->store, o->pin, base, view,
+                            o->reject ? MC_PHONE_REJECT : MC_PHONE_APPROVE, number, o->rekey,
+                            NULL, &r, &e);
+    return renew_print(o, rc, &r, &e);
+}
+
+static int cmd_renew(const struct options *o)
+{
+    static mc_inbox_entry entries[MC_INBOX_MAX];
+    static mc_sign_info si;
+    mc_renew_info ri;
+    mc_session_view view;
+    mc_phone_err e;
+    mc_err qe = {0};
+    char payload[MC_QR_PAYLOAD_MAX + 1], base[128], sid[MC_SID_LEN + 1] = "";
+    char kept[MC_SID_LEN + 1];
+    const char *server = o->server;
+    uint32_t number = o->number;
+    int have_number = o->have_number, has = 0, kept_rekey = 0, rc = EXIT_REFUSED;
+
+    if (!o->have_pin)
+        return usage_error("renew needs --pin");
+    if ((o->payload != NULL) + (o->png != NULL) + (o->sid != NULL) + o->inbox != 1)
+        return usage_error("renew needs exactly one of --sid, --payload, --png and --inbox");
+    if (o->approve && o->reject)
+        return usage_error("renew takes --reject or not, not both");
+    if (o->rekey && o->reject)
+        return usage_error("--rekey is for an approval");
+    /* Unlock first: a wrong PIN should not cost a round trip. */
+    mc_phone *phone = mc_phone_open(o->store, o->pin, &e);
+    if (phone == NULL) {
+        print_err("open store", &e);
+        return EXIT_REFUSED;
+    }
+    if (o->png != NULL || o->payload != NULL) {
+        if (o->png != NULL && mc_phone_scan_png(o->png, payload, sizeof(payload), &e) != 0) {
+            print_err("scan", &e);
+            goto done;
+        }
+        if (o->payload != NULL &&
+            snprintf(payload, sizeof(payload), "%s", o->payload) >= (int)sizeof(payload)) {
+            rc = usage_error("the payload is too long for a session QR code");
+            goto done;
+        }
+        if (mc_qr_parse(payload, strlen(payload), base, sizeof(base), sid, &qe) != 0) {
+            fprintf(stderr, "mcert-phone: not a session QR code: %s\n", qe.msg);
+            rc = o->png ? EXIT_REFUSED : EXIT_USAGE;
+            goto done;
+        }
+        if (server == NULL)
+            server = base;
+    } else if (o->sid != NULL) {
+        snprintf(sid, sizeof(sid), "%s", o->sid);
+    }
+    if (server == NULL) {
+        rc = usage_error("renew needs --server (or --payload / --png)");
+        goto done;
+    }
+    /* An answer kept from a try whose reply was lost: the same bytes again
+     * (a new signature would be another answer, 409 session_done). */
+    if (mc_phone_renew_pending(o->store, &has, kept, &kept_rekey, &e) != 0) {
+        print_err("store", &e);
+        goto done;
+    }
+    if (has && (o->inbox || strcmp(kept, sid) == 0)) {
+        mc_phone_renewed r;
+        printf("Sending again the answer kept for session %s (%s)\n", kept,
+               kept_rekey ? "new key" : "same key");
+        mc_phone_free(phone);
+        phone = NULL;
+        rc = mc_phone_renew_resend(o->store, o->pin, server, NULL, &r, &e);
+        rc = renew_print(o, rc, &r, &e);
+        goto done;
+    }
+    if (o->inbox || !have_number) {
+        size_t n = 0;
+        int64_t now = 0;
+        if (mc_phone_inbox(phone, server, entries, MC_INBOX_MAX, &n, &now, NULL, &e) != 0) {
+            print_err("inbox", &e);
+            goto done;
+        }
+        const mc_inbox_entry *en = NULL;
+        for (size_t i = 0; i < n && en == NULL; i++)
+            if (strcmp(entries[i].purpose, "renew") == 0 &&
+                (sid[0] == '\0' || strcmp(entries[i].sid, sid) == 0))
+                en = &entries[i];
+        if (en != NULL) {
+            snprintf(sid, sizeof(sid), "%s", en->sid);
+            if (!have_number) {
+                number = en->match;
+                have_number = 1;
+            }
+        } else if (o->inbox) {
+            printf("No renewal is waiting in this phone's inbox.\n");
+            goto done;
+        }
+    }
+    if (mc_phone_fetch_ex(server, sid, &view, &si, &ri, &e) != 0) {
+        print_err("fetch", &e);
+        goto done;
+    }
+    if (view.s.purpose != MC_PURPOSE_RENEW) {
+        fprintf(stderr, "mcert-phone: %s is not a renewal (use scan or sign)\n", sid);
+        goto done;
+    }
+    print_view(server, &view, !o->inbox && o->have_number);
+    if (o->have_number && !mc_phone_number_ok(&view, o->number)) {
+        printf("%u is not one of the numbers shown: nothing was sent.\n", o->number);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (!have_number && !o->reject) {
+        printf("%s is not in this phone's inbox: give --number (the one on the web page), "
+               "nothing was sent.\n", sid);
+        goto done;
+    }
+    mc_phone_free(phone); /* mc_phone_renew opens the store itself */
+    phone = NULL;
+    rc = renew_answer(o, server, &view, number);
+done:
+    mc_phone_free(phone);
+    return rc;
+}
+
+static int cmd_keys(const struct options *o)
+{
+    static mc_phone_keyent ents[MC_PHONE_KEYS_MAX];
+    mc_phone_err e;
+    size_t n = 0;
+    if (mc_phone_keys(o->store, ents, MC_PHONE_KEYS_MAX, &n, &e) != 0) {
+        print_err("keys", &e);
+        return EXIT_REFUSED;
+    }
+    printf("%zu key%s in %s\n", n, n == 1 ? "" : "s", o->store);
+    printf("%-8s  %-40s  %-64s  %-23s  %s\n", "status", "serial", "fingerprint", "notAfter",
+           "alg");
+    for (size_t i = 0; i < n; i++) {
+        char t[32];
+        printf("%-8s  %-40s  %-64s  %-23s  %s\n", ents[i].current ? "current" : "archived",
+               ents[i].leaf.serial_hex, ents[i].leaf.fp_hex, fmt_time(ents[i].leaf.not_after, t),
+               mc_alg_name(ents[i].leaf.alg));
+    }
+    return 0;
+}
+
 static int cmd_scan(const struct options *o)
 {
     mc_phone *phone = NULL;
@@ -412,6 +634,7 @@ static int cmd_scan(const struct options *o)
     mc_err qe = {0};
     mc_session_view view;
     static mc_sign_info si; /* a sign session's documents (about 9 KiB) */
+    mc_renew_info ri;       /* a renew session's renewal */
     char payload[MC_QR_PAYLOAD_MAX + 1], base[128], sid[MC_SID_LEN + 1];
     int rc = EXIT_REFUSED;
 
@@ -444,7 +667,7 @@ static int cmd_scan(const struct options *o)
         rc = o->png ? EXIT_REFUSED : EXIT_USAGE;
         goto done;
     }
-    if (mc_phone_fetch_any(base, sid, &view, &si, &e) != 0) {
+    if (mc_phone_fetch_ex(base, sid, &view, &si, &ri, &e) != 0) {
         print_err("fetch", &e);
         goto done;
     }
@@ -452,6 +675,16 @@ static int cmd_scan(const struct options *o)
     if (o->have_number && !mc_phone_number_ok(&view, o->number)) {
         printf("%u is not one of the numbers shown: nothing was sent.\n", o->number);
         rc = EXIT_USAGE;
+        goto done;
+    }
+    if (view.s.purpose == MC_PURPOSE_RENEW) { /* answered like `renew` */
+        mc_phone_free(phone);
+        phone = NULL;
+        rc = renew_answer(o, base, &view, o->number);
+        goto done;
+    }
+    if (o->rekey) {
+        rc = usage_error("--rekey is for a renewal");
         goto done;
     }
     const char *answer = o->approve ? "approve" : "reject";
@@ -695,6 +928,10 @@ int main(int argc, char **argv)
         rc = cmd_sign(&o);
     else if (strcmp(o.cmd, "enroll") == 0)
         rc = cmd_enroll(&o);
+    else if (strcmp(o.cmd, "renew") == 0)
+        rc = cmd_renew(&o);
+    else if (strcmp(o.cmd, "keys") == 0)
+        rc = cmd_keys(&o);
     else
         rc = usage_error("unknown command");
 done:
