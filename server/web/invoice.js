@@ -16,9 +16,9 @@
  *
  * Checks in the browser before anything is sent, as the server makes them
  * again: the 企业税号 is a 统一社会信用代码 (GB 32100 check character:
- * app.js's usccOk, shared with the 申领 form), the name 1..128 bytes, the
- * receiver's phone (a mobile number, or a landline with its area code) and
- * email (app.js's emailOk).
+ * app.js's usccOk, shared with the 申领 form), the name 1..100 characters,
+ * the other fields' lengths and characters, the receiver's mobile number and
+ * email (app.js's MOBILE_RE, emailOk).
  *
  * Server text reaches the page through textContent only. State is also in
  * data- attributes (data-state on #invoice-dialog: new | requested | issued
@@ -31,12 +31,10 @@
 
 (function () {
   const M = window.mcert;
-  const { ApiError, api, apiRaw, h, $, fmtTime, show, yuan, usccOk, emailOk, textOk, MOBILE_RE } = M;
+  const { ApiError, api, apiRaw, h, $, fmtTime, show, yuan, usccOk, emailOk, MOBILE_RE } = M;
 
   const STATE_TEXT = { requested: '已申请', issued: '已开票', rejected: '未通过', voided: '已作废' };
   const TITLE_MAX = 5;
-  /* a mobile number, or a landline: area code (0 + 2..3 digits), 7..8 digits */
-  const PHONE_RE = /^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/;
   const ERROR_TEXT = {
     order_not_paid: '该订单未支付或已退款，不能申请发票',
     invoice_exists: '该订单已申请发票，请勿重复申请',
@@ -74,14 +72,22 @@
   let editing = null; /* title id being edited, '' = a new one, null = closed */
   let cur = null; /* the order's invoice, or null */
 
+  /* A saved title's fields: [key, label, required, max, rule]; rule: text
+   * (1..max characters of printable text), or a RegExp of what may be typed
+   * (PROTOCOL §11: the server checks the same). */
   const TITLE_FIELDS = [
-    ['name', '发票抬头（企业名称）', true, 128],
-    ['tax_id', '企业税号', true, 18],
-    ['address', '注册地址', false, 256],
-    ['phone', '注册电话', false, 32],
-    ['bank', '开户银行', false, 128],
-    ['account', '开户账户', false, 64],
+    ['name', '发票抬头（企业名称）', true, 100, 'text'],
+    ['tax_id', '企业税号', true, 18, 'uscc'],
+    ['address', '注册地址', false, 100, 'text'],
+    ['phone', '注册电话', false, 20, /^[0-9\-+() ]*$/],
+    ['bank', '开户银行', false, 100, 'text'],
+    ['account', '开户账户', false, 40, /^[0-9\- ]*$/],
   ];
+
+  /* 1..max characters (not bytes), no control characters, not only spaces. */
+  function charsOk(v, max) {
+    return [...v].length <= max && !/[\u0000-\u001f\u007f-\u009f]/.test(v) && v.trim() !== '';
+  }
 
   function kv(k, v, testid, cls) {
     return h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
@@ -128,7 +134,7 @@
           editor,
           h('h3', { class: 'section-title' }, '发票接收信息'),
           h('div', { class: 'form-grid' },
-            field('inv-phone', '接收人电话', true, 20, 'tel'),
+            field('inv-phone', '接收人电话', true, 11, 'tel', '请输入11位手机号码'),
             field('inv-email', '接收人邮箱', true, 128, 'email', '请输入', '该邮箱用来接收电子发票'))),
         h('p', { class: 'form-error', id: 'inv-error', 'data-testid': 'inv-error', role: 'alert', hidden: true })),
       h('div', { class: 'modal-foot' },
@@ -144,8 +150,13 @@
     $('inv-submit').addEventListener('click', submit);
     $('inv-pdf').addEventListener('click', () => download(cur));
     $('inv-void').addEventListener('click', withdraw);
+    /* an error shows when the field is left, and goes as soon as the value
+     * is right (while typing, so that nothing moves under the next click) */
     for (const id of ['inv-phone', 'inv-email', ...TITLE_FIELDS.map(([k]) => 'inv-t-' + k)]) {
       $(id).addEventListener('blur', () => fieldError(id, checkField(id, $(id).value.trim(), false)));
+      $(id).addEventListener('input', () => {
+        if ($(id).closest('.field').classList.contains('invalid')) fieldError(id, checkField(id, $(id).value.trim(), false));
+      });
     }
   }
 
@@ -161,16 +172,14 @@
       const req = id === 'inv-phone' || id === 'inv-email' || id === 'inv-t-name' || id === 'inv-t-tax_id';
       return full && req ? '请填写' : '';
     }
-    switch (id) {
-      case 'inv-phone': return PHONE_RE.test(v) ? '' : '请输入手机号码，或带区号的固定电话';
-      case 'inv-email': return emailOk(v) ? '' : '邮箱格式有误';
-      case 'inv-t-tax_id': return usccOk(v.toUpperCase()) ? '' : '企业税号有误：应为18位统一社会信用代码，且校验位正确';
-      case 'inv-t-name': return textOk(v, 128) ? '' : '发票抬头为1至128字节的文字';
-      default: {
-        const max = (TITLE_FIELDS.find(([k]) => 'inv-t-' + k === id) || [])[3] || 128;
-        return textOk(v, max) ? '' : `不超过${max}字节，不含控制字符`;
-      }
-    }
+    if (id === 'inv-phone') return MOBILE_RE.test(v) ? '' : '请输入11位手机号码';
+    if (id === 'inv-email') return emailOk(v) ? '' : '邮箱格式有误';
+    const f = TITLE_FIELDS.find(([k]) => 'inv-t-' + k === id);
+    if (!f) return '';
+    const [, , , max, rule] = f;
+    if (rule === 'uscc') return usccOk(v.toUpperCase()) ? '' : '企业税号有误：应为18位统一社会信用代码，且校验位正确';
+    if (rule === 'text') return charsOk(v, max) ? '' : `请输入不超过${max}个字的文字`;
+    return rule.test(v) && v.length <= max ? '' : `不超过${max}位，只能包含数字${id === 'inv-t-phone' ? '、-、+、括号' : '、-'}和空格`;
   }
 
   function fillGoods(goods) {
