@@ -158,7 +158,7 @@
   function openInvoice(a) {
     INV.open({
       order: a.order_id, amount: a.fee,
-      goods: [{ name: '移动证书申领', spec: '移动证书 1年', unit: '个', qty: 1, price: a.fee, amount: a.fee }],
+      goods: [{ name: '移动证书', spec: '移动版', unit: '个', qty: 1, price: a.fee, amount: a.fee }],
       onChange: () => route(),
     });
   }

@@ -205,7 +205,7 @@
       body.append(h('tr', { 'data-testid': 'inv-title-row', dataset: { id: t.id, taxId: t.tax_id } },
         h('td', { class: 'col-pick', 'data-label': '选择' }, radio),
         h('td', { 'data-label': '发票抬头' }, t.name),
-        h('td', { 'data-label': '企业税号', class: 'mono' }, t.tax_id),
+        h('td', { 'data-label': '企业税号', class: 'mono tax' }, t.tax_id),
         h('td', { 'data-label': '注册地址' }, t.address || '—'),
         h('td', { 'data-label': '注册电话' }, t.phone || '—'),
         h('td', { 'data-label': '开户银行' }, t.bank || '—'),
@@ -220,6 +220,8 @@
   async function loadTitles() {
     const d = await api('GET', '/api/v1/invoice-titles');
     titles = Array.isArray(d.titles) ? d.titles : [];
+    /* in the order they were added (the store keeps no order) */
+    titles.sort((a, b) => (a.created || 0) - (b.created || 0) || String(a.id).localeCompare(String(b.id)));
     renderTitles();
   }
 

@@ -183,8 +183,10 @@
     }, REFUND_POLL_MS);
   }
 
+  /* The goods line the invoice will carry (the server's: a year the unit). */
   function goods(r) {
-    return [{ name: '移动证书续费', spec: `${r.years}年`, unit: '个', qty: 1, price: r.fee, amount: r.fee }];
+    const qty = Math.max(1, Number(r.years) || 1);
+    return [{ name: '移动证书续费', spec: '移动版', unit: '年', qty, price: Math.round(r.fee / qty), amount: r.fee }];
   }
 
   function openInvoice(r) {

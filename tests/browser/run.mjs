@@ -2364,7 +2364,7 @@ async function scenarios(chromium) {
       assert((await text(dlg.locator('[data-testid="inv-order"]'))) === order, 'the dialog names another order');
       assert((await text(dlg.locator('[data-testid="inv-amount"]'))) === '400.00', 'the 实付金额');
       const goods = await dlg.locator('[data-testid="inv-goods-row"] td').allTextContents();
-      assert(goods.join('|') === '移动证书续费|2年|个|1|400.00|400.00', `商品信息: ${goods.join('|')}`);
+      assert(goods.join('|') === '移动证书续费|移动版|年|2|200.00|400.00', `商品信息: ${goods.join('|')}`);
       assert(/企业/.test(await text(dlg.locator('.radio-line').first())) && /电子增值税普通发票/.test(await text(dlg)), 'no 抬头类型 / 发票类型');
       await page.waitForFunction(() => document.querySelectorAll('#invoice-dialog [data-testid="inv-title-row"]').length === 4);
       assert(await dlg.locator('#inv-add').isEnabled(), '新增开票信息 disabled at 4');
@@ -2408,6 +2408,9 @@ async function scenarios(chromium) {
       const mine = (inv.body.invoices || []).find((x) => x.order === order);
       assert(mine && mine.state === 'requested' && mine.title.tax_id === taxIds[4] && mine.title.name === '杭州续费测试有限公司' &&
         mine.receiver_email === 'finance@example.com' && mine.amount === 40000, `the server holds ${JSON.stringify(mine)}`);
+      const g = mine.goods[0];
+      assert(`${g.name}|${g.spec}|${g.unit}|${g.qty}|${g.price}|${g.amount}` === '移动证书续费|移动版|年|2|20000|40000',
+        `the server's goods line is not the one the page showed: ${JSON.stringify(g)}`);
       await dlg.locator('[data-testid="inv-cancel"]').click();
       await page.locator(`tr[data-testid="renew-row"][data-id="${S.rid}"] [data-testid="inv-state"]`).filter({ hasText: '已申请' }).waitFor();
       assert((await text(row.locator('[data-testid="row-invoice"]'))) === '查看发票', 'the row still offers 申请发票');
