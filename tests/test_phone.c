@@ -32,6 +32,7 @@
 #include <netinet/in.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -1928,6 +1929,309 @@ static void test_sign_fetch_inbox_and_answer_round_trip(void **state)
     server_stop(s);
 }
 
+/* ------------------------------------------------------------------ */
+/* renewal (PROTOCOL.md §10.6, §10.7)                                  */
+
+static void read_store(const char *dir, const char *name, mc_buf *out)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    out->len = 0;
+    mc_testenv_read_file(path, out);
+}
+
+static int store_has(const char *dir, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* The canned 200 of an approval: the reply for leaf x and the CA. */
+static void can_approval(test_server *s, fx *f, X509 *x)
+{
+    mc_buf leaf = {0}, ca = {0}, body = {0};
+    uint8_t fp[32];
+    char hex[65];
+    assert_int_equal(mc_x509_der(x, &leaf), 0);
+    assert_int_equal(mc_x509_der(mc_ca_cert(f->ca), &ca), 0);
+    assert_int_equal(mc_cert_fingerprint(leaf.ptr, leaf.len, fp), 0);
+    mc_hex(fp, 32, hex);
+    mc_slice chain[2] = {{leaf.ptr, leaf.len}, {ca.ptr, ca.len}};
+    assert_int_equal(mc_result_renew_encode("approved", "alice", hex, chain, 2, &body), 0);
+    server_can(s, 200, body.ptr, body.len);
+    mc_buf_free(&leaf);
+    mc_buf_free(&ca);
+    mc_buf_free(&body);
+}
+
+/* A rekey whose reply is lost (503): the answer (signed with the current
+ * key over the 14 elements, csr_hash of the CSR it carries) and the new key
+ * are kept; sent again, the same bytes get the certificate, which is
+ * installed with the old key and chain archived and findable. */
+static void test_renew_rekey_keeps_its_answer_and_archives_the_old_key(void **state)
+{
+    fx *f = *state;
+    test_server *s = server_start();
+    char dir[128], oldfp[65], kname[96];
+    mc_phone *p = make_phone(f, "ren", MC_ALG_P256);
+    store_dir(f, "ren", dir, sizeof(dir));
+    mc_slice old_leaf;
+    assert_int_equal(mc_phone_chain(p, &old_leaf, 1), 1);
+    const unsigned char *q = old_leaf.ptr;
+    X509 *oldx = d2i_X509(NULL, &q, (long)old_leaf.len);
+    assert_non_null(oldx);
+    uint8_t ofp[32];
+    assert_int_equal(mc_cert_fingerprint(old_leaf.ptr, old_leaf.len, ofp), 0);
+    mc_hex(ofp, 32, oldfp);
+
+    mc_session_view v;
+    mc_renew_info ri = {.renewal = "XF202501010123456789", .serial = "0A", .not_after = 1000,
+                        .new_not_after = 1798761600, .years = 2};
+    make_view(&v, MC_PURPOSE_RENEW);
+    v.renew = &ri;
+    uint32_t number = v.s.choices[1];
+    mc_phone_err pe;
+    mc_phone_renewed out;
+    mc_err e = {0};
+
+    /* the reply is lost: everything is kept */
+    mc_err se = {0};
+    mc_buf eb = {0};
+    mc_err_set(&se, 503, "store_unavailable", "down");
+    mc_error_encode(&se, &eb);
+    server_can(s, 503, eb.ptr, eb.len);
+    assert_int_equal(mc_phone_renew(dir, PIN, s->url, &v, MC_PHONE_APPROVE, number, 1, NULL, &out,
+                                    &pe), -1);
+    assert_int_equal(pe.remote, 1);
+    assert_string_equal(pe.code, "store_unavailable");
+    assert_true(store_has(dir, "renew.msg") && store_has(dir, "renew.key") &&
+                store_has(dir, "renew.csr"));
+    int has = 0, rekey = 0;
+    char sid[MC_SID_LEN + 1];
+    assert_int_equal(mc_phone_renew_pending(dir, &has, sid, &rekey, &pe), 0);
+    assert_true(has && rekey);
+    assert_string_equal(sid, v.s.sid);
+
+    /* what was sent: the 14 elements with the CSR's hash, signed with the
+     * OLD (current) key; the CSR has the old subject and a new P-256 key */
+    mc_buf msg = {0}, tbs = {0};
+    read_store(dir, "renew.msg", &msg);
+    mc_response r;
+    assert_int_equal(mc_response_decode(msg.ptr, msg.len, &r, &e), 0);
+    assert_true(r.has_csr && r.csr.len > 0);
+    mc_renew_tbs rt = {.renewal = ri.renewal, .new_not_after = ri.new_not_after, .has_csr = 1};
+    mc_sha256(r.csr.ptr, r.csr.len, rt.csr_hash);
+    mc_tbs t = {.purpose = "renew", .sid = v.s.sid, .nonce = v.s.nonce, .origin = v.s.origin,
+                .account = v.s.account, .expires = v.s.expires, .cert_fp = ofp,
+                .number = number, .decision = "approve", .renew = &rt};
+    mc_tbs_encode(&t, &tbs);
+    assert_int_equal(tbs.ptr[0], 0x9e);
+    assert_int_equal(mc_verify(X509_get0_pubkey(oldx), tbs.ptr, tbs.len, r.sig.ptr, r.sig.len,
+                               &e), 0);
+    q = r.csr.ptr;
+    X509_REQ *req = d2i_X509_REQ(NULL, &q, (long)r.csr.len);
+    assert_non_null(req);
+    assert_int_equal(X509_NAME_cmp(X509_REQ_get_subject_name(req), X509_get_subject_name(oldx)),
+                     0);
+    assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(req), X509_get0_pubkey(oldx)), 0);
+    assert_int_equal(mc_pkey_alg(X509_REQ_get0_pubkey(req)), MC_ALG_P256);
+
+    /* a second try for the same session reuses the kept key and CSR */
+    mc_buf msg2 = {0};
+    assert_int_equal(mc_phone_renew(dir, PIN, s->url, &v, MC_PHONE_APPROVE, number, 1, NULL, &out,
+                                    &pe), -1);
+    read_store(dir, "renew.msg", &msg2);
+    mc_response r2;
+    assert_int_equal(mc_response_decode(msg2.ptr, msg2.len, &r2, &e), 0);
+    assert_int_equal(r2.csr.len, r.csr.len);
+    assert_memory_equal(r2.csr.ptr, r.csr.ptr, r.csr.len);
+
+    /* a reply whose leaf is for another key than the CSR's: refused, nothing installed */
+    can_approval(s, f, oldx);
+    assert_int_equal(mc_phone_renew_resend(dir, PIN, s->url, NULL, &out, &pe), -1);
+    assert_string_equal(pe.code, "key_mismatch");
+    assert_false(store_has(dir, "keys"));
+    assert_true(store_has(dir, "renew.msg"));
+
+    /* the kept bytes again, and this time the certificate of the CSR */
+    mc_buf csrpem = {0};
+    read_store(dir, "renew.csr", &csrpem);
+    X509 *newx = mc_ca_issue(f->ca, csrpem.ptr, csrpem.len, 30, &e);
+    assert_non_null(newx);
+    can_approval(s, f, newx);
+    assert_int_equal(mc_phone_renew_resend(dir, PIN, s->url, NULL, &out, &pe), 0);
+    assert_true(out.resent && out.rekey && out.installed);
+    assert_string_equal(out.state, "approved");
+    assert_string_equal(out.old_fp, oldfp);
+    assert_false(store_has(dir, "renew.msg") || store_has(dir, "renew.key") ||
+                 store_has(dir, "renew.csr") || store_has(dir, "renew.pub"));
+    snprintf(kname, sizeof(kname), "keys/%s.key", oldfp);
+    assert_true(store_has(dir, kname));
+    snprintf(kname, sizeof(kname), "keys/%s.crt", oldfp);
+    assert_true(store_has(dir, kname));
+
+    /* the store now opens with the new key and certificate */
+    mc_phone *p2 = mc_phone_open(dir, PIN, &pe);
+    assert_non_null(p2);
+    assert_int_equal(EVP_PKEY_eq(mc_phone_key(p2), X509_get0_pubkey(newx)), 1);
+    mc_phone_free(p2);
+
+    /* keys: current first, then the archived one */
+    mc_phone_keyent ents[4];
+    size_t n = 0;
+    assert_int_equal(mc_phone_keys(dir, ents, 4, &n, &pe), 0);
+    assert_int_equal(n, 2);
+    assert_true(ents[0].current && !ents[1].current);
+    assert_string_equal(ents[0].leaf.fp_hex, out.fp);
+    assert_string_equal(ents[1].leaf.fp_hex, oldfp);
+
+    /* the old key, by fingerprint and by issuer + serial (a CMS rid) */
+    X509 *got = NULL;
+    int current = -1;
+    mc_phone_keyid byfp = {.fp = ofp};
+    EVP_PKEY *k = mc_phone_find_key(dir, PIN, &byfp, &got, &current, &pe);
+    assert_non_null(k);
+    assert_int_equal(current, 0);
+    assert_int_equal(EVP_PKEY_eq(k, X509_get0_pubkey(oldx)), 1);
+    assert_int_equal(X509_cmp(got, oldx), 0);
+    EVP_PKEY_free(k);
+    X509_free(got);
+    mc_phone_keyid byis = {.issuer = X509_get_issuer_name(oldx),
+                           .serial = X509_get0_serialNumber(oldx)};
+    k = mc_phone_find_key(dir, PIN, &byis, NULL, &current, &pe);
+    assert_non_null(k);
+    assert_int_equal(EVP_PKEY_eq(k, X509_get0_pubkey(oldx)), 1);
+    EVP_PKEY_free(k);
+    mc_phone_keyid byski = {.ski = X509_get0_subject_key_id(newx)};
+    k = mc_phone_find_key(dir, PIN, &byski, NULL, &current, &pe);
+    assert_non_null(k);
+    assert_int_equal(current, 1);
+    EVP_PKEY_free(k);
+    uint8_t nofp[32] = {1};
+    mc_phone_keyid none = {.fp = nofp};
+    assert_null(mc_phone_find_key(dir, PIN, &none, NULL, NULL, &pe));
+    assert_string_equal(pe.code, "not_found");
+    assert_null(mc_phone_find_key(dir, "999999", &byfp, NULL, NULL, &pe));
+    assert_string_equal(pe.code, "bad_pin");
+
+    /* a renewal keeping the key: csr empty, csr_hash bin(0); a reply that
+     * is not for the current key is refused, and a refusal (4xx) spends
+     * the kept answer */
+    can_approval(s, f, oldx);
+    assert_int_equal(mc_phone_renew(dir, PIN, s->url, &v, MC_PHONE_APPROVE, number, 0, NULL, &out,
+                                    &pe), -1);
+    assert_string_equal(pe.code, "key_mismatch");
+    read_store(dir, "renew.msg", &msg);
+    assert_int_equal(mc_response_decode(msg.ptr, msg.len, &r, &e), 0);
+    assert_true(r.has_csr);
+    assert_int_equal(r.csr.len, 0);
+    mc_err_set(&se, 409, "wrong_number", "no");
+    eb.len = 0;
+    mc_error_encode(&se, &eb);
+    server_can(s, 409, eb.ptr, eb.len);
+    assert_int_equal(mc_phone_renew_resend(dir, PIN, s->url, NULL, &out, &pe), -1);
+    assert_string_equal(pe.code, "wrong_number");
+    assert_false(store_has(dir, "renew.msg"));
+
+    X509_REQ_free(req);
+    X509_free(oldx);
+    X509_free(newx);
+    mc_buf_free(&csrpem);
+    mc_buf_free(&msg);
+    mc_buf_free(&msg2);
+    mc_buf_free(&tbs);
+    mc_buf_free(&eb);
+    mc_phone_free(p);
+    server_stop(s);
+}
+
+/* The renewal lies change one thing each: the TBS's renewal,
+ * new_not_after, csr_hash, or the CSR sent (the hash follows it). */
+static void test_each_renew_lie_changes_one_thing(void **state)
+{
+    fx *f = *state;
+    mc_phone *p = make_phone(f, "renlie", MC_ALG_SM2);
+    mc_session_view v;
+    mc_renew_info ri = {.renewal = "XF202501010123456789", .serial = "0A", .not_after = 1000,
+                        .new_not_after = 1798761600, .years = 1};
+    make_view(&v, MC_PURPOSE_RENEW);
+    v.renew = &ri;
+    static const uint8_t csr[] = {0x30, 0x03, 0x02, 0x01, 0x00}, other[] = {0x30, 0x00};
+    const mc_slice oth = {other, sizeof(other)};
+    uint8_t h[32], zero[32] = {0};
+    mc_sha256(csr, sizeof(csr), h);
+    mc_phone_err pe;
+    mc_err e = {0};
+    struct {
+        mc_phone_overrides ov;
+        const char *renewal;
+        int64_t nna;
+        const uint8_t *hash; /* NULL: bin(0) */
+        size_t sent;         /* csr bytes sent */
+    } cases[] = {
+        {{0}, "XF202501010123456789", 1798761600, h, sizeof(csr)},
+        {{.tbs_renewal = "XF209901010123456789"}, "XF209901010123456789", 1798761600, h,
+         sizeof(csr)},
+        {{.set_tbs_new_not_after = 1, .tbs_new_not_after = 5}, "XF202501010123456789", 5, h,
+         sizeof(csr)},
+        {{.tbs_csr_hash = zero}, "XF202501010123456789", 1798761600, zero, sizeof(csr)},
+        {{.tbs_csr_empty = 1}, "XF202501010123456789", 1798761600, NULL, sizeof(csr)},
+        {{.renew_csr = &oth}, "XF202501010123456789", 1798761600, NULL, sizeof(other)},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mc_buf tbs = {0}, body = {0}, want = {0};
+        uint8_t oh[32];
+        if (mc_phone_build_renew(p, &v, MC_PHONE_APPROVE, 42, (mc_slice){csr, sizeof(csr)},
+                                 &cases[i].ov, &tbs, &body, &pe) != 0)
+            fail_msg("case %zu: %s", i, pe.msg);
+        mc_response r;
+        assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &e), 0);
+        assert_int_equal(r.csr.len, cases[i].sent);
+        const uint8_t *hash = cases[i].hash;
+        if (cases[i].ov.renew_csr != NULL) {
+            mc_sha256(other, sizeof(other), oh);
+            hash = oh;
+        }
+        mc_renew_tbs rt = {.renewal = cases[i].renewal, .new_not_after = cases[i].nna,
+                           .has_csr = hash != NULL};
+        if (hash != NULL)
+            memcpy(rt.csr_hash, hash, 32);
+        uint8_t fp[32];
+        assert_int_equal(mc_cert_fingerprint(r.chain[0].ptr, r.chain[0].len, fp), 0);
+        mc_tbs t = {.purpose = "renew", .sid = v.s.sid, .nonce = v.s.nonce,
+                    .origin = v.s.origin, .account = v.s.account, .expires = v.s.expires,
+                    .cert_fp = fp, .number = 42, .decision = "approve", .renew = &rt};
+        mc_tbs_encode(&t, &want);
+        assert_int_equal(tbs.len, want.len);
+        assert_memory_equal(tbs.ptr, want.ptr, want.len);
+        assert_int_equal(verify_response(&r, &want), 0);
+        mc_buf_free(&tbs);
+        mc_buf_free(&body);
+        mc_buf_free(&want);
+    }
+    /* csr_key: on a bind answer, and left out of a renew one */
+    mc_phone_overrides add = {.csr_key = 1}, drop = {.csr_key = -1};
+    mc_buf body = {0};
+    mc_response r;
+    assert_int_equal(mc_phone_build_renew(p, &v, MC_PHONE_APPROVE, 42, (mc_slice){NULL, 0}, &drop,
+                                          NULL, &body, &pe), 0);
+    assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "\"csr\" is missing"));
+    mc_session_view bv;
+    make_view(&bv, MC_PURPOSE_BIND);
+    body.len = 0;
+    assert_int_equal(mc_phone_build(p, &bv, MC_PHONE_APPROVE, 42, &add, NULL, &body, &pe), 0);
+    assert_int_equal(mc_response_decode(body.ptr, body.len, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "\"csr\" is not allowed for purpose bind"));
+    /* a renew view without its data is not answered */
+    v.renew = NULL;
+    assert_int_equal(mc_phone_build(p, &v, MC_PHONE_APPROVE, 42, NULL, NULL, &body, &pe), -1);
+    assert_string_equal(pe.code, "bad_request");
+    mc_buf_free(&body);
+    mc_phone_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1959,6 +2263,8 @@ int main(void)
         T(test_sm2_inbox_query_is_signed_over_the_inbox_tbs),
         T(test_p256_inbox_query_is_signed_over_the_inbox_tbs),
         T(test_sign_fetch_inbox_and_answer_round_trip),
+        T(test_renew_rekey_keeps_its_answer_and_archives_the_old_key),
+        T(test_each_renew_lie_changes_one_thing),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
