@@ -2323,7 +2323,7 @@ async function scenarios(chromium) {
       await shootBoth(page, 'renew-list-refunded');
     });
 
-    await check('发票申请 on the extended renewal: saved titles (at most 5: 新增 stops there), an invalid 企业税号 and email caught in the page (nothing sent), 申请开票 → 已申请; the operator\'s 发票审核: 开票 → the renewal page shows 已开票 and the PDF downloads', async () => {
+    await check('发票申请 on the extended renewal: saved titles (at most 5: 新增 stops there), an invalid 企业税号 and email caught in the page (nothing sent), 申请开票 → 已申请; the operator\'s 发票审核: 不通过 (the holder sees the reason, asks again) → 上传发票 (the holder downloads that PDF) → 作废 → 开票 → 已开票 and the server\'s PDF downloads', async () => {
       const w = await ensureRenewWorld();
       if (!S.renew) {
         S.renewCtx = await newContext(browser);
@@ -2415,10 +2415,35 @@ async function scenarios(chromium) {
       await page.locator(`tr[data-testid="renew-row"][data-id="${S.rid}"] [data-testid="inv-state"]`).filter({ hasText: '已申请' }).waitFor();
       assert((await text(row.locator('[data-testid="row-invoice"]'))) === '查看发票', 'the row still offers 申请发票');
 
-      /* the operator: 发票审核, 开票 */
+      /* the operator (发票审核) and the holder, turn by turn: 不通过 → 重新申请 →
+       * 上传发票 → 作废 → 重新申请 → 开票 */
       await ensureOperator();
       const octx = await newContext(browser);
       const op = await octx.newPage();
+      const opRow = async (state) => {
+        await op.goto(`${W.base}/review?view=invoices&state=${state}`);
+        const r = op.locator(`tr[data-testid="inv-row"][data-order="${order}"][data-state="${state}"]`);
+        await r.waitFor();
+        return r;
+      };
+      const holderSees = async (state) => {
+        await page.goto(W.base + '/renew');
+        await renewListLoaded(page);
+        await row.locator('[data-testid="row-invoice"]').click();
+        await page.waitForFunction((st) => document.querySelector('#invoice-dialog')?.dataset.state === st, state);
+      };
+      const reapply = async () => {
+        assert((await text(page.locator('#inv-submit'))) === '重新申请开票', 'no 重新申请开票');
+        await dlg.locator(`tr[data-testid="inv-title-row"][data-tax-id="${taxIds[4]}"] input[type="radio"]`).check();
+        assert((await page.inputValue('#inv-email')) === 'finance@example.com', 'the receiver is not filled in again');
+        await page.click('#inv-submit');
+        await page.waitForFunction(() => document.querySelector('#invoice-dialog')?.dataset.state === 'requested');
+      };
+      const download = async () => {
+        const dl = page.waitForEvent('download');
+        await page.click('#inv-pdf');
+        return readFileSync(await (await dl).path());
+      };
       try {
         await op.setViewportSize({ width: 1366, height: 768 });
         await passwordLogin(op, 'op', W.pw.op);
@@ -2427,35 +2452,73 @@ async function scenarios(chromium) {
         await op.click('.sidebar a[href="/review?view=invoices"]');
         await op.locator('#view-invoices').waitFor();
         assert((await text(op.locator('.sidebar .nav-item.active'))) === '发票审核', 'the menu does not mark 发票审核');
-        const irow = op.locator(`tr[data-testid="inv-row"][data-order="${order}"]`);
+        assert((await op.inputValue('#inv-state-filter')) === 'requested', 'the queue does not start at 已申请');
+        let irow = op.locator(`tr[data-testid="inv-row"][data-order="${order}"]`);
         await irow.waitFor();
         assert((await text(irow.locator('[data-testid="inv-tax"]'))) === taxIds[4], 'the operator does not see the tax id');
+        assert((await text(irow.locator('[data-testid="inv-title"]'))) === '杭州续费测试有限公司', 'the operator does not see the title');
         assert((await text(irow.locator('[data-testid="inv-amount"]'))) === '400.00', 'the operator does not see the amount');
         await shootBoth(op, 'review-invoices');
+
+        /* 不通过, with a reason */
+        await irow.locator('[data-testid="inv-reject"]').click();
+        await op.locator('#decide-dialog').waitFor({ state: 'visible' });
+        await op.click('#decide-ok');
+        await op.locator('#decide-error').filter({ hasText: '请填写不通过理由' }).waitFor();
+        const why = '发票抬头与付款单位不一致，请核对后重新申请。';
+        await op.fill('#decide-reason', why);
+        await op.screenshot({ path: path.join(OUT, 'review-invoice-reject.png') });
+        await op.click('#decide-ok');
+        await op.locator('#page-notice').filter({ hasText: '不通过' }).waitFor();
+        await holderSees('rejected');
+        assert((await text(dlg.locator('[data-testid="inv-state"]'))) === '未通过', 'the dialog does not say 未通过');
+        assert((await text(dlg.locator('[data-testid="inv-reason"]'))) === why, 'the holder does not see the reason');
+        await page.screenshot({ path: path.join(OUT, 'invoice-rejected.png') });
+        await reapply();
+
+        /* 上传发票: a PDF the operator has, uploaded and issued with */
+        const upPdf = path.join(W.tmp, '电子发票-上传.pdf');
+        writeFileSync(upPdf, '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n' +
+          `% uploaded ${randomBytes(8).toString('hex')}\ntrailer<</Root 1 0 R>>\n%%EOF\n`);
+        irow = await opRow('requested');
+        const chooser = op.waitForEvent('filechooser');
+        await irow.locator('[data-testid="inv-upload-btn"]').click();
+        await (await chooser).setFiles(upPdf);
+        await op.locator('#page-notice').filter({ hasText: '已上传' }).waitFor();
+        await holderSees('issued');
+        const got1 = await download();
+        assert(got1.equals(readFileSync(upPdf)), 'the PDF downloaded is not the one the operator uploaded');
+
+        /* 作废, then asked again and 开票 (the PDF the server makes) */
+        irow = await opRow('issued');
+        await irow.locator('[data-testid="inv-void"]').click();
+        await op.locator('#decide-dialog').waitFor({ state: 'visible' });
+        await op.fill('#decide-reason', '开具有误，作废重开');
+        await op.click('#decide-ok');
+        await op.locator('#page-notice').filter({ hasText: '已作废' }).waitFor();
+        await holderSees('voided');
+        assert((await text(dlg.locator('[data-testid="inv-state"]'))) === '已作废', 'the dialog does not say 已作废');
+        await reapply();
+        irow = await opRow('requested');
         await irow.locator('[data-testid="inv-issue"]').click();
         await op.locator('#decide-dialog').waitFor({ state: 'visible' });
         await op.click('#decide-ok');
         await op.locator('#page-notice').filter({ hasText: '开具发票' }).waitFor();
-        await op.selectOption('#inv-state-filter', 'issued');
-        await op.click('#inv-filter-search');
-        await op.locator(`tr[data-testid="inv-row"][data-order="${order}"][data-state="issued"]`).waitFor();
+        await opRow('issued');
         assert((await latinOnConsole(op)).length === 0, `English on 发票审核: ${JSON.stringify(await latinOnConsole(op))}`);
       } finally {
         await octx.close();
       }
 
-      /* the holder: 已开票, the PDF */
+      /* the holder: 已开票 in the list, the PDF the server made */
       await page.goto(W.base + '/renew');
       await renewListLoaded(page);
       await page.locator(`tr[data-testid="renew-row"][data-id="${S.rid}"] [data-testid="inv-state"]`).filter({ hasText: '已开票' }).waitFor();
-      await row.locator('[data-testid="row-invoice"]').click();
-      await page.waitForFunction(() => document.querySelector('#invoice-dialog')?.dataset.state === 'issued');
+      await holderSees('issued');
       assert((await text(dlg.locator('[data-testid="inv-state"]'))) === '已开票', 'the dialog does not say 已开票');
-      const dl = page.waitForEvent('download');
-      await page.click('#inv-pdf');
-      const file = await (await dl).path();
-      const pdf = readFileSync(file);
+      const pdf = await download();
       assert(pdf.subarray(0, 5).toString('latin1') === '%PDF-', `the download is not a PDF: ${pdf.subarray(0, 16).toString('latin1')}`);
+      assert(!pdf.equals(readFileSync(path.join(W.tmp, '电子发票-上传.pdf'))), 'the voided upload is still served');
       await shootBoth(page, 'invoice-issued');
       assert((await latinOnConsole(page)).length === 0, `English on the invoice: ${JSON.stringify(await latinOnConsole(page))}`);
       await page.keyboard.press('Escape');
