@@ -191,9 +191,12 @@ static int reason_parse(mc_req *r, char out[MC_INV_REASON_MAX + 1])
         mc_reply_errf(r, 400, "bad_field", "reason: required");
         return -1;
     }
-    if (mc_json_only(r->json, allowed, &err) != 0 ||
-        mc_json_str(r->json, "reason", MC_INV_REASON_MAX, 1, &s, &n, &err) != 0) {
+    if (mc_json_only(r->json, allowed, &err) != 0) {
         mc_reply_err(r, &err);
+        return -1;
+    }
+    if (mc_json_str(r->json, "reason", MC_INV_REASON_MAX, 1, &s, &n, &err) != 0) {
+        mc_reply_errf(r, 400, "bad_field", "reason: 1..512 bytes of printable UTF-8");
         return -1;
     }
     if (!mc_app_text_valid(s, n, MC_INV_REASON_MAX)) {
@@ -219,8 +222,6 @@ static int operator_only(mc_req *r)
 typedef struct titles_ctx {
     mc_inv_titles t;
     mc_inv_title title;           /* the one added or edited */
-    char tid[MC_INV_TID_LEN + 1];
-    int64_t created;
 } titles_ctx;
 
 static int may_keep_titles(mc_req *r)
@@ -232,49 +233,57 @@ static int may_keep_titles(mc_req *r)
     return -1;
 }
 
-/* A stored title's JSON into t and its created time (0 if absent); -1 if
- * it is not one. */
-static int title_load(const char *id, const char *js, mc_inv_title *t, int64_t *created)
+/* A stored title (inv_title_put's JSON: the fields, id, created, seq) into
+ * t, created and seq; -1 if it is not one. */
+static int title_load(const char *id, const char *js, mc_inv_title *t, int64_t *created,
+                      char seq[24])
 {
     json_error_t je;
     json_t *o = json_loads(js, 0, &je);
     mc_err err;
-    json_t *c = json_object_get(o, "created");
+    json_t *c = json_object_get(o, "created"), *q = json_object_get(o, "seq");
     *created = json_is_integer(c) ? json_integer_value(c) : 0;
-    if (o != NULL)
+    snprintf(seq, 24, "%s", json_is_string(q) ? json_string_value(q) : "");
+    if (o != NULL) {
         json_object_del(o, "created");
-    if (o != NULL)
+        json_object_del(o, "seq");
         json_object_del(o, "id");
+    }
     int rc = title_parse(o, t, &err);
     json_decref(o);
     snprintf(t->id, sizeof(t->id), "%s", id);
     return rc;
 }
 
-/* {titles: [...]} oldest first (a stored entry that does not parse is
- * left out). */
-static json_t *titles_json(const mc_inv_titles *l)
+static json_t *title_out(const mc_inv_title *t, int64_t created)
+{
+    json_t *o = title_json(t);
+    json_object_set_new(o, "created", json_integer(created));
+    return o;
+}
+
+/* {titles: [...]} in the order they were added (a stored entry that does
+ * not parse is left out); the one of id tid, if any, into *one. */
+static json_t *titles_json(const mc_inv_titles *l, const char *tid, json_t **one)
 {
     mc_inv_title t[MC_INV_TITLES_MAX + 3];
     int64_t created[MC_INV_TITLES_MAX + 3];
+    char seq[MC_INV_TITLES_MAX + 3][24];
     size_t idx[MC_INV_TITLES_MAX + 3], n = 0;
     for (size_t i = 0; i < l->n; i++)
-        if (title_load(l->id[i], l->json[i], &t[i], &created[i]) == 0)
+        if (title_load(l->id[i], l->json[i], &t[i], &created[i], seq[i]) == 0)
             idx[n++] = i;
     for (size_t i = 1; i < n; i++) /* insertion sort: n <= 8 */
-        for (size_t k = i; k > 0; k--) {
-            size_t a = idx[k - 1], b = idx[k];
-            if (created[a] < created[b] ||
-                (created[a] == created[b] && strcmp(t[a].id, t[b].id) <= 0))
-                break;
-            idx[k - 1] = b;
+        for (size_t k = i; k > 0 && strcmp(seq[idx[k - 1]], seq[idx[k]]) > 0; k--) {
+            size_t a = idx[k - 1];
+            idx[k - 1] = idx[k];
             idx[k] = a;
         }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *o = title_json(&t[idx[i]]);
-        json_object_set_new(o, "created", json_integer(created[idx[i]]));
-        json_array_append_new(arr, o);
+        json_array_append_new(arr, title_out(&t[idx[i]], created[idx[i]]));
+        if (one != NULL && tid != NULL && strcmp(t[idx[i]].id, tid) == 0)
+            *one = title_out(&t[idx[i]], created[idx[i]]);
     }
     return json_pack("{s:o}", "titles", arr);
 }
@@ -283,7 +292,7 @@ static void titles_on_read(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     titles_ctx *x = r->hctx;
-    mc_reply_json(r, 200, titles_json(&x->t));
+    mc_reply_json(r, 200, titles_json(&x->t, NULL, NULL));
 }
 
 void mc_api_inv_titles(mc_req *r)
@@ -300,19 +309,43 @@ static void title_on_saved(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     titles_ctx *x = r->hctx;
-    json_t *o = title_json(&x->title);
-    json_object_set_new(o, "created", json_integer(x->created));
-    mc_reply_json(r, r->route->method == EVHTTP_REQ_POST ? 201 : 200, o);
+    json_t *one = NULL;
+    json_decref(titles_json(&x->t, x->title.id, &one));
+    if (one == NULL) {
+        mc_reply_errf(r, 503, "store_unavailable", "the title saved could not be read back");
+        return;
+    }
+    mc_reply_json(r, r->route->method == EVHTTP_REQ_POST ? 201 : 200, one);
 }
 
-/* The title x->title stored (add: a new id). */
-static void title_store(mc_req *r, titles_ctx *x, int add)
+/* Parse and check the body's title, then store it as x->title.id (add: a
+ * new id; edit: an existing one, else 404). */
+static void title_save(mc_req *r, int add)
 {
+    if (may_keep_titles(r) != 0)
+        return;
+    if (!add && !mc_inv_tid_valid(r->param, strlen(r->param))) {
+        mc_reply_errf(r, 404, "not_found", "no such invoice title");
+        return;
+    }
+    titles_ctx *x = mc_req_ctx(r, sizeof(*x), NULL);
+    if (x == NULL)
+        return;
+    mc_err err;
+    mc_err_clear(&err);
+    if (title_parse(r->json, &x->title, &err) != 0) {
+        mc_reply_err(r, &err);
+        return;
+    }
+    if (add)
+        mc_inv_tid_new(x->title.id);
+    else
+        memcpy(x->title.id, r->param, MC_INV_TID_LEN); /* checked: 16 hex */
     json_t *o = title_json(&x->title);
-    json_object_set_new(o, "created", json_integer(x->created));
+    json_object_del(o, "id");
     char *js = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    if (js == NULL || strlen(js) >= MC_INV_TITLE_JSON_MAX) {
+    if (js == NULL || strlen(js) >= MC_INV_TITLE_JSON_MAX - 96) {
         free(js);
         mc_reply_errf(r, 400, "bad_field", "name: the title is too long to keep");
         return;
@@ -326,57 +359,12 @@ static void title_store(mc_req *r, titles_ctx *x, int add)
 
 void mc_api_inv_title_add(mc_req *r)
 {
-    if (may_keep_titles(r) != 0)
-        return;
-    titles_ctx *x = mc_req_ctx(r, sizeof(*x), NULL);
-    if (x == NULL)
-        return;
-    mc_err err;
-    mc_err_clear(&err);
-    if (title_parse(r->json, &x->title, &err) != 0) {
-        mc_reply_err(r, &err);
-        return;
-    }
-    mc_inv_tid_new(x->title.id);
-    x->created = r->now;
-    title_store(r, x, 1);
-}
-
-static void title_edit_on_read(void *privdata, const mc_err *err)
-{
-    MC_STEP_BEGIN(r, privdata, err);
-    titles_ctx *x = r->hctx;
-    for (size_t i = 0; i < x->t.n; i++) {
-        if (strcmp(x->t.id[i], x->tid) != 0)
-            continue;
-        mc_inv_title old;
-        title_load(x->t.id[i], x->t.json[i], &old, &x->created);
-        title_store(r, x, 0);
-        return;
-    }
-    mc_reply_errf(r, 404, "not_found", "no such invoice title");
+    title_save(r, 1);
 }
 
 void mc_api_inv_title_edit(mc_req *r)
 {
-    if (may_keep_titles(r) != 0)
-        return;
-    if (!mc_inv_tid_valid(r->param, strlen(r->param))) {
-        mc_reply_errf(r, 404, "not_found", "no such invoice title");
-        return;
-    }
-    titles_ctx *x = mc_req_ctx(r, sizeof(*x), NULL);
-    if (x == NULL)
-        return;
-    mc_err err;
-    mc_err_clear(&err);
-    if (title_parse(r->json, &x->title, &err) != 0) {
-        mc_reply_err(r, &err);
-        return;
-    }
-    memcpy(x->tid, r->param, MC_INV_TID_LEN); /* checked: 16 hex */
-    memcpy(x->title.id, r->param, MC_INV_TID_LEN);
-    mc_store_inv_titles(r->node->store, r->who.acc.org, &x->t, title_edit_on_read, r);
+    title_save(r, 0);
 }
 
 void mc_api_inv_title_del(mc_req *r)
@@ -830,9 +818,12 @@ void mc_api_inv_issue(mc_req *r)
     mc_err_clear(&err);
     const char *up = NULL;
     size_t n = 0;
-    if (r->json != NULL && (mc_json_only(r->json, allowed, &err) != 0 ||
-                            mc_json_str(r->json, "upload", MC_BLOB_ID_LEN, 0, &up, &n, &err))) {
-        mc_reply_errf(r, 400, "bad_field", "%s", err.msg);
+    if (r->json != NULL && mc_json_only(r->json, allowed, &err) != 0) {
+        mc_reply_err(r, &err);
+        return;
+    }
+    if (r->json != NULL && mc_json_str(r->json, "upload", MC_BLOB_ID_LEN, 0, &up, &n, &err)) {
+        mc_reply_errf(r, 400, "bad_field", "upload: an upload id (64 hex)");
         return;
     }
     if (up != NULL && !mc_blob_id_valid(up, n)) {

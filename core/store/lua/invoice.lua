@@ -23,8 +23,9 @@ Keys (hash tag {mc}; all durable):
                   a replaced invoice is deleted with it)
   invorg:<uscc>   zset oid -> requested_at: an organisation's invoices
   invall          zset oid -> requested_at: every invoice (the operators')
-  titles:<uscc>   hash tid -> JSON of a saved title (C writes and reads the
-                  JSON; at most `max` of them)
+  titles:<uscc>   hash tid -> JSON of a saved title (C writes the fields and
+                  reads them; id, created and seq are added here; at most
+                  `max` of them)
   order:<oid>     PAY's order: read here (uscc, state, amount), never written
   blob:<sha256>   an upload's record (apply.lua's): a generated PDF gets one
                   (type application/pdf) when its invoice is issued
@@ -46,19 +47,29 @@ function INV.from(k, id, list)
   return fail('bad_transition')
 end
 
--- KEYS: titles, audit. ARGV: who, from, tid, json, max, mode ('add' |
--- 'edit'), uscc. -> every title (HGETALL)
+-- KEYS: titles, audit. ARGV: who, from, tid, json (the title's fields as C
+-- checked them), max, mode ('add' | 'edit'), uscc. The stored JSON gets
+-- `id`, `created` (unix s) and `seq` (TIME as seconds and 6 digits of
+-- microseconds: the order titles are listed in) here; an edit keeps them.
+-- -> every title (HGETALL)
 function INV.title_put(keys, args)
   local k, au = keys[1], keys[2]
   local tid, mode = args[3], args[6]
-  local has = redis.call('HEXISTS', k, tid) == 1
+  local old = redis.call('HGET', k, tid)
+  local obj = cjson.decode(args[4])
   if mode == 'add' then
-    if has then return fail('id_collision') end
+    if old then return fail('id_collision') end
     if redis.call('HLEN', k) >= tonumber(args[5]) then return fail('too_many_titles') end
-  elseif not has then
-    return fail('not_found')
+    local tm = redis.call('TIME')
+    obj.created = tonumber(tm[1])
+    obj.seq = tm[1] .. string.format('%06d', tonumber(tm[2]))
+  else
+    if not old then return fail('not_found') end
+    local prev = cjson.decode(old)
+    obj.created, obj.seq = prev.created, prev.seq
   end
-  redis.call('HSET', k, tid, args[4])
+  obj.id = tid
+  redis.call('HSET', k, tid, cjson.encode(obj))
   audit(au, now(), args[1], args[2], 'invoice_title_' .. mode, 'org', args[7], 'title', tid)
   return redis.call('HGETALL', k)
 end
