@@ -2127,6 +2127,15 @@ async function scenarios(chromium) {
       await listLoaded(page);
       const row = page.locator(`tr[data-testid="app-row"][data-id="${S.paidId}"]`);
       await row.waitFor();
+      /* paid: 发票申请 is offered, for the application's order */
+      assert((await text(row.locator('[data-testid="row-invoice"]'))) === '发票申请', 'a paid application offers no 发票申请');
+      await row.locator('[data-testid="row-invoice"]').click();
+      await page.waitForFunction(() => document.querySelector('#invoice-dialog')?.dataset.state === 'new');
+      const paidApp = await appOf(S.paidId);
+      assert((await text(page.locator('#invoice-dialog [data-testid="inv-order"]'))) === paidApp.order_id, 'the invoice dialog names another order');
+      const goods = await page.locator('#invoice-dialog [data-testid="inv-goods-row"] td').allTextContents();
+      assert(goods.join('|') === '移动证书|移动版|个|1|200.00|200.00', `商品信息 of an application: ${goods.join('|')}`);
+      await page.locator('#invoice-dialog [data-testid="inv-cancel"]').click();
       await row.locator('[data-testid="row-withdraw"]').click();
       await page.locator('#confirm-dialog').waitFor({ state: 'visible' });
       assert((await text(page.locator('#confirm-text'))) === '确定撤销该申领吗？', 'withdraw confirmation text');
@@ -2135,6 +2144,7 @@ async function scenarios(chromium) {
       await page.click('#confirm-ok');
       await page.locator(`tr[data-testid="app-row"][data-id="${S.paidId}"][data-state="withdrawn"]`).waitFor();
       assert((await text(page.locator(`tr[data-id="${S.paidId}"] [data-testid="row-state"]`))) === '已撤销', 'the list does not say 已撤销');
+      assert((await page.locator(`tr[data-id="${S.paidId}"] [data-testid="row-invoice"]`).count()) === 0, 'a withdrawn application offers 发票申请');
       const a = await appOf(S.paidId);
       const tok = await tokenOf('zhang');
       let o;
