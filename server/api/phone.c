@@ -43,6 +43,7 @@
 typedef struct get_ctx {
     mc_session_view v;
     mc_sign_info si;
+    mc_renew_info ri;
 } get_ctx;
 
 static void get_on_scanned(void *privdata, const mc_err *err)
@@ -51,6 +52,8 @@ static void get_on_scanned(void *privdata, const mc_err *err)
     mc_session_view *v = &((get_ctx *)r->hctx)->v;
     if (v->s.purpose != MC_PURPOSE_SIGN)
         v->sign = NULL;
+    if (v->s.purpose != MC_PURPOSE_RENEW)
+        v->renew = NULL;
     v->s.match = 0; /* never sent: the user must read it off the web page */
     mc_buf b = {0};
     mc_view_encode(v, &b);
@@ -67,7 +70,8 @@ void mc_api_phone_get(mc_req *r)
     get_ctx *g = mc_req_ctx(r, sizeof(*g), NULL);
     if (g == NULL)
         return;
-    g->v.sign = &g->si; /* filled for a sign session */
+    g->v.sign = &g->si;  /* filled for a sign session */
+    g->v.renew = &g->ri; /* ... and for a renew session */
     mc_store_sess_scan(r->node->store, r->param, &g->v, get_on_scanned, r);
 }
 

@@ -164,6 +164,10 @@ pid_t mc_testenv_racer(mc_testenv *env, const char *sid, const mc_buf *body, int
         mc_result_decode(rep.body.ptr, rep.body.len, a, sizeof(a), b, sizeof(b), &e) == 0 &&
         strcmp(a, "approved") == 0)
         _exit(0);
+    mc_renew_result rr; /* an extension's approval carries its certificate (§10.4) */
+    if (rep.status == 200 && mc_result_renew_decode(rep.body.ptr, rep.body.len, &rr, &e) == 0 &&
+        strcmp(rr.state, "approved") == 0)
+        _exit(0);
     if (rep.status == 409 &&
         mc_error_decode(rep.body.ptr, rep.body.len, a, sizeof(a), b, sizeof(b)) == 0 &&
         strcmp(a, "session_done") == 0)

@@ -68,7 +68,7 @@ int mc_testenv_web_req(mc_testenv *env, const char *method, const char *path,
 /* A racing phone: fork a child that waits until the write end of go is
  * closed in every process (the parent closes go[1] to release all racers
  * at once), then POSTs body (msgpack) to the session's /m/ response. The
- * child exits 0 for 200 "approved", 1 for 409 session_done, 3 for another
+ * child exits 0 for 200 "approved" (also an extension's, §10.4), 1 for 409 session_done, 3 for another
  * 409, 4 for anything else, 5 if released wrongly, 6 if no reply came.
  * Returns the child's pid (in the parent). */
 pid_t mc_testenv_racer(mc_testenv *env, const char *sid, const mc_buf *body, int go[2]);

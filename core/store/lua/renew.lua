@@ -101,8 +101,10 @@ local function renew_create(keys, args)
              'refunded_at', 0, 'uscc', uscc, 'applicant', login,
              'payer', hget(c, 'org_name') or '', 'name', name)
   redis.call('SET', kf, rid)
-  redis.call('ZADD', kg, t, rid)
-  redis.call('ZADD', kall, t, rid)
+  local tm = redis.call('TIME') -- microseconds order two renewals of one second
+  local score = tonumber(tm[1]) + tonumber(tm[2]) / 1e6
+  redis.call('ZADD', kg, score, rid)
+  redis.call('ZADD', kall, score, rid)
   audit(au, t, who, from, 'renewal_create', 'renewal', rid, 'cert', fp, 'years', years,
         'fee', fee, 'order', oid)
   audit(au, t, who, from, 'order_create', 'order', oid, 'renewal', rid, 'amount', fee,
