@@ -148,17 +148,27 @@
   /* ---- the list ---- */
 
   let listPage = 1;
-  let invoices = new Map(); /* order id -> its invoice */
+  let invoices = new Map(); /* application id -> its order's invoice */
 
   /* The fee was paid (and is not being refunded): an invoice may be asked. */
   function invoiceable(a) {
-    return isPaid(a) && Number(a.fee) > 0 && !!a.order_id;
+    return isPaid(a) && Number(a.fee) > 0;
   }
 
-  function openInvoice(a) {
+  /* The list's rows do not name the order: the application does. */
+  async function openInvoice(a) {
+    let full = a;
+    if (!full.order_id) {
+      try {
+        full = await api('GET', `/api/v1/applications/${encodeURIComponent(a.id)}`);
+      } catch (e) {
+        handle(e);
+        return;
+      }
+    }
     INV.open({
-      order: a.order_id, amount: a.fee,
-      goods: [{ name: '移动证书', spec: '移动版', unit: '个', qty: 1, price: a.fee, amount: a.fee }],
+      order: full.order_id, amount: full.fee,
+      goods: [{ name: '移动证书', spec: '移动版', unit: '个', qty: 1, price: full.fee, amount: full.fee }],
       onChange: () => route(),
     });
   }
@@ -174,7 +184,8 @@
     $('q').value = p.get('q') || '';
     $('state-filter').value = p.get('state') || '';
     listPage = Math.max(1, Number(p.get('page')) || 1);
-    invoices = await INV.byOrder().catch(() => new Map());
+    const byOrder = await INV.byOrder().catch(() => new Map());
+    invoices = new Map([...byOrder.values()].filter((v) => v.kind === 'app').map((v) => [v.ref, v]));
     await M.appListPage({
       path: '/api/v1/applications', state: $('state-filter').value, q: $('q').value.trim(), page: listPage,
       body: $('apps-body'), row: listRow, handle,
@@ -192,7 +203,7 @@
     if (EDITABLE.has(a.state)) link('编辑', 'row-edit', () => nav(`/apply?id=${encodeURIComponent(a.id)}&edit=1`));
     if (a.state === 'pending_payment') link('去支付', 'row-pay', () => pay(a, pageErr));
     if (WITHDRAWABLE.has(a.state)) link('撤销', 'row-withdraw', () => withdraw(a), 'link-danger');
-    const inv = invoices.get(a.order_id);
+    const inv = invoices.get(a.id);
     if (invoiceable(a)) link(inv ? '查看发票' : '发票申请', 'row-invoice', () => openInvoice(a));
     if (inv) op.append(h('div', { class: 'op-line small' }, h('span', { class: 'muted' }, '发票：'), INV.badge(inv)));
     const kv = (k, v, testid) => h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
