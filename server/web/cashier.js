@@ -33,7 +33,7 @@
     paid: '订单已支付',
     refund_pending: '订单已支付(退款处理中)',
     refunded: '订单已退款',
-    expired: '订单已失效,请返回申领页面重新发起支付',
+    expired: '订单已失效,请返回后重新发起支付',
   };
 
   let order = null;
@@ -45,8 +45,14 @@
     return `${Math.floor(fen / 100)}.${pad2(fen % 100)}`;
   }
 
+  /* The page the order pays for: an application's, or a renewal's (CA续费与延期). */
   function backUrl() {
+    if (order && order.kind === 'renewal') return order.renewal ? `/renew?id=${encodeURIComponent(order.renewal)}` : '/renew';
     return order && order.app ? `/apply?id=${encodeURIComponent(order.app)}` : '/apply';
+  }
+
+  function backWords() {
+    return order && order.kind === 'renewal' ? '续费' : '申领';
   }
 
   function setState(state) {
@@ -110,8 +116,8 @@
       order.state = res.state;
       setState(res.state);
       tick(); /* no countdown for a paid order */
-      show($('pay-done'), '支付成功,正在返回申领页面…');
-      $('pay-done').dataset.appState = res.app_state;
+      show($('pay-done'), `支付成功,正在返回${backWords()}页面…`);
+      $('pay-done').dataset.appState = res.app_state || res.renewal_state || '';
       setTimeout(() => location.assign(res.return || backUrl()), BACK_DELAY_MS);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) {
