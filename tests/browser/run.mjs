@@ -360,6 +360,8 @@ const EXPECTED_API_FAILURES = [
   /* 签名: 发起签名 with redis stopped, and a client over its QR limits */
   { status: 503, url: /\/api\/v1\/sign-requests(\?|$)/ },
   { status: 429, url: /\/api\/v1\/sign-requests(\?|$)/ },
+  /* CA续费与延期: the list (and its invoices) with redis stopped */
+  { status: 503, url: /\/api\/v1\/(renewals|invoices)(\?|$)/ },
   /* 审核: revoking a certificate that is already revoked */
   { status: 409, url: /\/api\/v1\/certs\/[0-9a-f]{64}\/revoke$/ },
 ];
@@ -975,6 +977,7 @@ async function payRenewal(page, yuanText) {
   assert(amount === yuanText, `the cashier asks ${amount}, not ${yuanText}`);
   assert(/续费/.test(await text(page.locator('#order-name'))), `the order is named ${await text(page.locator('#order-name'))}`);
   await page.click('#pay-confirm');
+  await page.locator('#pay-done').filter({ hasText: '正在返回续费页面' }).waitFor();
   await page.waitForURL((u) => u.pathname === '/renew' && !!u.searchParams.get('id'), { timeout: 20000 });
   const rid = new URL(page.url()).searchParams.get('id');
   assert(/^XF\d{18}$/.test(rid), `not a renewal id: ${rid}`);
@@ -2273,7 +2276,7 @@ async function scenarios(chromium) {
       assert((await latinOnConsole(page)).length === 0, `English on 续费详情: ${JSON.stringify(await latinOnConsole(page))}`);
     });
 
-    await check('给未绑定CA续费: a serial that is not hex is refused in the page, an unknown one is not found, the unbound certificate\'s is found → 去续费 → paid → 申请退款 from the list → 退款中, then 已退款 live', async () => {
+    await check('CA续费与延期 with the database down says so in words; 给未绑定CA续费: a serial that is not hex is refused in the page, an unknown one is not found, the unbound certificate\'s is found → 去续费 → paid → 申请退款 from the list → 退款中, then 已退款 live', async () => {
       const w = await ensureRenewWorld();
       if (!S.renew) {
         S.renewCtx = await newContext(browser);
@@ -2283,6 +2286,20 @@ async function scenarios(chromium) {
       const page = S.renew;
       await page.setViewportSize({ width: 1366, height: 768 });
       await page.goto(W.base + '/renew');
+      await renewListLoaded(page);
+      /* the database down: the list says so in words, and comes back */
+      redisStop();
+      try {
+        await page.click('#filter-search');
+        await page.locator('#page-error').filter({ hasText: '系统暂时无法访问数据，请稍后重试' }).waitFor();
+        assert((await page.getAttribute('#page-error', 'data-code')) === 'store_unavailable', 'not store_unavailable');
+        await page.screenshot({ path: path.join(OUT, 'renew-store-down.png') });
+      } finally {
+        redisResume();
+      }
+      await waitReady();
+      await page.click('#filter-search');
+      await page.locator('#page-error').waitFor({ state: 'hidden' });
       await renewListLoaded(page);
       await page.click('#renew-new');
       await page.click('#renew-unbound');
