@@ -521,6 +521,7 @@
       extended: '证书已延期，新证书已下发至移动证书App，原证书的密钥仍保留在手机中',
     }[st];
     $('d-banner').hidden = !banner;
+    $('d-banner').className = 'info-box ' + (st === 'extended' ? 'info-done' : 'info-warn');
     $('d-banner').querySelector('[data-role="text"]').textContent = banner || '';
     const o = orderOf(r);
     $('d-state-note').textContent = {
