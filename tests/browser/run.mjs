@@ -2551,6 +2551,48 @@ async function scenarios(chromium) {
       await page.keyboard.press('Escape');
     });
 
+    await check('去延期 from 续费详情, the phone making a new key (mcert-phone renew --rekey): the detail says 已延期 with 已更换新密钥, the old key kept on the phone (mcert-phone keys)', async () => {
+      const w = await ensureRenewWorld();
+      if (!S.renew) {
+        S.renewCtx = await newContext(browser);
+        S.renew = await S.renewCtx.newPage();
+        await openFromMenu(S.renew, 'renewer', '/renew');
+      }
+      const page = S.renew;
+      await page.setViewportSize({ width: 1366, height: 768 });
+      const oldSerial = await phoneSerial(w.phone);
+      await page.goto(W.base + '/renew');
+      await renewListLoaded(page);
+      await page.click('#renew-new');
+      await page.click('#renew-bound');
+      const cand = page.locator(`#bound-dialog tr[data-testid="cand-row"][data-serial="${oldSerial}"]`);
+      await cand.waitFor();
+      await cand.locator('[data-testid="cand-renew"]').click();
+      const rid = await payRenewal(page, '200.00');
+      await renewDetailState(page, 'pending_extension');
+      await page.click('#d-extend');
+      await page.locator('#extend-dialog').waitFor({ state: 'visible' });
+      await page.click('#extend-ok');
+      await page.locator('#renew-qr-dialog').waitFor({ state: 'visible' });
+      const qr = await readQr(page, '#renew-qr', /\/api\/v1\/renewals\/[A-Z0-9]+\/renew-session(\?|$)/);
+      const r = await phoneRenew(w.phone, { png: qr.png, number: qr.match, rekey: true });
+      assert(r.code === 0, `mcert-phone renew --rekey exited ${r.code}: ${r.stdout}${r.stderr}`);
+      await waitState(page, '#renew-qr', 'approved');
+      await page.locator('#renew-done').waitFor({ state: 'visible' });
+      assert(/已更换新密钥/.test(await text(page.locator('[data-testid="done-key"]'))), 'the dialog does not say the key was changed');
+      await page.click('#renew-qr-close');
+      await renewDetailState(page, 'extended');
+      const newSerial = await phoneSerial(w.phone);
+      assert(newSerial !== oldSerial && (await text(page.locator('[data-testid="d-new-serial"]'))).toUpperCase() === newSerial,
+        'the detail does not show the rekeyed certificate');
+      assert(/已更换新密钥/.test(await text(page.locator('[data-testid="d-rekey"]'))), 'the detail does not say 已更换新密钥');
+      assert((await renewalOf(rid)).rekey === true, 'the server does not say rekey');
+      const keys = await mustRun(path.join(BIN, 'mcert-phone'), ['--store', w.phone.dir, 'keys']);
+      assert(keys.stdout.toUpperCase().includes(oldSerial), `the old key is not kept on the phone: ${keys.stdout}`);
+      w.phone.serial = newSerial;
+      await shootBoth(page, 'renew-detail-rekeyed');
+    });
+
     await check('no English glosses beside the labels on either page', async () => {
       const ctx = await newContext(browser);
       const page = await ctx.newPage();
