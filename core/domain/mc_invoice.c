@@ -6,6 +6,8 @@
  */
 #include "mc_invoice.h"
 
+#include "mc_pay.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -219,36 +221,14 @@ int mc_inv_goods_of(const char *kind, int64_t amount, int64_t unit, mc_inv_goods
 
 /* ---- numbers ---- */
 
-void mc_inv_id_make(int64_t t, uint64_t random10, char out[MC_INV_ID_LEN + 1])
-{
-    time_t local = (time_t)(t + 8 * 3600); /* UTC+8, with no tz database */
-    struct tm tm;
-    gmtime_r(&local, &tm);
-    char tmp[64];
-    snprintf(tmp, sizeof(tmp), "FP%04d%02d%02d%010llu", (tm.tm_year + 1900) % 10000,
-             (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
-             (unsigned long long)(random10 % 10000000000ull));
-    memcpy(out, tmp, MC_INV_ID_LEN);
-    out[MC_INV_ID_LEN] = '\0';
-}
-
 void mc_inv_id_new(int64_t t, char out[MC_INV_ID_LEN + 1])
 {
-    uint64_t r = (uint64_t)mc_random_below(100000u) * 100000u + mc_random_below(100000u);
-    mc_inv_id_make(t, r, out);
-}
-
-static int all_digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
+    mc_dated_id_new("FP", t, out);
 }
 
 int mc_inv_id_valid(const char *s, size_t n)
 {
-    return n == MC_INV_ID_LEN && s[0] == 'F' && s[1] == 'P' && all_digits(s + 2, n - 2);
+    return mc_dated_id_valid("FP", s, n);
 }
 
 void mc_inv_tid_new(char out[MC_INV_TID_LEN + 1])

@@ -158,10 +158,8 @@ int mc_inv_goods_of(const char *kind, int64_t amount, int64_t unit, mc_inv_goods
 
 /* ---- numbers ---- */
 
-/* The invoice number for time t (unix s) with 10 random digits given
- * (0..9999999999): "FP" + the date in UTC+8 + the digits. */
-void mc_inv_id_make(int64_t t, uint64_t random10, char out[MC_INV_ID_LEN + 1]);
-/* A new one, the digits from the CSPRNG. */
+/* A new invoice number for time t (unix s): mc_dated_id_new's "FP" +
+ * the date in UTC+8 + 10 digits from the CSPRNG (mc_pay.h). */
 void mc_inv_id_new(int64_t t, char out[MC_INV_ID_LEN + 1]);
 int mc_inv_id_valid(const char *s, size_t n);
 void mc_inv_tid_new(char out[MC_INV_TID_LEN + 1]);
