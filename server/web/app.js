@@ -12,9 +12,11 @@
  * built here into the two empty mount points each page carries:
  * <header class="topbar"> and <nav class="sidebar">), the API calls, errors
  * in words, the QR box and its long poll (follow); and by CA证书申领 and 审核
- * the application helpers. The other pages' scripts (/apply.js, /review.js,
- * /sign.js, /cashier.js) take them from window.mcert and initialise
- * themselves.
+ * the application helpers; the field checks of 统一社会信用代码, mobile,
+ * email and text (申领 and 发票申请). The other pages' scripts (/apply.js,
+ * /review.js, /sign.js, /cashier.js, /renew.js, and /invoice.js, the
+ * 发票申请 dialog of apply and renew) take them from window.mcert and
+ * initialise themselves.
  *
  * Design: vanilla JS, no build step, no dependency; the server's CSP allows
  * scripts and styles from this origin only, so nothing here injects inline
@@ -1231,7 +1233,8 @@
   }
 
   /* The helpers other pages' scripts use (/apply.js, /review.js, /sign.js,
-   * /cashier.js, loaded after this file); those pages initialise themselves. */
+   * /cashier.js, /renew.js, /invoice.js, loaded after this file); those pages
+   * initialise themselves. */
   window.mcert = Object.freeze({
     ApiError, api, h, $, pad2, fmtTime, fmtSize, errorText, show, showError, token,
     sessionEnded, sleep, retryAfterOf, transient, certId,
