@@ -29,6 +29,15 @@
  * 验证签名 (有效, and 无效 for a changed file), the digests the page computed
  * equal to those the server signed, a rejection, 签名记录.
  *
+ * CA续费与延期 and 发票: a bound certificate renewed (续费年限, the fee), paid at
+ * the sandbox cashier, extended from the list (the 延期 QR decoded from the
+ * page's pixels and answered by `mcert-phone renew --png`, 已延期 live with
+ * the new serial and expiry), and again from the detail with a new key
+ * (--rekey); an unbound certificate found by its serial, paid and refunded
+ * (退款中 → 已退款 live); the list with redis stopped; an invoice with saved
+ * titles (5 at most, a wrong 企业税号 caught in the page) through the
+ * operator's 发票审核 (不通过, 上传发票, 作废, 开票) to 已开票 and its PDF.
+ *
  * Screenshots of each state (pending QR, wrong number, retrying through a
  * database outage, rejected, expired, the errors in words, the console, the
  * 签名 page at 1366×768 and 390×844) go to tests/browser/out/; Chinese
