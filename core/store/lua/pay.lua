@@ -27,59 +27,48 @@ local function order_get(o)
   return redis.call('HGETALL', o)
 end
 
+-- What an order pays, and what its notices do there: an application
+-- (apply.lua's record; paid -> pending_review) or a renewal (renew.lua's;
+-- paid -> pending_extension, its refund refunding -> refunded). `takes`
+-- says whether the owner can still take this order's payment; `paid` and
+-- `refunded` are its side of the two notices (the order's side is
+-- pay_notify's). Each returns the owner's state after it.
 local PAY = {}
-
--- pay_notify for an order of a renewal (kind 'renewal', renew.lua's
--- record; keys and args as pay_notify's, `a` being the renewal): paid
--- makes a pending_payment renewal pending_extension (待延期); a payment it
--- can no longer take (expired or replaced meanwhile) goes back at once;
--- refunded makes a refunding renewal refunded. Idempotent like pay_notify.
-function PAY.notify_renewal(o, r, rq, au, args)
-  local oid, amount, status, txn, provider, who, from =
-    args[1], tonumber(args[2]), args[3], args[4], args[5], args[6], args[7]
-  local rid = hget(o, 'renewal') or ''
-  if r ~= '{mc}:ren:' .. rid then return fail('stale') end
-  if hget(o, 'provider') ~= provider then return fail('provider_mismatch') end
-  if tonumber(hget(o, 'amount') or '0') ~= amount then return fail('amount_mismatch') end
-  local st = hget(o, 'state')
-  local rs = hget(r, 'state') or ''
-  local t = now()
-  if status == 'paid' then
-    if st == 'paid' or st == 'refund_pending' or st == 'refunded' then return {'dup', st, rs} end
-    if st ~= 'pending' or t >= tonumber(hget(o, 'expires') or '0') then
-      return fail('order_expired')
+PAY.app = {
+  field = 'app', prefix = '{mc}:app:',
+  takes = function(a, oid)
+    return hget(a, 'state') == 'pending_payment' and hget(a, 'order') == oid
+  end,
+  paid = function(a, au, t, who, from, id, oid)
+    redis.call('HSET', a, 'state', 'pending_review', 'paid', '1')
+    redis.call('HINCRBY', a, 'gen', 1)
+    audit(au, t, who, from, 'app_paid', 'app', id, 'from_state', 'pending_payment',
+          'to_state', 'pending_review', 'order', oid)
+  end,
+  refunded = function(a, oid)
+    if hget(a, 'order') == oid and hget(a, 'paid') == '1' then
+      redis.call('HSET', a, 'paid', '0')
+      redis.call('HINCRBY', a, 'gen', 1)
     end
-    redis.call('HSET', o, 'state', 'paid', 'paid_at', t, 'txn', txn)
-    audit(au, t, who, from, 'order_paid', 'order', oid, 'renewal', rid, 'amount', amount,
-          'txn', txn)
-    if rs == 'pending_payment' and hget(r, 'order') == oid then
-      redis.call('HSET', r, 'state', 'pending_extension', 'paid_at', t)
-      redis.call('HINCRBY', r, 'gen', 1)
-      audit(au, t, who, from, 'renewal_paid', 'renewal', rid, 'order', oid)
-      return {'ok', 'paid', 'pending_extension'}
-    end
-    redis.call('HSET', o, 'state', 'refund_pending')
-    redis.call('ZADD', rq, t, oid)
-    audit(au, t, who, from, 'order_refund_pending', 'order', oid, 'renewal', rid,
-          'renewal_state', rs)
-    return {'refund', 'refund_pending', rs}
-  end
-  if status == 'refunded' then
-    if st == 'refunded' then return {'dup', st, rs} end
-    if st ~= 'refund_pending' then return fail('bad_transition') end
-    redis.call('HSET', o, 'state', 'refunded', 'refund_txn', txn, 'refunded_at', t)
-    redis.call('ZREM', rq, oid)
-    audit(au, t, who, from, 'order_refunded', 'order', oid, 'renewal', rid, 'amount', amount,
-          'txn', txn)
-    if rs == 'refunding' and hget(r, 'order') == oid then
+  end,
+}
+PAY.renewal = {
+  field = 'renewal', prefix = '{mc}:ren:',
+  takes = function(r, oid)
+    return hget(r, 'state') == 'pending_payment' and hget(r, 'order') == oid
+  end,
+  paid = function(r, au, t, who, from, id, oid)
+    redis.call('HSET', r, 'state', 'pending_extension', 'paid_at', t)
+    redis.call('HINCRBY', r, 'gen', 1)
+    audit(au, t, who, from, 'renewal_paid', 'renewal', id, 'order', oid)
+  end,
+  refunded = function(r, oid)
+    if hget(r, 'state') == 'refunding' and hget(r, 'order') == oid then
       redis.call('HSET', r, 'state', 'refunded')
       redis.call('HINCRBY', r, 'gen', 1)
-      rs = 'refunded'
     end
-    return {'ok', 'refunded', rs}
-  end
-  return fail('bad_status')
-end
+  end,
+}
 
 -- KEYS: app, its current order (the app's `order`; '{mc}:order:-' if none),
 --       the new order, audit
@@ -130,65 +119,59 @@ local function pay_order_get(keys, args)
   return {now(), order_get(keys[1])}
 end
 
--- KEYS: order, its app (C read the order's `app`), refundq, audit
+-- KEYS: order, what it pays (C read the order's `kind` and `app` or
+--       `renewal`: PAY's owners), refundq, audit
 -- ARGV: oid, amount, status ('paid' | 'refunded'), txn, provider, who, from
 -- A provider's notice, already authenticated and fresh (C). Idempotent by
 -- (order, amount, status): a notice whose status the order already reached
--- changes nothing and gets the answer of the first. A payment for an
--- application that can no longer take it (withdrawn meanwhile, or paying an
--- order that is not the app's current one) makes the order paid and at once
--- refund_pending: the money goes back (C asks the provider).
--- -> {outcome 'ok' | 'dup' | 'refund', order state, app state}
+-- changes nothing and gets the answer of the first. A payment for an owner
+-- that can no longer take it (an application withdrawn meanwhile, a
+-- renewal expired, or paying an order that is not the owner's current one)
+-- makes the order paid and at once refund_pending: the money goes back (C
+-- asks the provider). -> {outcome 'ok' | 'dup' | 'refund', order state,
+-- owner state}
 local function pay_notify(keys, args)
   local o, a, rq, au = keys[1], keys[2], keys[3], keys[4]
   local oid, amount, status, txn, provider, who, from =
     args[1], tonumber(args[2]), args[3], args[4], args[5], args[6], args[7]
   if redis.call('EXISTS', o) == 0 then return fail('unknown_order') end
-  if hget(o, 'kind') == 'renewal' then
-    return PAY.notify_renewal(o, a, rq, au, args)
-  end
-  local app = hget(o, 'app') or ''
-  if a ~= '{mc}:app:' .. app then return fail('stale') end
+  local own = PAY[hget(o, 'kind') == 'renewal' and 'renewal' or 'app']
+  local id = hget(o, own.field) or ''
+  if a ~= own.prefix .. id then return fail('stale') end
   if hget(o, 'provider') ~= provider then return fail('provider_mismatch') end
   if tonumber(hget(o, 'amount') or '0') ~= amount then return fail('amount_mismatch') end
   local st = hget(o, 'state')
-  local ast = hget(a, 'state') or ''
   local t = now()
   if status == 'paid' then
     if st == 'paid' or st == 'refund_pending' or st == 'refunded' then
-      return {'dup', st, ast}
+      return {'dup', st, hget(a, 'state') or ''}
     end
     if st ~= 'pending' or t >= tonumber(hget(o, 'expires') or '0') then
       return fail('order_expired')
     end
     redis.call('HSET', o, 'state', 'paid', 'paid_at', t, 'txn', txn)
-    audit(au, t, who, from, 'order_paid', 'order', oid, 'app', app, 'amount', amount,
+    audit(au, t, who, from, 'order_paid', 'order', oid, own.field, id, 'amount', amount,
           'txn', txn)
-    if ast == 'pending_payment' and hget(a, 'order') == oid then
-      redis.call('HSET', a, 'state', 'pending_review', 'paid', '1')
-      redis.call('HINCRBY', a, 'gen', 1)
-      audit(au, t, who, from, 'app_paid', 'app', app, 'from_state', 'pending_payment',
-            'to_state', 'pending_review', 'order', oid)
-      return {'ok', 'paid', 'pending_review'}
+    if own.takes(a, oid) then
+      own.paid(a, au, t, who, from, id, oid)
+      return {'ok', 'paid', hget(a, 'state')}
     end
+    local ast = hget(a, 'state') or ''
     redis.call('HSET', o, 'state', 'refund_pending')
     redis.call('ZADD', rq, t, oid)
-    audit(au, t, who, from, 'order_refund_pending', 'order', oid, 'app', app,
-          'app_state', ast)
+    audit(au, t, who, from, 'order_refund_pending', 'order', oid, own.field, id,
+          own.field .. '_state', ast)
     return {'refund', 'refund_pending', ast}
   end
   if status == 'refunded' then
-    if st == 'refunded' then return {'dup', st, ast} end
+    if st == 'refunded' then return {'dup', st, hget(a, 'state') or ''} end
     if st ~= 'refund_pending' then return fail('bad_transition') end
     redis.call('HSET', o, 'state', 'refunded', 'refund_txn', txn, 'refunded_at', t)
     redis.call('ZREM', rq, oid)
-    audit(au, t, who, from, 'order_refunded', 'order', oid, 'app', app, 'amount', amount,
+    audit(au, t, who, from, 'order_refunded', 'order', oid, own.field, id, 'amount', amount,
           'txn', txn)
-    if hget(a, 'order') == oid and hget(a, 'paid') == '1' then
-      redis.call('HSET', a, 'paid', '0')
-      redis.call('HINCRBY', a, 'gen', 1)
-    end
-    return {'ok', 'refunded', ast}
+    own.refunded(a, oid)
+    return {'ok', 'refunded', hget(a, 'state') or ''}
   end
   -- unreachable: C passes only paid | refunded (mc_pay.c); a broken
   -- caller is the store's fault, 503
