@@ -124,19 +124,6 @@ void mc_api_phone_respond(mc_req *r)
                              r);
 }
 
-void mc_phone_answer_reply(mc_req *r, const char *result, const char *account)
-{
-    if (strcmp(result, "wrong_number") == 0) {
-        mc_reply_errf(r, 409, "wrong_number",
-                      "the number picked is not the one on the web page; the session has ended");
-        return;
-    }
-    mc_buf out = {0};
-    mc_result_encode(result, account, &out);
-    mc_reply_msgpack(r, 200, &out);
-    mc_buf_free(&out);
-}
-
 static void answer_on_ctx(void *privdata, const mc_err *err)
 {
     mc_req *r = privdata;
@@ -165,14 +152,18 @@ static void answer_on_ctx(void *privdata, const mc_err *err)
         mc_reply_errf(r, 409, "origin_mismatch", "the session was opened from another origin");
         return;
     }
-    if (s->purpose == MC_PURPOSE_RENEW) {
-        mc_phone_renew_answer(r);
-        return;
-    }
     mc_cert_info ci;
     EVP_PKEY *pub = NULL;
-    if (mc_certcache_verify(r->node->certs, r->node->trust, x->m.chain, x->m.nchain, r->now, &ci,
-                            &pub, &e) != 0) {
+    int renew = s->purpose == MC_PURPOSE_RENEW;
+    /* an extension may be proven with a certificate expired within the
+     * renewal grace (§10.4: checked as of its notAfter) */
+    int chain_rc =
+        renew ? mc_cert_verify_chain_grace(r->node->trust, x->m.chain, x->m.nchain, r->now,
+                                           (int64_t)r->node->cfg->renew_grace_days * 86400, &ci,
+                                           &pub, &e)
+              : mc_certcache_verify(r->node->certs, r->node->trust, x->m.chain, x->m.nchain,
+                                    r->now, &ci, &pub, &e);
+    if (chain_rc != 0) {
         mc_reply_err(r, &e);
         return;
     }
@@ -196,6 +187,13 @@ static void answer_on_ctx(void *privdata, const mc_err *err)
         .decision = x->m.decision,
         .sign = si,
     };
+    mc_renew_tbs rt = {.renewal = x->c.renew.renewal, .new_not_after = x->c.renew.new_not_after,
+                       .has_csr = x->m.csr.len > 0};
+    if (renew) {
+        if (rt.has_csr)
+            mc_sha256(x->m.csr.ptr, x->m.csr.len, rt.csr_hash);
+        t.renew = &rt;
+    }
     mc_buf tbs = {0};
     mc_tbs_encode(&t, &tbs);
     int bad = mc_verify(pub, tbs.ptr, tbs.len, x->m.sig.ptr, x->m.sig.len, &e) != 0;
@@ -212,18 +210,27 @@ static void answer_on_ctx(void *privdata, const mc_err *err)
         .cert_org = ci.uscc,
         .session_org = x->c.org,
         .session_account = s->account,
+        .cert_fp = ci.fp_hex,
+        .session_want = x->c.want,
     };
     int status = 0;
     const char *refused = mc_policy_may_answer(&facts, &status);
     if (refused != NULL) {
-        mc_reply_errf(r, status, refused, "this certificate cannot answer this session");
+        mc_reply_errf(r, status, refused,
+                      strcmp(refused, "not_current_cert") == 0
+                          ? "only the certificate being renewed proves the extension"
+                          : "this certificate cannot answer this session");
         return;
     }
     mc_store *st = r->node->store;
     snprintf(x->who, sizeof(x->who), "phone:%.16s", ci.fp_hex);
+    x->ci = ci;
     if (s->purpose == MC_PURPOSE_SIGN) {
-        x->ci = ci;
         sign_answer(r);
+        return;
+    }
+    if (renew) {
+        mc_phone_renew_answer(r);
         return;
     }
     if (strcmp(x->m.decision, "reject") == 0) {

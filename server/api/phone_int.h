@@ -13,9 +13,11 @@
 #define MC_PHONE_INT_H
 
 #include <openssl/x509.h>
+#include <string.h>
 
 #include "mc_api.h"
 #include "mc_proto.h"
+#include "mc_results.h"
 #include "mc_store_enroll.h"
 #include "mc_store_sess.h"
 
@@ -42,11 +44,25 @@ typedef struct answer_ctx {
     mc_enroll_cert again;         /* ... and its DER */
 } answer_ctx;
 
-/* The result body of an applied answer (also of one applied before). */
-void mc_phone_answer_reply(mc_req *r, const char *result, const char *account);
+/* The result body of an applied answer (also of one applied before):
+ * inline here so that both files use it and neither depends on the other
+ * (phone.c hands renew answers down to phone_renew.c). */
+static inline void mc_phone_answer_reply(mc_req *r, const char *result, const char *account)
+{
+    if (strcmp(result, "wrong_number") == 0) {
+        mc_reply_errf(r, 409, "wrong_number",
+                      "the number picked is not the one on the web page; the session has ended");
+        return;
+    }
+    mc_buf out = {0};
+    mc_result_encode(result, account, &out);
+    mc_reply_msgpack(r, 200, &out);
+    mc_buf_free(&out);
+}
 
-/* A renew session's answer, after phone.c's common checks (§3.2 steps
- * 1-4): answers r. */
+/* A renew session's answer, after phone.c's checks (§10.4 steps 1-8:
+ * message, session, chain within the grace, TBS, the certificate being
+ * renewed; x->ci is the leaf's): answers r. */
 void mc_phone_renew_answer(mc_req *r);
 /* The same answer applied before (x->c.dup): its first result again, with
  * the certificate it produced. */

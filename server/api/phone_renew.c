@@ -5,13 +5,13 @@
  * (rekey, EST simplereenroll: the same subject); the CA issues the new
  * certificate, and one Redis Function moves everything to it.
  *
- * Steps after api/phone.c's common checks (message, sid, session,
- * purpose, origin), in this order, each failure changing nothing:
- *   chain (at the server's time, or at the leaf's notAfter while within
- *   the renewal grace after it) -> the 14-element TBS signature -> the
- *   certificate is valid and the one being renewed (mc_policy_may_answer)
- *   -> a rejection ends the session -> the number -> [worker: the CSR's
- *   checks and proof of possession, the CA's signature] -> renew_commit.
+ * api/phone.c makes the checks every purpose shares, with the renew
+ * variants (the chain within the renewal grace after its notAfter, the
+ * 14-element TBS, the certificate being renewed: mc_policy_may_answer);
+ * then here, in this order, each failure changing nothing:
+ *   a rejection ends the session -> the number -> a CA -> [worker: the
+ *   CSR's checks and proof of possession, the CA's signature] ->
+ *   renew_commit.
  * The number is checked before the CA signs: a guess costs no signature.
  * Non-goals: cosign keys; changing the subject (that is a new application).
  */
@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "mc_crypto.h"
-#include "mc_policy.h"
 #include "mc_results.h"
 #include "mc_store_renew.h"
 #include "mc_workers.h"
@@ -54,73 +53,16 @@ void mc_phone_renew_answer(mc_req *r)
 {
     answer_ctx *x = r->hctx;
     const mc_session *s = &x->c.s;
-    const mc_renew_info *ri = &x->c.renew;
-    mc_err e;
-    mc_err_clear(&e);
-    if (r->node->ca == NULL) {
-        mc_reply_errf(r, 503, "no_ca", "this server runs no CA: it cannot extend");
-        return;
-    }
-    mc_cert_info ci;
-    EVP_PKEY *pub = NULL;
-    int64_t grace = (int64_t)r->node->cfg->renew_grace_days * 86400;
-    if (mc_cert_verify_chain_grace(r->node->trust, x->m.chain, x->m.nchain, r->now, grace, &ci,
-                                   &pub, &e) != 0) {
-        mc_reply_err(r, &e);
-        return;
-    }
-    mc_renew_tbs rt = {.renewal = ri->renewal, .new_not_after = ri->new_not_after,
-                       .has_csr = x->m.csr.len > 0};
-    if (rt.has_csr)
-        mc_sha256(x->m.csr.ptr, x->m.csr.len, rt.csr_hash);
-    mc_tbs t = {
-        .purpose = mc_purpose_name(s->purpose),
-        .sid = s->sid,
-        .nonce = s->nonce,
-        .origin = s->origin,
-        .account = s->account,
-        .expires = s->expires,
-        .cert_fp = ci.fp,
-        .number = x->m.number,
-        .decision = x->m.decision,
-        .renew = &rt,
-    };
-    mc_buf tbs = {0};
-    mc_tbs_encode(&t, &tbs);
-    int bad = mc_verify(pub, tbs.ptr, tbs.len, x->m.sig.ptr, x->m.sig.len, &e) != 0;
-    mc_buf_free(&tbs);
-    EVP_PKEY_free(pub);
-    if (bad) {
-        mc_reply_err(r, &e);
-        return;
-    }
-    mc_answer_facts facts = {
-        .purpose = s->purpose,
-        .cert_status = x->c.cert_status,
-        .cert_account = x->c.cert_account,
-        .cert_org = ci.uscc,
-        .session_org = x->c.org,
-        .session_account = s->account,
-        .cert_fp = ci.fp_hex,
-        .session_want = x->c.want,
-    };
-    int status = 0;
-    const char *refused = mc_policy_may_answer(&facts, &status);
-    if (refused != NULL) {
-        mc_reply_errf(r, status, refused,
-                      strcmp(refused, "not_current_cert") == 0
-                          ? "only the certificate being renewed proves the extension"
-                          : "this certificate cannot be extended");
-        return;
-    }
-    x->ci = ci;
-    snprintf(x->who, sizeof(x->who), "phone:%.16s", ci.fp_hex);
     if (strcmp(x->m.decision, "reject") == 0 || x->m.number != s->match) {
         /* a guess must not get a second try: a wrong number ends it too */
-        mc_store_renew_reject(r->node->store, s->sid, x->c.want, ci.fp_hex, x->answer,
+        mc_store_renew_reject(r->node->store, s->sid, x->c.want, x->ci.fp_hex, x->answer,
                               strcmp(x->m.decision, "reject") == 0 ? "rejected"
                                                                     : "wrong_number",
                               &x->res, renew_on_applied, r);
+        return;
+    }
+    if (r->node->ca == NULL) {
+        mc_reply_errf(r, 503, "no_ca", "this server runs no CA: it cannot extend");
         return;
     }
     if (mc_workers_submit(r->node->workers, renew_work, renew_on_issued, r) != 0)
