@@ -606,6 +606,32 @@ void mc_store_call(mc_store *st, const mc_cmd *c, mc_reply_fn parse, void *out, 
     mc_store_callv(st, c->argc, c->argv, c->len, parse, out, cb, privdata);
 }
 
+void mc_store_fcall_keys(mc_store *st, const char *fn, size_t n, mc_key_at_fn key_at,
+                         const void *arg, mc_reply_fn parse, void *out, mc_store_cb cb,
+                         void *privdata)
+{
+    char (*keys)[64] = calloc(n + 1, sizeof(*keys));
+    const char **argv = calloc(n + 3, sizeof(*argv));
+    size_t *lens = calloc(n + 3, sizeof(*lens));
+    char nk[24];
+    if (keys == NULL || argv == NULL || lens == NULL)
+        abort(); /* out of memory */
+    snprintf(nk, sizeof(nk), "%zu", n);
+    argv[0] = "FCALL_RO";
+    argv[1] = fn;
+    argv[2] = nk;
+    for (size_t i = 0; i < n; i++) {
+        key_at(arg, i, keys[i], sizeof(keys[i]));
+        argv[3 + i] = keys[i];
+    }
+    for (size_t i = 0; i < n + 3; i++)
+        lens[i] = strlen(argv[i]);
+    mc_store_callv(st, (int)(n + 3), argv, lens, parse, out, cb, privdata);
+    free(keys);
+    free(argv);
+    free(lens);
+}
+
 void mc_store_callv(mc_store *st, int argc, const char *const *argv, const size_t *lens,
                     mc_reply_fn parse, void *out, mc_store_cb cb, void *privdata)
 {

@@ -407,33 +407,22 @@ static int read_rows(const redisReply *r, void *out, mc_err *err)
     return 0;
 }
 
-/* O(n) arguments in one call (callv: the list is longer than an mc_cmd). */
+static void rows_key_at(const void *arg, size_t i, char *buf, size_t size)
+{
+    const char(*ids)[MC_APP_ID_LEN + 1] = arg;
+    mc_key(buf, size, "app", ids[i]);
+}
+
+/* O(n) keys in one call (mc_store_fcall_keys). Aborts on out of memory. */
 void mc_store_app_rows(mc_store *st, char (*ids)[MC_APP_ID_LEN + 1], size_t n,
                        mc_app_rows *out, mc_store_cb cb, void *privdata)
 {
     mc_app_rows_free(out);
     out->a = calloc(n + 1, sizeof(*out->a));
-    char (*keys)[40] = calloc(n + 1, sizeof(*keys));
-    const char **argv = calloc(n + 3, sizeof(*argv));
-    size_t *lens = calloc(n + 3, sizeof(*lens));
-    char nk[24];
-    if (out->a == NULL || keys == NULL || argv == NULL || lens == NULL)
+    if (out->a == NULL)
         abort();
     out->n = n;
-    snprintf(nk, sizeof(nk), "%zu", n);
-    argv[0] = "FCALL_RO";
-    argv[1] = "hgetall_many";
-    argv[2] = nk;
-    for (size_t i = 0; i < n; i++) {
-        snprintf(keys[i], sizeof(keys[i]), "{mc}:app:%s", ids[i]);
-        argv[3 + i] = keys[i];
-    }
-    for (size_t i = 0; i < n + 3; i++)
-        lens[i] = strlen(argv[i]);
-    mc_store_callv(st, (int)(n + 3), argv, lens, read_rows, out, cb, privdata);
-    free(keys);
-    free(argv);
-    free(lens);
+    mc_store_fcall_keys(st, "hgetall_many", n, rows_key_at, ids, read_rows, out, cb, privdata);
 }
 
 static int read_order(const redisReply *r, void *out, mc_err *err)

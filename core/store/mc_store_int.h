@@ -60,6 +60,19 @@ void mc_store_call(mc_store *st, const mc_cmd *c, mc_reply_fn parse, void *out, 
 void mc_store_callv(mc_store *st, int argc, const char *const *argv, const size_t *lens,
                     mc_reply_fn parse, void *out, mc_store_cb cb, void *privdata);
 
+/* The i-th key of a many-key call, written into buf[size] (size is 64:
+ * mc_key's form, for the ids of the record families). arg is the
+ * caller's, handed through. */
+typedef void (*mc_key_at_fn)(const void *arg, size_t i, char *buf, size_t size);
+
+/* Send "FCALL_RO fn n key_0 ... key_n-1", the keys written by key_at,
+ * then as mc_store_call: one call for a read of n keys (hgetall_many, a
+ * list's rows), longer than an mc_cmd holds. O(n) memory, freed before it
+ * returns (the command is formatted by then). Aborts on out of memory. */
+void mc_store_fcall_keys(mc_store *st, const char *fn, size_t n, mc_key_at_fn key_at,
+                         const void *arg, mc_reply_fn parse, void *out, mc_store_cb cb,
+                         void *privdata);
+
 /* An error reply's text -> wire code and status (unknown -> 503). */
 void mc_store_err_map(const char *text, size_t len, mc_err *err);
 

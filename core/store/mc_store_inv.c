@@ -308,33 +308,21 @@ static int read_rows(const redisReply *r, void *out, mc_err *err)
     return 0;
 }
 
-/* O(n) arguments in one call (callv: the list is longer than an mc_cmd).
- * Aborts on out of memory. */
+static void rows_key_at(const void *arg, size_t i, char *buf, size_t size)
+{
+    const mc_inv_oids *oids = arg;
+    mc_key(buf, size, "inv", oids->oid[i]);
+}
+
+/* O(n) keys in one call (mc_store_fcall_keys). Aborts on out of memory. */
 void mc_store_inv_rows(mc_store *st, const mc_inv_oids *oids, mc_inv_rows *out,
                        mc_store_cb cb, void *privdata)
 {
-    size_t n = oids->n;
     mc_inv_rows_free(out);
-    out->v = calloc(n + 1, sizeof(*out->v));
-    char (*keys)[40] = calloc(n + 1, sizeof(*keys));
-    const char **argv = calloc(n + 3, sizeof(*argv));
-    size_t *lens = calloc(n + 3, sizeof(*lens));
-    char nk[24];
-    if (out->v == NULL || keys == NULL || argv == NULL || lens == NULL)
+    out->v = calloc(oids->n + 1, sizeof(*out->v));
+    if (out->v == NULL)
         abort();
-    out->n = n;
-    snprintf(nk, sizeof(nk), "%zu", n);
-    argv[0] = "FCALL_RO";
-    argv[1] = "hgetall_many";
-    argv[2] = nk;
-    for (size_t i = 0; i < n; i++) {
-        snprintf(keys[i], sizeof(keys[i]), "{mc}:inv:%s", oids->oid[i]);
-        argv[3 + i] = keys[i];
-    }
-    for (size_t i = 0; i < n + 3; i++)
-        lens[i] = strlen(argv[i]);
-    mc_store_callv(st, (int)(n + 3), argv, lens, read_rows, out, cb, privdata);
-    free(keys);
-    free(argv);
-    free(lens);
+    out->n = oids->n;
+    mc_store_fcall_keys(st, "hgetall_many", oids->n, rows_key_at, oids, read_rows, out, cb,
+                        privdata);
 }

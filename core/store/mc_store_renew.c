@@ -141,6 +141,14 @@ static int read_open_rens(const redisReply *r, void *out, mc_err *err)
     return 0;
 }
 
+static void opens_key_at(const void *arg, size_t j, char *buf, size_t size)
+{
+    const mc_ren_opens *x = arg;
+    mc_key(buf, size, "ren", x->rid[j]);
+}
+
+/* The second call: the states of the renewals found (mc_store_fcall_keys).
+ * Aborts on out of memory. */
 static void opens_on_renofs(void *privdata, const mc_err *err)
 {
     mc_ren_opens *x = privdata;
@@ -148,22 +156,8 @@ static void opens_on_renofs(void *privdata, const mc_err *err)
         x->cb(x->privdata, err);
         return;
     }
-    char keys[MC_REN_LIST_MAX][40];
-    const char *argv[MC_REN_LIST_MAX + 3];
-    size_t lens[MC_REN_LIST_MAX + 3];
-    char num[24];
-    snprintf(num, sizeof(num), "%zu", x->nasked);
-    argv[0] = "FCALL_RO";
-    argv[1] = "renew_states";
-    argv[2] = num;
-    for (size_t j = 0; j < x->nasked; j++) {
-        snprintf(keys[j], sizeof(keys[j]), "{mc}:ren:%s", x->rid[j]);
-        argv[3 + j] = keys[j];
-    }
-    for (size_t i = 0; i < x->nasked + 3; i++)
-        lens[i] = strlen(argv[i]);
-    mc_store_callv(x->st, (int)(x->nasked + 3), argv, lens, read_open_rens, x, x->cb,
-                   x->privdata);
+    mc_store_fcall_keys(x->st, "renew_states", x->nasked, opens_key_at, x, read_open_rens, x,
+                        x->cb, x->privdata);
 }
 
 void mc_store_renew_opens(mc_store *st, mc_ren_opens *out, mc_store_cb cb, void *privdata)
@@ -317,7 +311,21 @@ void mc_store_renew_list(mc_store *st, const char *uscc, mc_ren_list *out, mc_st
     mc_store_call(st, &c, read_ids, out, list_on_ids, out);
 }
 
-/* The second call: every renewal and its order, O(n) keys (callv). */
+/* Keys 2i and 2i+1: renewal i and its order. */
+static void list_key_at(const void *arg, size_t k, char *buf, size_t size)
+{
+    const mc_ren_list *l = arg;
+    char oid[MC_PAY_OID_LEN + 1];
+    if (k % 2 == 0) {
+        mc_key(buf, size, "ren", l->ids[k / 2]);
+        return;
+    }
+    mc_ren_order_id(l->ids[k / 2], oid);
+    mc_key(buf, size, "order", oid);
+}
+
+/* The second call: every renewal and its order, O(n) keys
+ * (mc_store_fcall_keys). Aborts on out of memory. */
 static void list_on_ids(void *privdata, const mc_err *err)
 {
     mc_ren_list *l = privdata;
@@ -325,32 +333,11 @@ static void list_on_ids(void *privdata, const mc_err *err)
         l->cb(l->privdata, err);
         return;
     }
-    size_t nk = 2 * l->n;
     l->p = calloc(l->n, sizeof(*l->p));
-    char (*keys)[40] = calloc(nk, sizeof(*keys));
-    const char **argv = calloc(nk + 3, sizeof(*argv));
-    size_t *lens = calloc(nk + 3, sizeof(*lens));
-    char num[24];
-    if (l->p == NULL || keys == NULL || argv == NULL || lens == NULL)
+    if (l->p == NULL)
         abort();
-    snprintf(num, sizeof(num), "%zu", nk);
-    argv[0] = "FCALL_RO";
-    argv[1] = "hgetall_many";
-    argv[2] = num;
-    for (size_t i = 0; i < l->n; i++) {
-        char oid[MC_PAY_OID_LEN + 1];
-        mc_ren_order_id(l->ids[i], oid);
-        snprintf(keys[2 * i], sizeof(keys[0]), "{mc}:ren:%s", l->ids[i]);
-        snprintf(keys[2 * i + 1], sizeof(keys[0]), "{mc}:order:%s", oid);
-        argv[3 + 2 * i] = keys[2 * i];
-        argv[4 + 2 * i] = keys[2 * i + 1];
-    }
-    for (size_t i = 0; i < nk + 3; i++)
-        lens[i] = strlen(argv[i]);
-    mc_store_callv(l->st, (int)(nk + 3), argv, lens, read_rows, l, l->cb, l->privdata);
-    free(keys);
-    free(argv);
-    free(lens);
+    mc_store_fcall_keys(l->st, "hgetall_many", 2 * l->n, list_key_at, l, read_rows, l, l->cb,
+                        l->privdata);
 }
 
 /* ---- refund ---- */
