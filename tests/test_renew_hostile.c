@@ -1272,6 +1272,9 @@ static pid_t racer_fp(mc_testenv *env, const char *sid, const mc_buf *body, int 
             _exit(4);
         fputs(r.fp, f);
         fclose(f);
+        char dpath[420];
+        snprintf(dpath, sizeof(dpath), "%s.der", out);
+        mc_testenv_write_file(dpath, r.leaf.ptr, r.leaf.len);
         _exit(0);
     }
     if (r.status == 409)
@@ -1978,6 +1981,96 @@ static void renewals_made_at_once_for_one_certificate_leave_one_open(void **stat
     rig_stop(&g);
 }
 
+/* ------------------------------------------------------------------ */
+/* An extension and a refund at once; a binding moved meanwhile          */
+/* ------------------------------------------------------------------ */
+
+static void an_extension_and_a_refund_racing_never_both_happen(void **state)
+{
+    (void)state;
+    rig g;
+    rig_start(&g, 0, MC_ALG_P256);
+    mc_testenv *env = g.env;
+    char fp[65], path[120];
+    snprintf(fp, sizeof(fp), "%s", g.fp);
+    int extended = 0, refunded = 0;
+    for (int round = 0; round < 4; round++) {
+        char rid[MC_REN_ID_LEN + 1];
+        renew_paid(env, g.tok, fp, 1, rid);
+        rsess *s = rsess_open(env, g.tok, rid);
+        mc_phone *ph = phone_open(g.dir);
+        mc_buf body = {0};
+        build_renew(ph, s, MC_PHONE_APPROVE, (uint32_t)s->match, NULL, NULL, &body);
+        mc_phone_free(ph);
+        /* the refund on a thread, the answer in a child, released at once */
+        snprintf(path, sizeof(path), "/api/v1/renewals/%s/refund", rid);
+        webcall w;
+        memset(&w, 0, sizeof(w));
+        w.base = env->base;
+        w.method = "POST";
+        w.path = path;
+        w.tok = g.tok;
+        int go[2];
+        assert_int_equal(pipe(go), 0);
+        char out[400];
+        snprintf(out, sizeof(out), "%s/race-x.fp", env->dir);
+        unlink(out);
+        pid_t child = racer_fp(env, s->sid, &body, go, out);
+        pthread_barrier_t one;
+        pthread_barrier_init(&one, NULL, 1);
+        w.go = &one;
+        close(go[0]);
+        close(go[1]);
+        /* the refund later each round: at once, then 20, 40, 60 ms after
+         * the answer (which needs a signature check and the CA's) */
+        usleep((useconds_t)round * 20000);
+        assert_int_equal(pthread_create(&w.th, NULL, webcall_main, &w), 0);
+        pthread_join(w.th, NULL);
+        pthread_barrier_destroy(&one);
+        int ws;
+        waitpid(child, &ws, 0);
+        assert_true(WIFEXITED(ws));
+        int ex = WEXITSTATUS(ws);
+        int rok = w.rep.status == 200;
+        if (!rok && (w.rep.status != 409 || strcmp(w.rep.code, "bad_transition") != 0))
+            fail_msg("round %d: refund %d %s", round, w.rep.status, w.rep.code);
+        mc_testenv_reply_free(&w.rep);
+        /* exactly one of them */
+        if ((ex == 0) == rok)
+            fail_msg("round %d: extension exit %d, refund %s", round, ex,
+                     rok ? "200" : "409");
+        if (ex != 0 && ex != 3) /* 3: 409 (bad_transition at the atomic step) */
+            fail_msg("round %d: extension exit %d", round, ex);
+        int ne = mc_testenv_audit_count(env, "renew_extend", "renewal", rid);
+        int nr = mc_testenv_audit_count(env, "renewal_refund", "renewal", rid);
+        assert_int_equal(ne + nr, 1);
+        if (ex == 0) {
+            extended++;
+            char nfp[65];
+            read_fp(out, nfp);
+            mc_testenv_expect_field(env, "ren", rid, "state", "extended");
+            /* the phone takes the new certificate (the same key) */
+            char dpath[420];
+            snprintf(dpath, sizeof(dpath), "%s.der", out);
+            mc_buf der = {0};
+            mc_testenv_read_file(dpath, &der);
+            mc_phone_err pe;
+            if (mc_phone_import(g.dir, der.ptr, der.len, &pe) != 0)
+                fail_msg("import the new certificate: %s %s", pe.code, pe.msg);
+            mc_buf_free(&der);
+            snprintf(fp, sizeof(fp), "%s", nfp);
+        } else {
+            refunded++;
+            await_renew_state(env, g.tok, rid, "refunded");
+            mc_testenv_expect_field(env, "cert", fp, "status", "valid");
+        }
+        mc_buf_free(&body);
+        free(s);
+    }
+    print_message("extensions %d, refunds %d\n", extended, refunded);
+    rig_stop(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1998,6 +2091,7 @@ int main(void)
         cmocka_unit_test(the_extension_is_opened_only_by_who_may_and_only_when_paid),
         cmocka_unit_test(two_refunds_racing_refund_once),
         cmocka_unit_test(renewals_made_at_once_for_one_certificate_leave_one_open),
+        cmocka_unit_test(an_extension_and_a_refund_racing_never_both_happen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
