@@ -11,19 +11,23 @@
 
 #include "mc_store_int.h"
 
+/* What a request writes besides the fields the function sets itself. */
+#define INV_REQUEST_FIELDS                                                     \
+    MC_FSTR(mc_invoice, title_name),     MC_FSTR(mc_invoice, title_tax_id),   \
+    MC_FSTR(mc_invoice, title_address),  MC_FSTR(mc_invoice, title_phone),    \
+    MC_FSTR(mc_invoice, title_bank),     MC_FSTR(mc_invoice, title_account),  \
+    MC_FSTR(mc_invoice, receiver_phone), MC_FSTR(mc_invoice, receiver_email), \
+    MC_FSTR(mc_invoice, goods_name),     MC_FSTR(mc_invoice, goods_spec),     \
+    MC_FSTR(mc_invoice, goods_unit),     MC_FINT(mc_invoice, goods_qty),      \
+    MC_FINT(mc_invoice, goods_price),    MC_FINT(mc_invoice, goods_amount)
+
 /* Every field of the record, for reads. */
 static const mc_field inv_fields[] = {
     MC_FSTR(mc_invoice, id),             MC_FSTR(mc_invoice, order),
     MC_FSTR(mc_invoice, kind),           MC_FSTR(mc_invoice, ref),
     MC_FSTR(mc_invoice, uscc),           MC_FSTR(mc_invoice, owner),
     MC_FINT(mc_invoice, amount),         MC_FSTR(mc_invoice, state),
-    MC_FSTR(mc_invoice, title_name),     MC_FSTR(mc_invoice, title_tax_id),
-    MC_FSTR(mc_invoice, title_address),  MC_FSTR(mc_invoice, title_phone),
-    MC_FSTR(mc_invoice, title_bank),     MC_FSTR(mc_invoice, title_account),
-    MC_FSTR(mc_invoice, receiver_phone), MC_FSTR(mc_invoice, receiver_email),
-    MC_FSTR(mc_invoice, goods_name),     MC_FSTR(mc_invoice, goods_spec),
-    MC_FSTR(mc_invoice, goods_unit),     MC_FINT(mc_invoice, goods_qty),
-    MC_FINT(mc_invoice, goods_price),    MC_FINT(mc_invoice, goods_amount),
+    INV_REQUEST_FIELDS,
     MC_FSTR(mc_invoice, reason),         MC_FSTR(mc_invoice, pdf),
     MC_FSTR(mc_invoice, pdf_source),     MC_FINT(mc_invoice, requested_at),
     MC_FINT(mc_invoice, issued_at),      MC_FINT(mc_invoice, ended_at),
@@ -31,16 +35,7 @@ static const mc_field inv_fields[] = {
     MC_FINT(mc_invoice, gen),
 };
 
-/* What a request writes besides the fields the function sets itself. */
-static const mc_field request_fields[] = {
-    MC_FSTR(mc_invoice, title_name),     MC_FSTR(mc_invoice, title_tax_id),
-    MC_FSTR(mc_invoice, title_address),  MC_FSTR(mc_invoice, title_phone),
-    MC_FSTR(mc_invoice, title_bank),     MC_FSTR(mc_invoice, title_account),
-    MC_FSTR(mc_invoice, receiver_phone), MC_FSTR(mc_invoice, receiver_email),
-    MC_FSTR(mc_invoice, goods_name),     MC_FSTR(mc_invoice, goods_spec),
-    MC_FSTR(mc_invoice, goods_unit),     MC_FINT(mc_invoice, goods_qty),
-    MC_FINT(mc_invoice, goods_price),    MC_FINT(mc_invoice, goods_amount),
-};
+static const mc_field request_fields[] = {INV_REQUEST_FIELDS};
 
 static const mc_field order_fields[] = {
     MC_FSTR(mc_inv_order, id),        MC_FSTR(mc_inv_order, kind),
