@@ -356,9 +356,7 @@ int64_t mc_app_fee(const char *org_type, int64_t quantity, int first)
 
 /* ---- states ---- */
 
-static const struct {
-    const char *name, *label;
-} STATES[MC_APP_NSTATES] = {
+static const mc_fsm_state STATES[MC_APP_NSTATES] = {
     [MC_APP_DRAFT] = {"draft", "草稿"},
     [MC_APP_PENDING_PAYMENT] = {"pending_payment", "待支付"},
     [MC_APP_PENDING_REVIEW] = {"pending_review", "待审核"},
@@ -392,59 +390,43 @@ const mc_app_transition mc_app_transitions[] = {
     {MC_APP_PENDING_REVIEW, MC_APP_EV_WITHDRAW, MC_APP_WITHDRAWN},
     {MC_APP_REJECTED, MC_APP_EV_WITHDRAW, MC_APP_WITHDRAWN},
 };
-const size_t mc_app_ntransitions = sizeof(mc_app_transitions) / sizeof(mc_app_transitions[0]);
+#define NROWS (sizeof(mc_app_transitions) / sizeof(mc_app_transitions[0]))
+const size_t mc_app_ntransitions = NROWS;
+
+static const mc_fsm APP = {STATES, MC_APP_NSTATES, EVENTS, MC_APP_NEVENTS,
+                           mc_app_transitions, NROWS};
 
 const char *mc_app_state_name(mc_app_state s)
 {
-    return s >= 0 && s < MC_APP_NSTATES ? STATES[s].name : "";
+    return mc_fsm_state_name(&APP, s);
 }
 
 const char *mc_app_state_label(mc_app_state s)
 {
-    return s >= 0 && s < MC_APP_NSTATES ? STATES[s].label : "";
+    return mc_fsm_state_label(&APP, s);
 }
 
 mc_app_state mc_app_state_parse(const char *s)
 {
-    for (int i = 0; i < MC_APP_NSTATES; i++)
-        if (strcmp(STATES[i].name, s) == 0)
-            return (mc_app_state)i;
-    return MC_APP_NONE;
+    return (mc_app_state)mc_fsm_state_parse(&APP, s);
 }
 
 const char *mc_app_event_name(mc_app_event e)
 {
-    return e >= 0 && e < MC_APP_NEVENTS ? EVENTS[e] : "";
+    return mc_fsm_event_name(&APP, e);
 }
 
 mc_app_state mc_app_next(mc_app_state from, mc_app_event event)
 {
-    for (size_t i = 0; i < mc_app_ntransitions; i++)
-        if (mc_app_transitions[i].from == from && mc_app_transitions[i].event == event)
-            return mc_app_transitions[i].to;
-    return MC_APP_NONE;
+    return (mc_app_state)mc_fsm_next(&APP, from, event);
 }
 
 mc_app_state mc_app_target(mc_app_event event)
 {
-    for (size_t i = 0; i < mc_app_ntransitions; i++)
-        if (mc_app_transitions[i].event == event)
-            return mc_app_transitions[i].to;
-    return MC_APP_NONE;
+    return (mc_app_state)mc_fsm_target(&APP, event);
 }
 
 char *mc_app_from_list(mc_app_event event, char *out, size_t size)
 {
-    size_t n = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < mc_app_ntransitions; i++) {
-        if (mc_app_transitions[i].event != event)
-            continue;
-        int w = snprintf(out + n, size - n, "%s%s", n ? "," : "",
-                         mc_app_state_name(mc_app_transitions[i].from));
-        if (w < 0 || (size_t)w >= size - n)
-            break;
-        n += (size_t)w;
-    }
-    return out;
+    return mc_fsm_from_list(&APP, event, ~0u, out, size);
 }

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "mc_crypto.h"
+#include "mc_fsm.h"
 
 #define MC_APP_ID_LEN 18          /* "SQ" + yyyymmdd (UTC+8) + 8 random digits */
 #define MC_BLOB_ID_HEX 64         /* an upload's id: SHA-256 hex, lower case */
@@ -193,12 +194,8 @@ typedef enum mc_app_event {
     MC_APP_NEVENTS,
 } mc_app_event;
 
-/* One row of the table: `event` in state `from` leads to `to`. */
-typedef struct mc_app_transition {
-    mc_app_state from;
-    mc_app_event event;
-    mc_app_state to;
-} mc_app_transition;
+/* One row of the table (mc_fsm.h): `event` in state `from` leads to `to`. */
+typedef mc_fsm_row mc_app_transition;
 extern const mc_app_transition mc_app_transitions[];
 extern const size_t mc_app_ntransitions;
 

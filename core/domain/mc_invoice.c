@@ -19,9 +19,7 @@
 
 /* ---- states ---- */
 
-static const struct {
-    const char *name, *label;
-} STATES[MC_INV_NSTATES] = {
+static const mc_fsm_state STATES[MC_INV_NSTATES] = {
     [MC_INV_REQUESTED] = {"requested", "待开票"},
     [MC_INV_ISSUED] = {"issued", "已开票"},
     [MC_INV_REJECTED] = {"rejected", "已驳回"},
@@ -41,65 +39,48 @@ const mc_inv_transition mc_inv_transitions[] = {
     {MC_INV_REQUESTED, MC_INV_EV_VOID, MC_INV_VOIDED},
     {MC_INV_ISSUED, MC_INV_EV_VOID, MC_INV_VOIDED},
 };
-const size_t mc_inv_ntransitions = sizeof(mc_inv_transitions) / sizeof(mc_inv_transitions[0]);
+#define NROWS (sizeof(mc_inv_transitions) / sizeof(mc_inv_transitions[0]))
+const size_t mc_inv_ntransitions = NROWS;
+
+static const mc_fsm INV = {STATES, MC_INV_NSTATES, EVENTS, MC_INV_NEVENTS,
+                           mc_inv_transitions, NROWS};
 
 const char *mc_inv_state_name(mc_inv_state s)
 {
-    return s >= 0 && s < MC_INV_NSTATES ? STATES[s].name : "";
+    return mc_fsm_state_name(&INV, s);
 }
 
 const char *mc_inv_state_label(mc_inv_state s)
 {
-    return s >= 0 && s < MC_INV_NSTATES ? STATES[s].label : "";
+    return mc_fsm_state_label(&INV, s);
 }
 
 mc_inv_state mc_inv_state_parse(const char *s)
 {
-    for (int i = 0; i < MC_INV_NSTATES; i++)
-        if (strcmp(STATES[i].name, s) == 0)
-            return (mc_inv_state)i;
-    return MC_INV_NONE;
+    return (mc_inv_state)mc_fsm_state_parse(&INV, s);
 }
 
 const char *mc_inv_event_name(mc_inv_event e)
 {
-    return e >= 0 && e < MC_INV_NEVENTS ? EVENTS[e] : "";
+    return mc_fsm_event_name(&INV, e);
 }
 
 mc_inv_state mc_inv_next(mc_inv_state from, mc_inv_event event)
 {
-    for (size_t i = 0; i < mc_inv_ntransitions; i++)
-        if (mc_inv_transitions[i].from == from && mc_inv_transitions[i].event == event)
-            return mc_inv_transitions[i].to;
-    return MC_INV_NONE;
+    return (mc_inv_state)mc_fsm_next(&INV, from, event);
 }
 
 mc_inv_state mc_inv_target(mc_inv_event event)
 {
-    for (size_t i = 0; i < mc_inv_ntransitions; i++)
-        if (mc_inv_transitions[i].event == event)
-            return mc_inv_transitions[i].to;
-    return MC_INV_NONE;
+    return (mc_inv_state)mc_fsm_target(&INV, event);
 }
 
 char *mc_inv_from_list(mc_inv_event event, int operator, char *out, size_t size)
 {
-    size_t n = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < mc_inv_ntransitions; i++) {
-        const mc_inv_transition *t = &mc_inv_transitions[i];
-        if (t->event != event)
-            continue;
-        /* the requester's side withdraws a request; only operators void an
-         * issued invoice (or issue, or reject) */
-        if (!operator && !(event == MC_INV_EV_VOID && t->from == MC_INV_REQUESTED))
-            continue;
-        int w = snprintf(out + n, size - n, "%s%s", n ? "," : "", mc_inv_state_name(t->from));
-        if (w < 0 || (size_t)w >= size - n)
-            break;
-        n += (size_t)w;
-    }
-    return out;
+    /* the requester's side withdraws a request; only operators void an
+     * issued invoice (or issue, or reject) */
+    unsigned from = operator ? ~0u : event == MC_INV_EV_VOID ? 1u << MC_INV_REQUESTED : 0u;
+    return mc_fsm_from_list(&INV, event, from, out, size);
 }
 
 int mc_inv_holds(const char *state)

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mc_fsm.h"
+
 #define MC_INV_ID_LEN 20          /* "FP" + YYYYMMDD (UTC+8) + 10 random digits */
 #define MC_INV_TID_LEN 16         /* a saved title's id: 16 lower-case hex */
 #define MC_INV_TITLES_MAX 5       /* saved titles per organisation */
@@ -111,11 +113,8 @@ typedef enum mc_inv_event {
     MC_INV_NEVENTS,
 } mc_inv_event;
 
-typedef struct mc_inv_transition {
-    mc_inv_state from;
-    mc_inv_event event;
-    mc_inv_state to;
-} mc_inv_transition;
+/* One row of the table (mc_fsm.h): `event` in state `from` leads to `to`. */
+typedef mc_fsm_row mc_inv_transition;
 extern const mc_inv_transition mc_inv_transitions[];
 extern const size_t mc_inv_ntransitions;
 
