@@ -1037,15 +1037,22 @@ static int cmd_app_show(const ctl *c, const ctl_verb *v, int argc, char **argv, 
     return rc;
 }
 
-/* The table's verdict on an event for the state read; the Redis Function
- * checks again. 0, or 1 after the message. */
+/* The table's verdict on an event for the state read (next: where the
+ * event leads, or -1, the families' *_NONE); the Redis Function checks
+ * again. 0, or 1 after the message. */
+static int allows(int next, const char *event, const char *state)
+{
+    if (next != MC_FSM_NONE)
+        return 0;
+    fprintf(stderr, "mcertctl: %s is not possible in state %s (bad_transition)\n", event,
+            state);
+    return 1;
+}
+
 static int app_allows(const mc_app *a, mc_app_event ev)
 {
-    if (mc_app_next(mc_app_state_parse(a->state), ev) != MC_APP_NONE)
-        return 0;
-    fprintf(stderr, "mcertctl: %s is not possible in state %s (bad_transition)\n",
-            mc_app_event_name(ev), a->state);
-    return 1;
+    return allows(mc_app_next(mc_app_state_parse(a->state), ev), mc_app_event_name(ev),
+                  a->state);
 }
 
 static int cmd_app_approve(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
@@ -1221,15 +1228,10 @@ static int cmd_inv_show(const ctl *c, const ctl_verb *v, int argc, char **argv, 
     return rc;
 }
 
-/* The table's verdict on ev for the state read; the Redis Function checks
- * again. 0, or 1 after the message. */
 static int inv_allows(const mc_invoice *x, mc_inv_event ev)
 {
-    if (mc_inv_next(mc_inv_state_parse(x->state), ev) != MC_INV_NONE)
-        return 0;
-    fprintf(stderr, "mcertctl: %s is not possible in state %s (bad_transition)\n",
-            mc_inv_event_name(ev), x->state);
-    return 1;
+    return allows(mc_inv_next(mc_inv_state_parse(x->state), ev), mc_inv_event_name(ev),
+                  x->state);
 }
 
 static int cmd_inv_issue(const ctl *c, const ctl_verb *v, int argc, char **argv, int i)
