@@ -79,12 +79,7 @@ void mc_enroll_reply_encode(const char *app, const char *fp, const mc_slice *cha
     mc_mp_str(&pk, "issued");
     mc_mp_str(&pk, "app");
     mc_mp_str(&pk, app);
-    mc_mp_str(&pk, "fp");
-    mc_mp_str(&pk, fp);
-    mc_mp_str(&pk, "chain");
-    msgpack_pack_array(&pk, n);
-    for (size_t i = 0; i < n; i++)
-        mc_mp_bin(&pk, chain[i].ptr, chain[i].len);
+    mc_mp_fp_chain(&pk, fp, chain, n);
 }
 
 /* ---- the request ---- */
@@ -160,26 +155,9 @@ static int reply_field(int k, const msgpack_object *val, const uint8_t *p, size_
     case YK_APP:
         return app_get(val, r->app, sizeof(r->app), err);
     case YK_FP:
-        if (mc_mp_get_str(val, "fp", r->fp, sizeof(r->fp), err) != 0)
-            return -1;
-        if (val->via.str.size != 64)
-            return mc_err_set(err, 400, "bad_field", "field \"fp\" must be 64 hex");
-        for (size_t i = 0; i < 64; i++)
-            if (!((r->fp[i] >= '0' && r->fp[i] <= '9') || (r->fp[i] >= 'a' && r->fp[i] <= 'f')))
-                return mc_err_set(err, 400, "bad_field", "field \"fp\" must be 64 hex");
-        return 0;
+        return mc_mp_get_fp(val, r->fp, err);
     case YK_CHAIN:
-        if (val->type != MSGPACK_OBJECT_ARRAY || val->via.array.size < 1 ||
-            val->via.array.size > MC_CHAIN_MAX)
-            return mc_err_set(err, 400, "bad_field",
-                              "field \"chain\" must be an array of 1..%d certificates",
-                              MC_CHAIN_MAX);
-        for (uint32_t i = 0; i < val->via.array.size; i++)
-            if (mc_mp_get_bin(&val->via.array.ptr[i], "chain", 1, MC_CERT_DER_MAX, p, n,
-                              &r->chain[i], err) != 0)
-                return -1;
-        r->nchain = val->via.array.size;
-        return 0;
+        return mc_mp_get_chain(val, p, n, r->chain, &r->nchain, err);
     default:
         return mc_err_set(err, 500, "internal", "unhandled enroll reply field");
     }

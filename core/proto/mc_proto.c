@@ -1463,6 +1463,34 @@ int mc_mp_get_sid(const msgpack_object *o, char *dst, size_t dstsize, mc_err *er
     return mp_get_sid(o, dst, dstsize, err);
 }
 
+int mc_mp_get_fp(const msgpack_object *o, char dst[65], mc_err *err)
+{
+    if (mp_get_str(o, "fp", dst, 65, err) != 0)
+        return -1;
+    if (o->via.str.size != 64)
+        return mc_err_set(err, 400, "bad_field", "field \"fp\" must be 64 hex");
+    for (size_t i = 0; i < 64; i++)
+        if (!((dst[i] >= '0' && dst[i] <= '9') || (dst[i] >= 'a' && dst[i] <= 'f')))
+            return mc_err_set(err, 400, "bad_field", "field \"fp\" must be 64 hex");
+    return 0;
+}
+
+int mc_mp_get_chain(const msgpack_object *o, const uint8_t *base, size_t n, mc_slice *chain,
+                    size_t *nchain, mc_err *err)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 1 ||
+        o->via.array.size > MC_CHAIN_MAX)
+        return mc_err_set(err, 400, "bad_field",
+                          "field \"chain\" must be an array of 1..%d certificates",
+                          MC_CHAIN_MAX);
+    for (uint32_t i = 0; i < o->via.array.size; i++)
+        if (mp_get_bin(&o->via.array.ptr[i], "chain", 1, MC_CERT_DER_MAX, base, n, &chain[i],
+                       err) != 0)
+            return -1;
+    *nchain = o->via.array.size;
+    return 0;
+}
+
 void mc_mp_packer_init(msgpack_packer *pk, mc_buf *out)
 {
     msgpack_packer_init(pk, out, mp_write_buf);
@@ -1476,4 +1504,14 @@ void mc_mp_str(msgpack_packer *pk, const char *s)
 void mc_mp_bin(msgpack_packer *pk, const void *p, size_t n)
 {
     mp_bin(pk, p, n);
+}
+
+void mc_mp_fp_chain(msgpack_packer *pk, const char *fp, const mc_slice *chain, size_t n)
+{
+    mp_str(pk, "fp");
+    mp_str(pk, fp);
+    mp_str(pk, "chain");
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++)
+        mp_bin(pk, chain[i].ptr, chain[i].len);
 }

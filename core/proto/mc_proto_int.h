@@ -43,11 +43,23 @@ int mc_mp_get_version(const msgpack_object *o, mc_err *err);
 /* A session id (mc_sid_valid) into dst (>= MC_SID_LEN + 1 bytes). */
 int mc_mp_get_sid(const msgpack_object *o, char *dst, size_t dstsize, mc_err *err);
 
+/* The two keys of a reply that hands a certificate over (mc_results.h's
+ * renew result, mc_enroll_proto.h's reply). "fp": exactly 64 lower-case
+ * hex into dst[65]. "chain": an array of 1..MC_CHAIN_MAX bins of
+ * 1..MC_CERT_DER_MAX bytes, slices into the input [base, base+n), into
+ * chain[MC_CHAIN_MAX] and *nchain. 0 / -1 with err (bad_field). */
+int mc_mp_get_fp(const msgpack_object *o, char dst[65], mc_err *err);
+int mc_mp_get_chain(const msgpack_object *o, const uint8_t *base, size_t n, mc_slice *chain,
+                    size_t *nchain, mc_err *err);
+
 /* The encoders' side: a packer writing into an mc_buf (never fails; mc_buf
  * aborts on out-of-memory), our own NUL-terminated strings (NULL as ""),
  * and bins. */
 void mc_mp_packer_init(msgpack_packer *pk, mc_buf *out);
 void mc_mp_str(msgpack_packer *pk, const char *s);
 void mc_mp_bin(msgpack_packer *pk, const void *p, size_t n);
+/* The pair "fp": fp, "chain": [bin...] (two entries of the map the caller
+ * opened), as mc_mp_get_fp and mc_mp_get_chain read them. */
+void mc_mp_fp_chain(msgpack_packer *pk, const char *fp, const mc_slice *chain, size_t n);
 
 #endif
