@@ -556,25 +556,28 @@ static int list_keeps(mc_req *r, const list_ctx *l, const mc_invoice *v)
     return l->state[0] == '\0' || strcmp(v->state, l->state) == 0;
 }
 
+/* The reply: those of the rows v[0..n) the caller's list keeps. */
+static void list_reply(mc_req *r, const list_ctx *l, const mc_invoice *v, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        if (list_keeps(r, l, &v[i]))
+            json_array_append_new(arr, inv_json(&v[i]));
+    mc_reply_json(r, 200, json_pack("{s:o}", "invoices", arr));
+}
+
 static void list_on_rows(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     list_ctx *l = r->hctx;
-    json_t *arr = json_array();
-    for (size_t i = 0; i < l->rows.n; i++)
-        if (list_keeps(r, l, &l->rows.v[i]))
-            json_array_append_new(arr, inv_json(&l->rows.v[i]));
-    mc_reply_json(r, 200, json_pack("{s:o}", "invoices", arr));
+    list_reply(r, l, l->rows.v, l->rows.n);
 }
 
 static void list_on_one(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     list_ctx *l = r->hctx;
-    json_t *arr = json_array();
-    if (list_keeps(r, l, &l->one.inv))
-        json_array_append_new(arr, inv_json(&l->one.inv));
-    mc_reply_json(r, 200, json_pack("{s:o}", "invoices", arr));
+    list_reply(r, l, &l->one.inv, 1);
 }
 
 /* ---- the steps shared by every action on one invoice ---- */
@@ -851,10 +854,10 @@ static void reject_judged(mc_req *r)
                         &c->out, on_written, r);
 }
 
-void mc_api_inv_reject(mc_req *r)
+/* An action that carries a reason (reject, void): the body's reason, then
+ * act_begin towards next. */
+static void act_with_reason(mc_req *r, void (*next)(mc_req *r))
 {
-    if (operator_only(r) != 0)
-        return;
     char reason[MC_INV_REASON_MAX + 1];
     if (reason_parse(r, reason) != 0)
         return;
@@ -862,7 +865,14 @@ void mc_api_inv_reject(mc_req *r)
     if (c == NULL)
         return;
     memcpy(c->reason, reason, sizeof(reason));
-    act_begin(r, c, reject_judged);
+    act_begin(r, c, next);
+}
+
+void mc_api_inv_reject(mc_req *r)
+{
+    if (operator_only(r) != 0)
+        return;
+    act_with_reason(r, reject_judged);
 }
 
 static void void_judged(mc_req *r)
@@ -890,12 +900,5 @@ static void void_judged(mc_req *r)
 
 void mc_api_inv_void(mc_req *r)
 {
-    char reason[MC_INV_REASON_MAX + 1];
-    if (reason_parse(r, reason) != 0)
-        return;
-    act_ctx *c = act_new(r);
-    if (c == NULL)
-        return;
-    memcpy(c->reason, reason, sizeof(reason));
-    act_begin(r, c, void_judged);
+    act_with_reason(r, void_judged);
 }
