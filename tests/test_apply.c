@@ -37,20 +37,9 @@
 #include "mc_testhelp.h"
 
 #define HOLDER_ID "11010519491231002X"
-#define CA_ORG "91110000MA0CAMPT0X" /* the check character is made by uscc_fix */
+#define CA_ORG "91110000MA0CAMPT0X" /* the check character is made by mc_testenv_uscc_fix */
 
 /* ---- helpers ---- */
-
-/* s (18 chars) with its GB 32100 check character put right. */
-static void uscc_fix(char s[19])
-{
-    static const char cs[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-    static const int w[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
-    int sum = 0;
-    for (int i = 0; i < 17; i++)
-        sum += (int)(strchr(cs, s[i]) - cs) * w[i];
-    s[17] = cs[(31 - sum % 31) % 31];
-}
 
 static const uint8_t PNG1[] = {
     0x89, 'P',  'N',  'G',  '\r', '\n', 0x1a, '\n', 0,    0,    0,    13,   'I',  'H',
@@ -228,7 +217,7 @@ static void world_start(world *w)
     w->env = mc_testenv_start(0);
     char ca[19];
     snprintf(ca, sizeof(ca), "%s", CA_ORG);
-    uscc_fix(ca);
+    mc_testenv_uscc_fix(ca);
     mc_testenv_org(w->env, ca, "mcert 本地移动证书CA");
     mc_testenv_org(w->env, MC_TEST_ORG2, "另一家供应商有限公司");
     mc_testenv_account(w->env, "boss", MC_TEST_ORG, "admin");
@@ -238,7 +227,7 @@ static void world_start(world *w)
     w->clerk = mc_testenv_login(w->env, "clerk");
     w->op = mc_testenv_login(w->env, "op");
     snprintf(w->org3, sizeof(w->org3), "%s", "92330106MA2HANGW0X");
-    uscc_fix(w->org3);
+    mc_testenv_uscc_fix(w->org3);
 }
 
 static void world_stop(world *w)

@@ -40,7 +40,7 @@
 #include "mc_invoice_pdf.h"
 #include "mc_testhelp.h"
 
-#define CA_ORG "91110000MA0CAMPT0X" /* its check character is made by uscc_fix */
+#define CA_ORG "91110000MA0CAMPT0X" /* its check character is made by mc_testenv_uscc_fix */
 
 static mc_testenv *env;
 static char *tok_alice, *tok_bob, *tok_boss, *tok_other, *tok_op;
@@ -251,17 +251,6 @@ static void the_pdf_is_a_valid_one_page_einvoice(void **state)
 
 /* ---- against mcertd ---- */
 
-/* s (18 chars) with its GB 32100 check character put right. */
-static void uscc_fix(char s[19])
-{
-    static const char cs[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-    static const int w[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
-    int sum = 0;
-    for (int i = 0; i < 17; i++)
-        sum += (int)(strchr(cs, s[i]) - cs) * w[i];
-    s[17] = cs[(31 - sum % 31) % 31];
-}
-
 /* An order as PAY leaves it (the kind and renewal fields of issue 8). */
 static void order_put(const char *oid, const char *app, const char *uscc, const char *applicant,
                       const char *state, int amount)
@@ -295,13 +284,7 @@ static void app_put(const char *id, const char *oid, const char *applicant)
 static json_t *call(const char *method, const char *path, const char *tok, json_t *body,
                     int want)
 {
-    int st;
-    json_t *o = mc_testenv_api(env, method, path, tok, body, &st);
-    if (st != want) {
-        char *s = json_dumps(o, 0);
-        fail_msg("%s %s: want %d, got %d %s", method, path, want, st, s ? s : "");
-    }
-    return o;
+    return mc_testenv_api_want(env, method, path, tok, body, want);
 }
 
 /* A refusal: its status and code, and the data set left as it was. */
@@ -401,7 +384,7 @@ static int setup(void **state)
     env = mc_testenv_start(0);
     char ca[19];
     snprintf(ca, sizeof(ca), "%s", CA_ORG);
-    uscc_fix(ca);
+    mc_testenv_uscc_fix(ca);
     mc_testenv_org(env, ca, "mcert 本地移动证书CA");
     mc_testenv_org(env, MC_TEST_ORG2, "另一家公司");
     mc_testenv_account(env, "alice", MC_TEST_ORG, "staff");

@@ -67,13 +67,7 @@ static void app_put(const char *id, const char *applicant, const char *uscc, con
 static json_t *call(const char *method, const char *path, const char *tok, json_t *body,
                     int want)
 {
-    int st;
-    json_t *o = mc_testenv_api(env, method, path, tok, body, &st);
-    if (st != want) {
-        char *s = json_dumps(o, 0);
-        fail_msg("%s %s: want %d, got %d %s", method, path, want, st, s ? s : "");
-    }
-    return o;
+    return mc_testenv_api_want(env, method, path, tok, body, want);
 }
 
 static void expect_err(const char *method, const char *path, const char *tok, json_t *body,

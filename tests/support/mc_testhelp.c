@@ -107,6 +107,28 @@ json_t *mc_testenv_api_apikey(mc_testenv *env, const char *method, const char *p
     return mc_testenv_api_h(env, method, path, h, body, status);
 }
 
+json_t *mc_testenv_api_want(mc_testenv *env, const char *method, const char *path,
+                            const char *tok, json_t *body, int want)
+{
+    int st;
+    json_t *o = mc_testenv_api(env, method, path, tok, body, &st);
+    if (st != want) {
+        char *s = json_dumps(o, 0);
+        fail_msg("%s %s: want %d, got %d %s", method, path, want, st, s ? s : "");
+    }
+    return o;
+}
+
+void mc_testenv_uscc_fix(char s[19])
+{
+    static const char cs[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+    static const int w[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
+    int sum = 0;
+    for (int i = 0; i < 17; i++)
+        sum += (int)(strchr(cs, s[i]) - cs) * w[i];
+    s[17] = cs[(31 - sum % 31) % 31];
+}
+
 int mc_testenv_web_req(mc_testenv *env, const char *method, const char *path,
                        const char *const *headers, const void *body, size_t len, json_t **out)
 {

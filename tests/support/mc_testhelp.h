@@ -53,6 +53,18 @@ void mc_testenv_apikey(mc_testenv *env, const char *org, const char *scope, char
 json_t *mc_testenv_api_apikey(mc_testenv *env, const char *method, const char *path,
                               const char *key, json_t *body, int *status);
 
+/* ---- the web API ---- */
+
+/* mc_testenv_api by a token (tok may be NULL; body is stolen), failing the
+ * test, with the reply shown, unless the status is want. Returns the body
+ * (the caller json_decref()s it). */
+json_t *mc_testenv_api_want(mc_testenv *env, const char *method, const char *path,
+                            const char *tok, json_t *body, int want);
+
+/* s (18 chars) with its GB 32100 check character put right, so that a
+ * made-up 统一社会信用代码 passes mc_uscc_valid. */
+void mc_testenv_uscc_fix(char s[19]);
+
 /* ---- hostile requests ---- */
 
 /* One request on the web API (env->base + path; headers NULL-terminated,
