@@ -52,6 +52,24 @@
  *    in that second sends them: valid signatures over exactly the bytes the
  *    server checks, and the server's work does not depend on which valid
  *    signature it gets. The client's CPU per flow is printed.
+ *  - Renewal (续费 + 延期, PROTOCOL.md §10), P-256 and SM2 holders of their
+ *    own (an extension supersedes the certificate the other phases log in
+ *    with): raw, with the holder's real bytes, the crypto an extension
+ *    answer cannot avoid — the verify of the leaf's signature by the CA,
+ *    the 14-element TBS verify, for rekey the CSR's proof of possession,
+ *    and one signature with the CA's key — summed as the answer's crypto
+ *    floor. Then N whole renewals in a row, keeping the key and then with
+ *    a new one (mc_phone_renew rekey=1), each renewing the certificate the
+ *    one before issued (the phone's store follows): order (web token),
+ *    sandbox pay, open the renew session, phone fetch, phone answer; one
+ *    at a time, the test clients' new connection per request. Printed:
+ *    renewals/s, server CPU per whole renewal (around the run, with INFO
+ *    at its ends) and per step (schedstat read just before each request
+ *    and just after its reply, summed; the answer's window also holds the
+ *    phone's own work, when the server is idle: the idle server's timer
+ *    CPU is measured and its share printed), the answer's ratio to its
+ *    crypto floor, Redis commands per renewal; then MONITOR round trips
+ *    per step (an ECHO marker before each step splits the stream), P-256.
  *  - Then the browser wake-up latency after the phone's approval (p50/p99)
  *    and many concurrent waiting browsers on one node.
  *
@@ -61,7 +79,8 @@
  * MCERT_BENCH_FLOWS sets the flows per phase (default 400; the 8- and
  * 32-concurrent CPU phases run 4x that; signing: P-256 2x for 1 document,
  * 1x for 32; SM2 half that), MCERT_BENCH_WAITERS the crowd size,
- * MCERT_BENCH_SIGN=0 skips signing.
+ * MCERT_BENCH_SIGN=0 skips signing, MCERT_BENCH_RENEW=0 renewal;
+ * MCERT_BENCH_RENEWALS sets the renewals per run (default 200; 4 runs).
  */
 #define _GNU_SOURCE /* memmem */
 #include <ctype.h>
@@ -86,12 +105,14 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <hiredis/hiredis.h>
+#include <openssl/x509.h>
 
 #include "mc_cms.h"
 #include "mc_crypto.h"
 #include "mc_http.h"
 #include "mc_proto.h"
 #include "mc_testenv.h"
+#include "mc_x509.h"
 
 /* Issue 5's targets, at 8 concurrent P-256 flows; DESIGN.md's goal. */
 #define TARGET_RATIO 6.0
@@ -1573,6 +1594,508 @@ static void sign_bench(probes *p, mc_phone *const phones[2], const char *const a
     tally_print(&t.by_cmd, t.flows - t.failed > 0 ? t.flows - t.failed : 1, 1);
 }
 
+/* ---- renewal (续费) and extension (延期), PROTOCOL.md §10 ---- */
+
+/* The steps of one whole renewal, in order. */
+enum { REN_ORDER, REN_PAY, REN_OPEN, REN_FETCH, REN_ANSWER, REN_STEPS };
+static const char *const ren_step_name[REN_STEPS] = {"order", "pay", "open", "fetch", "answer"};
+
+/* The measured processes' CPU (and this thread's, and the clock): only
+ * /proc reads, nothing that runs inside mcertd or redis-server, so it is
+ * taken around every step. */
+typedef struct srv_cpu {
+    double mcertd, redis, client, t;
+} srv_cpu;
+
+static void srv_take(const mc_testenv *env, srv_cpu *s)
+{
+    s->mcertd = proc_cpu_s(env->mcertd_pid);
+    s->redis = proc_cpu_s(env->redis_pid);
+    s->client = thread_cpu_s();
+    s->t = now_s();
+}
+
+/* A holder who renews: an account with its own phone store (not the other
+ * phases' phones: an extension supersedes the certificate they log in
+ * with), bound to it, and the certificate being renewed now. */
+typedef struct renew_holder {
+    mc_testenv *env;
+    const char *alg_name;
+    char dir[300];
+    char *tok;
+    char fp[65];
+} renew_holder;
+
+static void renew_holder_new(mc_testenv *env, renew_holder *h, const char *login, mc_alg alg,
+                             const char *org)
+{
+    memset(h, 0, sizeof(*h));
+    h->env = env;
+    h->alg_name = alg == MC_ALG_SM2 ? "SM2" : "P-256";
+    mc_testenv_account(env, login, org, "staff");
+    mc_phone *ph = mc_testenv_phone(env, login, alg, org);
+    h->tok = mc_testenv_login(env, login);
+    bind_phone(env, h->tok, ph);
+    mc_slice ch[MC_CHAIN_MAX];
+    uint8_t fp[32];
+    if (mc_phone_chain(ph, ch, MC_CHAIN_MAX) == 0 ||
+        mc_cert_fingerprint(ch[0].ptr, ch[0].len, fp) != 0)
+        fail_msg("bench: %s has no certificate", login);
+    mc_hex(fp, 32, h->fp);
+    snprintf(h->dir, sizeof(h->dir), "%s/%s", env->dir, login);
+    mc_phone_free(ph);
+}
+
+/* Per-step sums over a run of renewals (seconds). */
+typedef struct renew_steps {
+    double mcertd[REN_STEPS], redis[REN_STEPS], wall[REN_STEPS], client[REN_STEPS];
+} renew_steps;
+
+static void renew_mark(redisContext *mark, int step)
+{
+    if (mark != NULL)
+        freeReplyObject(redisCommand(mark, "ECHO mcert-bench-renew-step-%d", step));
+}
+
+static void renew_step_add(renew_steps *acc, int step, const srv_cpu *a, const srv_cpu *b)
+{
+    acc->mcertd[step] += b->mcertd - a->mcertd;
+    acc->redis[step] += b->redis - a->redis;
+    acc->wall[step] += b->t - a->t;
+    acc->client[step] += b->client - a->client;
+}
+
+/* One whole renewal of h's current certificate, as the web page and the
+ * phone do it: order 1 year (web token), the sandbox's cashier confirms
+ * the payment, open the extension's session (?qr=none), the phone fetches
+ * the view and answers with mc_phone_renew (keeping the key, or rekey),
+ * which checks and installs the new certificate; h->fp follows it. The
+ * server CPU of each step (from just before its request to just after its
+ * reply) is added to acc; mark (may be NULL): ECHO a step marker on it
+ * before each step, for MONITOR. 0, or -1 with why in why[]. */
+static int renew_one(renew_holder *h, int rekey, redisContext *mark, renew_steps *acc,
+                     char why[200])
+{
+    mc_testenv *env = h->env;
+    srv_cpu a, b;
+    int st, match = 0, rc = -1;
+    char rid[64] = "", order[64] = "", sid[MC_SID_LEN + 1] = "", path[160];
+    json_t *r;
+    mc_session_view v;
+    mc_renew_info ri;
+    mc_phone_err pe;
+    mc_phone_renewed rn;
+    int frc, arc;
+    memset(&pe, 0, sizeof(pe));
+    memset(&rn, 0, sizeof(rn));
+
+    renew_mark(mark, REN_ORDER);
+    srv_take(env, &a);
+    r = mc_testenv_api(env, "POST", "/api/v1/renewals", h->tok,
+                       json_pack("{s:s, s:i}", "fp", h->fp, "years", 1), &st);
+    srv_take(env, &b);
+    renew_step_add(acc, REN_ORDER, &a, &b);
+    snprintf(rid, sizeof(rid), "%s", mc_testenv_jstr(json_object_get(r, "renewal"), "id"));
+    snprintf(order, sizeof(order), "%s", mc_testenv_jstr(json_object_get(r, "order"), "order"));
+    if (st != 201 || rid[0] == '\0' || order[0] == '\0') {
+        snprintf(why, 200, "order: %d %s", st, mc_testenv_jstr(r, "code"));
+        goto done;
+    }
+    json_decref(r);
+
+    snprintf(path, sizeof(path), "/pay/sandbox/%s/confirm", order);
+    renew_mark(mark, REN_PAY);
+    srv_take(env, &a);
+    r = mc_testenv_api(env, "POST", path, h->tok, json_pack("{s:s}", "method", "wechat"), &st);
+    srv_take(env, &b);
+    renew_step_add(acc, REN_PAY, &a, &b);
+    if (st != 200 || strcmp(mc_testenv_jstr(r, "renewal_state"), "pending_extension") != 0) {
+        snprintf(why, 200, "pay: %d %s", st, mc_testenv_jstr(r, "code"));
+        goto done;
+    }
+    json_decref(r);
+
+    snprintf(path, sizeof(path), "/api/v1/renewals/%s/renew-session?qr=none", rid);
+    renew_mark(mark, REN_OPEN);
+    srv_take(env, &a);
+    r = mc_testenv_api(env, "POST", path, h->tok, NULL, &st);
+    srv_take(env, &b);
+    renew_step_add(acc, REN_OPEN, &a, &b);
+    snprintf(sid, sizeof(sid), "%s", mc_testenv_jstr(r, "sid"));
+    match = (int)json_integer_value(json_object_get(r, "match"));
+    if (st != 201 || strlen(sid) != MC_SID_LEN) {
+        snprintf(why, 200, "renew-session: %d %s", st, mc_testenv_jstr(r, "code"));
+        goto done;
+    }
+
+    renew_mark(mark, REN_FETCH);
+    srv_take(env, &a);
+    frc = mc_phone_fetch_ex(env->base, sid, &v, NULL, &ri, &pe);
+    srv_take(env, &b);
+    renew_step_add(acc, REN_FETCH, &a, &b);
+    if (frc != 0 || v.s.purpose != MC_PURPOSE_RENEW) {
+        snprintf(why, 200, "fetch: %.31s %.120s", pe.code, pe.msg);
+        goto done;
+    }
+
+    renew_mark(mark, REN_ANSWER);
+    srv_take(env, &a);
+    arc = mc_phone_renew(h->dir, MC_TEST_PIN, env->base, &v, MC_PHONE_APPROVE,
+                             (uint32_t)match, rekey, NULL, &rn, &pe);
+    srv_take(env, &b);
+    renew_step_add(acc, REN_ANSWER, &a, &b);
+    if (arc != 0 || strcmp(rn.state, "approved") != 0 || !rn.installed || rn.rekey != rekey ||
+        strcmp(rn.old_fp, h->fp) != 0) {
+        snprintf(why, 200, "answer: %.31s %.120s (state %.15s)", pe.code, pe.msg, rn.state);
+        goto done;
+    }
+    snprintf(h->fp, sizeof(h->fp), "%s", rn.fp);
+    rc = 0;
+done:
+    json_decref(r);
+    return rc;
+}
+
+/* The raw OpenSSL cost of the crypto an extension needs, with the holder's
+ * real bytes, in this process, one core (EVP as the server calls it). */
+typedef struct renew_raw {
+    double leaf_us;      /* the leaf's signature, by the CA's key, over its tbsCertificate */
+    double tbs_us[2];    /* the 14-element TBS, keep (csr_hash bin 0) and rekey (bin 32) */
+    double csr_us;       /* the CSR's proof of possession (over its CertificationRequestInfo) */
+    double ca_sign_us;   /* one signature by the CA's key over a tbsCertificate */
+    size_t leaf_len, tbs_len[2], csr_len;
+    const char *ca_alg;
+} renew_raw;
+
+static double renew_floor(const renew_raw *raw, int rekey)
+{
+    return raw->leaf_us + raw->tbs_us[rekey] + (rekey ? raw->csr_us : 0) + raw->ca_sign_us;
+}
+
+static void renew_raw_measure(const renew_holder *h, renew_raw *out)
+{
+    mc_testenv *env = h->env;
+    mc_phone_err pe;
+    mc_err e;
+    memset(out, 0, sizeof(*out));
+    mc_phone *ph = mc_phone_open(h->dir, MC_TEST_PIN, &pe);
+    char cadir[300];
+    snprintf(cadir, sizeof(cadir), "%s/var/ca", env->dir);
+    mc_ca *ca = mc_ca_load(cadir, &e);
+    if (ph == NULL || ca == NULL)
+        fail_msg("bench: renew raw: phone %s / CA %s", pe.msg, ca == NULL ? e.msg : "ok");
+    mc_slice ch[MC_CHAIN_MAX];
+    size_t nch = mc_phone_chain(ph, ch, MC_CHAIN_MAX);
+    const unsigned char *q = ch[0].ptr;
+    X509 *leaf = nch > 0 ? d2i_X509(NULL, &q, (long)ch[0].len) : NULL;
+    if (leaf == NULL)
+        fail_msg("bench: renew raw: no leaf");
+    raw_arg a;
+    memset(&a, 0, sizeof(a));
+
+    /* the leaf's signature by the CA */
+    unsigned char *tbs = NULL;
+    int tl = i2d_re_X509_tbs(leaf, &tbs);
+    const ASN1_BIT_STRING *lsig;
+    const X509_ALGOR *lalg;
+    X509_get0_signature(&lsig, &lalg, leaf);
+    EVP_PKEY *ca_pub = X509_get0_pubkey(mc_ca_cert(ca));
+    out->ca_alg = mc_pkey_alg(ca_pub) == MC_ALG_SM2 ? "SM2" : "P-256";
+    a.key = ca_pub;
+    a.msg = tbs;
+    a.len = tl > 0 ? (size_t)tl : 0;
+    a.siglen = (size_t)lsig->length < sizeof(a.sig) ? (size_t)lsig->length : 0;
+    memcpy(a.sig, lsig->data, a.siglen);
+    out->leaf_len = a.len;
+    out->leaf_us = raw_us(raw_op_verify, &a, RAW_SIGN_S);
+    /* one signature by the CA's key over a tbsCertificate */
+    a.key = mc_ca_key(ca);
+    out->ca_sign_us = raw_us(raw_op_sign, &a, RAW_SIGN_S);
+
+    /* the 14-element TBS, keeping the key and with a CSR */
+    uint8_t fp[32], nonce[MC_NONCE_LEN];
+    char sid[MC_SID_LEN + 1];
+    mc_cert_fingerprint(ch[0].ptr, ch[0].len, fp);
+    memset(nonce, 0x5a, sizeof(nonce));
+    memset(sid, 'A', MC_SID_LEN);
+    sid[MC_SID_LEN] = '\0';
+    for (int k = 0; k < 2; k++) {
+        mc_renew_tbs rt = {.renewal = "XF202601010123456789",
+                           .new_not_after = (int64_t)time(NULL) + 2 * 365 * 86400LL,
+                           .has_csr = k};
+        memset(rt.csr_hash, 0x80, sizeof(rt.csr_hash));
+        mc_tbs t = {.purpose = "renew", .sid = sid, .nonce = nonce,
+                    .origin = "http://127.0.0.1:8080", .account = "renp256",
+                    .expires = (int64_t)time(NULL) + 300, .cert_fp = fp, .number = 42,
+                    .decision = "approve", .renew = &rt};
+        mc_buf b = {0};
+        mc_tbs_encode(&t, &b);
+        a.key = mc_phone_key(ph);
+        a.msg = b.ptr;
+        a.len = b.len;
+        mc_sign(a.key, a.msg, a.len, a.sig, &a.siglen, &e);
+        out->tbs_len[k] = b.len;
+        out->tbs_us[k] = raw_us(raw_op_verify, &a, RAW_SIGN_S);
+        mc_buf_free(&b);
+    }
+
+    /* a CSR's proof of possession: the phone's own (device.csr), a real
+     * PKCS#10 of its algorithm, signed as a rekey's is */
+    mc_buf csr = {0};
+    X509_REQ *req = NULL;
+    unsigned char *cri = NULL;
+    int cl = -1;
+    if (mc_phone_csr_der(h->dir, &csr, &pe) == 0) {
+        const unsigned char *cq = csr.ptr;
+        req = d2i_X509_REQ(NULL, &cq, (long)csr.len);
+    }
+    if (req != NULL && (cl = i2d_re_X509_REQ_tbs(req, &cri)) > 0) {
+        const ASN1_BIT_STRING *rsig;
+        const X509_ALGOR *ralg;
+        X509_REQ_get0_signature(req, &rsig, &ralg);
+        a.key = X509_REQ_get0_pubkey(req);
+        a.msg = cri;
+        a.len = (size_t)cl;
+        a.siglen = (size_t)rsig->length < sizeof(a.sig) ? (size_t)rsig->length : 0;
+        memcpy(a.sig, rsig->data, a.siglen);
+        out->csr_len = a.len;
+        out->csr_us = raw_us(raw_op_verify, &a, RAW_SIGN_S);
+    } else {
+        out->csr_us = -1;
+    }
+    OPENSSL_free(cri);
+    X509_REQ_free(req);
+    mc_buf_free(&csr);
+    OPENSSL_free(tbs);
+    X509_free(leaf);
+    mc_ca_free(ca);
+    mc_phone_free(ph);
+}
+
+static void renew_raw_print(const renew_holder *h, const renew_raw *r)
+{
+    printf("%-5s phone: verify of the leaf's signature by the CA (%s, %zu-byte tbsCertificate) "
+           "%6.1f us;\n      TBS verify %6.1f us (%zu bytes, keep), %6.1f us (%zu bytes, rekey); "
+           "CSR proof-of-possession\n      verify %6.1f us (%zu-byte CertificationRequestInfo); "
+           "one CA signature (%s) %6.1f us\n",
+           h->alg_name, r->ca_alg, r->leaf_len, r->leaf_us, r->tbs_us[0], r->tbs_len[0],
+           r->tbs_us[1], r->tbs_len[1], r->csr_us, r->csr_len, r->ca_alg, r->ca_sign_us);
+    printf("      crypto floor per extension answer: keep = leaf verify + TBS verify + CA sign "
+           "= %.1f us;\n      rekey = that + CSR verify = %.1f us\n",
+           renew_floor(r, 0), renew_floor(r, 1));
+}
+
+/* One run: n renewals in a row (0 stops at the first failure: the next
+ * one would renew a certificate in an unknown state). */
+typedef struct renew_result {
+    int n, ok;
+    double secs, rate;
+    double mcertd_us, redis_us, client_us, cmds, others; /* whole renewal */
+    renew_steps steps;                                   /* sums, seconds */
+    double ans_p50, ans_p90, ans_first, ans_second;      /* answer server CPU, us */
+    char why[200];
+} renew_result;
+
+static void renew_run(probes *p, renew_holder *h, int rekey, int n, renew_result *r)
+{
+    static probe_snap a, b;
+    memset(r, 0, sizeof(*r));
+    r->n = n;
+    double *ans = calloc((size_t)n, sizeof(double));
+    if (ans == NULL)
+        abort();
+    probe_take(p, &a);
+    for (int i = 0; i < n; i++) {
+        double before = r->steps.mcertd[REN_ANSWER] + r->steps.redis[REN_ANSWER];
+        if (renew_one(h, rekey, NULL, &r->steps, r->why) != 0)
+            break;
+        ans[r->ok++] =
+            (r->steps.mcertd[REN_ANSWER] + r->steps.redis[REN_ANSWER] - before) * 1e6;
+    }
+    probe_take(p, &b);
+    int k = r->ok > 0 ? r->ok : 1;
+    r->secs = b.t - a.t;
+    r->rate = r->ok / r->secs;
+    r->mcertd_us = (b.cpu_mcertd - a.cpu_mcertd) / k * 1e6;
+    r->redis_us = (b.cpu_redis - a.cpu_redis) / k * 1e6;
+    r->client_us = (b.cpu_client - a.cpu_client) / k * 1e6;
+    r->cmds = (double)(b.info.total - a.info.total - p->info_cost) / k;
+    double ours = b.cpu_mcertd - a.cpu_mcertd + b.cpu_redis - a.cpu_redis + b.cpu_bench -
+                  a.cpu_bench;
+    r->others = (b.busy - a.busy - ours) / r->secs;
+    int half = r->ok / 2;
+    for (int i = 0; i < r->ok; i++) {
+        if (i < half)
+            r->ans_first += ans[i] / (half > 0 ? half : 1);
+        else
+            r->ans_second += ans[i] / (r->ok - half);
+    }
+    qsort(ans, (size_t)r->ok, sizeof(double), cmp_double);
+    if (r->ok > 0) {
+        r->ans_p50 = ans[r->ok / 2];
+        r->ans_p90 = ans[(r->ok * 9) / 10];
+    }
+    free(ans);
+}
+
+static void renew_run_print(const renew_holder *h, int rekey, const renew_result *r,
+                            const renew_raw *raw, double idle_us_s)
+{
+    int k = r->ok > 0 ? r->ok : 1;
+    double whole = r->mcertd_us + r->redis_us;
+    double floor = renew_floor(raw, rekey);
+    printf("%-5s %-5s %4d renewals (%d failed) in %5.2f s = %5.1f renewals/s\n", h->alg_name,
+           rekey ? "rekey" : "keep", r->n, r->n - r->ok, r->secs, r->rate);
+    if (r->ok < r->n)
+        printf("      stopped: %s\n", r->why);
+    printf("      server CPU per whole renewal %7.1f us (mcertd %.1f + redis %.1f) = %5.2fx the "
+           "answer's crypto floor;\n      Redis commands %.2f/renewal; bench client CPU %.0f "
+           "us/renewal; other processes %.2f cores\n",
+           whole, r->mcertd_us, r->redis_us, whole / floor, r->cmds, r->client_us,
+           r->others > 0 ? r->others : 0);
+    printf("      per step, server CPU us (mcertd + redis) / wall ms:\n     ");
+    double sum = 0;
+    for (int s = 0; s < REN_STEPS; s++) {
+        double c = (r->steps.mcertd[s] + r->steps.redis[s]) / k * 1e6;
+        sum += c;
+        printf(" %s %.0f (%.0f + %.0f) / %.2f%s", ren_step_name[s], c,
+               r->steps.mcertd[s] / k * 1e6, r->steps.redis[s] / k * 1e6,
+               r->steps.wall[s] / k * 1e3, s + 1 < REN_STEPS ? "," : "");
+        if (s == REN_OPEN)
+            printf("\n     ");
+    }
+    printf("\n      (steps' sum %.0f us; the rest of the whole is between steps: mostly the "
+           "server's idle timers)\n",
+           sum);
+    double ans = (r->steps.mcertd[REN_ANSWER] + r->steps.redis[REN_ANSWER]) / k * 1e6;
+    double aw = r->steps.wall[REN_ANSWER] / k;
+    printf("      extension answer alone: server CPU %6.1f us (mcertd %.1f + redis %.1f) = "
+           "%5.2fx its crypto floor (%.1f us)\n",
+           ans, r->steps.mcertd[REN_ANSWER] / k * 1e6, r->steps.redis[REN_ANSWER] / k * 1e6,
+           ans / floor, floor);
+    printf("      per answer: p50 %.1f us, p90 %.1f us; first half %.1f us, second half %.1f us;"
+           "\n      its window %.2f ms (the phone's own work, %.0f us CPU, included), of which "
+           "idle server\n      background ~%.1f us\n",
+           r->ans_p50, r->ans_p90, r->ans_first, r->ans_second, aw * 1e3,
+           r->steps.client[REN_ANSWER] / k * 1e6, idle_us_s * aw);
+}
+
+/* Round trips per step: n renewals with MONITOR attached; an ECHO marker
+ * (on the probes' connection) before each step splits the stream. */
+static void renew_roundtrips(probes *p, renew_holder *h, int rekey, int n)
+{
+    static const char marker[] = "mcert-bench-monitor-end";
+    static const char step_mark[] = "mcert-bench-renew-step-";
+    redisContext *mon = redisConnect("127.0.0.1", p->env->redis_port);
+    redisReply *r = mon != NULL && !mon->err ? redisCommand(mon, "MONITOR") : NULL;
+    if (r == NULL) {
+        printf("round trips: MONITOR failed\n");
+        redisFree(mon);
+        return;
+    }
+    freeReplyObject(r);
+    static renew_steps acc;
+    memset(&acc, 0, sizeof(acc));
+    int ok = 0;
+    char why[200] = "";
+    for (int i = 0; i < n; i++) {
+        if (renew_one(h, rekey, p->redis, &acc, why) != 0)
+            break;
+        ok++;
+    }
+    freeReplyObject(redisCommand(p->redis, "ECHO %s", marker));
+    static cmd_tally top[REN_STEPS];
+    double inner[REN_STEPS] = {0};
+    memset(top, 0, sizeof(top));
+    int step = -1;
+    void *vr;
+    while (redisGetReply(mon, &vr) == REDIS_OK) {
+        r = vr;
+        int last = r->type == REDIS_REPLY_STATUS && strstr(r->str, marker) != NULL;
+        if (!last && r->type == REDIS_REPLY_STATUS) {
+            const char *m = strstr(r->str, step_mark);
+            if (m != NULL)
+                step = atoi(m + sizeof(step_mark) - 1);
+            else if (step >= 0 && step < REN_STEPS)
+                monitor_count(r->str, &top[step], &inner[step]);
+        }
+        freeReplyObject(r);
+        if (last)
+            break;
+    }
+    redisFree(mon);
+    int k = ok > 0 ? ok : 1;
+    double tt = 0, ti = 0;
+    printf("\nRound trips: %s %s, %d renewals (%d failed) with MONITOR attached (not timed): "
+           "per renewal,\ncommands sent by mcertd (each a round trip unless pipelined) + run "
+           "inside scripts/functions:\n     ",
+           h->alg_name, rekey ? "rekey" : "keep", n, n - ok);
+    for (int s = 0; s < REN_STEPS; s++) {
+        double t = 0;
+        for (int i = 0; i < top[s].n; i++)
+            t += top[s].c[i].calls;
+        tt += t;
+        ti += inner[s];
+        printf(" %s %.2f + %.2f%s", ren_step_name[s], t / k, inner[s] / k,
+               s + 1 < REN_STEPS ? "," : "");
+    }
+    printf("; whole %.2f + %.2f\n", tt / k, ti / k);
+    if (ok < n)
+        printf("      stopped: %s\n", why);
+    printf("    the answer's commands:\n");
+    tally_print(&top[REN_ANSWER], k, 0);
+}
+
+/* The renewal phases: for a P-256 and an SM2 holder, the raw costs, then
+ * n renewals keeping the key and n with a new key, one after another (each
+ * renews the certificate the one before issued); then MONITOR's view. */
+static void renew_bench(probes *p, int n)
+{
+    mc_testenv *env = p->env;
+    renew_holder h[2];
+    renew_holder_new(env, &h[0], "renp256", MC_ALG_P256, MC_TEST_ORG);
+    renew_holder_new(env, &h[1], "rensm2", MC_ALG_SM2, MC_TEST_ORG2);
+    printf("renewal = POST /api/v1/renewals {fp, years: 1} (web token), POST "
+           "/pay/sandbox/:order/confirm\n  (the sandbox's cashier: the payment notice), POST "
+           "/api/v1/renewals/:id/renew-session?qr=none,\n  phone GET /m/v1/sessions/:sid, phone "
+           "answer (mc_phone_renew: the 14-element TBS signed with the\n  current key; rekey: "
+           "a new key and CSR; the reply checked and installed in the phone's store),\n  so the "
+           "next renewal renews the new certificate. One at a time, a new connection per "
+           "request\n  (the test clients'), nothing else running. Server CPU per step = "
+           "mcertd + redis-server\n  (schedstat) just before the request to just after the "
+           "reply, summed over the renewals.\n\n");
+    printf("raw (this process, one core, EVP as the server calls it; the holder's real "
+           "bytes):\n");
+    renew_raw raw[2];
+    for (int i = 0; i < 2; i++) {
+        renew_raw_measure(&h[i], &raw[i]);
+        renew_raw_print(&h[i], &raw[i]);
+    }
+    /* what the server spends with nothing to do (timers), per second */
+    srv_cpu i0, i1;
+    srv_take(env, &i0);
+    usleep(500000);
+    srv_take(env, &i1);
+    double idle = (i1.mcertd - i0.mcertd + i1.redis - i0.redis) / (i1.t - i0.t) * 1e6;
+    printf("idle server (mcertd + redis, timers): %.0f us CPU per second\n\n", idle);
+    static renew_steps warm;
+    char why[200];
+    static renew_result r;
+    for (int i = 0; i < 2; i++)
+        for (int rekey = 0; rekey < 2; rekey++) {
+            for (int w = 0; w < 3; w++) /* warm-up, not printed */
+                if (renew_one(&h[i], rekey, NULL, &warm, why) != 0)
+                    fail_msg("bench: renewal warm-up (%s): %s", h[i].alg_name, why);
+            renew_run(p, &h[i], rekey, n, &r);
+            renew_run_print(&h[i], rekey, &r, &raw[i], idle);
+            printf("\n");
+        }
+    renew_roundtrips(p, &h[0], 0, 10);
+    renew_roundtrips(p, &h[0], 1, 10);
+    free(h[0].tok);
+    free(h[1].tok);
+}
+
 /* ---- password storm: bogus logins never stall the loop ---- */
 
 typedef struct storm_arg {
@@ -1696,6 +2219,12 @@ static void bench(void **state)
         static const char *const orgs[2] = {MC_TEST_ORG, MC_TEST_ORG2};
         printf("\n== signing bid documents (purpose sign, platform API key) ==\n");
         sign_bench(&p, phones, accounts, orgs, flows);
+    }
+    /* MCERT_BENCH_RENEW=0 skips renewal (PROTOCOL.md §10) */
+    const char *renew_env = getenv("MCERT_BENCH_RENEW");
+    if (renew_env == NULL || strcmp(renew_env, "0") != 0) {
+        printf("\n== renewal (续费) and extension (延期), PROTOCOL.md §10 ==\n");
+        renew_bench(&p, env_int("MCERT_BENCH_RENEWALS", 200));
     }
     probes_close(&p);
 
