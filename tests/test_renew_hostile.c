@@ -51,7 +51,8 @@
  *     certificate made at once (never two open); an extension and a refund
  *     racing (exactly one happens);
  *   - a binding moved after the renewal was paid: the session must show the
- *     account the new certificate goes to (disabled: BUG, see the test).
+ *     account the new certificate goes to; a binding that moves after the
+ *     session opened is refused (binding_changed).
  *
  * Non-goals: the happy paths (tests/test_renew.c), the checks that §3.2
  * shares with bind and login (tests/test_hostile.c), the worker pool full
@@ -2077,18 +2078,10 @@ static void an_extension_and_a_refund_racing_never_both_happen(void **state)
 /* The certificate unbound from its holder and bound to a colleague after
  * the renewal was paid: the extension's session names the account the new
  * certificate goes to, and the new certificate goes there.
- *
- * BUG (disabled until the lead's fix is in; enable with
- * -DMC_TEST_BINDING_MOVED_FIXED): server/api/renew.c rsess_on_ren sets the
- * session's account to the renewal's `account` (the holder when the
- * renewal was made), not the certificate's holder now (§10.2, §10.3:
- * "account = the certificate's holder"); renew_commit then binds the new
- * certificate to the current holder (the old one's `account`). So the
- * phone shows, and signs in the TBS, account "holder" while the new
- * certificate is bound to "heir": got view account "holder", reply and
- * record account "heir". */
-static void __attribute__((unused))
-a_binding_moved_after_the_renewal_is_what_the_session_shows(void **state)
+ * (Found by this test: the session named the holder when the renewal was
+ * made. It now names the holder when the session is opened, and
+ * renew_commit refuses binding_changed if the binding moves after.) */
+static void a_binding_moved_after_the_renewal_is_what_the_session_shows(void **state)
 {
     (void)state;
     rig g;
@@ -2128,6 +2121,50 @@ a_binding_moved_after_the_renewal_is_what_the_session_shows(void **state)
     rig_stop(&g);
 }
 
+/* The binding moves after the session was opened (shown and signed with
+ * its holder): the extension is refused at the atomic step, 409
+ * binding_changed, and nothing is written; a new session names the new
+ * holder and extends. */
+static void a_binding_that_moves_after_the_session_opened_is_binding_changed(void **state)
+{
+    (void)state;
+    rig g;
+    rig_start(&g, 0, MC_ALG_P256);
+    mc_testenv *env = g.env;
+    mc_testenv_account(env, "boss", MC_TEST_ORG, "admin");
+    char *boss = mc_testenv_login(env, "boss");
+    char rid[MC_REN_ID_LEN + 1], path[120], d1[41], d2[41];
+    renew_paid(env, g.tok, g.fp, 1, rid);
+    rsess *s = rsess_open(env, g.tok, rid);
+    assert_string_equal(s->v.s.account, g.login);
+    int st;
+    snprintf(path, sizeof(path), "/api/v1/bindings/%s", g.login);
+    json_decref(mc_testenv_api(env, "DELETE", path, boss, NULL, &st));
+    assert_int_equal(st, 200);
+    digest(env, d1);
+    mc_phone_err pe;
+    mc_phone_renewed rn;
+    assert_int_equal(mc_phone_renew(g.dir, MC_TEST_PIN, env->base, &s->v, MC_PHONE_APPROVE,
+                                    (uint32_t)s->match, 0, NULL, &rn, &pe),
+                     -1);
+    assert_int_equal(pe.status, 409);
+    assert_string_equal(pe.code, "binding_changed");
+    digest(env, d2);
+    assert_string_equal(d1, d2);
+    free(s);
+    /* unbound now: the admin opens a new session, which names nobody */
+    s = rsess_open(env, boss, rid);
+    assert_string_equal(s->v.s.account, "");
+    if (mc_phone_renew(g.dir, MC_TEST_PIN, env->base, &s->v, MC_PHONE_APPROVE,
+                       (uint32_t)s->match, 0, NULL, &rn, &pe) != 0)
+        fail_msg("extend: %d %s %s", pe.status, pe.code, pe.msg);
+    assert_string_equal(rn.account, "");
+    mc_testenv_expect_field(env, "cert", rn.fp, "account", "");
+    free(s);
+    free(boss);
+    rig_stop(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2149,9 +2186,8 @@ int main(void)
         cmocka_unit_test(two_refunds_racing_refund_once),
         cmocka_unit_test(renewals_made_at_once_for_one_certificate_leave_one_open),
         cmocka_unit_test(an_extension_and_a_refund_racing_never_both_happen),
-#ifdef MC_TEST_BINDING_MOVED_FIXED /* BUG: see the test */
         cmocka_unit_test(a_binding_moved_after_the_renewal_is_what_the_session_shows),
-#endif
+        cmocka_unit_test(a_binding_that_moves_after_the_session_opened_is_binding_changed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -426,11 +426,25 @@ static int readable(mc_req *r, const mc_ren_pair *p)
     return 1;
 }
 
-static int actable(mc_req *r, const mc_ren_pair *p)
+/* Acting on a renewal (refund, extension) is for its certificate's holder
+ * NOW (c: the record as read; a binding may have moved since the renewal
+ * was made) and the organisation's admins; whoever may read it otherwise
+ * (the holder when it was made, an operator) is told 403; anyone else 404. */
+static int may_act_now(mc_req *r, const mc_ren_pair *p, const mc_cert_rec *c)
 {
     mc_principal me = mc_api_principal(&r->who.acc);
-    mc_app_owner ow = ren_owner(&p->r);
-    if (!mc_policy_app_may_act(&me, &ow)) {
+    /* a certificate no longer valid (superseded by this very renewal, or
+     * revoked) is bound to nobody: its holder is the one the renewal
+     * names, and the state (409) or the answer (403 cert_revoked) refuses */
+    const char *holder = strcmp(c->status, "valid") == 0 ? c->account : p->r.account;
+    mc_app_owner now = {holder, p->r.uscc};
+    mc_app_owner then = ren_owner(&p->r);
+    if (strcmp(p->r.id, r->param) != 0 ||
+        (!mc_policy_app_may_read(&me, &then) && !mc_policy_app_may_read(&me, &now))) {
+        mc_reply_errf(r, 404, "not_found", "no such renewal");
+        return 0;
+    }
+    if (!mc_policy_app_may_act(&me, &now)) {
         mc_reply_errf(r, 403, "not_permitted",
                       "only the certificate's holder or an admin of its organisation acts on it");
         return 0;
@@ -461,9 +475,11 @@ void mc_api_renew_get(mc_req *r)
 
 typedef struct refund_ctx {
     mc_ren_pair p, out;
+    mc_cert_rec cert;
 } refund_ctx;
 
 static void refund_on_ren(void *privdata, const mc_err *err);
+static void refund_on_cert(void *privdata, const mc_err *err);
 static void refund_on_done(void *privdata, const mc_err *err);
 
 void mc_api_renew_refund(mc_req *r)
@@ -480,7 +496,14 @@ static void refund_on_ren(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     refund_ctx *x = r->hctx;
-    if (!readable(r, &x->p) || !actable(r, &x->p))
+    mc_store_cert_get(r->node->store, x->p.r.fp, &x->cert, refund_on_cert, r);
+}
+
+static void refund_on_cert(void *privdata, const mc_err *err)
+{
+    MC_STEP_BEGIN(r, privdata, err);
+    refund_ctx *x = r->hctx;
+    if (!may_act_now(r, &x->p, &x->cert))
         return;
     if (strcmp(x->p.r.state, "pending_extension") != 0) {
         mc_reply_errf(r, 409, "bad_transition",
@@ -505,6 +528,7 @@ static void refund_on_done(void *privdata, const mc_err *err)
 
 typedef struct rsess_ctx {
     mc_ren_pair p;
+    mc_cert_rec cert;
     mc_session s;
     uint8_t poll_hash[32];
     char poll[MC_TOKEN_SECRET_LEN + 1];
@@ -519,6 +543,7 @@ static void rsess_ctx_free(void *p)
 }
 
 static void rsess_on_ren(void *privdata, const mc_err *err);
+static void rsess_on_cert(void *privdata, const mc_err *err);
 static void rsess_on_stored(void *privdata, const mc_err *err);
 
 void mc_api_renew_session(mc_req *r)
@@ -537,8 +562,15 @@ static void rsess_on_ren(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     rsess_ctx *x = r->hctx;
+    mc_store_cert_get(r->node->store, x->p.r.fp, &x->cert, rsess_on_cert, r);
+}
+
+static void rsess_on_cert(void *privdata, const mc_err *err)
+{
+    MC_STEP_BEGIN(r, privdata, err);
+    rsess_ctx *x = r->hctx;
     const mc_renewal *ren = &x->p.r;
-    if (!readable(r, &x->p) || !actable(r, &x->p))
+    if (!may_act_now(r, &x->p, &x->cert))
         return;
     if (strcmp(ren->state, "pending_extension") != 0) {
         mc_reply_errf(r, 409, "bad_transition",
@@ -548,8 +580,10 @@ static void rsess_on_ren(void *privdata, const mc_err *err)
     }
     mc_session *s = &x->s;
     mc_api_session_new(r, s, MC_PURPOSE_RENEW, MC_REN_SESSION_TTL);
-    snprintf(s->account, sizeof(s->account), "%s",
-             ren->account[0] ? ren->account : r->who.acc.login);
+    /* what the phone shows and signs: the account the new certificate
+     * will be bound to, the holder now ("" if unbound); renew_commit
+     * refuses if the binding moves before the answer */
+    snprintf(s->account, sizeof(s->account), "%s", x->cert.account);
     snprintf(s->requester, sizeof(s->requester), "%s", r->who.acc.login);
     mc_secret_new(x->poll);
     mc_sha256(x->poll, MC_TOKEN_SECRET_LEN, x->poll_hash);

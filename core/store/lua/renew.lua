@@ -209,7 +209,11 @@ local function renew_commit(keys, args)
   local st = hget(kc, 'status')
   if st == 'revoked' then return fail('cert_revoked') end
   if st ~= 'valid' then return fail('cert_superseded') end
-  if (hget(kc, 'account') or '') ~= login then return fail('binding_changed') end
+  -- the binding is the one read, and the one the session named (the
+  -- account the phone was shown and signed): else nothing moves
+  if (hget(kc, 'account') or '') ~= login or (hget(s, 'account') or '') ~= login then
+    return fail('binding_changed')
+  end
   if login ~= '' and hget(a, 'cert') ~= fp then return fail('binding_changed') end
   if redis.call('EXISTS', kn) == 1 then return fail('cert_exists') end
   cert_record(kn, nfp, args, 11, t, ks, ko)
