@@ -195,28 +195,6 @@ static void bio_to_buf(BIO *b, mc_buf *out)
         mc_buf_append(out, p, (size_t)n);
 }
 
-static EVP_PKEY *load_pub(const char *dir, mc_phone_err *err)
-{
-    mc_buf pem = {0};
-    EVP_PKEY *pub = NULL;
-    BIO *b = NULL;
-    if (read_store_file(dir, MC_PHONE_PUB_FILE, STORE_FILE_MAX, &pem, NULL, err) != 0)
-        goto done;
-    b = BIO_new_mem_buf(pem.ptr, (int)pem.len);
-    pub = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
-    if (pub == NULL || mc_pkey_alg(pub) == MC_ALG_NONE) {
-        EVP_PKEY_free(pub);
-        pub = NULL;
-        mc_phone_fail(err, 400, "bad_store", "%s: not an SM2 or P-256 public key",
-                      MC_PHONE_PUB_FILE);
-    }
-done:
-    ERR_clear_error();
-    BIO_free(b);
-    mc_buf_free(&pem);
-    return pub;
-}
-
 /* Self-sign req with key. SM2: SM3 with the MC_SM2_ID distinguishing ID
  * set on the signing context (OpenSSL 3.0 defaults to an empty ID). */
 static int csr_sign(X509_REQ *req, EVP_PKEY *key, mc_alg alg, mc_phone_err *err)
@@ -471,7 +449,7 @@ int mc_phone_import(const char *dir, const uint8_t *data, size_t len,
     mc_buf pem = {0};
 
     mc_phone_err_clear(err);
-    pub = load_pub(dir, err);
+    pub = mc_phone_store_pub(dir, MC_PHONE_PUB_FILE, err);
     if (pub == NULL)
         goto done;
     if (parse_chain(data, len, xs, &n, err) != 0)
@@ -562,7 +540,7 @@ int mc_phone_describe(const char *dir, mc_phone_status *out, mc_phone_err *err)
 
     mc_phone_err_clear(err);
     memset(out, 0, sizeof(*out));
-    pub = load_pub(dir, err);
+    pub = mc_phone_store_pub(dir, MC_PHONE_PUB_FILE, err);
     if (pub == NULL)
         goto done;
     out->alg = mc_pkey_alg(pub);
@@ -617,7 +595,7 @@ mc_phone *mc_phone_open(const char *dir, const char *pin, mc_phone_err *err)
         mc_phone_fail(err, 403, "bad_pin", "wrong PIN");
         goto done;
     }
-    pub = load_pub(dir, err);
+    pub = mc_phone_store_pub(dir, MC_PHONE_PUB_FILE, err);
     if (pub == NULL)
         goto done;
     p = calloc(1, sizeof(*p));

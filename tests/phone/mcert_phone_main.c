@@ -488,6 +488,30 @@ static int renew_answer(const struct options *o, const char *base, const mc_sess
     return renew_print(o, rc, &r, &e);
 }
 
+/* The session a QR code names, from --png (scanned with the real decoder)
+ * or --payload (exactly one is set), into base[basesize] and sid. 0, or
+ * the exit status after the message. */
+static int qr_session(const struct options *o, char *base, size_t basesize,
+                      char sid[MC_SID_LEN + 1])
+{
+    char payload[MC_QR_PAYLOAD_MAX + 1];
+    mc_phone_err e;
+    mc_err qe = {0};
+    if (o->png != NULL) {
+        if (mc_phone_scan_png(o->png, payload, sizeof(payload), &e) != 0) {
+            print_err("scan", &e);
+            return EXIT_REFUSED;
+        }
+    } else if (snprintf(payload, sizeof(payload), "%s", o->payload) >= (int)sizeof(payload)) {
+        return usage_error("the payload is too long for a session QR code");
+    }
+    if (mc_qr_parse(payload, strlen(payload), base, basesize, sid, &qe) != 0) {
+        fprintf(stderr, "mcert-phone: not a session QR code: %s\n", qe.msg);
+        return o->png ? EXIT_REFUSED : EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int cmd_renew(const struct options *o)
 {
     static mc_inbox_entry entries[MC_INBOX_MAX];
@@ -495,8 +519,7 @@ static int cmd_renew(const struct options *o)
     mc_renew_info ri;
     mc_session_view view;
     mc_phone_err e;
-    mc_err qe = {0};
-    char payload[MC_QR_PAYLOAD_MAX + 1], base[128], sid[MC_SID_LEN + 1] = "";
+    char base[128], sid[MC_SID_LEN + 1] = "";
     char kept[MC_SID_LEN + 1];
     const char *server = o->server;
     uint32_t number = o->number;
@@ -517,18 +540,9 @@ static int cmd_renew(const struct options *o)
         return EXIT_REFUSED;
     }
     if (o->png != NULL || o->payload != NULL) {
-        if (o->png != NULL && mc_phone_scan_png(o->png, payload, sizeof(payload), &e) != 0) {
-            print_err("scan", &e);
-            goto done;
-        }
-        if (o->payload != NULL &&
-            snprintf(payload, sizeof(payload), "%s", o->payload) >= (int)sizeof(payload)) {
-            rc = usage_error("the payload is too long for a session QR code");
-            goto done;
-        }
-        if (mc_qr_parse(payload, strlen(payload), base, sizeof(base), sid, &qe) != 0) {
-            fprintf(stderr, "mcert-phone: not a session QR code: %s\n", qe.msg);
-            rc = o->png ? EXIT_REFUSED : EXIT_USAGE;
+        int qrc = qr_session(o, base, sizeof(base), sid);
+        if (qrc != 0) {
+            rc = qrc;
             goto done;
         }
         if (server == NULL)
@@ -631,11 +645,10 @@ static int cmd_scan(const struct options *o)
 {
     mc_phone *phone = NULL;
     mc_phone_err e;
-    mc_err qe = {0};
     mc_session_view view;
     static mc_sign_info si; /* a sign session's documents (about 9 KiB) */
     mc_renew_info ri;       /* a renew session's renewal */
-    char payload[MC_QR_PAYLOAD_MAX + 1], base[128], sid[MC_SID_LEN + 1];
+    char base[128], sid[MC_SID_LEN + 1];
     int rc = EXIT_REFUSED;
 
     if ((o->payload == NULL) == (o->png == NULL))
@@ -653,18 +666,9 @@ static int cmd_scan(const struct options *o)
         print_err("open store", &e);
         goto done;
     }
-    if (o->png != NULL) {
-        if (mc_phone_scan_png(o->png, payload, sizeof(payload), &e) != 0) {
-            print_err("scan", &e);
-            goto done;
-        }
-    } else if (snprintf(payload, sizeof(payload), "%s", o->payload) >= (int)sizeof(payload)) {
-        rc = usage_error("the payload is too long for a session QR code");
-        goto done;
-    }
-    if (mc_qr_parse(payload, strlen(payload), base, sizeof(base), sid, &qe) != 0) {
-        fprintf(stderr, "mcert-phone: not a session QR code: %s\n", qe.msg);
-        rc = o->png ? EXIT_REFUSED : EXIT_USAGE;
+    int qrc = qr_session(o, base, sizeof(base), sid);
+    if (qrc != 0) {
+        rc = qrc;
         goto done;
     }
     if (mc_phone_fetch_ex(base, sid, &view, &si, &ri, &e) != 0) {
