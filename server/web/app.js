@@ -8,10 +8,14 @@
  *                                and their certificates, binding by QR (self, or
  *                                an admin for any account of the organisation),
  *                                unbinding after a confirmation, logout;
- * Shared by every console page: the page shell (the top bar and the menu,
- * built here into the two empty mount points each page carries:
- * <header class="topbar"> and <nav class="sidebar">), the API calls, errors
- * in words, the QR box and its long poll (follow); and by CA证书申领 and 审核
+ * Shared by every console page: the page shell (the top bar, the menu,
+ * the crumbs and the page's error / notice lines, built here around the
+ * <main class="content"> each page carries), the markup the pages share
+ * (list tables from <table data-cols>, dialog heads from <dialog
+ * data-title>, a list filter's 重置 / 搜索, the confirmation dialog, a
+ * row's 操作 links, label / value lines), the API calls, errors in words,
+ * the QR box and its long poll (follow), the wait for a payment to land;
+ * and by CA证书申领 and 审核
  * the application helpers; the field checks of 统一社会信用代码, mobile,
  * email and text (申领 and 发票申请). The other pages' scripts (/apply.js,
  * /review.js, /sign.js, /cashier.js, /renew.js, and /invoice.js, the
@@ -328,33 +332,236 @@
     }
   }
 
-  /* Fills the page's two empty mount points: <header class="topbar"> with
-   * the brand and, on a console page, who is logged in (#me, hidden until
-   * shell(me)) with 退出登录; <nav class="sidebar"> with the menu, the entry
-   * of this page active (on narrow screens style.css makes it a strip under
-   * the top bar). Runs before the pages' own scripts, so their ids exist. */
+  /* Where this address is, for #crumbs: the page's menu entry (its ?view=
+   * too), then crumb if given ("… / CA续费与延期 / 续费详情"). */
+  function crumbs(crumb) {
+    const page = document.body.dataset.page;
+    const view = new URLSearchParams(location.search).get('view') || '';
+    const m = MENU.find((x) => x.page === page && (x.view || '') === view) || MENU.find((x) => x.page === page);
+    const el = $('crumbs');
+    if (el && m) el.textContent = '我的工作台 / 系统管理 / CA管理 / ' + m.text + (crumb ? ` / ${crumb}` : '');
+  }
+
+  /* The page shell, the same on every page: <header class="topbar"> (made
+   * when the page has none) with the brand and, on a console page, who is
+   * logged in (#me, hidden until shell(me)) with 退出登录. A console page
+   * carries only its <main class="content">: this puts it in the layout
+   * beside the menu (<nav class="sidebar">, the entry of this page active;
+   * on narrow screens style.css makes it a strip under the top bar) and
+   * opens it with #crumbs and the page's #page-error / #page-notice lines,
+   * unless the page places those itself (CA绑定与解绑, in its card). Runs
+   * before the pages' own scripts, so their ids exist. */
   function mountShell(page) {
-    const bar = document.querySelector('header.topbar');
-    if (bar) {
-      bar.replaceChildren(h('div', { class: 'brand' }, h('span', { class: 'brand-mark' }, 'CA'), ' mcert 移动证书'));
-      if (MENU.some((m) => m.page === page)) {
-        const span = (cls, id) => h('span', { class: cls, id, 'data-testid': id });
-        bar.append(h('div', { class: 'who', id: 'me', 'data-testid': 'me', hidden: true },
-          span('who-name', 'me-name'), span('who-account', 'me-account'),
-          h('span', { class: 'who-sep' }, '·'), span('who-org', 'me-org'),
-          span('badge', 'me-role'), span('badge badge-soft', 'me-via'),
-          h('button', { type: 'button', class: 'btn btn-small', id: 'logout', 'data-testid': 'logout' }, '退出登录')));
-      }
+    const onConsole = MENU.some((m) => m.page === page);
+    let bar = document.querySelector('header.topbar');
+    if (!bar) {
+      bar = h('header', { class: 'topbar' });
+      document.body.prepend(bar);
     }
-    const nav = document.querySelector('nav.sidebar');
-    if (nav) {
-      nav.replaceChildren(h('div', { class: 'nav-group' }, '系统管理'), h('div', { class: 'nav-sub' }, 'CA管理'),
-        ...MENU.map((m) => h('a', {
-          class: 'nav-item', href: '/' + m.page + (m.view ? '?view=' + m.view : ''),
-          'data-testid': 'nav-' + (m.view || m.page), dataset: m.view ? { page: m.page, view: m.view } : { page: m.page },
-          'data-role-only': m.role, hidden: !!m.role,
-        }, m.text)));
-      markMenu();
+    bar.replaceChildren(h('div', { class: 'brand' }, h('span', { class: 'brand-mark' }, 'CA'), ' mcert 移动证书'));
+    if (!onConsole) return;
+    const span = (cls, id) => h('span', { class: cls, id, 'data-testid': id });
+    bar.append(h('div', { class: 'who', id: 'me', 'data-testid': 'me', hidden: true },
+      span('who-name', 'me-name'), span('who-account', 'me-account'),
+      h('span', { class: 'who-sep' }, '·'), span('who-org', 'me-org'),
+      span('badge', 'me-role'), span('badge badge-soft', 'me-via'),
+      h('button', { type: 'button', class: 'btn btn-small', id: 'logout', 'data-testid': 'logout' }, '退出登录')));
+    const main = document.querySelector('main.content');
+    const nav = h('nav', { class: 'sidebar', 'aria-label': '菜单' },
+      h('div', { class: 'nav-group' }, '系统管理'), h('div', { class: 'nav-sub' }, 'CA管理'),
+      ...MENU.map((m) => h('a', {
+        class: 'nav-item', href: '/' + m.page + (m.view ? '?view=' + m.view : ''),
+        'data-testid': 'nav-' + (m.view || m.page), dataset: m.view ? { page: m.page, view: m.view } : { page: m.page },
+        'data-role-only': m.role, hidden: !!m.role,
+      }, m.text)));
+    const layout = h('div', { class: 'layout' });
+    main.replaceWith(layout);
+    layout.append(nav, main);
+    const head = [h('div', { class: 'crumbs muted', id: 'crumbs' })];
+    if (!$('page-error')) {
+      head.push(h('p', { id: 'page-error', class: 'form-error', 'data-testid': 'page-error', role: 'alert', hidden: true }),
+        h('p', { id: 'page-notice', class: 'notice', 'data-testid': 'page-notice', role: 'status', hidden: true }));
+    }
+    main.prepend(...head);
+    crumbs();
+    markMenu();
+  }
+
+  /* ---- the markup the pages share: tables, dialogs, list filters, the confirmation ---- */
+
+  /* A label / value line (class kv); an empty value shows as —. */
+  function kv(k, v, testid, cls) {
+    return h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
+      h('span', { class: 'v' + (cls ? ' ' + cls : ''), 'data-testid': testid }, v === '' || v === undefined || v === null ? '—' : v));
+  }
+
+  /* The one line of a table with nothing to show (加载中…, 暂无数据, 加载失败). */
+  function emptyRow(cols, text) {
+    return h('tr', { class: 'empty' }, h('td', { colspan: cols }, text));
+  }
+
+  /* A table body's rows: row(x) for each of rows, or emptyRow(cols, empty). */
+  function fillRows(body, rows, row, cols = 6, empty = '暂无数据') {
+    body.replaceChildren(...(rows.length ? rows.map(row) : [emptyRow(cols, empty)]));
+  }
+
+  /* A row's 操作 cell: td, and link(label, testid, fn, cls) adding one
+   * link button, each on its own line (op-line), or side by side (lines
+   * false). */
+  function opCell(lines = true) {
+    const td = h('td', { class: 'col-op', 'data-label': '操作' });
+    const link = (label, testid, fn, cls) => {
+      const b = h('button', { type: 'button', class: 'link' + (cls ? ' ' + cls : ''), 'data-testid': testid }, label);
+      b.addEventListener('click', fn);
+      td.append(lines ? h('div', { class: 'op-line' }, b) : b);
+    };
+    return { td, link };
+  }
+
+  /* A page's list tables, written as <table data-cols="a|b|操作"
+   * data-body="<id>">: wrapped (div.table-wrap), their head (the 操作
+   * column is class col-op) and their body (id and data-testid <id>) saying
+   * 加载中… until the page's script fills it. */
+  function mountTables() {
+    for (const t of document.querySelectorAll('table[data-cols]')) {
+      const cols = t.dataset.cols.split('|');
+      const wrap = h('div', { class: 'table-wrap' });
+      t.replaceWith(wrap);
+      wrap.append(t);
+      t.append(h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { class: c === '操作' ? 'col-op' : null }, c)))),
+        h('tbody', { id: t.dataset.body, 'data-testid': t.dataset.body }, emptyRow(cols.length, '加载中…')));
+      t.removeAttribute('data-cols');
+      t.removeAttribute('data-body');
+    }
+  }
+
+  /* A dialog written with data-title gets its head: the title (an h2, its
+   * id the dialog's aria-labelledby) and × to close it. On every page a
+   * click on [data-close] in a dialog closes it (also in dialogs built
+   * later, as 发票申请's). */
+  function mountDialogs() {
+    for (const d of document.querySelectorAll('dialog[data-title]')) {
+      const id = d.getAttribute('aria-labelledby');
+      d.prepend(h('div', { class: 'modal-head' },
+        h('h2', { id, class: 'modal-title', 'data-testid': id }, d.dataset.title),
+        h('button', { type: 'button', class: 'modal-x', 'data-close': true, 'aria-label': '关闭' }, '×')));
+      d.removeAttribute('data-title');
+    }
+    document.addEventListener('click', (ev) => {
+      const b = ev.target instanceof Element ? ev.target.closest('dialog [data-close]') : null;
+      if (b) b.closest('dialog').close();
+    });
+  }
+
+  /* A list's filter form (form.filters; data-prefix names its buttons'
+   * ids: <prefix>filter-reset, <prefix>filter-search): adds 重置 / 搜索;
+   * 搜索 goes to urlOf() (the list's address with the filter), 重置 clears
+   * the form and goes to resetUrl; go(url), the page's history navigation. */
+  function listFilter(form, urlOf, resetUrl, go) {
+    const p = form.dataset.prefix || '';
+    const reset = h('button', { type: 'button', class: 'btn', id: `${p}filter-reset`, 'data-testid': `${p}filter-reset` }, '重置');
+    form.append(h('div', { class: 'filter-actions' }, reset,
+      h('button', { type: 'submit', class: 'btn btn-primary', id: `${p}filter-search`, 'data-testid': `${p}filter-search` }, '搜索')));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      go(urlOf());
+    });
+    reset.addEventListener('click', () => {
+      form.reset();
+      go(resetUrl);
+    });
+  }
+
+  /* The confirmation of an action, built into the page's empty <dialog
+   * id="confirm-dialog">: ask(text, note, okLabel, fn, danger) shows it;
+   * its button runs fn (which may close the dialog itself), then closes
+   * it; a failure stays in the dialog, in words (handle(e, #confirm-error)).
+   * Returns {ask, close}. */
+  function confirmer(handle) {
+    const dlg = $('confirm-dialog');
+    const err = h('p', { class: 'form-error', id: 'confirm-error', 'data-testid': 'confirm-error', role: 'alert', hidden: true });
+    const ok = h('button', { type: 'button', class: 'btn btn-primary', id: 'confirm-ok', 'data-testid': 'confirm-ok' }, '确定');
+    const cancel = h('button', { type: 'button', class: 'btn', id: 'confirm-cancel', 'data-testid': 'confirm-cancel' }, '取消');
+    const text = h('p', { class: 'confirm-text', id: 'confirm-text', 'data-testid': 'confirm-text' });
+    const note = h('p', { class: 'muted small', id: 'confirm-note', 'data-testid': 'confirm-note', hidden: true });
+    dlg.replaceChildren(h('div', { class: 'modal-body' }, text, note, err), h('div', { class: 'modal-foot' }, cancel, ok));
+    let then = null;
+    cancel.addEventListener('click', () => dlg.close());
+    ok.addEventListener('click', async () => {
+      if (!then) return;
+      ok.disabled = true;
+      try {
+        await then();
+        if (dlg.open) dlg.close();
+      } catch (e) {
+        ok.disabled = false;
+        handle(e, err);
+      }
+    });
+    function ask(words, noteText, okLabel, fn, danger = false) {
+      text.textContent = words;
+      note.textContent = noteText || '';
+      note.hidden = !noteText;
+      ok.textContent = okLabel;
+      ok.className = 'btn ' + (danger ? 'btn-danger' : 'btn-primary');
+      ok.disabled = false;
+      show(err, '');
+      then = fn;
+      dlg.showModal();
+    }
+    return { ask, close: () => dlg.close() };
+  }
+
+  /* A page of views (name -> its section) shown one at a time:
+   * showView(name, crumb) shows that one, says so in #crumbs (crumbs) and
+   * in <body data-view>. */
+  function viewSwitch(views) {
+    return function showView(name, crumb) {
+      for (const [k, v] of Object.entries(views)) v.hidden = k !== name;
+      crumbs(crumb);
+      document.body.dataset.view = name;
+    };
+  }
+
+  /* Back from the cashier, the provider's signed notice may land a moment
+   * after the order says paid: waitPaid(id) reads pathOf(id) once a second
+   * (30 times at most, while the address still shows ?id=<id>) until the
+   * record has left pending_payment, then calls paid(record, id);
+   * #d-state-note says it is waiting, or that nothing came. One wait at a
+   * time. */
+  function payWaiter(pathOf, paid) {
+    let waiting = null;
+    return async function waitPaid(id) {
+      if (waiting) return;
+      waiting = id;
+      $('d-state-note').textContent = '正在确认支付结果…';
+      try {
+        for (let i = 0; i < 30; i++) {
+          await sleep(1000);
+          if (new URLSearchParams(location.search).get('id') !== id) return;
+          const r = await api('GET', pathOf(id)).catch(() => null);
+          if (r && r.state !== 'pending_payment') {
+            paid(r, id);
+            return;
+          }
+        }
+        $('d-state-note').textContent = '暂未收到支付结果，如已支付请稍后刷新页面。';
+      } finally {
+        waiting = null;
+      }
+    };
+  }
+
+  /* A console page's account (GET /api/v1/me) into the shell; null after
+   * handle(e) when it could not be read. */
+  async function loadMe(handle) {
+    try {
+      const me = await api('GET', '/api/v1/me');
+      shell(me);
+      return me;
+    } catch (e) {
+      handle(e);
+      return null;
     }
   }
 
@@ -773,15 +980,12 @@
 
     function certCell(c) {
       if (!c) return h('span', { class: 'badge badge-muted' }, '未绑定');
-      const line = (label, value, testid, cls) =>
-        h('div', { class: 'kv' }, h('span', { class: 'k' }, label),
-          h('span', { class: 'v' + (cls ? ' ' + cls : ''), 'data-testid': testid }, value));
       const status = c.status && c.status !== 'valid'
         ? h('span', { class: 'badge badge-warn' }, CERT_STATUS_TEXT[c.status] || '不可用') : null;
       return h('div', { class: 'cert' },
-        line('CA服务商：', c.issuer || '—', 'cert-issuer'),
-        line('证书序列号：', certId(c) || '—', 'cert-serial', 'mono'),
-        line('到期时间：', fmtTime(c.not_after), 'cert-expiry'),
+        kv('CA服务商：', c.issuer, 'cert-issuer'),
+        kv('证书序列号：', certId(c), 'cert-serial', 'mono'),
+        kv('到期时间：', fmtTime(c.not_after), 'cert-expiry'),
         h('div', { class: 'kv' }, h('span', { class: 'k' }, '算法：'),
           h('span', { class: 'badge badge-soft' }, (c.alg || '').toUpperCase()), status));
     }
@@ -790,7 +994,7 @@
       const body = $('bindings-body');
       body.replaceChildren();
       if (rows.length === 0) {
-        body.append(h('tr', { class: 'empty' }, h('td', { colspan: 5 }, '暂无数据')));
+        body.append(emptyRow(5, '暂无数据'));
         return;
       }
       for (const r of rows) {
@@ -1072,9 +1276,7 @@
    * an empty value shows as —. */
   function kvSection(title, pairs) {
     return h('section', { class: 'd-section' }, h('h2', { class: 'section-title' }, title),
-      h('div', { class: 'd-grid' }, ...pairs.map(([k, v, testid, cls]) =>
-        h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
-          h('span', { class: 'v' + (cls ? ' ' + cls : ''), 'data-testid': testid }, v === '' || v === undefined || v === null ? '—' : v)))));
+      h('div', { class: 'd-grid' }, ...pairs.map(([k, v, testid, cls]) => kv(k, v, testid, cls))));
   }
 
   /* The label / value pairs (for kvSection) both pages show of application
@@ -1184,15 +1386,12 @@
     try {
       d = await api('GET', path + (qs.toString() ? '?' + qs : ''));
     } catch (e) {
-      body.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '加载失败')));
+      body.replaceChildren(emptyRow(6, '加载失败'));
       handle(e);
       return;
     }
     show($('page-error'), '');
-    const rows = Array.isArray(d.applications) ? d.applications : [];
-    body.replaceChildren();
-    if (rows.length === 0) body.append(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '暂无数据')));
-    for (const a of rows) body.append(row(a));
+    fillRows(body, Array.isArray(d.applications) ? d.applications : [], row);
     const per = Number(d.per_page) || 20;
     const pages = Math.max(1, Math.ceil((Number(d.total) || 0) / per));
     const more = page < pages;
@@ -1223,8 +1422,13 @@
   }
 
   /* A page with views chosen by its address: nav(url, replace) changes the
-   * address (so 返回 and the back button work) and calls route(). */
+   * address (so 返回 and the back button work) and calls route(); the back
+   * and forward buttons clear #page-notice and call route() too. */
   function historyNav(route) {
+    window.addEventListener('popstate', () => {
+      show($('page-notice'), '');
+      route();
+    });
     return function nav(url, replace = false) {
       if (replace) history.replaceState(null, '', url);
       else history.pushState(null, '', url);
@@ -1245,11 +1449,14 @@
     providerName, yuan, feeText, isPaid, usccOk, emailOk, textOk, MOBILE_RE, markMenu, payWords, appStateBadge, appSteps, appPairs, kvSection, scanCell,
     appFetch, appHead, appScans,
     appListPage, wirePager, historyNav,
+    kv, emptyRow, fillRows, opCell, listFilter, confirmer, viewSwitch, crumbs, loadMe, payWaiter,
   });
 
   function init() {
     const page = document.body.dataset.page;
     if (page === 'login' || MENU.some((m) => m.page === page)) mountShell(page);
+    mountTables();
+    mountDialogs();
     if (page === 'login') initLogin();
     else if (page === 'bindings') initBindings();
   }

@@ -44,7 +44,7 @@
 (function () {
   const M = window.mcert;
   const INV = window.mcertInvoice;
-  const { ApiError, api, apiRaw, h, $, fmtTime, fmtSize, show, dataUrl, qrBox, shell } = M;
+  const { ApiError, api, apiRaw, h, $, fmtTime, fmtSize, show, dataUrl, qrBox, kv } = M;
   /* shared with 审核 (review.js) */
   const {
     APP_STATE_TEXT: STATE_TEXT, KEY_ALG_TEXT: ALG_TEXT, SCANS, REGIONS, REGION_TEXT, providerName,
@@ -132,12 +132,7 @@
   const pageErr = $('page-error');
   const pageNote = $('page-notice');
   const views = { list: $('view-list'), form: $('view-form'), detail: $('view-detail') };
-
-  function showView(name, crumb) {
-    for (const [k, v] of Object.entries(views)) v.hidden = k !== name;
-    $('crumbs').textContent = '我的工作台 / 系统管理 / CA管理 / CA证书申领' + (crumb ? ` / ${crumb}` : '');
-    document.body.dataset.view = name;
-  }
+  const showView = M.viewSwitch(views);
 
   const nav = M.historyNav(route);
 
@@ -193,12 +188,7 @@
   }
 
   function listRow(a) {
-    const op = h('td', { class: 'col-op', 'data-label': '操作' });
-    const link = (label, testid, fn, cls) => {
-      const b = h('button', { type: 'button', class: 'link' + (cls ? ' ' + cls : ''), 'data-testid': testid }, label);
-      b.addEventListener('click', fn);
-      op.append(b);
-    };
+    const { td: op, link } = M.opCell(false);
     link('查看', 'row-view', () => nav(`/apply?id=${encodeURIComponent(a.id)}`));
     if (EDITABLE.has(a.state)) link('编辑', 'row-edit', () => nav(`/apply?id=${encodeURIComponent(a.id)}&edit=1`));
     if (a.state === 'pending_payment') link('去支付', 'row-pay', () => pay(a, pageErr));
@@ -206,14 +196,12 @@
     const inv = invoices.get(a.id);
     if (invoiceable(a)) link(inv ? '查看发票' : '发票申请', 'row-invoice', () => openInvoice(a));
     if (inv) op.append(h('div', { class: 'op-line small' }, h('span', { class: 'muted' }, '发票：'), INV.badge(inv)));
-    const kv = (k, v, testid) => h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
-      h('span', { class: 'v', 'data-testid': testid }, v));
     return h('tr', { 'data-testid': 'app-row', dataset: { id: a.id, state: a.state } },
       h('td', { 'data-label': 'CA服务商' }, providerName(a.provider)),
       h('td', { 'data-label': '订单编号', class: 'mono', 'data-testid': 'row-id' }, a.id),
       h('td', { 'data-label': '申领信息', class: 'app-info' },
-        kv('机构名称：', a.org_name || '—', 'row-org'),
-        kv('申领人：', a.holder_name || '—', 'row-holder'),
+        kv('机构名称：', a.org_name, 'row-org'),
+        kv('申领人：', a.holder_name, 'row-holder'),
         kv('申领时间：', fmtTime(a.submitted_at || a.created), 'row-time')),
       h('td', { 'data-label': '认证方式' }, IDENTITY_TEXT[a.identity] || '—'),
       h('td', { 'data-label': '状态' }, stateBadge(a.state)),
@@ -228,15 +216,7 @@
     return '/apply' + (qs.toString() ? '?' + qs : '');
   }
 
-  $('list-filter').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    nav(listUrl());
-  });
-  $('filter-reset').addEventListener('click', () => {
-    $('q').value = '';
-    $('state-filter').value = '';
-    nav('/apply');
-  });
+  M.listFilter($('list-filter'), listUrl, '/apply', nav);
   M.wirePager(listUrl, () => listPage, nav);
 
   /* ---- 申领CA: provider, then the terms ---- */
@@ -244,10 +224,6 @@
   const providerDlg = $('provider-dialog');
   const termsDlg = $('terms-dialog');
   let termsThen = null;
-
-  for (const dlg of document.querySelectorAll('dialog')) {
-    for (const b of dlg.querySelectorAll('[data-close]')) b.addEventListener('click', () => dlg.close());
-  }
 
   /* The CA providers this console offers (app.js's PROVIDERS). */
   async function loadProviders() {
@@ -717,34 +693,7 @@
 
   /* ---- the fee, the confirmation, submit, pay ---- */
 
-  const confDlg = $('confirm-dialog');
-  const confErr = $('confirm-error');
-  let confOk = null;
-
-  function confirmBox(text, noteText, okLabel, fn, danger = false) {
-    $('confirm-text').textContent = text;
-    $('confirm-note').textContent = noteText || '';
-    $('confirm-note').hidden = !noteText;
-    $('confirm-ok').textContent = okLabel;
-    $('confirm-ok').className = 'btn ' + (danger ? 'btn-danger' : 'btn-primary');
-    $('confirm-ok').disabled = false;
-    show(confErr, '');
-    confOk = fn;
-    confDlg.showModal();
-  }
-
-  $('confirm-cancel').addEventListener('click', () => confDlg.close());
-  $('confirm-ok').addEventListener('click', async () => {
-    if (!confOk) return;
-    $('confirm-ok').disabled = true;
-    try {
-      await confOk();
-      if (confDlg.open) confDlg.close();
-    } catch (e) {
-      $('confirm-ok').disabled = false;
-      handle(e, confErr);
-    }
-  });
+  const { ask: confirmBox, close: confirmClose } = M.confirmer(handle);
 
   async function confirmSubmit(a) {
     let fee = typeof a.fee === 'number' ? a.fee : null;
@@ -778,7 +727,7 @@
   }
 
   function afterSubmit(s) {
-    confDlg.close();
+    confirmClose();
     note(s.state === 'pending_review' ? `已提交（订单编号 ${s.id}），等待平台审核` : `已提交（订单编号 ${s.id}）`);
     nav(`/apply?id=${encodeURIComponent(s.id)}`, true);
   }
@@ -810,7 +759,7 @@
       ? '撤销后，已支付的费用将自动原路退款，退款一般在3~15个工作日内到账。'
       : '撤销后该申领不能再提交，如需证书请重新申领。', '撤销', async () => {
       await api('POST', `/api/v1/applications/${encodeURIComponent(a.id)}/withdraw`);
-      confDlg.close();
+      confirmClose();
       note(paid ? `已撤销（订单编号 ${a.id}），费用将自动退回` : `已撤销（订单编号 ${a.id}）`);
       route();
     }, true);
@@ -820,7 +769,6 @@
 
   let detail = null;
   let enrollBox = null;
-  let payWait = null;
 
   function mask(mobile) {
     return /^\d{11}$/.test(mobile || '') ? `${mobile.slice(0, 3)}****${mobile.slice(7)}` : mobile || '';
@@ -882,12 +830,10 @@
     issued.hidden = a.state !== 'issued';
     if (!issued.hidden) {
       /* the application names its certificate by fingerprint (SHA-256) */
-      const line = (k, v, testid, cls) => h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
-        h('span', { class: 'v' + (cls ? ' ' + cls : ''), 'data-testid': testid }, v || '—'));
       $('d-cert').replaceChildren(
-        line('证书持有人：', `${a.holder_name}（${a.org_name}）`, 'd-cert-holder'),
-        line('证书指纹：', a.cert, 'd-cert-fp', 'mono'),
-        line('密钥算法：', ALG_TEXT[a.alg] || a.alg, 'd-cert-alg'));
+        kv('证书持有人：', `${a.holder_name}（${a.org_name}）`, 'd-cert-holder'),
+        kv('证书指纹：', a.cert, 'd-cert-fp', 'mono'),
+        kv('密钥算法：', ALG_TEXT[a.alg] || a.alg, 'd-cert-alg'));
     }
 
     const fields = $('d-fields');
@@ -905,26 +851,11 @@
     await appScans(fields, a);
   }
 
-  async function waitPaid(id) {
-    if (payWait) return;
-    payWait = id;
-    $('d-state-note').textContent = '正在确认支付结果…';
-    try {
-      for (let i = 0; i < 30; i++) {
-        await M.sleep(1000);
-        if (new URLSearchParams(location.search).get('id') !== id) return;
-        const a = await api('GET', `/api/v1/applications/${encodeURIComponent(id)}`).catch(() => null);
-        if (a && a.state !== 'pending_payment') {
-          note(a.state === 'pending_review' ? `支付成功（订单编号 ${id}），等待平台审核` : '支付结果已确认');
-          nav(`/apply?id=${encodeURIComponent(id)}`, true);
-          return;
-        }
-      }
-      $('d-state-note').textContent = '暂未收到支付结果，如已支付请稍后刷新页面。';
-    } finally {
-      payWait = null;
-    }
-  }
+  /* back from the cashier: the application, once its payment landed */
+  const waitPaid = M.payWaiter((id) => `/api/v1/applications/${encodeURIComponent(id)}`, (a, id) => {
+    note(a.state === 'pending_review' ? `支付成功（订单编号 ${id}），等待平台审核` : '支付结果已确认');
+    nav(`/apply?id=${encodeURIComponent(id)}`, true);
+  });
 
   $('d-back').addEventListener('click', () => nav('/apply'));
   $('d-edit').addEventListener('click', () => nav(`/apply?id=${encodeURIComponent(detail.id)}&edit=1`));
@@ -975,17 +906,8 @@
     if (!M.loggedIn()) return;
     fillStateFilter();
     fillRegions();
-    window.addEventListener('popstate', () => {
-      show(pageNote, '');
-      route();
-    });
-    try {
-      me = await api('GET', '/api/v1/me');
-      shell(me);
-    } catch (e) {
-      handle(e);
-      return;
-    }
+    me = await M.loadMe(handle);
+    if (!me) return;
     loadProviders().catch(() => {});
     route();
   }

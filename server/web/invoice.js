@@ -31,7 +31,7 @@
 
 (function () {
   const M = window.mcert;
-  const { ApiError, api, apiRaw, h, $, fmtTime, show, yuan, usccOk, emailOk, MOBILE_RE } = M;
+  const { ApiError, api, apiRaw, h, $, fmtTime, show, yuan, usccOk, emailOk, MOBILE_RE, kv } = M;
 
   const STATE_TEXT = { requested: '已申请', issued: '已开票', rejected: '未通过', voided: '已作废' };
   const TITLE_MAX = 5;
@@ -89,11 +89,6 @@
     return [...v].length <= max && !/[\u0000-\u001f\u007f-\u009f]/.test(v) && v.trim() !== '';
   }
 
-  function kv(k, v, testid, cls) {
-    return h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
-      h('span', { class: 'v' + (cls ? ' ' + cls : ''), 'data-testid': testid }, v === '' || v == null ? '—' : v));
-  }
-
   function build() {
     const field = (id, label, req, max, type, placeholder, note) => h('label', { class: 'field' },
       h('span', { class: 'field-label' }, req ? h('span', { class: 'req' }, '*') : null, label),
@@ -143,7 +138,6 @@
         h('button', { type: 'button', class: 'btn', id: 'inv-pdf', 'data-testid': 'inv-pdf', hidden: true }, '下载发票'),
         h('button', { type: 'button', class: 'btn btn-primary', id: 'inv-submit', 'data-testid': 'inv-submit' }, '申请开票')));
     document.body.append(dlg);
-    for (const b of dlg.querySelectorAll('[data-close]')) b.addEventListener('click', () => dlg.close());
     $('inv-add').addEventListener('click', () => openEditor(''));
     $('inv-editor-cancel').addEventListener('click', closeEditor);
     $('inv-editor-save').addEventListener('click', saveTitle);
@@ -193,7 +187,7 @@
     body.replaceChildren();
     if (!titles.some((t) => t.id === picked)) picked = titles.length ? titles[0].id : null;
     if (titles.length === 0) {
-      body.append(h('tr', { class: 'empty' }, h('td', { colspan: 8 }, '暂无开票信息，请新增')));
+      body.append(M.emptyRow(8, '暂无开票信息，请新增'));
     }
     for (const t of titles) {
       const radio = h('input', { type: 'radio', name: 'inv-pick', value: t.id, checked: t.id === picked, 'aria-label': '选择' });
@@ -338,7 +332,7 @@
     dlg.querySelector('[data-testid="inv-amount"]').textContent = yuan(o.amount);
     fillGoods(o.goods);
     for (const id of ['inv-phone', 'inv-email']) fieldError(id, '');
-    $('inv-titles-body').replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 8 }, '加载中…')));
+    $('inv-titles-body').replaceChildren(M.emptyRow(8, '加载中…'));
     dlg.dataset.state = 'loading';
     $('inv-form').hidden = true;
     $('inv-status').hidden = true;

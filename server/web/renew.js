@@ -43,7 +43,7 @@
 (function () {
   const M = window.mcert;
   const INV = window.mcertInvoice;
-  const { ApiError, api, h, $, fmtTime, show, shell, yuan, qrBox, kvSection } = M;
+  const { ApiError, api, h, $, fmtTime, show, yuan, qrBox, kvSection, kv } = M;
 
   const STATE_TEXT = {
     pending_payment: '待支付',
@@ -112,16 +112,7 @@
 
   const mayAct = () => me && me.role !== 'operator';
 
-  function kv(k, v, testid, cls) {
-    return h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
-      h('span', { class: 'v' + (cls ? ' ' + cls : ''), 'data-testid': testid }, v === '' || v == null ? '—' : v));
-  }
-
-  function showView(name, crumb) {
-    for (const [k, v] of Object.entries(views)) v.hidden = k !== name;
-    $('crumbs').textContent = '我的工作台 / 系统管理 / CA管理 / CA续费与延期' + (crumb ? ` / ${crumb}` : '');
-    document.body.dataset.view = name;
-  }
+  const showView = M.viewSwitch(views);
 
   /* ---- the list ---- */
 
@@ -157,15 +148,13 @@
       d = list;
       if (inv) invoices = inv;
     } catch (e) {
-      if (!quiet) body.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '加载失败')));
+      if (!quiet) body.replaceChildren(M.emptyRow(6, '加载失败'));
       handle(e);
       return;
     }
     show($('page-error'), '');
     const rows = Array.isArray(d.renewals) ? d.renewals : [];
-    body.replaceChildren();
-    if (rows.length === 0) body.append(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '暂无数据')));
-    for (const r of rows) body.append(listRow({ ...r, now: r.now || d.now }));
+    M.fillRows(body, rows, (r) => listRow({ ...r, now: r.now || d.now }));
     watchRefunds(rows.some((r) => r.state === 'refunding'));
   }
 
@@ -198,12 +187,7 @@
 
   function listRow(r) {
     const st = stateOf(r);
-    const op = h('td', { class: 'col-op', 'data-label': '操作' });
-    const link = (label, testid, fn, cls) => {
-      const b = h('button', { type: 'button', class: 'link' + (cls ? ' ' + cls : ''), 'data-testid': testid }, label);
-      b.addEventListener('click', fn);
-      op.append(h('div', { class: 'op-line' }, b));
-    };
+    const { td: op, link } = M.opCell();
     const detail = () => nav(`/renew?id=${encodeURIComponent(r.id)}`);
     if (mayAct() && st === 'pending_payment') link('去支付', 'row-pay', () => pay(r, $('page-error')));
     if (mayAct() && st === 'pending_extension') link('去延期', 'row-extend', () => extend(r));
@@ -236,15 +220,7 @@
       op);
   }
 
-  $('list-filter').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    nav(listUrl());
-  });
-  $('filter-reset').addEventListener('click', () => {
-    $('provider-filter').value = '';
-    $('lock').value = '';
-    nav('/renew');
-  });
+  M.listFilter($('list-filter'), listUrl, '/renew', nav);
 
   /* ---- 新增CA续费 ▾ ---- */
 
@@ -265,14 +241,16 @@
     if (ev.key === 'Escape') menuOpen(false);
   });
 
-  for (const dlg of document.querySelectorAll('dialog')) {
-    for (const b of dlg.querySelectorAll('[data-close]')) b.addEventListener('click', () => dlg.close());
-  }
-
-  /* A 续费年限 choice (1-3年) into box, with the fee beside it in fee. */
-  function yearsPicker(box, feeEl) {
-    box.replaceChildren(...YEARS.map((y) => h('label', { class: 'radio' },
-      h('input', { type: 'radio', name: box.dataset.testid, value: String(y), checked: y === 1, 'data-testid': `years-${y}` }), ` ${y}年`)));
+  /* The 续费年限 choice (1-3年) and the fee beside it, into the dialog's
+   * <div class="years-line" data-years="<k>"> (testids <k>-years, <k>-fee). */
+  function yearsPicker(k) {
+    const box = h('div', { class: 'radio-row years', 'data-testid': `${k}-years`, role: 'radiogroup', 'aria-label': '续费年限' },
+      ...YEARS.map((y) => h('label', { class: 'radio' },
+        h('input', { type: 'radio', name: `${k}-years`, value: String(y), checked: y === 1, 'data-testid': `years-${y}` }), ` ${y}年`)));
+    const feeEl = h('strong', { 'data-role': 'fee', 'data-testid': `${k}-fee` });
+    document.querySelector(`[data-years="${k}"]`).replaceChildren(
+      h('span', { class: 'filter-label' }, h('span', { class: 'req' }, '*'), '续费年限：'), box,
+      h('span', { class: 'fee-inline' }, h('span', { class: 'muted' }, '续费费用：'), feeEl));
     const get = () => Number((box.querySelector('input:checked') || {}).value || 1);
     const upd = () => {
       feeEl.textContent = `${yuan(YEAR_FEE * get())} 元`;
@@ -283,8 +261,8 @@
     return { get, reset() { box.querySelector('input[value="1"]').checked = true; upd(); } };
   }
 
-  const boundYears = yearsPicker(document.querySelector('[data-testid="bound-years"]'), $('bound-dialog').querySelector('[data-role="fee"]'));
-  const unboundYears = yearsPicker(document.querySelector('[data-testid="unbound-years"]'), $('unbound-dialog').querySelector('[data-role="fee"]'));
+  const boundYears = yearsPicker('bound');
+  const unboundYears = yearsPicker('unbound');
 
   /* POST /api/v1/renewals, then the order's cashier (it comes back here). */
   async function startRenewal(body, errEl, btn) {
@@ -318,28 +296,25 @@
     const body = $('bound-body');
     show($('bound-error'), '');
     boundYears.reset();
-    body.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 4 }, '加载中…')));
+    body.replaceChildren(M.emptyRow(4, '加载中…'));
     dlg.showModal();
     let d;
     try {
       d = await api('GET', '/api/v1/renewals/candidates?bound=1');
     } catch (e) {
-      body.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 4 }, '加载失败')));
+      body.replaceChildren(M.emptyRow(4, '加载失败'));
       handle(e, $('bound-error'));
       return;
     }
-    const certs = Array.isArray(d.certs) ? d.certs : [];
-    body.replaceChildren();
-    if (certs.length === 0) body.append(h('tr', { class: 'empty' }, h('td', { colspan: 4 }, '暂无可续费的CA证书')));
-    for (const c of certs) {
+    M.fillRows(body, Array.isArray(d.certs) ? d.certs : [], (c) => {
       const go = h('button', { type: 'button', class: 'link', 'data-testid': 'cand-renew' }, '去续费');
       go.addEventListener('click', () => startRenewal({ fp: c.fp, years: boundYears.get() }, $('bound-error'), go));
-      body.append(h('tr', { 'data-testid': 'cand-row', dataset: { fp: c.fp, serial: c.serial } },
+      return h('tr', { 'data-testid': 'cand-row', dataset: { fp: c.fp, serial: c.serial } },
         h('td', { 'data-label': '绑定信息', class: 'app-info' }, kv('姓名：', c.account ? c.account_name : '', 'c-name'), kv('账户：', c.account, 'c-account', 'mono')),
         h('td', { 'data-label': 'CA证书信息', class: 'app-info' }, ...certLines(c)),
         h('td', { 'data-label': '截止时间', 'data-testid': 'c-not-after' }, fmtTime(c.not_after)),
-        h('td', { class: 'col-op', 'data-label': '操作' }, go)));
-    }
+        h('td', { class: 'col-op', 'data-label': '操作' }, go));
+    }, 4, '暂无可续费的CA证书');
   });
 
   let unboundCert = null;
@@ -409,37 +384,17 @@
     }
   }
 
-  const confDlg = $('confirm-dialog');
-  let confOk = null;
-  $('confirm-cancel').addEventListener('click', () => confDlg.close());
-  $('confirm-ok').addEventListener('click', async () => {
-    if (!confOk) return;
-    $('confirm-ok').disabled = true;
-    try {
-      await confOk();
-      if (confDlg.open) confDlg.close();
-    } catch (e) {
-      $('confirm-ok').disabled = false;
-      handle(e, $('confirm-error'));
-    }
-  });
+  const confirm = M.confirmer(handle);
 
   function refund(r) {
-    $('confirm-text').textContent = '确定申请退款吗？';
-    $('confirm-note').textContent = `退款后该续费记录失效，证书不会延期；已支付的 ${yuan(r.fee)} 元将原路退回，一般在3~15个工作日内到账。`;
-    $('confirm-note').hidden = false;
-    $('confirm-ok').textContent = '申请退款';
-    $('confirm-ok').className = 'btn btn-danger';
-    $('confirm-ok').disabled = false;
-    show($('confirm-error'), '');
-    confOk = async () => {
-      await api('POST', `/api/v1/renewals/${encodeURIComponent(r.id)}/refund`);
-      confDlg.close();
-      note(`已申请退款（续费单号 ${r.id}），费用将原路退回`);
-      refundTries = 0;
-      await reload();
-    };
-    confDlg.showModal();
+    confirm.ask('确定申请退款吗？', `退款后该续费记录失效，证书不会延期；已支付的 ${yuan(r.fee)} 元将原路退回，一般在3~15个工作日内到账。`,
+      '申请退款', async () => {
+        await api('POST', `/api/v1/renewals/${encodeURIComponent(r.id)}/refund`);
+        confirm.close();
+        note(`已申请退款（续费单号 ${r.id}），费用将原路退回`);
+        refundTries = 0;
+        await reload();
+      }, true);
   }
 
   /* ---- 去延期 ---- */
@@ -493,7 +448,6 @@
   /* ---- the detail ---- */
 
   let detail = null;
-  let payWait = null;
 
   async function showDetail(id, quiet) {
     if (!quiet) showView('detail', '续费详情');
@@ -572,26 +526,11 @@
     if (st === 'pending_payment' && o && o.state === 'paid') waitPaid(r.id);
   }
 
-  async function waitPaid(id) {
-    if (payWait) return;
-    payWait = id;
-    $('d-state-note').textContent = '正在确认支付结果…';
-    try {
-      for (let i = 0; i < 30; i++) {
-        await M.sleep(1000);
-        if (new URLSearchParams(location.search).get('id') !== id) return;
-        const r = await api('GET', `/api/v1/renewals/${encodeURIComponent(id)}`).catch(() => null);
-        if (r && r.state !== 'pending_payment') {
-          note(r.state === 'pending_extension' ? `支付成功（续费单号 ${id}），请尽快完成延期` : '支付结果已确认');
-          showDetail(id, true);
-          return;
-        }
-      }
-      $('d-state-note').textContent = '暂未收到支付结果，如已支付请稍后刷新页面。';
-    } finally {
-      payWait = null;
-    }
-  }
+  /* back from the cashier: the renewal, once its payment landed */
+  const waitPaid = M.payWaiter((id) => `/api/v1/renewals/${encodeURIComponent(id)}`, (r, id) => {
+    note(r.state === 'pending_extension' ? `支付成功（续费单号 ${id}），请尽快完成延期` : '支付结果已确认');
+    showDetail(id, true);
+  });
 
   $('d-back').addEventListener('click', () => nav('/renew'));
   $('d-extend').addEventListener('click', () => extend(detail));
@@ -619,17 +558,8 @@
   async function init() {
     if (!M.loggedIn()) return;
     for (const p of M.PROVIDERS) $('provider-filter').append(h('option', { value: p.id }, p.name));
-    window.addEventListener('popstate', () => {
-      show(pageNote, '');
-      route();
-    });
-    try {
-      me = await api('GET', '/api/v1/me');
-      shell(me);
-    } catch (e) {
-      handle(e);
-      return;
-    }
+    me = await M.loadMe(handle);
+    if (!me) return;
     $('new-menu').hidden = !mayAct();
     route();
   }

@@ -30,7 +30,7 @@
 
 (function () {
   const M = window.mcert;
-  const { api, apiRaw, h, $, fmtTime, show, shell, yuan } = M;
+  const { api, apiRaw, h, $, fmtTime, show, yuan, kv } = M;
   /* shared with CA证书申领 (apply.js) */
   const {
     APP_STATE_TEXT: STATE_TEXT, feeText, payWords, isPaid, appStateBadge: stateBadge, kvSection, appFetch, appHead, appScans,
@@ -78,7 +78,7 @@
 
   async function showQueue() {
     showOnly('view-queue', 'view-revoke');
-    $('crumbs').textContent = '我的工作台 / 系统管理 / CA管理 / 审核';
+    M.crumbs();
     const p = new URLSearchParams(location.search);
     $('q').value = p.get('q') || '';
     $('state-filter').value = p.has('state') ? p.get('state') : 'pending_review';
@@ -90,8 +90,6 @@
   }
 
   function queueRow(a) {
-    const kv = (k, v, testid) => h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
-      h('span', { class: 'v', 'data-testid': testid }, v));
     const open = h('button', { type: 'button', class: 'link', 'data-testid': 'row-open' },
       a.state === 'pending_review' ? '审核' : '查看');
     open.addEventListener('click', () => nav(`/review?id=${encodeURIComponent(a.id)}`));
@@ -99,8 +97,8 @@
     return h('tr', { 'data-testid': 'queue-row', dataset: { id: a.id, state: a.state } },
       h('td', { 'data-label': '订单编号', class: 'mono', 'data-testid': 'row-id' }, a.id),
       h('td', { 'data-label': '申领信息', class: 'app-info' },
-        kv('机构名称：', a.org_name || '—', 'row-org'),
-        kv('申领人：', a.holder_name || '—', 'row-holder'),
+        kv('机构名称：', a.org_name, 'row-org'),
+        kv('申领人：', a.holder_name, 'row-holder'),
         kv('提交时间：', fmtTime(a.submitted_at || a.created), 'row-time')),
       h('td', { 'data-label': '认证方式' }, identityText(a)),
       h('td', { 'data-label': '费用' }, feeText(a.fee) + (Number(a.fee) > 0 && paid ? '（已支付）' : '')),
@@ -116,11 +114,7 @@
     return '/review?' + qs;
   }
 
-  $('queue-filter').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    nav(queueUrl());
-  });
-  $('filter-reset').addEventListener('click', () => nav('/review'));
+  M.listFilter($('queue-filter'), queueUrl, '/review', nav);
   M.wirePager(queueUrl, () => page, nav);
 
   /* ---- one application ---- */
@@ -129,7 +123,7 @@
 
   async function showApp(id) {
     showOnly('view-app');
-    $('crumbs').textContent = '我的工作台 / 系统管理 / CA管理 / 审核 / 申领审核详情';
+    M.crumbs('申领审核详情');
     const a = await appFetch(id, 'r', handle);
     if (!a) return;
     cur = a;
@@ -164,7 +158,6 @@
   const dlg = $('decide-dialog');
   let decideOk = null;
   let decideAfter = null; /* what to show again after a decision (default: the application) */
-  for (const b of dlg.querySelectorAll('[data-close]')) b.addEventListener('click', () => dlg.close());
 
   function decide(kind) {
     const a = cur;
@@ -248,7 +241,7 @@
 
   async function showInvoices() {
     showOnly('view-invoices');
-    $('crumbs').textContent = '我的工作台 / 系统管理 / CA管理 / 发票审核';
+    M.crumbs();
     const p = new URLSearchParams(location.search);
     $('inv-q').value = p.get('order') || '';
     $('inv-state-filter').value = p.has('state') ? p.get('state') : 'requested';
@@ -260,26 +253,16 @@
     try {
       d = await api('GET', '/api/v1/invoices' + (qs.toString() ? '?' + qs : ''));
     } catch (e) {
-      body.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '加载失败')));
+      body.replaceChildren(M.emptyRow(6, '加载失败'));
       handle(e, $('inv-error'));
       return;
     }
     show($('inv-error'), '');
-    const rows = Array.isArray(d.invoices) ? d.invoices : [];
-    body.replaceChildren();
-    if (rows.length === 0) body.append(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '暂无数据')));
-    for (const inv of rows) body.append(invRow(inv));
+    M.fillRows(body, Array.isArray(d.invoices) ? d.invoices : [], invRow);
   }
 
   function invRow(inv) {
-    const kv = (k, v, testid, cls) => h('div', { class: 'kv' }, h('span', { class: 'k' }, k),
-      h('span', { class: 'v' + (cls ? ' ' + cls : ''), 'data-testid': testid }, v === '' || v == null ? '—' : v));
-    const op = h('td', { class: 'col-op', 'data-label': '操作' });
-    const link = (label, testid, fn, cls) => {
-      const b = h('button', { type: 'button', class: 'link' + (cls ? ' ' + cls : ''), 'data-testid': testid }, label);
-      b.addEventListener('click', fn);
-      op.append(h('div', { class: 'op-line' }, b));
-    };
+    const { td: op, link } = M.opCell();
     if (inv.state === 'requested') {
       link('开票', 'inv-issue', () => invDecide('issue', inv));
       link('上传发票', 'inv-upload-btn', () => {
@@ -388,11 +371,7 @@
     }
   }
 
-  $('inv-filter').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    nav(invUrl());
-  });
-  $('inv-filter-reset').addEventListener('click', () => nav('/review?view=invoices'));
+  M.listFilter($('inv-filter'), invUrl, '/review?view=invoices', nav);
 
   /* ---- revocation ---- */
 
@@ -446,21 +425,12 @@
     for (const [v, t] of INV_STATES) $('inv-state-filter').append(h('option', { value: v }, t));
     fillReasons($('rv-reason'));
     fillReasons($('decide-crl'));
-    try {
-      me = await api('GET', '/api/v1/me');
-      shell(me);
-    } catch (e) {
-      handle(e);
-      return;
-    }
+    me = await M.loadMe(handle);
+    if (!me) return;
     if (me.role !== 'operator') {
       $('not-operator').hidden = false;
       return;
     }
-    window.addEventListener('popstate', () => {
-      show(pageNote, '');
-      route();
-    });
     route();
   }
 

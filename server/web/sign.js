@@ -295,7 +295,7 @@
       const body = $('files-body');
       body.replaceChildren();
       if (files.length === 0) {
-        body.append(h('tr', { class: 'empty' }, h('td', { colspan: 4 }, '尚未选择文件')));
+        body.append(M.emptyRow(4, '尚未选择文件'));
       }
       for (const f of files) body.append(fileRow(f));
       updateForm();
@@ -746,7 +746,7 @@
             show($('records-error'), '签名记录暂时无法加载，请稍后刷新');
           }
           if ($('records-body').querySelector('.empty')) {
-            $('records-body').replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '暂无数据')));
+            $('records-body').replaceChildren(M.emptyRow(6, '暂无数据'));
           }
         } finally {
           recordsBusy = null;
@@ -759,7 +759,7 @@
       const body = $('records-body');
       body.replaceChildren();
       if (!list.length) {
-        body.append(h('tr', { class: 'empty' }, h('td', { colspan: 6 }, '暂无签名记录')));
+        body.append(M.emptyRow(6, '暂无签名记录'));
         return;
       }
       for (const r of list) {
