@@ -16,8 +16,9 @@
  * every QR the page shows is read back from the browser's own pixels and
  * decoded with zbarimg. Each scenario is a named check printed as
  * `ok - name` / `not ok - name`; the run ends with `N passed, M failed` and
- * exits non-zero if any failed. Scenarios run in order and share the browser
- * contexts (a later one may depend on an earlier one's binding). Every child
+ * exits non-zero if any failed. Scenarios run in order, each in a fresh
+ * browser context (withPage) unless it keeps its page for later ones (S; a
+ * later one may depend on an earlier one's binding). Every child
  * process is killed on exit, failure or signal.
  *
  * The 签名 page: sm3.js against `openssl dgst -sm3` in the page itself;
@@ -76,6 +77,9 @@ const STEP_TIMEOUT = 15000; /* ms, one browser wait; below the 25 s long poll */
 const XSS_NAME = '<img src=x onerror=alert(1)>&amp;"';
 const STORE_DEADLINE = 1000; /* ms: mcertd's --store-deadline in this test */
 const RETRY_MAX_MS = 10000; /* the page waits at most this long between poll tries */
+/* the two window sizes the console must work at (shootBoth) */
+const DESKTOP = { width: 1366, height: 768 };
+const MOBILE = { width: 390, height: 844 };
 const WRONG_NUMBER_TEXT = '手机上选择的数字与页面不一致，本次扫码已失效，请刷新二维码';
 
 const log = (...a) => console.error('#', ...a);
@@ -410,6 +414,30 @@ async function newContext(browser) {
   return ctx;
 }
 
+/* Pages shared between scenarios: S.<key> and its context S.<key>Ctx
+ * (withPage's keep). */
+const S = {};
+
+/* A scenario's page: fn(page, ctx) in a fresh context (newContext), closed
+ * after fn, also when it throws. opts.viewport: the page's size (else the
+ * context's 1280×800); opts.keep: the page stays open for the scenarios
+ * after this one, as S[keep] (its context S[keep + 'Ctx']), from the start. */
+async function withPage(browser, { viewport, keep } = {}, fn) {
+  const ctx = await newContext(browser);
+  const page = await ctx.newPage();
+  if (viewport) await page.setViewportSize(viewport);
+  if (keep) {
+    S[keep + 'Ctx'] = ctx;
+    S[keep] = page;
+    return fn(page, ctx);
+  }
+  try {
+    return await fn(page, ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
 function watchPage(page) {
   page.on('console', (m) => {
     if (m.type() !== 'error' && m.type() !== 'warning') return;
@@ -633,13 +661,17 @@ async function waitSignState(page, want, timeout = STEP_TIMEOUT) {
 }
 
 /* Log in with the password and open 签名 from the menu of 绑定与解绑. */
-async function openSignPage(page, account) {
+/* 签名 for account with its phone bound (ensureBound), reached from the
+ * menu; the page's digest is alg (sha256 | sm3). */
+async function openSignPage(page, account, alg) {
+  await ensureBound(account, W.phones[account]);
   await passwordLogin(page, account, W.pw[account]);
   await page.waitForURL(W.base + '/bindings');
   await page.click('.sidebar a[href="/sign"]');
   await page.waitForURL(W.base + '/sign');
   await page.locator('#me-name').waitFor();
   await page.waitForFunction(() => document.body.dataset.alg !== undefined && document.querySelector('#me')?.hidden === false);
+  await page.waitForFunction((a) => document.body.dataset.alg === a, alg);
 }
 
 /* Pick files in the page's chooser and wait for every digest. Returns the
@@ -678,16 +710,21 @@ async function latinOnPage(page) {
   });
 }
 
-/* Screenshots of the page at the two sizes the console must work at. */
-async function shootBoth(page, name) {
-  for (const [w, hgt, tag] of [[1366, 768, 'desktop'], [390, 844, 'mobile']]) {
-    await page.setViewportSize({ width: w, height: hgt });
+/* Screenshots of the page at the two sizes the console must work at
+ * (<name>-desktop.png, <name>-mobile.png), back at DESKTOP after; fullPage:
+ * the whole page, not the window; checkWidth: assert that the page is no
+ * wider than the window. */
+async function shootBoth(page, name, { fullPage = true, checkWidth = true } = {}) {
+  for (const [size, tag] of [[DESKTOP, 'desktop'], [MOBILE, 'mobile']]) {
+    await page.setViewportSize(size);
     await sleep(150);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert(overflow <= 1, `${name} at ${w}x${hgt}: the page is ${overflow}px wider than the window`);
-    await page.screenshot({ path: path.join(OUT, `${name}-${tag}.png`), fullPage: true });
+    if (checkWidth) {
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert(overflow <= 1, `${name} at ${size.width}x${size.height}: the page is ${overflow}px wider than the window`);
+    }
+    await page.screenshot({ path: path.join(OUT, `${name}-${tag}.png`), fullPage });
   }
-  await page.setViewportSize({ width: 1366, height: 768 });
+  await page.setViewportSize(DESKTOP);
 }
 
 /* ---- CA证书申领 and 审核: helpers ---- */
@@ -780,19 +817,26 @@ async function tokenOf(account) {
   return r.body.token;
 }
 
-async function appOf(id, account = 'zhang') {
-  const r = await apiCall('GET', `/api/v1/applications/${id}`, { token: await tokenOf(account) });
-  assert(r.status === 200, `GET application ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+/* GET p as account (its token from a password login): the body of the
+ * 200 reply, else the scenario fails. */
+async function getAs(account, p) {
+  const r = await apiCall('GET', p, { token: await tokenOf(account) });
+  assert(r.status === 200, `GET ${p}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
 }
 
-/* The list view is shown and has loaded (its rows or 暂无数据). */
-async function listLoaded(page) {
+function appOf(id, account = 'zhang') {
+  return getAs(account, `/api/v1/applications/${id}`);
+}
+
+/* The list view is shown and its table (body: the tbody) has loaded: its
+ * rows or 暂无数据. */
+async function listLoaded(page, body = '#apps-body') {
   await page.locator('#view-list').waitFor();
-  await page.waitForFunction(() => {
-    const b = document.querySelector('#apps-body');
+  await page.waitForFunction((sel) => {
+    const b = document.querySelector(sel);
     return b && !/加载中/.test(b.textContent);
-  });
+  }, body);
 }
 
 /* 申领CA → 申领 (the provider) → 阅读条款 → 我知道了: the form of a new application. */
@@ -810,13 +854,7 @@ async function startApplication(page, shots) {
   await terms.waitFor({ state: 'visible' });
   const fee = await text(terms.locator('[data-testid="fee-table"]'));
   assert(/子证书/.test(fee) && /200元/.test(fee) && /免费/.test(fee), `the fee table is not the manual's: ${fee}`);
-  if (shots) {
-    await page.screenshot({ path: path.join(OUT, 'apply-terms-desktop.png') });
-    await page.setViewportSize({ width: 390, height: 844 });
-    await sleep(150);
-    await page.screenshot({ path: path.join(OUT, 'apply-terms-mobile.png') });
-    await page.setViewportSize({ width: 1366, height: 768 });
-  }
+  if (shots) await shootBoth(page, 'apply-terms', { fullPage: false, checkWidth: false });
   await page.click('#terms-ok');
   await page.locator('#view-form').waitFor();
   await page.waitForFunction(() => document.querySelector('#f-provider')?.options.length > 0);
@@ -845,7 +883,8 @@ async function uploadScan(page, kind, file) {
   return id;
 }
 
-/* The applicant's detail view of an application reached state `want`. */
+/* The detail view (#view-detail: an application's, a renewal's) is shown
+ * at state `want`; else the error says what the page shows. */
 async function detailState(page, want, timeout = STEP_TIMEOUT) {
   try {
     await page.waitForFunction((st) => {
@@ -855,10 +894,10 @@ async function detailState(page, want, timeout = STEP_TIMEOUT) {
   } catch (e) {
     const got = await page.evaluate(() => {
       const v = document.querySelector('#view-detail');
-      return `${v?.hidden ? 'hidden' : 'shown'} ${v?.dataset.state} ${document.querySelector('#d-error')?.textContent || ''}` +
-        ` ${document.querySelector('#form-error')?.textContent || ''} ${document.querySelector('#confirm-error')?.textContent || ''}`;
+      const said = ['#d-error', '#form-error', '#confirm-error', '#page-error'].map((s) => document.querySelector(s)?.textContent || '');
+      return `${v?.hidden ? 'hidden' : 'shown'} ${v?.dataset.state} ${said.join(' ')}`;
     }).catch(() => '?');
-    throw new Error(`the detail did not reach ${want} (now ${got})`);
+    throw new Error(`the detail at ${new URL(page.url()).pathname} did not reach ${want} (now ${got})`);
   }
 }
 
@@ -945,36 +984,41 @@ async function ensureRenewWorld() {
 }
 
 /* The renewal list is shown and has loaded (its rows or 暂无数据). */
-async function renewListLoaded(page) {
-  await page.locator('#view-list').waitFor();
-  await page.waitForFunction(() => {
-    const b = document.querySelector('#renew-body');
-    return b && !/加载中/.test(b.textContent);
-  });
+function renewListLoaded(page) {
+  return listLoaded(page, '#renew-body');
 }
 
 function renewRow(page, rid) {
   return page.locator(`tr[data-testid="renew-row"][data-id="${rid}"]`);
 }
 
-/* The renewal detail shows state `want`. */
-async function renewDetailState(page, want, timeout = STEP_TIMEOUT) {
-  try {
-    await page.waitForFunction((st) => {
-      const v = document.querySelector('#view-detail');
-      return v && !v.hidden && v.dataset.state === st;
-    }, want, { timeout });
-  } catch (e) {
-    const got = await page.evaluate(() => `${document.querySelector('#view-detail')?.dataset.state} ` +
-      `${document.querySelector('#d-error')?.textContent || ''} ${document.querySelector('#page-error')?.textContent || ''}`).catch(() => '?');
-    throw new Error(`the renewal detail did not reach ${want} (now ${got})`);
-  }
+function renewalOf(rid, account = 'renewer') {
+  return getAs(account, `/api/v1/renewals/${rid}`);
 }
 
-async function renewalOf(rid, account = 'renewer') {
-  const r = await apiCall('GET', `/api/v1/renewals/${rid}`, { token: await tokenOf(account) });
-  assert(r.status === 200, `GET renewal ${rid}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
+/* The renewal scenarios' page (S.renew, at DESKTOP): the first one's, or,
+ * for a scenario run alone, renewer's /renew opened here. */
+async function renewPage(browser) {
+  if (!S.renew) await withPage(browser, { keep: 'renew' }, (page) => openFromMenu(page, 'renewer', '/renew'));
+  await S.renew.setViewportSize(DESKTOP);
+  return S.renew;
+}
+
+/* 新增CA续费 ▾ → 给已绑定CA续费 for the certificate with that serial,
+ * 续费年限 years (200.00 元 a year), paid at the cashier: resolves the
+ * renewal's id, its detail at 待延期. */
+async function renewBound(page, serial, years = 1) {
+  await page.goto(W.base + '/renew');
+  await renewListLoaded(page);
+  await page.click('#renew-new');
+  await page.click('#renew-bound');
+  const cand = page.locator(`#bound-dialog tr[data-testid="cand-row"][data-serial="${serial}"]`);
+  await cand.waitFor();
+  if (years !== 1) await page.locator(`#bound-dialog [data-testid="years-${years}"]`).check();
+  await cand.locator('[data-testid="cand-renew"]').click();
+  const rid = await payRenewal(page, (200 * years).toFixed(2));
+  await detailState(page, 'pending_extension');
+  return rid;
 }
 
 /* 收银台 (sandbox): the amount asked, 确认支付, back to the renewal's detail;
@@ -1046,30 +1090,27 @@ async function scenarios(chromium) {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   mkdirSync(OUT, { recursive: true });
-  const S = {}; /* pages shared between scenarios */
   try {
     await check('password login: admin lands on /bindings with its name; a wrong password shows the error', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      await passwordLogin(page, 'admin', 'not-the-password');
-      const err = page.locator('#login-error');
-      await err.waitFor({ state: 'visible' });
-      const msg = await text(err);
-      assert(/账号或密码错误/.test(msg), `unexpected error text: ${msg}`);
-      assert(new URL(page.url()).pathname === '/', 'a wrong password left the login page');
+      await withPage(browser, { keep: 'admin' }, async (page) => {
+        await passwordLogin(page, 'admin', 'not-the-password');
+        const err = page.locator('#login-error');
+        await err.waitFor({ state: 'visible' });
+        const msg = await text(err);
+        assert(/账号或密码错误/.test(msg), `unexpected error text: ${msg}`);
+        assert(new URL(page.url()).pathname === '/', 'a wrong password left the login page');
 
-      await page.fill('#login-password', W.pw.admin);
-      await page.click('#login-submit');
-      await page.waitForURL(W.base + '/bindings');
-      await page.locator('#me-name').filter({ hasText: '管理员' }).waitFor();
-      assert((await page.getAttribute('#me-via', 'data-via')) === 'password', 'via is not password');
-      assert(/Demo/.test(await text(page.locator('#me-org'))), 'org_name not shown');
-      assert(await page.locator('#bind-other').isVisible(), 'admin does not see 给其他账号绑定CA');
-      await row(page, 'alice').waitFor();
-      const rows = await page.locator('tr[data-testid="binding-row"]').count();
-      assert(rows === 3, `admin should see the 3 accounts of the org, saw ${rows}`);
-      S.adminCtx = ctx;
-      S.admin = page;
+        await page.fill('#login-password', W.pw.admin);
+        await page.click('#login-submit');
+        await page.waitForURL(W.base + '/bindings');
+        await page.locator('#me-name').filter({ hasText: '管理员' }).waitFor();
+        assert((await page.getAttribute('#me-via', 'data-via')) === 'password', 'via is not password');
+        assert(/Demo/.test(await text(page.locator('#me-org'))), 'org_name not shown');
+        assert(await page.locator('#bind-other').isVisible(), 'admin does not see 给其他账号绑定CA');
+        await row(page, 'alice').waitFor();
+        const rows = await page.locator('tr[data-testid="binding-row"]').count();
+        assert(rows === 3, `admin should see the 3 accounts of the org, saw ${rows}`);
+      });
     });
 
     await check('server text is escaped (an account named like HTML shows as text)', async () => {
@@ -1107,38 +1148,35 @@ async function scenarios(chromium) {
     });
 
     await check('QR login: the QR comes from qr.png and decodes to the payload; the phone scans it, approves the right number, the page lands on /bindings via certificate', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      await page.goto(W.base + '/');
-      await page.click('#tab-qr');
-      const { payload, match, png } = await readQr(page, '#login-qr');
-      await page.screenshot({ path: path.join(OUT, 'login-qr.png') });
-      /* the phone's "camera" reads the pixels the browser shows */
-      const r = await phoneScan(W.phones.admin, payload, 'approve', match, { png });
-      assert(r.code === 0, `mcert-phone approve exited ${r.code}: ${r.stdout}${r.stderr}`);
-      await page.waitForURL(W.base + '/bindings');
-      await page.locator('#me-name').filter({ hasText: '管理员' }).waitFor();
-      await page.waitForFunction(() => document.querySelector('#me-via')?.dataset.via === 'certificate');
-      S.certCtx = ctx;
-      S.cert = page;
+      await withPage(browser, { keep: 'cert' }, async (page) => {
+        await page.goto(W.base + '/');
+        await page.click('#tab-qr');
+        const { payload, match, png } = await readQr(page, '#login-qr');
+        await page.screenshot({ path: path.join(OUT, 'login-qr.png') });
+        /* the phone's "camera" reads the pixels the browser shows */
+        const r = await phoneScan(W.phones.admin, payload, 'approve', match, { png });
+        assert(r.code === 0, `mcert-phone approve exited ${r.code}: ${r.stdout}${r.stderr}`);
+        await page.waitForURL(W.base + '/bindings');
+        await page.locator('#me-name').filter({ hasText: '管理员' }).waitFor();
+        await page.waitForFunction(() => document.querySelector('#me-via')?.dataset.via === 'certificate');
+      });
     });
 
     await check('QR login rejected on the phone: the page shows 已拒绝 and a refresh button', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      await page.goto(W.base + '/');
-      await page.click('#tab-qr');
-      const { payload } = await readQr(page, '#login-qr');
-      const r = await phoneScan(W.phones.admin, payload, 'reject');
-      assert(r.code === 0, `mcert-phone reject exited ${r.code}: ${r.stdout}${r.stderr}`);
-      await waitState(page, '#login-qr', 'rejected');
-      const said = await text(page.locator('#login-qr [data-testid="qr-state"]'));
-      assert(said === '已拒绝', `a plain rejection should say 已拒绝, said "${said}"`);
-      assert((await page.getAttribute('#login-qr', 'data-reason')) === null, 'a plain rejection carries a reason');
-      assert(await page.locator('#login-qr [data-testid="qr-refresh"]').isVisible(), 'no refresh button');
-      await page.screenshot({ path: path.join(OUT, 'login-rejected.png') });
-      assert(new URL(page.url()).pathname === '/', 'a rejected login left the login page');
-      await ctx.close();
+      await withPage(browser, {}, async (page) => {
+        await page.goto(W.base + '/');
+        await page.click('#tab-qr');
+        const { payload } = await readQr(page, '#login-qr');
+        const r = await phoneScan(W.phones.admin, payload, 'reject');
+        assert(r.code === 0, `mcert-phone reject exited ${r.code}: ${r.stdout}${r.stderr}`);
+        await waitState(page, '#login-qr', 'rejected');
+        const said = await text(page.locator('#login-qr [data-testid="qr-state"]'));
+        assert(said === '已拒绝', `a plain rejection should say 已拒绝, said "${said}"`);
+        assert((await page.getAttribute('#login-qr', 'data-reason')) === null, 'a plain rejection carries a reason');
+        assert(await page.locator('#login-qr [data-testid="qr-refresh"]').isVisible(), 'no refresh button');
+        await page.screenshot({ path: path.join(OUT, 'login-rejected.png') });
+        assert(new URL(page.url()).pathname === '/', 'a rejected login left the login page');
+      });
     });
 
     await check('admin binds alice (给其他账号绑定CA) with an SM2 phone: the table shows alice bound', async () => {
@@ -1167,9 +1205,7 @@ async function scenarios(chromium) {
     });
 
     await check('wrong number on the phone: the session ends, the page says so in Chinese, and a fresh QR is approved', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      try {
+      await withPage(browser, {}, async (page) => {
         await page.goto(W.base + '/');
         await page.click('#tab-qr');
         const first = await readQr(page, '#login-qr');
@@ -1199,85 +1235,81 @@ async function scenarios(chromium) {
         await page.waitForURL(W.base + '/bindings');
         await page.waitForFunction(() => document.querySelector('#me-via')?.dataset.via === 'certificate');
         assert((await text(page.locator('#me-account'))).includes('alice'), 'not logged in as alice');
-      } finally {
-        await ctx.close();
-      }
+      });
     });
 
     await check('redis stopped during the long poll: the poll gets 503, says it is retrying, waits Retry-After, and the approval still reaches the page', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      let sid = null;
-      try {
-        /* The page's first long poll is let through only once redis is
-         * stopped: it reaches the real mcertd, whose store call times out
-         * (--store-deadline) into a real 503. */
-        let armed = true;
-        let stoppedAt = 0;
-        await page.route(/\/api\/v1\/sessions\/[A-Z0-9]+\?state=/, async (route) => {
-          if (armed) {
-            armed = false;
-            redisStop();
-            stoppedAt = Date.now();
+      await withPage(browser, {}, async (page) => {
+        let sid = null;
+        try {
+          /* The page's first long poll is let through only once redis is
+           * stopped: it reaches the real mcertd, whose store call times out
+           * (--store-deadline) into a real 503. */
+          let armed = true;
+          let stoppedAt = 0;
+          await page.route(/\/api\/v1\/sessions\/[A-Z0-9]+\?state=/, async (route) => {
+            if (armed) {
+              armed = false;
+              redisStop();
+              stoppedAt = Date.now();
+            }
+            await route.continue();
+          });
+          await page.goto(W.base + '/');
+          await page.click('#tab-qr');
+          await page.waitForFunction(() => document.querySelector('#login-qr')?.dataset.retrying === 'yes',
+            null, { timeout: STORE_DEADLINE + 5000 });
+          sid = await page.getAttribute('#login-qr', 'data-sid');
+          assert((await page.getAttribute('#login-qr', 'data-state')) === 'pending',
+            'the box left "pending" while retrying');
+          const said = await text(page.locator('#login-qr [data-testid="qr-state"]'));
+          assert(/正在重试/.test(said) && !/store_unavailable|503/.test(said), `retry text: "${said}"`);
+          await page.screenshot({ path: path.join(OUT, 'login-qr-retrying.png') });
+          await sleep(Math.max(0, 3000 - (Date.now() - stoppedAt)));
+          redisResume();
+          await waitReady();
+          /* the poll gets through again: pending, not retrying */
+          await page.waitForFunction(() => {
+            const b = document.querySelector('#login-qr');
+            return b.dataset.state === 'pending' && b.dataset.retrying !== 'yes';
+          }, null, { timeout: RETRY_MAX_MS + 5000 });
+          await page.unroute(/\/api\/v1\/sessions\/[A-Z0-9]+\?state=/);
+
+          const polls = netLog.filter((e) => e.method === 'GET' && e.url.includes(`/api/v1/sessions/${sid}?`));
+          const failed = polls.filter((e) => e.status === 503);
+          assert(failed.length >= 1, `no 503 on the poll (statuses: ${polls.map((e) => e.status)})`);
+          for (const f of failed) {
+            assert(f.body && f.body.code === 'store_unavailable', `503 body: ${JSON.stringify(f.body)}`);
+            assert(Number(f.retryAfter) >= 1, `503 without Retry-After: ${f.retryAfter}`);
+            const next = reqLog.find((q) => q.t >= f.t && q.url.includes(`/api/v1/sessions/${sid}?`));
+            assert(next, 'the poll gave up after a 503');
+            assert(next.t - f.t >= Number(f.retryAfter) * 1000 - 100,
+              `asked again ${next.t - f.t} ms after a 503 with Retry-After ${f.retryAfter}`);
           }
-          await route.continue();
-        });
-        await page.goto(W.base + '/');
-        await page.click('#tab-qr');
-        await page.waitForFunction(() => document.querySelector('#login-qr')?.dataset.retrying === 'yes',
-          null, { timeout: STORE_DEADLINE + 5000 });
-        sid = await page.getAttribute('#login-qr', 'data-sid');
-        assert((await page.getAttribute('#login-qr', 'data-state')) === 'pending',
-          'the box left "pending" while retrying');
-        const said = await text(page.locator('#login-qr [data-testid="qr-state"]'));
-        assert(/正在重试/.test(said) && !/store_unavailable|503/.test(said), `retry text: "${said}"`);
-        await page.screenshot({ path: path.join(OUT, 'login-qr-retrying.png') });
-        await sleep(Math.max(0, 3000 - (Date.now() - stoppedAt)));
-        redisResume();
-        await waitReady();
-        /* the poll gets through again: pending, not retrying */
-        await page.waitForFunction(() => {
-          const b = document.querySelector('#login-qr');
-          return b.dataset.state === 'pending' && b.dataset.retrying !== 'yes';
-        }, null, { timeout: RETRY_MAX_MS + 5000 });
-        await page.unroute(/\/api\/v1\/sessions\/[A-Z0-9]+\?state=/);
+          log(`   503s seen by the poll: ${failed.length}`);
 
-        const polls = netLog.filter((e) => e.method === 'GET' && e.url.includes(`/api/v1/sessions/${sid}?`));
-        const failed = polls.filter((e) => e.status === 503);
-        assert(failed.length >= 1, `no 503 on the poll (statuses: ${polls.map((e) => e.status)})`);
-        for (const f of failed) {
-          assert(f.body && f.body.code === 'store_unavailable', `503 body: ${JSON.stringify(f.body)}`);
-          assert(Number(f.retryAfter) >= 1, `503 without Retry-After: ${f.retryAfter}`);
-          const next = reqLog.find((q) => q.t >= f.t && q.url.includes(`/api/v1/sessions/${sid}?`));
-          assert(next, 'the poll gave up after a 503');
-          assert(next.t - f.t >= Number(f.retryAfter) * 1000 - 100,
-            `asked again ${next.t - f.t} ms after a 503 with Retry-After ${f.retryAfter}`);
+          const { payload, match } = await readQr(page, '#login-qr');
+          const r = await phoneScan(W.phones.alice, payload, 'approve', match);
+          assert(r.code === 0, `mcert-phone approve exited ${r.code}: ${r.stdout}${r.stderr}`);
+          await page.waitForURL(W.base + '/bindings');
+          await page.waitForFunction(() => document.querySelector('#me-via')?.dataset.via === 'certificate');
+        } finally {
+          redisResume();
         }
-        log(`   503s seen by the poll: ${failed.length}`);
-
-        const { payload, match } = await readQr(page, '#login-qr');
-        const r = await phoneScan(W.phones.alice, payload, 'approve', match);
-        assert(r.code === 0, `mcert-phone approve exited ${r.code}: ${r.stdout}${r.stderr}`);
-        await page.waitForURL(W.base + '/bindings');
-        await page.waitForFunction(() => document.querySelector('#me-via')?.dataset.via === 'certificate');
-      } finally {
-        redisResume();
-        await ctx.close();
-      }
+      });
     });
 
     await check('staff (alice) sees only her own row and cannot bind others', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      await passwordLogin(page, 'alice', W.pw.alice);
-      await page.waitForURL(W.base + '/bindings');
-      await row(page, 'alice').waitFor();
-      assert((await page.locator('tr[data-testid="binding-row"]').count()) === 1, 'staff sees other accounts');
-      assert(!(await page.locator('#bind-other').isVisible()), 'staff sees 给其他账号绑定CA');
-      await page.click('#logout');
-      await page.waitForURL(W.base + '/');
-      await page.locator('#login-form').waitFor();
-      await ctx.close();
+      await withPage(browser, {}, async (page) => {
+        await passwordLogin(page, 'alice', W.pw.alice);
+        await page.waitForURL(W.base + '/bindings');
+        await row(page, 'alice').waitFor();
+        assert((await page.locator('tr[data-testid="binding-row"]').count()) === 1, 'staff sees other accounts');
+        assert(!(await page.locator('#bind-other').isVisible()), 'staff sees 给其他账号绑定CA');
+        await page.click('#logout');
+        await page.waitForURL(W.base + '/');
+        await page.locator('#login-form').waitFor();
+      });
     });
 
     await check('unbind the cert the session came from: after confirming, the page returns to login', async () => {
@@ -1305,55 +1337,51 @@ async function scenarios(chromium) {
     await check('an expired QR shows 二维码已过期 and a refresh button that makes a new one', async () => {
       /* a second node on the same Redis, with a 2 s session lifetime */
       const short = await startMcertd(await freePort(), ['--session-ttl', '2']);
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
       try {
-        await page.goto(short.base + '/');
-        await page.click('#tab-qr');
-        const first = await readQr(page, '#login-qr');
-        await waitState(page, '#login-qr', 'expired', 10000);
-        assert(/二维码已过期/.test(await text(page.locator('#login-qr [data-testid="qr-state"]'))), 'no 二维码已过期');
-        await page.screenshot({ path: path.join(OUT, 'login-expired.png') });
-        const refresh = page.locator('#login-qr [data-testid="qr-refresh"]');
-        assert(await refresh.isVisible(), 'no refresh button');
-        await refresh.click();
-        const second = await readQr(page, '#login-qr');
-        assert(second.payload !== first.payload, 'refresh did not open a new session');
+        await withPage(browser, {}, async (page) => {
+          await page.goto(short.base + '/');
+          await page.click('#tab-qr');
+          const first = await readQr(page, '#login-qr');
+          await waitState(page, '#login-qr', 'expired', 10000);
+          assert(/二维码已过期/.test(await text(page.locator('#login-qr [data-testid="qr-state"]'))), 'no 二维码已过期');
+          await page.screenshot({ path: path.join(OUT, 'login-expired.png') });
+          const refresh = page.locator('#login-qr [data-testid="qr-refresh"]');
+          assert(await refresh.isVisible(), 'no refresh button');
+          await refresh.click();
+          const second = await readQr(page, '#login-qr');
+          assert(second.payload !== first.payload, 'refresh did not open a new session');
+        });
       } finally {
-        await ctx.close();
         short.proc.kill('SIGTERM');
       }
     });
 
     await check('database down at password login: the page says so in words, and the login works once it is back', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      try {
-        await page.goto(W.base + '/');
-        await page.fill('#login-account', 'admin');
-        await page.fill('#login-password', W.pw.admin);
-        redisStop();
-        await page.click('#login-submit');
-        const err = page.locator('#login-error');
-        await err.waitFor({ state: 'visible', timeout: STORE_DEADLINE + 5000 });
-        const msg = await text(err);
-        assert(msg === '系统暂时无法访问数据，请稍后重试', `store-down text: "${msg}"`);
-        assert((await err.getAttribute('data-code')) === 'store_unavailable', 'not a store_unavailable reply');
-        await page.screenshot({ path: path.join(OUT, 'login-store-down.png') });
-        redisResume();
-        await waitReady();
-        await page.click('#login-submit');
-        await page.waitForURL(W.base + '/bindings');
-      } finally {
-        redisResume();
-        await ctx.close();
-      }
+      await withPage(browser, {}, async (page) => {
+        try {
+          await page.goto(W.base + '/');
+          await page.fill('#login-account', 'admin');
+          await page.fill('#login-password', W.pw.admin);
+          redisStop();
+          await page.click('#login-submit');
+          const err = page.locator('#login-error');
+          await err.waitFor({ state: 'visible', timeout: STORE_DEADLINE + 5000 });
+          const msg = await text(err);
+          assert(msg === '系统暂时无法访问数据，请稍后重试', `store-down text: "${msg}"`);
+          assert((await err.getAttribute('data-code')) === 'store_unavailable', 'not a store_unavailable reply');
+          await page.screenshot({ path: path.join(OUT, 'login-store-down.png') });
+          redisResume();
+          await waitReady();
+          await page.click('#login-submit');
+          await page.waitForURL(W.base + '/bindings');
+        } finally {
+          redisResume();
+        }
+      });
     });
 
     await check('too many wrong passwords: 429 shows 登录失败次数过多 with the wait in minutes, not the code', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      try {
+      await withPage(browser, {}, async (page) => {
         await page.goto(W.base + '/');
         const err = page.locator('#login-error');
         let msg = '';
@@ -1384,17 +1412,13 @@ async function scenarios(chromium) {
         await page.waitForFunction(() => document.querySelector('#login-error')?.dataset.code === 'busy');
         msg = await text(err);
         assert(msg === '系统繁忙，请稍后重试', `busy text: "${msg}"`);
-      } finally {
-        await ctx.close();
-      }
+      });
     });
 
     /* ---- the 签名 page ---- */
 
     await check('sm3.js in the browser equals openssl dgst -sm3 (empty, "abc", the 64-byte vector, 55/56/63/64/65 bytes, 1 MiB random; whole and in pieces)', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      try {
+      await withPage(browser, {}, async (page) => {
         await page.goto(W.base + '/');
         await page.addScriptTag({ url: '/sm3.js' });
         const dir = path.join(W.tmp, 'sm3');
@@ -1438,20 +1462,14 @@ async function scenarios(chromium) {
           return performance.now() - t;
         });
         log(`   SM3 of 8 MiB in the page: ${ms.toFixed(0)} ms`);
-      } finally {
-        await ctx.close();
-      }
+      });
     });
 
     await check('签名 page (SM2 holder): reached from the menu; files picked and dropped are digested locally with SM3 (= openssl); name, size, digest shown; 32 at most', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      try {
+      await withPage(browser, {}, async (page) => {
         const served = await fetch(W.base + '/sign');
         assert(/default-src 'self'/.test(served.headers.get('content-security-policy') || ''), 'no strict CSP on /sign');
-        await ensureBound('alice', W.phones.alice);
-        await openSignPage(page, 'alice');
-        await page.waitForFunction(() => document.body.dataset.alg === 'sm3');
+        await openSignPage(page, 'alice', 'sm3');
         assert(/SM2/.test(await text(page.locator('#sign-cert-alg'))), 'the certificate is not shown as SM2');
         assert((await text(page.locator('#sign-cert-serial'))).toUpperCase() === W.phones.alice.serial, 'wrong serial shown');
         assert(await page.isDisabled('#sign-start'), '发起签名 enabled with no file');
@@ -1498,18 +1516,12 @@ async function scenarios(chromium) {
         assert((await page.locator('tr[data-testid="file-row"]').count()) === 0, '清空文件 left rows');
         const bad = await latinOnPage(page);
         assert(bad.length === 0, `English text on /sign: ${JSON.stringify(bad)}`);
-      } finally {
-        await ctx.close();
-      }
+      });
     });
 
     await check('sign request end to end (P-256 holder): 3 files, QR + number, phone approves, 已签名 live, .p7s verifies with openssl cms against the test CA, the digests are the server\'s, 验证签名 says 有效 and 无效 for a changed file, 签名记录 lists it', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      try {
-        await ensureBound('admin', W.phones.admin);
-        await openSignPage(page, 'admin');
-        await page.waitForFunction(() => document.body.dataset.alg === 'sha256');
+      await withPage(browser, {}, async (page) => {
+        await openSignPage(page, 'admin', 'sha256');
         const docs = makeDocs('p256-docs', [
           { name: '投标文件.pdf', bytes: randomBytes(300 * 1024) },
           { name: '报价单.xlsx', bytes: randomBytes(4097) },
@@ -1591,18 +1603,12 @@ async function scenarios(chromium) {
         assert(/投标文件\.pdf/.test(await text(rec)) && /ZJCG-2025-001/.test(await text(rec)), 'record lacks files or text');
         const bad = await latinOnPage(page);
         assert(bad.length === 0, `English text on /sign: ${JSON.stringify(bad)}`);
-      } finally {
-        await ctx.close();
-      }
+      });
     });
 
     await check('sign request (SM2 holder) approved from the phone\'s inbox: the SM3 .p7s verifies in the page; a rejected request says 已拒绝, a wrong number says so, each can be sent again', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      try {
-        await ensureBound('alice', W.phones.alice);
-        await openSignPage(page, 'alice');
-        await page.waitForFunction(() => document.body.dataset.alg === 'sm3');
+      await withPage(browser, {}, async (page) => {
+        await openSignPage(page, 'alice', 'sm3');
         const docs = makeDocs('sm2-flow', [
           { name: '投标函.pdf', bytes: randomBytes(70000) },
           { name: '附件.txt', bytes: Buffer.from('第1标段') },
@@ -1660,20 +1666,14 @@ async function scenarios(chromium) {
         await page.click('#sign-new');
         assert((await page.locator('tr[data-testid="file-row"]').count()) === 0 && await page.locator('#sign-session').isHidden(),
           '签名其他文件 did not start afresh');
-      } finally {
-        await ctx.close();
-      }
+      });
     });
 
     /* ---- CA证书申领 and 审核 ---- */
 
     await check('签名 page, hostile answers to 发起签名: a 429 too_many_sessions gives the wait in words, 503 store_unavailable (redis stopped) says so and leaves the files to send again, a web session ended server-side mid-flow returns to the login page with a note', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      try {
-        await ensureBound('admin', W.phones.admin);
-        await openSignPage(page, 'admin');
-        await page.waitForFunction(() => document.body.dataset.alg === 'sha256');
+      await withPage(browser, {}, async (page) => {
+        await openSignPage(page, 'admin', 'sha256');
         const docs = makeDocs('hostile-sign', [{ name: '标书.pdf', bytes: randomBytes(5000) }]);
         await pickFiles(page, docs);
         const refused = async (what) => {
@@ -1716,15 +1716,11 @@ async function scenarios(chromium) {
         await page.locator('#notice').waitFor({ state: 'visible' });
         assert((await text(page.locator('#notice'))) === '会话已结束，请重新登录', `the login page says "${await text(page.locator('#notice'))}"`);
         assert((await page.evaluate(() => sessionStorage.getItem('mcert.token'))) === null, 'the dead token was kept');
-      } finally {
-        await ctx.close();
-      }
+      });
     });
 
     await check('console menus: CA绑定与解绑 / CA证书申领 / CA续费与延期 / 签名 on every page, 审核 and 发票审核 hidden from a non-operator; CA续费与延期 lists the organisation\'s renewals (none yet)', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      try {
+      await withPage(browser, {}, async (page) => {
         await openFromMenu(page, 'zhang', '/apply');
         for (const p of ['/bindings', '/apply', '/renew', '/sign']) {
           await page.goto(W.base + p);
@@ -1744,26 +1740,21 @@ async function scenarios(chromium) {
         await page.waitForFunction(() => document.querySelector('#me')?.hidden === false);
         await shootBoth(page, 'renew');
         /* the menu stays reachable on a phone-sized window */
-        await page.setViewportSize({ width: 390, height: 844 });
+        await page.setViewportSize(MOBILE);
         await page.click('.sidebar a[href="/apply"]');
         await page.waitForURL(W.base + '/apply');
-        await page.setViewportSize({ width: 1366, height: 768 });
+        await page.setViewportSize(DESKTOP);
         await listLoaded(page);
         assert((await page.locator('tr[data-testid="app-row"]').count()) === 0, 'a new organisation already has applications');
         assert(/暂无数据/.test(await text(page.locator('#apps-body'))), 'the empty list does not say 暂无数据');
         await page.goto(W.base + '/review');
         await page.locator('#not-operator').waitFor();
         assert(await page.locator('#view-queue').isHidden(), 'a non-operator sees the review queue');
-      } finally {
-        await ctx.close();
-      }
+      });
     });
 
     await check('申领CA form: provider dialog, 阅读条款 with the 收费标准, the 34 provinces, the checks in the browser (GB 32100, GB 11643, mobile, email, required, scan type and size) before anything is sent', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      try {
-        await page.setViewportSize({ width: 1366, height: 768 });
+      await withPage(browser, { viewport: DESKTOP }, async (page) => {
         await openFromMenu(page, 'zhang', '/apply');
         await startApplication(page, true);
         const regions = await page.locator('#f-region option').evaluateAll((os) => os.filter((o) => o.value).map((o) => o.value));
@@ -1794,11 +1785,7 @@ async function scenarios(chromium) {
           const msg = await text(page.locator(`.field-error[data-for="${name}"]`));
           assert(re.test(msg), `${sel} = ${val}: "${msg}"`);
         }
-        await page.screenshot({ path: path.join(OUT, 'apply-form-errors-desktop.png'), fullPage: true });
-        await page.setViewportSize({ width: 390, height: 844 });
-        await sleep(150);
-        await page.screenshot({ path: path.join(OUT, 'apply-form-errors-mobile.png'), fullPage: true });
-        await page.setViewportSize({ width: 1366, height: 768 });
+        await shootBoth(page, 'apply-form-errors', { checkWidth: false });
         /* valid values clear the errors; a valid code names the province */
         await page.selectOption('#f-region', '');
         await page.fill('#f-uscc', APPL.uscc);
@@ -1821,138 +1808,130 @@ async function scenarios(chromium) {
         const uploads = reqLog.slice(before).filter((q) => /\/api\/v1\/(uploads|applications)(\/|$|\?)/.test(q.url) && q.method !== 'GET');
         assert(uploads.length === 0, `the page sent refused input: ${JSON.stringify(uploads.map((u) => u.method + ' ' + u.url))}`);
         assert((await latinOnConsole(page)).length === 0, `English on the form: ${JSON.stringify(await latinOnConsole(page))}`);
-      } finally {
-        await ctx.close();
-      }
+      });
     });
 
     await check('free application end to end: 申领CA → form with JPEG / PNG / PDF scans (previews) → 保存 (草稿 in the list) → 提交 → 人脸认证 → 当前申领免费，确定提交吗？ → 待审核; the server holds exactly what was typed and uploaded', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      await page.setViewportSize({ width: 1366, height: 768 });
-      S.applyCtx = ctx;
-      S.apply = page;
-      await openFromMenu(page, 'zhang', '/apply');
-      const sc = await makeScans(page);
-      await startApplication(page, false);
-      await fillApplication(page);
-      const ids = {
-        licence: await uploadScan(page, 'licence', sc.licence),
-        id_scan: await uploadScan(page, 'id_scan', sc.idScan),
-        auth_letter: await uploadScan(page, 'auth_letter', sc.pdf),
-      };
-      assert(ids.licence === sha256File(sc.licence) && ids.id_scan === sha256File(sc.idScan) && ids.auth_letter === sha256File(sc.pdf),
-        'upload ids are not the SHA-256 of the files');
-      const thumbs = await page.locator('#view-form img.upload-thumb').evaluateAll((is) => is.map((i) => i.naturalWidth));
-      assert(thumbs.length === 2 && thumbs.every((w) => w === 640), `image previews: ${JSON.stringify(thumbs)}`);
-      assert(/PDF/.test(await text(page.locator('[data-upload="auth_letter"] .upload-doc'))), 'no PDF tile');
-      assert((await text(page.locator('[data-testid="upload-name-auth_letter"]'))) === '授权委托书.pdf', 'PDF name not shown');
-      await page.waitForFunction(() => document.querySelector('#fee')?.dataset.fen === '0');
-      assert((await text(page.locator('#fee'))) === '免费', `fee shown: ${await text(page.locator('#fee'))}`);
-      await shootBoth(page, 'apply-form');
+      await withPage(browser, { viewport: DESKTOP, keep: 'apply' }, async (page) => {
+        await openFromMenu(page, 'zhang', '/apply');
+        const sc = await makeScans(page);
+        await startApplication(page, false);
+        await fillApplication(page);
+        const ids = {
+          licence: await uploadScan(page, 'licence', sc.licence),
+          id_scan: await uploadScan(page, 'id_scan', sc.idScan),
+          auth_letter: await uploadScan(page, 'auth_letter', sc.pdf),
+        };
+        assert(ids.licence === sha256File(sc.licence) && ids.id_scan === sha256File(sc.idScan) && ids.auth_letter === sha256File(sc.pdf),
+          'upload ids are not the SHA-256 of the files');
+        const thumbs = await page.locator('#view-form img.upload-thumb').evaluateAll((is) => is.map((i) => i.naturalWidth));
+        assert(thumbs.length === 2 && thumbs.every((w) => w === 640), `image previews: ${JSON.stringify(thumbs)}`);
+        assert(/PDF/.test(await text(page.locator('[data-upload="auth_letter"] .upload-doc'))), 'no PDF tile');
+        assert((await text(page.locator('[data-testid="upload-name-auth_letter"]'))) === '授权委托书.pdf', 'PDF name not shown');
+        await page.waitForFunction(() => document.querySelector('#fee')?.dataset.fen === '0');
+        assert((await text(page.locator('#fee'))) === '免费', `fee shown: ${await text(page.locator('#fee'))}`);
+        await shootBoth(page, 'apply-form');
 
-      await page.click('#form-save');
-      await page.locator('#page-notice').filter({ hasText: '已保存草稿' }).waitFor();
-      const id = await page.getAttribute('#view-form', 'data-id');
-      assert(/^SQ\d{16}$/.test(id || ''), `no order number after 保存: ${id} (${page.url()}, ${await text(page.locator('#page-notice'))})`);
-      S.freeId = id;
-      let a = await appOf(id);
-      assert(a.state === 'draft', `saved state ${a.state}`);
-      for (const k of ['org_name', 'org_type', 'uscc', 'region', 'holder_name', 'holder_id', 'mobile', 'email', 'alg']) {
-        assert(String(a[k]) === APPL[k], `${k}: server ${a[k]}, typed ${APPL[k]}`);
-      }
-      for (const k of Object.keys(ids)) assert(a[k] === ids[k], `${k}: server ${a[k]}, uploaded ${ids[k]}`);
-      /* the stored scan is the file, byte for byte */
-      const tok = await tokenOf('zhang');
-      const got = await fetch(`${W.base}/api/v1/uploads/${ids.licence}`, { headers: { Authorization: 'Bearer ' + tok } });
-      const gotBytes = Buffer.from(await got.arrayBuffer());
-      assert(got.status === 200 && gotBytes.equals(readFileSync(sc.licence)), `GET upload: ${got.status}, ${gotBytes.length} bytes`);
+        await page.click('#form-save');
+        await page.locator('#page-notice').filter({ hasText: '已保存草稿' }).waitFor();
+        const id = await page.getAttribute('#view-form', 'data-id');
+        assert(/^SQ\d{16}$/.test(id || ''), `no order number after 保存: ${id} (${page.url()}, ${await text(page.locator('#page-notice'))})`);
+        S.freeId = id;
+        let a = await appOf(id);
+        assert(a.state === 'draft', `saved state ${a.state}`);
+        for (const k of ['org_name', 'org_type', 'uscc', 'region', 'holder_name', 'holder_id', 'mobile', 'email', 'alg']) {
+          assert(String(a[k]) === APPL[k], `${k}: server ${a[k]}, typed ${APPL[k]}`);
+        }
+        for (const k of Object.keys(ids)) assert(a[k] === ids[k], `${k}: server ${a[k]}, uploaded ${ids[k]}`);
+        /* the stored scan is the file, byte for byte */
+        const tok = await tokenOf('zhang');
+        const got = await fetch(`${W.base}/api/v1/uploads/${ids.licence}`, { headers: { Authorization: 'Bearer ' + tok } });
+        const gotBytes = Buffer.from(await got.arrayBuffer());
+        assert(got.status === 200 && gotBytes.equals(readFileSync(sc.licence)), `GET upload: ${got.status}, ${gotBytes.length} bytes`);
 
-      /* the draft is in the list, and comes back into the form */
-      await page.click('#form-back');
-      await listLoaded(page);
-      const row = page.locator(`tr[data-testid="app-row"][data-id="${id}"]`);
-      await row.waitFor();
-      assert((await text(row.locator('[data-testid="row-state"]'))) === '草稿', 'the list does not say 草稿');
-      assert((await text(row.locator('[data-testid="row-org"]'))) === APPL.org_name, 'the list does not show 机构名称');
-      await row.locator('[data-testid="row-edit"]').click();
-      await page.locator('#view-form').waitFor();
-      await page.waitForFunction((v) => document.querySelector('#f-holder_id')?.value === v, APPL.holder_id);
-      await page.waitForFunction(() => document.querySelectorAll('#view-form img.upload-thumb').length === 2);
+        /* the draft is in the list, and comes back into the form */
+        await page.click('#form-back');
+        await listLoaded(page);
+        const row = page.locator(`tr[data-testid="app-row"][data-id="${id}"]`);
+        await row.waitFor();
+        assert((await text(row.locator('[data-testid="row-state"]'))) === '草稿', 'the list does not say 草稿');
+        assert((await text(row.locator('[data-testid="row-org"]'))) === APPL.org_name, 'the list does not show 机构名称');
+        await row.locator('[data-testid="row-edit"]').click();
+        await page.locator('#view-form').waitFor();
+        await page.waitForFunction((v) => document.querySelector('#f-holder_id')?.value === v, APPL.holder_id);
+        await page.waitForFunction(() => document.querySelectorAll('#view-form img.upload-thumb').length === 2);
 
-      const ask = await submitForm(page);
-      assert(ask === '当前申领免费，确定提交吗？', `the confirmation says "${ask}"`);
-      assert((await text(page.locator('#confirm-ok'))) === '确定', 'the confirmation button is not 确定');
-      await page.screenshot({ path: path.join(OUT, 'apply-confirm-free.png') });
-      await page.click('#confirm-ok');
-      await detailState(page, 'pending_review');
-      assert((await text(page.locator('#d-state'))) === '待审核', 'the detail does not say 待审核');
-      a = await appOf(id);
-      assert(a.state === 'pending_review' && a.identity === 'face_passed' && Number(a.fee) === 0,
-        `after submit: ${a.state} ${a.identity} fee ${a.fee}`);
-      await shootBoth(page, 'apply-detail-pending');
-      await page.click('#d-back');
-      await listLoaded(page);
-      await page.locator(`tr[data-testid="app-row"][data-id="${id}"][data-state="pending_review"]`).waitFor();
-      await shootBoth(page, 'apply-list');
+        const ask = await submitForm(page);
+        assert(ask === '当前申领免费，确定提交吗？', `the confirmation says "${ask}"`);
+        assert((await text(page.locator('#confirm-ok'))) === '确定', 'the confirmation button is not 确定');
+        await page.screenshot({ path: path.join(OUT, 'apply-confirm-free.png') });
+        await page.click('#confirm-ok');
+        await detailState(page, 'pending_review');
+        assert((await text(page.locator('#d-state'))) === '待审核', 'the detail does not say 待审核');
+        a = await appOf(id);
+        assert(a.state === 'pending_review' && a.identity === 'face_passed' && Number(a.fee) === 0,
+          `after submit: ${a.state} ${a.identity} fee ${a.fee}`);
+        await shootBoth(page, 'apply-detail-pending');
+        await page.click('#d-back');
+        await listLoaded(page);
+        await page.locator(`tr[data-testid="app-row"][data-id="${id}"][data-state="pending_review"]`).waitFor();
+        await shootBoth(page, 'apply-list');
+      });
     });
 
     await check('operator: the review queue (filter, search by 订单编号), the application with its scans (images inline, PDF to download), 审核不通过 with a reason', async () => {
       await ensureOperator();
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      await page.setViewportSize({ width: 1366, height: 768 });
-      S.opCtx = ctx;
-      S.op = page;
-      await passwordLogin(page, 'op', W.pw.op);
-      await page.waitForURL(W.base + '/bindings');
-      await page.locator('.sidebar a[href="/review"]').waitFor({ state: 'visible' });
-      await page.click('.sidebar a[href="/review"]');
-      await page.waitForURL(W.base + '/review');
-      await page.locator('#view-queue').waitFor();
-      const row = page.locator(`tr[data-testid="queue-row"][data-id="${S.freeId}"]`);
-      await row.waitFor();
-      assert((await page.inputValue('#state-filter')) === 'pending_review', 'the queue does not start at 待审核');
-      /* search: a prefix of another number finds nothing, this one finds it */
-      await page.fill('#q', 'SQ19990101');
-      await page.click('#filter-search');
-      await page.waitForFunction(() => /暂无数据/.test(document.querySelector('#queue-body').textContent));
-      await page.fill('#q', S.freeId);
-      await page.click('#filter-search');
-      await row.waitFor();
-      assert((await page.locator('tr[data-testid="queue-row"]').count()) === 1, 'search by 订单编号 found more than one');
-      await page.selectOption('#state-filter', 'issued');
-      await page.click('#filter-search');
-      await page.waitForFunction(() => /暂无数据/.test(document.querySelector('#queue-body').textContent));
-      await page.click('#filter-reset');
-      await row.waitFor();
-      await shootBoth(page, 'review-queue');
+      await withPage(browser, { viewport: DESKTOP, keep: 'op' }, async (page) => {
+        await passwordLogin(page, 'op', W.pw.op);
+        await page.waitForURL(W.base + '/bindings');
+        await page.locator('.sidebar a[href="/review"]').waitFor({ state: 'visible' });
+        await page.click('.sidebar a[href="/review"]');
+        await page.waitForURL(W.base + '/review');
+        await page.locator('#view-queue').waitFor();
+        const row = page.locator(`tr[data-testid="queue-row"][data-id="${S.freeId}"]`);
+        await row.waitFor();
+        assert((await page.inputValue('#state-filter')) === 'pending_review', 'the queue does not start at 待审核');
+        /* search: a prefix of another number finds nothing, this one finds it */
+        await page.fill('#q', 'SQ19990101');
+        await page.click('#filter-search');
+        await page.waitForFunction(() => /暂无数据/.test(document.querySelector('#queue-body').textContent));
+        await page.fill('#q', S.freeId);
+        await page.click('#filter-search');
+        await row.waitFor();
+        assert((await page.locator('tr[data-testid="queue-row"]').count()) === 1, 'search by 订单编号 found more than one');
+        await page.selectOption('#state-filter', 'issued');
+        await page.click('#filter-search');
+        await page.waitForFunction(() => /暂无数据/.test(document.querySelector('#queue-body').textContent));
+        await page.click('#filter-reset');
+        await row.waitFor();
+        await shootBoth(page, 'review-queue');
 
-      await row.locator('[data-testid="row-open"]').click();
-      await page.waitForFunction((id) => document.querySelector('#view-app')?.dataset.id === id, S.freeId);
-      await page.waitForFunction(() => document.querySelectorAll('#r-fields [data-testid="scan"]').length === 3);
-      const kinds = await page.locator('#r-fields [data-testid="scan"]').evaluateAll((c) => c.map((x) => x.dataset.kind));
-      assert(JSON.stringify(kinds) === '["image","image","pdf"]', `scans: ${JSON.stringify(kinds)}`);
-      await page.waitForFunction(() => Array.from(document.querySelectorAll('#r-fields img.scan-img')).every((i) => i.complete && i.naturalWidth === 640));
-      const dl = page.waitForEvent('download');
-      await page.click('[data-testid="scan-pdf"]');
-      const file = await (await dl).path();
-      assert(readFileSync(file).equals(readFileSync(W.scans.pdf)), 'the PDF downloaded is not the one uploaded');
-      assert((await text(page.locator('[data-testid="r-holder_id"]'))) === APPL.holder_id, 'holder id not shown');
-      await shootBoth(page, 'review-app');
+        await row.locator('[data-testid="row-open"]').click();
+        await page.waitForFunction((id) => document.querySelector('#view-app')?.dataset.id === id, S.freeId);
+        await page.waitForFunction(() => document.querySelectorAll('#r-fields [data-testid="scan"]').length === 3);
+        const kinds = await page.locator('#r-fields [data-testid="scan"]').evaluateAll((c) => c.map((x) => x.dataset.kind));
+        assert(JSON.stringify(kinds) === '["image","image","pdf"]', `scans: ${JSON.stringify(kinds)}`);
+        await page.waitForFunction(() => Array.from(document.querySelectorAll('#r-fields img.scan-img')).every((i) => i.complete && i.naturalWidth === 640));
+        const dl = page.waitForEvent('download');
+        await page.click('[data-testid="scan-pdf"]');
+        const file = await (await dl).path();
+        assert(readFileSync(file).equals(readFileSync(W.scans.pdf)), 'the PDF downloaded is not the one uploaded');
+        assert((await text(page.locator('[data-testid="r-holder_id"]'))) === APPL.holder_id, 'holder id not shown');
+        await shootBoth(page, 'review-app');
 
-      await page.click('#r-reject');
-      await page.locator('#decide-dialog').waitFor({ state: 'visible' });
-      await page.click('#decide-ok');
-      await page.locator('#decide-error').filter({ hasText: '请填写不通过理由' }).waitFor();
-      S.reason = '营业执照扫描件不清晰，请上传清晰的营业执照副本扫描件。';
-      await page.fill('#decide-reason', S.reason);
-      await page.screenshot({ path: path.join(OUT, 'review-reject-dialog.png') });
-      await page.click('#decide-ok');
-      await page.waitForFunction(() => document.querySelector('#view-app')?.dataset.state === 'rejected');
-      assert((await text(page.locator('#r-reason [data-role="reason"]'))) === S.reason, 'the reason is not shown to the operator');
-      const a = await appOf(S.freeId);
-      assert(a.state === 'rejected' && a.reason === S.reason && a.reviewer === 'op', `after reject: ${a.state} ${a.reason} ${a.reviewer}`);
+        await page.click('#r-reject');
+        await page.locator('#decide-dialog').waitFor({ state: 'visible' });
+        await page.click('#decide-ok');
+        await page.locator('#decide-error').filter({ hasText: '请填写不通过理由' }).waitFor();
+        S.reason = '营业执照扫描件不清晰，请上传清晰的营业执照副本扫描件。';
+        await page.fill('#decide-reason', S.reason);
+        await page.screenshot({ path: path.join(OUT, 'review-reject-dialog.png') });
+        await page.click('#decide-ok');
+        await page.waitForFunction(() => document.querySelector('#view-app')?.dataset.state === 'rejected');
+        assert((await text(page.locator('#r-reason [data-role="reason"]'))) === S.reason, 'the reason is not shown to the operator');
+        const a = await appOf(S.freeId);
+        assert(a.state === 'rejected' && a.reason === S.reason && a.reviewer === 'op', `after reject: ${a.state} ${a.reason} ${a.reviewer}`);
+      });
     });
 
     await check('rejected: the applicant sees 审核未通过 and the 不通过理由, edits (a new licence scan) and resubmits → 待审核; the operator approves → 审核通过，待制证 with the activation SMS', async () => {
@@ -2178,122 +2157,113 @@ async function scenarios(chromium) {
 
     await check('CA续费与延期: 新增CA续费 ▾ → 给已绑定CA续费 (续费年限 2年, the fee) → 收银台 → 待延期 (no longer offered) → 去延期 from the list: mcert\'s guarantee instead of the manual\'s warning, the QR read from the page\'s pixels and answered by mcert-phone renew → 已延期 live with the new serial; the detail', async () => {
       const w = await ensureRenewWorld();
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      await page.setViewportSize({ width: 1366, height: 768 });
-      S.renewCtx = ctx;
-      S.renew = page;
-      const oldSerial = w.phone.serial;
-      await openFromMenu(page, 'renewer', '/renew');
-      await renewListLoaded(page);
-      assert((await text(page.locator('.sidebar .nav-item.active'))) === 'CA续费与延期', 'the menu does not mark CA续费与延期');
-      await page.click('#renew-new');
-      await page.locator('#renew-new-menu').waitFor({ state: 'visible' });
-      const items = (await page.locator('#renew-new-menu .dropdown-item').allTextContents()).map((t) => t.trim());
-      assert(JSON.stringify(items) === '["给已绑定CA续费","给未绑定CA续费"]', `新增CA续费 offers ${JSON.stringify(items)}`);
-      await page.screenshot({ path: path.join(OUT, 'renew-new-menu.png') });
-      await page.click('#renew-bound');
-      const dlg = page.locator('#bound-dialog');
-      await dlg.waitFor({ state: 'visible' });
-      assert(/【已续费】但未操作证书延期的CA不在此列表中展示，请到续费记录里操作证书延期/.test(await text(dlg.locator('[data-testid="bound-note"]'))),
-        'the dialog has not the manual\'s note');
-      const cand = dlg.locator(`tr[data-testid="cand-row"][data-serial="${oldSerial}"]`);
-      await cand.waitFor();
-      assert((await dlg.locator(`tr[data-testid="cand-row"][data-serial="${w.free.serial}"]`).count()) === 0, 'an unbound certificate is offered among the bound ones');
-      assert((await text(cand.locator('[data-testid="c-account"]'))) === 'renewer', 'the candidate does not name its account');
-      assert((await text(cand.locator('[data-testid="c-name"]'))) === '续费测试', 'the candidate does not name its holder');
-      assert((await text(dlg.locator('[data-testid="bound-fee"]'))) === '200.00 元', 'the 1-year fee is not 200.00 元');
-      await dlg.locator('[data-testid="years-2"]').check();
-      assert((await text(dlg.locator('[data-testid="bound-fee"]'))) === '400.00 元', 'the 2-year fee is not 400.00 元');
-      await shootBoth(page, 'renew-bound-dialog');
-      await cand.locator('[data-testid="cand-renew"]').click();
-      const rid = await payRenewal(page, '400.00');
-      await renewDetailState(page, 'pending_extension');
-      assert((await text(page.locator('#d-banner'))) === '请尽快完成延期，证书过期会影响证书使用', 'the detail has not the manual\'s banner');
-      assert((await text(page.locator('#d-state'))) === '待延期', 'the detail does not say 待延期');
-      for (const [id, want] of [['d-years', '2年'], ['d-fee', '400.00'], ['d-pay-state', '已支付'], ['d-extended', '未完成'],
-        ['d-method', '沙箱支付'], ['d-serial', oldSerial], ['d-org', 'Demo']]) {
-        const got = await text(page.locator(`[data-testid="${id}"]`));
-        assert(got.toUpperCase() === want.toUpperCase(), `${id}: ${got}, not ${want}`);
-      }
-      assert(await page.locator('#d-extend').isVisible() && await page.locator('#d-back').isVisible(), 'no 返回 / 去延期 on the detail');
-      await shootBoth(page, 'renew-detail-pending');
-      S.rid = rid;
+      await withPage(browser, { viewport: DESKTOP, keep: 'renew' }, async (page) => {
+        const oldSerial = w.phone.serial;
+        await openFromMenu(page, 'renewer', '/renew');
+        await renewListLoaded(page);
+        assert((await text(page.locator('.sidebar .nav-item.active'))) === 'CA续费与延期', 'the menu does not mark CA续费与延期');
+        await page.click('#renew-new');
+        await page.locator('#renew-new-menu').waitFor({ state: 'visible' });
+        const items = (await page.locator('#renew-new-menu .dropdown-item').allTextContents()).map((t) => t.trim());
+        assert(JSON.stringify(items) === '["给已绑定CA续费","给未绑定CA续费"]', `新增CA续费 offers ${JSON.stringify(items)}`);
+        await page.screenshot({ path: path.join(OUT, 'renew-new-menu.png') });
+        await page.click('#renew-bound');
+        const dlg = page.locator('#bound-dialog');
+        await dlg.waitFor({ state: 'visible' });
+        assert(/【已续费】但未操作证书延期的CA不在此列表中展示，请到续费记录里操作证书延期/.test(await text(dlg.locator('[data-testid="bound-note"]'))),
+          'the dialog has not the manual\'s note');
+        const cand = dlg.locator(`tr[data-testid="cand-row"][data-serial="${oldSerial}"]`);
+        await cand.waitFor();
+        assert((await dlg.locator(`tr[data-testid="cand-row"][data-serial="${w.free.serial}"]`).count()) === 0, 'an unbound certificate is offered among the bound ones');
+        assert((await text(cand.locator('[data-testid="c-account"]'))) === 'renewer', 'the candidate does not name its account');
+        assert((await text(cand.locator('[data-testid="c-name"]'))) === '续费测试', 'the candidate does not name its holder');
+        assert((await text(dlg.locator('[data-testid="bound-fee"]'))) === '200.00 元', 'the 1-year fee is not 200.00 元');
+        await dlg.locator('[data-testid="years-2"]').check();
+        assert((await text(dlg.locator('[data-testid="bound-fee"]'))) === '400.00 元', 'the 2-year fee is not 400.00 元');
+        await shootBoth(page, 'renew-bound-dialog');
+        await cand.locator('[data-testid="cand-renew"]').click();
+        const rid = await payRenewal(page, '400.00');
+        await detailState(page, 'pending_extension');
+        assert((await text(page.locator('#d-banner'))) === '请尽快完成延期，证书过期会影响证书使用', 'the detail has not the manual\'s banner');
+        assert((await text(page.locator('#d-state'))) === '待延期', 'the detail does not say 待延期');
+        for (const [id, want] of [['d-years', '2年'], ['d-fee', '400.00'], ['d-pay-state', '已支付'], ['d-extended', '未完成'],
+          ['d-method', '沙箱支付'], ['d-serial', oldSerial], ['d-org', 'Demo']]) {
+          const got = await text(page.locator(`[data-testid="${id}"]`));
+          assert(got.toUpperCase() === want.toUpperCase(), `${id}: ${got}, not ${want}`);
+        }
+        assert(await page.locator('#d-extend').isVisible() && await page.locator('#d-back').isVisible(), 'no 返回 / 去延期 on the detail');
+        await shootBoth(page, 'renew-detail-pending');
+        S.rid = rid;
 
-      /* paid, not extended: not offered again; the list offers 去延期 */
-      await page.click('#d-back');
-      await renewListLoaded(page);
-      const row = renewRow(page, rid);
-      await row.waitFor();
-      assert((await row.getAttribute('data-state')) === 'pending_extension', 'the list does not hold it as 待延期');
-      const ops = (await row.locator('td.col-op button').allTextContents()).map((t) => t.trim());
-      assert(JSON.stringify(ops) === '["去延期","查看详情","申请退款","申请发票"]', `the row offers ${JSON.stringify(ops)}`);
-      assert((await text(row.locator('[data-testid="row-fee"]'))) === '400.00', 'the row does not show 支付金额');
-      await page.click('#renew-new');
-      await page.click('#renew-bound');
-      await dlg.waitFor({ state: 'visible' });
-      await page.waitForFunction(() => !/加载中/.test(document.querySelector('#bound-body').textContent));
-      assert((await dlg.locator(`tr[data-testid="cand-row"][data-serial="${oldSerial}"]`).count()) === 0,
-        'a renewed, not extended certificate is offered again');
-      await dlg.locator('.modal-foot [data-close]').click();
+        /* paid, not extended: not offered again; the list offers 去延期 */
+        await page.click('#d-back');
+        await renewListLoaded(page);
+        const row = renewRow(page, rid);
+        await row.waitFor();
+        assert((await row.getAttribute('data-state')) === 'pending_extension', 'the list does not hold it as 待延期');
+        const ops = (await row.locator('td.col-op button').allTextContents()).map((t) => t.trim());
+        assert(JSON.stringify(ops) === '["去延期","查看详情","申请退款","申请发票"]', `the row offers ${JSON.stringify(ops)}`);
+        assert((await text(row.locator('[data-testid="row-fee"]'))) === '400.00', 'the row does not show 支付金额');
+        await page.click('#renew-new');
+        await page.click('#renew-bound');
+        await dlg.waitFor({ state: 'visible' });
+        await page.waitForFunction(() => !/加载中/.test(document.querySelector('#bound-body').textContent));
+        assert((await dlg.locator(`tr[data-testid="cand-row"][data-serial="${oldSerial}"]`).count()) === 0,
+          'a renewed, not extended certificate is offered again');
+        await dlg.locator('.modal-foot [data-close]').click();
 
-      const before = await renewalOf(rid);
-      await row.locator('[data-testid="row-extend"]').click();
-      const ext = page.locator('#extend-dialog');
-      await ext.waitFor({ state: 'visible' });
-      const g = await text(ext.locator('[data-testid="extend-guarantee"]'));
-      for (const want of ['延期后证书序列号将变更', '原证书的密钥保留在手机中', '已加密的标书仍可解密', '已签名的文件仍可验证']) {
-        assert(g.includes(want), `the guarantee does not say ${want}: ${g}`);
-      }
-      const all = await text(ext);
-      assert(!/无法对已经制作的|将无法|请确认没有已报名/.test(all), `the manual's warning is shown: ${all}`);
-      const keys = await text(ext.locator('[data-testid="extend-keys"]'));
-      assert(/沿用原密钥/.test(keys) && /更换新密钥（由手机生成）/.test(keys), `the key choice is not explained: ${keys}`);
-      assert((await ext.locator('input').count()) === 0, 'the page offers a key choice the phone makes');
-      await shootBoth(page, 'renew-extend-confirm');
-      await page.click('#extend-ok');
-      await page.locator('#renew-qr-dialog').waitFor({ state: 'visible' });
-      const qr = await readQr(page, '#renew-qr', /\/api\/v1\/renewals\/[A-Z0-9]+\/renew-session(\?|$)/);
-      await shootBoth(page, 'renew-qr');
-      const r = await phoneRenew(w.phone, { png: qr.png, number: qr.match });
-      assert(r.code === 0, `mcert-phone renew exited ${r.code}: ${r.stdout}${r.stderr}`);
-      await waitState(page, '#renew-qr', 'approved');
-      await page.locator('#renew-done').waitFor({ state: 'visible' });
-      const newSerial = (await text(page.locator('[data-testid="done-serial"]'))).toUpperCase();
-      assert(/^[0-9A-F]+$/.test(newSerial) && newSerial !== oldSerial, `the new serial shown: ${newSerial}`);
-      assert((await phoneSerial(w.phone)) === newSerial, 'the phone holds another certificate than the page names');
-      /* the list under the dialog: 已延期, without a reload */
-      await page.locator(`tr[data-testid="renew-row"][data-id="${rid}"][data-state="extended"]`).waitFor();
-      assert((await text(row.locator('[data-testid="row-state"]'))) === '已延期', 'the row does not say 已延期');
-      assert((await text(row.locator('[data-testid="row-serial"]'))).toUpperCase() === newSerial, 'the row does not show the new serial');
-      const after = await renewalOf(rid);
-      assert(after.state === 'extended' && String(after.new_serial).toUpperCase() === newSerial && !after.rekey,
-        `after extension: ${after.state} ${after.new_serial} rekey ${after.rekey}`);
-      assert(after.new_not_after === before.not_after + 2 * 365 * 86400, `new notAfter ${after.new_not_after}, old ${before.not_after}`);
-      assert((await text(page.locator('[data-testid="done-not-after"]'))) === await page.evaluate((t) => window.mcert.fmtTime(t), after.new_not_after),
-        'the dialog does not show the new expiry');
-      await page.screenshot({ path: path.join(OUT, 'renew-qr-approved.png') });
-      await page.click('#renew-qr-close');
-      w.phone.serial = newSerial;
-      await shootBoth(page, 'renew-list');
-      await row.locator('[data-testid="row-view"]').click();
-      await renewDetailState(page, 'extended');
-      assert((await text(page.locator('[data-testid="d-extended"]'))) === '已完成', '延期操作 is not 已完成');
-      assert((await text(page.locator('[data-testid="d-new-serial"]'))).toUpperCase() === newSerial, 'the detail does not show the new serial');
-      assert(await page.locator('#d-extend').isHidden(), '去延期 still offered');
-      await shootBoth(page, 'renew-detail-extended');
-      assert((await latinOnConsole(page)).length === 0, `English on 续费详情: ${JSON.stringify(await latinOnConsole(page))}`);
+        const before = await renewalOf(rid);
+        await row.locator('[data-testid="row-extend"]').click();
+        const ext = page.locator('#extend-dialog');
+        await ext.waitFor({ state: 'visible' });
+        const g = await text(ext.locator('[data-testid="extend-guarantee"]'));
+        for (const want of ['延期后证书序列号将变更', '原证书的密钥保留在手机中', '已加密的标书仍可解密', '已签名的文件仍可验证']) {
+          assert(g.includes(want), `the guarantee does not say ${want}: ${g}`);
+        }
+        const all = await text(ext);
+        assert(!/无法对已经制作的|将无法|请确认没有已报名/.test(all), `the manual's warning is shown: ${all}`);
+        const keys = await text(ext.locator('[data-testid="extend-keys"]'));
+        assert(/沿用原密钥/.test(keys) && /更换新密钥（由手机生成）/.test(keys), `the key choice is not explained: ${keys}`);
+        assert((await ext.locator('input').count()) === 0, 'the page offers a key choice the phone makes');
+        await shootBoth(page, 'renew-extend-confirm');
+        await page.click('#extend-ok');
+        await page.locator('#renew-qr-dialog').waitFor({ state: 'visible' });
+        const qr = await readQr(page, '#renew-qr', /\/api\/v1\/renewals\/[A-Z0-9]+\/renew-session(\?|$)/);
+        await shootBoth(page, 'renew-qr');
+        const r = await phoneRenew(w.phone, { png: qr.png, number: qr.match });
+        assert(r.code === 0, `mcert-phone renew exited ${r.code}: ${r.stdout}${r.stderr}`);
+        await waitState(page, '#renew-qr', 'approved');
+        await page.locator('#renew-done').waitFor({ state: 'visible' });
+        const newSerial = (await text(page.locator('[data-testid="done-serial"]'))).toUpperCase();
+        assert(/^[0-9A-F]+$/.test(newSerial) && newSerial !== oldSerial, `the new serial shown: ${newSerial}`);
+        assert((await phoneSerial(w.phone)) === newSerial, 'the phone holds another certificate than the page names');
+        /* the list under the dialog: 已延期, without a reload */
+        await page.locator(`tr[data-testid="renew-row"][data-id="${rid}"][data-state="extended"]`).waitFor();
+        assert((await text(row.locator('[data-testid="row-state"]'))) === '已延期', 'the row does not say 已延期');
+        assert((await text(row.locator('[data-testid="row-serial"]'))).toUpperCase() === newSerial, 'the row does not show the new serial');
+        const after = await renewalOf(rid);
+        assert(after.state === 'extended' && String(after.new_serial).toUpperCase() === newSerial && !after.rekey,
+          `after extension: ${after.state} ${after.new_serial} rekey ${after.rekey}`);
+        assert(after.new_not_after === before.not_after + 2 * 365 * 86400, `new notAfter ${after.new_not_after}, old ${before.not_after}`);
+        assert((await text(page.locator('[data-testid="done-not-after"]'))) === await page.evaluate((t) => window.mcert.fmtTime(t), after.new_not_after),
+          'the dialog does not show the new expiry');
+        await page.screenshot({ path: path.join(OUT, 'renew-qr-approved.png') });
+        await page.click('#renew-qr-close');
+        w.phone.serial = newSerial;
+        await shootBoth(page, 'renew-list');
+        await row.locator('[data-testid="row-view"]').click();
+        await detailState(page, 'extended');
+        assert((await text(page.locator('[data-testid="d-extended"]'))) === '已完成', '延期操作 is not 已完成');
+        assert((await text(page.locator('[data-testid="d-new-serial"]'))).toUpperCase() === newSerial, 'the detail does not show the new serial');
+        assert(await page.locator('#d-extend').isHidden(), '去延期 still offered');
+        await shootBoth(page, 'renew-detail-extended');
+        assert((await latinOnConsole(page)).length === 0, `English on 续费详情: ${JSON.stringify(await latinOnConsole(page))}`);
+      });
     });
 
     await check('CA续费与延期 with the database down says so in words; 给未绑定CA续费: a serial that is not hex is refused in the page, an unknown one is not found, the unbound certificate\'s is found → 去续费 → paid → 申请退款 from the list → 退款中, then 已退款 live', async () => {
       const w = await ensureRenewWorld();
-      if (!S.renew) {
-        S.renewCtx = await newContext(browser);
-        S.renew = await S.renewCtx.newPage();
-        await openFromMenu(S.renew, 'renewer', '/renew');
-      }
-      const page = S.renew;
-      await page.setViewportSize({ width: 1366, height: 768 });
+      const page = await renewPage(browser);
       await page.goto(W.base + '/renew');
       await renewListLoaded(page);
       /* the database down: the list says so in words, and comes back */
@@ -2333,7 +2303,7 @@ async function scenarios(chromium) {
       await shootBoth(page, 'renew-unbound-dialog');
       await page.click('#unbound-go');
       const rid = await payRenewal(page, '200.00');
-      await renewDetailState(page, 'pending_extension');
+      await detailState(page, 'pending_extension');
       S.rid2 = rid;
       await page.click('#d-back');
       await renewListLoaded(page);
@@ -2361,25 +2331,10 @@ async function scenarios(chromium) {
 
     await check('发票申请 on the extended renewal: saved titles (at most 5: 新增 stops there), an invalid 企业税号 and email caught in the page (nothing sent), 申请开票 → 已申请; the operator\'s 发票审核: 不通过 (the holder sees the reason, asks again) → 上传发票 (the holder downloads that PDF) → 作废 → 开票 → 已开票 and the server\'s PDF downloads', async () => {
       const w = await ensureRenewWorld();
-      if (!S.renew) {
-        S.renewCtx = await newContext(browser);
-        S.renew = await S.renewCtx.newPage();
-        await openFromMenu(S.renew, 'renewer', '/renew');
-      }
-      const page = S.renew;
-      await page.setViewportSize({ width: 1366, height: 768 });
+      const page = await renewPage(browser);
       if (!S.rid) {
         /* alone (MCERT_BROWSER_ONLY): a paid 2-year renewal, not extended */
-        await page.goto(W.base + '/renew');
-        await renewListLoaded(page);
-        await page.click('#renew-new');
-        await page.click('#renew-bound');
-        const cand = page.locator(`#bound-dialog tr[data-testid="cand-row"][data-serial="${w.phone.serial}"]`);
-        await cand.waitFor();
-        await page.locator('#bound-dialog [data-testid="years-2"]').check();
-        await cand.locator('[data-testid="cand-renew"]').click();
-        S.rid = await payRenewal(page, '400.00');
-        await renewDetailState(page, 'pending_extension');
+        S.rid = await renewBound(page, w.phone.serial, 2);
       }
       const tok = await tokenOf('renewer');
       const taxIds = ['9133010', '9133020', '9133030', '9133040', '9133050'].map((p) => usccOf(p + '0MA2DEM001'));
@@ -2454,14 +2409,6 @@ async function scenarios(chromium) {
       /* the operator (发票审核) and the holder, turn by turn: 不通过 → 重新申请 →
        * 上传发票 → 作废 → 重新申请 → 开票 */
       await ensureOperator();
-      const octx = await newContext(browser);
-      const op = await octx.newPage();
-      const opRow = async (state) => {
-        await op.goto(`${W.base}/review?view=invoices&state=${state}`);
-        const r = op.locator(`tr[data-testid="inv-row"][data-order="${order}"][data-state="${state}"]`);
-        await r.waitFor();
-        return r;
-      };
       const holderSees = async (state) => {
         await page.goto(W.base + '/renew');
         await renewListLoaded(page);
@@ -2480,8 +2427,13 @@ async function scenarios(chromium) {
         await page.click('#inv-pdf');
         return readFileSync(await (await dl).path());
       };
-      try {
-        await op.setViewportSize({ width: 1366, height: 768 });
+      await withPage(browser, { viewport: DESKTOP }, async (op) => {
+        const opRow = async (state) => {
+          await op.goto(`${W.base}/review?view=invoices&state=${state}`);
+          const r = op.locator(`tr[data-testid="inv-row"][data-order="${order}"][data-state="${state}"]`);
+          await r.waitFor();
+          return r;
+        };
         await passwordLogin(op, 'op', W.pw.op);
         await op.waitForURL(W.base + '/bindings');
         await op.locator('.sidebar a[href="/review?view=invoices"]').waitFor({ state: 'visible' });
@@ -2542,9 +2494,7 @@ async function scenarios(chromium) {
         await op.locator('#page-notice').filter({ hasText: '开具发票' }).waitFor();
         await opRow('issued');
         assert((await latinOnConsole(op)).length === 0, `English on 发票审核: ${JSON.stringify(await latinOnConsole(op))}`);
-      } finally {
-        await octx.close();
-      }
+      });
 
       /* the holder: 已开票 in the list, the PDF the server made */
       await page.goto(W.base + '/renew');
@@ -2562,23 +2512,9 @@ async function scenarios(chromium) {
 
     await check('去延期 from 续费详情, the phone making a new key (mcert-phone renew --rekey): the detail says 已延期 with 已更换新密钥, the old key kept on the phone (mcert-phone keys)', async () => {
       const w = await ensureRenewWorld();
-      if (!S.renew) {
-        S.renewCtx = await newContext(browser);
-        S.renew = await S.renewCtx.newPage();
-        await openFromMenu(S.renew, 'renewer', '/renew');
-      }
-      const page = S.renew;
-      await page.setViewportSize({ width: 1366, height: 768 });
+      const page = await renewPage(browser);
       const oldSerial = await phoneSerial(w.phone);
-      await page.goto(W.base + '/renew');
-      await renewListLoaded(page);
-      await page.click('#renew-new');
-      await page.click('#renew-bound');
-      const cand = page.locator(`#bound-dialog tr[data-testid="cand-row"][data-serial="${oldSerial}"]`);
-      await cand.waitFor();
-      await cand.locator('[data-testid="cand-renew"]').click();
-      const rid = await payRenewal(page, '200.00');
-      await renewDetailState(page, 'pending_extension');
+      const rid = await renewBound(page, oldSerial);
       await page.click('#d-extend');
       await page.locator('#extend-dialog').waitFor({ state: 'visible' });
       await page.click('#extend-ok');
@@ -2590,7 +2526,7 @@ async function scenarios(chromium) {
       await page.locator('#renew-done').waitFor({ state: 'visible' });
       assert(/已更换新密钥/.test(await text(page.locator('[data-testid="done-key"]'))), 'the dialog does not say the key was changed');
       await page.click('#renew-qr-close');
-      await renewDetailState(page, 'extended');
+      await detailState(page, 'extended');
       const newSerial = await phoneSerial(w.phone);
       assert(newSerial !== oldSerial && (await text(page.locator('[data-testid="d-new-serial"]'))).toUpperCase() === newSerial,
         'the detail does not show the rekeyed certificate');
@@ -2603,9 +2539,7 @@ async function scenarios(chromium) {
     });
 
     await check('no English glosses beside the labels on either page', async () => {
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      try {
+      await withPage(browser, {}, async (page) => {
         const latin = async () => page.evaluate(() => {
           /* visible text, minus data (accounts, names, serials, the brand) */
           const skip = (el) => el.closest('[data-testid="row-account"], [data-testid="cert-serial"], ' +
@@ -2631,25 +2565,22 @@ async function scenarios(chromium) {
         await row(page, 'alice').waitFor();
         bad = bad.concat(await latin());
         assert(bad.length === 0, `English text on the pages: ${JSON.stringify(bad)}`);
-      } finally {
-        await ctx.close();
-      }
+      });
     });
 
     await check('no console errors and no CSP violations on any page', async () => {
       /* Visit both pages once more, fresh, and check that the CSP is sent
        * and that style.css and app.js did their work under it. */
-      const ctx = await newContext(browser);
-      const page = await ctx.newPage();
-      const resp = await page.goto(W.base + '/');
-      const csp = resp.headers()['content-security-policy'] || '';
-      assert(/default-src 'self'/.test(csp), `no strict CSP on /: "${csp}"`);
-      const bg = await page.evaluate(() => getComputedStyle(document.querySelector('.topbar')).backgroundColor);
-      assert(bg !== 'rgba(0, 0, 0, 0)', 'style.css not applied');
-      await passwordLogin(page, 'admin', W.pw.admin);
-      await page.waitForURL(W.base + '/bindings');
-      await row(page, 'alice').waitFor();
-      await ctx.close();
+      await withPage(browser, {}, async (page) => {
+        const resp = await page.goto(W.base + '/');
+        const csp = resp.headers()['content-security-policy'] || '';
+        assert(/default-src 'self'/.test(csp), `no strict CSP on /: "${csp}"`);
+        const bg = await page.evaluate(() => getComputedStyle(document.querySelector('.topbar')).backgroundColor);
+        assert(bg !== 'rgba(0, 0, 0, 0)', 'style.css not applied');
+        await passwordLogin(page, 'admin', W.pw.admin);
+        await page.waitForURL(W.base + '/bindings');
+        await row(page, 'alice').waitFor();
+      });
       log(`   expected 401 lines seen: ${expectedHttpErrors.length}`);
       assert(consoleProblems.length === 0,
         'console problems:\n' + consoleProblems.map((p) => `  ${p.where}: ${p.text}`).join('\n'));
