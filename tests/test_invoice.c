@@ -511,7 +511,7 @@ static void a_paid_order_is_invoiced_issued_as_a_generated_pdf_and_emailed(void 
     assert_true(mc_blob_id_valid(pdf, strlen(pdf)));
     assert_true(json_integer_value(json_object_get(o, "issued_at")) > 0);
     json_decref(o);
-    inv_act(id, "issue", tok_op, json_object(), 409); /* once */
+    json_decref(inv_act(id, "issue", tok_op, json_object(), 409)); /* once */
 
     /* the PDF: its bytes, valid, with the title and the amount in its text */
     mc_http_reply rep;
@@ -729,7 +729,7 @@ static void refused_requests_change_nothing(void **state)
     json_decref(request("PO202612010000000015", tok_alice, "演示供应商有限公司", id));
     refused("POST", P, tok_boss, request_body("PO202612010000000015", "乙"), 409, "invoice_exists",
             NULL);
-    inv_act(id, "issue", tok_op, json_object(), 200);
+    json_decref(inv_act(id, "issue", tok_op, json_object(), 200));
     refused("POST", P, tok_boss, request_body("PO202612010000000015", "乙"), 409, "invoice_exists",
             NULL);
     /* queries */

@@ -773,7 +773,7 @@ static void two_extensions_racing_one_wins_and_a_repeat_gets_the_same(void **sta
                                          sizeof(m1)),
                          0);
         assert_string_equal(c1, "cert_superseded");
-        mc_buf_free(&rep.body);
+        mc_http_reply_free(&rep);
     }
     assert_int_equal(mc_testenv_audit_count(env, "renew_extend", "renewal", rid), 1);
     assert_int_equal(mc_testenv_audit_count(env, "cert_issue", "renewal", rid), 1);
@@ -798,7 +798,7 @@ static void two_extensions_racing_one_wins_and_a_repeat_gets_the_same(void **sta
         assert_int_equal(rr.nchain, 2);
         snprintf(fps[k], 65, "%s", rr.fp);
         mc_buf_append(&leaf[k], rr.chain[0].ptr, rr.chain[0].len);
-        mc_buf_free(&rep.body);
+        mc_http_reply_free(&rep);
     }
     assert_string_equal(fps[0], fps[1]);
     assert_int_equal(leaf[0].len, leaf[1].len);
