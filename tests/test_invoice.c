@@ -249,6 +249,86 @@ static void the_pdf_is_a_valid_one_page_einvoice(void **state)
     mc_buf_free(&pdf);
 }
 
+/* n copies of the UTF-8 character ch into out. */
+static void repeat(char *out, const char *ch, int n)
+{
+    size_t l = strlen(ch);
+    for (int i = 0; i < n; i++, out += l)
+        memcpy(out, ch, l);
+    *out = '\0';
+}
+
+/* Every word pdftotext -bbox finds in the PDF stays on the page's frame
+ * (x 30..650), a word of the buyer's column (left of the rule at x 340,
+ * between y 65 and 155 from the top) stays left of it, and one of the
+ * footer's left half (开票人, y > 360) left of 销售方 at x 350. */
+static void words_stay_in_their_boxes(const mc_buf *pdf)
+{
+    static char out[65536];
+    assert_int_equal(tool_on(pdf->ptr, pdf->len, "sh -c 'pdftotext -bbox \"$0\" -'", out,
+                             sizeof(out)), 0);
+    int words = 0;
+    for (const char *w = strstr(out, "<word "); w != NULL; w = strstr(w + 1, "<word ")) {
+        double x0, y0, x1, y1;
+        assert_int_equal(sscanf(w, "<word xMin=\"%lf\" yMin=\"%lf\" xMax=\"%lf\" yMax=\"%lf\"",
+                                &x0, &y0, &x1, &y1), 4);
+        const char *e = strchr(w, '>');
+        int len = (int)(strstr(e, "</word>") - e - 1);
+        words++;
+        if (x0 < 29.5 || x1 > 650.5 || y0 < 0 || y1 > 420)
+            fail_msg("word \"%.*s\" at x %.1f..%.1f y %.1f..%.1f leaves the page's frame", len,
+                     e + 1, x0, x1, y0, y1);
+        if (y0 >= 65 && y1 <= 155 && x0 < 340 && x1 > 340.5)
+            fail_msg("word \"%.*s\" (x %.1f..%.1f) crosses into the seller's column", len,
+                     e + 1, x0, x1);
+        if (y0 > 360 && x0 < 350 && x1 > 350.5)
+            fail_msg("word \"%.*s\" (x %.1f..%.1f) runs into 销售方", len, e + 1, x0, x1);
+    }
+    assert_true(words > 20);
+}
+
+/* The text of the PDF in content order, without white space. */
+static void raw_text(const mc_buf *pdf, char *out, size_t size)
+{
+    assert_int_equal(tool_on(pdf->ptr, pdf->len, "sh -c 'pdftotext -raw \"$0\" - | tr -d \" \\n\"'",
+                             out, size), 0);
+}
+
+static void the_pdf_keeps_the_longest_fields_inside_the_page(void **state)
+{
+    mc_invoice v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.id, sizeof(v.id), "FP202612020000000123");
+    snprintf(v.order, sizeof(v.order), "PO202612013318602270");
+    v.amount = 100000000; /* 壹佰万圆整 */
+    repeat(v.title_name, "企", MC_INV_NAME_CHARS);
+    repeat(v.title_address, "路", MC_INV_ADDRESS_CHARS);
+    repeat(v.title_phone, "8", MC_INV_PHONE_MAX);
+    repeat(v.title_bank, "行", MC_INV_BANK_CHARS);
+    repeat(v.title_account, "6", MC_INV_ACCOUNT_MAX);
+    snprintf(v.title_tax_id, sizeof(v.title_tax_id), "%s", MC_TEST_ORG);
+    mc_inv_goods g;
+    mc_inv_goods_of("renewal", v.amount, 20000, &g);
+    mc_inv_set_goods(&v, &g);
+    char drawer[65];
+    repeat(drawer, "w", 64); /* the longest login */
+    mc_buf pdf = {0};
+    mc_inv_pdf_render(&v, 1796140800, drawer, &pdf);
+    xref_is_exact(pdf.ptr, pdf.len);
+    char out[8192];
+    assert_int_equal(tool_on(pdf.ptr, pdf.len, "qpdf --check", out, sizeof(out)), 0);
+    words_stay_in_their_boxes(&pdf);
+    /* nothing is cut: every field is still there, whole, in its order */
+    static char text[16384];
+    raw_text(&pdf, text, sizeof(text));
+    const char *wants[] = {v.title_name, v.title_address, v.title_phone, v.title_bank,
+                           v.title_account, drawer, "壹佰万圆整", "1000000.00", NULL};
+    for (int i = 0; wants[i] != NULL; i++)
+        if (strstr(text, wants[i]) == NULL)
+            fail_msg("pdftotext -raw has no \"%s\" in:\n%s", wants[i], text);
+    mc_buf_free(&pdf);
+}
+
 /* ---- against mcertd ---- */
 
 /* An order as PAY leaves it (the kind and renewal fields of issue 8). */
@@ -898,6 +978,7 @@ int main(void)
         cmocka_unit_test(the_goods_line_follows_the_order),
         cmocka_unit_test(numbers_and_amounts),
         cmocka_unit_test(the_pdf_is_a_valid_one_page_einvoice),
+        cmocka_unit_test(the_pdf_keeps_the_longest_fields_inside_the_page),
     };
     const struct CMUnitTest integration[] = {
         cmocka_unit_test(titles_at_most_five_checked_and_of_one_organisation),

@@ -15,6 +15,7 @@
 
 #define PAGE_W 680
 #define PAGE_H 420
+#define COL_W 290.0 /* a party's column: 40..330 and 350..640 (the rule at 340) */
 #define NOBJ 9 /* 1 catalog, 2 pages, 3 page, 4 content, 5 font, 6 CIDFont,
                   7 descriptor, 8 ToUnicode, 9 info */
 
@@ -52,54 +53,155 @@ static uint32_t next_cp(const unsigned char **s)
     return len ? cp : 0xfffd;
 }
 
-/* s as a UTF-16BE (UCS-2) hex string "<...>" onto b; the width of s in
- * text space units (1000 = the font size): 500 a Latin character, 1000 a
- * CJK one. Beyond the BMP: "?". */
-static int hexstr(pdf *p, mc_buf *b, const char *s, int bom)
+/* A string as the UCS-2 codes drawn: beyond the BMP "?", a control a
+ * space. At most TEXT_MAX codes (a field is at most 100 characters, a line
+ * with its label a few more; the rest is dropped). */
+#define TEXT_MAX 512
+typedef struct text {
+    uint16_t c[TEXT_MAX];
+    size_t n;
+} text;
+
+static void text_of(const char *s, text *t)
 {
     const unsigned char *u = (const unsigned char *)s;
-    int w = 0;
-    mc_buf_append(b, "<", 1);
-    if (bom)
-        mc_buf_append(b, "FEFF", 4);
-    while (*u != '\0') {
+    t->n = 0;
+    while (*u != '\0' && t->n < TEXT_MAX) {
         uint32_t cp = next_cp(&u);
         if (cp > 0xffff || (cp >= 0xd800 && cp <= 0xdfff))
             cp = '?';
         if (cp < 0x20)
             cp = ' ';
-        putf(b, "%04X", (unsigned)cp);
-        if (p != NULL)
-            p->used[cp >> 8] = 1;
-        w += cp < 0x100 ? 500 : 1000;
+        t->c[t->n++] = (uint16_t)cp;
     }
-    mc_buf_append(b, ">", 1);
+}
+
+/* A code's width in text space units (1000 = the font size): 500 a Latin
+ * character, 1000 a CJK one. */
+static int code_width(uint16_t c)
+{
+    return c < 0x100 ? 500 : 1000;
+}
+
+static int codes_width(const uint16_t *c, size_t n)
+{
+    int w = 0;
+    for (size_t i = 0; i < n; i++)
+        w += code_width(c[i]);
     return w;
 }
 
+/* Codes c[0..n) as a UTF-16BE hex string "<...>" onto b (bom: with the
+ * byte order mark, for the document information); p (if not NULL) records
+ * the code blocks used, for the ToUnicode CMap. */
+static void hexstr(pdf *p, mc_buf *b, const uint16_t *c, size_t n, int bom)
+{
+    mc_buf_append(b, "<", 1);
+    if (bom)
+        mc_buf_append(b, "FEFF", 4);
+    for (size_t i = 0; i < n; i++) {
+        putf(b, "%04X", (unsigned)c[i]);
+        if (p != NULL)
+            p->used[c[i] >> 8] = 1;
+    }
+    mc_buf_append(b, ">", 1);
+}
+
+/* Codes c[0..n) at (x, y) in points, size pt, left-aligned. */
+static void show_codes(pdf *p, double size, double x, double y, const uint16_t *c, size_t n)
+{
+    putf(&p->cs, "BT /F1 %.2f Tf %.2f %.2f Td ", size, x, y);
+    hexstr(p, &p->cs, c, n, 0);
+    putf(&p->cs, " Tj ET\n");
+}
+
 /* Text at (x, y) in points, size pt; align: 0 left, 1 centred on x,
- * 2 right-aligned at x. */
+ * 2 right-aligned at x. For text whose length is fixed (labels, numbers,
+ * dates); a field of the buyer's goes through show_fit. */
 static void show(pdf *p, double size, double x, double y, int align, const char *s)
 {
-    mc_buf hx = {0};
-    int w = hexstr(p, &hx, s, 0);
-    double width = w * size / 1000.0;
+    text t;
+    text_of(s, &t);
+    double width = codes_width(t.c, t.n) * size / 1000.0;
     if (align == 1)
         x -= width / 2;
     else if (align == 2)
         x -= width;
-    putf(&p->cs, "BT /F1 %.1f Tf %.2f %.2f Td ", size, x, y);
-    mc_buf_append(&p->cs, hx.ptr, hx.len);
-    putf(&p->cs, " Tj ET\n");
-    mc_buf_free(&hx);
+    show_codes(p, size, x, y, t.c, t.n);
 }
 
-/* "label" then value, at (x, y), 9 pt. */
-static void field(pdf *p, double x, double y, const char *label, const char *value)
+/* Where c[0..n) breaks into lines of at most `room` units, greedily (at
+ * any character: the fields are mostly CJK): the line starts into
+ * start[0..lines), at most max_lines; 0 if that many do not hold it. */
+static size_t wrap(const uint16_t *c, size_t n, int room, size_t start[], size_t max_lines)
+{
+    size_t lines = 0;
+    int w = room + 1; /* the first code opens a line */
+    for (size_t i = 0; i < n; i++) {
+        int cw = code_width(c[i]);
+        if (w + cw > room) {
+            if (lines == max_lines || (lines > 0 && cw > room))
+                return 0;
+            start[lines++] = i;
+            w = 0;
+        }
+        w += cw;
+    }
+    return lines;
+}
+
+#define FIT_LINES 3     /* a field takes at most this many lines */
+#define FIT_HEIGHT 14.0 /* points a field's lines may take (rows are 16 pt apart) */
+#define FIT_MIN 3.0     /* the smallest size tried */
+
+/* Text s left-aligned at (x, y) that stays within max_w points: at size pt
+ * if it fits; else the largest size (down to FIT_MIN) at which it fits in
+ * one to FIT_LINES lines within FIT_HEIGHT, the lines centred on y's line.
+ * O(len * steps): a few hundred codes. */
+static void show_fit(pdf *p, double size, double x, double y, double max_w, const char *s)
+{
+    text t;
+    text_of(s, &t);
+    size_t start[FIT_LINES], lines = 1;
+    double best = 0;
+    start[0] = 0;
+    for (size_t want = 1; want <= FIT_LINES; want++) {
+        double sz = FIT_HEIGHT / (want * 1.15);
+        if (sz > size)
+            sz = size;
+        size_t st[FIT_LINES], got = 0;
+        for (; sz >= FIT_MIN && sz > best; sz -= 0.25)
+            if ((got = wrap(t.c, t.n, (int)(max_w * 1000.0 / sz), st, want)) > 0)
+                break;
+        if (got > 0 && sz > best) {
+            best = sz;
+            lines = got;
+            memcpy(start, st, sizeof(st));
+        }
+    }
+    if (best == 0) { /* not even at FIT_MIN: as many as fit on one line */
+        best = FIT_MIN;
+        size_t n = 0;
+        for (int w = 0; n < t.n && w + code_width(t.c[n]) <= max_w * 1000.0 / best; n++)
+            w += code_width(t.c[n]);
+        t.n = n;
+        lines = 1;
+    }
+    double lead = best * 1.15;
+    for (size_t i = 0; i < lines; i++) {
+        size_t end = i + 1 < lines ? start[i + 1] : t.n;
+        show_codes(p, best, x, y + (lines - 1) * lead / 2 - (double)i * lead, t.c + start[i],
+                   end - start[i]);
+    }
+}
+
+/* "label" then value, at (x, y), 9 pt, within max_w points. */
+static void field(pdf *p, double x, double y, double max_w, const char *label,
+                  const char *value)
 {
     char line[1024];
     snprintf(line, sizeof(line), "%s%s", label, value[0] ? value : "—");
-    show(p, 9, x, y, 0, line);
+    show_fit(p, 9, x, y, max_w, line);
 }
 
 static void rule(pdf *p, double x1, double y1, double x2, double y2)
@@ -122,24 +224,24 @@ static void draw(pdf *p, const mc_invoice *inv, int64_t issued_at, const char *d
     show(p, 20, PAGE_W / 2.0, 378, 1, "电子发票（普通发票）");
     rule(p, 250, 370, 430, 370);
     rule(p, 250, 367, 430, 367);
-    field(p, 470, 392, "发票号码：", inv->id);
-    field(p, 470, 377, "开票日期：", date);
+    field(p, 470, 392, 175, "发票号码：", inv->id);
+    field(p, 470, 377, 175, "开票日期：", date);
 
     putf(&p->cs, "30 70 620 285 re S\n");
     rule(p, 340, 355, 340, 265);
     rule(p, 30, 265, 650, 265);
     show(p, 10, 40, 340, 0, "购买方信息");
-    field(p, 40, 323, "名称：", inv->title_name);
-    field(p, 40, 307, "统一社会信用代码/纳税人识别号：", inv->title_tax_id);
+    field(p, 40, 323, COL_W, "名称：", inv->title_name);
+    field(p, 40, 307, COL_W, "统一社会信用代码/纳税人识别号：", inv->title_tax_id);
     snprintf(line, sizeof(line), "%s%s%s", inv->title_address,
              inv->title_address[0] && inv->title_phone[0] ? " " : "", inv->title_phone);
-    field(p, 40, 291, "地址、电话：", line);
+    field(p, 40, 291, COL_W, "地址、电话：", line);
     snprintf(line, sizeof(line), "%s%s%s", inv->title_bank,
              inv->title_bank[0] && inv->title_account[0] ? " " : "", inv->title_account);
-    field(p, 40, 275, "开户行及账号：", line);
+    field(p, 40, 275, COL_W, "开户行及账号：", line);
     show(p, 10, 350, 340, 0, "销售方信息");
-    field(p, 350, 323, "名称：", MC_INV_SELLER);
-    field(p, 350, 307, "说明：", "沙箱电子发票，由 mcert 生成");
+    field(p, 350, 323, COL_W, "名称：", MC_INV_SELLER);
+    field(p, 350, 307, COL_W, "说明：", "沙箱电子发票，由 mcert 生成");
 
     static const struct {
         double x;
@@ -173,8 +275,8 @@ static void draw(pdf *p, const mc_invoice *inv, int64_t issued_at, const char *d
     rule(p, 30, 110, 650, 110);
     snprintf(line, sizeof(line), "备注：订单编号 %s", inv->order);
     show(p, 9, 40, 90, 0, line);
-    field(p, 30, 50, "开票人：", drawer);
-    field(p, 350, 50, "销售方：", MC_INV_SELLER);
+    field(p, 30, 50, 310, "开票人：", drawer);
+    field(p, 350, 50, 300, "销售方：", MC_INV_SELLER);
 }
 
 /* Start object i: its offset is where the file is now. */
@@ -259,8 +361,10 @@ void mc_inv_pdf_render(const mc_invoice *inv, int64_t issued_at, const char *dra
     time_t local = (time_t)(issued_at + 8 * 3600);
     struct tm tm;
     gmtime_r(&local, &tm);
+    text tt;
+    text_of(title, &tt);
     putf(&p.out, "<< /Title ");
-    hexstr(NULL, &p.out, title, 1);
+    hexstr(NULL, &p.out, tt.c, tt.n, 1);
     putf(&p.out, " /Producer (mcert) /CreationDate (D:%04d%02d%02d%02d%02d%02d+08'00') >>\n"
                  "endobj\n", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
          tm.tm_min, tm.tm_sec);

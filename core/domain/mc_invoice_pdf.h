@@ -2,8 +2,9 @@
  * mc_invoice_pdf.h — the e-invoice PDF (电子发票（普通发票）) an operator's
  * issue generates (PROTOCOL.md §11.5): one page, written by hand.
  *
- * Design: PDF 1.4, six objects (catalog, pages, page, content stream, the
- * Type0 font and its CIDFont + descriptor) and the document information.
+ * Design: PDF 1.4, nine objects (catalog, pages, page, content stream, the
+ * Type0 font, its CIDFont, its descriptor, the ToUnicode CMap) and the
+ * document information.
  * The font is Adobe's standard CJK font STSong-Light with the predefined
  * CMap UniGB-UCS2-H — every conforming reader has (or substitutes) it, so
  * no font is embedded and a page costs a few kilobytes. Text is shown as
@@ -16,7 +17,11 @@
  * What it shows: the title, 发票号码, 开票日期 (UTC+8), the buyer (名称,
  * 统一社会信用代码/纳税人识别号, 地址、电话, 开户行及账号), the seller (mcert
  * 移动证书CA), the goods table (项目名称, 规格型号, 单位, 数量, 单价, 金额),
- * 合计, 价税合计 in words and figures, 备注 (the order), 开票人.
+ * 合计, 价税合计 in words and figures, 备注 (the order), 开票人. A field of
+ * variable length (the buyer's, the drawer's login) stays inside its column:
+ * it is drawn at 9 pt if it fits, else at the largest size that fits it in
+ * up to three lines of its row (the longest title, 100 CJK characters, is
+ * two lines of about 5.5 pt).
  *
  * Non-goals: a tax office's signature or QR code (a real e-invoice is made
  * by the tax platform; this is the sandbox's stand-in), compression, fonts
