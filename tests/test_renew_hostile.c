@@ -52,7 +52,9 @@
  *     racing (exactly one happens);
  *   - a binding moved after the renewal was paid: the session must show the
  *     account the new certificate goes to; a binding that moves after the
- *     session opened is refused (binding_changed).
+ *     session opened is refused (binding_changed); the holder now reads
+ *     the renewal (GET, the list) and extends it, the holder it was made
+ *     for reads and does not act (403), a colleague holding neither 404.
  *
  * Non-goals: the happy paths (tests/test_renew.c), the checks that §3.2
  * shares with bind and login (tests/test_hostile.c), the worker pool full
@@ -2165,6 +2167,76 @@ static void a_binding_that_moves_after_the_session_opened_is_binding_changed(voi
     rig_stop(&g);
 }
 
+
+/* A renewal made before its certificate's binding moved is read by the
+ * holder now as well as by the one it was made for (§10.2: reading is for
+ * the holder when the renewal was made or the holder now): GET and the
+ * list show it to the new holder, who may also act on it. A colleague who
+ * holds neither still gets 404. */
+static void the_holder_now_reads_a_renewal_made_before_the_binding_moved(void **state)
+{
+    (void)state;
+    rig g;
+    rig_start(&g, 0, MC_ALG_P256);
+    mc_testenv *env = g.env;
+    mc_testenv_account(env, "boss", MC_TEST_ORG, "admin");
+    mc_testenv_account(env, "heir", MC_TEST_ORG, "staff");
+    mc_testenv_account(env, "mate", MC_TEST_ORG, "staff");
+    char *boss = mc_testenv_login(env, "boss"), *mate = mc_testenv_login(env, "mate");
+    char rid[MC_REN_ID_LEN + 1], path[120];
+    renew_paid(env, g.tok, g.fp, 1, rid);
+    int st;
+    snprintf(path, sizeof(path), "/api/v1/bindings/%s", g.login);
+    json_decref(mc_testenv_api(env, "DELETE", path, boss, NULL, &st));
+    assert_int_equal(st, 200);
+    mc_phone *ph = phone_open(g.dir);
+    char *heir = mc_testenv_login(env, "heir"); /* logged in before the bind */
+    mc_testenv_bind(env, ph, heir);
+    mc_phone_free(ph);
+    free(heir);
+    heir = mc_testenv_login(env, "heir");
+    mc_testenv_expect_field(env, "cert", g.fp, "account", "heir");
+    /* the holder now reads it */
+    snprintf(path, sizeof(path), "/api/v1/renewals/%s", rid);
+    json_t *r = mc_testenv_api(env, "GET", path, heir, NULL, &st);
+    if (st != 200)
+        fail_msg("GET by the holder now: %d %s", st, mc_testenv_jstr(r, "code"));
+    assert_string_equal(mc_testenv_jstr(r, "account"), g.login); /* made for the old one */
+    json_decref(r);
+    r = mc_testenv_api(env, "GET", "/api/v1/renewals", heir, NULL, &st);
+    assert_int_equal(st, 200);
+    json_t *list = json_object_get(r, "renewals");
+    int seen = 0;
+    for (size_t i = 0; i < json_array_size(list); i++)
+        seen += strcmp(mc_testenv_jstr(json_array_get(list, i), "id"), rid) == 0;
+    assert_int_equal(seen, 1);
+    json_decref(r);
+    /* ... and still the holder it was made for, who no longer acts */
+    json_decref(mc_testenv_api(env, "GET", path, g.tok, NULL, &st));
+    assert_int_equal(st, 200);
+    web_refused(env, g.tok, rid, "renew-session?qr=none", 403, "not_permitted", 1);
+    /* a colleague holding neither: nothing */
+    json_decref(mc_testenv_api(env, "GET", path, mate, NULL, &st));
+    assert_int_equal(st, 404);
+    r = mc_testenv_api(env, "GET", "/api/v1/renewals", mate, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(json_array_size(json_object_get(r, "renewals")), 0);
+    json_decref(r);
+    /* the holder now extends it; the extended renewal stays readable */
+    rsess *s = rsess_open(env, heir, rid);
+    assert_string_equal(s->v.s.account, "heir");
+    extend_ok(env, g.dir, s, 0, NULL);
+    free(s);
+    expect_renew_state(env, heir, rid, "extended");
+    free(heir);
+    heir = mc_testenv_login(env, "heir"); /* as a new page load would */
+    expect_renew_state(env, heir, rid, "extended");
+    free(boss);
+    free(mate);
+    free(heir);
+    rig_stop(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2188,6 +2260,7 @@ int main(void)
         cmocka_unit_test(an_extension_and_a_refund_racing_never_both_happen),
         cmocka_unit_test(a_binding_moved_after_the_renewal_is_what_the_session_shows),
         cmocka_unit_test(a_binding_that_moves_after_the_session_opened_is_binding_changed),
+        cmocka_unit_test(the_holder_now_reads_a_renewal_made_before_the_binding_moved),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

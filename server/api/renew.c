@@ -13,9 +13,11 @@
  *
  * The phone's answer to the extension's session (purpose renew) is
  * api/phone_renew.c's. Who may: a renewal is its certificate's holder's
- * (the account it was bound to) and its organisation admins' — the same
- * rule as an application's (mc_policy_app_may_read / _may_act, with the
- * holder as the applicant); operators read everything and act on nothing.
+ * and its organisation admins' — the same rule as an application's
+ * (mc_policy_app_may_read / _may_act, with the holder as the applicant);
+ * the holder when it was made and the holder now read it, the holder now
+ * acts on it (ren_may_read, may_act_now); operators read everything and
+ * act on nothing.
  * Non-goals: partial refunds, several certificates in one order.
  */
 #include <stdio.h>
@@ -86,6 +88,21 @@ static int64_t grace_seconds(const mc_req *r)
 static mc_app_owner ren_owner(const mc_renewal *ren)
 {
     return (mc_app_owner){ren->account, ren->uscc};
+}
+
+/* Reading a renewal (§10.2) is for the holder when it was made (its
+ * `account`), the holder now, the organisation's admins and operators.
+ * The holder now is the account whose certificate is the one renewed, or
+ * the one the extension issued (a binding may move after the renewal was
+ * made; bindings are one certificate per account, so the caller's own
+ * `cert`, read with its token, says so without reading the certificate). */
+static int ren_may_read(const mc_req *r, const mc_ren_pair *p)
+{
+    mc_principal me = mc_api_principal(&r->who.acc);
+    mc_app_owner ow = ren_owner(&p->r);
+    const char *mine = r->who.acc.cert;
+    int holds = mine[0] != '\0' && (strcmp(mine, p->r.fp) == 0 || strcmp(mine, p->r.new_fp) == 0);
+    return mc_policy_app_may_read(&me, &ow) || holds;
 }
 
 /* ---- GET /api/v1/renewals/candidates ---- */
@@ -375,12 +392,10 @@ static void list_on_rows(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     list_ctx *x = r->hctx;
-    mc_principal me = mc_api_principal(&r->who.acc);
     json_t *list = json_array();
     for (size_t i = 0; i < x->list.n; i++) {
         const mc_ren_pair *p = &x->list.p[i];
-        mc_app_owner ow = ren_owner(&p->r);
-        if (p->r.id[0] != '\0' && mc_policy_app_may_read(&me, &ow) && list_match(r, p))
+        if (p->r.id[0] != '\0' && ren_may_read(r, p) && list_match(r, p))
             json_array_append_new(list, ren_json(p));
     }
     mc_reply_json(r, 200, json_pack("{s:o, s:I}", "renewals", list, "now",
@@ -417,9 +432,7 @@ static int param_rid(mc_req *r)
 
 static int readable(mc_req *r, const mc_ren_pair *p)
 {
-    mc_principal me = mc_api_principal(&r->who.acc);
-    mc_app_owner ow = ren_owner(&p->r);
-    if (strcmp(p->r.id, r->param) != 0 || !mc_policy_app_may_read(&me, &ow)) {
+    if (strcmp(p->r.id, r->param) != 0 || !ren_may_read(r, p)) {
         mc_reply_errf(r, 404, "not_found", "no such renewal");
         return 0;
     }
