@@ -329,6 +329,29 @@ static void the_pdf_keeps_the_longest_fields_inside_the_page(void **state)
     mc_buf_free(&pdf);
 }
 
+/* Outside ASCII the font's glyphs are full width (/W covers CIDs 1..95
+ * only): a title of 间隔号 (U+00B7, as in a transliterated name) or of
+ * accented letters is measured so, and stays in its column. */
+static void the_pdf_measures_latin1_letters_as_full_width(void **state)
+{
+    mc_invoice v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.id, sizeof(v.id), "FP202612020000000123");
+    snprintf(v.order, sizeof(v.order), "PO202612013318602270");
+    v.amount = 20000;
+    repeat(v.title_name, "\xc2\xb7", MC_INV_NAME_CHARS);
+    repeat(v.title_address, "\xc3\xa9", MC_INV_ADDRESS_CHARS);
+    repeat(v.title_bank, "\xc2\xa0", MC_INV_BANK_CHARS);
+    snprintf(v.title_tax_id, sizeof(v.title_tax_id), "%s", MC_TEST_ORG);
+    mc_inv_goods g;
+    mc_inv_goods_of("app", v.amount, 20000, &g);
+    mc_inv_set_goods(&v, &g);
+    mc_buf pdf = {0};
+    mc_inv_pdf_render(&v, 1796140800, "op", &pdf);
+    words_stay_in_their_boxes(&pdf);
+    mc_buf_free(&pdf);
+}
+
 /* ---- against mcertd ---- */
 
 /* An order as PAY leaves it (the kind and renewal fields of issue 8). */
@@ -979,6 +1002,7 @@ int main(void)
         cmocka_unit_test(numbers_and_amounts),
         cmocka_unit_test(the_pdf_is_a_valid_one_page_einvoice),
         cmocka_unit_test(the_pdf_keeps_the_longest_fields_inside_the_page),
+        cmocka_unit_test(the_pdf_measures_latin1_letters_as_full_width),
     };
     const struct CMUnitTest integration[] = {
         cmocka_unit_test(titles_at_most_five_checked_and_of_one_organisation),

@@ -76,11 +76,13 @@ static void text_of(const char *s, text *t)
     }
 }
 
-/* A code's width in text space units (1000 = the font size): 500 a Latin
- * character, 1000 a CJK one. */
+/* A code's width in text space units (1000 = the font size): 500 for
+ * printable ASCII (UniGB-UCS2-H maps it to CIDs 1..95, the half-width
+ * ones of /W), 1000 for everything else (/DW: also U+00A0..U+00FF, e.g.
+ * the 间隔号 U+00B7 and accented letters, which Adobe-GB1 has full width). */
 static int code_width(uint16_t c)
 {
-    return c < 0x100 ? 500 : 1000;
+    return c >= 0x20 && c <= 0x7e ? 500 : 1000;
 }
 
 static int codes_width(const uint16_t *c, size_t n)
