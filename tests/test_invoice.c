@@ -784,6 +784,15 @@ static void refused_requests_change_nothing(void **state)
     b = request_body("PO202612010000000015", "甲");
     json_object_set_new(b, "receiver_email", json_string("caiwu@"));
     refused("POST", P, tok_alice, b, 400, "bad_field", "receiver_email:");
+    /* §11.4's order: receiver_phone's rule before anything of receiver_email */
+    b = request_body("PO202612010000000015", "甲");
+    json_object_set_new(b, "receiver_phone", json_string("0571"));
+    json_object_del(b, "receiver_email");
+    refused("POST", P, tok_alice, b, 400, "bad_field", "receiver_phone:");
+    b = request_body("PO202612010000000015", "甲");
+    json_object_set_new(b, "receiver_phone", json_string("12800138000"));
+    json_object_set_new(b, "receiver_email", json_integer(1));
+    refused("POST", P, tok_alice, b, 400, "bad_field", "receiver_phone:");
     b = request_body("PO202612010000000015", "甲");
     json_object_set_new(b, "order", json_string("SQ2026120100000015"));
     refused("POST", P, tok_alice, b, 400, "bad_field", "order:");

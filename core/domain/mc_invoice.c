@@ -171,7 +171,7 @@ const char *mc_inv_receiver_check(const char *phone, const char *email, const ch
         *why = "not an 11-digit mobile number";
         return "receiver_phone";
     }
-    if (!mc_email_valid(email, strlen(email))) {
+    if (email != NULL && !mc_email_valid(email, strlen(email))) {
         *why = "not an email address";
         return "receiver_email";
     }

@@ -141,7 +141,9 @@ int mc_inv_holds(const char *state);
  * phone, bank, account), with a short reason in *why; NULL if none. */
 const char *mc_inv_title_check(const mc_inv_title *t, const char **why);
 /* receiver_phone: a mainland mobile number (mc_mobile_valid, mc_apply.h);
- * receiver_email: mc_email_valid. The field's name or NULL. */
+ * receiver_email: mc_email_valid (email NULL: not checked, so that a
+ * handler checks the phone before it reads the email). The field's name or
+ * NULL. */
 const char *mc_inv_receiver_check(const char *phone, const char *email, const char **why);
 /* UTF-8 code points in s (n bytes), or (size_t)-1 if s is not UTF-8. */
 size_t mc_utf8_chars(const char *s, size_t n);

@@ -416,10 +416,19 @@ void mc_api_inv_request(mc_req *r)
         mc_reply_errf(r, 400, "bad_field", "order: not an order id (PO + 18 digits)");
         return;
     }
+    /* §11.4's order: the title, receiver_phone (present, then its rule),
+     * then receiver_email */
     if (title_parse(json_object_get(r->json, "title"), &t, &err) != 0 ||
         str_field(r->json, "receiver_phone", c->in.receiver_phone,
-                  sizeof(c->in.receiver_phone), &err) != 0 ||
-        str_field(r->json, "receiver_email", c->in.receiver_email,
+                  sizeof(c->in.receiver_phone), &err) != 0) {
+        mc_reply_err(r, &err);
+        return;
+    }
+    if ((bad = mc_inv_receiver_check(c->in.receiver_phone, NULL, &why))) {
+        mc_reply_errf(r, 400, "bad_field", "%s: %s", bad, why);
+        return;
+    }
+    if (str_field(r->json, "receiver_email", c->in.receiver_email,
                   sizeof(c->in.receiver_email), &err) != 0) {
         mc_reply_err(r, &err);
         return;
