@@ -572,6 +572,10 @@ static void refunds_and_the_states_an_extension_needs(void **state)
     assert_string_equal(rstate, "refunded");
     assert_string_equal(mc_testenv_jstr(json_object_get(g, "order_detail"), "state"), "refunded");
     json_decref(g);
+    /* every step of the refund is audited under the renewal it pays back */
+    assert_int_equal(mc_testenv_audit_count(env, "renewal_refund", "renewal", rid), 1);
+    assert_int_equal(mc_testenv_audit_count(env, "refund_request", "renewal", rid), 1);
+    assert_int_equal(mc_testenv_audit_count(env, "order_refunded", "renewal", rid), 1);
     /* refunded: no extension, no second refund; the certificate may be
      * renewed again */
     char sid[MC_SID_LEN + 1], poll[64];

@@ -196,8 +196,11 @@ local function pay_refund_start(keys, args)
     redis.call('ZADD', rq, 'NX', t, oid)
     if (hget(o, 'refund_req') or '') == '' then
       redis.call('HSET', o, 'refund_req', args[2])
+      -- named by what the order pays (an application or a renewal), as
+      -- pay_notify's entries are
+      local own = PAY[hget(o, 'kind') == 'renewal' and 'renewal' or 'app']
       audit(au, t, args[3], args[4], 'refund_request', 'order', oid,
-            'app', hget(o, 'app') or '', 'amount', hget(o, 'amount') or '0',
+            own.field, hget(o, own.field) or '', 'amount', hget(o, 'amount') or '0',
             'refund_req', args[2])
     end
   else
