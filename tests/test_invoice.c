@@ -927,6 +927,32 @@ static void the_requester_withdraws_a_request_and_operators_alone_decide(void **
     refused("POST", path, tok_op, json_object(), 409, "bad_transition", NULL);
 }
 
+/* Two requests for one order that both read it without an invoice: the
+ * second to reach Redis finds the first one's requested invoice, which is
+ * 409 invoice_exists (§11.4's order: before 503 stale), not a 503 whose
+ * retry would get the 409 anyway. Played with the function itself, as the
+ * second request's handler calls it (old id ""). */
+static void a_racing_second_request_is_invoice_exists(void **state)
+{
+    const char *oid = "PO202612010000000051";
+    order_put(oid, "SQ2026120100000051", MC_TEST_ORG, "alice", "paid", 20000);
+    char id[32];
+    json_decref(request(oid, tok_alice, "演示供应商有限公司", id));
+    char before[41], after[41];
+    mc_testenv_digest(env, before);
+    redisReply *r = mc_testenv_redis(
+        env,
+        "FCALL inv_request 7 {mc}:inv:%s {mc}:order:%s {mc}:invid:FP202612010000000051 "
+        "{mc}:invid:- {mc}:invorg:%s {mc}:invall {mc}:audit boss 127.0.0.1 "
+        "FP202612010000000051 %s %s alice app SQ2026120100000051 20000 title_name 乙",
+        oid, oid, MC_TEST_ORG, "", MC_TEST_ORG);
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "invoice_exists"));
+    freeReplyObject(r);
+    mc_testenv_digest(env, after);
+    assert_string_equal(before, after);
+}
+
 static void mcertctl_lists_shows_issues_rejects_and_voids(void **state)
 {
     order_put("PO202612010000000041", "SQ2026120100000041", MC_TEST_ORG, "alice", "paid", 20000);
@@ -1021,6 +1047,7 @@ int main(void)
         cmocka_unit_test(refused_requests_change_nothing),
         cmocka_unit_test(a_paid_application_is_not_refunded_while_its_invoice_is_open),
         cmocka_unit_test(the_requester_withdraws_a_request_and_operators_alone_decide),
+        cmocka_unit_test(a_racing_second_request_is_invoice_exists),
         cmocka_unit_test(mcertctl_lists_shows_issues_rejects_and_voids),
     };
     int rc = cmocka_run_group_tests_name("invoice rules", units, NULL, NULL);

@@ -98,8 +98,10 @@ function INV.request(keys, args)
     return fail('stale')
   end
   if hget(o, 'state') ~= 'paid' then return fail('order_not_paid') end
-  if (hget(k, 'id') or '') ~= old then return fail('stale') end
+  -- §11.4's order: a request that lost a race to another one is told the
+  -- invoice exists (409), before the replaced one it read is judged stale
   if invoice_holds(k) then return fail('invoice_exists') end
+  if (hget(k, 'id') or '') ~= old then return fail('stale') end
   if redis.call('EXISTS', kid) == 1 then return fail('id_collision') end
   local t = now()
   local oid = hget(o, 'id') or ''
