@@ -1084,6 +1084,32 @@ static void malformed_renewal_requests_are_4xx_and_change_nothing(void **state)
     assert_int_equal(st, 404);
     json_decref(r);
     free(otok);
+    /* a malformed query is 400 bad_query whoever asks: operators (who are
+     * shown no candidates) and staff (unbound ones: admins only) too */
+    mc_testenv_account(env, "op", MC_TEST_ORG2, "operator");
+    char *optok = mc_testenv_login(env, "op");
+    static const char *const bad[] = {
+        "/api/v1/renewals/candidates",
+        "/api/v1/renewals/candidates?bound=2",
+        "/api/v1/renewals/candidates?bound=0",
+        "/api/v1/renewals/candidates?bound=0&serial=G1",
+        "/api/v1/renewals/candidates?bound=1&serial=0A",
+    };
+    const char *const askers[] = {optok, tok};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            r = mc_testenv_api(env, "GET", bad[i], askers[k], NULL, &st);
+            if (st != 400 || strcmp(mc_testenv_jstr(r, "code"), "bad_query") != 0)
+                fail_msg("%s by %s: got %d %s, want 400 bad_query", bad[i],
+                         k == 0 ? "an operator" : "staff", st, mc_testenv_jstr(r, "code"));
+            json_decref(r);
+        }
+    r = mc_testenv_api(env, "GET", "/api/v1/renewals/candidates?bound=0&serial=0A", optok, NULL,
+                       &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(json_array_size(json_object_get(r, "certs")), 0);
+    json_decref(r);
+    free(optok);
     free(tok);
     mc_testenv_stop(env);
 }

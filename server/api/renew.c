@@ -205,25 +205,26 @@ void mc_api_renew_candidates(mc_req *r)
     if (x == NULL)
         return;
     x->bound = bound[0] == '1';
+    /* the query first, whoever asks (bad input is 400 for everyone) */
+    if (!x->bound && (serial == NULL || mc_serial_norm(serial, strlen(serial), x->serial) != 0)) {
+        mc_reply_errf(r, 400, "bad_query",
+                      "serial is the certificate's serial number (证书序列号) in hex");
+        return;
+    }
+    if (x->bound && serial != NULL) {
+        mc_reply_errf(r, 400, "bad_query", "serial is for bound=0");
+        return;
+    }
     if (mc_policy_is_operator(&me)) {
         mc_reply_json(r, 200, json_pack("{s:[]}", "certs")); /* operators renew nothing */
         return;
     }
     if (!x->bound) {
-        if (serial == NULL || mc_serial_norm(serial, strlen(serial), x->serial) != 0) {
-            mc_reply_errf(r, 400, "bad_query",
-                          "serial is the certificate's serial number (证书序列号) in hex");
-            return;
-        }
         if (!mc_policy_may_list_org(&me)) {
             mc_reply_json(r, 200, json_pack("{s:[]}", "certs")); /* unbound: admins only */
             return;
         }
         mc_store_serial_fp(r->node->store, x->serial, x->fp, cand_on_serial, r);
-        return;
-    }
-    if (serial != NULL) {
-        mc_reply_errf(r, 400, "bad_query", "serial is for bound=0");
         return;
     }
     if (mc_policy_may_list_org(&me)) {
