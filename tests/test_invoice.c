@@ -29,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
@@ -953,6 +956,70 @@ static void a_racing_second_request_is_invoice_exists(void **state)
     assert_string_equal(before, after);
 }
 
+/* Send one request on a new connection and hang up at once (the reply,
+ * if any, is never read). */
+static void send_and_hang_up(const char *method, const char *path, const char *tok,
+                             const char *body)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)env->port);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    char req[2048];
+    int n = snprintf(req, sizeof(req),
+                     "%s %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     method, path, tok, strlen(body), body);
+    assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+    close(fd);
+}
+
+/* A client that hangs up while its issue (a PDF made on a worker, then
+ * the store) or its download (a blob read on a worker) is in flight: the
+ * server neither crashes nor leaks (the sanitizer build's mcertd exits 0
+ * at teardown), and each invoice is whole: requested, or issued with its
+ * PDF and its one email. */
+static void a_client_hanging_up_mid_issue_or_download_leaves_all_whole(void **state)
+{
+    enum { N = 12 };
+    char ids[N][32], oid[N][24], path[128];
+    for (int i = 0; i < N; i++) {
+        snprintf(oid[i], sizeof(oid[i]), "PO2026120100000006%02d", i);
+        char app[24];
+        snprintf(app, sizeof(app), "SQ20261201000006%02d", i);
+        order_put(oid[i], app, MC_TEST_ORG, "alice", "paid", 20000);
+        json_decref(request(oid[i], tok_alice, "演示供应商有限公司", ids[i]));
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof(path), "/api/v1/invoices/%s/issue", ids[i]);
+        send_and_hang_up("POST", path, tok_op, "{}");
+        snprintf(path, sizeof(path), "/api/v1/invoices/%s/pdf", ids[i]);
+        send_and_hang_up("GET", path, tok_alice, "");
+    }
+    usleep(500 * 1000);
+    json_decref(call("GET", "/api/v1/invoices", tok_op, NULL, 200)); /* still serving */
+    for (int i = 0; i < N; i++) {
+        char k[64], st[32], pdf[80], to[160], mail_pdf[80];
+        snprintf(k, sizeof(k), "{mc}:inv:%s", oid[i]);
+        mc_testenv_hget(env, k, "state", st, sizeof(st));
+        mc_testenv_hget(env, k, "pdf", pdf, sizeof(pdf));
+        int mails = outbox_email(ids[i], to, mail_pdf);
+        if (strcmp(st, "issued") == 0) {
+            assert_int_equal(mails, 1);
+            assert_string_equal(mail_pdf, pdf);
+            assert_true(mc_blob_id_valid(pdf, strlen(pdf)));
+        } else {
+            assert_string_equal(st, "requested");
+            assert_int_equal(mails, 0);
+            assert_string_equal(pdf, "");
+        }
+    }
+}
+
 static void mcertctl_lists_shows_issues_rejects_and_voids(void **state)
 {
     order_put("PO202612010000000041", "SQ2026120100000041", MC_TEST_ORG, "alice", "paid", 20000);
@@ -1048,6 +1115,7 @@ int main(void)
         cmocka_unit_test(a_paid_application_is_not_refunded_while_its_invoice_is_open),
         cmocka_unit_test(the_requester_withdraws_a_request_and_operators_alone_decide),
         cmocka_unit_test(a_racing_second_request_is_invoice_exists),
+        cmocka_unit_test(a_client_hanging_up_mid_issue_or_download_leaves_all_whole),
         cmocka_unit_test(mcertctl_lists_shows_issues_rejects_and_voids),
     };
     int rc = cmocka_run_group_tests_name("invoice rules", units, NULL, NULL);
