@@ -956,6 +956,42 @@ static void a_racing_second_request_is_invoice_exists(void **state)
     assert_string_equal(before, after);
 }
 
+/* The requester withdraws while an operator issues: its handler judged
+ * the invoice requested, and the function finds it issued. That is what
+ * only an operator voids (§11.4: 403 not_permitted), not a state that
+ * allows no void (409 bad_transition). Played with the function itself, as
+ * the requester's handler calls it (from-states "requested", an
+ * operator's "requested,issued"). */
+static void a_withdrawal_that_loses_to_the_issue_is_not_permitted(void **state)
+{
+    const char *oid = "PO202612010000000052";
+    order_put(oid, "SQ2026120100000052", MC_TEST_ORG, "alice", "paid", 20000);
+    char id[32];
+    json_decref(request(oid, tok_alice, "演示供应商有限公司", id));
+    json_decref(inv_act(id, "issue", tok_op, json_object(), 200));
+    char before[41], after[41];
+    mc_testenv_digest(env, before);
+    redisReply *r = mc_testenv_redis(env,
+                                     "FCALL inv_finish 2 {mc}:inv:%s {mc}:audit alice 127.0.0.1 "
+                                     "%s requested voided %s invoice_void requested,issued",
+                                     oid, id, "不要了");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    if (strstr(r->str, "not_permitted") == NULL)
+        fail_msg("inv_finish answered \"%s\", not not_permitted", r->str);
+    freeReplyObject(r);
+    mc_testenv_digest(env, after);
+    assert_string_equal(before, after);
+    /* rejected or voided stays bad_transition for everyone */
+    json_decref(inv_act(id, "void", tok_op, json_pack("{s:s}", "reason", "作废"), 200));
+    r = mc_testenv_redis(env,
+                         "FCALL inv_finish 2 {mc}:inv:%s {mc}:audit alice 127.0.0.1 "
+                         "%s requested voided %s invoice_void requested,issued",
+                         oid, id, "不要了");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "bad_transition"));
+    freeReplyObject(r);
+}
+
 /* Send one request on a new connection and hang up at once (the reply,
  * if any, is never read). */
 static void send_and_hang_up(const char *method, const char *path, const char *tok,
@@ -1115,6 +1151,7 @@ int main(void)
         cmocka_unit_test(a_paid_application_is_not_refunded_while_its_invoice_is_open),
         cmocka_unit_test(the_requester_withdraws_a_request_and_operators_alone_decide),
         cmocka_unit_test(a_racing_second_request_is_invoice_exists),
+        cmocka_unit_test(a_withdrawal_that_loses_to_the_issue_is_not_permitted),
         cmocka_unit_test(a_client_hanging_up_mid_issue_or_download_leaves_all_whole),
         cmocka_unit_test(mcertctl_lists_shows_issues_rejects_and_voids),
     };

@@ -238,7 +238,7 @@ void mc_store_inv_finish(mc_store *st, const mc_invoice *inv, mc_inv_event ev, i
                          const char *reason, const mc_actor *ac, mc_invoice *out,
                          mc_store_cb cb, void *privdata)
 {
-    char ki[64], from[64];
+    char ki[64], from[64], anyone[64];
     mc_cmd c;
     mc_cmd_fcall(&c, "inv_finish", 2, 0);
     mc_cmd_add(&c, mc_key(ki, sizeof(ki), "inv", inv->order));
@@ -249,6 +249,7 @@ void mc_store_inv_finish(mc_store *st, const mc_invoice *inv, mc_inv_event ev, i
     mc_cmd_add(&c, mc_inv_state_name(mc_inv_target(ev)));
     mc_cmd_add(&c, reason);
     mc_cmd_add(&c, ev == MC_INV_EV_REJECT ? "invoice_reject" : "invoice_void");
+    mc_cmd_add(&c, mc_inv_from_list(ev, 1, anyone, sizeof(anyone)));
     mc_store_call(st, &c, read_inv, out, cb, privdata);
 }
 

@@ -103,7 +103,9 @@ void mc_store_inv_issue(mc_store *st, const mc_invoice *inv, const char *pdf, in
                         const char *source, const char *subject, const char *text,
                         const mc_actor *ac, mc_invoice *out, mc_store_cb cb, void *privdata);
 /* Reject (MC_INV_EV_REJECT) or void (MC_INV_EV_VOID) with a reason;
- * operator = 0: only what the requester's side may (void a requested one). */
+ * operator = 0: only what the requester's side may (void a requested one;
+ * one that an operator could void but the caller may not, i.e. issued
+ * meanwhile, is not_permitted, 403). */
 void mc_store_inv_finish(mc_store *st, const mc_invoice *inv, mc_inv_event ev, int operator,
                          const char *reason, const mc_actor *ac, mc_invoice *out,
                          mc_store_cb cb, void *privdata);

@@ -36,14 +36,23 @@ Locals are kept few (one table, INV): the library is one Lua chunk.
 
 local INV = {}
 
+-- true when state st is one of list ("a,b")
+function INV.listed(list, st)
+  for s in string.gmatch(list or '', '[^,]+') do
+    if s == st then return true end
+  end
+  return false
+end
+
 -- nil when the invoice exists, is number `id` and its state is one of
--- list ("a,b"); else the refusal
-function INV.from(k, id, list)
+-- list ("a,b"); else the refusal: not_permitted when the state is one of
+-- `anyone` (those an operator may start from, if given) but not of the
+-- caller's list, bad_transition when no one may
+function INV.from(k, id, list, anyone)
   if redis.call('EXISTS', k) == 0 or hget(k, 'id') ~= id then return fail('not_found') end
   local st = hget(k, 'state')
-  for s in string.gmatch(list, '[^,]+') do
-    if s == st then return nil end
-  end
+  if INV.listed(list, st) then return nil end
+  if INV.listed(anyone, st) then return fail('not_permitted') end
   return fail('bad_transition')
 end
 
@@ -150,12 +159,14 @@ function INV.issue(keys, args)
 end
 
 -- KEYS: inv, audit. ARGV: who, from, id, from-states, to, reason, what
--- ('invoice_reject' | 'invoice_void'). Rejected by an operator, or voided
--- (an operator; the requester's side withdraws a requested one): the
--- order's money is no longer held (invoice_holds). -> the invoice
+-- ('invoice_reject' | 'invoice_void'), the from-states of an operator.
+-- Rejected by an operator, or voided (an operator; the requester's side
+-- withdraws a requested one: one issued meanwhile is not_permitted, as C
+-- would have said): the order's money is no longer held (invoice_holds).
+-- -> the invoice
 function INV.finish(keys, args)
   local k, au = keys[1], keys[2]
-  local e = INV.from(k, args[3], args[4])
+  local e = INV.from(k, args[3], args[4], args[8])
   if e then return e end
   local t = now()
   redis.call('HSET', k, 'state', args[5], 'reason', args[6], 'ended_at', t, 'by', args[1])
