@@ -332,6 +332,36 @@ static void the_pdf_keeps_the_longest_fields_inside_the_page(void **state)
     mc_buf_free(&pdf);
 }
 
+/* The PDF's strings are hex, so a title's parentheses and backslashes are
+ * text, not syntax; a character beyond the BMP is drawn as "?" (§11.5). */
+static void the_pdf_shows_pdf_syntax_and_astral_characters_as_text(void **state)
+{
+    mc_invoice v;
+    memset(&v, 0, sizeof(v));
+    snprintf(v.id, sizeof(v.id), "FP202612020000000123");
+    snprintf(v.order, sizeof(v.order), "PO202612013318602270");
+    v.amount = 1; /* 壹分 */
+    snprintf(v.title_name, sizeof(v.title_name), "甲(乙)\\丙) Tj ET (%s\xf0\x9f\x98\x80\xf0\xa0\x80\x80",
+             "%%EOF");
+    snprintf(v.title_tax_id, sizeof(v.title_tax_id), "%s", MC_TEST_ORG);
+    mc_inv_goods g;
+    mc_inv_goods_of("app", v.amount, 20000, &g);
+    mc_inv_set_goods(&v, &g);
+    mc_buf pdf = {0};
+    mc_inv_pdf_render(&v, 1796140800, "op(x)\\", &pdf);
+    xref_is_exact(pdf.ptr, pdf.len);
+    char out[8192];
+    assert_int_equal(tool_on(pdf.ptr, pdf.len, "qpdf --check", out, sizeof(out)), 0);
+    static char text[16384];
+    raw_text(&pdf, text, sizeof(text));
+    const char *wants[] = {"甲(乙)\\丙)TjET(%%EOF??", "op(x)\\", "壹分", "0.01", NULL};
+    for (int i = 0; wants[i] != NULL; i++)
+        if (strstr(text, wants[i]) == NULL)
+            fail_msg("pdftotext -raw has no \"%s\" in:\n%s", wants[i], text);
+    words_stay_in_their_boxes(&pdf);
+    mc_buf_free(&pdf);
+}
+
 /* Outside ASCII the font's glyphs are full width (/W covers CIDs 1..95
  * only): a title of 间隔号 (U+00B7, as in a transliterated name) or of
  * accented letters is measured so, and stays in its column. */
@@ -1141,6 +1171,7 @@ int main(void)
         cmocka_unit_test(the_pdf_is_a_valid_one_page_einvoice),
         cmocka_unit_test(the_pdf_keeps_the_longest_fields_inside_the_page),
         cmocka_unit_test(the_pdf_measures_latin1_letters_as_full_width),
+        cmocka_unit_test(the_pdf_shows_pdf_syntax_and_astral_characters_as_text),
     };
     const struct CMUnitTest integration[] = {
         cmocka_unit_test(titles_at_most_five_checked_and_of_one_organisation),
