@@ -707,6 +707,22 @@ static void only_the_current_certificates_key_extends_it(void **state)
     /* a new session: the right phone extends */
     assert_int_equal(renew_session(env, tok, rid, sid, poll, &match, NULL), 201);
     extend(env, dir, sid, match, 0, &rn);
+    /* the holder may still revoke the certificate it replaced (its key was
+     * lost, say): the superseded one is hers through its successor; a
+     * colleague may not */
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/certs/%s/revoke", fp);
+    r = mc_testenv_api(env, "POST", path, otok, json_pack("{s:s}", "reason", "keyCompromise"),
+                       &st);
+    assert_int_equal(st, 403);
+    json_decref(r);
+    r = mc_testenv_api(env, "POST", path, tok, json_pack("{s:s}", "reason", "keyCompromise"), &st);
+    if (st != 200)
+        fail_msg("holder revokes the superseded one: %d %s", st, json_dumps(r, 0));
+    assert_string_equal(mc_testenv_jstr(r, "reason"), "keyCompromise");
+    json_decref(r);
+    mc_testenv_expect_field(env, "cert", fp, "status", "revoked");
+    mc_testenv_expect_field(env, "cert", rn.fp, "status", "valid");
     free(tok);
     free(otok);
     mc_testenv_stop(env);

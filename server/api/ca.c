@@ -39,6 +39,7 @@
 #include "mc_crl.h"
 #include "mc_crypto.h"
 #include "mc_store_ca.h"
+#include "mc_store_cert.h"
 
 #define CRL_REBUILD_AFTER 3600    /* seconds: rebuild an unchanged CRL this often */
 #define REVOKE_TRIES 3            /* reads of a record whose binding keeps moving */
@@ -73,10 +74,21 @@ typedef struct revoke_ctx {
     int tries;
     mc_cert_rec rec;
     mc_revoked done;
+    mc_cert_walk walk;            /* a superseded one: to its newest successor */
+    char holder[MC_ACCOUNT_MAX + 1];
 } revoke_ctx;
+
+static void revoke_ctx_free(void *p)
+{
+    revoke_ctx *x = p;
+    mc_cert_walk_free(&x->walk);
+    free(x);
+}
 
 static void revoke_read(mc_req *r);
 static void revoke_on_record(void *privdata, const mc_err *err);
+static void revoke_on_walk(void *privdata, const mc_err *err);
+static void revoke_judge(mc_req *r);
 static void revoke_on_done(void *privdata, const mc_err *err);
 
 /* The body's reason: absent (unspecified), a number or a name. -1 if it
@@ -115,7 +127,7 @@ void mc_api_cert_revoke(mc_req *r)
                       "superseded (4), cessationOfOperation (5) or privilegeWithdrawn (9)");
         return;
     }
-    revoke_ctx *x = mc_req_ctx(r, sizeof(*x), NULL);
+    revoke_ctx *x = mc_req_ctx(r, sizeof(*x), revoke_ctx_free);
     if (x == NULL)
         return;
     mc_hex(raw, sizeof(raw), x->fp);
@@ -143,8 +155,34 @@ static void revoke_on_record(void *privdata, const mc_err *err)
         mc_reply_errf(r, 409, "cert_revoked", "the certificate is already revoked");
         return;
     }
+    snprintf(x->holder, sizeof(x->holder), "%s", x->rec.account);
+    if (strcmp(x->rec.status, "superseded") == 0 && x->rec.account[0] == '\0') {
+        /* a renewal replaced it and took its binding: its holder is its
+         * newest successor's (§9.8, as for reading it, §10.8) */
+        mc_cert_walk_free(&x->walk);
+        memset(&x->walk, 0, sizeof(x->walk));
+        mc_store_cert_walk(r->node->store, x->fp, MC_CERT_NEXT, MC_CERT_WALK_MAX, &x->walk,
+                           revoke_on_walk, r);
+        return;
+    }
+    revoke_judge(r);
+}
+
+static void revoke_on_walk(void *privdata, const mc_err *err)
+{
+    MC_STEP_BEGIN(r, privdata, err);
+    revoke_ctx *x = r->hctx;
+    if (x->walk.n > 0)
+        snprintf(x->holder, sizeof(x->holder), "%s", x->walk.v[x->walk.n - 1].c.account);
+    revoke_judge(r);
+}
+
+/* Who may, now that the holder is known, then the revocation itself. */
+static void revoke_judge(mc_req *r)
+{
+    revoke_ctx *x = r->hctx;
     mc_principal me = mc_api_principal(&r->who.acc);
-    mc_revoke_facts f = {x->rec.uscc, x->rec.account, x->reason};
+    mc_revoke_facts f = {x->rec.uscc, x->holder, x->reason};
     int status = 0;
     const char *refused = mc_policy_may_revoke(&me, &f, &status);
     if (refused != NULL) {
