@@ -936,6 +936,10 @@ static void rekey_csrs(mc_alg alg)
     /* the key */
     csr_p384(subj, &c);
     TRY("a P-384 key", 400, "unsupported_key");
+    /* the key is judged before its proof (the proof's algorithm is the
+     * key's: SM2 with its ID), so a broken P-384 one is unsupported_key */
+    c.ptr[c.len - 1] ^= 1;
+    TRY("a P-384 key with a broken self-signature", 400, "unsupported_key");
     csr_for(ok, subj, &c);
     TRY("the other algorithm", 409, "alg_mismatch");
     csr_for(mc_phone_key(ph), subj, &c);
