@@ -1189,18 +1189,27 @@ static int cmd_inv_list(const ctl *c, const ctl_verb *v, int argc, char **argv, 
     mc_inv_rows rows = {0};
     if (oids == NULL)
         abort(); /* out of memory */
-    mc_store_inv_oids(st, NULL, oids, mc_store_sync_cb, &err);
-    if (err.status == 0 && oids->n > 0)
-        mc_store_inv_rows(st, oids, &rows, mc_store_sync_cb, &err);
-    int rc = err.status ? fail(&err) : 0;
-    for (size_t k = 0; rc == 0 && k < rows.n; k++) {
-        const mc_invoice *x = &rows.v[k];
-        char yuan[32];
-        if (x->id[0] == '\0' || (state != NULL && strcmp(x->state, state) != 0))
-            continue;
-        printf("%s  %-9s  %s  %s  %10s  %s\n", x->id, x->state, x->order, x->uscc,
-               mc_inv_yuan(x->amount, yuan, sizeof(yuan)), x->title_name);
-    }
+    /* page after page of the index until MC_INV_LIST_MAX are shown: with
+     * --state, the ones in that state however old */
+    int rc = 0;
+    size_t shown = 0, offset = 0;
+    do {
+        mc_store_inv_oids(st, NULL, offset, oids, mc_store_sync_cb, &err);
+        rows.n = 0;
+        if (err.status == 0 && oids->n > 0)
+            mc_store_inv_rows(st, oids, &rows, mc_store_sync_cb, &err);
+        rc = err.status ? fail(&err) : 0;
+        for (size_t k = 0; rc == 0 && k < rows.n && shown < MC_INV_LIST_MAX; k++) {
+            const mc_invoice *x = &rows.v[k];
+            char yuan[32];
+            if (x->id[0] == '\0' || (state != NULL && strcmp(x->state, state) != 0))
+                continue;
+            printf("%s  %-9s  %s  %s  %10s  %s\n", x->id, x->state, x->order, x->uscc,
+                   mc_inv_yuan(x->amount, yuan, sizeof(yuan)), x->title_name);
+            shown++;
+        }
+        offset += oids->page;
+    } while (rc == 0 && shown < MC_INV_LIST_MAX && oids->page == MC_INV_LIST_MAX);
     mc_inv_rows_free(&rows);
     free(oids);
     mc_store_free(st);
@@ -1383,7 +1392,8 @@ static const ctl_verb verbs[] = {
     {"application reject", "--id ID --reason TEXT",
      "reject a pending_review application (a paid one is refunded by mcertd's sweep)",
      cmd_app_reject},
-    {"invoice list", "[--state STATE]", "every invoice, newest first (at most 200)",
+    {"invoice list", "[--state STATE]",
+     "every invoice (or every one in STATE), newest first, at most 200",
      cmd_inv_list},
     {"invoice show", "ID", "one invoice, every field", cmd_inv_show},
     {"invoice issue", "ID [--pdf FILE]",

@@ -1022,6 +1022,58 @@ static void a_withdrawal_that_loses_to_the_issue_is_not_permitted(void **state)
     freeReplyObject(r);
 }
 
+/* A filtered list is at most 200 of the invoices that match, newest
+ * first: a request older than the 200 newest invoices (all issued) is still
+ * in the operator's ?state=requested queue and in its owner's list. */
+static void a_filtered_list_reaches_past_the_200_newest(void **state)
+{
+    const char *oid = "PO202612010000000070";
+    order_put(oid, "SQ2026120100000070", MC_TEST_ORG, "alice", "paid", 20000);
+    char id[32];
+    json_decref(request(oid, tok_alice, "演示供应商有限公司", id));
+    int64_t t = mc_testenv_redis_time(env);
+    for (int i = 0; i < 230; i++) { /* newer invoices of another organisation, issued */
+        char o[24], n[24];
+        snprintf(o, sizeof(o), "PO2026120199%08d", i);
+        snprintf(n, sizeof(n), "FP2026120199%08d", i);
+        redisReply *r = mc_testenv_redis(
+            env,
+            "HSET {mc}:inv:%s id %s order %s kind app ref SQ1 uscc %s owner other amount 20000 "
+            "state issued requested_at %lld",
+            o, n, o, MC_TEST_ORG2, (long long)(t + 10 + i));
+        freeReplyObject(r);
+        freeReplyObject(mc_testenv_redis(env, "SET {mc}:invid:%s %s", n, o));
+        freeReplyObject(mc_testenv_redis(env, "ZADD {mc}:invall %lld %s", (long long)(t + 10 + i), o));
+        freeReplyObject(mc_testenv_redis(env, "ZADD {mc}:invorg:%s %lld %s", MC_TEST_ORG2,
+                                         (long long)(t + 10 + i), o));
+    }
+    json_t *o = call("GET", "/api/v1/invoices?state=requested", tok_op, NULL, 200);
+    json_t *arr = json_object_get(o, "invoices");
+    int found = 0;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        assert_string_equal(mc_testenv_jstr(json_array_get(arr, i), "state"), "requested");
+        found |= strcmp(mc_testenv_jstr(json_array_get(arr, i), "id"), id) == 0;
+    }
+    assert_true(found);
+    json_decref(o);
+    o = call("GET", "/api/v1/invoices", tok_op, NULL, 200); /* unfiltered: the 200 newest */
+    assert_int_equal(json_array_size(json_object_get(o, "invoices")), 200);
+    json_decref(o);
+    char out[65536];
+    assert_int_equal(mc_testenv_ctl_out(env, out, sizeof(out), "invoice list --state requested"),
+                     0);
+    assert_non_null(strstr(out, id));
+    /* the other organisation's 230 are gone again for the tests after */
+    for (int i = 0; i < 230; i++) {
+        char o2[24], n[24];
+        snprintf(o2, sizeof(o2), "PO2026120199%08d", i);
+        snprintf(n, sizeof(n), "FP2026120199%08d", i);
+        freeReplyObject(mc_testenv_redis(env, "DEL {mc}:inv:%s {mc}:invid:%s", o2, n));
+        freeReplyObject(mc_testenv_redis(env, "ZREM {mc}:invall %s", o2));
+        freeReplyObject(mc_testenv_redis(env, "ZREM {mc}:invorg:%s %s", MC_TEST_ORG2, o2));
+    }
+}
+
 /* Send one request on a new connection and hang up at once (the reply,
  * if any, is never read). */
 static void send_and_hang_up(const char *method, const char *path, const char *tok,
@@ -1183,6 +1235,7 @@ int main(void)
         cmocka_unit_test(the_requester_withdraws_a_request_and_operators_alone_decide),
         cmocka_unit_test(a_racing_second_request_is_invoice_exists),
         cmocka_unit_test(a_withdrawal_that_loses_to_the_issue_is_not_permitted),
+        cmocka_unit_test(a_filtered_list_reaches_past_the_200_newest),
         cmocka_unit_test(a_client_hanging_up_mid_issue_or_download_leaves_all_whole),
         cmocka_unit_test(mcertctl_lists_shows_issues_rejects_and_voids),
     };

@@ -261,6 +261,7 @@ static int read_oids(const redisReply *r, void *out, mc_err *err)
     l->n = 0;
     if (!mc_reply_is_array(r, 0))
         return MC_REPLY_SHAPE;
+    l->page = r->elements;
     for (size_t i = 0; i < r->elements && l->n < MC_INV_LIST_MAX; i++) {
         if (!mc_reply_is_str(r->element[i]))
             return MC_REPLY_SHAPE;
@@ -272,15 +273,15 @@ static int read_oids(const redisReply *r, void *out, mc_err *err)
     return 0;
 }
 
-void mc_store_inv_oids(mc_store *st, const char *uscc, mc_inv_oids *out, mc_store_cb cb,
-                       void *privdata)
+void mc_store_inv_oids(mc_store *st, const char *uscc, size_t offset, mc_inv_oids *out,
+                       mc_store_cb cb, void *privdata)
 {
     char k[64];
     mc_cmd c;
     mc_cmd_plain(&c, "ZREVRANGE");
     mc_cmd_add(&c, uscc ? mc_key(k, sizeof(k), "invorg", uscc) : "{mc}:invall");
-    mc_cmd_addi(&c, 0);
-    mc_cmd_addi(&c, MC_INV_LIST_MAX - 1);
+    mc_cmd_addi(&c, (long long)offset);
+    mc_cmd_addi(&c, (long long)(offset + MC_INV_LIST_MAX - 1));
     mc_store_call(st, &c, read_oids, out, cb, privdata);
 }
 

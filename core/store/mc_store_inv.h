@@ -113,13 +113,15 @@ void mc_store_inv_finish(mc_store *st, const mc_invoice *inv, mc_inv_event ev, i
 /* ---- lists ---- */
 
 /* Order ids of invoices newest first (an organisation's, or every one when
- * uscc is NULL), at most MC_INV_LIST_MAX. */
+ * uscc is NULL), at most MC_INV_LIST_MAX from the offset-th newest on: a
+ * page; a full one may have more after it. */
 typedef struct mc_inv_oids {
     size_t n;
+    size_t page;                  /* members the page held: MC_INV_LIST_MAX, maybe more */
     char oid[MC_INV_LIST_MAX][MC_INV_ID_LEN + 1];
 } mc_inv_oids;
-void mc_store_inv_oids(mc_store *st, const char *uscc, mc_inv_oids *out, mc_store_cb cb,
-                       void *privdata);
+void mc_store_inv_oids(mc_store *st, const char *uscc, size_t offset, mc_inv_oids *out,
+                       mc_store_cb cb, void *privdata);
 /* The invoices of oids[0..n) in one round trip (a missing one has id "").
  * out->v is owned: mc_inv_rows_free. */
 typedef struct mc_inv_rows {

@@ -494,18 +494,28 @@ static void request_on_stored(void *privdata, const mc_err *err)
 
 /* ---- lists ---- */
 
+/* A filtered list (by state, or a staff account's own) reads page after
+ * page of the index, newest first, until it holds MC_INV_LIST_MAX rows or
+ * the index ends, at most LIST_PAGES pages (O(pages) round trips; the
+ * unfiltered lists of operators and admins take one). */
+#define LIST_PAGES 50
+
 typedef struct list_ctx {
     mc_inv_oids oids;
     mc_inv_rows rows;
     mc_inv_ctx one;
     char state[16];
     char order[MC_INV_ID_LEN + 1];
+    const char *uscc;             /* the index read: NULL (every invoice) or me's org */
+    size_t offset, pages;
+    json_t *arr;                  /* the rows kept so far */
 } list_ctx;
 
 static void list_free(void *p)
 {
     list_ctx *l = p;
     mc_inv_rows_free(&l->rows);
+    json_decref(l->arr);
     free(l);
 }
 
@@ -528,6 +538,7 @@ void mc_api_inv_list(mc_req *r)
     list_ctx *l = mc_req_ctx(r, sizeof(*l), list_free);
     if (l == NULL)
         return;
+    l->arr = json_array();
     snprintf(l->state, sizeof(l->state), "%s", st ? st : "");
     snprintf(l->order, sizeof(l->order), "%s", od ? od : "");
     mc_principal me = me_of(r);
@@ -535,8 +546,8 @@ void mc_api_inv_list(mc_req *r)
         mc_store_inv_ctx(r->node->store, l->order, &l->one, list_on_one, r);
         return;
     }
-    mc_store_inv_oids(r->node->store, mc_policy_inv_may_issue(&me) ? NULL : me.org, &l->oids,
-                      list_on_oids, r);
+    l->uscc = mc_policy_inv_may_issue(&me) ? NULL : r->who.acc.org;
+    mc_store_inv_oids(r->node->store, l->uscc, 0, &l->oids, list_on_oids, r);
 }
 
 static void list_on_oids(void *privdata, const mc_err *err)
@@ -565,13 +576,19 @@ static int list_keeps(mc_req *r, const list_ctx *l, const mc_invoice *v)
     return l->state[0] == '\0' || strcmp(v->state, l->state) == 0;
 }
 
-/* The reply: those of the rows v[0..n) the caller's list keeps. */
-static void list_reply(mc_req *r, const list_ctx *l, const mc_invoice *v, size_t n)
+/* Those of the rows v[0..n) the caller's list keeps onto l->arr (at most
+ * MC_INV_LIST_MAX in all). */
+static void list_keep(mc_req *r, list_ctx *l, const mc_invoice *v, size_t n)
 {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && json_array_size(l->arr) < MC_INV_LIST_MAX; i++)
         if (list_keeps(r, l, &v[i]))
-            json_array_append_new(arr, inv_json(&v[i]));
+            json_array_append_new(l->arr, inv_json(&v[i]));
+}
+
+static void list_reply(mc_req *r, list_ctx *l)
+{
+    json_t *arr = l->arr;
+    l->arr = NULL;
     mc_reply_json(r, 200, json_pack("{s:o}", "invoices", arr));
 }
 
@@ -579,14 +596,23 @@ static void list_on_rows(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     list_ctx *l = r->hctx;
-    list_reply(r, l, l->rows.v, l->rows.n);
+    list_keep(r, l, l->rows.v, l->oids.n == 0 ? 0 : l->rows.n);
+    /* a full page may have more after it: read on while the list is short */
+    if (json_array_size(l->arr) < MC_INV_LIST_MAX && l->oids.page == MC_INV_LIST_MAX &&
+        ++l->pages < LIST_PAGES) {
+        l->offset += l->oids.page;
+        mc_store_inv_oids(r->node->store, l->uscc, l->offset, &l->oids, list_on_oids, r);
+        return;
+    }
+    list_reply(r, l);
 }
 
 static void list_on_one(void *privdata, const mc_err *err)
 {
     MC_STEP_BEGIN(r, privdata, err);
     list_ctx *l = r->hctx;
-    list_reply(r, l, &l->one.inv, 1);
+    list_keep(r, l, &l->one.inv, 1);
+    list_reply(r, l);
 }
 
 /* ---- the steps shared by every action on one invoice ---- */
