@@ -801,6 +801,12 @@ static void refused_requests_change_nothing(void **state)
             NULL);
     refused("POST", P, tok_alice, request_body("PO202612010000000014", "甲"), 404, "unknown_order",
             NULL);
+    {
+        /* a field the title does not have is named as the title's */
+        json_t *b = request_body("PO202612010000000011", "甲");
+        json_object_set_new(json_object_get(b, "title"), "x", json_integer(1));
+        refused("POST", P, tok_alice, b, 400, "bad_field", "title: ");
+    }
     refused("POST", P, tok_alice, request_body("PO202612010000000099", "甲"), 404, "unknown_order",
             NULL);
     refused("POST", P, tok_bob, request_body("PO202612010000000015", "甲"), 404, "unknown_order",

@@ -141,8 +141,11 @@ static int title_parse(json_t *j, mc_inv_title *t, mc_err *err)
     if (!json_is_object(j))
         return mc_err_set(err, 400, "bad_field", "title: an object {name, tax_id, address, "
                                                  "phone, bank, account}");
-    if (mc_json_only(j, KEYS, err) != 0)
-        return -1;
+    if (mc_json_only(j, KEYS, err) != 0) {
+        char why[sizeof(err->msg)];
+        snprintf(why, sizeof(why), "%s", err->msg);
+        return mc_err_set(err, 400, "bad_field", "title: %s", why); /* the field it is in */
+    }
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
         json_t *v = json_object_get(j, f[i].k);
         if (v == NULL) {
