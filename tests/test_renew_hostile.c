@@ -54,7 +54,9 @@
  *     account the new certificate goes to; a binding that moves after the
  *     session opened is refused (binding_changed); the holder now reads
  *     the renewal (GET, the list) and extends it, the holder it was made
- *     for reads and does not act (403), a colleague holding neither 404.
+ *     for reads and does not act (403), a colleague holding neither 404;
+ *     a refund judged for a holder whose binding moves before the atomic
+ *     step is refused there (403 not_permitted, nothing written).
  *
  * Non-goals: the happy paths (tests/test_renew.c), the checks that §3.2
  * shares with bind and login (tests/test_hostile.c), the worker pool full
@@ -2241,6 +2243,56 @@ static void the_holder_now_reads_a_renewal_made_before_the_binding_moved(void **
     rig_stop(&g);
 }
 
+
+/* A refund judged for the holder now, whose binding moves before the
+ * atomic step (two requests interleaving between the C read and the Lua
+ * write): renew_refund re-checks that the holder C judged is still the
+ * holder and refuses (403 not_permitted, nothing written); an admin's
+ * refund ("*": admins act whoever holds it) is not bound to a holder. The
+ * function is called here as the losing handler would call it. */
+static void a_refund_whose_holder_moved_before_the_atomic_step_is_refused(void **state)
+{
+    (void)state;
+    rig g;
+    rig_start(&g, 0, MC_ALG_P256);
+    mc_testenv *env = g.env;
+    mc_testenv_account(env, "boss", MC_TEST_ORG, "admin");
+    mc_testenv_account(env, "heir", MC_TEST_ORG, "staff");
+    char *boss = mc_testenv_login(env, "boss"), *heir = mc_testenv_login(env, "heir");
+    char rid[MC_REN_ID_LEN + 1], oid[MC_REN_ID_LEN + 1], path[120], d1[41], d2[41];
+    renew_paid(env, g.tok, g.fp, 1, rid);
+    snprintf(oid, sizeof(oid), "PO%s", rid + 2);
+    int st;
+    snprintf(path, sizeof(path), "/api/v1/bindings/%s", g.login);
+    json_decref(mc_testenv_api(env, "DELETE", path, boss, NULL, &st));
+    assert_int_equal(st, 200);
+    mc_phone *ph = phone_open(g.dir);
+    mc_testenv_bind(env, ph, heir);
+    mc_phone_free(ph);
+    mc_testenv_expect_field(env, "cert", g.fp, "account", "heir");
+    /* the old holder's refund, judged before the binding moved */
+    digest(env, d1);
+    redisReply *rep = mc_testenv_redis(
+        env,
+        "FCALL renew_refund 7 {mc}:ren:%s {mc}:order:%s {mc}:renof:%s {mc}:refundq {mc}:inv:%s "
+        "{mc}:audit {mc}:cert:%s %s %s 127.0.0.1 %s",
+        rid, oid, g.fp, oid, g.fp, rid, g.login, g.login);
+    if (rep->type != REDIS_REPLY_ERROR || strstr(rep->str, "not_permitted") == NULL)
+        fail_msg("the moved holder's refund: type %d %s", rep->type,
+                 rep->type == REDIS_REPLY_ERROR ? rep->str : "(applied)");
+    freeReplyObject(rep);
+    digest(env, d2);
+    assert_string_equal(d1, d2);
+    expect_renew_state(env, boss, rid, "pending_extension");
+    /* the holder now refunds it */
+    web_refused(env, heir, rid, "refund", 200, "", 0);
+    await_renew_state(env, boss, rid, "refunded");
+    assert_int_equal(mc_testenv_audit_count(env, "renewal_refund", "renewal", rid), 1);
+    free(boss);
+    free(heir);
+    rig_stop(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2265,6 +2317,7 @@ int main(void)
         cmocka_unit_test(a_binding_moved_after_the_renewal_is_what_the_session_shows),
         cmocka_unit_test(a_binding_that_moves_after_the_session_opened_is_binding_changed),
         cmocka_unit_test(the_holder_now_reads_a_renewal_made_before_the_binding_moved),
+        cmocka_unit_test(a_refund_whose_holder_moved_before_the_atomic_step_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -342,22 +342,24 @@ static void list_on_ids(void *privdata, const mc_err *err)
 
 /* ---- refund ---- */
 
-void mc_store_renew_refund(mc_store *st, const mc_renewal *r, const mc_actor *a,
-                           mc_ren_pair *out, mc_store_cb cb, void *privdata)
+void mc_store_renew_refund(mc_store *st, const mc_renewal *r, const char *holder,
+                           const mc_actor *a, mc_ren_pair *out, mc_store_cb cb, void *privdata)
 {
-    char kr[64], ko[64], kf[96], ki[64], oid[MC_PAY_OID_LEN + 1];
+    char kr[64], ko[64], kf[96], ki[64], kc[96], oid[MC_PAY_OID_LEN + 1];
     mc_ren_order_id(r->id, oid);
     mc_cmd c;
-    mc_cmd_fcall(&c, "renew_refund", 6, 0);
+    mc_cmd_fcall(&c, "renew_refund", 7, 0);
     mc_cmd_add(&c, mc_key(kr, sizeof(kr), "ren", r->id));
     mc_cmd_add(&c, mc_key(ko, sizeof(ko), "order", oid));
     mc_cmd_add(&c, mc_key(kf, sizeof(kf), "renof", r->fp));
     mc_cmd_add(&c, "{mc}:refundq");
     mc_cmd_add(&c, mc_key(ki, sizeof(ki), "inv", oid));
     mc_cmd_add(&c, "{mc}:audit");
+    mc_cmd_add(&c, mc_key(kc, sizeof(kc), "cert", r->fp));
     mc_cmd_add(&c, r->id);
     mc_cmd_add(&c, a->who);
     mc_cmd_add(&c, a->from);
+    mc_cmd_add(&c, holder);
     mc_store_call(st, &c, read_now_pair, out, cb, privdata);
 }
 

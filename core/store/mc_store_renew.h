@@ -122,9 +122,12 @@ void mc_ren_list_free(mc_ren_list *l);
 
 /* 申请退款 of a pending_extension renewal: refunding, its order
  * refund_pending and queued (the caller then asks PAY: mc_pay_refund).
- * Errors: not_found, bad_transition, invoice_open. */
-void mc_store_renew_refund(mc_store *st, const mc_renewal *r, const mc_actor *a,
-                           mc_ren_pair *out, mc_store_cb cb, void *privdata);
+ * holder: the holder now the caller was judged to be (re-checked: the
+ * binding may move meanwhile), or "*" for an admin of the organisation.
+ * Errors: not_found, not_permitted (the holder moved), bad_transition,
+ * invoice_open. */
+void mc_store_renew_refund(mc_store *st, const mc_renewal *r, const char *holder,
+                           const mc_actor *a, mc_ren_pair *out, mc_store_cb cb, void *privdata);
 
 /* The extension's QR session (purpose renew) of pending_extension renewal
  * r, also put in its certificate's inbox (entry: mc_inbox_entry_pack's

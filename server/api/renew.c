@@ -525,8 +525,14 @@ static void refund_on_cert(void *privdata, const mc_err *err)
                       mc_ren_state_now(x->p.r.state, x->p.r.expires, x->p.now));
         return;
     }
+    /* re-checked by renew_refund: the holder this caller was judged to be
+     * (the binding may move before the atomic step), or "*" when it acts
+     * as whoever holds it (an admin of the organisation) */
+    mc_principal me = mc_api_principal(&r->who.acc);
+    mc_app_owner anyone = {"", x->p.r.uscc};
+    const char *holder = mc_policy_app_may_act(&me, &anyone) ? "*" : r->who.acc.login;
     mc_actor a = {r->who.acc.login, r->ip};
-    mc_store_renew_refund(r->node->store, &x->p.r, &a, &x->out, refund_on_done, r);
+    mc_store_renew_refund(r->node->store, &x->p.r, holder, &a, &x->out, refund_on_done, r);
 }
 
 static void refund_on_done(void *privdata, const mc_err *err)

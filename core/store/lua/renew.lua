@@ -131,17 +131,29 @@ local function renew_ids(keys, args)
   return {now(), redis.call('ZREVRANGE', keys[1], 0, tonumber(args[1]) - 1)}
 end
 
--- KEYS: ren, its order, renof(fp), refundq, the order's invoice, audit.
--- ARGV: rid, who, from
+-- KEYS: ren, its order, renof(fp), refundq, the order's invoice, audit,
+--       the renewal's certificate
+-- ARGV: rid, who, from, holder (the holder now C judged the caller to be,
+--       or '*' for an admin of its organisation, who acts whoever holds it)
 -- 申请退款: a paid renewal not extended gives its money back: the renewal
 -- becomes refunding (refunded when the provider's notice lands, pay.lua),
 -- its order refund_pending and queued for PAY's refund, the certificate
--- free for a new renewal. Refused while an invoice holds the order.
+-- free for a new renewal. Refused while an invoice holds the order, and
+-- when the holder C judged is no longer the holder (the binding moved
+-- since C read it: not_permitted, as C would now judge).
 -- -> {now, {ren, order}}
 local function renew_refund(keys, args)
-  local kr, ko, kf, rq, ki, au = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6]
-  local rid, who, from = args[1], args[2], args[3]
+  local kr, ko, kf, rq, ki, au, kc = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
+    keys[7]
+  local rid, who, from, holder = args[1], args[2], args[3], args[4]
   if redis.call('EXISTS', kr) == 0 then return fail('not_found') end
+  if holder ~= '*' then
+    -- the holder now: the certificate's account; for one no longer valid
+    -- (bound to nobody) the renewal's (renew.c may_act_now)
+    local now_holder = hget(kr, 'account') or ''
+    if hget(kc, 'status') == 'valid' then now_holder = hget(kc, 'account') or '' end
+    if holder == '' or now_holder ~= holder then return fail('not_permitted') end
+  end
   if hget(kr, 'state') ~= 'pending_extension' then return fail('bad_transition') end
   local oid = hget(kr, 'order') or ''
   if hget(ko, 'id') ~= oid or hget(ko, 'state') ~= 'paid' then return fail('bad_transition') end
