@@ -624,14 +624,15 @@ static void refunds_and_the_states_an_extension_needs(void **state)
     assert_string_equal(pe.code, "cert_revoked");
     digest(env, d2);
     assert_string_equal(d1, d2);
-    /* and a revoked certificate is not renewed: its holder no longer has
-     * it (unbound: 404), its organisation's admin is told why */
+    /* and a revoked certificate is not renewed: its former holder and its
+     * organisation's admin are told why */
     char fp3[65];
     json_t *g3 = renew_get(env, tok, rid3, &st);
     snprintf(fp3, sizeof(fp3), "%s", mc_testenv_jstr(g3, "fp"));
     json_decref(g3);
     r = renew_order(env, tok, fp3, 1, &st);
-    assert_int_equal(st, 404);
+    assert_int_equal(st, 403);
+    assert_string_equal(mc_testenv_jstr(r, "code"), "cert_revoked");
     json_decref(r);
     mc_testenv_account(env, "boss", MC_TEST_ORG, "admin");
     char *atok = mc_testenv_login(env, "boss");
@@ -707,6 +708,12 @@ static void only_the_current_certificates_key_extends_it(void **state)
     /* a new session: the right phone extends */
     assert_int_equal(renew_session(env, tok, rid, sid, poll, &match, NULL), 201);
     extend(env, dir, sid, match, 0, &rn);
+    /* the one it replaced is not renewed again: its holder (and its
+     * organisation) is told why */
+    r = renew_order(env, tok, fp, 1, &st);
+    assert_int_equal(st, 403);
+    assert_string_equal(mc_testenv_jstr(r, "code"), "cert_superseded");
+    json_decref(r);
     /* the holder may still revoke the certificate it replaced (its key was
      * lost, say): the superseded one is hers through its successor; a
      * colleague may not */

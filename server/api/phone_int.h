@@ -60,7 +60,7 @@ static inline void mc_phone_answer_reply(mc_req *r, const char *result, const ch
     mc_buf_free(&out);
 }
 
-/* A renew session's answer, after phone.c's checks (§10.4 steps 1-8:
+/* A renew session's answer, after phone.c's checks (§10.4 steps 0-7′:
  * message, session, chain within the grace, TBS, the certificate being
  * renewed; x->ci is the leaf's): answers r. */
 void mc_phone_renew_answer(mc_req *r);

@@ -316,7 +316,22 @@ static void create_on_cert(void *privdata, const mc_err *err)
     const mc_cert_rec *c = &x->rc.c;
     mc_principal me = mc_api_principal(&r->who.acc);
     mc_app_owner ow = {c->account, c->uscc};
-    if (c->fp[0] == '\0' || !mc_policy_app_may_read(&me, &ow)) {
+    int ours = c->fp[0] != '\0' &&
+               (mc_policy_is_operator(&me) || strcmp(c->uscc, r->who.acc.org) == 0);
+    if (!ours) {
+        mc_reply_errf(r, 404, "not_found", "no such certificate");
+        return;
+    }
+    int http;
+    const char *no = mc_ren_cert_refusal(c->status, c->not_after, r->now, grace_seconds(r),
+                                         &http);
+    if (no != NULL && strcmp(c->status, "valid") != 0) {
+        /* revoked or superseded: bound to nobody, so no holder reads it;
+         * its organisation is told why it cannot be renewed (§10.2) */
+        mc_reply_errf(r, http, no, "this certificate cannot be renewed (%s)", c->status);
+        return;
+    }
+    if (!mc_policy_app_may_read(&me, &ow)) {
         mc_reply_errf(r, 404, "not_found", "no such certificate");
         return;
     }
@@ -325,9 +340,6 @@ static void create_on_cert(void *privdata, const mc_err *err)
                       "only the certificate's holder or an admin of its organisation renews it");
         return;
     }
-    int http;
-    const char *no = mc_ren_cert_refusal(c->status, c->not_after, r->now, grace_seconds(r),
-                                         &http);
     if (no != NULL) {
         mc_reply_errf(r, http, no, "this certificate cannot be renewed (%s)", c->status);
         return;
