@@ -735,6 +735,49 @@ static void mcertctl_revokes_by_serial_and_writes_the_crl(void **state)
     mc_testenv_stop(env);
 }
 
+/* RFC 5280 §3.3: an entry may leave the CRL once it has appeared on a CRL
+ * issued after its certificate's validity: it is left out from a day after
+ * notAfter; OCSP keeps answering revoked. (The records' notAfter is set
+ * back directly: the CA issues no certificate already expired.) */
+static void expired_entries_leave_the_crl_and_ocsp_still_says_revoked(void **state)
+{
+    (void)state;
+    mc_testenv *env = mc_testenv_start(0);
+    char fold[65], fnew[65], sold[64], snew[64], crl[300], out[16384];
+    unbound_cert(env, "gone", MC_TEST_ORG, fold);
+    unbound_cert(env, "fresh", MC_TEST_ORG, fnew);
+    leaf_serial(env, "gone", sold);
+    leaf_serial(env, "fresh", snew);
+    int64_t now = mc_testenv_redis_time(env);
+    char key[96];
+    snprintf(key, sizeof(key), "{mc}:cert:%s", fold);
+    freeReplyObject(mc_testenv_redis(env, "HSET %s not_after %lld", key,
+                                     (long long)(now - 2 * 86400)));
+    snprintf(key, sizeof(key), "{mc}:cert:%s", fnew);
+    freeReplyObject(mc_testenv_redis(env, "HSET %s not_after %lld", key,
+                                     (long long)(now - 3600)));
+    assert_int_equal(mc_testenv_ctl(env, "revoke --fp %s --reason keyCompromise >/dev/null", fold),
+                     0);
+    assert_int_equal(mc_testenv_ctl(env, "revoke --fp %s --reason keyCompromise >/dev/null", fnew),
+                     0);
+    get_crl(env, "pruned", crl);
+    crl_text(env, crl, out, sizeof(out));
+    assert_int_equal(crl_number(out), 2);
+    assert_null(strstr(out, sold));    /* expired two days ago: left out */
+    assert_non_null(strstr(out, snew)); /* an hour ago: still listed */
+    /* mcertctl crl writes the same */
+    char ctlcrl[320];
+    snprintf(ctlcrl, sizeof(ctlcrl), "%s/ctl.der", env->dir);
+    assert_int_equal(mc_testenv_ctl(env, "crl --out %s 2>/dev/null", ctlcrl), 0);
+    crl_text(env, ctlcrl, out, sizeof(out));
+    assert_null(strstr(out, sold));
+    assert_non_null(strstr(out, snew));
+    /* OCSP answers from the live records, not the CRL */
+    ocsp_leaf(env, "gone", "", out, sizeof(out));
+    assert_non_null(strstr(out, "cert.pem: revoked"));
+    mc_testenv_stop(env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,6 +787,7 @@ int main(void)
         cmocka_unit_test(bad_reasons_and_paths_change_nothing),
         cmocka_unit_test(ocsp_answers_malformed_unknown_and_foreign_requests),
         cmocka_unit_test(mcertctl_revokes_by_serial_and_writes_the_crl),
+        cmocka_unit_test(expired_entries_leave_the_crl_and_ocsp_still_says_revoked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,13 +52,14 @@ void mc_store_ca_revoke(mc_store *st, const char *fp, const char *login, int rea
 {
     char kc[96], ka[96];
     mc_cmd c;
-    mc_cmd_fcall(&c, "revoke", 6, 0);
+    mc_cmd_fcall(&c, "revoke", 7, 0);
     mc_cmd_add(&c, mc_key(kc, sizeof(kc), "cert", fp));
     mc_cmd_add(&c, mc_key(ka, sizeof(ka), "acct", login[0] ? login : "-"));
     mc_cmd_add(&c, "{mc}:audit");
     mc_cmd_add(&c, "{mc}:crl");
     mc_cmd_add(&c, "{mc}:crlinfo");
     mc_cmd_add(&c, "{mc}:crlver");
+    mc_cmd_add(&c, "{mc}:crlexp");
     mc_cmd_add(&c, fp);
     mc_cmd_add(&c, login);
     mc_cmd_add(&c, a->who);
@@ -129,10 +130,11 @@ static int read_crl(const redisReply *r, void *out, mc_err *err)
 void mc_store_crl_read(mc_store *st, mc_crl_state *out, mc_store_cb cb, void *privdata)
 {
     mc_cmd c;
-    mc_cmd_fcall(&c, "crl_read", 3, 1);
+    mc_cmd_fcall(&c, "crl_read", 4, 1);
     mc_cmd_add(&c, "{mc}:crl");
     mc_cmd_add(&c, "{mc}:crlinfo");
     mc_cmd_add(&c, "{mc}:crlver");
+    mc_cmd_add(&c, "{mc}:crlexp");
     mc_store_call(st, &c, read_crl, out, cb, privdata);
 }
 

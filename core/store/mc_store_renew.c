@@ -419,7 +419,7 @@ void mc_store_renew_commit(mc_store *st, const mc_ren_commit *in, const mc_actor
     const mc_cert_rec *nc = in->nc;
     char ks[64], kr[64], kc[96], kn[96], ka[96], kf[96], kser[80], korg[64], kiz[96], kih[96];
     mc_cmd c;
-    mc_cmd_fcall(&c, "renew_commit", 14, 0);
+    mc_cmd_fcall(&c, "renew_commit", 15, 0);
     mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", in->sid));
     mc_cmd_add(&c, mc_key(kr, sizeof(kr), "ren", in->rid));
     mc_cmd_add(&c, mc_key(kc, sizeof(kc), "cert", in->old_fp));
@@ -433,6 +433,7 @@ void mc_store_renew_commit(mc_store *st, const mc_ren_commit *in, const mc_actor
     mc_cmd_add(&c, mc_key(kiz, sizeof(kiz), "inbox", in->old_fp));
     mc_cmd_add(&c, mc_key(kih, sizeof(kih), "inboxe", in->old_fp));
     mc_cmd_add(&c, "{mc}:audit");
+    mc_cmd_add(&c, "{mc}:crlexp");
     mc_cmd_add(&c, in->sid);
     mc_cmd_add(&c, in->answer);
     mc_cmd_add(&c, in->old_fp);

@@ -7,6 +7,10 @@ audit, account_unbind; cert_record there writes the serial index).
 Keys (all durable):
   {mc}:crl            zset serial -> revoked_at: every revoked serial
   {mc}:crlinfo        hash serial -> reason (RFC 5280 CRLReason, 0..10)
+  {mc}:crlexp         hash serial -> the certificate's notAfter: an entry
+                      is left out of the CRL from a day after it (RFC 5280
+                      §3.3; OCSP still answers revoked). Entries without
+                      one (made before it existed) stay.
   {mc}:crlver         counter: bumped by every revocation; the CRL's
                       cRLNumber, and what a node compares to know that its
                       cached CRL is stale
@@ -20,7 +24,7 @@ Keys (all durable):
 ---------------------------------------------------------------- revocation
 
 -- KEYS: cert, acct (the bound account as the caller read it, or any key
--- when none), audit, crl, crlinfo, crlver.
+-- when none), audit, crl, crlinfo, crlver, crlexp.
 -- ARGV: fp, login ('' if unbound), who, from, reason (0..10, checked by C).
 -- The certificate is recorded revoked with its reason and unbound; its
 -- account's bind_gen moves on, so the web sessions it made end (web_auth);
@@ -45,6 +49,7 @@ local function revoke(keys, args)
   if serial ~= '' then
     redis.call('ZADD', kl, t, serial)
     redis.call('HSET', ki, serial, reason)
+    redis.call('HSET', keys[7], serial, hget(c, 'not_after') or '0')
   end
   local ver = redis.call('INCR', kv)
   audit(au, t, who, from, 'revoke', 'cert', fp, 'account', login, 'serial', serial,
@@ -54,20 +59,25 @@ end
 
 ---------------------------------------------------------------- publishing
 
--- KEYS: crl, crlinfo, crlver. Everything the CRL holds, as of one moment:
--- -> {crlver, now, {serial, revoked_at, reason, serial, ...}} (by
--- revocation time). O(N) in the revoked serials: a node reads it only when
--- crlver moved (api/ca.c).
+-- KEYS: crl, crlinfo, crlver, crlexp. Everything the CRL holds, as of one
+-- moment: -> {crlver, now, {serial, revoked_at, reason, serial, ...}} (by
+-- revocation time), without the entries whose certificate expired more
+-- than a day ago. O(N) in the revoked serials: a node reads it only when
+-- crlver moved, or hourly (api/ca.c).
 local function crl_read(keys, args)
-  local kl, ki, kv = keys[1], keys[2], keys[3]
+  local kl, ki, kv, ke = keys[1], keys[2], keys[3], keys[4]
   local z = redis.call('ZRANGE', kl, 0, -1, 'WITHSCORES')
+  local t = now()
   local out = {}
   for i = 1, #z, 2 do
-    out[#out + 1] = z[i]
-    out[#out + 1] = z[i + 1]
-    out[#out + 1] = hget(ki, z[i]) or '0'
+    local na = tonumber(hget(ke, z[i]) or '0') or 0
+    if na == 0 or t <= na + 86400 then
+      out[#out + 1] = z[i]
+      out[#out + 1] = z[i + 1]
+      out[#out + 1] = hget(ki, z[i]) or '0'
+    end
   end
-  return {tonumber(redis.call('GET', kv) or '0'), now(), out}
+  return {tonumber(redis.call('GET', kv) or '0'), t, out}
 end
 
 -- KEYS: crl, crlinfo, then one serial index key per serial.

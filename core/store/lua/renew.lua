@@ -196,7 +196,8 @@ end
 
 -- KEYS: sess, ren, old cert, new cert, acct (the old one's account, or
 --       {mc}:acct:- when unbound), renof(old fp), serial index (new),
---       orgcerts, crl, crlinfo, crlver, inbox zset, inbox hash (old fp), audit
+--       orgcerts, crl, crlinfo, crlver, inbox zset, inbox hash (old fp), audit,
+--       crlexp
 -- ARGV: sid, answer, old fp, new fp, login (the old one's account as C read
 --       it), who, from, rekey ('0'|'1'), rid, new_not_after, then the new
 --       certificate's 9 fields (cert_record)
@@ -237,6 +238,7 @@ local function renew_commit(keys, args)
   if serial ~= '' then
     redis.call('ZADD', kl, t, serial)
     redis.call('HSET', ki, serial, 4)
+    redis.call('HSET', keys[15], serial, hget(kc, 'not_after') or '0')
   end
   redis.call('INCR', kv)
   if login ~= '' then redis.call('HSET', a, 'cert', nfp) end
