@@ -1739,6 +1739,26 @@ static void sign_view_decode_enforces_key_rules_and_values(void **state)
 
 /* --- the sign answer --- */
 
+/* An approving answer (v 1, number 57) of purpose from origin whose chain
+ * is cert alone and whose signature is sig, both filled with fill_range
+ * (1 and 2): where the sign and renew round trips start. */
+static void approve_one_cert(mc_response *r, const char *purpose, const char *origin,
+                             uint8_t *cert, size_t ncert, uint8_t *sig, size_t nsig)
+{
+    fill_range(cert, ncert, 1);
+    fill_range(sig, nsig, 2);
+    memset(r, 0, sizeof(*r));
+    r->v = 1;
+    strcpy(r->sid, "0123456789ABCDEFGHJK");
+    snprintf(r->purpose, sizeof(r->purpose), "%s", purpose);
+    snprintf(r->origin, sizeof(r->origin), "%s", origin);
+    strcpy(r->decision, "approve");
+    r->number = 57;
+    r->chain[0] = (mc_slice){cert, ncert};
+    r->nchain = 1;
+    r->sig = (mc_slice){sig, nsig};
+}
+
 #define SRESP_N 9
 static void sign_resp_entries(entry *e)
 {
@@ -1751,19 +1771,8 @@ static void sign_response_encode_decode_round_trip(void **state)
 {
     (void)state;
     uint8_t cert[300], sig[72], ds[MC_DOCS_MAX][MC_SIG_MAX];
-    fill_range(cert, sizeof(cert), 1);
-    fill_range(sig, sizeof(sig), 2);
     mc_response r;
-    memset(&r, 0, sizeof(r));
-    r.v = 1;
-    strcpy(r.sid, "0123456789ABCDEFGHJK");
-    strcpy(r.purpose, "sign");
-    strcpy(r.origin, "https://zcy.example");
-    strcpy(r.decision, "approve");
-    r.number = 57;
-    r.chain[0] = (mc_slice){cert, sizeof(cert)};
-    r.nchain = 1;
-    r.sig = (mc_slice){sig, sizeof(sig)};
+    approve_one_cert(&r, "sign", "https://zcy.example", cert, sizeof(cert), sig, sizeof(sig));
     for (size_t i = 0; i < MC_DOCS_MAX; i++) {
         memset(ds[i], (int)i, sizeof(ds[i]));
         r.doc_sigs[i] = (mc_slice){ds[i], i % 2 ? MC_SIG_MAX : 1 + i};
@@ -2295,20 +2304,9 @@ static void renew_response_encode_decode_round_trip(void **state)
     (void)state;
     static uint8_t csr[MC_RENEW_CSR_MAX];
     uint8_t cert[300], sig[72];
-    fill_range(cert, sizeof(cert), 1);
-    fill_range(sig, sizeof(sig), 2);
-    fill_range(csr, sizeof(csr), 3);
     mc_response r;
-    memset(&r, 0, sizeof(r));
-    r.v = 1;
-    strcpy(r.sid, "0123456789ABCDEFGHJK");
-    strcpy(r.purpose, "renew");
-    strcpy(r.origin, "https://ca.example");
-    strcpy(r.decision, "approve");
-    r.number = 57;
-    r.chain[0] = (mc_slice){cert, sizeof(cert)};
-    r.nchain = 1;
-    r.sig = (mc_slice){sig, sizeof(sig)};
+    approve_one_cert(&r, "renew", "https://ca.example", cert, sizeof(cert), sig, sizeof(sig));
+    fill_range(csr, sizeof(csr), 3);
     r.has_csr = 1;
     static const size_t lens[] = {0, 1, 437, MC_RENEW_CSR_MAX};
     mc_buf b = {0};
