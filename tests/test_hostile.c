@@ -70,14 +70,8 @@ typedef struct sess {
     mc_session_view v;
 } sess;
 
-/* The decoded outcome of one phone POST. */
-typedef struct preply {
-    int status;
-    char code[32];
-    char msg[160];
-    char state[16];
-    char account[MC_ACCOUNT_MAX + 1];
-} preply;
+/* The decoded outcome of one phone request. */
+typedef mc_testenv_preply preply;
 
 
 /* Open a session (201 required) and let the phone fetch it. */
@@ -108,51 +102,12 @@ static void url_of(mc_testenv *env, const char *sid, char *url, size_t n)
     snprintf(url, n, "%s/m/v1/sessions/%s/response", env->base, sid);
 }
 
-/* Check that a /m/ reply is msgpack and decode it: {state, account} for a
- * 200, {code, message} (both non-empty) otherwise. */
-static void decode_phone_reply(const mc_http_reply *rep, preply *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->status = rep->status;
-    const char *ct = mc_http_reply_header(rep, "Content-Type");
-    if (ct == NULL || strcmp(ct, MSGPACK_CT) != 0)
-        fail_msg("phone reply %d has Content-Type %s", rep->status, ct ? ct : "(none)");
-    if (rep->status == 200) {
-        mc_err e;
-        if (mc_result_decode(rep->body.ptr, rep->body.len, out->state, sizeof(out->state),
-                             out->account, sizeof(out->account), &e) != 0)
-            fail_msg("200 reply is not a msgpack {state, account}: %s", e.msg);
-        return;
-    }
-    if (mc_error_decode(rep->body.ptr, rep->body.len, out->code, sizeof(out->code), out->msg,
-                        sizeof(out->msg)) != 0)
-        fail_msg("error reply %d is not a msgpack {code, message}", rep->status);
-    assert_true(out->code[0] != '\0');
-    assert_true(out->msg[0] != '\0');
-}
-
-/* One raw request on the phone API; the reply is checked and decoded. */
-static void phone_req(mc_testenv *env, const char *method, const char *url, const void *body,
-                      size_t len, const char *ctype, preply *out)
-{
-    char ct[128];
-    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : MSGPACK_CT);
-    const char *const headers[] = {ct, "Accept: " MSGPACK_CT, NULL};
-    mc_http_reply rep;
-    memset(&rep, 0, sizeof(rep));
-    mc_err e;
-    if (mc_http_request(method, url, headers, body, len, 10, &rep, &e) != 0)
-        fail_msg("%s %s: %s (server hung or crashed?)", method, url, e.msg);
-    decode_phone_reply(&rep, out);
-    mc_http_reply_free(&rep);
-}
-
 static void phone_post(mc_testenv *env, const char *url_sid, const void *body, size_t len,
                        const char *ctype, preply *out)
 {
     char url[256];
     url_of(env, url_sid, url, sizeof(url));
-    phone_req(env, "POST", url, body, len, ctype, out);
+    mc_testenv_phone_req("POST", url, body, len, ctype, 1, out);
 }
 
 /* Send a hostile body: exact status and code, and not one bit written. */
@@ -672,7 +627,7 @@ static void unknown_or_malformed_session_id_is_404(void **state)
     /* fetch */
     mc_testenv_digest(env, before);
     snprintf(url, sizeof(url), "%s/m/v1/sessions/%s", env->base, ghost.sid);
-    phone_req(env, "GET", url, NULL, 0, NULL, &r);
+    mc_testenv_phone_req("GET", url, NULL, 0, NULL, 1, &r);
     assert_int_equal(r.status, 404);
     assert_string_equal(r.code, "unknown_session");
     static const char *const malformed[] = {
@@ -684,13 +639,13 @@ static void unknown_or_malformed_session_id_is_404(void **state)
     };
     for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
         snprintf(url, sizeof(url), "%s/m/v1/sessions/%s", env->base, malformed[i]);
-        phone_req(env, "GET", url, NULL, 0, NULL, &r);
+        mc_testenv_phone_req("GET", url, NULL, 0, NULL, 1, &r);
         if (r.status != 404 || strcmp(r.code, "unknown_session") != 0)
             fail_msg("GET sid %s: %d %s", malformed[i], r.status, r.code);
     }
     /* bytes the route does not even match: 404 too, still msgpack */
     snprintf(url, sizeof(url), "%s/m/v1/sessions/AB%%00CD", env->base);
-    phone_req(env, "GET", url, NULL, 0, NULL, &r);
+    mc_testenv_phone_req("GET", url, NULL, 0, NULL, 1, &r);
     assert_int_equal(r.status, 404);
     mc_testenv_digest(env, after);
     assert_string_equal(before, after);
@@ -705,7 +660,7 @@ static void unknown_or_malformed_session_id_is_404(void **state)
     build(f->admin.ph, &s, MC_PHONE_APPROVE, (uint32_t)s.match, NULL, &body);
     mc_testenv_digest(env, before);
     snprintf(url, sizeof(url), "%s/m/v1/sessions/%%2e%%2e/response", env->base);
-    phone_req(env, "POST", url, body.ptr, body.len, NULL, &r);
+    mc_testenv_phone_req("POST", url, body.ptr, body.len, NULL, 1, &r);
     assert_int_equal(r.status, 404);
     mc_testenv_digest(env, after);
     assert_string_equal(before, after);
@@ -1150,21 +1105,21 @@ static void wrong_method_and_unknown_path_on_phone_api_are_msgpack_errors(void *
     preply r;
     mc_testenv_digest(env, before);
     snprintf(url, sizeof(url), "%s/m/v1/nothing-here", env->base);
-    phone_req(env, "GET", url, NULL, 0, NULL, &r);
+    mc_testenv_phone_req("GET", url, NULL, 0, NULL, 1, &r);
     assert_int_equal(r.status, 404);
     assert_string_equal(r.code, "not_found");
     snprintf(url, sizeof(url), "%s/m/v1/sessions/ABC!DEFGHJKMNPQRSTVW", env->base);
-    phone_req(env, "GET", url, NULL, 0, NULL, &r);
+    mc_testenv_phone_req("GET", url, NULL, 0, NULL, 1, &r);
     assert_int_equal(r.status, 404);
     assert_string_equal(r.code, "unknown_session");
     snprintf(url, sizeof(url), "%s/m/v1/sessions/ABCDEFGHJKMNPQRSTVWX/response", env->base);
-    phone_req(env, "GET", url, NULL, 0, NULL, &r);
+    mc_testenv_phone_req("GET", url, NULL, 0, NULL, 1, &r);
     assert_int_equal(r.status, 405);
     assert_string_equal(r.code, "method_not_allowed");
-    phone_req(env, "DELETE", url, NULL, 0, NULL, &r);
+    mc_testenv_phone_req("DELETE", url, NULL, 0, NULL, 1, &r);
     assert_int_equal(r.status, 405);
     assert_string_equal(r.code, "method_not_allowed");
-    phone_req(env, "PUT", url, NULL, 0, NULL, &r);
+    mc_testenv_phone_req("PUT", url, NULL, 0, NULL, 1, &r);
     assert_int_equal(r.status, 405);
     assert_string_equal(r.code, "method_not_allowed");
     mc_testenv_digest(env, after);
@@ -1520,11 +1475,11 @@ static void expired_session_is_410_for_fetch_and_answer_and_poll_says_expired(vo
     char url[256];
     preply r;
     snprintf(url, sizeof(url), "%s/m/v1/sessions/%s", env->base, a.sid);
-    phone_req(env, "GET", url, NULL, 0, NULL, &r);
+    mc_testenv_phone_req("GET", url, NULL, 0, NULL, 1, &r);
     assert_int_equal(r.status, 410);
     assert_string_equal(r.code, "session_expired");
     snprintf(url, sizeof(url), "%s/m/v1/sessions/%s", env->base, bsid);
-    phone_req(env, "GET", url, NULL, 0, NULL, &r);
+    mc_testenv_phone_req("GET", url, NULL, 0, NULL, 1, &r);
     assert_int_equal(r.status, 410);
     assert_string_equal(r.code, "session_expired");
     mc_testenv_digest(env, after);

@@ -85,14 +85,9 @@ typedef struct fixture {
     mc_buf early_body;       /* that approval's bytes */
 } fixture;
 
-/* The decoded outcome of one phone request. */
-typedef struct preply {
-    int status;
-    char code[32];
-    char msg[160];
-    char state[16];
-    char account[MC_ACCOUNT_MAX + 1];
-} preply;
+/* The decoded outcome of one phone request (a 200 that is not a
+ * {state, account}, an inbox listing, leaves state ""). */
+typedef mc_testenv_preply preply;
 
 static fixture *fx(void **state)
 {
@@ -225,46 +220,11 @@ static void counter_restore(mc_testenv *env, const counter *c, int counted, cons
 /* Phone requests                                                      */
 /* ------------------------------------------------------------------ */
 
-static void decode_phone_reply(const mc_http_reply *rep, preply *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->status = rep->status;
-    const char *ct = mc_http_reply_header(rep, "Content-Type");
-    if (ct == NULL || strcmp(ct, MSGPACK_CT) != 0)
-        fail_msg("phone reply %d has Content-Type %s", rep->status, ct ? ct : "(none)");
-    if (rep->status == 200) {
-        mc_err e;
-        /* an inbox listing is not a {state, account}: left empty */
-        if (mc_result_decode(rep->body.ptr, rep->body.len, out->state, sizeof(out->state),
-                             out->account, sizeof(out->account), &e) != 0)
-            out->state[0] = '\0';
-        return;
-    }
-    if (mc_error_decode(rep->body.ptr, rep->body.len, out->code, sizeof(out->code), out->msg,
-                        sizeof(out->msg)) != 0)
-        fail_msg("error reply %d is not a msgpack {code, message}", rep->status);
-    assert_true(out->code[0] != '\0');
-    assert_true(out->msg[0] != '\0');
-}
-
-static void phone_req(const char *method, const char *url, const void *body, size_t len,
-                      preply *out)
-{
-    const char *const headers[] = {"Content-Type: " MSGPACK_CT, "Accept: " MSGPACK_CT, NULL};
-    mc_http_reply rep;
-    memset(&rep, 0, sizeof(rep));
-    mc_err e;
-    if (mc_http_request(method, url, headers, body, len, 20, &rep, &e) != 0)
-        fail_msg("%s %s: %s (server hung or crashed?)", method, url, e.msg);
-    decode_phone_reply(&rep, out);
-    mc_http_reply_free(&rep);
-}
-
 static void phone_post(mc_testenv *env, const char *sid, const mc_buf *body, preply *out)
 {
     char url[256];
     snprintf(url, sizeof(url), "%s/m/v1/sessions/%s/response", env->base, sid);
-    phone_req("POST", url, body->ptr, body->len, out);
+    mc_testenv_phone_req("POST", url, body->ptr, body->len, NULL, 0, out);
 }
 
 /* Post body; exact status and code; not one bit written. */
@@ -310,6 +270,24 @@ static void expect_honest(mc_testenv *env, const mc_phone *ph, const sreq *s,
     assert_string_equal(r.account, d == MC_PHONE_APPROVE ? account : "");
     mc_testenv_digest(env, after);
     assert_string_not_equal(before, after);
+}
+
+/* A case's start: a staff account login of MC_TEST_ORG bound to its new
+ * P-256 phone, and a request of NDOCS documents (set salt) for it opened
+ * with the fixture's key and fetched by the phone. */
+static sreq *case_open(fixture *f, holder *h, const char *login, unsigned salt)
+{
+    holder_new(f->env, h, login, MC_ALG_P256, 1);
+    return open_fetch(f->env, f->key, NULL, h->login, NDOCS, salt, 0);
+}
+
+/* A case's end: what was refused left the request answerable, so the
+ * honest approval goes through; frees s and h. */
+static void case_close(fixture *f, holder *h, sreq *s)
+{
+    expect_honest(f->env, h->ph, s, MC_PHONE_APPROVE, h->login);
+    free(s);
+    mc_testenv_holder_free(h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -410,8 +388,7 @@ static void swapped_document_signatures_are_bad_doc_signature(void **state)
 {
     fixture *f = fx(state);
     holder h;
-    holder_new(f->env, &h, "swap", MC_ALG_P256, 1);
-    sreq *s = open_fetch(f->env, f->key, NULL, h.login, NDOCS, 1, 0);
+    sreq *s = case_open(f, &h, "swap", 1);
     static const size_t order[] = {1, 0};
     mc_phone_overrides ov = {.doc_sig_order = order, .doc_sig_order_len = 2};
     expect_lie(f->env, h.ph, s, MC_PHONE_APPROVE, &ov, 403, "bad_doc_signature", "swapped");
@@ -424,17 +401,14 @@ static void swapped_document_signatures_are_bad_doc_signature(void **state)
     mc_phone_overrides ov3 = {.doc_sig_order = order3, .doc_sig_order_len = 3};
     expect_lie(f->env, h.ph, s, MC_PHONE_APPROVE, &ov3, 403, "bad_doc_signature", "0,0,0");
     /* the session stays answerable */
-    expect_honest(f->env, h.ph, s, MC_PHONE_APPROVE, h.login);
-    free(s);
-    mc_testenv_holder_free(&h);
+    case_close(f, &h, s);
 }
 
 static void signature_over_a_digest_or_time_not_requested_is_bad_doc_signature(void **state)
 {
     fixture *f = fx(state);
     holder h;
-    holder_new(f->env, &h, "digestlie", MC_ALG_P256, 1);
-    sreq *s = open_fetch(f->env, f->key, NULL, h.login, NDOCS, 2, 0);
+    sreq *s = case_open(f, &h, "digestlie", 2);
     uint8_t other[32];
     doc_digest(7, 99, other, NULL); /* a document nobody asked about */
     for (size_t i = 0; i < NDOCS; i++) {
@@ -480,9 +454,7 @@ static void signature_over_a_digest_or_time_not_requested_is_bad_doc_signature(v
     memcpy(bin + 2, sig, siglen);
     expect_post_reject(f->env, s->sid, &body, 403, "bad_doc_signature", "foreign doc key");
     mc_buf_free(&body);
-    expect_honest(f->env, h.ph, s, MC_PHONE_APPROVE, h.login);
-    free(s);
-    mc_testenv_holder_free(&h);
+    case_close(f, &h, s);
 }
 
 /* §8.6 step 8: the document signatures are checked before the number, so a
@@ -493,8 +465,7 @@ static void document_signatures_are_checked_before_the_number(void **state)
 {
     fixture *f = fx(state);
     holder h;
-    holder_new(f->env, &h, "decoy", MC_ALG_P256, 1);
-    sreq *s = open_fetch(f->env, f->key, NULL, h.login, NDOCS, 3, 0);
+    sreq *s = case_open(f, &h, "decoy", 3);
     uint32_t decoy = 0;
     for (int i = 0; i < 3; i++)
         if (s->v.s.choices[i] != (uint32_t)s->match)
@@ -558,8 +529,7 @@ static void tbs_without_or_with_other_documents_is_bad_signature(void **state)
 {
     fixture *f = fx(state);
     holder h;
-    holder_new(f->env, &h, "tbsdocs", MC_ALG_P256, 1);
-    sreq *s = open_fetch(f->env, f->key, NULL, h.login, NDOCS, 6, 0);
+    sreq *s = case_open(f, &h, "tbsdocs", 6);
     /* the 11-element TBS of §4, as for a bind or login */
     mc_phone_overrides ov = {.tbs_no_docs = 1};
     expect_lie(f->env, h.ph, s, MC_PHONE_APPROVE, &ov, 403, "bad_signature", "11 elements");
@@ -592,9 +562,7 @@ static void tbs_without_or_with_other_documents_is_bad_signature(void **state)
         expect_lie(f->env, h.ph, s, MC_PHONE_APPROVE, &ovs, 403, "bad_signature", lies[i].what);
     }
     free(o);
-    expect_honest(f->env, h.ph, s, MC_PHONE_APPROVE, h.login);
-    free(s);
-    mc_testenv_holder_free(&h);
+    case_close(f, &h, s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -605,8 +573,7 @@ static void doc_sigs_of_the_wrong_count_or_purpose_are_bad_field(void **state)
 {
     fixture *f = fx(state);
     holder h;
-    holder_new(f->env, &h, "docsigsn", MC_ALG_P256, 1);
-    sreq *s = open_fetch(f->env, f->key, NULL, h.login, NDOCS, 7, 0);
+    sreq *s = case_open(f, &h, "docsigsn", 7);
     size_t counts[] = {NDOCS - 1, NDOCS + 1, 0, 1, MC_DOCS_MAX};
     for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
         mc_phone_overrides ov = {.set_doc_sigs_count = 1, .doc_sigs_count = counts[i]};
@@ -672,8 +639,7 @@ static void a_sign_answer_cut_short_or_with_a_non_bin_doc_sig_is_refused(void **
 {
     fixture *f = fx(state);
     holder h;
-    holder_new(f->env, &h, "cutsign", MC_ALG_P256, 1);
-    sreq *s = open_fetch(f->env, f->key, NULL, h.login, NDOCS, 14, 0);
+    sreq *s = case_open(f, &h, "cutsign", 14);
     mc_buf body = {0};
     build(h.ph, s, MC_PHONE_APPROVE, (uint32_t)s->match, NULL, &body);
     char url[256], before[41], after[41];
@@ -681,7 +647,7 @@ static void a_sign_answer_cut_short_or_with_a_non_bin_doc_sig_is_refused(void **
     mc_testenv_digest(f->env, before);
     for (size_t n = 0; n < body.len; n++) {
         preply r;
-        phone_req("POST", url, body.ptr, n, &r);
+        mc_testenv_phone_req("POST", url, body.ptr, n, NULL, 0, &r);
         if (r.status != 400 || strcmp(r.code, "bad_msgpack") != 0)
             fail_msg("sign answer cut to %zu of %zu bytes: %d %s", n, body.len, r.status,
                      r.code);
@@ -712,9 +678,7 @@ static void a_sign_answer_cut_short_or_with_a_non_bin_doc_sig_is_refused(void **
         mc_buf_free(&lie);
     }
     mc_buf_free(&body);
-    expect_honest(f->env, h.ph, s, MC_PHONE_APPROVE, h.login);
-    free(s);
-    mc_testenv_holder_free(&h);
+    case_close(f, &h, s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -725,8 +689,7 @@ static void certificate_revoked_between_request_and_answer_is_cert_revoked(void 
 {
     fixture *f = fx(state);
     holder h;
-    holder_new(f->env, &h, "revoked", MC_ALG_P256, 1);
-    sreq *s = open_fetch(f->env, f->key, NULL, h.login, NDOCS, 8, 0);
+    sreq *s = case_open(f, &h, "revoked", 8);
     mc_buf approve = {0}, reject = {0};
     build(h.ph, s, MC_PHONE_APPROVE, (uint32_t)s->match, NULL, &approve);
     build(h.ph, s, MC_PHONE_REJECT, 0, NULL, &reject);
@@ -824,8 +787,7 @@ static void the_same_answer_again_gets_the_first_result_another_is_session_done(
 {
     fixture *f = fx(state);
     holder h;
-    holder_new(f->env, &h, "twice", MC_ALG_P256, 1);
-    sreq *s = open_fetch(f->env, f->key, NULL, h.login, NDOCS, 13, 0);
+    sreq *s = case_open(f, &h, "twice", 13);
     mc_buf body = {0};
     build(h.ph, s, MC_PHONE_APPROVE, (uint32_t)s->match, NULL, &body);
     preply r;
@@ -1381,8 +1343,7 @@ static void collecting_without_the_right_credential_is_bad_poll_secret(void **st
 {
     fixture *f = fx(state);
     holder h;
-    holder_new(f->env, &h, "collect", MC_ALG_P256, 1);
-    sreq *s = open_fetch(f->env, f->key, NULL, h.login, NDOCS, 30, 0);
+    sreq *s = case_open(f, &h, "collect", 30);
     sreq *o = open_fetch(f->env, f->key, NULL, h.login, 1, 31, 0);
     expect_honest(f->env, h.ph, s, MC_PHONE_APPROVE, h.login);
     char path[96], spath[96], hdr[128], k2[120], k1[120];
@@ -1763,7 +1724,7 @@ static void inbox_get(mc_testenv *env, const char *query, preply *out)
 {
     char url[900];
     snprintf(url, sizeof(url), "%s/m/v1/inbox%s%s", env->base, query[0] ? "?" : "", query);
-    phone_req("GET", url, NULL, 0, out);
+    mc_testenv_phone_req("GET", url, NULL, 0, NULL, 0, out);
 }
 
 static void expect_inbox_reject(mc_testenv *env, const char *query, int status, const char *code,

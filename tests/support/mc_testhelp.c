@@ -301,3 +301,39 @@ int64_t mc_testenv_redis_time(mc_testenv *env)
     freeReplyObject(r);
     return t;
 }
+
+/* ---- the phone API ---- */
+
+#define PHONE_CT "application/x-msgpack"
+
+void mc_testenv_phone_req(const char *method, const char *url, const void *body, size_t len,
+                          const char *ctype, int strict, mc_testenv_preply *out)
+{
+    char ct[128];
+    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : PHONE_CT);
+    const char *const headers[] = {ct, "Accept: " PHONE_CT, NULL};
+    mc_http_reply rep;
+    memset(&rep, 0, sizeof(rep));
+    mc_err e;
+    if (mc_http_request(method, url, headers, body, len, 20, &rep, &e) != 0)
+        fail_msg("%s %s: %s (server hung or crashed?)", method, url, e.msg);
+    memset(out, 0, sizeof(*out));
+    out->status = rep.status;
+    const char *rct = mc_http_reply_header(&rep, "Content-Type");
+    if (rct == NULL || strcmp(rct, PHONE_CT) != 0)
+        fail_msg("phone reply %d has Content-Type %s", rep.status, rct ? rct : "(none)");
+    if (rep.status == 200) {
+        if (mc_result_decode(rep.body.ptr, rep.body.len, out->state, sizeof(out->state),
+                             out->account, sizeof(out->account), &e) != 0) {
+            if (strict)
+                fail_msg("200 reply is not a msgpack {state, account}: %s", e.msg);
+            out->state[0] = out->account[0] = '\0';
+        }
+    } else if (mc_error_decode(rep.body.ptr, rep.body.len, out->code, sizeof(out->code),
+                               out->msg, sizeof(out->msg)) != 0) {
+        fail_msg("error reply %d is not a msgpack {code, message}", rep.status);
+    } else if (out->code[0] == '\0' || out->msg[0] == '\0') {
+        fail_msg("error reply %d has an empty code or message", rep.status);
+    }
+    mc_http_reply_free(&rep);
+}

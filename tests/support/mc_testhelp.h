@@ -85,6 +85,24 @@ int mc_testenv_web_req(mc_testenv *env, const char *method, const char *path,
  * Returns the child's pid (in the parent). */
 pid_t mc_testenv_racer(mc_testenv *env, const char *sid, const mc_buf *body, int go[2]);
 
+/* The decoded outcome of one request on the phone API (/m/). */
+typedef struct mc_testenv_preply {
+    int status;
+    char code[32];   /* an error's */
+    char msg[160];
+    char state[16];  /* a 200 {state, account}'s */
+    char account[MC_ACCOUNT_MAX + 1];
+} mc_testenv_preply;
+
+/* One request on the phone API (url absolute; ctype NULL: msgpack; body of
+ * len bytes, may be NULL) with a 20 s timeout: fails the test if no reply
+ * comes (a hung or crashed server), unless its Content-Type is msgpack,
+ * and unless an error (status != 200) is a msgpack {code, message}, both
+ * non-empty. A 200 is decoded as {state, account}; one that is not fails
+ * the test if strict, else leaves state "" (an inbox listing, a view). */
+void mc_testenv_phone_req(const char *method, const char *url, const void *body, size_t len,
+                          const char *ctype, int strict, mc_testenv_preply *out);
+
 /* ---- phones and holders ---- */
 
 /* The SHA-256 fingerprint (hex) of the phone's leaf certificate. */
