@@ -374,7 +374,7 @@ static const char *const EVENTS[MC_APP_NEVENTS] = {
 };
 
 /* §9.2, row by row. Every pair not here is 409 bad_transition. */
-const mc_app_transition mc_app_transitions[] = {
+static const mc_fsm_row ROWS[] = {
     {MC_APP_DRAFT, MC_APP_EV_EDIT, MC_APP_DRAFT},
     {MC_APP_REJECTED, MC_APP_EV_EDIT, MC_APP_REJECTED},
     {MC_APP_DRAFT, MC_APP_EV_SUBMIT_FREE, MC_APP_PENDING_REVIEW},
@@ -390,11 +390,10 @@ const mc_app_transition mc_app_transitions[] = {
     {MC_APP_PENDING_REVIEW, MC_APP_EV_WITHDRAW, MC_APP_WITHDRAWN},
     {MC_APP_REJECTED, MC_APP_EV_WITHDRAW, MC_APP_WITHDRAWN},
 };
-#define NROWS (sizeof(mc_app_transitions) / sizeof(mc_app_transitions[0]))
-const size_t mc_app_ntransitions = NROWS;
+#define NROWS (sizeof(ROWS) / sizeof(ROWS[0]))
 
 static const mc_fsm APP = {STATES, MC_APP_NSTATES, EVENTS, MC_APP_NEVENTS,
-                           mc_app_transitions, NROWS};
+                           ROWS, NROWS};
 
 const char *mc_app_state_name(mc_app_state s)
 {

@@ -194,11 +194,6 @@ typedef enum mc_app_event {
     MC_APP_NEVENTS,
 } mc_app_event;
 
-/* One row of the table (mc_fsm.h): `event` in state `from` leads to `to`. */
-typedef mc_fsm_row mc_app_transition;
-extern const mc_app_transition mc_app_transitions[];
-extern const size_t mc_app_ntransitions;
-
 const char *mc_app_state_name(mc_app_state s);     /* "draft", ...; "" */
 mc_app_state mc_app_state_parse(const char *s);    /* MC_APP_NONE if unknown */
 const char *mc_app_state_label(mc_app_state s);    /* "草稿", ... */

@@ -33,17 +33,16 @@ static const char *const EVENTS[MC_INV_NEVENTS] = {
 };
 
 /* §11.2, row by row. Every pair not here is 409 bad_transition. */
-const mc_inv_transition mc_inv_transitions[] = {
+static const mc_fsm_row ROWS[] = {
     {MC_INV_REQUESTED, MC_INV_EV_ISSUE, MC_INV_ISSUED},
     {MC_INV_REQUESTED, MC_INV_EV_REJECT, MC_INV_REJECTED},
     {MC_INV_REQUESTED, MC_INV_EV_VOID, MC_INV_VOIDED},
     {MC_INV_ISSUED, MC_INV_EV_VOID, MC_INV_VOIDED},
 };
-#define NROWS (sizeof(mc_inv_transitions) / sizeof(mc_inv_transitions[0]))
-const size_t mc_inv_ntransitions = NROWS;
+#define NROWS (sizeof(ROWS) / sizeof(ROWS[0]))
 
 static const mc_fsm INV = {STATES, MC_INV_NSTATES, EVENTS, MC_INV_NEVENTS,
-                           mc_inv_transitions, NROWS};
+                           ROWS, NROWS};
 
 const char *mc_inv_state_name(mc_inv_state s)
 {

@@ -113,11 +113,6 @@ typedef enum mc_inv_event {
     MC_INV_NEVENTS,
 } mc_inv_event;
 
-/* One row of the table (mc_fsm.h): `event` in state `from` leads to `to`. */
-typedef mc_fsm_row mc_inv_transition;
-extern const mc_inv_transition mc_inv_transitions[];
-extern const size_t mc_inv_ntransitions;
-
 const char *mc_inv_state_name(mc_inv_state s);   /* "requested", ...; "" */
 mc_inv_state mc_inv_state_parse(const char *s);  /* MC_INV_NONE if unknown */
 const char *mc_inv_state_label(mc_inv_state s);  /* "待开票", ... */
