@@ -51,9 +51,12 @@
  */
 #include "mc_proto.h"
 #include "mc_proto_int.h"
+#include "mc_renew.h"
 
 #include <inttypes.h>
 #include <string.h>
+
+_Static_assert(MC_RENEWAL_ID_LEN == MC_REN_ID_LEN, "a view's renewal is mc_renew.h's id");
 
 /* ------------------------------------------------------------------ */
 /* Encoding                                                            */
@@ -674,11 +677,6 @@ static int mp_get_purpose(const msgpack_object *o, char *dst, size_t dstsize,
     return 0;
 }
 
-/* One value of a message map: k is the key's index in the message's key
- * table, [p, p+n) the whole input (for slices into it), out the message. */
-typedef int (*mp_field_fn)(int k, const msgpack_object *val, const uint8_t *p,
-                           size_t n, void *out, mc_err *err);
-
 /* The walk every map shares, top level or nested: each key through
  * mp_key (names[0..count), count <= 32) and its value through field(),
  * then every key of `required` must have been seen. Keys outside
@@ -687,7 +685,7 @@ typedef int (*mp_field_fn)(int k, const msgpack_object *val, const uint8_t *p,
  * are checked after the walk, since map order is the sender's. */
 static int mp_walk_map(const msgpack_object *obj, const char *what,
                        const char *const *names, size_t count, uint32_t required,
-                       mp_field_fn field, const uint8_t *p, size_t n, void *out,
+                       mc_mp_field_fn field, const uint8_t *p, size_t n, void *out,
                        uint32_t *seen_out, mc_err *err)
 {
     uint32_t seen = 0;
@@ -708,7 +706,7 @@ static int mp_walk_map(const msgpack_object *obj, const char *what,
 /* The walk of a whole message: mp_open, then mp_walk_map on its top-level
  * map. 0 / -1; the caller resets *out on -1. */
 static int mp_decode_map(const uint8_t *p, size_t n, const char *const *names,
-                         size_t count, uint32_t required, mp_field_fn field,
+                         size_t count, uint32_t required, mc_mp_field_fn field,
                          void *out, uint32_t *seen, mc_err *err)
 {
     msgpack_unpacked u;
@@ -720,9 +718,6 @@ static int mp_decode_map(const uint8_t *p, size_t n, const char *const *names,
     msgpack_unpacked_destroy(&u);
     return rc;
 }
-
-/* All keys of a table of count keys. */
-#define MP_ALL(count) ((UINT32_C(1) << (count)) - 1)
 
 /* ------------------------------------------------------------------ */
 /* Text rules and documents (purpose "sign")                           */
@@ -834,7 +829,7 @@ static int docs_get(const msgpack_object *val, int as_maps, const uint8_t *p, si
         mc_doc *d = &si->docs[i];
         int rc = 0;
         if (as_maps) {
-            rc = mp_walk_map(o, "a document", mc_doc_keys, DK_COUNT, MP_ALL(DK_COUNT),
+            rc = mp_walk_map(o, "a document", mc_doc_keys, DK_COUNT, MC_MP_ALL(DK_COUNT),
                              doc_field, p, n, d, NULL, err);
         } else if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != DK_COUNT) {
             rc = mc_err_set(err, 400, "bad_field", "a document is not an array of %d",
@@ -1002,7 +997,7 @@ static int inbox_field(int k, const msgpack_object *val, const uint8_t *p, size_
         for (uint32_t i = 0; i < val->via.array.size; i++) {
             memset(&o->entries[i], 0, sizeof(o->entries[i]));
             if (mp_walk_map(&val->via.array.ptr[i], "an inbox entry", mc_entry_keys,
-                            EK_COUNT, MP_ALL(EK_COUNT), entry_field, p, n,
+                            EK_COUNT, MC_MP_ALL(EK_COUNT), entry_field, p, n,
                             &o->entries[i], NULL, err) != 0 ||
                 entry_check(&o->entries[i], err) != 0)
                 return -1;
@@ -1021,7 +1016,7 @@ int mc_inbox_decode(const uint8_t *p, size_t n, int64_t *now, mc_inbox_entry *ou
 
     *now = 0;
     *count = 0;
-    if (mp_decode_map(p, n, mc_inbox_keys, IK_COUNT, MP_ALL(IK_COUNT), inbox_field, &o,
+    if (mp_decode_map(p, n, mc_inbox_keys, IK_COUNT, MC_MP_ALL(IK_COUNT), inbox_field, &o,
                       NULL, err) != 0) {
         if (out != NULL && max != 0)
             memset(out, 0, max * sizeof(*out));
@@ -1128,7 +1123,7 @@ int mc_response_decode(const uint8_t *p, size_t n, mc_response *r, mc_err *err)
     uint32_t seen = 0;
     memset(r, 0, sizeof(*r));
     if (mp_decode_map(p, n, mc_response_keys, RK_COUNT,
-                      MP_ALL(RK_COUNT) & ~RK_SIGN_ONLY & ~RK_RENEW_ONLY, response_field, r,
+                      MC_MP_ALL(RK_COUNT) & ~RK_SIGN_ONLY & ~RK_RENEW_ONLY, response_field, r,
                       &seen, err) != 0 ||
         mp_require_for_purpose(seen, RK_SIGN_ONLY, strcmp(r->purpose, "sign") == 0,
                                r->purpose, mc_response_keys, RK_COUNT, err) != 0 ||
@@ -1188,18 +1183,6 @@ static mc_renew_info *view_renew(mc_session_view *v, const char *field, mc_err *
         mc_err_set(err, 400, "bad_field",
                    "field \"%s\": a renew view, and no storage for one", field);
     return v->renew;
-}
-
-/* A renewal's id: "XF" and 18 digits (the date, UTC+8, and 10 random
- * ones; the date itself is not judged here). */
-static int renewal_id_ok(const char *s, size_t n)
-{
-    if (n != MC_RENEWAL_ID_LEN || s[0] != 'X' || s[1] != 'F')
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
 }
 
 /* A serial as mc_cert_info writes it: 1..40 upper-case hex digits. */
@@ -1294,7 +1277,8 @@ static int view_field(int k, const msgpack_object *val, const uint8_t *p,
         if ((ri = view_renew(v, "renewal", err)) == NULL ||
             mp_get_str(val, "renewal", ri->renewal, sizeof(ri->renewal), err) != 0)
             return -1;
-        if (!renewal_id_ok(ri->renewal, val->via.str.size))
+        /* the date in it is not judged here */
+        if (!mc_ren_id_valid(ri->renewal, val->via.str.size))
             return mc_err_set(err, 400, "bad_field",
                               "field \"renewal\" is not a renewal id (XF + 18 digits)");
         return 0;
@@ -1351,7 +1335,7 @@ int mc_view_decode(const uint8_t *p, size_t n, mc_session_view *v, mc_err *err)
 
     view_reset(v, si, ri);
     if (mp_decode_map(p, n, mc_view_keys, VK_COUNT,
-                      MP_ALL(VK_COUNT) & ~VK_SIGN_ONLY & ~VK_ENROLL_ONLY & ~VK_RENEW_ONLY,
+                      MC_MP_ALL(VK_COUNT) & ~VK_SIGN_ONLY & ~VK_ENROLL_ONLY & ~VK_RENEW_ONLY,
                       view_field, v, &seen, err) != 0 ||
         mp_require_for_purpose(seen, VK_SIGN_ONLY, v->s.purpose == MC_PURPOSE_SIGN,
                                mc_purpose_name(v->s.purpose), mc_view_keys, VK_COUNT,
@@ -1406,7 +1390,7 @@ static int mp_decode_pair(const uint8_t *p, size_t n, const char *k0,
     mp_pair pr = {{k0, k1}, {d0, d1}, {d0sz, d1sz}};
 
     pair_clear(&pr);
-    if (mp_decode_map(p, n, pr.keys, 2, MP_ALL(2), pair_field, &pr, NULL, err) != 0) {
+    if (mp_decode_map(p, n, pr.keys, 2, MC_MP_ALL(2), pair_field, &pr, NULL, err) != 0) {
         pair_clear(&pr);
         return -1;
     }
