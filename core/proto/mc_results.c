@@ -13,21 +13,13 @@
 
 #include "mc_proto_int.h"
 
-static int write_buf(void *data, const char *buf, size_t len)
-{
-    mc_buf_append((mc_buf *)data, buf, len);
-    return 0;
-}
-
 void mc_results_encode(const mc_buf *blobs, size_t n, mc_buf *out)
 {
     msgpack_packer pk;
-    msgpack_packer_init(&pk, out, write_buf);
+    mc_mp_packer_init(&pk, out);
     msgpack_pack_array(&pk, n);
-    for (size_t i = 0; i < n; i++) {
-        msgpack_pack_bin(&pk, blobs[i].len);
-        msgpack_pack_bin_body(&pk, blobs[i].ptr, blobs[i].len);
-    }
+    for (size_t i = 0; i < n; i++)
+        mc_mp_bin(&pk, blobs[i].ptr, blobs[i].len);
 }
 
 /* A big-endian unsigned of k bytes at p. */
