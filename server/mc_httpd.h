@@ -174,6 +174,10 @@ typedef struct mc_route {
      * no JSON parse). "*": any Content-Type, raw; the handler judges it
      * (the uploads). */
     const char *ctype;
+    /* mc_page_static's routes: the file under web_dir it serves (read
+     * once at start by mc_pages_load, its type from its extension); NULL
+     * for every other route. */
+    const char *page;
 } mc_route;
 
 extern const mc_route mc_routes[];

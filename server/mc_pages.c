@@ -3,9 +3,10 @@
  * renew; invoice.js: the 发票申请 dialog of apply and renew) and the page a
  * generic QR scanner lands on.
  *
- * Files come from cfg->web_dir by a fixed table (no path from a request
- * ever reaches the file system) and are read ONCE at start (mc_pages_load):
- * serving a page never touches the disk nor waits for anything, so pages
+ * Files come from cfg->web_dir by the route table's page field (mc_routes.c,
+ * the one list of the pages: no path from a request ever reaches the file
+ * system) and are read ONCE at start (mc_pages_load): serving a page never
+ * touches the disk nor waits for anything, so pages
  * keep answering while Redis is down or hung. Pages carry a strict
  * Content-Security-Policy: scripts, styles and images only from this
  * origin (images also as data: URIs).
@@ -19,45 +20,37 @@
 
 #include "mc_web.h"
 
-static const struct {
-    const char *path;   /* request path */
-    const char *file;   /* under web_dir */
-    const char *ctype;
-} files[] = {
-    {"/", "index.html", "text/html; charset=utf-8"},
-    {"/bindings", "bindings.html", "text/html; charset=utf-8"},
-    {"/app.js", "app.js", "text/javascript; charset=utf-8"},
-    {"/style.css", "style.css", "text/css; charset=utf-8"},
-    {"/sign", "sign.html", "text/html; charset=utf-8"},
-    {"/sign.js", "sign.js", "text/javascript; charset=utf-8"},
-    {"/sm3.js", "sm3.js", "text/javascript; charset=utf-8"},
-    {"/pay/sandbox", "cashier.html", "text/html; charset=utf-8"},
-    {"/cashier.js", "cashier.js", "text/javascript; charset=utf-8"},
-    {"/apply", "apply.html", "text/html; charset=utf-8"},
-    {"/apply.js", "apply.js", "text/javascript; charset=utf-8"},
-    {"/review", "review.html", "text/html; charset=utf-8"},
-    {"/review.js", "review.js", "text/javascript; charset=utf-8"},
-    {"/renew", "renew.html", "text/html; charset=utf-8"},
-    {"/renew.js", "renew.js", "text/javascript; charset=utf-8"},
-    {"/invoice.js", "invoice.js", "text/javascript; charset=utf-8"},
-};
-#define NFILES (sizeof(files) / sizeof(files[0]))
+/* A page's Content-Type, by its file's extension. */
+static const char *page_ctype(const char *file)
+{
+    const char *dot = strrchr(file, '.');
+    if (dot != NULL && strcmp(dot, ".js") == 0)
+        return "text/javascript; charset=utf-8";
+    if (dot != NULL && strcmp(dot, ".css") == 0)
+        return "text/css; charset=utf-8";
+    return "text/html; charset=utf-8";
+}
+
 #define PAGE_MAX (512 * 1024)
 
+/* body[i]: the file of mc_routes[i] when that route has a page, else empty. */
 struct mc_pages {
-    mc_buf body[NFILES];
+    mc_buf *body; /* [mc_nroutes] */
 };
 
 mc_pages *mc_pages_load(const char *dir, mc_err *err)
 {
     mc_pages *p = calloc(1, sizeof(*p));
-    if (p == NULL) {
+    if (p == NULL || (p->body = calloc(mc_nroutes, sizeof(p->body[0]))) == NULL) {
+        free(p);
         mc_err_set(err, 500, "internal", "out of memory");
         return NULL;
     }
-    for (size_t i = 0; i < NFILES; i++) {
+    for (size_t i = 0; i < mc_nroutes; i++) {
+        if (mc_routes[i].page == NULL)
+            continue;
         char fn[700];
-        snprintf(fn, sizeof(fn), "%s/%s", dir, files[i].file);
+        snprintf(fn, sizeof(fn), "%s/%s", dir, mc_routes[i].page);
         FILE *f = fopen(fn, "rb");
         if (f == NULL) {
             mc_err_set(err, 500, "config", "web page %s: cannot open", fn);
@@ -75,8 +68,9 @@ void mc_pages_free(mc_pages *p)
 {
     if (p == NULL)
         return;
-    for (size_t i = 0; i < NFILES; i++)
+    for (size_t i = 0; p->body != NULL && i < mc_nroutes; i++)
         mc_buf_free(&p->body[i]);
+    free(p->body);
     free(p);
 }
 
@@ -87,15 +81,13 @@ void mc_page_static(mc_req *r)
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
         "X-Frame-Options", "DENY", NULL,
     };
-    const char *path = r->route->path;
-    for (size_t i = 0; i < NFILES; i++) {
-        if (strcmp(files[i].path, path) != 0)
-            continue;
-        const mc_buf *b = &r->node->pages->body[i];
-        mc_reply_body(r, 200, files[i].ctype, b->ptr, b->len, headers);
+    size_t i = (size_t)(r->route - mc_routes);
+    if (i >= mc_nroutes || r->route->page == NULL) {
+        mc_reply_errf(r, 404, "not_found", "no such page");
         return;
     }
-    mc_reply_errf(r, 404, "not_found", "no such page");
+    const mc_buf *b = &r->node->pages->body[i];
+    mc_reply_body(r, 200, page_ctype(r->route->page), b->ptr, b->len, headers);
 }
 
 /* GET /M/:sid — a generic scanner (not the mcert app) opened the QR. */

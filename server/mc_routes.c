@@ -9,9 +9,13 @@
 #include "mc_proto.h"
 #include "mc_web.h"
 
-/* A route's last fields (ctype) are left out where they are the default
- * (NULL): the table stays one line per route. */
+/* A route's last fields (ctype, page) are left out where they are the
+ * default (NULL): the table stays one line per route. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+/* A static page (mc_pages.c): GET path serves file of web_dir. */
+#define PAGE(path, file) \
+    {EVHTTP_REQ_GET, path, MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static, NULL, file}
 
 const mc_route mc_routes[] = {
     /* web JSON API */
@@ -120,24 +124,24 @@ const mc_route mc_routes[] = {
     {EVHTTP_REQ_GET, "/ca/crl", MC_API_PAGE, 0, MC_AUTH_NONE, mc_api_ca_crl},
     {EVHTTP_REQ_POST, "/ca/ocsp", MC_API_PAGE, MC_OCSP_BODY_MAX, MC_AUTH_NONE, mc_api_ca_ocsp,
      "application/ocsp-request"},
-    /* pages */
+    /* pages: the static ones are PAGE rows, the only list of them */
     {EVHTTP_REQ_GET, "/M/:sid", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_scan_hint},
-    {EVHTTP_REQ_GET, "/", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/bindings", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/app.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/style.css", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/sign", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/sign.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/sm3.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/pay/sandbox", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/cashier.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/apply", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/apply.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/review", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/review.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/renew", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/renew.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
-    {EVHTTP_REQ_GET, "/invoice.js", MC_API_PAGE, 0, MC_AUTH_NONE, mc_page_static},
+    PAGE("/", "index.html"),
+    PAGE("/bindings", "bindings.html"),
+    PAGE("/app.js", "app.js"),
+    PAGE("/style.css", "style.css"),
+    PAGE("/sign", "sign.html"),
+    PAGE("/sign.js", "sign.js"),
+    PAGE("/sm3.js", "sm3.js"),
+    PAGE("/pay/sandbox", "cashier.html"),
+    PAGE("/cashier.js", "cashier.js"),
+    PAGE("/apply", "apply.html"),
+    PAGE("/apply.js", "apply.js"),
+    PAGE("/review", "review.html"),
+    PAGE("/review.js", "review.js"),
+    PAGE("/renew", "renew.html"),
+    PAGE("/renew.js", "renew.js"),
+    PAGE("/invoice.js", "invoice.js"),
 };
 
 const size_t mc_nroutes = sizeof(mc_routes) / sizeof(mc_routes[0]);
