@@ -95,8 +95,6 @@ local function sess_dup(s, answer)
   return nil
 end
 
--- An approval's event also names the session's purpose, account and
--- certificate: a poll can then collect a login in one call.
 -- The first step of every answer: nil and Redis's time when the session
 -- can take this answer; else the reply to return at once — the first
 -- result of this same answer (sess_dup), or the refusal.
@@ -110,6 +108,8 @@ local function sess_answerable(s, answer)
   return nil, t
 end
 
+-- An approval's event also names the session's purpose, account and
+-- certificate: a poll can then collect a login in one call.
 local function sess_answered(s, sid, t, state, result, fp, answer)
   volatile('HSET', s, 'state', state, 'result', result, 'cert', fp,
            'answered_at', t, 'answer', answer)
@@ -118,6 +118,26 @@ local function sess_answered(s, sid, t, state, result, fp, answer)
   else
     publish(sid, state)
   end
+end
+
+-- A certificate's inbox (PROTOCOL.md §8.4; sign.lua's header): a zset
+-- sid -> expires and a hash sid -> "<created>\0<expires>\0<entry>", as
+-- volatile as the sessions it points at. A session created at t and
+-- expiring at exp joins it, the expired entries of the zset leave; both
+-- keys outlive any entry (a session lives at most a day). Sign requests
+-- (sign.lua) and extensions (renew.lua) both sit there.
+local function inbox_add(iz, ih, sid, t, exp, entry)
+  volatile('ZREMRANGEBYSCORE', iz, '-inf', t)
+  volatile('ZADD', iz, exp, sid)
+  volatile('HSET', ih, sid, t .. '\0' .. exp .. '\0' .. entry)
+  volatile('EXPIREAT', iz, t + 86400 + 120)
+  volatile('EXPIREAT', ih, t + 86400 + 120)
+end
+
+-- A session answered (or gone) leaves its certificate's inbox.
+local function inbox_drop(iz, ih, sid)
+  volatile('ZREM', iz, sid)
+  volatile('HDEL', ih, sid)
 end
 
 -- The refusal of a certificate record's status for use (login, bind,

@@ -4,7 +4,8 @@ renew.lua — renewal (续费) and extension (延期) of a certificate
 QR session, and the one atomic step that records the extended certificate
 and moves everything to it. Appended after mcert.lua (whose helpers it
 uses: now, fail, hget, audit, volatile, sess_open, sess_answerable,
-sess_answered, cert_record, invoice_holds) and pay.lua.
+sess_answered, cert_record, invoice_holds, inbox_add, inbox_drop) and
+pay.lua.
 
 Records (durable):
   {mc}:ren:<rid>     the renewal: id fp serial uscc org_name holder account
@@ -184,12 +185,7 @@ local function renew_open(keys, args)
   for i = 3, #args do rest[#rest + 1] = args[i] end
   local r = sess_open({keys[1], keys[2], keys[3]}, rest)
   if type(r) == 'table' and not r.err and r[1] ~= 0 then
-    local sid = hget(keys[1], 'sid')
-    volatile('ZREMRANGEBYSCORE', iz, '-inf', r[1])
-    volatile('ZADD', iz, r[2], sid)
-    volatile('HSET', ih, sid, r[1] .. '\0' .. r[2] .. '\0' .. args[2])
-    volatile('EXPIREAT', iz, r[2] + 86400 + 120)
-    volatile('EXPIREAT', ih, r[2] + 86400 + 120)
+    inbox_add(iz, ih, hget(keys[1], 'sid'), r[1], r[2], args[2])
   end
   return r
 end
@@ -246,8 +242,7 @@ local function renew_commit(keys, args)
              'new_serial', args[11], 'new_not_after', nna, 'rekey', rekey)
   redis.call('HINCRBY', kr, 'gen', 1)
   if redis.call('GET', kf) == rid then redis.call('DEL', kf) end
-  volatile('ZREM', iz, sid)
-  volatile('HDEL', ih, sid)
+  inbox_drop(iz, ih, sid)
   sess_answered(s, sid, t, 'approved', 'approved', nfp, answer)
   audit(au, t, who, from, 'cert_issue', 'cert', nfp, 'org', args[12], 'serial', args[11],
         'renewal', rid, 'prev', fp)
@@ -262,8 +257,7 @@ end
 local function renew_reject(keys, args)
   local early, t = sess_answerable(keys[1], args[3])
   if early then return early end
-  volatile('ZREM', keys[2], args[1])
-  volatile('HDEL', keys[3], args[1])
+  inbox_drop(keys[2], keys[3], args[1])
   sess_answered(keys[1], args[1], t, 'rejected', args[4], args[2], args[3])
   return {'ok', args[4], ''}
 end

@@ -2,20 +2,20 @@
 sign.lua — signing bid documents (PROTOCOL.md §8): sign sessions' extra
 steps, the phone's inbox, the account's sign history, verification notes,
 and the platform's API keys. Appended after mcert.lua (whose helpers it
-uses: now, fail, hget, audit, volatile, sess_answerable, sess_answered).
+uses: now, fail, hget, audit, volatile, sess_answerable, sess_answered,
+inbox_add, inbox_drop).
 ]]
 
 ---------------------------------------------------------------- signing
 
 -- A sign session (PROTOCOL.md §8) is a QR session with more fields (docs,
 -- text, signing_time, alg, apikey, want) that also sits in its
--- certificate's inbox — a zset (sid -> expires) and a hash (sid ->
--- "<created>\0<expires>\0<entry>", entry = "<match>\0<documents>\0<requester
--- name>\0<text>" from C) — and in its account's history: a zset
--- (sid -> created) and a hash (sid -> summary JSON, sid:s -> state,
--- sid:t -> "created expires answered_at"), the newest 100 kept for 30 days.
--- The inbox is volatile like the sessions it points at; the history and
--- the audit are durable.
+-- certificate's inbox (mcert.lua's inbox_add; its entry from C:
+-- "<match>\0<documents>\0<requester name>\0<text>") and in its account's
+-- history: a zset (sid -> created) and a hash (sid -> summary JSON, sid:s
+-- -> state, sid:t -> "created expires answered_at"), the newest 100 kept
+-- for 30 days. The inbox is volatile like the sessions it points at; the
+-- history and the audit are durable.
 
 local HISTORY_MAX = 100
 local HISTORY_TTL = 30 * 86400
@@ -25,11 +25,6 @@ local function history_set(hh, sid, state, t)
   local times = hget(hh, sid .. ':t') or '0 0 0'
   local c, e = string.match(times, '^(%d+) (%d+)')
   redis.call('HSET', hh, sid .. ':s', state, sid .. ':t', (c or '0') .. ' ' .. (e or '0') .. ' ' .. t)
-end
-
-local function inbox_drop(iz, ih, sid)
-  volatile('ZREM', iz, sid)
-  volatile('HDEL', ih, sid)
 end
 
 -- KEYS: sess, inbox zset, inbox hash, history zset, history hash, audit
@@ -46,11 +41,7 @@ local function sign_open(keys, args)
            'signing_time', t, 'cert', '', 'claimed', '0', unpack(kv))
   volatile('EXPIREAT', s, t + ttl + 60)
   local sid = hget(s, 'sid')
-  volatile('ZREMRANGEBYSCORE', iz, '-inf', t)
-  volatile('ZADD', iz, t + ttl, sid)
-  volatile('HSET', ih, sid, t .. '\0' .. (t + ttl) .. '\0' .. args[2])
-  volatile('EXPIREAT', iz, t + 86400 + 120)
-  volatile('EXPIREAT', ih, t + 86400 + 120)
+  inbox_add(iz, ih, sid, t, t + ttl, args[2])
   local tm = redis.call('TIME') -- microseconds order two requests of one second
   redis.call('ZADD', hz, tonumber(tm[1]) + tonumber(tm[2]) / 1e6, sid)
   redis.call('HSET', hh, sid, args[3], sid .. ':s', 'pending', sid .. ':t', t .. ' ' .. (t + ttl) .. ' 0')
