@@ -33,16 +33,19 @@ int mc_cms_verify(const mc_trust *trust, const uint8_t *der, size_t len, const u
      * then the other certificates it carries */
     mc_buf ders[MC_CHAIN_MAX];
     mc_slice chain[MC_CHAIN_MAX];
+    X509 *xs[MC_CHAIN_MAX];
     size_t k = 0;
     memset(ders, 0, sizeof(ders));
     int signer_ok = mc_cert_info_der(info.signer, &ders[k], &out->signer, &e) == 0;
     if (signer_ok) {
+        xs[k] = info.signer;
         chain[k] = (mc_slice){ders[k].ptr, ders[k].len};
         k++;
     }
     for (int i = 0; i < sk_X509_num(info.others) && k < MC_CHAIN_MAX; i++) {
         if (mc_x509_der(sk_X509_value(info.others, i), &ders[k]) != 0)
             continue;
+        xs[k] = sk_X509_value(info.others, i);
         chain[k] = (mc_slice){ders[k].ptr, ders[k].len};
         k++;
     }
@@ -52,7 +55,8 @@ int mc_cms_verify(const mc_trust *trust, const uint8_t *der, size_t len, const u
         out->reason = "digest_mismatch";
     else if (mc_cms_check(&info, &e) != 0)
         out->reason = "bad_signature";
-    else if (mc_cert_verify_chain(trust, chain, k, info.signing_time, NULL, NULL, &e) != 0)
+    /* the certificates as mc_cms_parse parsed them: not parsed again */
+    else if (mc_cert_verify_x509(trust, xs, chain, k, info.signing_time, NULL, NULL, &e) != 0)
         out->reason = "cert_untrusted";
     for (size_t i = 0; i < MC_CHAIN_MAX; i++)
         mc_buf_free(&ders[i]);

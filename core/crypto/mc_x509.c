@@ -1209,12 +1209,12 @@ static int path_verify(const mc_trust *t, X509_STORE_CTX *sctx, X509 *leaf,
     return 0;
 }
 
-/* mc_cert_verify_chain, and with grace > 0 mc_cert_verify_chain_grace. */
-static int verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
-                        int64_t now, int64_t grace, mc_cert_info *info,
-                        EVP_PKEY **leaf_pub, mc_err *err)
+/* The checks of mc_cert_verify_chain after the parse, on certs[0..n)
+ * (borrowed, the SM2 ID attached), whose DER encodings are chain[0..n). */
+static int verify_parsed(const mc_trust *t, X509 *const *certs, const mc_slice *chain,
+                         size_t n, int64_t now, int64_t grace, mc_cert_info *info,
+                         EVP_PKEY **leaf_pub, mc_err *err)
 {
-    X509 *certs[MC_CHAIN_MAX] = {0};
     STACK_OF(X509) *untrusted = NULL;
     X509_STORE_CTX *sctx = NULL;
     mc_cert_info li;
@@ -1222,25 +1222,6 @@ static int verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
     int64_t leaf_na;
     int rc = -1, ok, e = 0, depth = 0;
 
-    if (leaf_pub != NULL)
-        *leaf_pub = NULL;
-    if (t == NULL)
-        return mc_err_set(err, 500, "internal", "no trust store");
-    if (chain == NULL || n == 0 || n > MC_CHAIN_MAX)
-        return mc_err_set(err, 400, "bad_cert",
-                          "chain must hold 1..%d certificates", MC_CHAIN_MAX);
-    for (size_t i = 0; i < n; i++) {
-        if ((certs[i] = der_parse_strict(chain[i])) == NULL) {
-            mc_err_set(err, 400, "bad_cert",
-                       "certificate %zu is not DER of at most %d bytes", i,
-                       MC_CERT_DER_MAX);
-            goto done;
-        }
-        if (!x509_attach_sm2_id(certs[i])) {
-            mc_err_set(err, 500, "internal", "out of memory");
-            goto done;
-        }
-    }
     if ((untrusted = sk_X509_new_reserve(NULL, (int)n)) == NULL ||
         (sctx = X509_STORE_CTX_new()) == NULL) {
         mc_err_set(err, 500, "internal", "out of memory");
@@ -1333,9 +1314,78 @@ done:
         ERR_clear_error();
     X509_STORE_CTX_free(sctx);
     sk_X509_free(untrusted);
+    return rc;
+}
+
+/* The arguments every entry checks first. 0 / -1. */
+static int verify_args(const mc_trust *t, const mc_slice *chain, size_t n,
+                       EVP_PKEY **leaf_pub, mc_err *err)
+{
+    if (leaf_pub != NULL)
+        *leaf_pub = NULL;
+    if (t == NULL)
+        return mc_err_set(err, 500, "internal", "no trust store");
+    if (chain == NULL || n == 0 || n > MC_CHAIN_MAX)
+        return mc_err_set(err, 400, "bad_cert",
+                          "chain must hold 1..%d certificates", MC_CHAIN_MAX);
+    return 0;
+}
+
+static int bad_der(size_t i, mc_err *err)
+{
+    return mc_err_set(err, 400, "bad_cert", "certificate %zu is not DER of at most %d bytes",
+                      i, MC_CERT_DER_MAX);
+}
+
+/* mc_cert_verify_chain, and with grace > 0 mc_cert_verify_chain_grace. */
+static int verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,
+                        int64_t now, int64_t grace, mc_cert_info *info,
+                        EVP_PKEY **leaf_pub, mc_err *err)
+{
+    X509 *certs[MC_CHAIN_MAX] = {0};
+    int rc = -1;
+
+    if (verify_args(t, chain, n, leaf_pub, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if ((certs[i] = der_parse_strict(chain[i])) == NULL) {
+            bad_der(i, err);
+            goto done;
+        }
+        if (!x509_attach_sm2_id(certs[i])) {
+            mc_err_set(err, 500, "internal", "out of memory");
+            goto done;
+        }
+    }
+    rc = verify_parsed(t, certs, chain, n, now, grace, info, leaf_pub, err);
+done:
+    if (rc != 0)
+        ERR_clear_error();
     for (size_t i = 0; i < MC_CHAIN_MAX; i++)
         X509_free(certs[i]);
     return rc;
+}
+
+int mc_cert_verify_x509(const mc_trust *t, X509 *const *certs, const mc_slice *chain,
+                        size_t n, int64_t now, mc_cert_info *info, EVP_PKEY **leaf_pub,
+                        mc_err *err)
+{
+    if (verify_args(t, chain, n, leaf_pub, err) != 0)
+        return -1;
+    if (certs == NULL)
+        return bad_der(0, err);
+    /* der_parse_strict's limits; chain[i] is certs[i]'s own encoding, so
+     * its re-encoding check holds by construction */
+    for (size_t i = 0; i < n; i++) {
+        if (certs[i] == NULL || chain[i].ptr == NULL || chain[i].len == 0 ||
+            chain[i].len > MC_CERT_DER_MAX)
+            return bad_der(i, err);
+        if (!x509_attach_sm2_id(certs[i])) {
+            ERR_clear_error();
+            return mc_err_set(err, 500, "internal", "out of memory");
+        }
+    }
+    return verify_parsed(t, certs, chain, n, now, 0, info, leaf_pub, err);
 }
 
 int mc_cert_verify_chain(const mc_trust *t, const mc_slice *chain, size_t n,

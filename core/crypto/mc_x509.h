@@ -207,6 +207,15 @@ int mc_cert_verify_chain_grace(const mc_trust *t, const mc_slice *chain,
                                mc_cert_info *info, EVP_PKEY **leaf_pub,
                                mc_err *err);
 
+/* mc_cert_verify_chain for certificates already parsed (e.g. taken from a
+ * CMS SignedData): certs[0..n) borrowed (an SM2-signed one gets MC_SM2_ID
+ * attached, so they must not be in use elsewhere at the time), chain[i]
+ * the DER encoding of certs[i] as i2d gives it (mc_x509_der). The same
+ * checks and errors, without parsing the certificates again (one d2i per
+ * certificate saved). */
+int mc_cert_verify_x509(const mc_trust *t, X509 *const *certs, const mc_slice *chain,
+                        size_t n, int64_t now, mc_cert_info *info, EVP_PKEY **leaf_pub,
+                        mc_err *err);
 /* Fill info from a certificate without any trust checks (e.g. mcertctl
  * printing what it issued). 0 / -1. */
 int mc_cert_info_of(X509 *x, mc_cert_info *info, mc_err *err);
