@@ -148,33 +148,25 @@ struct notice_job {
     void *privdata;
 };
 
-/* The notice's JSON into n: exactly its five keys with their types.
- * 0, or -1 with err (400 bad_json / bad_field). */
-static int notice_parse(const uint8_t *body, size_t len, mc_pay_notice *n, mc_err *err)
+/* The notice's JSON o (borrowed; NULL: not JSON) into n: one object of
+ * exactly its five keys with their types. 0, or -1 with err (400 bad_json
+ * / bad_field). */
+static int notice_parse(json_t *o, mc_pay_notice *n, mc_err *err)
 {
-    json_error_t jerr;
-    json_t *o = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
-    int rc = -1;
-    if (!json_is_object(o)) {
-        mc_err_set(err, 400, "bad_json", "a notice is one JSON object");
-        goto done;
-    }
+    if (!json_is_object(o))
+        return mc_err_set(err, 400, "bad_json", "a notice is one JSON object");
     json_t *order = json_object_get(o, "order"), *amount = json_object_get(o, "amount"),
            *status = json_object_get(o, "status"), *txn = json_object_get(o, "txn"),
            *ts = json_object_get(o, "ts");
     if (json_object_size(o) != 5 || !json_is_string(order) || !json_is_integer(amount) ||
-        !json_is_string(status) || !json_is_string(txn) || !json_is_integer(ts)) {
-        mc_err_set(err, 400, "bad_field",
-                   "a notice has exactly order, amount, status, txn (strings but amount) "
-                   "and ts (integers)");
-        goto done;
-    }
+        !json_is_string(status) || !json_is_string(txn) || !json_is_integer(ts))
+        return mc_err_set(err, 400, "bad_field",
+                          "a notice has exactly order, amount, status, txn (strings but "
+                          "amount) and ts (integers)");
     if (json_string_length(order) >= sizeof(n->order) ||
         json_string_length(status) >= sizeof(n->status) ||
-        json_string_length(txn) >= sizeof(n->txn)) {
-        mc_err_set(err, 400, "bad_field", "a notice field is too long");
-        goto done;
-    }
+        json_string_length(txn) >= sizeof(n->txn))
+        return mc_err_set(err, 400, "bad_field", "a notice field is too long");
     memset(n, 0, sizeof(*n));
     memcpy(n->order, json_string_value(order), json_string_length(order));
     memcpy(n->status, json_string_value(status), json_string_length(status));
@@ -184,14 +176,9 @@ static int notice_parse(const uint8_t *body, size_t len, mc_pay_notice *n, mc_er
     /* a NUL inside a string would have cut it short: the check sees the cut */
     if (strlen(n->order) != json_string_length(order) ||
         strlen(n->status) != json_string_length(status) ||
-        strlen(n->txn) != json_string_length(txn)) {
-        mc_err_set(err, 400, "bad_field", "a notice field contains NUL");
-        goto done;
-    }
-    rc = mc_pay_notice_check(n, err);
-done:
-    json_decref(o);
-    return rc;
+        strlen(n->txn) != json_string_length(txn))
+        return mc_err_set(err, 400, "bad_field", "a notice field contains NUL");
+    return mc_pay_notice_check(n, err);
 }
 
 static void notice_finish(notice_job *j, const mc_err *err)
@@ -204,11 +191,14 @@ static void notice_on_order(void *privdata, const mc_err *err);
 static void notice_on_applied(void *privdata, const mc_err *err);
 
 /* Check a notice (raw body as received, the signature header) and apply
- * it. cb runs exactly once: at once for a notice refused before the store,
- * else from the store's callback. Borrowed arguments are copied. */
+ * it. parsed: the body already parsed as JSON by the dispatcher (borrowed;
+ * the callback route), NULL to parse it here after the signature (the
+ * sandbox's). cb runs exactly once: at once for a notice refused before
+ * the store, else from the store's callback. Borrowed arguments are
+ * copied. */
 static void notice_apply(mc_node *node, const char *provider, const uint8_t *body, size_t len,
-                         const char *sig, size_t siglen, const char *from, notice_cb cb,
-                         void *privdata)
+                         json_t *parsed, const char *sig, size_t siglen, const char *from,
+                         notice_cb cb, void *privdata)
 {
     mc_err err;
     mc_err_clear(&err);
@@ -224,7 +214,15 @@ static void notice_apply(mc_node *node, const char *provider, const uint8_t *bod
         cb(privdata, &err, NULL);
         return;
     }
-    if (notice_parse(body, len, &n, &err) != 0) {
+    json_t *o = parsed;
+    if (o == NULL) {
+        json_error_t jerr;
+        o = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+    }
+    int bad = notice_parse(o, &n, &err) != 0;
+    if (o != parsed)
+        json_decref(o);
+    if (bad) {
         cb(privdata, &err, NULL);
         return;
     }
@@ -298,8 +296,8 @@ static void sandbox_deliver(pay_provider *p, const mc_pay_notice *n, const char 
     char body[MC_PAY_NOTICE_MAX], sig[65];
     size_t len = mc_pay_notice_format(n, body, sizeof(body));
     mc_pay_sign(p->key, body, len, sig);
-    notice_apply(p->pay->node, p->ops->name, (const uint8_t *)body, len, sig, 64, from, cb,
-                 privdata);
+    notice_apply(p->pay->node, p->ops->name, (const uint8_t *)body, len, NULL, sig, 64, from,
+                 cb, privdata);
 }
 
 static void on_refund_noticed(void *privdata, const mc_err *err, const notice_job *j)
@@ -693,7 +691,9 @@ void mc_api_pay_callback(mc_req *r)
 {
     const char *sig =
         evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Pay-Signature");
-    notice_apply(r->node, r->param, r->body.ptr, r->body.len, sig,
+    /* the dispatcher has parsed the body (400 bad_json before this): the
+     * signature is still checked over the raw bytes, the parse not redone */
+    notice_apply(r->node, r->param, r->body.ptr, r->body.len, r->json, sig,
                  sig ? strnlen(sig, 130) : 0, r->ip, callback_on_applied, r);
 }
 
