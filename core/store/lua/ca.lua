@@ -23,6 +23,18 @@ Keys (all durable):
 
 ---------------------------------------------------------------- revocation
 
+-- A serial onto the CRL (KEYS of the caller: crl, crlinfo, crlexp) at t
+-- with its reason and the certificate's notAfter (from its record c);
+-- nothing for a record without a serial. The CRL's version (crlver) is
+-- the caller's to move. revoke below and renew.lua's renew_commit
+-- (superseded, reason 4) both write entries this way.
+local function crl_add(kl, ki, ke, c, serial, t, reason)
+  if serial == '' then return end
+  redis.call('ZADD', kl, t, serial)
+  redis.call('HSET', ki, serial, reason)
+  redis.call('HSET', ke, serial, hget(c, 'not_after') or '0')
+end
+
 -- KEYS: cert, acct (the bound account as the caller read it, or any key
 -- when none), audit, crl, crlinfo, crlver, crlexp.
 -- ARGV: fp, login ('' if unbound), who, from, reason (0..10, checked by C).
@@ -46,11 +58,7 @@ local function revoke(keys, args)
   local t = now()
   if login ~= '' and hget(a, 'cert') == fp then account_unbind(a) end
   redis.call('HSET', c, 'status', 'revoked', 'account', '', 'revoked_at', t, 'reason', reason)
-  if serial ~= '' then
-    redis.call('ZADD', kl, t, serial)
-    redis.call('HSET', ki, serial, reason)
-    redis.call('HSET', keys[7], serial, hget(c, 'not_after') or '0')
-  end
+  crl_add(kl, ki, keys[7], c, serial, t, reason)
   local ver = redis.call('INCR', kv)
   audit(au, t, who, from, 'revoke', 'cert', fp, 'account', login, 'serial', serial,
         'reason', reason)

@@ -4,8 +4,8 @@ renew.lua — renewal (续费) and extension (延期) of a certificate
 QR session, and the one atomic step that records the extended certificate
 and moves everything to it. Appended after mcert.lua (whose helpers it
 uses: now, fail, hget, audit, volatile, sess_open, sess_answerable,
-sess_answered, cert_record, invoice_holds, inbox_add, inbox_drop) and
-pay.lua.
+sess_answered, cert_record, invoice_holds, inbox_add, inbox_drop), ca.lua
+(crl_add) and pay.lua.
 
 Records (durable):
   {mc}:ren:<rid>     the renewal: id fp serial uscc org_name holder account
@@ -231,11 +231,7 @@ local function renew_commit(keys, args)
   local serial = hget(kc, 'serial') or ''
   redis.call('HSET', kc, 'status', 'superseded', 'superseded_at', t, 'superseded_by', nfp,
              'next', nfp, 'account', '')
-  if serial ~= '' then
-    redis.call('ZADD', kl, t, serial)
-    redis.call('HSET', ki, serial, 4)
-    redis.call('HSET', keys[15], serial, hget(kc, 'not_after') or '0')
-  end
+  crl_add(kl, ki, keys[15], kc, serial, t, 4)
   redis.call('INCR', kv)
   if login ~= '' then redis.call('HSET', a, 'cert', nfp) end
   redis.call('HSET', kr, 'state', 'extended', 'extended_at', t, 'new_fp', nfp,
