@@ -212,11 +212,6 @@ static void extend(mc_testenv *env, const char *dir, const char *sid, int match,
     assert_int_equal(out->rekey, rekey);
 }
 
-static void digest(mc_testenv *env, char d[41])
-{
-    mc_testenv_digest(env, d);
-}
-
 /* A web token's /api/v1/me status. */
 static int me_status(mc_testenv *env, const char *tok)
 {
@@ -317,9 +312,9 @@ static void whole_life(mc_alg alg)
     /* unpaid: no extension */
     char sid[MC_SID_LEN + 1], poll[64];
     int match;
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     assert_int_equal(renew_session(env, pwtok, rid1, sid, poll, &match, NULL), 409);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
     /* paid through the sandbox's cashier */
     char path[120];
@@ -580,13 +575,13 @@ static void refunds_and_the_states_an_extension_needs(void **state)
      * renewed again */
     char sid[MC_SID_LEN + 1], poll[64];
     int match;
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     assert_int_equal(renew_session(env, tok, rid, sid, poll, &match, NULL), 409);
     r = mc_testenv_api(env, "POST", path, tok, NULL, &st);
     assert_int_equal(st, 409);
     assert_string_equal(mc_testenv_jstr(r, "code"), "bad_transition");
     json_decref(r);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
 
     /* extended: its refund is refused */
@@ -596,12 +591,12 @@ static void refunds_and_the_states_an_extension_needs(void **state)
     mc_phone_renewed rn;
     extend(env, dir, sid, match, 0, &rn);
     snprintf(path, sizeof(path), "/api/v1/renewals/%s/refund", rid2);
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     r = mc_testenv_api(env, "POST", path, tok, NULL, &st);
     assert_int_equal(st, 409);
     assert_string_equal(mc_testenv_jstr(r, "code"), "bad_transition");
     json_decref(r);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
 
     /* revoked after paying: the answer is refused, nothing issued */
@@ -617,12 +612,12 @@ static void refunds_and_the_states_an_extension_needs(void **state)
     assert_int_equal(st, 200);
     json_decref(r);
     mc_phone_err pe;
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     assert_int_equal(mc_phone_renew(dir, MC_TEST_PIN, env->base, &v, MC_PHONE_APPROVE,
                                     (uint32_t)match, 0, NULL, &rn, &pe),
                      -1);
     assert_string_equal(pe.code, "cert_revoked");
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
     /* and a revoked certificate is not renewed: its former holder and its
      * organisation's admin are told why */
@@ -671,7 +666,7 @@ static void only_the_current_certificates_key_extends_it(void **state)
     mc_session_view v;
     mc_renew_info ri;
     fetch_renew(env, sid, &v, &ri);
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     /* another valid certificate of the organisation: not the one renewed */
     mc_phone_err pe;
     mc_phone_renewed rn;
@@ -680,7 +675,7 @@ static void only_the_current_certificates_key_extends_it(void **state)
                      -1);
     assert_string_equal(pe.code, "not_current_cert");
     assert_int_equal(pe.status, 403);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
     /* the right certificate, signed by another key: bad_signature */
     mc_phone *other = mc_phone_open(odir, MC_TEST_PIN, &pe);
@@ -693,7 +688,7 @@ static void only_the_current_certificates_key_extends_it(void **state)
                      -1);
     assert_string_equal(pe.code, "bad_signature");
     mc_phone_free(other);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
     /* a wrong number ends the session; nothing issued */
     assert_int_equal(mc_phone_renew(dir, MC_TEST_PIN, env->base, &v, MC_PHONE_APPROVE,
@@ -956,12 +951,12 @@ static void renewal_is_allowed_for_30_days_after_expiry(void **state)
     phone_dir(env, "old29", dir29);
     int st;
     /* 31 days after expiry: refused, nothing written */
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     json_t *r = renew_order(env, tok, fp31, 1, &st);
     assert_int_equal(st, 403);
     assert_string_equal(mc_testenv_jstr(r, "code"), "cert_expired");
     json_decref(r);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
     /* 29 days: the unbound certificate, found by its serial as a person
      * types it (给未绑定CA续费: lower case, a leading zero octet) */
@@ -1027,7 +1022,7 @@ static void malformed_renewal_requests_are_4xx_and_change_nothing(void **state)
     char fp[65], d1[41], d2[41];
     mc_phone_free(mc_testenv_bound_phone(env, "frank", MC_TEST_ORG, "staff", MC_ALG_P256, fp));
     char *tok = mc_testenv_login(env, "frank");
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     struct {
         const char *body;
         int status;
@@ -1061,6 +1056,56 @@ static void malformed_renewal_requests_are_4xx_and_change_nothing(void **state)
             fail_msg("%s: got %d %s, want %d %s", cases[i].body, rep.status, rep.code,
                      cases[i].status, cases[i].code);
         mc_testenv_reply_free(&rep);
+    }
+    /* the same refusals for a body that is otherwise a good order of
+     * frank's own certificate (one that gets through makes a renewal, which
+     * the digest below sees): §0 steps 4, 5 and 7, then §10.2's fields */
+    {
+        char good[160], dup[240], cut[160], big[8300];
+        snprintf(good, sizeof(good), "{\"fp\":\"%s\",\"years\":1}", fp);
+        snprintf(dup, sizeof(dup), "{\"fp\":\"%s\",\"years\":1,\"fp\":\"%s\"}", fp, fp);
+        snprintf(cut, sizeof(cut), "%.*s", (int)strlen(good) - 1, good);
+        size_t gl = strlen(good);
+        memcpy(big, good, gl - 1);
+        memset(big + gl - 1, ' ', 8193 - gl); /* JSON whitespace: 8193 bytes in all */
+        big[8192] = '}';
+        big[8193] = '\0';
+        char fpnum[160], fparr[160], extra[200];
+        snprintf(fpnum, sizeof(fpnum), "{\"fp\":1,\"years\":1}");
+        snprintf(fparr, sizeof(fparr), "{\"fp\":[\"%s\"],\"years\":1}", fp);
+        snprintf(extra, sizeof(extra), "{\"fp\":\"%s\",\"years\":1,\"pay\":true}", fp);
+        const char *ct_json = "Content-Type: application/json", *ct_text = "Content-Type: text/plain";
+        const struct {
+            const char *body, *ct;
+            int status;
+            const char *code;
+        } good_ish[] = {
+            {big, ct_json, 413, "too_large"},
+            {good, ct_text, 415, "unsupported_media_type"},
+            {good, NULL, 415, "unsupported_media_type"},
+            {dup, ct_json, 400, "bad_json"},
+            {cut, ct_json, 400, "bad_json"},
+            {fpnum, ct_json, 400, "bad_field"},
+            {fparr, ct_json, 400, "bad_field"},
+            {extra, ct_json, 400, "bad_field"},
+        };
+        for (size_t i = 0; i < sizeof(good_ish) / sizeof(good_ish[0]); i++) {
+            const char *h[] = {auth, good_ish[i].ct, NULL};
+            json_t *o = NULL;
+            int st = mc_testenv_web_req(env, "POST", "/api/v1/renewals", h, good_ish[i].body,
+                                        strlen(good_ish[i].body), &o);
+            if (st != good_ish[i].status || strcmp(mc_testenv_jstr(o, "code"), good_ish[i].code))
+                fail_msg("case %zu (%.60s): got %d %s, want %d %s", i, good_ish[i].body, st,
+                         mc_testenv_jstr(o, "code"), good_ish[i].status, good_ish[i].code);
+            json_decref(o);
+        }
+        /* GET of the list takes no body */
+        const char *h[] = {auth, ct_json, NULL};
+        json_t *o = NULL;
+        int st = mc_testenv_web_req(env, "GET", "/api/v1/renewals", h, good, strlen(good), &o);
+        if (st != 400 || strcmp(mc_testenv_jstr(o, "code"), "unexpected_body") != 0)
+            fail_msg("GET with a body: %d %s", st, mc_testenv_jstr(o, "code"));
+        json_decref(o);
     }
     /* paths and queries */
     struct {
@@ -1096,7 +1141,7 @@ static void malformed_renewal_requests_are_4xx_and_change_nothing(void **state)
     mc_testenv_send(env->base, "GET", "/api/v1/renewals", NULL, NULL, 10, &rep);
     assert_int_equal(rep.status, 401);
     mc_testenv_reply_free(&rep);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
     /* another organisation's admin sees nothing of frank's certificate */
     mc_testenv_org(env, MC_TEST_ORG2, "别的单位");
