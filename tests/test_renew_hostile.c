@@ -139,6 +139,23 @@ static mc_phone *phone_open(const char *dir)
     return ph;
 }
 
+/* An admin of the organisation (admin: its token) unbinds the rig's
+ * holder's certificate and, if to_tok is not NULL, binds the rig's phone
+ * to the account whose token that is (login to_login): the certificate
+ * then names to_login. */
+static void rig_move_binding(rig *g, const char *admin, const char *to_tok, const char *to_login)
+{
+    char path[120];
+    snprintf(path, sizeof(path), "/api/v1/bindings/%s", g->login);
+    json_decref(mc_testenv_api_want(g->env, "DELETE", path, admin, NULL, 200));
+    if (to_tok == NULL)
+        return;
+    mc_phone *ph = phone_open(g->dir);
+    mc_testenv_bind(g->env, ph, to_tok);
+    mc_phone_free(ph);
+    mc_testenv_expect_field(g->env, "cert", g->fp, "account", to_login);
+}
+
 /* The phone's current leaf, parsed (caller frees). */
 static X509 *phone_leaf(const mc_phone *ph)
 {
@@ -161,11 +178,6 @@ static void phone_chain_copy(const char *dir, mc_buf out[MC_CHAIN_MAX], size_t *
         mc_buf_append(&out[i], ch[i].ptr, ch[i].len);
     }
     mc_phone_free(ph);
-}
-
-static void digest(mc_testenv *env, char d[41])
-{
-    mc_testenv_digest(env, d);
 }
 
 /* ------------------------------------------------------------------ */
@@ -379,14 +391,14 @@ static void refused_raw(mc_testenv *env, const char *sid, const mc_buf *body, in
                         const char *code, const char *what)
 {
     char d1[41], d2[41];
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     preply r;
     post_answer(env, sid, body->ptr, body->len, &r);
     if (r.status != status || strcmp(r.code, code) != 0)
         fail_msg("%s: want %d %s, got %d %s (%s)%s", what, status, code, r.status, r.code, r.msg,
                  r.err);
     preply_free(&r);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     if (strcmp(d1, d2) != 0)
         fail_msg("%s: the data set changed", what);
 }
@@ -1233,13 +1245,14 @@ static void a_superseded_certificate_cannot_extend_again(void **state)
     /* and the renewal of a superseded certificate is not made */
     int st;
     char d1[41], d2[41];
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     json_t *r = renew_order(env, g.tok, g.fp, 1, &st);
-    assert_true(st == 403 || st == 404); /* no longer the holder's (unbound): 404 */
-    if (st == 403)
-        assert_string_equal(mc_testenv_jstr(r, "code"), "cert_superseded");
+    /* §10.2: superseded is told to anyone of its organisation, before the
+     * holder check (it is bound to nobody) */
+    if (st != 403 || strcmp(mc_testenv_jstr(r, "code"), "cert_superseded") != 0)
+        fail_msg("renewing the superseded certificate: %d %s", st, mc_testenv_jstr(r, "code"));
     json_decref(r);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
     extend_ok(env, g.dir, c, 1, NULL);
     assert_int_equal(mc_testenv_audit_count(env, "cert_issue", "renewal", rid), 1);
@@ -1363,12 +1376,12 @@ static void replays_to_another_session_or_after_the_record_are_refused(void **st
     refused_raw(env, b->sid, &moved, 403, "bad_signature",
                 "the approved bytes with the sid rewritten");
     /* to their own session, again: the first result, nothing written */
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     post_answer(env, a->sid, body.ptr, body.len, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.fp, fp1);
     preply_free(&r);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
     /* once the session's record is gone (60 s after expires; here now) */
     char key[80];
@@ -1507,12 +1520,12 @@ static void a_rejection_or_a_wrong_number_ends_the_session_and_nothing_else(void
     expect_renew_state(env, g.tok, rid, "pending_extension");
     /* the same bytes: the same result; an approval now: session_done */
     char d1[41], d2[41];
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     post_answer(env, s->sid, rej.ptr, rej.len, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.state, "rejected");
     preply_free(&r);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
     refused(env, ph, s, MC_PHONE_APPROVE, NULL, NULL, 409, "session_done",
             "an approval after the rejection");
@@ -1669,13 +1682,13 @@ static void a_lost_commit_reply_is_resent_to_the_same_certificate(void **state)
     mc_phone_free(ph);
     /* and a third time, from the copy: the same again, nothing written */
     char d1[41], d2[41];
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     preply r;
     post_answer(env, s->sid, kept.ptr, kept.len, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.fp, new_fp);
     preply_free(&r);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
     assert_int_equal(mc_testenv_audit_count(env, "cert_issue", "renewal", rid), 1);
     assert_int_equal(mc_testenv_audit_count(env, "renew_extend", "renewal", rid), 1);
@@ -1731,7 +1744,7 @@ static void web_refused(mc_testenv *env, const char *tok, const char *rid, const
 {
     char d1[41], d2[41], path[160];
     if (check_digest)
-        digest(env, d1);
+        mc_testenv_digest(env, d1);
     snprintf(path, sizeof(path), "/api/v1/renewals/%s/%s", rid, what);
     int st;
     json_t *r = mc_testenv_api(env, "POST", path, tok, NULL, &st);
@@ -1739,7 +1752,7 @@ static void web_refused(mc_testenv *env, const char *tok, const char *rid, const
         fail_msg("%s: want %d %s, got %d %s", path, status, code, st, mc_testenv_jstr(r, "code"));
     json_decref(r);
     if (check_digest) {
-        digest(env, d2);
+        mc_testenv_digest(env, d2);
         if (strcmp(d1, d2) != 0)
             fail_msg("%s (%d %s): the data set changed", path, status, code);
     }
@@ -1784,14 +1797,38 @@ static void the_extension_is_opened_only_by_who_may_and_only_when_paid(void **st
     refused_both(env, g.tok, "XF202501010123456789", 404, "not_found");
     {
         char d1[41], d2[41];
-        digest(env, d1);
+        mc_testenv_digest(env, d1);
         mc_testenv_reply rep;
         snprintf(path, sizeof(path), "/api/v1/renewals/%s/renew-session", rid);
         mc_testenv_send(env->base, "POST", path, NULL, NULL, 10, &rep);
         assert_int_equal(rep.status, 401);
         mc_testenv_reply_free(&rep);
-        digest(env, d2);
+        mc_testenv_digest(env, d2);
         assert_string_equal(d1, d2);
+    }
+    /* both take no body (§10.2; §0 step 4): the holder's own refund and
+     * session, each of which would write, are refused with one */
+    {
+        static const char *const acts[] = {"refund", "renew-session?qr=none"};
+        static const char *const bodies[] = {"{}", "{\"years\":1}", "x"};
+        char auth[200], d1[41], d2[41];
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", g.tok);
+        const char *h[] = {auth, "Content-Type: application/json", NULL};
+        for (size_t a = 0; a < 2; a++)
+            for (size_t b = 0; b < 3; b++) {
+                mc_testenv_digest(env, d1);
+                snprintf(path, sizeof(path), "/api/v1/renewals/%s/%s", rid, acts[a]);
+                json_t *o = NULL;
+                st = mc_testenv_web_req(env, "POST", path, h, bodies[b], strlen(bodies[b]), &o);
+                if (st != 400 || strcmp(mc_testenv_jstr(o, "code"), "unexpected_body") != 0)
+                    fail_msg("%s with body %s: %d %s", acts[a], bodies[b], st,
+                             mc_testenv_jstr(o, "code"));
+                json_decref(o);
+                mc_testenv_digest(env, d2);
+                if (strcmp(d1, d2) != 0)
+                    fail_msg("%s with body %s: the data set changed", acts[a], bodies[b]);
+            }
+        expect_renew_state(env, g.tok, rid, "pending_extension");
     }
     /* the organisation's admin may: the session is the holder's */
     rsess *s = rsess_open(env, boss, rid);
@@ -2098,16 +2135,9 @@ static void a_binding_moved_after_the_renewal_is_what_the_session_shows(void **s
     mc_testenv_account(env, "boss", MC_TEST_ORG, "admin");
     mc_testenv_account(env, "heir", MC_TEST_ORG, "staff");
     char *boss = mc_testenv_login(env, "boss"), *heir = mc_testenv_login(env, "heir");
-    char rid[MC_REN_ID_LEN + 1], path[120];
+    char rid[MC_REN_ID_LEN + 1];
     renew_paid(env, g.tok, g.fp, 1, rid);
-    int st;
-    snprintf(path, sizeof(path), "/api/v1/bindings/%s", g.login);
-    json_decref(mc_testenv_api(env, "DELETE", path, boss, NULL, &st));
-    assert_int_equal(st, 200);
-    mc_phone *ph = phone_open(g.dir);
-    mc_testenv_bind(env, ph, heir);
-    mc_phone_free(ph);
-    mc_testenv_expect_field(env, "cert", g.fp, "account", "heir");
+    rig_move_binding(&g, boss, heir, "heir");
     rsess *s = rsess_open(env, boss, rid);
     char fp1[65];
     mc_phone_err pe;
@@ -2141,15 +2171,12 @@ static void a_binding_that_moves_after_the_session_opened_is_binding_changed(voi
     mc_testenv *env = g.env;
     mc_testenv_account(env, "boss", MC_TEST_ORG, "admin");
     char *boss = mc_testenv_login(env, "boss");
-    char rid[MC_REN_ID_LEN + 1], path[120], d1[41], d2[41];
+    char rid[MC_REN_ID_LEN + 1], d1[41], d2[41];
     renew_paid(env, g.tok, g.fp, 1, rid);
     rsess *s = rsess_open(env, g.tok, rid);
     assert_string_equal(s->v.s.account, g.login);
-    int st;
-    snprintf(path, sizeof(path), "/api/v1/bindings/%s", g.login);
-    json_decref(mc_testenv_api(env, "DELETE", path, boss, NULL, &st));
-    assert_int_equal(st, 200);
-    digest(env, d1);
+    rig_move_binding(&g, boss, NULL, NULL);
+    mc_testenv_digest(env, d1);
     mc_phone_err pe;
     mc_phone_renewed rn;
     assert_int_equal(mc_phone_renew(g.dir, MC_TEST_PIN, env->base, &s->v, MC_PHONE_APPROVE,
@@ -2157,7 +2184,7 @@ static void a_binding_that_moves_after_the_session_opened_is_binding_changed(voi
                      -1);
     assert_int_equal(pe.status, 409);
     assert_string_equal(pe.code, "binding_changed");
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
     free(s);
     /* unbound now: the admin opens a new session, which names nobody */
@@ -2191,17 +2218,11 @@ static void the_holder_now_reads_a_renewal_made_before_the_binding_moved(void **
     char *boss = mc_testenv_login(env, "boss"), *mate = mc_testenv_login(env, "mate");
     char rid[MC_REN_ID_LEN + 1], path[120];
     renew_paid(env, g.tok, g.fp, 1, rid);
-    int st;
-    snprintf(path, sizeof(path), "/api/v1/bindings/%s", g.login);
-    json_decref(mc_testenv_api(env, "DELETE", path, boss, NULL, &st));
-    assert_int_equal(st, 200);
-    mc_phone *ph = phone_open(g.dir);
     char *heir = mc_testenv_login(env, "heir"); /* logged in before the bind */
-    mc_testenv_bind(env, ph, heir);
-    mc_phone_free(ph);
+    rig_move_binding(&g, boss, heir, "heir");
     free(heir);
     heir = mc_testenv_login(env, "heir");
-    mc_testenv_expect_field(env, "cert", g.fp, "account", "heir");
+    int st;
     /* the holder now reads it */
     snprintf(path, sizeof(path), "/api/v1/renewals/%s", rid);
     json_t *r = mc_testenv_api(env, "GET", path, heir, NULL, &st);
@@ -2259,19 +2280,12 @@ static void a_refund_whose_holder_moved_before_the_atomic_step_is_refused(void *
     mc_testenv_account(env, "boss", MC_TEST_ORG, "admin");
     mc_testenv_account(env, "heir", MC_TEST_ORG, "staff");
     char *boss = mc_testenv_login(env, "boss"), *heir = mc_testenv_login(env, "heir");
-    char rid[MC_REN_ID_LEN + 1], oid[MC_REN_ID_LEN + 1], path[120], d1[41], d2[41];
+    char rid[MC_REN_ID_LEN + 1], oid[MC_REN_ID_LEN + 1], d1[41], d2[41];
     renew_paid(env, g.tok, g.fp, 1, rid);
     snprintf(oid, sizeof(oid), "PO%s", rid + 2);
-    int st;
-    snprintf(path, sizeof(path), "/api/v1/bindings/%s", g.login);
-    json_decref(mc_testenv_api(env, "DELETE", path, boss, NULL, &st));
-    assert_int_equal(st, 200);
-    mc_phone *ph = phone_open(g.dir);
-    mc_testenv_bind(env, ph, heir);
-    mc_phone_free(ph);
-    mc_testenv_expect_field(env, "cert", g.fp, "account", "heir");
+    rig_move_binding(&g, boss, heir, "heir");
     /* the old holder's refund, judged before the binding moved */
-    digest(env, d1);
+    mc_testenv_digest(env, d1);
     redisReply *rep = mc_testenv_redis(
         env,
         "FCALL renew_refund 7 {mc}:ren:%s {mc}:order:%s {mc}:renof:%s {mc}:refundq {mc}:inv:%s "
@@ -2281,7 +2295,7 @@ static void a_refund_whose_holder_moved_before_the_atomic_step_is_refused(void *
         fail_msg("the moved holder's refund: type %d %s", rep->type,
                  rep->type == REDIS_REPLY_ERROR ? rep->str : "(applied)");
     freeReplyObject(rep);
-    digest(env, d2);
+    mc_testenv_digest(env, d2);
     assert_string_equal(d1, d2);
     expect_renew_state(env, boss, rid, "pending_extension");
     /* the holder now refunds it */
