@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mc_x509.h"
+
 /* ------------------------------------------------------------------ */
 /* fixed encodings (§8.6, §8.7)                                        */
 
@@ -218,29 +220,6 @@ static void der_algid(mc_buf *b, const uint8_t *oid, size_t n)
     der_wrap(b, at, 0x30);
 }
 
-/* 1 if p[0..n) is exactly one DER-looking SEQUENCE TLV (definite length
- * covering the rest). Shape only: the certificate's content is the
- * caller's. */
-static int is_one_sequence(const uint8_t *p, size_t n)
-{
-    size_t len, hl;
-    if (n < 2 || p[0] != 0x30)
-        return 0;
-    if (p[1] < 0x80) {
-        len = p[1];
-        hl = 2;
-    } else {
-        size_t k = p[1] & 0x7f;
-        if (k == 0 || k > 4 || n < 2 + k)
-            return 0;
-        len = 0;
-        for (size_t i = 0; i < k; i++)
-            len = len << 8 | p[2 + i];
-        hl = 2 + k;
-    }
-    return len == n - hl;
-}
-
 /* DER SET OF order: bytewise, a prefix first. */
 static int slice_cmp(const void *a, const void *b)
 {
@@ -367,7 +346,8 @@ mc_cms_signer *mc_cms_signer_new(const mc_slice *certs, size_t ncerts, mc_alg al
         goto fail;
     }
     for (size_t i = 1; i < ncerts; i++) {
-        if (certs[i].ptr == NULL || !is_one_sequence(certs[i].ptr, certs[i].len)) {
+        /* shape only: the certificate's content is the caller's */
+        if (!mc_der_one_seq(certs[i].ptr, certs[i].len)) {
             mc_err_set(err, 400, "bad_cert", "certificate %zu is not one DER SEQUENCE", i);
             goto fail;
         }

@@ -1073,6 +1073,12 @@ static int der_seq(const uint8_t *p, size_t n, size_t *hdr, size_t *len)
     return 0;
 }
 
+int mc_der_one_seq(const uint8_t *p, size_t n)
+{
+    size_t h, l;
+    return p != NULL && der_seq(p, n, &h, &l) == 0 && h + l == n;
+}
+
 int mc_cert_fingerprint(const uint8_t *der, size_t n, uint8_t fp[32])
 {
     size_t oh, ol, th, tl;

@@ -78,6 +78,10 @@ typedef struct mc_cert_info {
  * one DER Certificate SEQUENCE exactly. 0 / -1 (malformed). */
 int mc_cert_fingerprint(const uint8_t *der, size_t n, uint8_t fp[32]);
 
+/* 1 if p[0..n) is exactly one DER SEQUENCE TLV by its header (definite
+ * length of at most 4 octets, covering the rest); the content is not
+ * looked at. */
+int mc_der_one_seq(const uint8_t *p, size_t n);
 /* 1 if s (length n) is a well-formed USCC with a correct check digit. */
 int mc_uscc_valid(const char *s, size_t n);
 
