@@ -26,7 +26,8 @@
 
 (function () {
   const M = window.mcert;
-  const { ApiError, api, $, show, showError, token, sessionEnded, pad2 } = M;
+  const { ApiError, api, $, show, token, sessionEnded, pad2, yuan } = M;
+  const { handle } = M.pageErrors();
 
   const BACK_DELAY_MS = 1500;
   const STATE_TEXT = {
@@ -40,10 +41,6 @@
   let method = 'alipay';
   let skew = 0; /* server clock - browser clock, seconds */
   let timer = null;
-
-  function yuan(fen) {
-    return `${Math.floor(fen / 100)}.${pad2(fen % 100)}`;
-  }
 
   /* The page the order pays for: an application's, or a renewal's (CA续费与延期). */
   function backUrl() {
@@ -120,17 +117,13 @@
       $('pay-done').dataset.appState = res.app_state || res.renewal_state || '';
       setTimeout(() => location.assign(res.return || backUrl()), BACK_DELAY_MS);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401) {
-        sessionEnded('会话已结束，请重新登录');
-        return;
-      }
+      if (handle(e, $('pay-error'))) return;
       if (e instanceof ApiError && e.code === 'order_expired') {
         order.state = 'expired';
         setState('expired');
       } else {
         setState(order.state);
       }
-      showError($('pay-error'), e);
     }
   }
 
@@ -149,12 +142,7 @@
     try {
       render(await api('GET', `/api/v1/orders/${encodeURIComponent(oid)}`));
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401) {
-        sessionEnded('会话已结束，请重新登录');
-        return;
-      }
-      showError($('page-error'), e);
-      $('cashier').dataset.state = 'error';
+      if (!handle(e)) $('cashier').dataset.state = 'error';
     }
   }
 
