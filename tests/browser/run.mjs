@@ -830,13 +830,16 @@ function appOf(id, account = 'zhang') {
 }
 
 /* The list view is shown and its table (body: the tbody) has loaded: its
- * rows or 暂无数据. */
+ * rows or 暂无数据 (加载失败 fails the scenario, with the page's words). */
 async function listLoaded(page, body = '#apps-body') {
   await page.locator('#view-list').waitFor();
   await page.waitForFunction((sel) => {
     const b = document.querySelector(sel);
     return b && !/加载中/.test(b.textContent);
   }, body);
+  const failed = await page.evaluate((sel) => /加载失败/.test(document.querySelector(sel).textContent) &&
+    (document.querySelector('#page-error')?.textContent || '(no words)'), body);
+  assert(!failed, `the list ${body} did not load: ${failed}`);
 }
 
 /* 申领CA → 申领 (the provider) → 阅读条款 → 我知道了: the form of a new application. */
