@@ -69,12 +69,8 @@ int mc_phone_enroll(const char *dir, const char *base, const char *app, const ch
         ov = &none;
     if (out != NULL)
         memset(out, 0, sizeof(*out));
-    size_t blen = base ? strlen(base) : 0;
-    while (blen > 0 && base[blen - 1] == '/')
-        blen--;
-    int n = snprintf(url, sizeof(url), "%.*s/m/v1/enroll", (int)blen, base ? base : "");
-    if (blen == 0 || n < 0 || (size_t)n >= sizeof(url))
-        return mc_phone_fail(err, 400, "bad_url", "no or too long a base URL");
+    if (mc_phone_url(url, sizeof(url), base, "/m/v1/enroll", err) != 0)
+        return -1;
     if (ov->raw_body != NULL) {
         mc_buf_append(&body, ov->raw_body, ov->raw_len);
     } else {

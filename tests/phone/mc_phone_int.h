@@ -30,6 +30,11 @@ struct mc_http_reply;
 int mc_phone_api_call(const char *method, const char *url, const void *body, size_t len,
                       struct mc_http_reply *reply, mc_phone_err *err);
 
+/* "<base><path>" into out, tolerating a trailing '/' in base (mc_phone_proto.c);
+ * bad_url for no base or a URL longer than size. */
+int mc_phone_url(char *out, size_t size, const char *base, const char *path,
+                 mc_phone_err *err);
+
 /* Set a local error; returns -1. e may be NULL. */
 int mc_phone_fail(mc_phone_err *e, int status, const char *code,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -35,19 +35,31 @@
 #include "mc_cms.h"
 #include "mc_http.h"
 
-/* "<base>/m/v1/sessions/<sid><suffix>", tolerating a trailing '/' in base. */
-static int session_url(char *out, size_t size, const char *base, const char *sid,
-                       const char *suffix, mc_phone_err *err)
+int mc_phone_url(char *out, size_t size, const char *base, const char *path,
+                 mc_phone_err *err)
 {
-    if (base == NULL || sid == NULL)
-        return mc_phone_fail(err, 400, "bad_url", "no base URL or sid");
-    size_t blen = strlen(base);
+    size_t blen = base != NULL ? strlen(base) : 0;
     while (blen > 0 && base[blen - 1] == '/')
         blen--;
-    int n = snprintf(out, size, "%.*s/m/v1/sessions/%s%s", (int)blen, base, sid, suffix);
+    if (blen == 0)
+        return mc_phone_fail(err, 400, "bad_url", "no base URL");
+    int n = snprintf(out, size, "%.*s%s", (int)blen, base, path);
     if (n < 0 || (size_t)n >= size)
         return mc_phone_fail(err, 400, "bad_url", "URL too long");
     return 0;
+}
+
+/* "<base>/m/v1/sessions/<sid><suffix>". */
+static int session_url(char *out, size_t size, const char *base, const char *sid,
+                       const char *suffix, mc_phone_err *err)
+{
+    char path[MC_PHONE_URL_MAX];
+    if (sid == NULL)
+        return mc_phone_fail(err, 400, "bad_url", "no sid");
+    int n = snprintf(path, sizeof(path), "/m/v1/sessions/%s%s", sid, suffix);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return mc_phone_fail(err, 400, "bad_url", "URL too long");
+    return mc_phone_url(out, size, base, path, err);
 }
 
 /* A non-200 reply: the server's {code, message}, or http_error if its body

@@ -292,14 +292,10 @@ static int send_answer(const char *dir, const mc_phone *p, const char *base, con
         want = p->key;
         EVP_PKEY_up_ref(want);
     }
-    size_t blen = strlen(base);
-    while (blen > 0 && base[blen - 1] == '/')
-        blen--;
-    int un = snprintf(url, sizeof(url), "%.*s/m/v1/sessions/%s/response", (int)blen, base, m.sid);
-    if (blen == 0 || un < 0 || (size_t)un >= sizeof(url)) {
-        mc_phone_fail(err, 400, "bad_url", "no or too long a base URL");
+    char path[32 + MC_SID_LEN];
+    snprintf(path, sizeof(path), "/m/v1/sessions/%s/response", m.sid);
+    if (mc_phone_url(url, sizeof(url), base, path, err) != 0)
         goto done;
-    }
     if (mc_phone_api_call("POST", url, body, len, &reply, err) != 0) {
         /* a refusal decides the session (4xx): the kept message is spent;
          * a lost reply or a 5xx may not have: keep it for a resend */
