@@ -260,16 +260,17 @@ done:
 }
 
 /* Send body (a renew answer), then decide the kept files by the reply and
- * install an approval. p is the open phone (its current key and chain). */
-static int send_answer(const char *dir, const mc_phone *p, const char *base, const uint8_t *body,
-                       size_t len, const mc_phone_overrides *ov, mc_phone_renewed *out,
-                       mc_phone_err *err)
+ * install an approval. p is the open phone (its current key and chain),
+ * old its leaf (current_leaf). */
+static int send_answer(const char *dir, const mc_phone *p, X509 *old, const char *base,
+                       const uint8_t *body, size_t len, const mc_phone_overrides *ov,
+                       mc_phone_renewed *out, mc_phone_err *err)
 {
     char url[MC_PHONE_URL_MAX];
     mc_http_reply reply = {0};
     mc_response m;
     mc_renew_result rr;
-    X509 *old = NULL, *xs[MC_CHAIN_MAX];
+    X509 *xs[MC_CHAIN_MAX];
     EVP_PKEY *want = NULL;
     X509_REQ *req = NULL;
     size_t nx = 0;
@@ -279,8 +280,6 @@ static int send_answer(const char *dir, const mc_phone *p, const char *base, con
     /* what was sent: its session, and the key its CSR (if any) certifies */
     if (mc_response_decode(body, len, &m, &e) != 0)
         return mc_phone_fail(err, 400, "bad_request", "the answer does not decode: %s", e.msg);
-    if ((old = current_leaf(p, err)) == NULL)
-        return -1;
     mc_hex(p->fp, 32, out->old_fp);
     out->rekey = m.has_csr && m.csr.len != 0;
     if (out->rekey) {
@@ -332,7 +331,6 @@ static int send_answer(const char *dir, const mc_phone *p, const char *base, con
 done:
     for (size_t i = 0; i < nx; i++)
         X509_free(xs[i]);
-    X509_free(old);
     X509_REQ_free(req);
     EVP_PKEY_free(want);
     mc_http_reply_free(&reply);
@@ -374,7 +372,7 @@ int mc_phone_renew(const char *dir, const char *pin, const char *base,
     if (!ov->renew_no_keep && ov->raw_body == NULL &&
         mc_phone_store_write(dir, RENEW_MSG, body.ptr, body.len, 0600, err) != 0)
         goto done;
-    rc = send_answer(dir, p, base, body.ptr, body.len, ov, &got, err);
+    rc = send_answer(dir, p, leaf, base, body.ptr, body.len, ov, &got, err);
 done:
     if (out != NULL)
         *out = got;
@@ -426,6 +424,7 @@ int mc_phone_renew_resend(const char *dir, const char *pin, const char *base,
     static const mc_phone_overrides none;
     mc_phone_renewed got;
     mc_buf msg = {0};
+    X509 *leaf = NULL;
     int missing = 0, rc = -1;
 
     mc_phone_err_clear(err);
@@ -440,11 +439,14 @@ int mc_phone_renew_resend(const char *dir, const char *pin, const char *base,
             mc_phone_fail(err, 404, "not_found", "no renewal answer is kept in this store");
         goto done;
     }
+    if ((leaf = current_leaf(p, err)) == NULL)
+        goto done;
     got.resent = 1;
-    rc = send_answer(dir, p, base, msg.ptr, msg.len, ov, &got, err);
+    rc = send_answer(dir, p, leaf, base, msg.ptr, msg.len, ov, &got, err);
 done:
     if (out != NULL)
         *out = got;
+    X509_free(leaf);
     mc_phone_free(p);
     mc_buf_free(&msg);
     return rc;
