@@ -2,7 +2,7 @@
 apply.lua — certificate applications (申领, PROTOCOL.md §9.1–§9.5): every
 transition of an application, its uploads' links, the identity-check
 counter. Appended after mcert.lua (whose helpers it uses: now, fail, hget,
-audit, volatile).
+audit, volatile, invoice_holds, order_refund).
 
 The state table is C's (core/domain/mc_apply.c): each transition is handed
 the states it may start from ("draft,rejected") and the state it leads to,
@@ -137,8 +137,7 @@ local function app_unpay(a, o, rq, oid, t, ki)
   if hget(a, 'paid') ~= '1' then return '' end
   if oid == '' or hget(o, 'state') ~= 'paid' then return '' end
   if invoice_holds(ki) then return nil, fail('invoice_open') end
-  redis.call('HSET', o, 'state', 'refund_pending')
-  redis.call('ZADD', rq, t, oid)
+  order_refund(o, rq, oid, t)
   redis.call('HSET', a, 'paid', '0')
   return oid
 end

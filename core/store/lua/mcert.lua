@@ -185,6 +185,16 @@ local function invoice_holds(k)
   return st == 'requested' or st == 'issued'
 end
 
+-- An order's money goes back (PROTOCOL.md §9.6): the order o (KEYS of
+-- the caller) becomes refund_pending and is queued in refundq rq at t for
+-- PAY's sweep, which asks the provider until it confirms (pay.lua). A
+-- withdrawn or rejected application (apply.lua), a payment its owner can
+-- no longer take (pay.lua) and a renewal's refund (renew.lua) do it.
+local function order_refund(o, rq, oid, t)
+  redis.call('HSET', o, 'state', 'refund_pending')
+  redis.call('ZADD', rq, t, oid)
+end
+
 ---------------------------------------------------------------- version
 
 local function mc_version(keys, args)

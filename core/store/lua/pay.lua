@@ -1,7 +1,7 @@
 --[[
 pay.lua — payment orders (PROTOCOL.md §9.6): an application's order, the
 provider's notices (paid, refunded) and refund requests. Appended after
-mcert.lua (whose helpers it uses: now, fail, hget, audit, reg).
+mcert.lua (whose helpers it uses: now, fail, hget, audit, order_refund, reg).
 
 Records (durable, all under {mc}):
   order:<oid>  hash: id kind ('app', the default, or 'renewal': renew.lua
@@ -157,8 +157,7 @@ local function pay_notify(keys, args)
       return {'ok', 'paid', hget(a, 'state')}
     end
     local ast = hget(a, 'state') or ''
-    redis.call('HSET', o, 'state', 'refund_pending')
-    redis.call('ZADD', rq, t, oid)
+    order_refund(o, rq, oid, t)
     audit(au, t, who, from, 'order_refund_pending', 'order', oid, own.field, id,
           own.field .. '_state', ast)
     return {'refund', 'refund_pending', ast}

@@ -4,8 +4,8 @@ renew.lua — renewal (续费) and extension (延期) of a certificate
 QR session, and the one atomic step that records the extended certificate
 and moves everything to it. Appended after mcert.lua (whose helpers it
 uses: now, fail, hget, audit, volatile, sess_open, sess_answerable,
-sess_answered, cert_record, invoice_holds, inbox_add, inbox_drop), ca.lua
-(crl_add) and pay.lua.
+sess_answered, cert_record, invoice_holds, order_refund, inbox_add,
+inbox_drop), ca.lua (crl_add) and pay.lua.
 
 Records (durable):
   {mc}:ren:<rid>     the renewal: id fp serial uscc org_name holder account
@@ -160,8 +160,7 @@ local function renew_refund(keys, args)
   if hget(ko, 'id') ~= oid or hget(ko, 'state') ~= 'paid' then return fail('bad_transition') end
   if invoice_holds(ki) then return fail('invoice_open') end
   local t = now()
-  redis.call('HSET', ko, 'state', 'refund_pending')
-  redis.call('ZADD', rq, t, oid)
+  order_refund(ko, rq, oid, t)
   redis.call('HSET', kr, 'state', 'refunding', 'refund_at', t)
   redis.call('HINCRBY', kr, 'gen', 1)
   if redis.call('GET', kf) == rid then redis.call('DEL', kf) end
