@@ -3,7 +3,7 @@ enroll.lua — delivering an approved application's certificate to the phone
 (PROTOCOL.md §9.7): the enroll QR session, the redemption of the activation
 code, and the one atomic step that records what the CA issued. Appended
 after mcert.lua (whose helpers it uses: now, fail, hget, audit, volatile,
-sess_closed, sess_answered, cert_record, sess_open).
+sess_closed, sess_answered, cert_record, sess_open, count_add, refuse).
 
 Records (the data model of issue 7):
   {mc}:act:<app>   the activation, made by APP's approve: hash, expires,
@@ -73,8 +73,7 @@ local function enroll_begin(keys, args)
   local t = now()
   local e = ENROLL.closed(ka, kp, t)
   if e then return fail(e) end
-  local m = volatile('INCR', ki)
-  if m == 1 then volatile('EXPIRE', ki, win) end
+  local m = count_add(ki, win)
   if m > per_ip then return {'limited', refuse(ki, m - per_ip, win)} end
   local n = redis.call('HINCRBY', ka, 'tries', 1)
   if hget(ka, 'hash') == hash then volatile('DECR', ki) end

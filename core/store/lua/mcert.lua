@@ -71,6 +71,14 @@ local function volatile(...)
   return r
 end
 
+-- A throttle's counter (volatile): one more in k, whose window of win
+-- seconds starts at its first count. -> the count
+local function count_add(k, win)
+  local n = volatile('INCR', k)
+  if n == 1 then volatile('EXPIRE', k, win) end
+  return n
+end
+
 local function publish(sid, state)
   volatile('PUBLISH', CHANNEL, sid .. ' ' .. state)
 end
@@ -214,9 +222,7 @@ local function sess_open(keys, args)
   local t = now()
   local ttl, max_opens, max_pending = tonumber(args[1]), tonumber(args[2]), tonumber(args[3])
   if max_opens > 0 then
-    local n = volatile('INCR', ko)
-    if n == 1 then volatile('EXPIRE', ko, 60) end
-    if n > max_opens then return {0, math.max(redis.call('TTL', ko), 1)} end
+    if count_add(ko, 60) > max_opens then return {0, math.max(redis.call('TTL', ko), 1)} end
   end
   if max_pending > 0 then
     volatile('ZREMRANGEBYSCORE', kp, '-inf', t)
@@ -402,10 +408,8 @@ end
 local function pw_attempt(keys, args)
   local pa, pi, a = keys[1], keys[2], keys[3]
   local la, li, win = tonumber(args[1]), tonumber(args[2]), tonumber(args[3])
-  local n1 = volatile('INCR', pa)
-  if n1 == 1 then volatile('EXPIRE', pa, win) end
-  local n2 = volatile('INCR', pi)
-  if n2 == 1 then volatile('EXPIRE', pi, win) end
+  local n1 = count_add(pa, win)
+  local n2 = count_add(pi, win)
   if n1 > la or n2 > li then
     local ttl = 1
     if n1 > la then ttl = math.max(ttl, refuse(pa, n1 - la, win)) end

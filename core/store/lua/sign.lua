@@ -3,7 +3,7 @@ sign.lua — signing bid documents (PROTOCOL.md §8): sign sessions' extra
 steps, the phone's inbox, the account's sign history, verification notes,
 and the platform's API keys. Appended after mcert.lua (whose helpers it
 uses: now, fail, hget, audit, volatile, sess_answerable, sess_answered,
-inbox_add, inbox_drop).
+inbox_add, inbox_drop, count_add).
 ]]
 
 ---------------------------------------------------------------- signing
@@ -210,9 +210,7 @@ local function apikey_auth(keys, args)
   end
   local lim = tonumber(args[2])
   if lim > 0 then
-    local n = volatile('INCR', kr)
-    if n == 1 then volatile('EXPIRE', kr, 60) end
-    if n > lim then return {0, math.max(redis.call('TTL', kr), 1)} end
+    if count_add(kr, 60) > lim then return {0, math.max(redis.call('TTL', kr), 1)} end
   end
   return {1, redis.call('HGETALL', k)}
 end
