@@ -60,6 +60,10 @@ typedef struct mc_node {
     mc_sess_state *sess;         /* owned: api/session.c's per-loop state */
     struct mc_ca_state *ca_state;/* owned: api/ca.c's per-loop CRL cache */
     struct mc_pay *pay;          /* owned: api/pay.c's providers, keys, refund timers */
+    /* owned: the blob store of uploads and invoice PDFs (DATA/blobs, the
+     * directory backend), opened once; used by the workers only (blocking
+     * I/O), several at once (mc_blob.h: safe from several threads) */
+    struct mc_blob *blobs;
     struct event *tick;          /* owned: store deadlines and reconnects */
     mc_events *events;           /* owned: pub/sub subscription + waiters */
     struct mc_certcache *certs;  /* owned: chains that verified before */

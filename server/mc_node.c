@@ -16,6 +16,7 @@
 
 
 #include "mc_api.h"
+#include "mc_blob.h"
 #include "mc_certcache.h"
 #include "mc_conn.h"
 #include "mc_events.h"
@@ -127,6 +128,11 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, mc_ca *ca,
     n->pay = mc_api_pay_new(n, err);
     if (n->pay == NULL)
         goto fail;
+    char blobs[600];
+    snprintf(blobs, sizeof(blobs), "%s/blobs", cfg->data_dir);
+    n->blobs = mc_blob_dir_new(blobs, err);
+    if (n->blobs == NULL)
+        goto fail;
     n->workers = mc_workers_new(n->base, WORKER_THREADS, WORKER_QUEUE);
     if (n->workers == NULL) {
         mc_err_set(err, 500, "internal", "cannot start the worker pool");
@@ -189,6 +195,7 @@ void mc_node_free(mc_node *n)
     if (n->tick)
         event_free(n->tick);
     mc_workers_free(n->workers);
+    mc_blob_free(n->blobs); /* after the workers: their jobs use it */
     mc_api_pay_free(n->pay); /* its timers, before the store they would call */
     n->pay = NULL;
     mc_store_free(n->store);

@@ -24,8 +24,9 @@
  * fields are valid (400 bad_field, the message starting with the field's
  * name). The Redis Function then re-checks the state atomically.
  *
- * Uploads are stored content-addressed behind mc_blob (blocking file
- * I/O, so on a worker thread) and then linked to the uploader in Redis.
+ * Uploads are stored content-addressed behind mc_blob (the node's store,
+ * r->node->blobs; blocking file I/O, so on a worker thread) and then
+ * linked to the uploader in Redis.
  * An application may only name uploads linked to its own organisation.
  *
  * The identity check is a provider interface (idcheck_provider) with one
@@ -917,7 +918,6 @@ void mc_api_app_fee(mc_req *r)
 typedef struct upload_ctx {
     char type[32];
     char id[MC_BLOB_ID_LEN + 1];
-    char dir[600];
     mc_err werr;                  /* the worker's */
     mc_buf data;                  /* get: the bytes read */
     mc_blob_meta meta;
@@ -928,14 +928,6 @@ static void upload_free(void *p)
     upload_ctx *u = p;
     mc_buf_free(&u->data);
     free(u);
-}
-
-/* The blob store of this server: the directory backend under DATA/blobs
- * (an S3-compatible backend would be chosen here, from the
- * configuration). Opened per job on the worker: it is only a path. */
-static mc_blob *blob_open(const char *dir, mc_err *err)
-{
-    return mc_blob_dir_new(dir, err);
 }
 
 static void upload_work(void *arg);
@@ -969,7 +961,6 @@ void mc_api_upload(mc_req *r)
     if (u == NULL)
         return;
     snprintf(u->type, sizeof(u->type), "%s", type);
-    snprintf(u->dir, sizeof(u->dir), "%s/blobs", r->node->cfg->data_dir);
     if (mc_workers_submit(r->node->workers, upload_work, upload_on_stored, r) != 0)
         mc_reply_errf(r, 503, "busy", "the server is busy; try again in a moment");
 }
@@ -981,11 +972,7 @@ static void upload_work(void *arg)
     mc_req *r = arg;
     upload_ctx *u = r->hctx;
     mc_err_clear(&u->werr);
-    mc_blob *b = blob_open(u->dir, &u->werr);
-    if (b == NULL)
-        return;
-    mc_blob_put(b, r->body.ptr, r->body.len, u->id, &u->werr);
-    mc_blob_free(b);
+    mc_blob_put(r->node->blobs, r->body.ptr, r->body.len, u->id, &u->werr);
 }
 
 static void upload_on_stored(void *arg, int ran)
@@ -1026,7 +1013,6 @@ void mc_api_upload_get(mc_req *r)
         return;
     memcpy(u->id, r->param, MC_BLOB_ID_LEN);
     u->id[MC_BLOB_ID_LEN] = '\0';
-    snprintf(u->dir, sizeof(u->dir), "%s/blobs", r->node->cfg->data_dir);
     mc_store_blob_meta(r->node->store, u->id, r->who.acc.login, r->who.acc.org, &u->meta,
                        download_on_meta, r);
 }
@@ -1050,11 +1036,7 @@ static void download_work(void *arg)
     mc_req *r = arg;
     upload_ctx *u = r->hctx;
     mc_err_clear(&u->werr);
-    mc_blob *b = blob_open(u->dir, &u->werr);
-    if (b == NULL)
-        return;
-    mc_blob_get(b, u->id, MC_UPLOAD_MAX, &u->data, &u->werr);
-    mc_blob_free(b);
+    mc_blob_get(r->node->blobs, u->id, MC_UPLOAD_MAX, &u->data, &u->werr);
 }
 
 static void download_on_read(void *arg, int ran)

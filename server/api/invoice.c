@@ -628,7 +628,6 @@ typedef struct act_ctx {
     char upload[MC_BLOB_ID_LEN + 1];
     mc_blob_meta meta;
     /* the worker's */
-    char dir[600];
     char drawer[65];
     char pdf[MC_BLOB_ID_LEN + 1];
     int64_t size;
@@ -720,23 +719,12 @@ void mc_api_inv_get(mc_req *r)
         act_begin(r, c, get_judged);
 }
 
-/* The blob store (api/apply.c's: the directory backend under DATA/blobs).
- * On a worker thread. */
-static mc_blob *blob_open(const char *dir, mc_err *err)
-{
-    return mc_blob_dir_new(dir, err);
-}
-
 static void pdf_work(void *arg)
 {
     mc_req *r = arg;
     act_ctx *c = r->hctx;
     mc_err_clear(&c->werr);
-    mc_blob *b = blob_open(c->dir, &c->werr);
-    if (b == NULL)
-        return;
-    mc_blob_get(b, c->x.inv.pdf, MC_UPLOAD_MAX, &c->data, &c->werr);
-    mc_blob_free(b);
+    mc_blob_get(r->node->blobs, c->x.inv.pdf, MC_UPLOAD_MAX, &c->data, &c->werr);
 }
 
 static void pdf_on_read(void *arg, int ran)
@@ -763,7 +751,6 @@ static void pdf_judged(mc_req *r)
                       c->x.inv.state);
         return;
     }
-    snprintf(c->dir, sizeof(c->dir), "%s/blobs", r->node->cfg->data_dir);
     if (mc_workers_submit(r->node->workers, pdf_work, pdf_on_read, r) != 0)
         mc_reply_errf(r, 503, "busy", "the server is busy; try again in a moment");
 }
@@ -798,10 +785,7 @@ static void issue_work(void *arg)
     mc_buf pdf = {0};
     mc_inv_pdf_render(&c->x.inv, r->now, c->drawer, &pdf);
     c->size = (int64_t)pdf.len;
-    mc_blob *b = blob_open(c->dir, &c->werr);
-    if (b != NULL)
-        mc_blob_put(b, pdf.ptr, pdf.len, c->pdf, &c->werr);
-    mc_blob_free(b);
+    mc_blob_put(r->node->blobs, pdf.ptr, pdf.len, c->pdf, &c->werr);
     mc_buf_free(&pdf);
 }
 
@@ -844,7 +828,6 @@ static void issue_judged(mc_req *r)
                            &c->meta, issue_on_meta, r);
         return;
     }
-    snprintf(c->dir, sizeof(c->dir), "%s/blobs", r->node->cfg->data_dir);
     snprintf(c->drawer, sizeof(c->drawer), "%s", r->who.acc.login);
     if (mc_workers_submit(r->node->workers, issue_work, issue_on_stored, r) != 0)
         mc_reply_errf(r, 503, "busy", "the server is busy; try again in a moment");
