@@ -119,6 +119,10 @@ struct mc_session;
 void *mc_cmd_add_sess_open(mc_cmd *c, const struct mc_session *s, const uint8_t poll_hash[32],
                            const char *requester_name, const char *org, const char *org_name);
 int mc_sess_read_open(const struct redisReply *r, void *out, mc_err *err);
+/* An answer's reply {'ok'|'dup', result, account} into an mc_answer_res
+ * (mc_store_sess.h), for the functions that answer a session of their own
+ * kind (renew_commit, renew_reject). In mc_store_sess.c. */
+int mc_sess_read_answer(const struct redisReply *r, void *out, mc_err *err);
 
 /* An order hash (pay.lua's record) into an mc_order (mc_store_pay.h), for
  * the families that read orders with what they pay (renewals). 0 /

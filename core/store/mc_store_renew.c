@@ -400,19 +400,6 @@ void mc_store_renew_open(mc_store *st, const mc_session *s, const uint8_t poll_h
     free(rec);
 }
 
-/* {'ok'|'dup', result, account} */
-static int read_res(const redisReply *r, void *out, mc_err *err)
-{
-    mc_answer_res *x = out;
-    if (!mc_reply_is_array(r, 3) || !mc_reply_is_str(r->element[0]) ||
-        !mc_reply_is_str(r->element[1]) || !mc_reply_is_str(r->element[2]))
-        return MC_REPLY_SHAPE;
-    x->dup = strcmp(r->element[0]->str, "dup") == 0;
-    mc_reply_copy(x->result, sizeof(x->result), r->element[1]);
-    mc_reply_copy(x->account, sizeof(x->account), r->element[2]);
-    return 0;
-}
-
 void mc_store_renew_commit(mc_store *st, const mc_ren_commit *in, const mc_actor *a,
                            mc_answer_res *out, mc_store_cb cb, void *privdata)
 {
@@ -445,7 +432,7 @@ void mc_store_renew_commit(mc_store *st, const mc_ren_commit *in, const mc_actor
     mc_cmd_add(&c, in->rid);
     mc_cmd_addi(&c, in->new_not_after);
     mc_cmd_add_cert(&c, nc);
-    mc_store_call(st, &c, read_res, out, cb, privdata);
+    mc_store_call(st, &c, mc_sess_read_answer, out, cb, privdata);
 }
 
 void mc_store_renew_reject(mc_store *st, const char *sid, const char *want, const char *fp,
@@ -462,5 +449,5 @@ void mc_store_renew_reject(mc_store *st, const char *sid, const char *want, cons
     mc_cmd_add(&c, fp);
     mc_cmd_add(&c, answer);
     mc_cmd_add(&c, result);
-    mc_store_call(st, &c, read_res, out, cb, privdata);
+    mc_store_call(st, &c, mc_sess_read_answer, out, cb, privdata);
 }

@@ -645,3 +645,8 @@ int mc_sess_read_open(const redisReply *r, void *out, mc_err *err)
 {
     return read_open(r, out, err);
 }
+
+int mc_sess_read_answer(const redisReply *r, void *out, mc_err *err)
+{
+    return read_answer_res(r, out, err);
+}
