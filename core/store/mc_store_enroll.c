@@ -151,9 +151,8 @@ void mc_store_enroll_commit(mc_store *st, const char *app, const char *code_hash
     mc_cmd_add(&c, mc_key(kact, sizeof(kact), "act", app));
     mc_cmd_add(&c, mc_key(kapp, sizeof(kapp), "app", app));
     mc_cmd_add(&c, mc_key(kc, sizeof(kc), "cert", cr->fp));
-    mc_cmd_add(&c, mc_key(kn, sizeof(kn), "serial", cr->serial));
     mc_cmd_add(&c, "{mc}:audit");
-    mc_cmd_add(&c, mc_key(ko, sizeof(ko), "orgcerts", cr->uscc));
+    mc_cmd_add_cert_keys(&c, cr, kn, ko);
     if (sid[0])
         mc_cmd_add(&c, mc_key(ks, sizeof(ks), "sess", sid));
     mc_cmd_add(&c, code_hash);

@@ -108,7 +108,8 @@ local function enroll_cert(keys, args)
   return {hget(keys[1], 'status') or '', hget(keys[1], 'der') or ''}
 end
 
--- KEYS: act, app, cert, serial index, audit, orgcerts, sess (only when sid ~= '')
+-- KEYS: act, app, cert, audit, serial index, orgcerts (cert_record), sess
+--       (only when sid ~= '')
 -- ARGV: code hash, csr hash, sid, who, from, app id, fp, then the
 --       certificate's 9 fields (cert_record: serial, uscc, cn, org_name,
 --       issuer, alg, not_before, not_after, der)
@@ -119,7 +120,7 @@ end
 -- -> {'ok', fp} | {'again', fp} (a racing identical redemption won: the
 --    certificate passed here was not recorded)
 local function enroll_commit(keys, args)
-  local ka, kp, kc, kn, au, ko, ks = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
+  local ka, kp, kc, au, kn, ko, ks = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6],
     keys[7]
   local hash, csr, sid, who, from, app, fp =
     args[1], args[2], args[3], args[4], args[5], args[6], args[7]
