@@ -123,15 +123,11 @@ static json_t *app_row_json(const mc_app *a)
                      strcmp(a->paid, "1") == 0);
 }
 
-/* 409 unless `event` may happen in a's state (the table; the Redis
- * Function re-checks). 0 / -1 (answered). */
+/* 409 unless `event` may happen in a's state (the table). 0 / -1 (answered). */
 static int state_allows(mc_req *r, const mc_app *a, mc_app_event event)
 {
-    if (mc_app_next(mc_app_state_parse(a->state), event) != MC_APP_NONE)
-        return 0;
-    mc_reply_errf(r, 409, "bad_transition", "%s is not possible in state %s",
-                  mc_app_event_name(event), a->state);
-    return -1;
+    return mc_api_transition_ok(r, mc_app_next(mc_app_state_parse(a->state), event),
+                                mc_app_event_name(event), a->state);
 }
 
 /* The form fields a body may set, each a string member of mc_app. */

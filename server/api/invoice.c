@@ -690,11 +690,8 @@ static void act_on_read(void *privdata, const mc_err *err)
 /* 409 unless `event` may happen in v's state. 0 / -1 (answered). */
 static int state_allows(mc_req *r, const mc_invoice *v, mc_inv_event ev)
 {
-    if (mc_inv_next(mc_inv_state_parse(v->state), ev) != MC_INV_NONE)
-        return 0;
-    mc_reply_errf(r, 409, "bad_transition", "%s is not possible in state %s",
-                  mc_inv_event_name(ev), v->state);
-    return -1;
+    return mc_api_transition_ok(r, mc_inv_next(mc_inv_state_parse(v->state), ev),
+                                mc_inv_event_name(ev), v->state);
 }
 
 static void on_written(void *privdata, const mc_err *err)

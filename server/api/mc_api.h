@@ -155,9 +155,11 @@ void mc_api_cert_history(mc_req *r);
 struct mc_ca_state *mc_api_ca_new(void);
 void mc_api_ca_free(struct mc_ca_state *s);
 
-/* api/enroll.c: the phone redeems an activation (§9.7); the web's enroll QR. */
-void mc_api_enroll(mc_req *r);
-void mc_api_enroll_session(mc_req *r);
+/* 0 if next (where a state table leads: mc_app_next, mc_inv_next; -1,
+ * MC_FSM_NONE, for nowhere) is a state; else answers 409 bad_transition
+ * "<event> is not possible in state <state>" and returns -1. The Redis
+ * Function re-checks atomically. (api/views.c) */
+int mc_api_transition_ok(mc_req *r, int next, const char *event, const char *state);
 
 void mc_api_healthz(mc_req *r);
 void mc_api_readyz(mc_req *r);

@@ -2,12 +2,14 @@
  * api/views.c — how records look to the web, shared by the handlers that
  * show them (one place, so that /me, /bindings, the sign poll and the
  * history say the same thing the same way), and the facts the
- * authorisation rules take from an account.
+ * authorisation rules take from an account; the one 409 bad_transition
+ * answer of the state tables.
  */
 #include <string.h>
 
 #include "mc_api.h"
 #include "mc_crypto.h"
+#include "mc_fsm.h"
 #include "mc_proto.h"
 
 mc_principal mc_api_principal(const mc_account *a)
@@ -30,6 +32,14 @@ json_t *mc_api_account_json(const mc_account *a, const mc_cert_rec *c)
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s}", "account", a->login, "name",
                      a->name, "role", a->role, "org", a->org, "cert", cert, "bound_at",
                      (json_int_t)a->bound_at, "bound_by", a->bound_by);
+}
+
+int mc_api_transition_ok(mc_req *r, int next, const char *event, const char *state)
+{
+    if (next != MC_FSM_NONE)
+        return 0;
+    mc_reply_errf(r, 409, "bad_transition", "%s is not possible in state %s", event, state);
+    return -1;
 }
 
 json_t *mc_api_docs_json(const mc_sign_info *si)
