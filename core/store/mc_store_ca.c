@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mc_store_int.h"
+#include "mc_store_renew.h" /* mc_store_serial_fp: the index */
 #include "mc_store_sync.h"
 
 /* An integer sent as a string (ZSCORE, HGET) or as an integer. 0 / -1. */
@@ -214,28 +215,12 @@ int mc_sync_ca_revoke(mc_store *st, const char *fp, int reason, const mc_actor *
     return mc_err_set(err, 503, "store_unavailable", "the binding keeps changing; try again");
 }
 
-static int read_fp(const redisReply *r, void *out, mc_err *err)
-{
-    char *fp = out;
-    fp[0] = '\0';
-    if (r->type == REDIS_REPLY_NIL)
-        return 0;
-    if (!mc_reply_is_str(r))
-        return MC_REPLY_SHAPE;
-    mc_reply_copy(fp, 65, r);
-    return 0;
-}
-
 int mc_sync_serial_fp(mc_store *st, const char *serial, char fp[65], int *found, mc_err *err)
 {
-    char k[80];
-    mc_cmd c;
-    mc_cmd_plain(&c, "GET");
-    mc_cmd_add(&c, mc_key(k, sizeof(k), "serial", serial));
     mc_err e;
     mc_err_clear(&e);
     fp[0] = '\0';
-    mc_store_call(st, &c, read_fp, fp, mc_store_sync_cb, &e);
+    mc_store_serial_fp(st, serial, fp, mc_store_sync_cb, &e);
     if (err)
         *err = e;
     *found = e.status == 0 && fp[0] != '\0';

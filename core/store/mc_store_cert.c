@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "mc_store_int.h"
+#include "mc_store_renew.h" /* mc_store_serial_fp: the index */
 
 static const mc_field link_fields[] = {
     MC_FSTR(mc_cert_links, prev),          MC_FSTR(mc_cert_links, next),
@@ -75,19 +76,6 @@ typedef struct serial_step {
     void *privdata;
 } serial_step;
 
-static int read_index(const redisReply *r, void *out, mc_err *err)
-{
-    serial_step *s = out;
-    s->fp[0] = '\0';
-    if (r->type == REDIS_REPLY_NIL)
-        return 0;
-    if (!mc_reply_is_str(r))
-        return MC_REPLY_SHAPE;
-    if (r->len == 64)
-        mc_reply_copy(s->fp, sizeof(s->fp), r);
-    return 0;
-}
-
 static void serial_on_record(void *privdata, const mc_err *err)
 {
     serial_step *s = privdata;
@@ -110,8 +98,6 @@ static void serial_on_index(void *privdata, const mc_err *err)
 void mc_store_cert_by_serial(mc_store *st, const char *serial, int with_der, mc_cert_hist *out,
                              mc_store_cb cb, void *privdata)
 {
-    char k[80];
-    mc_cmd c;
     serial_step *s = calloc(1, sizeof(*s));
     if (s == NULL)
         abort(); /* out of memory (as the store's own allocations) */
@@ -122,9 +108,7 @@ void mc_store_cert_by_serial(mc_store *st, const char *serial, int with_der, mc_
     s->out = out;
     s->cb = cb;
     s->privdata = privdata;
-    mc_cmd_plain(&c, "GET");
-    mc_cmd_add(&c, mc_key(k, sizeof(k), "serial", serial));
-    mc_store_call(st, &c, read_index, s, serial_on_index, s);
+    mc_store_serial_fp(st, serial, s->fp, serial_on_index, s);
 }
 
 /* ---- walks ---- */
