@@ -594,7 +594,7 @@ static void poll_on_read(mc_req *r, const mc_err *err, const mc_sess_poll *p)
             return;
         }
         if (x->via_key)
-            snprintf(x->who, sizeof(x->who), "apikey:%s", r->key.key.id);
+            mc_req_caller(r, x->who, sizeof(x->who)); /* "apikey:<id>" */
         else
             snprintf(x->who, sizeof(x->who), "poll:%.16s", s->sid);
         mc_actor actor = {x->who, r->ip};
