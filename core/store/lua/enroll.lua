@@ -76,8 +76,9 @@ local function enroll_begin(keys, args)
   local m = count_add(ki, win)
   if m > per_ip then return {'limited', refuse(ki, m - per_ip, win)} end
   local n = redis.call('HINCRBY', ka, 'tries', 1)
-  if hget(ka, 'hash') == hash then volatile('DECR', ki) end
-  if hget(ka, 'hash') ~= hash then
+  if hget(ka, 'hash') == hash then
+    volatile('DECR', ki)
+  else
     if n >= max then
       redis.call('HSET', ka, 'state', 'locked', 'locked_at', t)
       audit(au, t, who, from, 'activation_locked', 'app', app, 'tries', n)

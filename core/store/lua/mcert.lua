@@ -106,8 +106,8 @@ end
 -- The first step of every answer: nil and Redis's time when the session
 -- can take this answer; else the reply to return at once — the first
 -- result of this same answer (sess_dup), or the refusal.
+-- (A missing session has no state: sess_dup passes, sess_closed refuses it.)
 local function sess_answerable(s, answer)
-  if redis.call('EXISTS', s) == 0 then return fail('unknown_session') end
   local d = sess_dup(s, answer)
   if d then return d end
   local t = now()
@@ -279,7 +279,8 @@ local function bind_approve(keys, args)
   if hget(s, 'purpose') ~= 'bind' then return fail('purpose_mismatch') end
   if hget(s, 'account') ~= login then return fail('account_mismatch') end
   local cst = hget(c, 'status')
-  if cert_unusable(cst) then return fail(cert_unusable(cst)) end
+  local ce = cert_unusable(cst)
+  if ce then return fail(ce) end
   if redis.call('EXISTS', a) == 0 then return fail('not_found') end
   local org = hget(a, 'org')
   if org ~= uscc then return fail('org_mismatch') end
@@ -314,8 +315,8 @@ local function login_approve(keys, args)
   local early, t = sess_answerable(s, answer)
   if early then return early end
   if hget(s, 'purpose') ~= 'login' then return fail('purpose_mismatch') end
-  local cst = hget(c, 'status')
-  if cert_unusable(cst) then return fail(cert_unusable(cst)) end
+  local ce = cert_unusable(hget(c, 'status'))
+  if ce then return fail(ce) end
   if login == '' or hget(c, 'account') ~= login or hget(a, 'cert') ~= fp then
     return fail('not_bound')
   end
@@ -367,7 +368,8 @@ local function login_mint(keys, args)
   if hget(s, 'account') ~= login or hget(s, 'cert') ~= fp then return fail('stale') end
   -- on every read, not only the first: a token is never handed out for a
   -- certificate revoked or unbound since (it would not work anyway)
-  if hget(c, 'status') ~= 'valid' then return fail(cert_unusable(hget(c, 'status')) or 'cert_revoked') end
+  local cst = hget(c, 'status')
+  if cst ~= 'valid' then return fail(cert_unusable(cst) or 'cert_revoked') end
   if hget(c, 'account') ~= login or hget(a, 'cert') ~= fp then return fail('not_bound') end
   local sexp = tonumber(hget(s, 'expires'))
   if hget(s, 'claimed') == '1' then

@@ -4,8 +4,8 @@ renew.lua — renewal (续费) and extension (延期) of a certificate
 QR session, and the one atomic step that records the extended certificate
 and moves everything to it. Appended after mcert.lua (whose helpers it
 uses: now, fail, hget, audit, volatile, sess_open, sess_answerable,
-sess_answered, cert_record, invoice_holds, order_refund, inbox_add,
-inbox_drop), ca.lua (crl_add) and pay.lua.
+sess_answered, cert_record, cert_unusable, invoice_holds, order_refund,
+inbox_add, inbox_drop), ca.lua (crl_add) and pay.lua.
 
 Records (durable):
   {mc}:ren:<rid>     the renewal: id fp serial uscc org_name holder account
@@ -64,9 +64,8 @@ local function renew_create(keys, args)
   if redis.call('EXISTS', c) == 0 then return fail('not_found') end
   if (redis.call('GET', kf) or '') ~= cur then return fail('stale') end
   if (hget(c, 'account') or '') ~= login then return fail('stale') end
-  local st = hget(c, 'status')
-  if st == 'revoked' then return fail('cert_revoked') end
-  if st == 'superseded' then return fail('cert_superseded') end
+  local ce = cert_unusable(hget(c, 'status'))
+  if ce then return fail(ce) end
   local t = now()
   if t > tonumber(hget(c, 'not_after') or '0') + grace then return fail('cert_expired') end
   if cur ~= '' then

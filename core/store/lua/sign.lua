@@ -69,8 +69,8 @@ local function sign_approve(keys, args)
   if early then return early end
   if hget(s, 'purpose') ~= 'sign' then return fail('purpose_mismatch') end
   if hget(s, 'account') ~= login then return fail('not_bound') end
-  local cst = hget(c, 'status')
-  if cert_unusable(cst) then return fail(cert_unusable(cst)) end
+  local ce = cert_unusable(hget(c, 'status'))
+  if ce then return fail(ce) end
   if hget(c, 'account') ~= login or hget(a, 'cert') ~= fp then return fail('not_bound') end
   if hget(a, 'org') ~= uscc then return fail('org_mismatch') end
   volatile('HSET', s, 'results', args[8])
@@ -140,7 +140,8 @@ local function inbox_list(keys, args)
   local c, kn, iz, ih = keys[1], keys[2], keys[3], keys[4]
   local der = hget(c, 'der')
   if not der or (hget(c, 'account') or '') == '' then return fail('not_bound') end
-  if hget(c, 'status') ~= 'valid' then return fail(cert_unusable(hget(c, 'status')) or 'cert_revoked') end
+  local cst = hget(c, 'status')
+  if cst ~= 'valid' then return fail(cert_unusable(cst) or 'cert_revoked') end
   local t = now()
   if t >= tonumber(hget(c, 'not_after') or '0') then return fail('cert_expired') end
   if not redis.call('SET', kn, '1', 'NX', 'EX', tonumber(args[1])) then
