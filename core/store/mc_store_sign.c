@@ -301,9 +301,22 @@ static int read_ids(const redisReply *r, void *out, mc_err *err)
     return 0;
 }
 
-static int read_key(const redisReply *r, void *out, mc_err *err)
+/* hgetall_many's {key hash...}, one per id read */
+static int read_keys(const redisReply *r, void *out, mc_err *err)
 {
-    return mc_fields_read(key_fields, MC_NFIELDS(key_fields), r, out);
+    mc_apikeys *ks = out;
+    if (!mc_reply_is_array(r, ks->n))
+        return MC_REPLY_SHAPE;
+    for (size_t i = 0; i < ks->n; i++)
+        if (mc_fields_read(key_fields, MC_NFIELDS(key_fields), r->element[i], &ks->k[i]) != 0)
+            return MC_REPLY_SHAPE;
+    return 0;
+}
+
+static void keys_key_at(const void *arg, size_t i, char *buf, size_t size)
+{
+    const mc_apikeys *ks = arg;
+    mc_key(buf, size, "apikey", ks->k[i].id);
 }
 
 static int by_created(const void *a, const void *b)
@@ -321,13 +334,10 @@ int mc_sync_apikey_list(mc_store *st, mc_apikeys *out, mc_err *err)
     mc_cmd_plain(&c, "SMEMBERS");
     mc_cmd_add(&c, "{mc}:apikeys");
     mc_store_call(st, &c, read_ids, out, mc_store_sync_cb, &e);
-    for (size_t i = 0; e.status == 0 && i < out->n; i++) {
-        char kk[64], id[MC_APIKEY_ID_LEN + 1];
-        memcpy(id, out->k[i].id, sizeof(id));
-        mc_cmd_plain(&c, "HGETALL");
-        mc_cmd_add(&c, mc_key(kk, sizeof(kk), "apikey", id));
-        mc_store_call(st, &c, read_key, &out->k[i], mc_store_sync_cb, &e);
-    }
+    /* then every key's hash in one call (not one round trip per key) */
+    if (e.status == 0 && out->n > 0)
+        mc_store_fcall_keys(st, "hgetall_many", out->n, keys_key_at, out, read_keys, out,
+                            mc_store_sync_cb, &e);
     if (e.status == 0)
         qsort(out->k, out->n, sizeof(*out->k), by_created);
     if (err)
