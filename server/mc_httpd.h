@@ -53,6 +53,7 @@ typedef struct mc_node {
      * and shared by every loop and worker: used read-only (signing with
      * one OpenSSL 3 key from several threads at once is safe). */
     mc_ca *ca;
+    mc_buf ca_der;               /* owned: ca's certificate, DER (encoded once; empty without ca) */
     struct event_base *base;     /* owned */
     struct evhttp *http;         /* owned */
     mc_store *store;             /* owned: async Redis on this loop */

@@ -94,6 +94,10 @@ mc_node *mc_node_new(const mc_config *cfg, const mc_trust *trust, mc_ca *ca,
     n->cfg = cfg;
     n->trust = trust;
     n->ca = ca;
+    if (ca != NULL && mc_x509_der(mc_ca_cert(ca), &n->ca_der) != 0) {
+        mc_err_set(err, 500, "internal", "cannot encode the CA certificate");
+        goto fail;
+    }
     n->pages = pages;
     n->id = id;
     snprintf(n->dummy_pw, sizeof(n->dummy_pw), "%s", dummy_pw);
@@ -206,5 +210,6 @@ void mc_node_free(mc_node *n)
     mc_certcache_free(n->certs);
     if (n->base)
         event_base_free(n->base);
+    mc_buf_free(&n->ca_der);
     free(n);
 }

@@ -238,16 +238,12 @@ static void enroll_on_issued(void *arg, int ran)
 static void enroll_reply(mc_req *r, const char *fp, const mc_buf *leaf)
 {
     enroll_ctx *x = r->hctx;
-    mc_buf ca = {0}, out = {0};
-    if (mc_x509_der(mc_ca_cert(r->node->ca), &ca) != 0) {
-        mc_reply_errf(r, 500, "internal", "cannot encode the CA certificate");
-        return;
-    }
-    mc_slice chain[2] = {{leaf->ptr, leaf->len}, {ca.ptr, ca.len}};
+    mc_buf out = {0};
+    const mc_buf *ca = &r->node->ca_der;
+    mc_slice chain[2] = {{leaf->ptr, leaf->len}, {ca->ptr, ca->len}};
     mc_enroll_reply_encode(x->m.app, fp, chain, 2, &out);
     mc_reply_msgpack(r, 200, &out);
     mc_buf_free(&out);
-    mc_buf_free(&ca);
 }
 
 static void enroll_on_committed(void *privdata, const mc_err *err)
