@@ -818,6 +818,18 @@ static void test_chain_with_intermediate_verifies(void **state)
         chain[1] = (mc_slice){d1.ptr, d1.len};
         assert_int_equal(mc_cert_verify_chain(root->trust, chain, 2, now_s(), &info, NULL, &err), 0);
         assert_string_equal(info.uscc, USCC_OK);
+        assert_int_equal(info.self_signed, 0); /* leaf and intermediate: none */
+        {
+            /* the root sent along is marked as the anchor it is (a
+             * SignedData leaves it out) */
+            mc_buf d2 = {0};
+            der_of(mc_ca_cert(root->ca), &d2);
+            mc_slice c3[3] = {chain[0], chain[1], {d2.ptr, d2.len}};
+            assert_int_equal(mc_cert_verify_chain(root->trust, c3, 3, now_s(), &info, NULL, &err),
+                             0);
+            assert_int_equal(info.self_signed, 1u << 2);
+            mc_buf_free(&d2);
+        }
         /* Without the intermediate the leaf does not chain. */
         assert_err(mc_cert_verify_chain(root->trust, chain, 1, now_s(), &info, NULL, &err),
                    &err, "cert_untrusted", 403);

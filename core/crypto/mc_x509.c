@@ -1305,6 +1305,10 @@ static int verify_parsed(const mc_trust *t, X509 *const *certs, const mc_slice *
         mc_err_set(err, 400, "bad_cert", "bad validity time in the chain");
         goto done;
     }
+    li.self_signed = 0;
+    for (size_t i = 0; i < n && i < sizeof(li.self_signed) * 8; i++)
+        if (X509_NAME_cmp(X509_get_subject_name(certs[i]), X509_get_issuer_name(certs[i])) == 0)
+            li.self_signed |= 1u << i;
     if (info != NULL)
         *info = li;
     if (leaf_pub != NULL) {

@@ -69,6 +69,13 @@ typedef struct mc_cert_info {
                                   (mc_cert_verify_chain); mc_cert_info_of:
                                   = not_after */
     mc_alg alg;                /* leaf key algorithm */
+    unsigned self_signed;      /* mc_cert_verify_chain: bit i set when the
+                                  presented chain[i] is self-signed (subject
+                                  = issuer, X509_NAME_cmp): an anchor, not
+                                  worth carrying in a SignedData; known
+                                  from the parse the check makes anyway
+                                  (and kept by the certificate cache).
+                                  mc_cert_info_of: 0 */
 } mc_cert_info;
 
 /* The identity of a certificate: SHA-256 over its tbsCertificate, the part
