@@ -244,6 +244,17 @@ static void platform_flow(mc_alg alg)
         int dl = EVP_DecodeBlock(der, (const unsigned char *)b64, (int)strlen(b64));
         assert_true(dl > 100);
         dl -= (b64[strlen(b64) - 1] == '=') + (b64[strlen(b64) - 2] == '=');
+        {
+            /* the phone sent its chain with the CA; the anchor is not
+             * carried: the signer's certificate alone */
+            const unsigned char *q = der;
+            CMS_ContentInfo *ci = d2i_CMS_ContentInfo(NULL, &q, dl);
+            assert_non_null(ci);
+            STACK_OF(X509) *cs = CMS_get1_certs(ci);
+            assert_int_equal(sk_X509_num(cs), 1);
+            sk_X509_pop_free(cs, X509_free);
+            CMS_ContentInfo_free(ci);
+        }
         char p7s[320];
         snprintf(p7s, sizeof(p7s), "%s/doc%zu.p7s", env->dir, i);
         FILE *f = fopen(p7s, "wb");

@@ -377,12 +377,21 @@ int mc_cms_signer_build(const mc_cms_signer *s, const uint8_t digest[32], int64_
                         const uint8_t *sig, size_t siglen, mc_buf *out, mc_err *err)
 {
     uint8_t attrs[MC_CMS_ATTRS_LEN];
-    size_t start = out->len;
 
     if (sig == NULL || siglen == 0 || siglen > MC_SIG_MAX)
         return mc_err_set(err, 403, "bad_signature", "signature length %zu", siglen);
     if (mc_cms_signed_attrs(signing_time, digest, attrs, err) != 0)
         return -1;
+    return mc_cms_signer_put(s, attrs, sig, siglen, out, err);
+}
+
+int mc_cms_signer_put(const mc_cms_signer *s, const uint8_t attrs[MC_CMS_ATTRS_LEN],
+                      const uint8_t *sig, size_t siglen, mc_buf *out, mc_err *err)
+{
+    size_t start = out->len;
+
+    if (sig == NULL || siglen == 0 || siglen > MC_SIG_MAX)
+        return mc_err_set(err, 403, "bad_signature", "signature length %zu", siglen);
     assemble(s->certs, s->ncerts, &s->o, s->isn.ptr, s->isn.len, attrs, sig, siglen, out);
     /* What we build, mc_cms_parse must take. */
     if (out->len - start > MC_CMS_MAX) {

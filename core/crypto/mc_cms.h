@@ -64,6 +64,11 @@ typedef struct mc_cms_signer mc_cms_signer;
 mc_cms_signer *mc_cms_signer_new(const mc_slice *certs, size_t ncerts, mc_alg alg, mc_err *err);
 int mc_cms_signer_build(const mc_cms_signer *s, const uint8_t digest[32], int64_t signing_time,
                         const uint8_t *sig, size_t siglen, mc_buf *out, mc_err *err);
+/* mc_cms_signer_build with the signed attributes the caller already made
+ * (mc_cms_signed_attrs: it verified the signature over these very bytes),
+ * so that they are encoded once per document. */
+int mc_cms_signer_put(const mc_cms_signer *s, const uint8_t attrs[MC_CMS_ATTRS_LEN],
+                      const uint8_t *sig, size_t siglen, mc_buf *out, mc_err *err);
 void mc_cms_signer_free(mc_cms_signer *s); /* accepts NULL */
 
 /* What a ContentInfo says, after mc_cms_parse. */

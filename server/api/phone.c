@@ -295,18 +295,9 @@ static void sign_answer(mc_req *r)
         mc_reply_errf(r, 503, "busy", "the server is busy; send the same answer again");
 }
 
-/* 1 if der is a self-signed certificate (an anchor: not worth carrying). */
-static int self_signed(const mc_slice *der)
-{
-    const unsigned char *p = der->ptr;
-    X509 *c = d2i_X509(NULL, &p, (long)der->len);
-    int self = c != NULL && X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(c)) == 0;
-    X509_free(c);
-    return self;
-}
-
 /* On a worker thread: touches only the answer_ctx (its key is not used by
- * the loop meanwhile). One verify and one assembly per document. */
+ * the loop meanwhile). One verify and one assembly per document, over the
+ * same encoded signed attributes. */
 static void sign_work(void *arg)
 {
     mc_req *r = arg;
@@ -316,7 +307,7 @@ static void sign_work(void *arg)
     size_t ncerts = 0;
     certs[ncerts++] = x->m.chain[0];
     for (size_t i = 1; i < x->m.nchain; i++)
-        if (!self_signed(&x->m.chain[i]))
+        if (!(x->ci.self_signed & (1u << i))) /* an anchor is not carried */
             certs[ncerts++] = x->m.chain[i];
     mc_cms_signer *signer = mc_cms_signer_new(certs, ncerts, x->ci.alg, &x->werr);
     if (signer == NULL)
@@ -332,8 +323,7 @@ static void sign_work(void *arg)
             x->bad_doc = (int)i;
             break;
         }
-        if (mc_cms_signer_build(signer, x->si.docs[i].digest, x->si.signing_time, sig->ptr,
-                                sig->len, &x->cms[i], &x->werr) != 0)
+        if (mc_cms_signer_put(signer, attrs, sig->ptr, sig->len, &x->cms[i], &x->werr) != 0)
             break;
     }
     mc_cms_signer_free(signer);
