@@ -11,13 +11,17 @@ mkdir -p "$OUT"
 CC="clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 CC="$CC -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED -I$SRC/core -I$SRC/core/crypto -I$SRC/core/proto -I$SRC/core/domain -I$SRC/qr"
 # mc_session.c (sid rules) needs mc_crypto.c (CSPRNG, base32), hence -lcrypto;
-# mc_cms.c needs only mc_crypto.c (signature verify) and libcrypto.
+# mc_cms.c needs mc_crypto.c (signature verify), mc_x509.c (its strict DER
+# checks and the chain check of verify) and libcrypto; mc_proto.c
+# checks renewal ids with mc_renew.c (whose dated ids are mc_pay.c's).
 BASE="$SRC/core/domain/mc_session.c $SRC/core/domain/mc_ua.c $SRC/core/mc_buf.c $SRC/core/mc_err.c $SRC/core/crypto/mc_crypto.c"
 $CC "$SRC/tests/fuzz/fuzz_proto.c" "$SRC/core/proto/mc_proto.c" \
-  "$SRC/core/proto/mc_enroll_proto.c" "$SRC/core/proto/mc_results.c" $BASE -lmsgpackc -lcrypto \
+  "$SRC/core/proto/mc_enroll_proto.c" "$SRC/core/proto/mc_results.c" \
+  "$SRC/core/domain/mc_renew.c" "$SRC/core/domain/mc_pay.c" $BASE -lmsgpackc -lcrypto \
   -o "$OUT/fuzz_proto"
 $CC "$SRC/tests/fuzz/fuzz_qr.c" "$SRC/qr/mc_qr_payload.c" $BASE -lcrypto -o "$OUT/fuzz_qr"
 $CC "$SRC/tests/fuzz/fuzz_cms.c" "$SRC/core/crypto/mc_cms.c" "$SRC/core/crypto/mc_crypto.c" \
+  "$SRC/core/crypto/mc_x509.c" \
   "$SRC/core/mc_buf.c" "$SRC/core/mc_err.c" -lcrypto -o "$OUT/fuzz_cms"
 cd "$OUT"
 # fuzz_cms starts from a SignedData of our profile: `openssl cms -sign` without
